@@ -1,0 +1,18 @@
+package memorystore_test
+
+import (
+	"testing"
+
+	"github.com/ratewarden/ratewarden/backends/memorystore"
+	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) core.Store {
+		s := memorystore.New(core.MemoryConfig{})
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

@@ -1,0 +1,51 @@
+package core
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// BackendFactory builds the [Store] a configuration names in `backend`.
+type BackendFactory func(cfg Config, env BackendEnv) (Store, error)
+
+// BackendEnv is what a [Limiter] lends the store it builds.
+type BackendEnv struct {
+	Logger   *slog.Logger
+	Observer Observer // may be nil
+	Now      func() time.Time
+}
+
+// Reloader is implemented by stores that hold state derived from the configuration, such
+// as the Redis store's cache of denied keys; [Limiter.Reload] calls Reloaded after a swap.
+type Reloader interface {
+	Reloaded()
+}
+
+var (
+	backendsMu sync.RWMutex
+	backends   = map[string]BackendFactory{}
+)
+
+// RegisterBackend makes a backend available under name for [New]. Backend packages call
+// it from init: importing backends/memorystore registers "memory", backends/redisstore
+// "redis". It panics if name is registered twice, like database/sql.Register.
+func RegisterBackend(name string, f BackendFactory) {
+	backendsMu.Lock()
+	defer backendsMu.Unlock()
+	if _, dup := backends[name]; dup {
+		panic("ratewarden: backend registered twice: " + name)
+	}
+	backends[name] = f
+}
+
+func newBackend(cfg Config, env BackendEnv) (Store, error) {
+	backendsMu.RLock()
+	f := backends[cfg.Backend]
+	backendsMu.RUnlock()
+	if f == nil {
+		return nil, fmt.Errorf("ratewarden: backend %q is not linked in: import github.com/ratewarden/ratewarden/backends/%sstore", cfg.Backend, cfg.Backend)
+	}
+	return f(cfg, env)
+}

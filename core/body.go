@@ -1,0 +1,173 @@
+package core
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// deniedBody is the 429 body (docs/headers.md). With response.format = "problem" the
+// RFC 9457 members come first and the same extension members follow.
+type deniedBody struct {
+	Type   string `json:"type,omitempty"`
+	Title  string `json:"title,omitempty"`
+	Status int    `json:"status,omitempty"`
+	Detail string `json:"detail,omitempty"`
+
+	Error            string          `json:"error"`
+	Message          string          `json:"message"`
+	Limit            int64           `json:"limit"`
+	Remaining        int64           `json:"remaining"`
+	Reset            int64           `json:"reset"`
+	RetryAfter       int64           `json:"retry_after"`
+	Window           int64           `json:"window"`
+	Scope            string          `json:"scope"`
+	Policy           string          `json:"policy"`
+	LimitsExceeded   []exceededLimit `json:"limits_exceeded"`
+	DocumentationURL string          `json:"documentation_url,omitempty"`
+	Penalty          *penaltyInfo    `json:"penalty,omitempty"`
+}
+
+type exceededLimit struct {
+	Policy     string `json:"policy"`
+	Limit      int64  `json:"limit"`
+	Window     int64  `json:"window"`
+	Remaining  int64  `json:"remaining"`
+	Reset      int64  `json:"reset"`
+	RetryAfter int64  `json:"retry_after"`
+}
+
+type penaltyInfo struct {
+	Cooldown   int64 `json:"cooldown"`
+	Violations int   `json:"violations"`
+}
+
+// unavailableBody is the 503 body of fail_mode = "closed".
+type unavailableBody struct {
+	Type   string `json:"type,omitempty"`
+	Title  string `json:"title,omitempty"`
+	Status int    `json:"status,omitempty"`
+	Detail string `json:"detail,omitempty"`
+
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// WriteResponse answers a request that must not proceed: 429 with the rate-limit body
+// for [Denied], 503 for [Unavailable]. It writes the headers of [Decision.WriteHeaders]
+// too, so it may be called on a fresh header map. For other outcomes it writes nothing.
+func (d *Decision) WriteResponse(w http.ResponseWriter) {
+	var (
+		status int
+		body   any
+	)
+	switch d.Outcome {
+	case Denied:
+		status, body = http.StatusTooManyRequests, d.deniedBody()
+	case Unavailable:
+		status, body = http.StatusServiceUnavailable, d.unavailableBody()
+	default:
+		return
+	}
+	payload, err := json.Marshal(body)
+	if err != nil { // plain structs of strings and numbers: cannot happen
+		panic(err)
+	}
+	h := w.Header()
+	d.WriteHeaders(h)
+	h.Set("Content-Type", d.contentType())
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(payload)
+}
+
+func (d *Decision) contentType() string {
+	if d.snapshot.problemFormat {
+		return "application/problem+json"
+	}
+	return "application/json"
+}
+
+func (d *Decision) deniedBody() *deniedBody {
+	w, r, _ := d.Binding()
+	retry := max(1, ceilSeconds(d.RetryAfter()))
+	window := int64(w.Period / time.Second)
+	b := &deniedBody{
+		Error: "rate_limit_exceeded",
+		Message: fmt.Sprintf("Rate limit exceeded: %s per %s. Retry in %s.",
+			plural(w.Limit, "request"), plural(window, "second"), plural(retry, "second")),
+		Limit:            w.Limit,
+		Remaining:        r.Remaining,
+		Reset:            unixCeil(d.Reset()),
+		RetryAfter:       retry,
+		Window:           window,
+		Scope:            d.Scope,
+		Policy:           w.Name,
+		LimitsExceeded:   []exceededLimit{},
+		DocumentationURL: d.snapshot.documentationURL,
+	}
+	for i, pw := range d.Policy.Windows {
+		wr := d.Result.Windows[i]
+		if wr.Allowed {
+			continue
+		}
+		b.LimitsExceeded = append(b.LimitsExceeded, exceededLimit{
+			Policy:     pw.Name,
+			Limit:      pw.Limit,
+			Window:     int64(pw.Period / time.Second),
+			Remaining:  wr.Remaining,
+			Reset:      unixCeil(d.Now.Add(wr.ResetAfter)),
+			RetryAfter: max(1, ceilSeconds(wr.RetryAfter)),
+		})
+	}
+	if d.Result.Cooldown > 0 {
+		b.Penalty = &penaltyInfo{Cooldown: max(1, ceilSeconds(d.Result.Cooldown)), Violations: d.Result.Violations}
+	}
+	if d.snapshot.problemFormat {
+		b.Type, b.Title, b.Status, b.Detail = d.problemType(), "Too Many Requests", http.StatusTooManyRequests, b.Message
+	}
+	return b
+}
+
+func (d *Decision) unavailableBody() *unavailableBody {
+	b := &unavailableBody{
+		Error:   "rate_limit_unavailable",
+		Message: fmt.Sprintf("Rate limiting is temporarily unavailable. Retry in %s.", plural(max(1, ceilSeconds(d.unavailableRetry())), "second")),
+	}
+	if d.snapshot.problemFormat {
+		b.Type, b.Title, b.Status, b.Detail = d.problemType(), "Service Unavailable", http.StatusServiceUnavailable, b.Message
+	}
+	return b
+}
+
+// problemType is the RFC 9457 type: the configured documentation URL, else about:blank.
+func (d *Decision) problemType() string {
+	if d.snapshot.documentationURL != "" {
+		return d.snapshot.documentationURL
+	}
+	return "about:blank"
+}
+
+// RetryHinter is implemented by backend errors that know when the backend may be
+// reachable again (an open circuit breaker); 503 responses use it for Retry-After.
+type RetryHinter interface {
+	RetryAfter() time.Duration
+}
+
+// unavailableRetry is the Retry-After of a 503: the backend's hint, else one second.
+func (d *Decision) unavailableRetry() time.Duration {
+	var h RetryHinter
+	if errors.As(d.Err, &h) && h.RetryAfter() > 0 {
+		return h.RetryAfter()
+	}
+	return time.Second
+}
+
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

@@ -1,0 +1,160 @@
+package core
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/ratewarden/ratewarden/core/clientip"
+)
+
+// Outcome is what a [Limiter] decided for one request.
+type Outcome uint8
+
+// The outcomes. Only [Denied] and [Unavailable] stop the request.
+const (
+	// Disabled: the limiter is off (enabled = false); no counter, no headers.
+	Disabled Outcome = iota
+	// Allowed: within every window; the cost was consumed.
+	Allowed
+	// Denied: over a window or in a penalty cooldown; answered 429.
+	Denied
+	// ShadowDenied: would have been denied, but the mode is shadow; the request proceeds
+	// with the headers enforce mode would send.
+	ShadowDenied
+	// Exempt: the client is exempted; no counter, no headers.
+	Exempt
+	// FailedOpen: the backend failed and fail_mode is open; the request proceeds without
+	// rate-limit headers.
+	FailedOpen
+	// Unavailable: the backend failed and fail_mode is closed; answered 503.
+	Unavailable
+)
+
+var outcomeNames = [...]string{"disabled", "allowed", "denied", "shadow_denied", "exempt", "error", "unavailable"}
+
+// String returns the outcome's name, as used in logs: "allowed", "denied", "shadow_denied",
+// "exempt", "disabled", "error" (failed open) or "unavailable".
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "unknown"
+}
+
+// Scope names the kind of identity a request is counted under.
+const (
+	ScopeIP   = "ip"
+	ScopeUser = "user"
+	ScopeKey  = "key" // an identity from a custom key function
+)
+
+// TierAnonymous is the tier of a request without a verified token.
+const TierAnonymous = "anonymous"
+
+// Decision is the outcome of one request and everything needed to answer it: the
+// rate-limit headers, the 429 or 503 body, logs and metrics. A Decision is filled by
+// [Limiter.Decide]; adapters expose it to handlers through the framework's context.
+// The zero value is a [Disabled] decision.
+type Decision struct {
+	Outcome Outcome
+
+	Rule  string // rule name, also the policy name in headers: "default", "compute"
+	Scope string // ScopeIP, ScopeUser or ScopeKey
+	Tier  string // the token's tier claim, or TierAnonymous
+	// ID is the user id or key for ScopeUser and ScopeKey; for ScopeIP see [Decision.ClientID].
+	ID string
+
+	Method string // request method and path, for logs
+	Path   string
+
+	// ClientIP is the client address as derived from the connection and trusted proxies.
+	ClientIP netip.Addr
+	// IPKey is the prefix an IP-scoped client is counted under (/32, or /64 for IPv6).
+	IPKey netip.Prefix
+
+	Now      time.Time // decision time
+	Cost     int64
+	Policy   *Policy // the windows that applied; nil unless the request was limited
+	Result   Result  // the store's answer, when the store answered
+	Err      error   // the backend error behind FailedOpen or Unavailable
+
+	binding  int       // index of the binding window in Result.Windows
+	snapshot *snapshot // the configuration the decision was made under
+	req      Request   // the store request; here so that deciding does not allocate
+	keyBuf   [80]byte  // backing array of req.Key for the usual key lengths
+}
+
+// Proceed reports whether the request should reach the handler.
+func (d *Decision) Proceed() bool { return d.Outcome != Denied && d.Outcome != Unavailable }
+
+// Limited reports whether the request was counted and so carries rate-limit headers.
+func (d *Decision) Limited() bool {
+	return d.Policy != nil && (d.Outcome == Allowed || d.Outcome == Denied || d.Outcome == ShadowDenied)
+}
+
+// ClientID is the identity a request was counted under, as it appears in logs:
+// "ip:203.0.113.7", "ip:2001:db8:1:2::/64", "user:alice" or "key:<key>".
+func (d *Decision) ClientID() string {
+	if d.Scope == ScopeIP {
+		return string(clientip.AppendKey([]byte("ip:"), d.IPKey))
+	}
+	return d.Scope + ":" + d.ID
+}
+
+// Binding returns the window that decides the headers, the one with the fewest remaining
+// units, and its state. ok is false when the request was not limited.
+func (d *Decision) Binding() (w Window, r WindowResult, ok bool) {
+	if d.Policy == nil {
+		return Window{}, WindowResult{}, false
+	}
+	return d.Policy.Windows[d.binding], d.Result.Windows[d.binding], true
+}
+
+// Limit is the limit of the binding window (0 when not limited).
+func (d *Decision) Limit() int64 {
+	w, _, _ := d.Binding()
+	return w.Limit
+}
+
+// Remaining is the number of units left in the binding window (0 when not limited).
+func (d *Decision) Remaining() int64 {
+	_, r, _ := d.Binding()
+	return r.Remaining
+}
+
+// Reset is when the binding window is full again.
+func (d *Decision) Reset() time.Time {
+	_, r, _ := d.Binding()
+	return d.Now.Add(r.ResetAfter)
+}
+
+// RetryAfter is how long a denied client must wait before the same request would be
+// admitted: the longest wait over the denying windows, or the penalty cooldown left.
+// It is zero for a request that was not denied.
+func (d *Decision) RetryAfter() time.Duration {
+	if d.Outcome != Denied && d.Outcome != ShadowDenied {
+		return 0
+	}
+	wait := d.Result.Cooldown
+	for i := range d.Policy.Windows {
+		wait = max(wait, d.Result.Windows[i].RetryAfter)
+	}
+	return wait
+}
+
+// chooseBinding picks the window with the fewest remaining units; on a tie, the one that
+// takes longer to fill.
+func (d *Decision) chooseBinding() {
+	d.binding = 0
+	for i := 1; i < len(d.Policy.Windows); i++ {
+		r, b := d.Result.Windows[i], d.Result.Windows[d.binding]
+		if r.Remaining < b.Remaining || r.Remaining == b.Remaining && r.ResetAfter > b.ResetAfter {
+			d.binding = i
+		}
+	}
+}
+
+// ceilSeconds rounds d up to whole seconds.
+func ceilSeconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
+}

@@ -1,0 +1,39 @@
+package core
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// logDenial writes the warn record of SPEC section 7 for a denial (or, in shadow mode, a
+// would-be denial).
+func (l *Limiter) logDenial(d *Decision) {
+	ctx := context.Background()
+	if !l.logger.Enabled(ctx, slog.LevelWarn) {
+		return
+	}
+	w, r, _ := d.Binding()
+	s := d.snapshot
+	attrs := []slog.Attr{
+		slog.String("client_id", d.ClientID()),
+		slog.String("scope", d.Scope),
+		slog.String("tier", d.Tier),
+		slog.String("rule", d.Rule),
+		slog.String("method", d.Method),
+		slog.String("path", d.Path),
+		slog.Int64("limit", w.Limit),
+		slog.Int64("remaining", r.Remaining),
+		slog.Int64("window", int64(w.Period/time.Second)),
+		slog.Int64("retry_after", max(1, ceilSeconds(d.RetryAfter()))),
+		slog.String("algorithm", s.cfg.Algorithm),
+		slog.String("backend", s.cfg.Backend),
+	}
+	if d.Result.Cooldown > 0 {
+		attrs = append(attrs, slog.Int64("penalty_cooldown", max(1, ceilSeconds(d.Result.Cooldown))))
+	}
+	if d.Outcome == ShadowDenied {
+		attrs = append(attrs, slog.String("mode", ModeShadow))
+	}
+	l.logger.LogAttrs(ctx, slog.LevelWarn, "rate_limit_exceeded", attrs...)
+}

@@ -1,0 +1,47 @@
+package core
+
+// TierNone is the tier of a verified user whose token has no tier claim. Like any tier
+// that is not configured, it gets the rule's own limits.
+const TierNone = "none"
+
+// identify fills the identity of d: the client IP always (exemptions and logs need it),
+// then a custom key, a verified JWT user, or the IP as the counted identity.
+func (s *snapshot) identify(in Input, d *Decision) {
+	r := in.Request
+	if addr, ok := s.resolver.ClientIP(r.RemoteAddr, r.Header); ok {
+		d.ClientIP = addr
+		d.IPKey = s.resolver.Key(addr)
+	}
+	// A peer address that cannot be parsed (a unix socket without a trusted proxy in
+	// front) leaves the zero prefix: all such clients share one counter, "ip:invalid IP".
+	d.Scope, d.Tier = ScopeIP, TierAnonymous
+	if in.Key != "" {
+		d.Scope, d.ID = ScopeKey, in.Key
+		return
+	}
+	if s.verifier == nil {
+		return
+	}
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return
+	}
+	if id, ok := s.verifier.Identify(auth); ok {
+		d.Scope, d.ID, d.Tier = ScopeUser, id.User, id.Tier
+		if d.Tier == "" {
+			d.Tier = TierNone
+		}
+	}
+}
+
+// exempt reports whether the client of d is exempted by IP or by verified user id.
+func (s *snapshot) exempt(d *Decision) bool {
+	if s.exemptIPs.Len() > 0 && d.ClientIP.IsValid() && s.exemptIPs.Contains(d.ClientIP) {
+		return true
+	}
+	if d.Scope != ScopeUser || len(s.exemptUsers) == 0 {
+		return false
+	}
+	_, ok := s.exemptUsers[d.ID]
+	return ok
+}

@@ -1,0 +1,211 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/ratewarden/ratewarden/core/clientip"
+)
+
+// Limiter decides, for each request, whether the client is within its limits. It is
+// framework-free: the middleware in package httplimit and the gin, echo and chi adapters
+// all call [Limiter.Decide] and answer from the [Decision].
+//
+// A Limiter is safe for concurrent use. Its configuration can be replaced at run time
+// with [Limiter.Reload]; the request path never takes a lock.
+type Limiter struct {
+	snap     atomic.Pointer[snapshot]
+	store    Store
+	ownStore bool // built from the configuration, so Close closes it
+	now      func() time.Time
+	logger   *slog.Logger
+	observer Observer
+
+	reloadMu sync.Mutex // serializes Reload
+}
+
+// Input is the part of a request a decision depends on.
+type Input struct {
+	// Request is the HTTP request; its RemoteAddr, headers, method and path are read.
+	Request *http.Request
+	// Route is the router's template for the matched route ("/users/:id",
+	// "/users/{id}"), or "" when there is none. Rules match the path or the template.
+	Route string
+	// Key, when not empty, replaces the client identity (scope "key"): it comes from a
+	// custom key function.
+	Key string
+}
+
+// New validates cfg and builds a Limiter. Its store is the [WithStore] option, or else
+// the backend the configuration names, which must be registered (see [RegisterBackend]):
+// importing backends/memorystore registers "memory", backends/redisstore "redis".
+// An invalid configuration returns a *[ValidationError] listing every problem.
+func New(cfg Config, opts ...Option) (*Limiter, error) {
+	var o options
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	s, err := compile(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.logger == nil {
+		l.logger = slog.Default()
+	}
+	if l.store == nil {
+		if l.store, err = newBackend(s.cfg, BackendEnv{Logger: l.logger, Observer: l.observer, Now: l.now}); err != nil {
+			return nil, err
+		}
+		l.ownStore = true
+	}
+	l.snap.Store(s)
+	return l, nil
+}
+
+// Config returns the configuration in force, with defaults applied.
+func (l *Limiter) Config() Config { return l.snap.Load().cfg }
+
+// Reload validates cfg and, when it is valid, swaps it in atomically: requests already
+// being decided finish under the old configuration, the next ones use the new one.
+// Counters of rules that still exist (same name, or same pattern) are kept. When cfg is
+// invalid the old configuration stays in force and the *[ValidationError] is returned.
+//
+// The backend is built once: changes to backend, redis.* and memory.* take effect at the
+// next restart, and Reload logs a warning naming them.
+func (l *Limiter) Reload(cfg Config) error {
+	l.reloadMu.Lock()
+	defer l.reloadMu.Unlock()
+	old := l.snap.Load()
+	s, err := compile(cfg, old)
+	if err != nil {
+		l.logger.Error("config_reload_failed", slog.String("error", err.Error()))
+		return err
+	}
+	l.snap.Store(s)
+	if old.verifier != nil {
+		old.verifier.Close()
+	}
+	if r, ok := l.store.(Reloader); ok {
+		r.Reloaded()
+	}
+	if keys := restartOnlyChanges(old.cfg, s.cfg); len(keys) > 0 {
+		l.logger.Warn("config_reload_needs_restart", slog.Any("keys", keys))
+	}
+	l.logger.Info("config_reloaded", slog.Int("endpoints", len(s.endpoints)))
+	return nil
+}
+
+// Close releases the store (when the Limiter built it) and background work.
+func (l *Limiter) Close() error {
+	if s := l.snap.Load(); s.verifier != nil {
+		s.verifier.Close()
+	}
+	if l.ownStore {
+		return l.store.Close()
+	}
+	return nil
+}
+
+// Decide decides one request and fills d. It never panics on malformed input and never
+// returns without an outcome: backend failures become [FailedOpen] or [Unavailable] as
+// fail_mode says (fail_mode local is handled inside the store).
+func (l *Limiter) Decide(in Input, d *Decision) {
+	s := l.snap.Load()
+	r := in.Request
+	*d = Decision{snapshot: s, Now: l.now(), Method: r.Method, Path: r.URL.Path}
+	if !s.enabled {
+		return
+	}
+	s.identify(in, d)
+	rl := s.resolve(r.Method, r.URL.Path, in.Route)
+	d.Rule = rl.name
+	if s.exempt(d) {
+		d.Outcome = Exempt
+		l.observe(d)
+		return
+	}
+	ls := rl.limitsFor(d.Tier)
+	d.Policy, d.Cost = ls.policy, ls.cost
+	d.req = Request{Key: d.buildKey(rl.counter), Policy: ls.policy, Cost: ls.cost, Now: d.Now}
+	if err := l.store.Take(contextOf(r), &d.req, &d.Result); err != nil {
+		d.Err = err
+		d.Outcome = FailedOpen
+		if s.cfg.FailMode == FailClosed {
+			d.Outcome = Unavailable
+		}
+		d.Policy = nil
+		l.observe(d)
+		return
+	}
+	d.chooseBinding()
+	switch {
+	case d.Result.Allowed:
+		d.Outcome = Allowed
+	case s.shadow:
+		d.Outcome = ShadowDenied
+		l.logDenial(d)
+	default:
+		d.Outcome = Denied
+		l.logDenial(d)
+	}
+	l.observe(d)
+}
+
+func (l *Limiter) observe(d *Decision) {
+	if l.observer != nil {
+		l.observer.ObserveDecision(d)
+	}
+}
+
+// buildKey writes "<scope>:<id>:<counter>" into the decision's own buffer and returns it
+// as a string without copying. The string is valid while d is: stores copy it if they
+// keep it (see [Request.Key]).
+func (d *Decision) buildKey(counter string) string {
+	b := append(d.keyBuf[:0], d.Scope...)
+	b = append(b, ':')
+	if d.Scope == ScopeIP {
+		b = clientip.AppendKey(b, d.IPKey)
+	} else {
+		b = append(b, d.ID...)
+	}
+	b = append(b, ':')
+	b = append(b, counter...)
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+func contextOf(r *http.Request) context.Context {
+	if ctx := r.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+// restartOnlyChanges lists the settings that differ between two configurations but only
+// apply when the store is built.
+func restartOnlyChanges(old, cfg Config) []string {
+	var keys []string
+	if old.Backend != cfg.Backend {
+		keys = append(keys, "backend")
+	}
+	if !reflect.DeepEqual(old.Redis, cfg.Redis) {
+		keys = append(keys, "redis")
+	}
+	if old.Memory != cfg.Memory {
+		keys = append(keys, "memory")
+	}
+	return keys
+}
+
+// ErrUnavailable is the error a store returns (wrapped) when its backend cannot decide.
+var ErrUnavailable = errors.New("ratewarden: backend unavailable")

@@ -1,0 +1,35 @@
+package core
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Option configures a [Limiter] beyond its [Config]: the parts that are code, not settings.
+type Option interface{ apply(*options) }
+
+type options struct {
+	store    Store
+	now      func() time.Time
+	logger   *slog.Logger
+	observer Observer
+}
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+// WithStore makes the Limiter use s instead of building the configured backend. The
+// caller keeps ownership: [Limiter.Close] does not close s.
+func WithStore(s Store) Option { return optionFunc(func(o *options) { o.store = s }) }
+
+// WithClock sets the clock decisions are made with (default time.Now). Tests pass a fixed
+// or stepped clock instead of sleeping.
+func WithClock(now func() time.Time) Option { return optionFunc(func(o *options) { o.now = now }) }
+
+// WithLogger sets the logger for denials, backend errors and reloads (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(o *options) { o.logger = l }) }
+
+// WithObserver sets an observer called for every decision and backend call, such as the
+// Prometheus observer in adapters/promlimit.
+func WithObserver(obs Observer) Option { return optionFunc(func(o *options) { o.observer = obs }) }

@@ -1,0 +1,161 @@
+package core
+
+import (
+	"fmt"
+	"strings"
+)
+
+// segmentKind is what one segment of a pattern matches.
+type segmentKind uint8
+
+const (
+	literalSegment segmentKind = iota // the same text
+	paramSegment                      // any one segment: {id} or :id
+	restSegment                       // one or more trailing segments: *
+)
+
+type segment struct {
+	kind segmentKind
+	text string // literal text; empty for the other kinds
+}
+
+// pattern is a parsed endpoint pattern. See docs/rules.md.
+type pattern struct {
+	raw      string
+	segments []segment
+	// literalPrefix is the length of the text before the first param or rest segment; it
+	// orders wildcard patterns by specificity.
+	literalPrefix int
+	exact         bool // no param or rest segment
+}
+
+// parsePattern parses "/a/b", "/a/*", "/a/{id}/b" or "/a/:id/b".
+func parsePattern(raw string) (pattern, error) {
+	if !strings.HasPrefix(raw, "/") {
+		return pattern{}, fmt.Errorf("must start with \"/\"")
+	}
+	if strings.ContainsAny(raw, "?# \t") {
+		return pattern{}, fmt.Errorf("must be a path without query, fragment or spaces")
+	}
+	p := pattern{raw: raw, exact: true, literalPrefix: len(raw)}
+	parts := strings.Split(raw[1:], "/")
+	if raw == "/" {
+		parts = nil
+	}
+	for i, part := range parts {
+		s, err := parseSegment(part, i == len(parts)-1)
+		if err != nil {
+			return pattern{}, err
+		}
+		if s.kind != literalSegment && p.exact {
+			p.exact = false
+			p.literalPrefix = len("/" + strings.Join(parts[:i], "/"))
+		}
+		p.segments = append(p.segments, s)
+	}
+	return p, nil
+}
+
+func parseSegment(part string, last bool) (segment, error) {
+	switch {
+	case part == "":
+		return segment{}, fmt.Errorf("has an empty segment")
+	case part == "*":
+		if !last {
+			return segment{}, fmt.Errorf("\"*\" must be the last segment")
+		}
+		return segment{kind: restSegment}, nil
+	case strings.HasPrefix(part, ":"):
+		if len(part) == 1 {
+			return segment{}, fmt.Errorf("parameter %q has no name", part)
+		}
+		return segment{kind: paramSegment}, nil
+	case strings.HasPrefix(part, "{") && strings.HasSuffix(part, "}"):
+		if len(part) == 2 {
+			return segment{}, fmt.Errorf("parameter %q has no name", part)
+		}
+		return segment{kind: paramSegment}, nil
+	case strings.ContainsAny(part, "{}*"):
+		return segment{}, fmt.Errorf("segment %q mixes a parameter or \"*\" with text", part)
+	}
+	return segment{kind: literalSegment, text: part}, nil
+}
+
+// match reports whether path matches the pattern. Empty and "." segments of path are
+// ignored, so "/a//b/" and "/a/./b" match "/a/b" as routers that clean paths serve them.
+// It does not allocate.
+func (p *pattern) match(path string) bool {
+	rest := path
+	for i, s := range p.segments {
+		seg, tail, ok := nextSegment(rest)
+		if !ok {
+			return false
+		}
+		switch s.kind {
+		case literalSegment:
+			if seg != s.text {
+				return false
+			}
+		case restSegment:
+			return i == len(p.segments)-1
+		}
+		rest = tail
+	}
+	_, _, more := nextSegment(rest)
+	return !more
+}
+
+// nextSegment returns the first non-empty, non-"." segment of path and what follows it.
+func nextSegment(path string) (seg, tail string, ok bool) {
+	for path != "" {
+		if path[0] == '/' {
+			path = path[1:]
+			continue
+		}
+		end := strings.IndexByte(path, '/')
+		if end < 0 {
+			end = len(path)
+		}
+		seg, path = path[:end], path[end:]
+		if seg != "." {
+			return seg, path, true
+		}
+	}
+	return "", "", false
+}
+
+// moreSpecificThan orders two patterns that both match: an exact pattern beats a wildcard,
+// and among wildcards the longer literal prefix wins. Equal patterns are not more specific,
+// so the rule listed first keeps its place.
+func (p *pattern) moreSpecificThan(q *pattern) bool {
+	if p.exact != q.exact {
+		return p.exact
+	}
+	return p.literalPrefix > q.literalPrefix
+}
+
+// slug turns a pattern into a default rule name: "/api/v1/users/{id}" → "api-v1-users-id",
+// "/api/v1/admin/*" → "api-v1-admin-any".
+func slug(raw string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ReplaceAll(raw, "*", "any") {
+		alnum := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z'
+		if !alnum {
+			dash = b.Len() > 0
+			continue
+		}
+		if dash {
+			b.WriteByte('-')
+			dash = false
+		}
+		if r >= 'A' && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() == 0 {
+		return "root"
+	}
+	return b.String()
+}

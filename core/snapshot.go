@@ -1,0 +1,210 @@
+package core
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/jwtauth"
+)
+
+// snapshot is a validated configuration compiled for the request path. It is immutable;
+// a reload builds a new one and swaps it in atomically.
+type snapshot struct {
+	cfg Config // with defaults applied
+
+	enabled           bool
+	shadow            bool
+	xRateLimitHeaders bool
+	ietfHeaders       bool
+	problemFormat     bool
+	documentationURL  string
+
+	defaultRule *rule
+	endpoints   []*rule // in configuration order
+
+	resolver    *clientip.Resolver
+	verifier    *jwtauth.Verifier // nil when jwt is off
+	exemptIPs   clientip.PrefixSet
+	exemptUsers map[string]struct{}
+}
+
+// rule is a compiled default or endpoint rule.
+type rule struct {
+	name    string // policy name in headers, metrics and logs
+	counter string // the rule's part of counter keys; kept across reloads (see inheritCounter)
+	pattern pattern
+	methods []string // empty = every method
+	own     limitSet
+	tiers   map[string]limitSet
+}
+
+// limitSet is the policy and cost a rule applies to one tier.
+type limitSet struct {
+	policy *Policy
+	cost   int64
+}
+
+// compile validates cfg and builds a snapshot. prev, when not nil, is the snapshot being
+// replaced: rules that still exist keep their counters.
+func compile(cfg Config, prev *snapshot) (*snapshot, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	s := &snapshot{
+		cfg:               cfg,
+		enabled:           On(cfg.Enabled),
+		shadow:            cfg.Mode == ModeShadow,
+		xRateLimitHeaders: On(cfg.Headers.XRateLimit),
+		ietfHeaders:       On(cfg.Headers.IETF),
+		problemFormat:     cfg.Response.Format == FormatProblem,
+		documentationURL:  cfg.DocumentationURL,
+		exemptUsers:       make(map[string]struct{}, len(cfg.Exemptions.Users)),
+	}
+	alg, _ := ParseAlgorithm(cfg.Algorithm) // validated
+	var penalty *PenaltyPolicy
+	if p := cfg.Penalty; p.Enabled {
+		penalty = &PenaltyPolicy{Threshold: p.Threshold, Period: p.Period, BaseCooldown: p.BaseCooldown, Multiplier: p.Multiplier, MaxCooldown: p.MaxCooldown}
+	}
+	build := func(name string, own Limits, tiers map[string]Limits) (*rule, error) {
+		r := &rule{name: name, counter: name, tiers: make(map[string]limitSet, len(tiers))}
+		var err error
+		if r.own, err = newLimitSet(alg, name, own, 0, penalty); err != nil {
+			return nil, err
+		}
+		for tier, l := range tiers {
+			if r.tiers[tier], err = newLimitSet(alg, name, l, r.own.cost, penalty); err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
+	}
+	var err error
+	if s.defaultRule, err = build("default", cfg.Default, cfg.Tiers); err != nil {
+		return nil, err
+	}
+	for _, e := range cfg.Endpoints {
+		r, err := build(endpointName(e), e.Limits, e.Tiers)
+		if err != nil {
+			return nil, err
+		}
+		r.pattern, _ = parsePattern(e.Pattern) // validated
+		for _, m := range e.Methods {
+			r.methods = append(r.methods, strings.ToUpper(m))
+		}
+		if prev != nil {
+			r.counter = prev.inheritCounter(r)
+		}
+		s.endpoints = append(s.endpoints, r)
+	}
+	if s.resolver, err = clientip.New(cfg.ClientIP); err != nil {
+		return nil, err
+	}
+	if s.exemptIPs, err = clientip.ParsePrefixSet("exemptions.ips", cfg.Exemptions.IPs); err != nil {
+		return nil, err
+	}
+	for _, u := range cfg.Exemptions.Users {
+		s.exemptUsers[u] = struct{}{}
+	}
+	if cfg.JWT.Enabled {
+		if s.verifier, err = jwtauth.New(cfg.JWT); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// endpointName is the configured name, or a slug of the pattern.
+func endpointName(e Endpoint) string {
+	if e.Name != "" {
+		return e.Name
+	}
+	return slug(e.Pattern)
+}
+
+// newLimitSet builds the policy of one rule and tier. A zero cost inherits inheritCost,
+// and then defaults to 1.
+func newLimitSet(alg Algorithm, name string, l Limits, inheritCost int64, penalty *PenaltyPolicy) (limitSet, error) {
+	configured := l.Windows
+	if len(configured) == 0 {
+		configured = []WindowConfig{{Limit: l.Limit, Window: l.Window}}
+	}
+	windows := make([]Window, len(configured))
+	for i, w := range configured {
+		windows[i] = Window{Limit: w.Limit, Period: w.Window, Name: name}
+		if i > 0 {
+			windows[i].Name = name + "-" + strconv.FormatInt(int64(w.Window.Seconds()), 10)
+		}
+	}
+	p, err := NewPolicy(alg, windows, penalty)
+	if err != nil {
+		return limitSet{}, err
+	}
+	cost := l.Cost
+	if cost == 0 {
+		cost = max(inheritCost, 1)
+	}
+	return limitSet{policy: p, cost: cost}, nil
+}
+
+// inheritCounter returns the counter name a new endpoint rule continues: that of the old
+// rule with the same name, else of the old rule with the same pattern, else its own name.
+// So a rule that is renamed, or whose pattern changes, keeps its clients' counters.
+func (s *snapshot) inheritCounter(r *rule) string {
+	for _, old := range s.endpoints {
+		if old.name == r.name {
+			return old.counter
+		}
+	}
+	for _, old := range s.endpoints {
+		if old.pattern.raw == r.pattern.raw {
+			return old.counter
+		}
+	}
+	return r.name
+}
+
+// resolve returns the rule for a request: the most specific endpoint rule whose pattern
+// matches the path or the route template and whose methods include method, else the
+// default rule. Equally specific rules keep configuration order.
+func (s *snapshot) resolve(method, path, route string) *rule {
+	var best *rule
+	for _, r := range s.endpoints {
+		if !r.allowsMethod(method) || !r.matches(path, route) {
+			continue
+		}
+		if best == nil || r.pattern.moreSpecificThan(&best.pattern) {
+			best = r
+		}
+	}
+	if best == nil {
+		return s.defaultRule
+	}
+	return best
+}
+
+func (r *rule) allowsMethod(method string) bool {
+	if len(r.methods) == 0 {
+		return true
+	}
+	for _, m := range r.methods {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *rule) matches(path, route string) bool {
+	return r.pattern.match(path) || route != "" && route != path && r.pattern.match(route)
+}
+
+// limitsFor picks the limits of a tier (SPEC section 1, step 4): the rule's override for
+// the tier, else the rule's own. For the default rule, the overrides are the [tiers] table.
+func (r *rule) limitsFor(tier string) limitSet {
+	if ls, ok := r.tiers[tier]; ok {
+		return ls
+	}
+	return r.own
+}

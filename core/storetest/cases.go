@@ -1,0 +1,156 @@
+package storetest
+
+import (
+	"time"
+
+	"github.com/ratewarden/ratewarden/core"
+)
+
+// smooth reports whether alg refills continuously (token bucket, GCRA) rather than by
+// whole windows (fixed, sliding).
+func smooth(alg core.Algorithm) bool { return alg == core.TokenBucket || alg == core.GCRA }
+
+// pick returns ifSmooth for the continuous algorithms and ifWindowed for the others.
+func pick[T any](alg core.Algorithm, ifSmooth, ifWindowed T) T {
+	if smooth(alg) {
+		return ifSmooth
+	}
+	return ifWindowed
+}
+
+func windows(limitPeriods ...any) []core.Window {
+	var ws []core.Window
+	for i := 0; i < len(limitPeriods); i += 2 {
+		ws = append(ws, core.Window{Limit: int64(limitPeriods[i].(int)), Period: limitPeriods[i+1].(time.Duration), Name: "r"})
+	}
+	return ws
+}
+
+const (
+	sec = time.Second
+	min = time.Minute
+	ms  = time.Millisecond
+)
+
+func cases(alg core.Algorithm) []testCase {
+	return []testCase{
+		{
+			name:     "a burst of limit is admitted and the next denied",
+			policies: []policySpec{{windows: windows(10, min)}},
+			steps: []step{
+				{times: 9, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{min}},
+				{allowed: false, remaining: []int64{0}, resetAfter: []time.Duration{min}, retryAfter: d(pick(alg, 6*sec, min))},
+			},
+		},
+		{
+			name:     "a denial consumes nothing",
+			policies: []policySpec{{windows: windows(5, min)}},
+			steps: pick(alg,
+				[]step{
+					{times: 4, allowed: true},
+					{times: 3, allowed: false, remaining: []int64{0}},
+					{at: 12 * sec, allowed: true, remaining: []int64{0}}, // exactly one unit refilled
+					{at: 12 * sec, allowed: false, retryAfter: d(12 * sec)},
+				},
+				[]step{
+					{times: 4, allowed: true},
+					{at: 59 * sec, times: 3, allowed: false, remaining: []int64{0}, retryAfter: d(sec)},
+					{at: min, times: 4, allowed: true, remaining: []int64{0}},
+					{at: min, allowed: false},
+				}),
+		},
+		{
+			name:     "the window refills or rolls",
+			policies: []policySpec{{windows: windows(10, 10*sec)}},
+			steps: map[core.Algorithm][]step{
+				core.TokenBucket: {
+					{times: 9, allowed: true},
+					{at: 5 * sec, allowed: true, remaining: []int64{4}, resetAfter: []time.Duration{6 * sec}},
+					{at: 5*sec + 500*ms, allowed: true, remaining: []int64{3}, resetAfter: []time.Duration{6*sec + 500*ms}},
+				},
+				core.GCRA: {
+					{times: 9, allowed: true},
+					{at: 5 * sec, allowed: true, remaining: []int64{4}, resetAfter: []time.Duration{6 * sec}},
+					{at: 5*sec + 500*ms, allowed: true, remaining: []int64{3}, resetAfter: []time.Duration{6*sec + 500*ms}},
+				},
+				core.FixedWindow: { // a full window late in one window, and another right after
+					{at: 9 * sec, times: 9, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{sec}},
+					{at: 9*sec + 999*ms, allowed: false, retryAfter: d(time.Millisecond)},
+					{at: 10 * sec, times: 9, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{10 * sec}},
+				},
+				core.SlidingWindow: {
+					{times: 4, allowed: true},
+					{at: 5 * sec, times: 4, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{10 * sec}},
+					{at: 9 * sec, allowed: false, retryAfter: d(sec), resetAfter: []time.Duration{6 * sec}},
+					{at: 10 * sec, times: 4, allowed: true, remaining: []int64{0}},
+					{at: 10 * sec, allowed: false, retryAfter: d(5 * sec)},
+				},
+			}[alg],
+		},
+		{
+			name:     "every window must allow and a denial consumes in none",
+			policies: []policySpec{{windows: windows(3, sec, 5, min)}},
+			steps: []step{
+				{times: 2, allowed: true, remaining: []int64{0, 2}},
+				{allowed: false, remaining: []int64{0, 2}},
+				{at: sec, allowed: true, remaining: []int64{2, 1}},
+				{at: sec, allowed: true, remaining: []int64{1, 0}},
+				{at: sec, allowed: false, remaining: []int64{1, 0}},
+				{at: 2 * sec, allowed: false, remaining: []int64{3, 0}, retryAfter: d(pick(alg, 10*sec, 58*sec))},
+			},
+		},
+		{
+			name:     "cost consumes several units and may be denied with units left",
+			policies: []policySpec{{windows: windows(10, min)}},
+			steps: []step{
+				{cost: 3, times: 2, allowed: true, remaining: []int64{1}},
+				{cost: 3, allowed: false, remaining: []int64{1}, retryAfter: d(pick(alg, 12*sec, min))},
+				{cost: 1, allowed: true, remaining: []int64{0}},
+			},
+		},
+		{
+			name:     "keys are independent",
+			policies: []policySpec{{windows: windows(2, min)}},
+			steps: []step{
+				{times: 1, allowed: true},
+				{allowed: false},
+				{key: 1, allowed: true, remaining: []int64{1}},
+			},
+		},
+		{
+			name:     "a new policy for a key keeps the units it used",
+			policies: []policySpec{{windows: windows(10, min)}, {windows: windows(20, min)}},
+			steps: []step{
+				{times: 3, allowed: true, remaining: []int64{6}},
+				{policy: 1, allowed: true, remaining: []int64{15}},
+				{allowed: true, remaining: []int64{4}},
+			},
+		},
+		penaltyCase(alg),
+	}
+}
+
+// penaltyCase escalates, caps and decays a cooldown (threshold 2, period 1 min, base 10 s,
+// multiplier 2, max 15 s) on a window of 1 request per second.
+func penaltyCase(alg core.Algorithm) testCase {
+	p := &core.PenaltyPolicy{Threshold: 2, Period: min, BaseCooldown: 10 * sec, Multiplier: 2, MaxCooldown: 15 * sec}
+	return testCase{
+		name:     "penalty cooldowns escalate, are capped and decay",
+		policies: []policySpec{{windows: windows(1, sec), penalty: p}},
+		steps: []step{
+			{allowed: true},
+			{allowed: false, violations: n(1), cooldown: d(0), retryAfter: d(sec)},
+			{at: 500 * ms, allowed: false, violations: n(2), cooldown: d(10 * sec), retryAfter: d(10 * sec)},
+			// The window would allow, but the cooldown holds; it is not extended.
+			{at: 2 * sec, allowed: false, violations: n(2), cooldown: d(8*sec + 500*ms), retryAfter: d(8*sec + 500*ms)},
+			{at: 10*sec + 500*ms, allowed: true},
+			{at: 10*sec + 500*ms, allowed: false, violations: n(3), cooldown: d(15 * sec)}, // 20 s capped
+			{at: 25*sec + 499*ms, allowed: false, cooldown: d(time.Millisecond)},
+			{at: 25*sec + 500*ms, allowed: true},
+			{at: 25*sec + 500*ms, allowed: false, violations: n(4), cooldown: d(15 * sec)},
+			// A minute later the old violations no longer count.
+			{at: 100 * sec, allowed: true},
+			{at: 100 * sec, allowed: false, violations: n(1), cooldown: d(0), retryAfter: d(sec)},
+		},
+	}
+}

@@ -1,0 +1,169 @@
+// Package storetest is the conformance suite every ratewarden [core.Store] passes: the
+// same table of cases — bursts, refill, windows rolling, multi-window all-or-nothing,
+// cost, retry-after and reset values, penalties, counters kept across policy changes,
+// and concurrency never over-admitting — run against any backend.
+//
+// Time is injected: every request carries its instant in [core.Request.Now] and the store
+// under test must decide with it (the Redis store has a test mode for that). No case
+// sleeps.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/core"
+)
+
+// NewStore returns an empty store for one test, deciding with [core.Request.Now]. It
+// registers its own cleanup with t.
+type NewStore func(t *testing.T) core.Store
+
+// Base is the instant the cases start at: a multiple of one hour, so that fixed windows of
+// 1 s, 1 min and 1 h all begin there.
+var Base = time.Unix(1_764_158_400, 0)
+
+var keySeq atomic.Int64
+
+// Run runs the whole suite against the stores newStore builds.
+func Run(t *testing.T, newStore NewStore) {
+	for _, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA} {
+		t.Run(alg.String(), func(t *testing.T) {
+			for _, c := range cases(alg) {
+				t.Run(c.name, func(t *testing.T) {
+					t.Parallel()
+					c.run(t, newStore(t), alg)
+				})
+			}
+			t.Run("concurrent requests never over-admit", func(t *testing.T) {
+				t.Parallel()
+				concurrent(t, newStore(t), alg)
+			})
+		})
+	}
+}
+
+// step is one request of a case and what the store must answer.
+type step struct {
+	at     time.Duration // after Base
+	cost   int64         // 0 = 1
+	key    int           // which of the case's keys
+	policy int           // which of the case's policies
+	times  int           // repeat the step; 0 = once
+
+	allowed    bool
+	remaining  []int64        // per window, when not nil
+	retryAfter *time.Duration // the decision's wait (max over windows, or the cooldown), when not nil
+	resetAfter []time.Duration
+	cooldown   *time.Duration
+	violations *int
+}
+
+// testCase is a sequence of steps against fresh keys.
+type testCase struct {
+	name     string
+	policies []policySpec
+	steps    []step
+}
+
+type policySpec struct {
+	windows []core.Window
+	penalty *core.PenaltyPolicy
+}
+
+func (c testCase) run(t *testing.T, s core.Store, alg core.Algorithm) {
+	policies := make([]*core.Policy, len(c.policies))
+	for i, ps := range c.policies {
+		p, err := core.NewPolicy(alg, ps.windows, ps.penalty)
+		require.NoError(t, err)
+		policies[i] = p
+	}
+	keys := []string{uniqueKey(t), uniqueKey(t)}
+	for i, st := range c.steps {
+		for rep := 0; rep <= st.times; rep++ {
+			cost := max(st.cost, 1)
+			req := &core.Request{Key: keys[st.key], Policy: policies[st.policy], Cost: cost, Now: Base.Add(st.at)}
+			var res core.Result
+			require.NoError(t, s.Take(context.Background(), req, &res))
+			where := fmt.Sprintf("step %d (at +%s, repetition %d)", i, st.at, rep)
+			require.Equal(t, st.allowed, res.Allowed, "%s: allowed", where)
+			if rep < st.times {
+				continue // expectations hold for the last repetition
+			}
+			p := policies[st.policy]
+			for w := range st.remaining {
+				assert.Equal(t, st.remaining[w], res.Windows[w].Remaining, "%s: remaining of window %s", where, p.Windows[w].Period)
+			}
+			for w := range st.resetAfter {
+				assert.Equal(t, st.resetAfter[w], res.Windows[w].ResetAfter, "%s: reset of window %s", where, p.Windows[w].Period)
+			}
+			if st.retryAfter != nil {
+				assert.Equal(t, *st.retryAfter, retryAfter(p, &res), "%s: retry after", where)
+			}
+			if st.cooldown != nil {
+				assert.Equal(t, *st.cooldown, res.Cooldown, "%s: cooldown", where)
+			}
+			if st.violations != nil {
+				assert.Equal(t, *st.violations, res.Violations, "%s: violations", where)
+			}
+		}
+	}
+}
+
+// retryAfter is the wait a denied request is told: the longest over its windows, or the
+// penalty cooldown.
+func retryAfter(p *core.Policy, res *core.Result) time.Duration {
+	wait := res.Cooldown
+	for i := range p.Windows {
+		wait = max(wait, res.Windows[i].RetryAfter)
+	}
+	return wait
+}
+
+// concurrent sends 400 requests from 8 goroutines at one instant against a limit of 100
+// and requires exactly 100 admissions.
+func concurrent(t *testing.T, s core.Store, alg core.Algorithm) {
+	const limit, workers, each = 100, 8, 50
+	p, err := core.NewPolicy(alg, []core.Window{{Limit: limit, Period: time.Minute, Name: "c"}}, nil)
+	require.NoError(t, err)
+	key := uniqueKey(t)
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				var res core.Result
+				if err := s.Take(context.Background(), &core.Request{Key: key, Policy: p, Cost: 1, Now: Base}, &res); err != nil {
+					errs <- err
+					return
+				}
+				if res.Allowed {
+					admitted.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, int64(limit), admitted.Load())
+}
+
+func uniqueKey(t *testing.T) string {
+	return fmt.Sprintf("ip:%s#%d:rule", t.Name(), keySeq.Add(1))
+}
+
+func d(v time.Duration) *time.Duration { return &v }
+func n(v int) *int                     { return &v }
