@@ -1,0 +1,66 @@
+package httplimit
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/ratewarden/ratewarden/core"
+)
+
+// New builds a Limiter from cfg and returns its middleware. It panics with the
+// configuration's validation error when cfg is invalid, like regexp.MustCompile: a
+// misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
+// your own to handle the error, to reload the configuration, or to close the Limiter.
+func New(cfg core.Config, opts ...Option) func(http.Handler) http.Handler {
+	o := newOptions(opts)
+	lim, err := core.New(cfg, o.core...)
+	if err != nil {
+		panic(err)
+	}
+	return middleware(lim, o)
+}
+
+// Middleware returns net/http middleware that limits requests with lim.
+func Middleware(lim *core.Limiter, opts ...Option) func(http.Handler) http.Handler {
+	return middleware(lim, newOptions(opts))
+}
+
+func middleware(lim *core.Limiter, o *options) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if o.skipper != nil && o.skipper(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			d := new(core.Decision)
+			in := core.Input{Request: r}
+			if o.route != nil {
+				in.Route = o.route(r)
+			}
+			if o.keyFunc != nil {
+				in.Key = o.keyFunc(r)
+			}
+			lim.Decide(in, d)
+			if !d.Proceed() {
+				o.denied(w, r, d)
+				return
+			}
+			d.WriteHeaders(w.Header())
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), d)))
+		})
+	}
+}
+
+type contextKey struct{}
+
+// NewContext returns a copy of ctx carrying d, for [FromContext].
+func NewContext(ctx context.Context, d *core.Decision) context.Context {
+	return context.WithValue(ctx, contextKey{}, d)
+}
+
+// FromContext returns the decision the middleware made for the request whose context is
+// ctx. ok is false when the middleware did not run (or skipped the request).
+func FromContext(ctx context.Context) (d *core.Decision, ok bool) {
+	d, ok = ctx.Value(contextKey{}).(*core.Decision)
+	return d, ok
+}
