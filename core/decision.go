@@ -72,11 +72,11 @@ type Decision struct {
 	// IPKey is the prefix an IP-scoped client is counted under (/32, or /64 for IPv6).
 	IPKey netip.Prefix
 
-	Now      time.Time // decision time
-	Cost     int64
-	Policy   *Policy // the windows that applied; nil unless the request was limited
-	Result   Result  // the store's answer, when the store answered
-	Err      error   // the backend error behind FailedOpen or Unavailable
+	Now    time.Time // decision time
+	Cost   int64
+	Policy *Policy // the windows that applied; nil unless the request was limited
+	Result Result  // the store's answer, when the store answered
+	Err    error   // the backend error behind FailedOpen or Unavailable
 
 	binding  int       // index of the binding window in Result.Windows
 	snapshot *snapshot // the configuration the decision was made under

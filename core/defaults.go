@@ -59,8 +59,9 @@ func (c Config) WithDefaults() Config {
 	setString(&c.Backend, BackendMemory)
 	setString(&c.FailMode, FailOpen)
 	setString(&c.KeyPrefix, DefaultKeyPrefix)
-	if c.Default.Limit == 0 && c.Default.Window == 0 && len(c.Default.Windows) == 0 {
-		c.Default.Limit, c.Default.Window = DefaultLimit, DefaultWindow
+	if len(c.Default.Windows) == 0 { // each half on its own: Limits{Limit: 200} is 200 per minute
+		setInt64(&c.Default.Limit, DefaultLimit)
+		setDuration(&c.Default.Window, DefaultWindow)
 	}
 
 	setString(&c.ClientIP.Header, HeaderXForwardedFor)
@@ -117,6 +118,12 @@ func setString(p *string, v string) {
 }
 
 func setInt(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func setInt64(p *int64, v int64) {
 	if *p == 0 {
 		*p = v
 	}

@@ -13,7 +13,8 @@ func (s *snapshot) identify(in Input, d *Decision) {
 		d.IPKey = s.resolver.Key(addr)
 	}
 	// A peer address that cannot be parsed (a unix socket without a trusted proxy in
-	// front) leaves the zero prefix: all such clients share one counter, "ip:invalid IP".
+	// front) leaves the zero prefix: all such clients share one counter, "ip::<rule>",
+	// rather than each getting a fresh quota.
 	d.Scope, d.Tier = ScopeIP, TierAnonymous
 	if in.Key != "" {
 		d.Scope, d.ID = ScopeKey, in.Key

@@ -52,13 +52,13 @@ func New(cfg Config, opts ...Option) (*Limiter, error) {
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	s, err := compile(cfg, nil)
-	if err != nil {
-		return nil, err
-	}
 	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer}
 	if l.now == nil {
 		l.now = time.Now
+	}
+	s, err := compile(cfg, nil, l.now)
+	if err != nil {
+		return nil, err
 	}
 	if l.logger == nil {
 		l.logger = slog.Default()
@@ -87,7 +87,7 @@ func (l *Limiter) Reload(cfg Config) error {
 	l.reloadMu.Lock()
 	defer l.reloadMu.Unlock()
 	old := l.snap.Load()
-	s, err := compile(cfg, old)
+	s, err := compile(cfg, old, l.now)
 	if err != nil {
 		l.logger.Error("config_reload_failed", slog.String("error", err.Error()))
 		return err

@@ -3,6 +3,7 @@ package core
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ratewarden/ratewarden/core/clientip"
 	"github.com/ratewarden/ratewarden/core/jwtauth"
@@ -46,8 +47,9 @@ type limitSet struct {
 }
 
 // compile validates cfg and builds a snapshot. prev, when not nil, is the snapshot being
-// replaced: rules that still exist keep their counters.
-func compile(cfg Config, prev *snapshot) (*snapshot, error) {
+// replaced: rules that still exist keep their counters. now is the limiter's clock, which
+// token expiry is checked against too.
+func compile(cfg Config, prev *snapshot, now func() time.Time) (*snapshot, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -108,7 +110,7 @@ func compile(cfg Config, prev *snapshot) (*snapshot, error) {
 		s.exemptUsers[u] = struct{}{}
 	}
 	if cfg.JWT.Enabled {
-		if s.verifier, err = jwtauth.New(cfg.JWT); err != nil {
+		if s.verifier, err = jwtauth.New(cfg.JWT, jwtauth.WithClock(now)); err != nil {
 			return nil, err
 		}
 	}

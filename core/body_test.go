@@ -1,0 +1,66 @@
+package core_test
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/core"
+)
+
+func TestTheDeniedBodyInJSON(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, core.Config{DocumentationURL: "https://example.com/docs/rate-limits", Default: core.Limits{Limit: 100, Window: time.Minute}})
+	h.decideN(100, request{path: "/x"})
+	d := h.decide(request{path: "/x"})
+	reset := strconv.FormatInt(h.clock.Now().Unix()+60, 10)
+	rec := newRecorder()
+	d.WriteResponse(rec)
+
+	assert.Equal(t, 429, rec.Code)
+	assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+	assert.JSONEq(t, `{
+		"error": "rate_limit_exceeded",
+		"message": "Rate limit exceeded: 100 requests per 60 seconds. Retry in 1 second.",
+		"limit": 100, "remaining": 0, "reset": `+reset+`, "retry_after": 1, "window": 60,
+		"scope": "ip", "policy": "default",
+		"limits_exceeded": [{"policy": "default", "limit": 100, "window": 60, "remaining": 0, "reset": `+reset+`, "retry_after": 1}],
+		"documentation_url": "https://example.com/docs/rate-limits"
+	}`, rec.Body.String())
+}
+
+func TestTheDeniedBodyAsProblemDetails(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, core.Config{Response: core.ResponseConfig{Format: core.FormatProblem}, Default: core.Limits{Limit: 1, Window: time.Minute}})
+	d := h.decideN(2, request{path: "/x"})
+	rec := newRecorder()
+	d.WriteResponse(rec)
+	assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+	body := decodeJSON(t, rec.Body.Bytes())
+	assert.Equal(t, "about:blank", body["type"])
+	assert.Equal(t, "Too Many Requests", body["title"])
+	assert.Equal(t, 429.0, body["status"])
+	assert.Equal(t, "Rate limit exceeded: 1 request per 60 seconds. Retry in 60 seconds.", body["detail"])
+	assert.Equal(t, "rate_limit_exceeded", body["error"])
+	assert.NotContains(t, body, "documentation_url", "omitted when not configured")
+}
+
+func TestTheDeniedBodyUnderAPenalty(t *testing.T) {
+	t.Parallel()
+	cfg := core.Config{Default: core.Limits{Limit: 1, Window: time.Second}}
+	cfg.Penalty = core.PenaltyConfig{Enabled: true, Threshold: 2, Period: time.Minute, BaseCooldown: 30 * time.Second, Multiplier: 2, MaxCooldown: time.Hour}
+	h := newHarness(t, cfg)
+	h.decideN(2, request{path: "/x"}) // one allowed, one violation
+	d := h.decide(request{path: "/x"})
+	require.Equal(t, core.Denied, d.Outcome)
+	rec := newRecorder()
+	d.WriteResponse(rec)
+	body := decodeJSON(t, rec.Body.Bytes())
+	assert.Equal(t, map[string]any{"cooldown": 30.0, "violations": 2.0}, body["penalty"])
+	assert.Equal(t, "30", rec.Header().Get("Retry-After"))
+	assert.Contains(t, h.log.String(), `"penalty_cooldown":30`)
+}

@@ -1,0 +1,221 @@
+package core
+
+import (
+	"cmp"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// envPrefix starts the name of every environment variable that Load reads.
+const envPrefix = "RATELIMIT_"
+
+// envVar is one RATELIMIT_* variable.
+type envVar struct{ name, value string }
+
+// envTarget is the configuration key an environment variable sets.
+type envTarget struct {
+	key string                // key path, e.g. "endpoints[0].tiers.premium.limit"
+	typ reflect.Type          // a leaf type: string, bool, *bool, integer, float, duration, []string
+	set func(x reflect.Value) // stores a value of typ at the key
+}
+
+// applyEnv sets the keys named by the RATELIMIT_* variables of environ on c. Names are
+// resolved against the keys of Config (its koanf tags), upper-cased with "." → "_": an
+// unparsable value is a problem, an unknown name is passed to warnf.
+func applyEnv(ps *problems, c *Config, environ []string, warnf func(string, ...any)) {
+	var vars []envVar
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if ok && strings.HasPrefix(name, envPrefix) {
+			vars = append(vars, envVar{name, value})
+		}
+	}
+	// Sorted for a deterministic outcome; a repeated name keeps its last value.
+	slices.SortStableFunc(vars, func(a, b envVar) int { return cmp.Compare(a.name, b.name) })
+
+	root := reflect.ValueOf(c).Elem()
+	for _, ev := range vars {
+		tail := strings.ToUpper(strings.TrimPrefix(ev.name, envPrefix))
+		t, ok := resolveEnv(tail, root, "")
+		if !ok {
+			hint := ""
+			if strings.HasPrefix(tail, "ENDPOINTS_") {
+				hint = " (RATELIMIT_ENDPOINTS_<index>_<KEY> only reaches endpoints defined in the configuration file)"
+			}
+			warnf("unknown environment variable %s ignored%s", ev.name, hint)
+			continue
+		}
+		x, ok := parseEnvValue(ev.value, t.typ)
+		if !ok {
+			ps.add(t.key, "must be %s, got %q (from %s)", describeEnvType(t.typ), ev.value, ev.name)
+			continue
+		}
+		t.set(x)
+	}
+}
+
+// resolveEnv finds the key that name (a variable name without the prefix, upper case)
+// sets below v, whose key path is key.
+func resolveEnv(name string, v reflect.Value, key string) (envTarget, bool) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for _, f := range fieldsOf(v.Type()) {
+			upper := strings.ToUpper(f.name)
+			fv := v.FieldByIndex(f.index)
+			fk := joinKey(key, f.name)
+			if name == upper && isEnvLeaf(fv.Type()) {
+				return envTarget{key: fk, typ: fv.Type(), set: fv.Set}, true
+			}
+			if rest, ok := strings.CutPrefix(name, upper+"_"); ok {
+				if t, ok := resolveEnv(rest, fv, fk); ok {
+					return t, true
+				}
+			}
+		}
+	case reflect.Slice:
+		// Lists of tables (endpoints, windows) are reached by index, for existing entries.
+		if v.Type().Elem().Kind() != reflect.Struct {
+			return envTarget{}, false
+		}
+		num, rest, ok := strings.Cut(name, "_")
+		i, err := strconv.Atoi(num)
+		if !ok || err != nil || i < 0 || i >= v.Len() || num != strconv.Itoa(i) {
+			return envTarget{}, false
+		}
+		return resolveEnv(rest, v.Index(i), fmt.Sprintf("%s[%d]", key, i))
+	case reflect.Map:
+		return resolveEnvMap(name, v, key)
+	}
+	return envTarget{}, false
+}
+
+// resolveEnvMap resolves "<NAME>_<KEY>" in a map of tables (tiers). The name may contain
+// underscores, so the split is chosen by the key that follows: a table already in the map
+// (compared upper-cased) wins, else the name is the longest one that leaves a valid key
+// ("GOLD_PLUS_LIMIT" is tiers.gold_plus.limit). A new entry's name is lower-cased.
+func resolveEnvMap(name string, m reflect.Value, key string) (envTarget, bool) {
+	var splits []int // positions of "_", rightmost first
+	for i := len(name) - 1; i > 0; i-- {
+		if name[i] == '_' {
+			splits = append(splits, i)
+		}
+	}
+	existing := map[string]string{}
+	for _, k := range m.MapKeys() {
+		existing[strings.ToUpper(k.String())] = k.String()
+	}
+	try := func(pos int, requireExisting bool) (envTarget, bool) {
+		upper, rest := name[:pos], name[pos+1:]
+		entry, found := existing[upper]
+		if requireExisting != found {
+			return envTarget{}, false
+		}
+		if !found {
+			entry = strings.ToLower(upper)
+		}
+		elem := reflect.New(m.Type().Elem()).Elem()
+		if found {
+			elem.Set(m.MapIndex(reflect.ValueOf(entry)))
+		}
+		t, ok := resolveEnv(rest, elem, joinKey(key, entry))
+		if !ok {
+			return envTarget{}, false
+		}
+		set := t.set
+		t.set = func(x reflect.Value) {
+			set(x)
+			if m.IsNil() {
+				m.Set(reflect.MakeMap(m.Type()))
+			}
+			m.SetMapIndex(reflect.ValueOf(entry), elem)
+		}
+		return t, true
+	}
+	for _, requireExisting := range []bool{true, false} {
+		for _, pos := range splits {
+			if t, ok := try(pos, requireExisting); ok {
+				return t, true
+			}
+		}
+	}
+	return envTarget{}, false
+}
+
+// isEnvLeaf reports whether a key of type t can be set from one variable: scalars,
+// durations, optional booleans and lists of strings.
+func isEnvLeaf(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int64, reflect.Float64:
+		return true
+	case reflect.Pointer:
+		return t.Elem().Kind() == reflect.Bool
+	case reflect.Slice:
+		return t.Elem().Kind() == reflect.String
+	}
+	return false
+}
+
+// parseEnvValue parses the value of a variable for a key of type t. An empty value sets the
+// zero value, which means the key's default. Lists are comma-separated, with spaces around
+// items trimmed and empty items dropped.
+func parseEnvValue(s string, t reflect.Type) (reflect.Value, bool) {
+	trimmed := strings.TrimSpace(s)
+	x := reflect.New(t).Elem()
+	if trimmed == "" && t.Kind() != reflect.String {
+		return x, true
+	}
+	switch {
+	case t == durationType:
+		d, err := parseDuration(trimmed)
+		if err != nil {
+			return x, false
+		}
+		x.SetInt(int64(d))
+	case t.Kind() == reflect.String:
+		x.SetString(s)
+	case t.Kind() == reflect.Bool || t.Kind() == reflect.Pointer:
+		b, err := strconv.ParseBool(trimmed)
+		if err != nil {
+			return x, false
+		}
+		if t.Kind() == reflect.Pointer {
+			x.Set(reflect.ValueOf(Bool(b)))
+		} else {
+			x.SetBool(b)
+		}
+	case x.CanInt():
+		n, err := strconv.ParseInt(trimmed, 10, t.Bits())
+		if err != nil {
+			return x, false
+		}
+		x.SetInt(n)
+	case x.CanFloat():
+		f, err := strconv.ParseFloat(trimmed, 64)
+		if err != nil {
+			return x, false
+		}
+		x.SetFloat(f)
+	case t.Kind() == reflect.Slice:
+		var items []string
+		for item := range strings.SplitSeq(s, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				items = append(items, item)
+			}
+		}
+		x.Set(reflect.ValueOf(items))
+	default:
+		return x, false
+	}
+	return x, true
+}
+
+// describeEnvType is describeType for a variable: booleans also take 1 and 0.
+func describeEnvType(t reflect.Type) string {
+	if t.Kind() == reflect.Bool || t.Kind() == reflect.Pointer {
+		return "true, false, 1 or 0"
+	}
+	return describeType(t)
+}

@@ -1,0 +1,105 @@
+package core_test
+
+import (
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/ratewarden/ratewarden/core"
+)
+
+func headersOf(d *core.Decision) http.Header {
+	h := http.Header{}
+	d.WriteHeaders(h)
+	return h
+}
+
+func TestHeadersOfAnAllowedRequest(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, core.Config{})
+	base := h.clock.Now().Unix()
+	got := headersOf(h.decide(request{path: "/x"}))
+	assert.Equal(t, http.Header{
+		"X-Ratelimit-Limit":     {"100"},
+		"X-Ratelimit-Remaining": {"99"},
+		"X-Ratelimit-Reset":     {strconv.FormatInt(base+1, 10)}, // full again in 600ms, rounded up
+		"X-Ratelimit-Used":      {"1"},
+		"Ratelimit":             {`"default";r=99;t=1`},
+		"Ratelimit-Policy":      {`"default";q=100;w=60`},
+	}, got)
+}
+
+func TestHeadersNameTheBindingWindowOfSeveral(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, core.Config{Algorithm: "fixed_window", Endpoints: []core.Endpoint{{
+		Name: "compute", Pattern: "/api/v1/compute",
+		Limits: core.Limits{Windows: []core.WindowConfig{{Limit: 10, Window: time.Minute}, {Limit: 100, Window: time.Hour}}},
+	}}})
+	base := h.clock.Now().Unix()
+	r := request{path: "/api/v1/compute"}
+	got := headersOf(h.decide(r))
+	assert.Equal(t, `"compute";q=10;w=60,"compute-3600";q=100;w=3600`, got.Get("RateLimit-Policy"))
+	assert.Equal(t, "10", got.Get("X-RateLimit-Limit"), "the minute window has fewer units left")
+	assert.Equal(t, "9", got.Get("X-RateLimit-Remaining"))
+	assert.Equal(t, strconv.FormatInt(base+60, 10), got.Get("X-RateLimit-Reset"))
+	assert.Equal(t, `"compute";r=9;t=60`, got.Get("RateLimit"))
+
+	h.decideN(9, r)
+	h.clock.Advance(time.Minute) // a new minute; the hour window has 90 left
+	got = headersOf(h.decide(r))
+	assert.Equal(t, "9", got.Get("X-RateLimit-Remaining"))
+	h.decideN(9, r)
+	denied := h.decide(r)
+	assert.Equal(t, core.Denied, denied.Outcome)
+	got = headersOf(denied)
+	assert.Equal(t, "0", got.Get("X-RateLimit-Remaining"))
+	assert.Equal(t, "60", got.Get("Retry-After"))
+}
+
+func TestHeaderFamiliesCanBeSwitchedOff(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name       string
+		headers    core.HeadersConfig
+		want, none []string
+	}{
+		{"x only", core.HeadersConfig{IETF: core.Bool(false)}, []string{"X-RateLimit-Limit", "Retry-After"}, []string{"RateLimit", "RateLimit-Policy"}},
+		{"ietf only", core.HeadersConfig{XRateLimit: core.Bool(false)}, []string{"RateLimit", "RateLimit-Policy", "Retry-After"}, []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Used"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, core.Config{Headers: tt.headers, Default: core.Limits{Limit: 1, Window: time.Minute}})
+			got := headersOf(h.decideN(2, request{path: "/x"}))
+			for _, name := range tt.want {
+				assert.NotEmpty(t, got.Get(name), name)
+			}
+			for _, name := range tt.none {
+				assert.Empty(t, got.Get(name), name)
+			}
+		})
+	}
+}
+
+func TestRetryAfterIsRoundedUpToWholeSeconds(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, core.Config{Default: core.Limits{Limit: 3, Window: 10 * time.Second}})
+	d := h.decideN(4, request{path: "/x"})
+	assert.Equal(t, 3333334*time.Microsecond, d.RetryAfter())
+	assert.Equal(t, "4", headersOf(d).Get("Retry-After"))
+}
+
+func BenchmarkWriteHeaders(b *testing.B) {
+	h := &harness{store: newLockedStore(), clock: newClock()}
+	lim, err := core.New(core.Config{}, core.WithStore(h.store), core.WithClock(h.clock.Now))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h.lim = lim
+	d := h.decide(request{path: "/x"})
+	b.ReportAllocs()
+	for b.Loop() {
+		d.WriteHeaders(http.Header{})
+	}
+}

@@ -1,0 +1,273 @@
+package core_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/core"
+)
+
+func endpoint(name, pattern string, limit int64, methods ...string) core.Endpoint {
+	return core.Endpoint{Name: name, Pattern: pattern, Methods: methods, Limits: core.Limits{Limit: limit, Window: time.Minute}}
+}
+
+func TestRuleResolutionPicksTheMostSpecificMatch(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, core.Config{Endpoints: []core.Endpoint{
+		endpoint("compute", "/api/v1/compute", 10, "POST"),
+		endpoint("admin", "/api/v1/admin/*", 10),
+		endpoint("admin-users", "/api/v1/admin/users/*", 10),
+		endpoint("users", "/api/v1/users/{id}", 10),
+		endpoint("user-posts", "/api/v1/users/:id/posts", 10),
+		endpoint("me", "/api/v1/users/me", 10),
+		endpoint("first", "/api/v2/{x}", 10),
+		endpoint("second", "/api/v2/*", 10),
+	}})
+	tests := []struct {
+		name, method, path, route, want string
+	}{
+		{"exact with its method", "POST", "/api/v1/compute", "", "compute"},
+		{"exact with another method", "GET", "/api/v1/compute", "", "default"},
+		{"a trailing slash does not escape the rule", "POST", "/api/v1/compute/", "", "compute"},
+		{"doubled slashes and dot segments neither", "POST", "//api/v1/./compute", "", "compute"},
+		{"a wildcard needs one segment at least", "GET", "/api/v1/admin", "", "default"},
+		{"a wildcard takes one segment", "GET", "/api/v1/admin/x", "", "admin"},
+		{"the longer literal prefix wins", "GET", "/api/v1/admin/users/1/x", "", "admin-users"},
+		{"a parameter takes one segment", "GET", "/api/v1/users/42", "", "users"},
+		{"an exact pattern beats a parameter", "GET", "/api/v1/users/me", "", "me"},
+		{"parameters in the middle", "GET", "/api/v1/users/42/posts", "", "user-posts"},
+		{"the route template matches too", "GET", "/api/v1/users/a%2Fb", "/api/v1/users/:id", "users"},
+		{"a tie goes to the rule listed first", "GET", "/api/v2/x", "", "first"},
+		{"no match is the default rule", "GET", "/elsewhere", "", "default"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := h.decide(request{method: tt.method, path: tt.path, route: tt.route, remote: "198.51.100.1:1"})
+			assert.Equal(t, tt.want, d.Rule)
+		})
+	}
+}
+
+func TestCountersAreKeptPerClientAndRule(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, core.Config{Endpoints: []core.Endpoint{endpoint("compute", "/api/v1/compute", 10)}})
+	compute := request{path: "/api/v1/compute"}
+	require.Equal(t, core.Allowed, h.decideN(10, compute).Outcome)
+	assert.Equal(t, core.Denied, h.decide(compute).Outcome)
+
+	other := h.decide(request{path: "/api/v1/test"})
+	assert.Equal(t, core.Allowed, other.Outcome)
+	assert.Equal(t, int64(99), other.Remaining(), "the default rule has its own counter")
+	assert.Equal(t, int64(98), h.decide(request{path: "/health"}).Remaining(), "every default path shares it")
+
+	stranger := h.decide(request{path: "/api/v1/compute", remote: "198.51.100.9:5"})
+	assert.Equal(t, int64(9), stranger.Remaining(), "another client has its own counter")
+}
+
+func TestTheHundredAndFirstRequestIsDenied(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, core.Config{})
+	r := request{path: "/api/v1/test"}
+	last := h.decideN(100, r)
+	require.Equal(t, core.Allowed, last.Outcome)
+	assert.Equal(t, int64(0), last.Remaining())
+	d := h.decide(r)
+	assert.Equal(t, core.Denied, d.Outcome)
+	assert.False(t, d.Proceed())
+	assert.Equal(t, 600*time.Millisecond, d.RetryAfter(), "one token of 100/min refills in 600ms")
+}
+
+func signHS256(t *testing.T, secret string, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
+	require.NoError(t, err)
+	return "Bearer " + s
+}
+
+const testSecret = "0123456789abcdef0123456789abcdef-test"
+
+func TestTiersComeFromVerifiedTokensOnly(t *testing.T) {
+	t.Parallel()
+	cfg := core.Config{
+		Default: core.Limits{Limit: 2, Window: time.Minute},
+		Tiers: map[string]core.Limits{
+			"standard": {Limit: 3, Window: time.Minute},
+			"premium":  {Limit: 5, Window: time.Minute},
+		},
+		Endpoints: []core.Endpoint{{
+			Name: "compute", Pattern: "/api/v1/compute", Limits: core.Limits{Limit: 1, Window: time.Minute},
+			Tiers: map[string]core.Limits{"premium": {Limit: 4, Window: time.Minute}},
+		}},
+	}
+	cfg.JWT.Enabled, cfg.JWT.Secret = true, testSecret
+	h := newHarness(t, cfg)
+	exp := h.clock.Now().Add(time.Hour).Unix()
+	token := func(user, tier string) http.Header {
+		claims := jwt.MapClaims{"sub": user, "exp": exp}
+		if tier != "" {
+			claims["tier"] = tier
+		}
+		return http.Header{"Authorization": {signHS256(t, testSecret, claims)}}
+	}
+	forged := http.Header{"Authorization": {signHS256(t, "an-attacker-secret-that-is-32-bytes!", jwt.MapClaims{"sub": "mallory", "tier": "premium", "exp": exp})}}
+	expired := http.Header{"Authorization": {signHS256(t, testSecret, jwt.MapClaims{"sub": "bob", "tier": "premium", "exp": h.clock.Now().Add(-time.Hour).Unix()})}}
+
+	tests := []struct {
+		name        string
+		header      http.Header
+		path        string
+		scope, tier string
+		limit       int64
+	}{
+		{"premium default rule", token("alice", "premium"), "/api/v1/test", core.ScopeUser, "premium", 5},
+		{"standard default rule", token("carol", "standard"), "/api/v1/test", core.ScopeUser, "standard", 3},
+		{"an unconfigured tier gets the default rule's own limits", token("dave", "gold"), "/api/v1/test", core.ScopeUser, "gold", 2},
+		{"no tier claim", token("erin", ""), "/api/v1/test", core.ScopeUser, core.TierNone, 2},
+		{"an endpoint's tier override", token("frank", "premium"), "/api/v1/compute", core.ScopeUser, "premium", 4},
+		{"an endpoint without an override for the tier", token("grace", "standard"), "/api/v1/compute", core.ScopeUser, "standard", 1},
+		{"a forged premium token is anonymous", forged, "/api/v1/test", core.ScopeIP, core.TierAnonymous, 2},
+		{"an expired token is anonymous", expired, "/api/v1/test", core.ScopeIP, core.TierAnonymous, 2},
+		{"garbage is anonymous", http.Header{"Authorization": {"Bearer \x00not.a.jwt"}}, "/api/v1/test", core.ScopeIP, core.TierAnonymous, 2},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			remote := "198.51.100." + string(rune('1'+i)) + ":1"
+			d := h.decide(request{path: tt.path, header: tt.header, remote: remote})
+			assert.Equal(t, tt.scope, d.Scope)
+			assert.Equal(t, tt.tier, d.Tier)
+			assert.Equal(t, tt.limit, d.Limit())
+			h.decideN(int(tt.limit)-1, request{path: tt.path, header: tt.header, remote: remote})
+			assert.Equal(t, core.Denied, h.decide(request{path: tt.path, header: tt.header, remote: remote}).Outcome, "limit+1")
+		})
+	}
+}
+
+func TestExemptClientsPassUntouched(t *testing.T) {
+	t.Parallel()
+	cfg := core.Config{Default: core.Limits{Limit: 1, Window: time.Minute}}
+	cfg.Exemptions.IPs = []string{"10.1.0.0/16", "2001:db8::1"}
+	cfg.Exemptions.Users = []string{"ops"}
+	cfg.JWT.Enabled, cfg.JWT.Secret = true, testSecret
+	h := newHarness(t, cfg)
+	ops := http.Header{"Authorization": {signHS256(t, testSecret, jwt.MapClaims{"sub": "ops"})}}
+	for _, r := range []request{
+		{path: "/x", remote: "10.1.2.3:1"},
+		{path: "/x", remote: "[2001:db8::1]:1"},
+		{path: "/x", remote: "192.0.2.1:1", header: ops},
+	} {
+		for i := 0; i < 3; i++ {
+			d := h.decide(r)
+			require.Equal(t, core.Exempt, d.Outcome, "%+v", r)
+			rec := http.Header{}
+			d.WriteHeaders(rec)
+			assert.Empty(t, rec, "an exempt request gets no rate-limit headers")
+		}
+	}
+	assert.Equal(t, core.Denied, h.decideN(2, request{path: "/x", remote: "10.2.0.1:1"}).Outcome, "outside the CIDR")
+}
+
+func TestShadowModeNeverBlocksButReportsAsEnforceWould(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, core.Config{Mode: core.ModeShadow, Default: core.Limits{Limit: 2, Window: time.Minute}})
+	r := request{path: "/x"}
+	h.decideN(2, r)
+	d := h.decide(r)
+	assert.Equal(t, core.ShadowDenied, d.Outcome)
+	assert.True(t, d.Proceed())
+	hdr := http.Header{}
+	d.WriteHeaders(hdr)
+	assert.Equal(t, "0", hdr.Get("X-RateLimit-Remaining"))
+	assert.Equal(t, `"default";r=0;t=60`, hdr.Get("RateLimit"))
+	assert.Empty(t, hdr.Get("Retry-After"), "no Retry-After on shadow 200s")
+	assert.Contains(t, h.log.String(), `"mode":"shadow"`)
+}
+
+func TestDisabledLimiterIsAPassThrough(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, core.Config{Enabled: core.Bool(false), Default: core.Limits{Limit: 1, Window: time.Minute}})
+	for i := 0; i < 3; i++ {
+		d := h.decide(request{path: "/x"})
+		require.Equal(t, core.Disabled, d.Outcome)
+		hdr := http.Header{}
+		d.WriteHeaders(hdr)
+		assert.Empty(t, hdr)
+	}
+	assert.Empty(t, h.store.states, "no counter")
+}
+
+func TestBackendFailuresFollowTheFailMode(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		mode    string
+		outcome core.Outcome
+		status  int
+	}{
+		{core.FailOpen, core.FailedOpen, 0},
+		{core.FailClosed, core.Unavailable, http.StatusServiceUnavailable},
+	} {
+		t.Run(tt.mode, func(t *testing.T) {
+			h := newHarness(t, core.Config{FailMode: tt.mode})
+			h.store.failWith(errBackendDown)
+			d := h.decide(request{path: "/x"})
+			require.Equal(t, tt.outcome, d.Outcome)
+			assert.ErrorIs(t, d.Err, errBackendDown)
+			rec := newRecorder()
+			if d.Proceed() {
+				d.WriteHeaders(rec.Header())
+				assert.Empty(t, rec.Header(), "fail open sends no rate-limit headers")
+				return
+			}
+			d.WriteResponse(rec)
+			assert.Equal(t, tt.status, rec.Code)
+			assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+			assert.JSONEq(t, `{"error":"rate_limit_unavailable","message":"Rate limiting is temporarily unavailable. Retry in 1 second."}`, rec.Body.String())
+			assert.NotContains(t, rec.Body.String(), errBackendDown.Error(), "backend errors never reach the client")
+		})
+	}
+}
+
+func TestACustomKeyReplacesTheIdentity(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, core.Config{Default: core.Limits{Limit: 1, Window: time.Minute}})
+	d := h.decide(request{path: "/x", key: "tenant-7"})
+	assert.Equal(t, core.ScopeKey, d.Scope)
+	assert.Equal(t, "key:tenant-7", d.ClientID())
+	assert.Equal(t, core.Denied, h.decide(request{path: "/x", key: "tenant-7", remote: "192.0.2.99:1"}).Outcome, "the key, not the IP, is counted")
+}
+
+func TestMalformedPeersNeverPanicAndShareOneCounter(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, core.Config{Default: core.Limits{Limit: 2, Window: time.Minute}})
+	for _, remote := range []string{"", "@", "pipe", "[::1", "999.1.1.1:80"} {
+		assert.NotPanics(t, func() { h.decide(request{path: "/x", remote: remote + " "}) })
+	}
+	assert.Equal(t, core.Denied, h.decide(request{path: "/x", remote: "garbage"}).Outcome, "unparsable peers do not each get a fresh quota")
+}
+
+func TestEveryDenialLogsAWarnRecordWithAllFields(t *testing.T) {
+	t.Parallel()
+	cfg := core.Config{Endpoints: []core.Endpoint{endpoint("compute", "/api/v1/compute", 1)}}
+	h := newHarness(t, cfg)
+	h.decide(request{method: "POST", path: "/api/v1/compute"})
+	require.Empty(t, h.log.String(), "allowed requests log nothing above debug")
+	h.decide(request{method: "POST", path: "/api/v1/compute"})
+
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal([]byte(strings.TrimSpace(h.log.String())), &rec))
+	want := map[string]any{
+		"level": "WARN", "msg": "rate_limit_exceeded",
+		"client_id": "ip:203.0.113.7", "scope": "ip", "tier": "anonymous", "rule": "compute",
+		"method": "POST", "path": "/api/v1/compute", "limit": 1.0, "remaining": 0.0, "window": 60.0,
+		"retry_after": 60.0, "algorithm": "token_bucket", "backend": "memory",
+	}
+	for k, v := range want {
+		assert.Equal(t, v, rec[k], k)
+	}
+}

@@ -1,0 +1,398 @@
+package core
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/toml/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+	gotoml "github.com/pelletier/go-toml/v2"
+)
+
+// Load reads the TOML file at path (none when path is ""), then RATELIMIT_* environment
+// variables, over the defaults, and validates the result. It is Source{Path: path}.Load().
+//
+// A file that cannot be read or is not valid TOML is an error naming the path (and the line
+// and column of a syntax error). Every other problem — unknown keys, values of the wrong
+// type, unparsable environment variables, invalid settings — is reported at once in a
+// *[ValidationError]. Unknown RATELIMIT_* variables are only warned about on stderr.
+// docs/configuration.md describes the keys and the environment variables.
+func Load(path string) (Config, error) { return Source{Path: path}.Load() }
+
+// Source is a configuration source with every input explicit (tests, and the reload helpers).
+// Its zero value reads no file and the process environment.
+type Source struct {
+	Path    string                           // TOML file; "" = none
+	Environ []string                         // "KEY=value" pairs; nil = os.Environ()
+	Warnf   func(format string, args ...any) // unknown RATELIMIT_* variables; nil = a line on os.Stderr
+}
+
+// Load reads the configuration as [Load] does, from the inputs of s. The Config returned has
+// its defaults applied ([Config.WithDefaults]); on error it is the zero Config.
+func (s Source) Load() (Config, error) {
+	var (
+		c  Config
+		ps problems
+	)
+	if s.Path != "" {
+		raw, err := readTOML(s.Path)
+		if err != nil {
+			return Config{}, err
+		}
+		decodeValue(&ps, "", raw, reflect.ValueOf(&c).Elem())
+	}
+	environ, warnf := s.Environ, s.Warnf
+	if environ == nil {
+		environ = os.Environ()
+	}
+	if warnf == nil {
+		warnf = func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "ratewarden: warning: "+format+"\n", args...)
+		}
+	}
+	applyEnv(&ps, &c, environ, warnf)
+
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			return Config{}, err
+		}
+		ps = mergeProblems(ps, ve.Problems)
+	}
+	if len(ps) > 0 {
+		return Config{}, ps.err()
+	}
+	return c, nil
+}
+
+// readTOML reads and parses the file at path into nested maps.
+func readTOML(path string) (map[string]any, error) {
+	k := koanf.New(".")
+	err := k.Load(file.Provider(path), toml.Parser())
+	var (
+		de *gotoml.DecodeError
+		pe *fs.PathError
+	)
+	switch {
+	case err == nil:
+		return k.Raw(), nil
+	case errors.As(err, &de):
+		line, col := de.Position()
+		return nil, fmt.Errorf("ratewarden: %s:%d:%d: %w", path, line, col, err)
+	case errors.As(err, &pe):
+		return nil, fmt.Errorf("ratewarden: reading configuration: %w", err)
+	default:
+		return nil, fmt.Errorf("ratewarden: %s: %w", path, err)
+	}
+}
+
+// mergeProblems adds the validation problems to those found while reading the file and the
+// environment, and orders them by section. A validation problem at or under a key that could
+// not be read is dropped: it only describes the zero value left in its place.
+func mergeProblems(input, validation []Problem) []Problem {
+	out := slices.Clone(input)
+	for _, p := range validation {
+		if !slices.ContainsFunc(input, func(q Problem) bool { return within(p.Key, q.Key) }) {
+			out = append(out, p)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Problem) int {
+		sa, ia := keyOrder(a.Key)
+		sb, ib := keyOrder(b.Key)
+		return cmp.Or(cmp.Compare(sa, sb), cmp.Compare(ia, ib))
+	})
+	return out
+}
+
+// within reports whether key is parent or under it.
+func within(key, parent string) bool {
+	rest, ok := strings.CutPrefix(key, parent)
+	return ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
+}
+
+// keyOrder returns the position of a key path's top-level key among the fields of Config
+// (unknown keys last) and, for "endpoints[i]…", the index i (else -1).
+func keyOrder(key string) (section, index int) {
+	end := strings.IndexAny(key, ".[")
+	if end < 0 {
+		end = len(key)
+	}
+	section = math.MaxInt
+	for i, f := range fieldsOf(reflect.TypeFor[Config]()) {
+		if f.name == key[:end] {
+			section = i
+			break
+		}
+	}
+	index = -1
+	if rest, ok := strings.CutPrefix(key[end:], "["); ok {
+		if n, _, ok := strings.Cut(rest, "]"); ok {
+			index, _ = strconv.Atoi(n)
+		}
+	}
+	return section, index
+}
+
+// field is a configuration key of a struct: its koanf name and its index path, with
+// squashed embedded structs (Endpoint's Limits) flattened.
+type field struct {
+	name  string
+	index []int
+}
+
+// fieldsOf lists the keys of a struct type in declaration order.
+func fieldsOf(t reflect.Type) []field {
+	var fs []field
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("koanf"), ",")
+		switch {
+		case !f.IsExported():
+		case opts == "squash":
+			for _, sub := range fieldsOf(f.Type) {
+				fs = append(fs, field{sub.name, append([]int{i}, sub.index...)})
+			}
+		case name != "":
+			fs = append(fs, field{name, []int{i}})
+		}
+	}
+	return fs
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// decodeValue stores raw (a value from the TOML parser) at key into v, adding a problem for
+// every unknown key and every value of the wrong type. It reports whether v was set.
+func decodeValue(ps *problems, key string, raw any, v reflect.Value) bool {
+	t := v.Type()
+	switch {
+	case t.Kind() == reflect.Pointer:
+		elem := reflect.New(t.Elem())
+		if !decodeValue(ps, key, raw, elem.Elem()) {
+			return false
+		}
+		v.Set(elem)
+		return true
+	case t.Kind() == reflect.Struct:
+		table, ok := raw.(map[string]any)
+		if !ok {
+			ps.add(key, "must be a table, got %s", formatRaw(raw))
+			return false
+		}
+		decodeTable(ps, key, table, v)
+		return true
+	case t.Kind() == reflect.Map:
+		table, ok := raw.(map[string]any)
+		if !ok {
+			ps.add(key, "must be a table, got %s", formatRaw(raw))
+			return false
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMapWithSize(t, len(table)))
+		}
+		for _, name := range sortedKeys(table) {
+			elem := reflect.New(t.Elem()).Elem()
+			decodeValue(ps, joinKey(key, name), table[name], elem)
+			v.SetMapIndex(reflect.ValueOf(name), elem)
+		}
+		return true
+	case t.Kind() == reflect.Slice:
+		list := reflect.ValueOf(raw)
+		if raw == nil || list.Kind() != reflect.Slice {
+			what := "an array"
+			if t.Elem().Kind() == reflect.Struct {
+				what = fmt.Sprintf("an array of tables ([[%s]])", key)
+			}
+			ps.add(key, "must be %s, got %s", what, formatRaw(raw))
+			return false
+		}
+		s := reflect.MakeSlice(t, list.Len(), list.Len())
+		for i := range list.Len() {
+			decodeValue(ps, fmt.Sprintf("%s[%d]", key, i), list.Index(i).Interface(), s.Index(i))
+		}
+		v.Set(s)
+		return true
+	}
+	x, ok := convertScalar(raw, t)
+	if !ok {
+		ps.add(key, "must be %s, got %s", describeType(t), formatRaw(raw))
+		return false
+	}
+	v.Set(x)
+	return true
+}
+
+// decodeTable reports the keys of a TOML table that are not fields of the struct v, then
+// decodes the others into v, in field order.
+func decodeTable(ps *problems, key string, table map[string]any, v reflect.Value) {
+	fields := fieldsOf(v.Type())
+	known := make([]string, len(fields))
+	for i, f := range fields {
+		known[i] = f.name
+	}
+	for _, name := range sortedKeys(table) {
+		if !slices.Contains(known, name) {
+			ps.add(joinKey(key, name), "unknown key%s", suggest(name, known))
+		}
+	}
+	for _, f := range fields {
+		if raw, ok := table[f.name]; ok {
+			decodeValue(ps, joinKey(key, f.name), raw, v.FieldByIndex(f.index))
+		}
+	}
+}
+
+// convertScalar converts a TOML scalar to a string, bool, integer, float or duration field.
+func convertScalar(raw any, t reflect.Type) (reflect.Value, bool) {
+	if t == durationType {
+		var d time.Duration
+		switch x := raw.(type) {
+		case int64:
+			if x > math.MaxInt64/int64(time.Second) || x < math.MinInt64/int64(time.Second) {
+				return reflect.Value{}, false
+			}
+			d = time.Duration(x) * time.Second
+		case string:
+			var err error
+			if d, err = parseDuration(x); err != nil {
+				return reflect.Value{}, false
+			}
+		default:
+			return reflect.Value{}, false
+		}
+		return reflect.ValueOf(d), true
+	}
+	x := reflect.New(t).Elem()
+	switch r := raw.(type) {
+	case string:
+		if t.Kind() != reflect.String {
+			return x, false
+		}
+		x.SetString(r)
+	case bool:
+		if t.Kind() != reflect.Bool {
+			return x, false
+		}
+		x.SetBool(r)
+	case int64:
+		switch {
+		case x.CanInt() && !x.OverflowInt(r):
+			x.SetInt(r)
+		case x.CanFloat():
+			x.SetFloat(float64(r))
+		default:
+			return x, false
+		}
+	case float64:
+		if !x.CanFloat() {
+			return x, false
+		}
+		x.SetFloat(r)
+	default:
+		return x, false
+	}
+	return x, true
+}
+
+// parseDuration parses a Go duration string ("500ms", "1m") or integer seconds ("60").
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
+			return 0, errors.New("out of range")
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// describeType says what a setting of type t must be, for "must be …" messages.
+func describeType(t reflect.Type) string {
+	switch {
+	case t == durationType:
+		return `a duration such as "500ms" or "1m", or integer seconds`
+	case t.Kind() == reflect.Pointer:
+		return describeType(t.Elem())
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	case t.Kind() == reflect.String:
+		return "a string"
+	case t.Kind() == reflect.Float64:
+		return "a number"
+	case t.Kind() == reflect.Slice:
+		return "a list"
+	}
+	return "an integer"
+}
+
+// formatRaw quotes strings and names tables and arrays, for "got …" clauses.
+func formatRaw(raw any) string {
+	switch x := raw.(type) {
+	case string:
+		return strconv.Quote(x)
+	case map[string]any:
+		return "a table"
+	case nil:
+		return "nothing"
+	}
+	if reflect.ValueOf(raw).Kind() == reflect.Slice {
+		return "an array"
+	}
+	return fmt.Sprint(raw)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// suggest returns ` (did you mean "x"?)` for the known key closest to name, when it is
+// close enough to be a typo: one edit for names of up to 5 bytes, two for longer ones.
+func suggest(name string, known []string) string {
+	best, bestDist := "", min(max(len(name)/3, 1), 2)+1
+	for _, k := range known {
+		if d := editDistance(name, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, sub)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

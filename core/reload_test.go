@@ -1,0 +1,140 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/core"
+)
+
+func computeConfig(name, pattern string, limit int64) core.Config {
+	return core.Config{Endpoints: []core.Endpoint{endpoint(name, pattern, limit)}}
+}
+
+func TestReloadKeepsTheCountersOfRulesThatStillExist(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		next core.Config
+		want int64 // remaining after one more request
+	}{
+		{"same name, higher limit", computeConfig("compute", "/api/v1/compute", 20), 14},
+		{"renamed, same pattern", computeConfig("heavy", "/api/v1/compute", 10), 4},
+		{"same name, new pattern", computeConfig("compute", "/api/v1/compute*/", 10), 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, computeConfig("compute", "/api/v1/compute", 10))
+			h.decideN(5, request{path: "/api/v1/compute"})
+			if tt.name == "same name, new pattern" {
+				tt.next.Endpoints[0].Pattern = "/api/v2/compute"
+				require.NoError(t, h.lim.Reload(tt.next))
+				assert.Equal(t, tt.want, h.decide(request{path: "/api/v2/compute"}).Remaining())
+				return
+			}
+			require.NoError(t, h.lim.Reload(tt.next))
+			assert.Equal(t, tt.want, h.decide(request{path: "/api/v1/compute"}).Remaining())
+		})
+	}
+}
+
+func TestAnInvalidReloadKeepsTheConfigurationInForce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, computeConfig("compute", "/api/v1/compute", 10))
+	bad := computeConfig("compute", "api/v1/compute", 10)
+	bad.Endpoints[0].Window = 0
+	err := h.lim.Reload(bad)
+	var invalid *core.ValidationError
+	require.ErrorAs(t, err, &invalid)
+	assert.Len(t, invalid.Problems, 2, "every problem at once: %v", err)
+	assert.Equal(t, int64(9), h.decide(request{path: "/api/v1/compute"}).Remaining(), "the old rule still applies")
+	assert.Contains(t, h.log.String(), "config_reload_failed")
+}
+
+// reloadCounter is a store that counts Reloaded calls.
+type reloadCounter struct {
+	*lockedStore
+	reloads atomic.Int32
+}
+
+func (r *reloadCounter) Reloaded() { r.reloads.Add(1) }
+
+func TestReloadTellsTheStore(t *testing.T) {
+	t.Parallel()
+	store := &reloadCounter{lockedStore: newLockedStore()}
+	lim, err := core.New(core.Config{}, core.WithStore(store))
+	require.NoError(t, err)
+	require.NoError(t, lim.Reload(core.Config{Default: core.Limits{Limit: 5}}))
+	assert.Equal(t, int32(1), store.reloads.Load())
+}
+
+func TestReloadUnderConcurrentTrafficNeverOverAdmits(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, computeConfig("compute", "/api/v1/compute", 10))
+	configs := []core.Config{computeConfig("compute", "/api/v1/compute", 20), computeConfig("compute", "/api/v1/compute", 10)}
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				if h.decide(request{path: "/api/v1/compute"}).Outcome == core.Allowed {
+					admitted.Add(1)
+				}
+			}
+		}()
+	}
+	for i := 0; i < 100; i++ {
+		require.NoError(t, h.lim.Reload(configs[i%2]))
+	}
+	wg.Wait()
+	// Used units are carried across every swap, so at one instant no more than the larger
+	// limit is ever admitted.
+	assert.LessOrEqual(t, admitted.Load(), int64(20))
+	assert.GreaterOrEqual(t, admitted.Load(), int64(10))
+}
+
+func TestReloadOnSignalReloadsOnSIGHUP(t *testing.T) {
+	h := newHarness(t, computeConfig("compute", "/api/v1/compute", 10))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	next := computeConfig("compute", "/api/v1/compute", 3)
+	loads := make(chan core.Config, 2)
+	loads <- next
+	loads <- core.Config{Mode: "bogus"}
+	results := h.lim.ReloadOnSignal(ctx, func() (core.Config, error) { return <-loads, nil })
+
+	require.NoError(t, syscall.Kill(syscall.Getpid(), syscall.SIGHUP))
+	require.NoError(t, waitResult(t, results))
+	assert.Equal(t, int64(3), h.decide(request{path: "/api/v1/compute"}).Limit())
+
+	require.NoError(t, syscall.Kill(syscall.Getpid(), syscall.SIGHUP))
+	var invalid *core.ValidationError
+	require.ErrorAs(t, waitResult(t, results), &invalid)
+	assert.Equal(t, int64(3), h.decide(request{path: "/api/v1/compute"}).Limit(), "an invalid file changes nothing")
+
+	cancel()
+	for range results { // closed once ctx is done
+	}
+}
+
+func waitResult(t *testing.T, results <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-results:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reload within 10s of the signal")
+		return errors.New("unreachable")
+	}
+}

@@ -1,0 +1,505 @@
+package core
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/ratewarden/ratewarden/core/clientip"
+)
+
+// ValidationError lists every problem of a configuration. Problems are in key-path order of
+// the file: top-level settings, [default], [tiers.*], [[endpoints]], then the other sections
+// in the order of docs/configuration.md.
+type ValidationError struct{ Problems []Problem }
+
+// Problem is one invalid setting: Key is the key path ("endpoints[2].window"), Message says
+// what is wrong and quotes the bad value.
+type Problem struct{ Key, Message string }
+
+// String returns the problem as "key: message".
+func (p Problem) String() string { return p.Key + ": " + p.Message }
+
+// Error returns every problem, one per line:
+//
+//	ratewarden: invalid configuration:
+//	  endpoints[2].window: must be > 0, got "0s"
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString("ratewarden: invalid configuration:")
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// problems collects the problems of a configuration.
+type problems []Problem
+
+func (p *problems) add(key, format string, args ...any) {
+	*p = append(*p, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+}
+
+// addLines adds every line of err (an errors.Join of "key: message" lines, as clientip and
+// jwtauth report them), with prefix prepended to each key.
+func (p *problems) addLines(prefix string, err error) {
+	if err == nil {
+		return
+	}
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		line = strings.TrimPrefix(strings.TrimSpace(line), "ratewarden: ")
+		if line == "" {
+			continue
+		}
+		key, msg, ok := strings.Cut(line, ": ")
+		if !ok || strings.ContainsAny(key, " \t") {
+			key, msg = "", line
+		}
+		p.add(strings.TrimSuffix(prefix+key, "."), "%s", msg)
+	}
+}
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: p}
+}
+
+// nameRE is the form of rule and tier names: they appear in headers and metric labels.
+var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
+
+// promNameRE is the form of a Prometheus metric name prefix.
+var promNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// Validate checks c with its defaults applied (zero fields are fine: they mean defaults)
+// and returns nil or a *[ValidationError] listing every problem at once. It does not touch
+// the network; a jwt.public_key_file is read.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	v := validator{}
+	v.general(&c)
+	v.rules(&c)
+	v.endpoints(c.Endpoints)
+	v.addLines("client_ip.", clientIPError(c.ClientIP))
+	if c.JWT.Enabled {
+		v.addLines("jwt.", c.JWT.Validate())
+	}
+	v.exemptions(c.Exemptions)
+	v.penalty(c.Penalty)
+	v.response(c.Response)
+	if c.Backend == BackendRedis {
+		v.redis(c.Redis)
+	}
+	v.memory(c.Memory)
+	v.metrics(c.Metrics)
+	return v.err()
+}
+
+// validator holds the problems found so far and the algorithm the rules are checked
+// against (algOK is false when the algorithm itself is invalid).
+type validator struct {
+	problems
+	alg   Algorithm
+	algOK bool
+}
+
+func clientIPError(cfg clientip.Config) error {
+	_, err := clientip.New(cfg)
+	return err
+}
+
+// quoteDur formats a duration as the quoted Go string, for "got" clauses.
+func quoteDur(d time.Duration) string { return strconv.Quote(d.String()) }
+
+func (v *validator) general(c *Config) {
+	if c.Mode != ModeEnforce && c.Mode != ModeShadow {
+		v.add("mode", "must be %q or %q, got %q", ModeEnforce, ModeShadow, c.Mode)
+	}
+	var err error
+	if v.alg, err = ParseAlgorithm(c.Algorithm); err != nil {
+		v.add("algorithm", "must be one of %s, got %q", strings.Join(algorithmNames[:], ", "), c.Algorithm)
+	}
+	v.algOK = err == nil
+	if c.Backend != BackendMemory && c.Backend != BackendRedis {
+		v.add("backend", "must be %q or %q, got %q", BackendMemory, BackendRedis, c.Backend)
+	}
+	if c.FailMode != FailOpen && c.FailMode != FailClosed && c.FailMode != FailLocal {
+		v.add("fail_mode", "must be %q, %q or %q, got %q", FailOpen, FailClosed, FailLocal, c.FailMode)
+	}
+	if strings.ContainsFunc(c.KeyPrefix, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '{' || r == '}'
+	}) {
+		v.add("key_prefix", "must not contain spaces, control characters, \"{\" or \"}\", got %q", c.KeyPrefix)
+	}
+	if c.DocumentationURL != "" {
+		u, err := url.Parse(c.DocumentationURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add("documentation_url", "must be an absolute http or https URL, got %q", c.DocumentationURL)
+		}
+	}
+}
+
+// rules checks the default rule and its tier overrides.
+func (v *validator) rules(c *Config) {
+	cost := v.limits("default", c.Default, 1, "")
+	v.tiers("tiers", c.Tiers, cost, "default.cost")
+}
+
+// tiers checks the tier overrides of a rule whose own cost is cost (set at costKey).
+func (v *validator) tiers(key string, tiers map[string]Limits, cost int64, costKey string) {
+	names := make([]string, 0, len(tiers))
+	for name := range tiers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		tk := joinKey(key, name)
+		if !nameRE.MatchString(name) {
+			v.add(tk, "tier name must match %s, got %q", nameRE, name)
+		}
+		v.limits(tk, tiers[name], cost, costKey)
+	}
+}
+
+// limits checks the windows and cost of one rule or tier override at key. A zero cost
+// inherits inherited (the rule's cost, set at inheritedKey; "" for a rule's own limits).
+// It returns the effective cost, for the tier overrides to inherit.
+func (v *validator) limits(key string, l Limits, inherited int64, inheritedKey string) int64 {
+	windows, ok := v.windows(key, l)
+	costKey := key + ".cost"
+	cost := l.Cost
+	switch {
+	case cost < 0:
+		v.add(costKey, "must be ≥ 1, got %d", cost)
+		return 1
+	case cost == 0:
+		cost = inherited
+	}
+	if !ok {
+		return cost
+	}
+	smallest := windows[0].Limit
+	for _, w := range windows[1:] {
+		smallest = min(smallest, w.Limit)
+	}
+	if cost > smallest {
+		if l.Cost != 0 {
+			v.add(costKey, "must be ≤ the smallest limit of the rule (%d), got %d", smallest, cost)
+		} else {
+			v.add(key, "inherits cost %d from %s, more than its smallest limit %d: no request could ever pass; set its own cost", cost, inheritedKey, smallest)
+		}
+	}
+	if v.algOK {
+		if _, err := NewPolicy(v.alg, windows, nil); err != nil {
+			v.add(key, "%s", strings.TrimPrefix(err.Error(), "ratewarden: "))
+		}
+	}
+	return cost
+}
+
+// windows checks the limit/window pair or the windows list of a rule and returns its
+// windows; ok is false when any of them is invalid.
+func (v *validator) windows(key string, l Limits) (ws []Window, ok bool) {
+	if len(l.Windows) == 0 {
+		if l.Limit == 0 && l.Window == 0 {
+			v.add(key, "no limits: set limit and window, or windows")
+			return nil, false
+		}
+		ok = v.window(key, l.Limit, l.Window)
+		return []Window{{Limit: l.Limit, Period: l.Window}}, ok
+	}
+	ok = true
+	if l.Limit != 0 || l.Window != 0 {
+		v.add(key+".windows", "set either limit/window or windows, not both")
+		ok = false
+	}
+	if len(l.Windows) > MaxWindows {
+		v.add(key+".windows", "at most %d windows, got %d", MaxWindows, len(l.Windows))
+		ok = false
+	}
+	for i, w := range l.Windows {
+		wk := fmt.Sprintf("%s.windows[%d]", key, i)
+		if !v.window(wk, w.Limit, w.Window) {
+			ok = false
+			continue
+		}
+		for j, prev := range l.Windows[:i] {
+			if prev.Window == w.Window {
+				v.add(wk+".window", "same period as %s.windows[%d], got %s", key, j, quoteDur(w.Window))
+				ok = false
+				break
+			}
+		}
+		ws = append(ws, Window{Limit: w.Limit, Period: w.Window})
+	}
+	return ws, ok
+}
+
+// window checks one limit and window at key.limit and key.window, including the bounds of
+// the configured algorithm (as NewPolicy enforces them).
+func (v *validator) window(key string, limit int64, period time.Duration) bool {
+	ok := true
+	if limit < 1 {
+		v.add(key+".limit", "must be ≥ 1, got %d", limit)
+		ok = false
+	}
+	switch {
+	case period <= 0:
+		v.add(key+".window", "must be > 0, got %s", quoteDur(period))
+		ok = false
+	case period < time.Second || period%time.Second != 0:
+		v.add(key+".window", "must be whole seconds ≥ 1s, got %s", quoteDur(period))
+		ok = false
+	}
+	if ok && v.algOK {
+		if _, err := NewPolicy(v.alg, []Window{{Limit: limit, Period: period}}, nil); err != nil {
+			v.add(key+".limit", "%s", strings.TrimPrefix(err.Error(), "ratewarden: "))
+			ok = false
+		}
+	}
+	return ok
+}
+
+// endpoints checks the endpoint rules: patterns, names, methods, limits and tiers.
+func (v *validator) endpoints(eps []Endpoint) {
+	type named struct {
+		index    int
+		explicit bool
+	}
+	names := map[string]named{}
+	routes := map[string]int{} // canonical pattern and method set → first index
+	for i, e := range eps {
+		key := fmt.Sprintf("endpoints[%d]", i)
+		var pat pattern
+		patOK := false
+		if e.Pattern == "" {
+			v.add(key+".pattern", "required, e.g. \"/api/v1/compute\"")
+		} else if p, err := parsePattern(e.Pattern); err != nil {
+			v.add(key+".pattern", "%v, got %q", err, e.Pattern)
+		} else {
+			pat, patOK = p, true
+		}
+
+		name, explicit := e.Name, e.Name != ""
+		if !explicit && patOK {
+			name = slug(e.Pattern)
+		}
+		if name != "" {
+			origin := ""
+			if !explicit {
+				origin = " (the default name, a slug of the pattern)"
+			}
+			prev, dup := names[name]
+			switch {
+			case !nameRE.MatchString(name):
+				v.add(key+".name", "must match %s, got %q", nameRE, name)
+			case name == "default":
+				v.add(key+".name", "%q%s is reserved for the default rule; set another name", name, origin)
+			case dup:
+				hint := ""
+				if !explicit || !prev.explicit {
+					hint = "; set name to tell them apart"
+				}
+				v.add(key+".name", "%q%s is also the name of endpoints[%d]%s", name, origin, prev.index, hint)
+			default:
+				names[name] = named{i, explicit}
+			}
+		}
+
+		methods, methodsOK := v.methods(key, e.Methods)
+		if patOK && methodsOK {
+			route := canonicalPattern(&pat) + " " + strings.Join(methods, ",")
+			if j, dup := routes[route]; dup {
+				v.add(key+".pattern", "same pattern and methods as endpoints[%d], so this rule would never match, got %q", j, e.Pattern)
+			} else {
+				routes[route] = i
+			}
+		}
+
+		cost := v.limits(key, e.Limits, 1, "")
+		v.tiers(key+".tiers", e.Tiers, cost, key+".cost")
+	}
+}
+
+// methods checks the methods of an endpoint and returns them upper-cased and sorted.
+// Methods are matched case-insensitively ("get" is GET), as the limiter upper-cases them.
+func (v *validator) methods(key string, methods []string) ([]string, bool) {
+	ok := true
+	var set []string
+	for j, m := range methods {
+		mk := fmt.Sprintf("%s.methods[%d]", key, j)
+		up := strings.ToUpper(m)
+		switch {
+		case !isToken(m):
+			v.add(mk, "must be an HTTP method such as \"GET\", got %q", m)
+			ok = false
+		case slices.Contains(set, up):
+			v.add(mk, "duplicate method, got %q", m)
+		default:
+			set = append(set, up)
+		}
+	}
+	slices.Sort(set)
+	return set, ok
+}
+
+// isToken reports whether s is an RFC 9110 token, the syntax of a method.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// canonicalPattern writes a pattern with its parameters unnamed, so that "/users/{id}" and
+// "/users/:uid" compare equal.
+func canonicalPattern(p *pattern) string {
+	var b strings.Builder
+	for _, s := range p.segments {
+		b.WriteByte('/')
+		switch s.kind {
+		case literalSegment:
+			b.WriteString(s.text)
+		case paramSegment:
+			b.WriteString("{}")
+		case restSegment:
+			b.WriteString("*")
+		}
+	}
+	if b.Len() == 0 {
+		return "/"
+	}
+	return b.String()
+}
+
+func (v *validator) exemptions(e ExemptionsConfig) {
+	_, err := clientip.ParsePrefixSet("exemptions.ips", e.IPs)
+	v.addLines("", err)
+	for i, u := range e.Users {
+		if strings.TrimSpace(u) == "" {
+			v.add(fmt.Sprintf("exemptions.users[%d]", i), "must not be empty, got %q", u)
+		}
+	}
+}
+
+func (v *validator) penalty(p PenaltyConfig) {
+	if !p.Enabled {
+		return
+	}
+	if p.Threshold < 1 || p.Threshold > 1000 {
+		v.add("penalty.threshold", "must be 1 to 1000, got %d", p.Threshold)
+	}
+	if p.Period <= 0 {
+		v.add("penalty.period", "must be > 0, got %s", quoteDur(p.Period))
+	}
+	if p.BaseCooldown <= 0 {
+		v.add("penalty.base_cooldown", "must be > 0, got %s", quoteDur(p.BaseCooldown))
+	}
+	if !(p.Multiplier >= 1) || math.IsInf(p.Multiplier, 0) {
+		v.add("penalty.multiplier", "must be a number ≥ 1, got %v", p.Multiplier)
+	}
+	if p.BaseCooldown > 0 && p.MaxCooldown < p.BaseCooldown {
+		v.add("penalty.max_cooldown", "must be ≥ base_cooldown (%s), got %s", p.BaseCooldown, quoteDur(p.MaxCooldown))
+	}
+}
+
+func (v *validator) response(r ResponseConfig) {
+	if r.Format != FormatJSON && r.Format != FormatProblem {
+		v.add("response.format", "must be %q or %q, got %q", FormatJSON, FormatProblem, r.Format)
+	}
+}
+
+// redis checks the redis section; it is only read with backend = "redis".
+func (v *validator) redis(r RedisConfig) {
+	switch r.Mode {
+	case RedisStandalone, RedisSentinel, RedisCluster:
+	default:
+		v.add("redis.mode", "must be %q, %q or %q, got %q", RedisStandalone, RedisSentinel, RedisCluster, r.Mode)
+	}
+	for i, a := range r.Addrs {
+		host, port, err := net.SplitHostPort(a)
+		n, perr := strconv.Atoi(port)
+		if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			v.add(fmt.Sprintf("redis.addrs[%d]", i), "must be host:port, got %q", a)
+		}
+	}
+	if r.Mode == RedisSentinel && r.MasterName == "" {
+		v.add("redis.master_name", "required in sentinel mode")
+	}
+	switch {
+	case r.DB < 0:
+		v.add("redis.db", "must be ≥ 0, got %d", r.DB)
+	case r.DB != 0 && r.Mode == RedisCluster:
+		v.add("redis.db", "must be 0 in cluster mode (Redis Cluster has only database 0), got %d", r.DB)
+	}
+	if r.PoolSize < 0 {
+		v.add("redis.pool_size", "must be ≥ 0 (0 = client default), got %d", r.PoolSize)
+	}
+	if r.DialTimeout <= 0 {
+		v.add("redis.dial_timeout", "must be > 0, got %s", quoteDur(r.DialTimeout))
+	}
+	if r.Timeout <= 0 {
+		v.add("redis.timeout", "must be > 0, got %s", quoteDur(r.Timeout))
+	}
+	if r.MaxRetries < -1 {
+		v.add("redis.max_retries", "must be ≥ 0, or -1 for none, got %d", r.MaxRetries)
+	}
+	if r.CircuitBreaker.FailureThreshold < 1 {
+		v.add("redis.circuit_breaker.failure_threshold", "must be ≥ 1, got %d", r.CircuitBreaker.FailureThreshold)
+	}
+	if r.CircuitBreaker.OpenTimeout <= 0 {
+		v.add("redis.circuit_breaker.open_timeout", "must be > 0, got %s", quoteDur(r.CircuitBreaker.OpenTimeout))
+	}
+}
+
+// memory checks the memory section, also read by fail_mode = "local".
+func (v *validator) memory(m MemoryConfig) {
+	if m.MaxKeys < 1 {
+		v.add("memory.max_keys", "must be ≥ 1, got %d", m.MaxKeys)
+	}
+	if m.SweepInterval <= 0 {
+		v.add("memory.sweep_interval", "must be > 0, got %s", quoteDur(m.SweepInterval))
+	}
+}
+
+func (v *validator) metrics(m MetricsConfig) {
+	if !promNameRE.MatchString(m.Namespace) {
+		v.add("metrics.namespace", "must be a Prometheus name matching %s, got %q", promNameRE, m.Namespace)
+	}
+	if m.TopClients < -1 {
+		v.add("metrics.top_clients", "must be ≥ 0, or -1 for none, got %d", m.TopClients)
+	}
+}
+
+// joinKey appends a table key to a key path, quoting it as TOML does when it is not a bare
+// key: tiers.premium, tiers."gold plus".
+func joinKey(path, key string) string {
+	bare := key != ""
+	for i := 0; i < len(key) && bare; i++ {
+		c := key[i]
+		bare = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+	}
+	if !bare {
+		key = strconv.Quote(key)
+	}
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
