@@ -101,6 +101,19 @@ func (d *Decision) ClientID() string {
 	return d.Scope + ":" + d.ID
 }
 
+// TierOther is the metric label of a tier that no rule configures.
+const TierOther = "other"
+
+// TierLabel is the tier as a metric label: the tier when some rule configures it (and
+// TierAnonymous, TierNone), else TierOther, so that token claims cannot create unbounded
+// label values.
+func (d *Decision) TierLabel() string {
+	if _, ok := d.snapshot.tierNames[d.Tier]; ok {
+		return d.Tier
+	}
+	return TierOther
+}
+
 // Binding returns the window that decides the headers, the one with the fewest remaining
 // units, and its state. ok is false when the request was not limited.
 func (d *Decision) Binding() (w Window, r WindowResult, ok bool) {

@@ -271,3 +271,17 @@ func TestEveryDenialLogsAWarnRecordWithAllFields(t *testing.T) {
 		assert.Equal(t, v, rec[k], k)
 	}
 }
+
+func TestTierLabelsAreBoundedByTheConfiguration(t *testing.T) {
+	t.Parallel()
+	cfg := core.Config{Tiers: map[string]core.Limits{"premium": {Limit: 5, Window: time.Minute}}}
+	cfg.JWT.Enabled, cfg.JWT.Secret = true, testSecret
+	h := newHarness(t, cfg)
+	label := func(tier string) string {
+		hdr := http.Header{"Authorization": {signHS256(t, testSecret, jwt.MapClaims{"sub": "u", "tier": tier})}}
+		return h.decide(request{path: "/x", header: hdr}).TierLabel()
+	}
+	assert.Equal(t, "premium", label("premium"))
+	assert.Equal(t, core.TierOther, label("made-up-7"))
+	assert.Equal(t, core.TierAnonymous, h.decide(request{path: "/x"}).TierLabel())
+}

@@ -24,6 +24,7 @@ type snapshot struct {
 	defaultRule *rule
 	endpoints   []*rule // in configuration order
 
+	tierNames   map[string]struct{} // every tier some rule configures
 	resolver    *clientip.Resolver
 	verifier    *jwtauth.Verifier // nil when jwt is off
 	exemptIPs   clientip.PrefixSet
@@ -63,6 +64,7 @@ func compile(cfg Config, prev *snapshot, now func() time.Time) (*snapshot, error
 		problemFormat:     cfg.Response.Format == FormatProblem,
 		documentationURL:  cfg.DocumentationURL,
 		exemptUsers:       make(map[string]struct{}, len(cfg.Exemptions.Users)),
+		tierNames:         map[string]struct{}{TierAnonymous: {}, TierNone: {}},
 	}
 	alg, _ := ParseAlgorithm(cfg.Algorithm) // validated
 	var penalty *PenaltyPolicy
@@ -76,6 +78,7 @@ func compile(cfg Config, prev *snapshot, now func() time.Time) (*snapshot, error
 			return nil, err
 		}
 		for tier, l := range tiers {
+			s.tierNames[tier] = struct{}{}
 			if r.tiers[tier], err = newLimitSet(alg, name, l, r.own.cost, penalty); err != nil {
 				return nil, err
 			}

@@ -1,0 +1,34 @@
+package core_test
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/ratewarden/ratewarden/core"
+)
+
+func TestErrorLogWritesOncePerSecondPerKind(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	c := newClock()
+	log := core.NewErrorLog(slog.New(slog.NewJSONHandler(&buf, nil)), c.Now)
+	for i := 0; i < 50; i++ {
+		log.Log("redis_error", "timeout", errBackendDown)
+		log.Log("redis_error", "connection", errBackendDown)
+		c.Advance(10 * time.Millisecond) // 50 × 10ms = 500ms: still inside the first second
+	}
+	c.Advance(500 * time.Millisecond)
+	log.Log("redis_error", "timeout", errBackendDown)
+
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	assert.Len(t, lines, 3, buf.String())
+	assert.Contains(t, lines[0], `"level":"ERROR"`)
+	assert.Contains(t, lines[0], `"kind":"timeout"`)
+	assert.Contains(t, lines[1], `"kind":"connection"`)
+	assert.Contains(t, lines[2], `"suppressed":49`)
+}
