@@ -8,17 +8,17 @@ import (
 )
 
 // ReloadOnSignal reloads l with the configuration load returns each time one of sigs
-// (SIGHUP when none is given) arrives, until ctx is done. Each reload's result is sent on
-// the returned channel when a receiver is ready (it is never waited for) and logged by
-// [Limiter.Reload]; an invalid configuration leaves the one in force. The channel is
-// closed when ctx is done.
+// (SIGHUP when none is given) arrives, until ctx is done. Each reload's result is logged
+// by [Limiter.Reload] and sent on the returned channel, which buffers one result and is
+// never waited for: a result is dropped while an earlier one is still unread. An invalid
+// configuration leaves the one in force. The channel is closed when ctx is done.
 func (l *Limiter) ReloadOnSignal(ctx context.Context, load func() (Config, error), sigs ...os.Signal) <-chan error {
 	if len(sigs) == 0 {
 		sigs = []os.Signal{syscall.SIGHUP}
 	}
 	incoming := make(chan os.Signal, 1)
 	signal.Notify(incoming, sigs...)
-	results := make(chan error)
+	results := make(chan error, 1)
 	go func() {
 		defer close(results)
 		defer signal.Stop(incoming)
