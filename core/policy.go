@@ -12,6 +12,10 @@ type Window struct {
 	// Name is the policy name in headers and bodies: the rule name for the first window,
 	// "<rule>-<seconds>" for the others.
 	Name string
+	// Capacity, for sliding_window, is the number of admission times to keep when it must
+	// exceed Limit: the largest limit of the same period among the rule's tiers, so that a
+	// client switching tiers never loses admissions. Zero means Limit.
+	Capacity int64
 }
 
 // maxExactMicros bounds Limit × Period (in µs) for the token bucket so that its scaled
@@ -87,8 +91,8 @@ func validateWindow(alg Algorithm, w Window) error {
 			return fmt.Errorf("ratewarden: gcra limit %d per %s is too large (at most one request per µs)", w.Limit, w.Period)
 		}
 	case SlidingWindow:
-		if w.Limit > MaxSlidingLimit {
-			return fmt.Errorf("ratewarden: sliding_window keeps one timestamp per request; limit %d exceeds %d", w.Limit, MaxSlidingLimit)
+		if ringSize(w) > MaxSlidingLimit {
+			return fmt.Errorf("ratewarden: sliding_window keeps one timestamp per request; limit %d exceeds %d", ringSize(w), MaxSlidingLimit)
 		}
 	}
 	return nil

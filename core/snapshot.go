@@ -73,13 +73,14 @@ func compile(cfg Config, prev *snapshot, now func() time.Time) (*snapshot, error
 	}
 	build := func(name string, own Limits, tiers map[string]Limits) (*rule, error) {
 		r := &rule{name: name, counter: name, tiers: make(map[string]limitSet, len(tiers))}
+		capacity := largestLimits(own, tiers)
 		var err error
-		if r.own, err = newLimitSet(alg, name, own, 0, penalty); err != nil {
+		if r.own, err = newLimitSet(alg, name, own, 0, penalty, capacity); err != nil {
 			return nil, err
 		}
 		for tier, l := range tiers {
 			s.tierNames[tier] = struct{}{}
-			if r.tiers[tier], err = newLimitSet(alg, name, l, r.own.cost, penalty); err != nil {
+			if r.tiers[tier], err = newLimitSet(alg, name, l, r.own.cost, penalty, capacity); err != nil {
 				return nil, err
 			}
 		}
@@ -128,16 +129,39 @@ func endpointName(e Endpoint) string {
 	return slug(e.Pattern)
 }
 
+// windowsOf returns the windows of l: its list, or its single limit and window.
+func windowsOf(l Limits) []WindowConfig {
+	if len(l.Windows) > 0 {
+		return l.Windows
+	}
+	return []WindowConfig{{Limit: l.Limit, Window: l.Window}}
+}
+
+// largestLimits maps each window period of a rule to the largest limit its own limits or
+// any tier override gives it: the capacity a sliding window of that period needs.
+func largestLimits(own Limits, tiers map[string]Limits) map[time.Duration]int64 {
+	largest := map[time.Duration]int64{}
+	for _, w := range windowsOf(own) {
+		largest[w.Window] = max(largest[w.Window], w.Limit)
+	}
+	for _, l := range tiers {
+		for _, w := range windowsOf(l) {
+			largest[w.Window] = max(largest[w.Window], w.Limit)
+		}
+	}
+	return largest
+}
+
 // newLimitSet builds the policy of one rule and tier. A zero cost inherits inheritCost,
 // and then defaults to 1.
-func newLimitSet(alg Algorithm, name string, l Limits, inheritCost int64, penalty *PenaltyPolicy) (limitSet, error) {
-	configured := l.Windows
-	if len(configured) == 0 {
-		configured = []WindowConfig{{Limit: l.Limit, Window: l.Window}}
-	}
+func newLimitSet(alg Algorithm, name string, l Limits, inheritCost int64, penalty *PenaltyPolicy, capacity map[time.Duration]int64) (limitSet, error) {
+	configured := windowsOf(l)
 	windows := make([]Window, len(configured))
 	for i, w := range configured {
 		windows[i] = Window{Limit: w.Limit, Period: w.Window, Name: name}
+		if alg == SlidingWindow {
+			windows[i].Capacity = capacity[w.Window]
+		}
 		if i > 0 {
 			windows[i].Name = name + "-" + strconv.FormatInt(int64(w.Window.Seconds()), 10)
 		}

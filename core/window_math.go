@@ -15,7 +15,7 @@ func windowStateSize(alg Algorithm, w Window) int {
 	case GCRA:
 		return 1
 	case SlidingWindow:
-		return 2 + int(w.Limit)
+		return 2 + int(ringSize(w))
 	default:
 		return 2
 	}
@@ -26,6 +26,11 @@ func initWindow(alg Algorithm, w Window, st []int64) {
 		st[0] = w.Limit * w.Period.Microseconds() // a fresh bucket is full
 	}
 }
+
+// ringSize is the number of admission times a sliding window keeps: its limit, or the
+// larger capacity the rule's other tiers need, so that a client switching tiers keeps every
+// admission it made.
+func ringSize(w Window) int64 { return max(w.Limit, w.Capacity) }
 
 // refreshWindow brings st up to now: refill, expiry, a new fixed window. It changes no
 // decision, only the representation.
@@ -42,9 +47,9 @@ func refreshWindow(alg Algorithm, w Window, st []int64, now int64) {
 			st[0], st[1] = index, 0
 		}
 	case SlidingWindow:
-		ring := st[2:]
+		ring, size := st[2:], ringSize(w)
 		for st[1] > 0 && ring[st[0]] <= now-period {
-			st[0] = (st[0] + 1) % w.Limit
+			st[0] = (st[0] + 1) % size
 			st[1]--
 		}
 	}
@@ -70,7 +75,7 @@ func checkWindow(alg Algorithm, w Window, st []int64, now, cost int64) (ok bool,
 			return true, 0
 		}
 		// The oldest n+cost-limit admissions must leave the window first.
-		return false, st[2+(st[0]+n+cost-limit-1)%limit] + period - now
+		return false, st[2+(st[0]+n+cost-limit-1)%ringSize(w)] + period - now
 	}
 }
 
@@ -84,9 +89,9 @@ func consumeWindow(alg Algorithm, w Window, st []int64, now, cost int64) {
 	case FixedWindow:
 		st[1] += cost
 	default:
-		ring := st[2:]
+		ring, size := st[2:], ringSize(w)
 		for i := int64(0); i < cost; i++ {
-			ring[(st[0]+st[1]+i)%w.Limit] = now
+			ring[(st[0]+st[1]+i)%size] = now
 		}
 		st[1] += cost
 	}
@@ -97,8 +102,8 @@ func consumeWindow(alg Algorithm, w Window, st []int64, now, cost int64) {
 func statusWindow(alg Algorithm, w Window, st []int64, now int64) (remaining, resetAfter int64) {
 	period, limit := w.Period.Microseconds(), w.Limit
 	switch alg {
-	case TokenBucket:
-		return st[0] / period, ceilDiv(limit*period-st[0], limit)
+	case TokenBucket: // the level is below 0 only after a migration to a lower limit
+		return max(0, st[0]) / period, ceilDiv(limit*period-st[0], limit)
 	case GCRA:
 		interval := gcraInterval(limit, period)
 		debt := max(st[0], now) - now
@@ -110,7 +115,7 @@ func statusWindow(alg Algorithm, w Window, st []int64, now int64) (remaining, re
 		if n == 0 {
 			return limit, 0
 		}
-		return limit - n, st[2+(st[0]+n-1)%limit] + period - now
+		return max(0, limit-n), st[2+(st[0]+n-1)%ringSize(w)] + period - now
 	}
 }
 
@@ -119,25 +124,28 @@ func statusWindow(alg Algorithm, w Window, st []int64, now int64) (remaining, re
 func gcraInterval(limit, period int64) int64 { return period / limit }
 
 // migrateWindow carries the units used in a window with the same period from an older
-// policy whose limit may differ.
+// policy whose limit may differ. Usage above the new limit is kept, as a negative token
+// level, a count above the limit or extra admission times, so that switching policies back
+// and forth never grants units.
 func migrateWindow(alg Algorithm, w Window, dst []int64, old Window, src []int64, now int64) {
 	period := w.Period.Microseconds()
 	switch alg {
 	case TokenBucket:
 		refreshWindow(alg, old, src, now)
 		used := old.Limit*period - src[0]
-		dst[0], dst[1] = max(0, w.Limit*period-used), src[1]
+		dst[0], dst[1] = w.Limit*period-used, src[1]
 	case GCRA:
 		oldInterval, interval := gcraInterval(old.Limit, period), gcraInterval(w.Limit, period)
 		if debt := src[0] - now; debt > 0 {
 			dst[0] = now + ceilDiv(debt, oldInterval)*interval
 		}
 	case FixedWindow:
-		dst[0], dst[1] = src[0], min(src[1], w.Limit)
-	case SlidingWindow: // keep the newest min(n, limit) admission times, oldest first
-		n := min(src[1], w.Limit)
+		dst[0], dst[1] = src[0], src[1]
+	case SlidingWindow: // keep the newest admission times that fit, oldest first
+		oldSize := ringSize(old)
+		n := min(src[1], ringSize(w))
 		for i := int64(0); i < n; i++ {
-			dst[2+i] = src[2+(src[0]+src[1]-n+i)%old.Limit]
+			dst[2+i] = src[2+(src[0]+src[1]-n+i)%oldSize]
 		}
 		dst[0], dst[1] = 0, n
 	}

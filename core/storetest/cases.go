@@ -126,6 +126,20 @@ func cases(alg core.Algorithm) []testCase {
 				{allowed: true, remaining: []int64{4}},
 			},
 		},
+		{
+			name: "switching policies back and forth never grants units",
+			policies: []policySpec{
+				{windows: []core.Window{{Limit: 20, Period: min, Name: "r", Capacity: 20}}},
+				{windows: []core.Window{{Limit: 10, Period: min, Name: "r", Capacity: 20}}},
+			},
+			steps: []step{
+				{times: 19, allowed: true, remaining: []int64{0}},
+				{policy: 1, allowed: false, remaining: []int64{0}},
+				{policy: 0, allowed: false, remaining: []int64{0}},
+				{policy: 1, allowed: false},
+				{policy: 0, allowed: false, remaining: []int64{0}},
+			},
+		},
 		penaltyCase(alg),
 	}
 }

@@ -1,0 +1,191 @@
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+const (
+	clusterMasters = 3
+	clusterSlots   = 16384
+)
+
+// Cluster is a Redis Cluster of three masters and no replicas, started for a
+// test by [StartCluster]. Each node is a redis-server with cluster-enabled yes
+// and cluster-node-timeout 5000 (see [WithNodeTimeout]); its bus listens on
+// port+10000. A restarted node reads its nodes.conf back and rejoins.
+//
+// The zero value is not usable. The methods are safe for concurrent use. All
+// nodes are killed when the test ends.
+type Cluster struct {
+	tb    testing.TB
+	cfg   *config
+	nodes []*Server
+
+	mu     sync.Mutex
+	client *redis.ClusterClient
+}
+
+// StartCluster starts three cluster nodes, joins them with
+// `redis-cli --cluster create … --cluster-replicas 0 --cluster-yes`, and
+// returns once every node reports cluster_state:ok, knows all three nodes and
+// has all 16384 slots covered by them. It fails the test if that state is not
+// reached within the timeout (see [WithTimeout]).
+func StartCluster(t testing.TB, opts ...Option) *Cluster {
+	t.Helper()
+	cfg := newConfig(opts)
+	cli, err := lookBinary("redis-cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Cluster{tb: t, cfg: cfg}
+	extra := []string{
+		"--cluster-enabled", "yes",
+		"--cluster-config-file", "nodes.conf", // relative to --dir
+		"--cluster-node-timeout", strconv.FormatInt(cfg.nodeTimeout.Milliseconds(), 10),
+	}
+	for i := 1; i <= clusterMasters; i++ {
+		c.nodes = append(c.nodes, startServer(t, cfg, fmt.Sprintf("cluster node %d", i), true, extra))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+	defer cancel()
+	args := append([]string{"--cluster", "create"}, c.Addrs()...)
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	cmd := exec.CommandContext(ctx, cli, args...)
+	cmd.WaitDelay = time.Second
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("redistest: redis-cli %s: %v (%v)\n%s", strings.Join(args, " "), err, ctx.Err(), out)
+	}
+
+	ctx, cancel = context.WithTimeout(context.Background(), cfg.timeout)
+	defer cancel()
+	if err := c.WaitHealthy(ctx); err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	t.Cleanup(c.closeClient) // runs before the nodes are killed
+	return c
+}
+
+// Addrs returns the nodes' addresses, for go-redis's ClusterOptions.Addrs.
+func (c *Cluster) Addrs() []string {
+	addrs := make([]string, len(c.nodes))
+	for i, n := range c.nodes {
+		addrs[i] = n.Addr()
+	}
+	return addrs
+}
+
+// Nodes returns the three nodes, for tests that kill and restart them.
+func (c *Cluster) Nodes() []*Server { return slices.Clone(c.nodes) }
+
+// WaitHealthy polls every node until each reports cluster_state:ok, knows all
+// the nodes, and sees all 16384 slots served by them — for example after a
+// killed node was restarted. A ctx without a deadline is bounded by the
+// harness timeout (see [WithTimeout]). All nodes must be running.
+func (c *Cluster) WaitHealthy(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.timeout)
+		defer cancel()
+	}
+	if err := waitUntil(ctx, 50*time.Millisecond, c.healthy); err != nil {
+		return fmt.Errorf("cluster %v not healthy: %w", c.Addrs(), err)
+	}
+	return nil
+}
+
+func (c *Cluster) healthy(ctx context.Context) error {
+	for _, n := range c.nodes {
+		info, err := doString(ctx, n.Addr(), "CLUSTER", "INFO")
+		if err != nil {
+			return fmt.Errorf("%s: CLUSTER INFO: %w", n.Addr(), err)
+		}
+		for field, want := range map[string]string{
+			"cluster_state":       "ok",
+			"cluster_slots_ok":    strconv.Itoa(clusterSlots),
+			"cluster_known_nodes": strconv.Itoa(len(c.nodes)),
+		} {
+			if got := infoField(info, field); got != want {
+				return fmt.Errorf("%s: %s:%s, want %s", n.Addr(), field, got, want)
+			}
+		}
+		if err := c.slotsCovered(ctx, n.Addr()); err != nil {
+			return fmt.Errorf("%s: CLUSTER SLOTS: %w", n.Addr(), err)
+		}
+	}
+	return nil
+}
+
+// slotsCovered checks that, in the node's CLUSTER SLOTS, the ranges cover
+// 0..16383 exactly once and each is served by one of our nodes.
+func (c *Cluster) slotsCovered(ctx context.Context, addr string) error {
+	reply, err := do(ctx, addr, "CLUSTER", "SLOTS")
+	if err != nil {
+		return err
+	}
+	entries, ok := reply.([]any)
+	if !ok {
+		return fmt.Errorf("unexpected reply %v", reply)
+	}
+	type span struct{ start, end int64 }
+	var spans []span
+	ours := c.Addrs()
+	for _, e := range entries {
+		f, ok := e.([]any)
+		if !ok || len(f) < 3 {
+			return fmt.Errorf("unexpected entry %v", e)
+		}
+		start, ok1 := f[0].(int64)
+		end, ok2 := f[1].(int64)
+		master, ok3 := f[2].([]any)
+		if !ok1 || !ok2 || !ok3 || len(master) < 2 {
+			return fmt.Errorf("unexpected entry %v", e)
+		}
+		if m := fmt.Sprintf("%v:%v", master[0], master[1]); !slices.Contains(ours, m) {
+			return fmt.Errorf("slots %d-%d served by %s, not one of ours", start, end, m)
+		}
+		spans = append(spans, span{start, end})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return int(a.start - b.start) })
+	next := int64(0)
+	for _, s := range spans {
+		if s.start != next {
+			return fmt.Errorf("slot %d not covered (or covered twice)", next)
+		}
+		next = s.end + 1
+	}
+	if next != clusterSlots {
+		return fmt.Errorf("slots %d-%d not covered", next, clusterSlots-1)
+	}
+	return nil
+}
+
+// Client returns a go-redis cluster client for the nodes (go-redis defaults
+// otherwise), created on first use and closed when the test ends.
+func (c *Cluster) Client() *redis.ClusterClient {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client == nil {
+		c.client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+	}
+	return c.client
+}
+
+func (c *Cluster) closeClient() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client != nil {
+		_ = c.client.Close()
+		c.client = nil
+	}
+}

@@ -1,0 +1,217 @@
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// failFast is a client that reports a dead server at once: no command
+// retries, a single dial.
+func failFast(addr string) *redis.Client {
+	return redis.NewClient(&redis.Options{
+		Addr:          addr,
+		MaxRetries:    -1,
+		DialerRetries: 1,
+		DialTimeout:   500 * time.Millisecond,
+	})
+}
+
+func TestServerKillRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	began := time.Now()
+	s := StartServer(t)
+	t.Logf("standalone server up on %s in %v", s.Addr(), time.Since(began).Round(time.Millisecond))
+	require.True(t, s.Running())
+
+	c := s.Client()
+	require.NoError(t, c.Set(ctx, "k", "v", 0).Err())
+	got, err := c.Get(ctx, "k").Result()
+	require.NoError(t, err)
+	assert.Equal(t, "v", got)
+
+	addr := s.Addr()
+	s.Kill()
+	assert.False(t, s.Running())
+	s.Kill() // a second Kill is harmless
+
+	ff := failFast(addr)
+	defer ff.Close()
+	assert.Error(t, ff.Ping(ctx).Err(), "PING must fail while the server is down")
+	assert.Error(t, ff.Set(ctx, "k", "v2", 0).Err(), "SET must fail while the server is down")
+
+	began = time.Now()
+	s.Restart()
+	t.Logf("restarted in %v", time.Since(began).Round(time.Millisecond))
+	assert.Equal(t, addr, s.Addr(), "Restart keeps the address")
+	assert.True(t, s.Running())
+
+	// The convenience client survives the restart; the dataset does not
+	// (no persistence).
+	require.NoError(t, c.Ping(ctx).Err())
+	assert.ErrorIs(t, c.Get(ctx, "k").Err(), redis.Nil)
+	require.NoError(t, ff.Ping(ctx).Err())
+}
+
+func TestServerRetriesBusyPort(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+
+	s := StartServer(t, withPorts(busyPort))
+	assert.NotEqual(t, busyPort, s.Port(), "the busy port must have been given up")
+	assert.Contains(t, s.LogTail(), "Address already in use", "the first attempt hit the busy port")
+	require.NoError(t, s.Client().Ping(context.Background()).Err())
+}
+
+func TestServerArgs(t *testing.T) {
+	t.Parallel()
+	s := StartServer(t, WithArgs("--maxmemory", "12mb"))
+	got, err := s.Client().ConfigGet(context.Background(), "maxmemory").Result()
+	require.NoError(t, err)
+	assert.Equal(t, strconv.Itoa(12<<20), got["maxmemory"])
+}
+
+func TestMissingBinaryMessage(t *testing.T) {
+	t.Parallel()
+	_, err := lookBinary("redis-server-not-installed")
+	require.Error(t, err)
+	assert.Equal(t,
+		"redis-server-not-installed not found: run `bash scripts/install-redis.sh` (make test does it)",
+		err.Error())
+}
+
+func TestSentinelFailover(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	began := time.Now()
+	s := StartSentinel(t)
+	dumpSentinelLogs(t, s)
+	t.Logf("sentinel group (master %s, replica %s, sentinels %v) settled in %v",
+		s.Master().Addr(), s.Replica().Addr(), s.SentinelAddrs(), time.Since(began).Round(time.Millisecond))
+	assert.Equal(t, "mymaster", s.MasterName())
+	require.Len(t, s.SentinelAddrs(), 3)
+	require.Len(t, s.Sentinels(), 3)
+
+	// Write through the failover client, and make sure the replica has it
+	// before the master dies.
+	require.NoError(t, s.Client().Set(ctx, "before", "failover", 0).Err())
+	acked, err := s.Master().Client().Wait(ctx, 1, 5000).Result()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, acked, "the replica acknowledged the write")
+
+	old := s.Master().Addr()
+	s.Master().Kill()
+	began = time.Now()
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	newMaster, err := s.WaitForFailover(waitCtx, old)
+	require.NoError(t, err)
+	failover := time.Since(began)
+	t.Logf("failover: %s -> %s in %v", old, newMaster, failover.Round(time.Millisecond))
+	assert.Equal(t, s.Replica().Addr(), newMaster, "the replica is promoted")
+
+	// A client asking the sentinels now reaches the new master, which has the
+	// data and takes writes.
+	fc := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:    s.MasterName(),
+		SentinelAddrs: s.SentinelAddrs(),
+	})
+	defer fc.Close()
+	got, err := fc.Get(ctx, "before").Result()
+	require.NoError(t, err)
+	assert.Equal(t, "failover", got)
+	require.NoError(t, fc.Set(ctx, "after", "failover", 0).Err())
+
+	// The old master, restarted, is turned into a replica of the new one.
+	began = time.Now()
+	s.Master().Restart()
+	rejoinCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = waitUntil(rejoinCtx, 50*time.Millisecond, func(ctx context.Context) error {
+		reply, err := do(ctx, old, "ROLE")
+		if err != nil {
+			return err
+		}
+		role, _ := reply.([]any)
+		if len(role) < 3 || role[0] != "slave" || fmt.Sprintf("127.0.0.1:%v", role[2]) != newMaster {
+			return fmt.Errorf("ROLE %v", reply)
+		}
+		return nil
+	})
+	require.NoError(t, err, "the sentinels reconfigure the restarted old master")
+	t.Logf("old master rejoined as a replica in %v", time.Since(began).Round(time.Millisecond))
+}
+
+func TestCluster(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	began := time.Now()
+	c := StartCluster(t)
+	t.Logf("cluster %v formed in %v", c.Addrs(), time.Since(began).Round(time.Millisecond))
+	require.Len(t, c.Addrs(), 3)
+	require.Len(t, c.Nodes(), 3)
+
+	cc := c.Client()
+	const n = 300
+	for i := range n {
+		require.NoError(t, cc.Set(ctx, fmt.Sprintf("key:%d", i), i, 0).Err())
+	}
+	for i := range n {
+		got, err := cc.Get(ctx, fmt.Sprintf("key:%d", i)).Int()
+		require.NoError(t, err)
+		require.Equal(t, i, got)
+	}
+
+	// The keys landed on every master, not just one.
+	var masters, total atomic.Int64
+	require.NoError(t, cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		size, err := m.DBSize(ctx).Result()
+		if err != nil {
+			return err
+		}
+		masters.Add(1)
+		total.Add(size)
+		if size == 0 {
+			return fmt.Errorf("master %s holds no keys", m.Options().Addr)
+		}
+		return nil
+	}))
+	assert.EqualValues(t, 3, masters.Load())
+	assert.EqualValues(t, n, total.Load())
+
+	// A killed node, restarted, rejoins (it reads its nodes.conf back).
+	node := c.Nodes()[0]
+	node.Kill()
+	began = time.Now()
+	node.Restart()
+	require.NoError(t, c.WaitHealthy(ctx))
+	t.Logf("node %s restarted and cluster healthy again in %v", node.Addr(), time.Since(began).Round(time.Millisecond))
+}
+
+func dumpSentinelLogs(t *testing.T, s *Sentinel) {
+	t.Cleanup(func() {
+		if os.Getenv("REDISTEST_DUMP") == "" {
+			return
+		}
+		for i, sn := range append(s.Sentinels(), s.Master(), s.Replica()) {
+			b, _ := os.ReadFile(sn.logPath)
+			os.WriteFile(fmt.Sprintf("/tmp/sdump/%s-%d.log", t.Name(), i), b, 0o644)
+		}
+	})
+}

@@ -1,0 +1,68 @@
+package core
+
+import (
+	"context"
+	"net/http"
+)
+
+// This file holds what every framework adapter shares (adapters/ginlimit, echolimit,
+// chilimit): building a Limiter that must be valid, deciding a request, setting its
+// headers before the handler runs, and carrying the decision in the request context.
+// An adapter adds only its framework's idiom around [Limiter.Gate].
+
+// MustNew is like [New] but panics with the error when cfg is invalid or its backend
+// cannot be built, like regexp.MustCompile: a misconfiguration fails at start, never per
+// request. The adapters' New functions use it.
+func MustNew(cfg Config, opts ...Option) *Limiter {
+	l, err := New(cfg, opts...)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+// Gate decides the request in.Request for a middleware. It returns a shallow copy of the
+// request whose context carries the decision (see [FromContext]), and the decision.
+//
+// Before it returns, Gate sets the decision's headers on h (see [Decision.WriteHeaders]):
+// the rate-limit headers of a limited request, plus Retry-After for a 429 or a 503. The
+// caller sets h to the response's header map and calls Gate before the handler runs, so
+// that every response carries the headers — 5xx, framework error pages and responses of
+// recovered panics included — and so does the answer of a custom denied handler.
+//
+// Gate writes no status and no body. When d.Proceed() is false the caller answers,
+// by default with d.WriteResponse; otherwise it passes the returned request on.
+// The decision and the context that carries it take one allocation.
+func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
+	dc := &decisionContext{Context: contextOf(in.Request)}
+	in.Request = in.Request.WithContext(dc)
+	l.Decide(in, &dc.d)
+	dc.d.WriteHeaders(h)
+	return in.Request, &dc.d
+}
+
+// FromContext returns the decision [Limiter.Gate] made for the request whose context is
+// ctx (or a context derived from it). ok is false when no limiter decided the request,
+// for example because a skipper let it through.
+func FromContext(ctx context.Context) (d *Decision, ok bool) {
+	d, ok = ctx.Value(decisionKey{}).(*Decision)
+	return d, ok
+}
+
+type decisionKey struct{}
+
+// decisionContext is a context.WithValue for the decision key that holds the Decision
+// itself, so that deciding a request and storing its decision cost one allocation.
+type decisionContext struct {
+	context.Context
+	d Decision
+}
+
+func (c *decisionContext) Value(key any) any {
+	if key == (decisionKey{}) {
+		return &c.d
+	}
+	return c.Context.Value(key)
+}
+
+func (c *decisionContext) String() string { return "ratewarden.decisionContext" }
