@@ -1,6 +1,7 @@
 package redistest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os/exec"
@@ -61,10 +62,16 @@ func StartCluster(t testing.TB, opts ...Option) *Cluster {
 	defer cancel()
 	args := append([]string{"--cluster", "create"}, c.Addrs()...)
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, cli, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = time.Second
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("redistest: redis-cli %s: %v (%v)\n%s", strings.Join(args, " "), err, ctx.Err(), out)
+	err = startProcess(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
+	if err != nil {
+		t.Fatalf("redistest: redis-cli %s: %v (%v)\n%s", strings.Join(args, " "), err, ctx.Err(), out.String())
 	}
 
 	ctx, cancel = context.WithTimeout(context.Background(), cfg.timeout)

@@ -154,11 +154,11 @@ type Server struct {
 	dir     string
 	logPath string
 	timeout time.Duration
+	onStart func(context.Context, *Server) error
 
 	// Fixed once the first start succeeded.
-	port    int
-	args    []string
-	onStart func(context.Context, *Server) error
+	port int
+	args []string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -295,7 +295,7 @@ func (s *Server) launch() error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	err = waitPing(ctx, s.Addr(), done)
+	err = waitReady(ctx, s.Addr(), cmd.Process.Pid, done)
 	if err == nil && s.onStart != nil {
 		err = s.onStart(ctx, s)
 	}
@@ -310,8 +310,11 @@ func (s *Server) launch() error {
 	return fmt.Errorf("%s on %s: %w\n--- log %s (tail) ---\n%s", s.label, s.Addr(), err, s.logPath, tail)
 }
 
-// waitPing polls PING until it is answered, the process exits, or ctx ends.
-func waitPing(ctx context.Context, addr string, exited <-chan struct{}) error {
+// waitReady polls until the process answers PING, the process exits, or ctx
+// ends. The answer must come from our process (INFO's process_id): when two
+// test binaries pick the same port at once, the loser must not mistake the
+// winner's PONG for its own.
+func waitReady(ctx context.Context, addr string, pid int, exited <-chan struct{}) error {
 	// Something else may hold the port and accept without answering: stop
 	// waiting for its reply as soon as our process is gone.
 	ctx, cancel := context.WithCancel(ctx)
@@ -330,22 +333,36 @@ func waitPing(ctx context.Context, addr string, exited <-chan struct{}) error {
 			return errors.New("process exited before answering PING")
 		default:
 		}
-		reply, err := do(ctx, addr, "PING")
-		if err == nil && reply == "PONG" {
+		last = answersPing(ctx, addr, pid)
+		if last == nil {
 			return nil
 		}
-		if err == nil {
-			err = fmt.Errorf("PING answered %v", reply)
-		}
-		last = err
 		select {
 		case <-exited:
 			return errors.New("process exited before answering PING")
 		case <-ctx.Done():
-			return fmt.Errorf("no PONG before the deadline: %v", last)
+			return fmt.Errorf("not ready before the deadline: %v", last)
 		case <-time.After(pollInterval):
 		}
 	}
+}
+
+func answersPing(ctx context.Context, addr string, pid int) error {
+	reply, err := do(ctx, addr, "PING")
+	if err != nil {
+		return err
+	}
+	if reply != "PONG" {
+		return fmt.Errorf("PING answered %v", reply)
+	}
+	info, err := doString(ctx, addr, "INFO", "server")
+	if err != nil {
+		return err
+	}
+	if got := infoField(info, "process_id"); got != strconv.Itoa(pid) {
+		return fmt.Errorf("%s is answered by process %s, not ours (%d)", addr, got, pid)
+	}
+	return nil
 }
 
 const pollInterval = 20 * time.Millisecond
