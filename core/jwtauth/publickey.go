@@ -26,7 +26,7 @@ func readPublicKey(path string) (crypto.PublicKey, keyKind, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, kindUnknown, fmt.Errorf("cannot read %q: %v", path, err)
+		return nil, kindUnknown, fmt.Errorf("cannot read %q: %w", path, err)
 	}
 	sawPrivate := false
 	for rest := data; ; {
@@ -53,7 +53,7 @@ func readPublicKey(path string) (crypto.PublicKey, keyKind, error) {
 			continue
 		}
 		if err != nil {
-			return nil, kindUnknown, fmt.Errorf("cannot parse the %s block in %q: %v", block.Type, path, err)
+			return nil, kindUnknown, fmt.Errorf("cannot parse the %s block in %q: %w", block.Type, path, err)
 		}
 		return classify(key, path)
 	}

@@ -140,13 +140,13 @@ func cases(alg core.Algorithm) []testCase {
 				{policy: 0, allowed: false, remaining: []int64{0}},
 			},
 		},
-		penaltyCase(alg),
+		penaltyCase(),
 	}
 }
 
 // penaltyCase escalates, caps and decays a cooldown (threshold 2, period 1 min, base 10 s,
 // multiplier 2, max 15 s) on a window of 1 request per second.
-func penaltyCase(alg core.Algorithm) testCase {
+func penaltyCase() testCase {
 	p := &core.PenaltyPolicy{Threshold: 2, Period: min, BaseCooldown: 10 * sec, Multiplier: 2, MaxCooldown: 15 * sec}
 	return testCase{
 		name:     "penalty cooldowns escalate, are capped and decay",
