@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"net/http"
+	"unsafe"
 )
 
 // This file holds what every framework adapter shares (adapters/ginlimit, echolimit,
@@ -32,12 +33,14 @@ func MustNew(cfg Config, opts ...Option) *Limiter {
 //
 // Gate writes no status and no body. When d.Proceed() is false the caller answers,
 // by default with d.WriteResponse; otherwise it passes the returned request on.
-// The decision and the context that carries it take one allocation.
+//
+// Gate costs two allocations: one holds the decision, its context and the header
+// values; the other is the request copy.
 func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
 	dc := &decisionContext{Context: contextOf(in.Request)}
 	in.Request = in.Request.WithContext(dc)
 	l.Decide(in, &dc.d)
-	dc.d.WriteHeaders(h)
+	dc.writeHeaders(h)
 	return in.Request, &dc.d
 }
 
@@ -52,10 +55,28 @@ func FromContext(ctx context.Context) (d *Decision, ok bool) {
 type decisionKey struct{}
 
 // decisionContext is a context.WithValue for the decision key that holds the Decision
-// itself, so that deciding a request and storing its decision cost one allocation.
+// itself and the backing arrays of its headers, so that deciding a request, storing its
+// decision and setting its headers cost one allocation.
 type decisionContext struct {
 	context.Context
-	d Decision
+	d      Decision
+	buf    [128]byte          // the header values, back to back (typically under 100 bytes)
+	values [maxHeaders]string // the header map's value slices
+}
+
+// writeHeaders does what [Decision.WriteHeaders] does, with the arrays of dc instead of
+// new allocations. It is called once per dc: the header values are substrings of buf,
+// which is not written again.
+func (dc *decisionContext) writeHeaders(h http.Header) {
+	var hs headerSet
+	b := dc.d.appendHeaders(dc.buf[:0], &hs)
+	all := unsafe.String(unsafe.SliceData(b), len(b))
+	start := 0
+	for i := 0; i < hs.n; i++ {
+		dc.values[i] = all[start:hs.ends[i]]
+		h[hs.names[i]] = dc.values[i : i+1 : i+1]
+		start = hs.ends[i]
+	}
 }
 
 func (c *decisionContext) Value(key any) any {

@@ -28,39 +28,33 @@ const maxHeaders = 7
 // Call it before the handler writes its response, so that every status, 5xx included,
 // carries the headers. It costs two allocations, however many headers it sets.
 func (d *Decision) WriteHeaders(h http.Header) {
-	var hs headerSet
-	hs.b = hs.stack[:0]
-	switch {
-	case d.Outcome == Unavailable:
-		hs.b = strconv.AppendInt(hs.b, max(1, ceilSeconds(d.unavailableRetry())), 10)
-		hs.add(headerRetryAfter)
-	case d.Limited():
-		d.appendLimitHeaders(&hs)
-	}
-	hs.writeTo(h)
+	var (
+		buf [256]byte
+		hs  headerSet
+	)
+	hs.writeTo(h, d.appendHeaders(buf[:0], &hs))
 }
 
-// headerSet collects header values in one buffer, so that writing them costs one string
-// and one slice allocation.
+// headerSet names the header values appended back to back to one buffer, so that they
+// can be set with few allocations.
 type headerSet struct {
 	names [maxHeaders]string
 	ends  [maxHeaders]int
 	n     int
-	b     []byte
-	stack [256]byte
 }
 
-// add ends the value appended since the previous add and names it.
-func (hs *headerSet) add(name string) {
-	hs.names[hs.n], hs.ends[hs.n] = name, len(hs.b)
+// add names the value that ends at end (the buffer's length after appending it).
+func (hs *headerSet) add(name string, end int) {
+	hs.names[hs.n], hs.ends[hs.n] = name, end
 	hs.n++
 }
 
-func (hs *headerSet) writeTo(h http.Header) {
+// writeTo sets the values in b on h: one string and one slice allocation.
+func (hs *headerSet) writeTo(h http.Header, b []byte) {
 	if hs.n == 0 {
 		return
 	}
-	all := string(hs.b)
+	all := string(b)
 	values := make([]string, hs.n)
 	start := 0
 	for i := 0; i < hs.n; i++ {
@@ -70,42 +64,56 @@ func (hs *headerSet) writeTo(h http.Header) {
 	}
 }
 
-func (d *Decision) appendLimitHeaders(hs *headerSet) {
+// appendHeaders appends the values of the headers [Decision.WriteHeaders] sets to b and
+// names them in hs.
+func (d *Decision) appendHeaders(b []byte, hs *headerSet) []byte {
+	switch {
+	case d.Outcome == Unavailable:
+		b = strconv.AppendInt(b, max(1, ceilSeconds(d.unavailableRetry())), 10)
+		hs.add(headerRetryAfter, len(b))
+	case d.Limited():
+		b = d.appendLimitHeaders(b, hs)
+	}
+	return b
+}
+
+func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 	s := d.snapshot
 	w, r, _ := d.Binding()
 	if s.xRateLimitHeaders {
-		hs.b = strconv.AppendInt(hs.b, w.Limit, 10)
-		hs.add(headerLimit)
-		hs.b = strconv.AppendInt(hs.b, r.Remaining, 10)
-		hs.add(headerRemaining)
-		hs.b = strconv.AppendInt(hs.b, unixCeil(d.Reset()), 10)
-		hs.add(headerReset)
-		hs.b = strconv.AppendInt(hs.b, w.Limit-r.Remaining, 10)
-		hs.add(headerUsed)
+		b = strconv.AppendInt(b, w.Limit, 10)
+		hs.add(headerLimit, len(b))
+		b = strconv.AppendInt(b, r.Remaining, 10)
+		hs.add(headerRemaining, len(b))
+		b = strconv.AppendInt(b, unixCeil(d.Reset()), 10)
+		hs.add(headerReset, len(b))
+		b = strconv.AppendInt(b, w.Limit-r.Remaining, 10)
+		hs.add(headerUsed, len(b))
 	}
 	if s.ietfHeaders {
-		hs.b = appendPolicyItem(hs.b, w.Name)
-		hs.b = append(hs.b, ";r="...)
-		hs.b = strconv.AppendInt(hs.b, r.Remaining, 10)
-		hs.b = append(hs.b, ";t="...)
-		hs.b = strconv.AppendInt(hs.b, ceilSeconds(r.ResetAfter), 10)
-		hs.add(headerRateLimit)
+		b = appendPolicyItem(b, w.Name)
+		b = append(b, ";r="...)
+		b = strconv.AppendInt(b, r.Remaining, 10)
+		b = append(b, ";t="...)
+		b = strconv.AppendInt(b, ceilSeconds(r.ResetAfter), 10)
+		hs.add(headerRateLimit, len(b))
 		for i, pw := range d.Policy.Windows {
 			if i > 0 {
-				hs.b = append(hs.b, ',')
+				b = append(b, ',')
 			}
-			hs.b = appendPolicyItem(hs.b, pw.Name)
-			hs.b = append(hs.b, ";q="...)
-			hs.b = strconv.AppendInt(hs.b, pw.Limit, 10)
-			hs.b = append(hs.b, ";w="...)
-			hs.b = strconv.AppendInt(hs.b, int64(pw.Period/time.Second), 10)
+			b = appendPolicyItem(b, pw.Name)
+			b = append(b, ";q="...)
+			b = strconv.AppendInt(b, pw.Limit, 10)
+			b = append(b, ";w="...)
+			b = strconv.AppendInt(b, int64(pw.Period/time.Second), 10)
 		}
-		hs.add(headerPolicy)
+		hs.add(headerPolicy, len(b))
 	}
 	if d.Outcome == Denied {
-		hs.b = strconv.AppendInt(hs.b, max(1, ceilSeconds(d.RetryAfter())), 10)
-		hs.add(headerRetryAfter)
+		b = strconv.AppendInt(b, max(1, ceilSeconds(d.RetryAfter())), 10)
+		hs.add(headerRetryAfter, len(b))
 	}
+	return b
 }
 
 // appendPolicyItem appends a policy name as a structured-field string. Rule names are

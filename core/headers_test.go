@@ -98,8 +98,10 @@ func BenchmarkWriteHeaders(b *testing.B) {
 	}
 	h.lim = lim
 	d := h.decide(request{path: "/x"})
+	hdr := http.Header{}
 	b.ReportAllocs()
 	for b.Loop() {
-		d.WriteHeaders(http.Header{})
+		clear(hdr) // keeps the map's storage, so only WriteHeaders' own allocations count
+		d.WriteHeaders(hdr)
 	}
 }

@@ -13,11 +13,7 @@ import (
 // your own to handle the error, to reload the configuration, or to close the Limiter.
 func New(cfg core.Config, opts ...Option) func(http.Handler) http.Handler {
 	o := newOptions(opts)
-	lim, err := core.New(cfg, o.core...)
-	if err != nil {
-		panic(err)
-	}
-	return middleware(lim, o)
+	return middleware(core.MustNew(cfg, o.core...), o)
 }
 
 // Middleware returns net/http middleware that limits requests with lim.
@@ -32,7 +28,6 @@ func middleware(lim *core.Limiter, o *options) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			d := new(core.Decision)
 			in := core.Input{Request: r}
 			if o.route != nil {
 				in.Route = o.route(r)
@@ -40,27 +35,21 @@ func middleware(lim *core.Limiter, o *options) func(http.Handler) http.Handler {
 			if o.keyFunc != nil {
 				in.Key = o.keyFunc(r)
 			}
-			lim.Decide(in, d)
-			if !d.Proceed() {
+			r, d := lim.Gate(in, w.Header())
+			switch {
+			case d.Proceed():
+				next.ServeHTTP(w, r)
+			case d.Outcome == core.Denied && o.denied != nil:
 				o.denied(w, r, d)
-				return
+			case d.Outcome == core.Unavailable && o.unavailable != nil:
+				o.unavailable(w, r, d)
+			default:
+				d.WriteResponse(w)
 			}
-			d.WriteHeaders(w.Header())
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), d)))
 		})
 	}
 }
 
-type contextKey struct{}
-
-// NewContext returns a copy of ctx carrying d, for [FromContext].
-func NewContext(ctx context.Context, d *core.Decision) context.Context {
-	return context.WithValue(ctx, contextKey{}, d)
-}
-
 // FromContext returns the decision the middleware made for the request whose context is
 // ctx. ok is false when the middleware did not run (or skipped the request).
-func FromContext(ctx context.Context) (d *core.Decision, ok bool) {
-	d, ok = ctx.Value(contextKey{}).(*core.Decision)
-	return d, ok
-}
+func FromContext(ctx context.Context) (d *core.Decision, ok bool) { return core.FromContext(ctx) }

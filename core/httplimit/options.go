@@ -15,6 +15,8 @@ type options struct {
 	keyFunc func(*http.Request) string
 	route   func(*http.Request) string
 	denied  func(http.ResponseWriter, *http.Request, *core.Decision)
+	// unavailable answers a 503 (backend down, fail_mode closed).
+	unavailable func(http.ResponseWriter, *http.Request, *core.Decision)
 }
 
 type optionFunc func(*options)
@@ -22,14 +24,12 @@ type optionFunc func(*options)
 func (f optionFunc) apply(o *options) { f(o) }
 
 func newOptions(opts []Option) *options {
-	o := &options{denied: defaultDenied}
+	o := &options{}
 	for _, opt := range opts {
 		opt.apply(o)
 	}
 	return o
 }
-
-func defaultDenied(w http.ResponseWriter, _ *http.Request, d *core.Decision) { d.WriteResponse(w) }
 
 // WithCoreOptions passes options to the Limiter that [New] builds (a store, a clock, a
 // logger, an observer). [Middleware] ignores them: its Limiter is already built.
@@ -55,9 +55,14 @@ func WithRouteFunc(route func(*http.Request) string) Option {
 	return optionFunc(func(o *options) { o.route = route })
 }
 
-// WithDeniedHandler replaces the response to a request that must not proceed (a 429, or
-// a 503 when the backend is unavailable and fail_mode is closed). The handler should
-// call d.WriteHeaders(w.Header()) to keep the rate-limit headers.
+// WithDeniedHandler replaces the 429 response to a denied request. The rate-limit
+// headers, Retry-After included, are already set when it runs.
 func WithDeniedHandler(h func(w http.ResponseWriter, r *http.Request, d *core.Decision)) Option {
 	return optionFunc(func(o *options) { o.denied = h })
+}
+
+// WithErrorHandler replaces the 503 response to a request the backend could not decide
+// with fail_mode "closed". Retry-After is already set when it runs.
+func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, d *core.Decision)) Option {
+	return optionFunc(func(o *options) { o.unavailable = h })
 }

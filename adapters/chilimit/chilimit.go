@@ -1,0 +1,112 @@
+// Package chilimit is the chi adapter of ratewarden: middleware that decides every
+// request with a [core.Limiter], sets the rate-limit headers before the handler runs, and
+// answers 429 (or 503 when the backend is down and fail_mode is "closed") itself.
+//
+//	r := chi.NewRouter()
+//	r.Use(middleware.Recoverer, chilimit.New(cfg))                    // every route
+//	r.With(chilimit.New(computeCfg)).Post("/api/v1/compute", compute) // or one route
+//
+// Rules match the path or chi's route pattern ("/users/{id}"). Middleware added with
+// r.Use on a router runs before that router has routed the request, when
+// chi.RouteContext(ctx).RoutePattern() is still empty or partial; chilimit then asks the
+// root router for the pattern the request will match (chi's Routes.Find, the routing
+// lookup without the handler), so rules see the same template wherever the middleware
+// sits: r.Use, a sub-router's Use, r.With or r.Group. The client address is derived by
+// core from the connection and the configured trusted proxies: do not rely on chi's
+// middleware.RealIP for it. Importing chilimit registers the memory backend.
+package chilimit
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/go-chi/chi/v5"
+
+	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend for New
+	"github.com/ratewarden/ratewarden/core"
+)
+
+// New builds a Limiter from cfg and returns its middleware. It panics with the
+// configuration's validation error when cfg is invalid, like regexp.MustCompile: a
+// misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
+// your own to handle that error, to reload the configuration, or to close the Limiter.
+func New(cfg core.Config, opts ...Option) func(http.Handler) http.Handler {
+	o := newOptions(opts)
+	return middleware(core.MustNew(cfg, o.core...), o)
+}
+
+// Middleware returns chi middleware that limits requests with lim. It is safe for
+// concurrent use, as lim is.
+//
+// A request that may proceed gets its rate-limit headers before the handler runs, so
+// that every response carries them, including those of middleware.Recoverer. A denied
+// request is answered 429 with the JSON body of the configuration, or by the
+// [WithDeniedHandler] hook; one the backend could not decide with fail_mode "closed" is
+// answered 503, or by the [WithErrorHandler] hook. The handler does not run in either case.
+func Middleware(lim *core.Limiter, opts ...Option) func(http.Handler) http.Handler {
+	return middleware(lim, newOptions(opts))
+}
+
+func middleware(lim *core.Limiter, o *options) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if o.skip != nil && o.skip(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			in := core.Input{Request: r, Route: routePattern(r)}
+			if o.key != nil {
+				in.Key = o.key(r)
+			}
+			r, d := lim.Gate(in, w.Header())
+			switch {
+			case d.Proceed():
+				next.ServeHTTP(w, r)
+			case d.Outcome == core.Denied && o.denied != nil:
+				o.denied(w, r, d)
+			case d.Outcome == core.Unavailable && o.unavailable != nil:
+				o.unavailable(w, r, d)
+			default:
+				d.WriteResponse(w)
+			}
+		})
+	}
+}
+
+// FromContext returns the decision the middleware made for the request whose context is
+// ctx (r.Context() in a handler). ok is false when no ratewarden middleware decided the
+// request (or a skipper let it through). With several limiters on one route, it is the
+// last one's.
+func FromContext(ctx context.Context) (d *core.Decision, ok bool) { return core.FromContext(ctx) }
+
+// routePattern returns the chi route pattern r matches ("/api/v1/users/{id}"), or "" when
+// r is not served by a chi router or matches no route. Unlike
+// chi.RouteContext(ctx).RoutePattern(), it is complete before routing has finished: in
+// middleware added with r.Use it looks the request up in the root router.
+func routePattern(r *http.Request) string {
+	rctx := chi.RouteContext(r.Context())
+	if rctx == nil {
+		return ""
+	}
+	if p := rctx.RoutePattern(); p != "" && !strings.HasSuffix(p, "*") {
+		return p // routed already: r.With, r.Group, or a sub-router's route
+	}
+	if rctx.Routes == nil {
+		return ""
+	}
+	path := r.URL.RawPath
+	if path == "" {
+		path = r.URL.Path
+	}
+	lookup := lookups.Get().(*chi.Context)
+	lookup.Reset()
+	p := rctx.Routes.Find(lookup, r.Method, path)
+	lookups.Put(lookup)
+	return p
+}
+
+// lookups are the routing contexts routePattern searches with, reused so that a lookup
+// does not allocate.
+var lookups = sync.Pool{New: func() any { return chi.NewRouteContext() }}

@@ -1,0 +1,85 @@
+// Package echolimit is the echo adapter of ratewarden: middleware that decides every
+// request with a [core.Limiter], sets the rate-limit headers before the handler runs, and
+// answers 429 (or 503 when the backend is down and fail_mode is "closed") itself.
+//
+//	e := echo.New()
+//	e.Use(middleware.Recover(), echolimit.New(cfg))              // every route
+//	e.POST("/api/v1/compute", compute, echolimit.New(computeCfg)) // or one route
+//
+// Rules match the path or echo's route template (c.Path(), "/users/:id"), which is known
+// to middleware added with Use, Group or per route, but not to Pre middleware. The client
+// address is derived by core from the connection and the configured trusted proxies,
+// never from echo's RealIP. Importing echolimit registers the memory backend.
+//
+// Errors: the default 429 and 503 are written directly, with the body and content type
+// of the configuration, and do not pass through echo's HTTPErrorHandler; a
+// [WithDeniedHandler] or [WithErrorHandler] hook may return an error (such as an
+// *echo.HTTPError) to send them there instead. Errors returned by the handlers after the
+// middleware reach the HTTPErrorHandler unchanged, and the response it writes carries
+// the rate-limit headers, which are set before the handler runs.
+package echolimit
+
+import (
+	"github.com/labstack/echo/v4"
+
+	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend for New
+	"github.com/ratewarden/ratewarden/core"
+)
+
+// New builds a Limiter from cfg and returns its middleware. It panics with the
+// configuration's validation error when cfg is invalid, like regexp.MustCompile: a
+// misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
+// your own to handle that error, to reload the configuration, or to close the Limiter.
+func New(cfg core.Config, opts ...Option) echo.MiddlewareFunc {
+	o := newOptions(opts)
+	return middleware(core.MustNew(cfg, o.core...), o)
+}
+
+// Middleware returns echo middleware that limits requests with lim. It is safe for
+// concurrent use, as lim is.
+//
+// A request that may proceed gets its rate-limit headers before the handler runs, so
+// that every response carries them, including those of the HTTPErrorHandler and of
+// middleware.Recover. A denied request is answered 429 with the JSON body of the
+// configuration, or by the [WithDeniedHandler] hook; one the backend could not decide
+// with fail_mode "closed" is answered 503, or by the [WithErrorHandler] hook. The handler
+// does not run in either case.
+func Middleware(lim *core.Limiter, opts ...Option) echo.MiddlewareFunc {
+	return middleware(lim, newOptions(opts))
+}
+
+func middleware(lim *core.Limiter, o *options) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if o.skip != nil && o.skip(c) {
+				return next(c)
+			}
+			in := core.Input{Request: c.Request(), Route: c.Path()}
+			if o.key != nil {
+				in.Key = o.key(c)
+			}
+			r, d := lim.Gate(in, c.Response().Header())
+			c.SetRequest(r)
+			switch {
+			case d.Proceed():
+				return next(c)
+			case d.Outcome == core.Denied && o.denied != nil:
+				return o.denied(c, d)
+			case d.Outcome == core.Unavailable && o.unavailable != nil:
+				return o.unavailable(c, d)
+			}
+			d.WriteResponse(c.Response())
+			return nil
+		}
+	}
+}
+
+// FromContext returns the decision the middleware made for the request of c. ok is
+// false when no ratewarden middleware decided the request (or a skipper let it through).
+// With several limiters on one route, it is the last one's.
+func FromContext(c echo.Context) (d *core.Decision, ok bool) {
+	if c.Request() == nil {
+		return nil, false
+	}
+	return core.FromContext(c.Request().Context())
+}

@@ -1,0 +1,88 @@
+package echolimit_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/ratewarden/ratewarden/adapters/echolimit"
+	"github.com/ratewarden/ratewarden/core"
+)
+
+// send sends a request from 203.0.113.7 and prints the status, the rate-limit headers
+// it carries and the body (for a 429, its "error" member).
+func send(h http.Handler, method, path string) {
+	req := httptest.NewRequest(method, path, nil)
+	req.RemoteAddr = "203.0.113.7:41000"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Print(rec.Code)
+	for _, name := range []string{"X-RateLimit-Remaining", "Retry-After"} {
+		if v := rec.Header().Get(name); v != "" {
+			fmt.Printf(" %s=%s", name, v)
+		}
+	}
+	body := strings.TrimSpace(rec.Body.String())
+	if rec.Code == http.StatusTooManyRequests {
+		var denied struct{ Error string }
+		_ = json.Unmarshal(rec.Body.Bytes(), &denied)
+		body = denied.Error
+	}
+	fmt.Println("", body)
+}
+
+// Two requests a minute per client: the third gets 429 with Retry-After. Handlers read
+// the decision with FromContext.
+func Example() {
+	cfg := core.Config{Default: core.Limits{Limit: 2, Window: time.Minute}}
+
+	e := echo.New()
+	e.Use(middleware.Recover(), echolimit.New(cfg))
+	e.GET("/api/v1/users/:id", func(c echo.Context) error {
+		d, _ := echolimit.FromContext(c)
+		return c.JSON(http.StatusOK, map[string]string{"id": c.Param("id"), "rule": d.Rule})
+	})
+
+	for range 3 {
+		send(e, http.MethodGet, "/api/v1/users/42")
+	}
+	// Output:
+	// 200 X-RateLimit-Remaining=1 {"id":"42","rule":"default"}
+	// 200 X-RateLimit-Remaining=0 {"id":"42","rule":"default"}
+	// 429 X-RateLimit-Remaining=0 Retry-After=30 rate_limit_exceeded
+}
+
+// Build the Limiter yourself to handle configuration errors, to reload it and to close
+// it, and put its middleware on one route only.
+func ExampleMiddleware() {
+	lim, err := core.New(core.Config{Default: core.Limits{Limit: 1, Window: time.Minute}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer lim.Close()
+
+	e := echo.New()
+	e.GET("/health", func(c echo.Context) error { return c.String(http.StatusOK, "up") })
+	e.POST("/api/v1/compute", func(c echo.Context) error { return c.String(http.StatusOK, "done") }, echolimit.Middleware(lim))
+
+	send(e, http.MethodPost, "/api/v1/compute")
+	send(e, http.MethodPost, "/api/v1/compute")
+	send(e, http.MethodGet, "/health") // not limited
+	// A reload keeps the counters: 1 of the new 3 is used.
+	if err := lim.Reload(core.Config{Default: core.Limits{Limit: 3, Window: time.Minute}}); err != nil {
+		fmt.Println(err) // the old configuration stays in force
+	}
+	send(e, http.MethodPost, "/api/v1/compute")
+	// Output:
+	// 200 X-RateLimit-Remaining=0 done
+	// 429 X-RateLimit-Remaining=0 Retry-After=60 rate_limit_exceeded
+	// 200 up
+	// 200 X-RateLimit-Remaining=1 done
+}

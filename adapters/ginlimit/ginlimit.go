@@ -1,0 +1,76 @@
+// Package ginlimit is the gin adapter of ratewarden: middleware that decides every
+// request with a [core.Limiter], sets the rate-limit headers before the handlers run, and
+// answers 429 (or 503 when the backend is down and fail_mode is "closed") itself.
+//
+//	r := gin.New()
+//	r.Use(gin.Recovery(), ginlimit.New(cfg))   // every route
+//	r.POST("/api/v1/compute", ginlimit.New(computeCfg), compute) // or one route
+//
+// Rules match the path or gin's route template (c.FullPath(), "/users/:id"). The client
+// address is derived by core from the connection and the configured trusted proxies,
+// never from gin's ClientIP. Importing ginlimit registers the memory backend.
+package ginlimit
+
+import (
+	"github.com/gin-gonic/gin"
+
+	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend for New
+	"github.com/ratewarden/ratewarden/core"
+)
+
+// New builds a Limiter from cfg and returns its middleware. It panics with the
+// configuration's validation error when cfg is invalid, like regexp.MustCompile: a
+// misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
+// your own to handle that error, to reload the configuration, or to close the Limiter.
+func New(cfg core.Config, opts ...Option) gin.HandlerFunc {
+	o := newOptions(opts)
+	return middleware(core.MustNew(cfg, o.core...), o)
+}
+
+// Middleware returns gin middleware that limits requests with lim. It is safe for
+// concurrent use, as lim is.
+//
+// A request that may proceed gets its rate-limit headers before the next handlers run,
+// so that every response, including 5xx and those of gin.Recovery, carries them. A
+// denied request is aborted (c.Abort) and answered 429 with the JSON body of the
+// configuration, or by the [WithDeniedHandler] hook; one the backend could not decide
+// with fail_mode "closed" is answered 503, or by the [WithErrorHandler] hook.
+func Middleware(lim *core.Limiter, opts ...Option) gin.HandlerFunc {
+	return middleware(lim, newOptions(opts))
+}
+
+func middleware(lim *core.Limiter, o *options) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if o.skip != nil && o.skip(c) {
+			return
+		}
+		in := core.Input{Request: c.Request, Route: c.FullPath()}
+		if o.key != nil {
+			in.Key = o.key(c)
+		}
+		var d *core.Decision
+		c.Request, d = lim.Gate(in, c.Writer.Header())
+		if d.Proceed() {
+			return // gin runs the next handler
+		}
+		c.Abort()
+		switch {
+		case d.Outcome == core.Denied && o.denied != nil:
+			o.denied(c, d)
+		case d.Outcome == core.Unavailable && o.unavailable != nil:
+			o.unavailable(c, d)
+		default:
+			d.WriteResponse(c.Writer)
+		}
+	}
+}
+
+// FromContext returns the decision the middleware made for the request of c. ok is
+// false when no ratewarden middleware decided the request (or a skipper let it through).
+// With several limiters on one route, it is the last one's.
+func FromContext(c *gin.Context) (d *core.Decision, ok bool) {
+	if c.Request == nil {
+		return nil, false
+	}
+	return core.FromContext(c.Request.Context())
+}

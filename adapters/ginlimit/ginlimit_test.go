@@ -1,0 +1,237 @@
+package ginlimit_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/adapters/ginlimit"
+	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adaptertest"
+)
+
+func init() { gin.SetMode(gin.TestMode) }
+
+// TestConformance runs the adapter suite that net/http, echo and chi pass too.
+func TestConformance(t *testing.T) {
+	adaptertest.Run(t, func(t *testing.T, cfg core.Config, opts ...core.Option) http.Handler {
+		r := gin.New()
+		r.Use(gin.RecoveryWithWriter(io.Discard), ginlimit.New(cfg, ginlimit.WithCoreOptions(opts...)))
+		for _, rt := range adaptertest.Routes {
+			r.Handle(rt.Method, rt.ColonPath(), func(c *gin.Context) {
+				switch rt.Kind {
+				case adaptertest.OK:
+					d, ok := ginlimit.FromContext(c)
+					adaptertest.WriteReply(c.Writer, d, ok)
+				case adaptertest.Fail:
+					c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal"})
+				case adaptertest.Panic:
+					panic("handler panicked")
+				}
+			})
+		}
+		return r
+	})
+}
+
+// quiet keeps denial logs out of the test output.
+var quiet = ginlimit.WithCoreOptions(core.WithLogger(slog.New(slog.DiscardHandler)))
+
+func perMinute(n int64) core.Config {
+	return core.Config{Default: core.Limits{Limit: n, Window: time.Minute}}
+}
+
+func serve(h http.Handler, method, path, remote string, header ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, nil)
+	req.RemoteAddr = remote
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func ok(c *gin.Context) { c.String(http.StatusOK, "ok") }
+
+func TestSkipper(t *testing.T) {
+	t.Parallel()
+	var decided bool
+	r := gin.New()
+	r.Use(ginlimit.New(perMinute(1), quiet, ginlimit.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == "/health" })))
+	r.GET("/health", func(c *gin.Context) { _, decided = ginlimit.FromContext(c); ok(c) })
+	r.GET("/api", ok)
+
+	for range 3 {
+		rec := serve(r, http.MethodGet, "/health", "203.0.113.7:1")
+		assert.Equal(t, http.StatusOK, rec.Code)
+		assert.Empty(t, rec.Header().Get("X-RateLimit-Limit"))
+		assert.False(t, decided)
+	}
+	assert.Equal(t, http.StatusOK, serve(r, http.MethodGet, "/api", "203.0.113.7:1").Code)
+	assert.Equal(t, http.StatusTooManyRequests, serve(r, http.MethodGet, "/api", "203.0.113.7:1").Code)
+}
+
+func TestKeyFunc(t *testing.T) {
+	t.Parallel()
+	r := gin.New()
+	r.Use(ginlimit.New(perMinute(2), quiet, ginlimit.WithKeyFunc(func(c *gin.Context) string { return c.GetHeader("X-API-Key") })))
+	r.GET("/api", func(c *gin.Context) {
+		d, _ := ginlimit.FromContext(c)
+		c.String(http.StatusOK, d.ClientID())
+	})
+
+	// One key from two addresses shares a counter.
+	rec := serve(r, http.MethodGet, "/api", "203.0.113.7:1", "X-API-Key", "k1")
+	assert.Equal(t, "key:k1", rec.Body.String())
+	serve(r, http.MethodGet, "/api", "198.51.100.1:1", "X-API-Key", "k1")
+	assert.Equal(t, http.StatusTooManyRequests, serve(r, http.MethodGet, "/api", "198.51.100.2:1", "X-API-Key", "k1").Code)
+	// No key: the address is the identity.
+	rec = serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+	assert.Equal(t, "ip:203.0.113.7", rec.Body.String())
+}
+
+func TestDeniedHandler(t *testing.T) {
+	t.Parallel()
+	handlerRan := false
+	r := gin.New()
+	r.Use(ginlimit.New(perMinute(1), quiet, ginlimit.WithDeniedHandler(func(c *gin.Context, d *core.Decision) {
+		c.JSON(http.StatusTooManyRequests, gin.H{"slow_down": d.Rule})
+	})))
+	r.GET("/api", func(c *gin.Context) { handlerRan = true; ok(c) })
+
+	serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+	handlerRan = false
+	rec := serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+	assert.JSONEq(t, `{"slow_down":"default"}`, rec.Body.String())
+	assert.Equal(t, "60", rec.Header().Get("Retry-After"), "headers are set before the hook runs")
+	assert.Equal(t, "0", rec.Header().Get("X-RateLimit-Remaining"))
+	assert.False(t, handlerRan)
+}
+
+// downStore is a backend that is always unreachable.
+type downStore struct{}
+
+func (downStore) Take(context.Context, *core.Request, *core.Result) error { return core.ErrUnavailable }
+func (downStore) Close() error                                            { return nil }
+
+func TestErrorHandler(t *testing.T) {
+	t.Parallel()
+	cfg := core.Config{FailMode: core.FailClosed}
+	store := ginlimit.WithCoreOptions(core.WithStore(downStore{}))
+	hook := ginlimit.WithErrorHandler(func(c *gin.Context, d *core.Decision) {
+		assert.ErrorIs(t, d.Err, core.ErrUnavailable)
+		c.String(http.StatusServiceUnavailable, "try later")
+	})
+
+	tests := []struct {
+		name string
+		opts []ginlimit.Option
+		body string
+	}{
+		{"default", nil, `"error":"rate_limit_unavailable"`},
+		{"hook", []ginlimit.Option{hook}, "try later"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := gin.New()
+			r.Use(ginlimit.New(cfg, append([]ginlimit.Option{quiet, store}, tt.opts...)...))
+			r.GET("/api", ok)
+			rec := serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+			assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+			assert.Contains(t, rec.Body.String(), tt.body)
+			assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+		})
+	}
+}
+
+func TestFromContext(t *testing.T) {
+	t.Parallel()
+	r := gin.New()
+	r.Use(ginlimit.New(perMinute(5), quiet))
+	r.GET("/users/:id", func(c *gin.Context) {
+		d, found := ginlimit.FromContext(c)
+		require.True(t, found)
+		assert.Equal(t, core.Allowed, d.Outcome)
+		assert.EqualValues(t, 5, d.Limit())
+		assert.EqualValues(t, 4, d.Remaining())
+		assert.Equal(t, "/users/42", d.Path)
+		// The decision is in the request context too, for code that only sees *http.Request.
+		d2, _ := core.FromContext(c.Request.Context())
+		assert.Same(t, d, d2)
+		ok(c)
+	})
+	assert.Equal(t, http.StatusOK, serve(r, http.MethodGet, "/users/42", "203.0.113.7:1").Code)
+
+	_, found := ginlimit.FromContext(&gin.Context{})
+	assert.False(t, found)
+}
+
+func TestPerRoute(t *testing.T) {
+	t.Parallel()
+	r := gin.New()
+	r.Use(gin.RecoveryWithWriter(io.Discard))
+	r.GET("/open", ok)
+	r.POST("/compute", ginlimit.New(perMinute(2), quiet), ok)
+	api := r.Group("/api", ginlimit.New(perMinute(3), quiet))
+	api.GET("/users/:id", ok)
+	api.GET("/panic", func(*gin.Context) { panic("boom") })
+
+	for range 5 {
+		assert.Empty(t, serve(r, http.MethodGet, "/open", "203.0.113.7:1").Header().Get("X-RateLimit-Limit"))
+	}
+	assert.Equal(t, "2", serve(r, http.MethodPost, "/compute", "203.0.113.7:1").Header().Get("X-RateLimit-Limit"))
+	serve(r, http.MethodPost, "/compute", "203.0.113.7:1")
+	assert.Equal(t, http.StatusTooManyRequests, serve(r, http.MethodPost, "/compute", "203.0.113.7:1").Code)
+
+	// The group's limiter is another one, with its own counters.
+	rec := serve(r, http.MethodGet, "/api/users/1", "203.0.113.7:1")
+	assert.Equal(t, "3", rec.Header().Get("X-RateLimit-Limit"))
+	assert.Equal(t, "2", rec.Header().Get("X-RateLimit-Remaining"))
+	// A panic recovered by gin.Recovery keeps the headers.
+	rec = serve(r, http.MethodGet, "/api/panic", "203.0.113.7:1")
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.Equal(t, "1", rec.Header().Get("X-RateLimit-Remaining"))
+}
+
+func TestNewPanicsOnInvalidConfig(t *testing.T) {
+	t.Parallel()
+	defer func() {
+		err, _ := recover().(error)
+		var invalid *core.ValidationError
+		require.ErrorAs(t, err, &invalid)
+		assert.ErrorContains(t, err, "mode")
+	}()
+	ginlimit.New(core.Config{Mode: "loud"})
+	t.Fatal("New did not panic")
+}
+
+// TestRouteTemplate: rules see gin's route template, not only the path. With UseRawPath,
+// an id holding an escaped slash is one segment to gin; only the template tells the
+// limiter so.
+func TestRouteTemplate(t *testing.T) {
+	t.Parallel()
+	for _, pattern := range []string{"/api/v1/users/{id}", "/api/v1/users/:id"} {
+		cfg := core.Config{Endpoints: []core.Endpoint{{Name: "users", Pattern: pattern, Limits: core.Limits{Limit: 3, Window: time.Minute}}}}
+		r := gin.New()
+		r.UseRawPath = true
+		r.Use(ginlimit.New(cfg, quiet))
+		r.GET("/api/v1/users/:id", ok)
+		for _, path := range []string{"/api/v1/users/1", "/api/v1/users/a%2Fb"} {
+			rec := serve(r, http.MethodGet, path, "203.0.113.7:1")
+			assert.Equal(t, http.StatusOK, rec.Code)
+			assert.Equal(t, `"users";q=3;w=60`, rec.Header().Get("RateLimit-Policy"), "%s %s", pattern, path)
+		}
+		serve(r, http.MethodGet, "/api/v1/users/2", "203.0.113.7:1")
+		assert.Equal(t, http.StatusTooManyRequests, serve(r, http.MethodGet, "/api/v1/users/3", "203.0.113.7:1").Code)
+	}
+}

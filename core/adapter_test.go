@@ -1,0 +1,102 @@
+package core_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/core"
+)
+
+// TestGate: Gate sets exactly the headers WriteHeaders sets, for every outcome, and the
+// returned request carries the decision.
+func TestGate(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a-very-long-rule-name", 3) // the values outgrow Gate's buffer
+	tests := []struct {
+		name     string
+		cfg      core.Config
+		requests int // decided before the one checked
+		down     bool
+		outcome  core.Outcome
+		headers  bool
+	}{
+		{name: "allowed", outcome: core.Allowed, headers: true},
+		{name: "denied", cfg: core.Config{Default: core.Limits{Limit: 1, Window: time.Minute}}, requests: 1, outcome: core.Denied, headers: true},
+		{name: "shadow denied", cfg: core.Config{Mode: core.ModeShadow, Default: core.Limits{Limit: 1, Window: time.Minute}}, requests: 1, outcome: core.ShadowDenied, headers: true},
+		{name: "unavailable", cfg: core.Config{FailMode: core.FailClosed}, down: true, outcome: core.Unavailable, headers: true},
+		{name: "failed open", down: true, outcome: core.FailedOpen},
+		{name: "exempt", cfg: core.Config{Exemptions: core.ExemptionsConfig{IPs: []string{"203.0.113.0/24"}}}, outcome: core.Exempt},
+		{name: "disabled", cfg: core.Config{Enabled: core.Bool(false)}, outcome: core.Disabled},
+		{
+			name: "long policy",
+			cfg: core.Config{Endpoints: []core.Endpoint{{Name: long, Pattern: "/api/*", Limits: core.Limits{Windows: []core.WindowConfig{
+				{Limit: 10, Window: time.Second}, {Limit: 100, Window: time.Minute}, {Limit: 1000, Window: time.Hour},
+			}}}}},
+			outcome: core.Allowed, headers: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, tt.cfg)
+			h.decideN(tt.requests, request{path: "/api/x"})
+			if tt.down {
+				h.store.failWith(errBackendDown)
+			}
+			req := httptest.NewRequest(http.MethodGet, "/api/x", nil)
+			req.RemoteAddr = "203.0.113.7:41000"
+			got := http.Header{}
+			r, d := h.lim.Gate(core.Input{Request: req}, got)
+
+			assert.Equal(t, tt.outcome, d.Outcome)
+			want := http.Header{}
+			d.WriteHeaders(want)
+			assert.Equal(t, want, got)
+			assert.Equal(t, tt.headers, len(got) > 0)
+
+			fromCtx, ok := core.FromContext(r.Context())
+			require.True(t, ok)
+			assert.Same(t, d, fromCtx)
+			assert.NotSame(t, req, r)
+			_, ok = core.FromContext(req.Context())
+			assert.False(t, ok, "the caller's request is not changed")
+		})
+	}
+}
+
+// TestGateContext: the context Gate derives keeps the parent's values and cancellation.
+func TestGateContext(t *testing.T) {
+	t.Parallel()
+	type key struct{}
+	h := newHarness(t, core.Config{})
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+	req := httptest.NewRequestWithContext(parent, http.MethodGet, "/", nil)
+	r, _ := h.lim.Gate(core.Input{Request: req}, http.Header{})
+
+	ctx := r.Context()
+	assert.Equal(t, "v", ctx.Value(key{}))
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	cancel()
+	<-child.Done()
+	assert.ErrorIs(t, ctx.Err(), context.Canceled)
+	_, ok := core.FromContext(context.Background())
+	assert.False(t, ok)
+}
+
+func TestMustNew(t *testing.T) {
+	t.Parallel()
+	lim := core.MustNew(core.Config{}, core.WithStore(newLockedStore()))
+	assert.NotNil(t, lim)
+	assert.PanicsWithError(t, func() string {
+		_, err := core.New(core.Config{Mode: "loud"}, core.WithStore(newLockedStore()))
+		return err.Error()
+	}(), func() { core.MustNew(core.Config{Mode: "loud"}, core.WithStore(newLockedStore())) })
+}

@@ -1,0 +1,553 @@
+package adaptertest
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/clientip"
+)
+
+// testCase is one configuration and what a server built from it must do.
+type testCase struct {
+	name   string
+	config core.Config
+	run    func(t *testing.T, s *server)
+}
+
+// Policies of the cases' rules, as RateLimit-Policy writes them.
+const (
+	defaultPolicy = `"default";q=100;w=60`
+	computePolicy = `"compute";q=10;w=60,"compute-3600";q=100;w=3600`
+)
+
+// perMinute is a rule of limit requests a minute.
+func perMinute(limit int64) core.Limits {
+	return core.Limits{Limit: limit, Window: time.Minute}
+}
+
+// compute is an endpoint rule for /api/v1/compute, every method, 10 requests a minute.
+func compute() core.Endpoint {
+	return core.Endpoint{Name: "compute", Pattern: "/api/v1/compute", Limits: perMinute(10)}
+}
+
+// jwtConfig enables HS256 tokens signed with jwtSecret.
+func jwtConfig(cfg core.Config) core.Config {
+	cfg.JWT.Enabled = true
+	cfg.JWT.Secret = jwtSecret
+	return cfg
+}
+
+// ceilDiv is a/b rounded up.
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
+
+func cases() []testCase {
+	cs := []testCase{
+		{
+			name: "a burst of 100 is admitted, the 101st gets 429 with Retry-After and the JSON body",
+			run: func(t *testing.T, s *server) {
+				for i := int64(1); i <= 100; i++ {
+					rec := s.allow(t, 1, request{})
+					// Token bucket, 100 per 60 s: each token takes 0.6 s to come back.
+					want{limit: 100, remaining: 100 - i, resetIn: ceilDiv(6*i, 10), name: "default", policy: defaultPolicy}.check(t, s, rec)
+				}
+				rec := s.deny(t, request{})
+				want{limit: 100, remaining: 0, resetIn: 60, name: "default", policy: defaultPolicy, retryAfter: 1}.check(t, s, rec)
+				assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+				assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+				assert.JSONEq(t, fmt.Sprintf(`{
+					"error": "rate_limit_exceeded",
+					"message": "Rate limit exceeded: 100 requests per 60 seconds. Retry in 1 second.",
+					"limit": 100, "remaining": 0, "reset": %[1]d, "retry_after": 1, "window": 60,
+					"scope": "ip", "policy": "default",
+					"limits_exceeded": [{"policy": "default", "limit": 100, "window": 60, "remaining": 0, "reset": %[1]d, "retry_after": 1}]
+				}`, unix(time.Minute)), rec.Body.String())
+
+				s.clock.Advance(time.Second) // one token is back
+				r := reply(t, s.allow(t, 1, request{}))
+				assert.Equal(t, Reply{Status: "ok", Decided: true, Outcome: "allowed", Rule: "default", Client: "ip:203.0.113.7", Tier: "anonymous"}, r)
+				s.deny(t, request{})
+			},
+		},
+		{
+			name: "every response of a limited request carries the headers: 200, 404, 500, recovered panic, 429",
+			run: func(t *testing.T, s *server) {
+				h := want{limit: 100, name: "default", policy: defaultPolicy}
+				statuses := []struct {
+					path   string
+					status int
+				}{
+					{"/api/v1/test", http.StatusOK},
+					{"/api/v1/error", http.StatusInternalServerError},
+					{"/api/v1/panic", http.StatusInternalServerError},
+					{"/api/v1/no-such-route", http.StatusNotFound},
+					{"/health", http.StatusOK},
+				}
+				for i, st := range statuses {
+					rec := s.do(request{path: st.path})
+					require.Equalf(t, st.status, rec.Code, "%s: body %s", st.path, rec.Body)
+					h.remaining, h.resetIn = int64(99-i), ceilDiv(6*int64(i+1), 10)
+					h.check(t, s, rec)
+				}
+				s.allow(t, 100-len(statuses), request{path: "/health"})
+				for _, path := range []string{"/api/v1/error", "/api/v1/panic", "/api/v1/no-such-route", "/health"} {
+					rec := s.deny(t, request{path: path}) // the handler does not run
+					want{limit: 100, remaining: 0, resetIn: 60, name: "default", policy: defaultPolicy, retryAfter: 1}.check(t, s, rec)
+					assert.Contains(t, rec.Body.String(), `"error":"rate_limit_exceeded"`)
+				}
+			},
+		},
+		{
+			name:   "a rule with two windows names both in RateLimit-Policy and the binding one in the others",
+			config: core.Config{Endpoints: []core.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Limits: core.Limits{Windows: []core.WindowConfig{{Limit: 10, Window: time.Minute}, {Limit: 100, Window: time.Hour}}}}}},
+			run: func(t *testing.T, s *server) {
+				post := request{method: http.MethodPost, path: "/api/v1/compute"}
+				for i := int64(1); i <= 10; i++ {
+					rec := s.allow(t, 1, post)
+					want{limit: 10, remaining: 10 - i, resetIn: 6 * i, name: "compute", policy: computePolicy}.check(t, s, rec)
+				}
+				assert.Equal(t, "compute", reply(t, s.do(request{path: "/api/v1/compute", remote: "203.0.113.8:1"})).Rule)
+				rec := s.deny(t, post)
+				want{limit: 10, remaining: 0, resetIn: 60, name: "compute", policy: computePolicy, retryAfter: 6}.check(t, s, rec)
+				assert.JSONEq(t, fmt.Sprintf(`{
+					"error": "rate_limit_exceeded",
+					"message": "Rate limit exceeded: 10 requests per 60 seconds. Retry in 6 seconds.",
+					"limit": 10, "remaining": 0, "reset": %[1]d, "retry_after": 6, "window": 60,
+					"scope": "ip", "policy": "compute",
+					"limits_exceeded": [{"policy": "compute", "limit": 10, "window": 60, "remaining": 0, "reset": %[1]d, "retry_after": 6}]
+				}`, unix(time.Minute)), rec.Body.String())
+			},
+		},
+		{
+			name: "the hour window of a rule binds once it has fewer units left",
+			config: core.Config{Algorithm: "fixed_window", Endpoints: []core.Endpoint{{
+				Name: "compute", Pattern: "/api/v1/compute",
+				Limits: core.Limits{Windows: []core.WindowConfig{{Limit: 10, Window: time.Minute}, {Limit: 100, Window: time.Hour}}},
+			}}},
+			run: func(t *testing.T, s *server) {
+				post := request{method: http.MethodPost, path: "/api/v1/compute"}
+				for m := 0; m < 10; m++ {
+					s.allow(t, 10, post)
+					s.deny(t, post)
+					s.clock.Advance(time.Minute)
+				}
+				// Minute 10: the minute window would admit, the hour window (100 used) does not.
+				rec := s.deny(t, post)
+				want{limit: 100, remaining: 0, resetIn: 3000, name: "compute-3600", policy: computePolicy, retryAfter: 3000}.check(t, s, rec)
+				assert.JSONEq(t, fmt.Sprintf(`{
+					"error": "rate_limit_exceeded",
+					"message": "Rate limit exceeded: 100 requests per 3600 seconds. Retry in 3000 seconds.",
+					"limit": 100, "remaining": 0, "reset": %[1]d, "retry_after": 3000, "window": 3600,
+					"scope": "ip", "policy": "compute-3600",
+					"limits_exceeded": [{"policy": "compute-3600", "limit": 100, "window": 3600, "remaining": 0, "reset": %[1]d, "retry_after": 3000}]
+				}`, unix(time.Hour)), rec.Body.String())
+			},
+		},
+		{
+			name: "problem format: application/problem+json with the RFC 9457 members",
+			config: core.Config{
+				Default:          perMinute(2),
+				Response:         core.ResponseConfig{Format: core.FormatProblem},
+				DocumentationURL: "https://example.com/docs/rate-limits",
+			},
+			run: func(t *testing.T, s *server) {
+				s.allow(t, 2, request{})
+				rec := s.deny(t, request{})
+				assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+				want{limit: 2, remaining: 0, resetIn: 60, name: "default", policy: `"default";q=2;w=60`, retryAfter: 30}.check(t, s, rec)
+				msg := "Rate limit exceeded: 2 requests per 60 seconds. Retry in 30 seconds."
+				assert.JSONEq(t, fmt.Sprintf(`{
+					"type": "https://example.com/docs/rate-limits", "title": "Too Many Requests", "status": 429, "detail": %[2]q,
+					"error": "rate_limit_exceeded", "message": %[2]q,
+					"limit": 2, "remaining": 0, "reset": %[1]d, "retry_after": 30, "window": 60,
+					"scope": "ip", "policy": "default",
+					"limits_exceeded": [{"policy": "default", "limit": 2, "window": 60, "remaining": 0, "reset": %[1]d, "retry_after": 30}],
+					"documentation_url": "https://example.com/docs/rate-limits"
+				}`, unix(time.Minute), msg), rec.Body.String())
+			},
+		},
+		{
+			name:   "an endpoint rule and the default rule keep separate counters",
+			config: core.Config{Endpoints: []core.Endpoint{compute()}},
+			run: func(t *testing.T, s *server) {
+				// Client A spends its compute budget: its default counter is untouched.
+				a := request{method: http.MethodPost, path: "/api/v1/compute"}
+				s.allow(t, 10, a)
+				s.deny(t, a)
+				s.deny(t, request{path: "/api/v1/compute"}) // GET too: the rule has no methods
+				rec := s.allow(t, 1, request{})
+				want{limit: 100, remaining: 99, resetIn: 1, name: "default", policy: defaultPolicy}.check(t, s, rec)
+				// Every path under the default rule shares one counter.
+				s.allow(t, 49, request{path: "/health"})
+				s.allow(t, 25, request{path: "/api/v1/users/1"})
+				s.allow(t, 25, request{path: "/api/v1/test"})
+				s.deny(t, request{path: "/health"})
+
+				// Client B spends its default budget: its compute counter is untouched.
+				b := request{remote: "203.0.113.8:41000"}
+				s.allow(t, 100, b)
+				s.deny(t, b)
+				b.method, b.path = http.MethodPost, "/api/v1/compute"
+				rec = s.allow(t, 1, b)
+				want{limit: 10, remaining: 9, resetIn: 6, name: "compute", policy: `"compute";q=10;w=60`}.check(t, s, rec)
+			},
+		},
+		{
+			name:   "an endpoint rule with methods applies to those methods only",
+			config: core.Config{Endpoints: []core.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Methods: []string{"POST"}, Limits: perMinute(10)}}},
+			run: func(t *testing.T, s *server) {
+				rec := s.allow(t, 1, request{method: http.MethodPost, path: "/api/v1/compute"})
+				assert.Equal(t, `"compute";q=10;w=60`, rec.Header().Get("RateLimit-Policy"))
+				rec = s.allow(t, 1, request{path: "/api/v1/compute"})
+				want{limit: 100, remaining: 99, resetIn: 1, name: "default", policy: defaultPolicy}.check(t, s, rec)
+				assert.Equal(t, "default", reply(t, rec).Rule)
+			},
+		},
+		{
+			name:   "cost: remaining stays above 0 on a denial when the cost exceeds it",
+			config: core.Config{Endpoints: []core.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Limits: core.Limits{Limit: 10, Window: time.Minute, Cost: 3}}}},
+			run: func(t *testing.T, s *server) {
+				post := request{method: http.MethodPost, path: "/api/v1/compute"}
+				rec := s.allow(t, 3, post)
+				want{limit: 10, remaining: 1, resetIn: 54, name: "compute", policy: `"compute";q=10;w=60`}.check(t, s, rec)
+				rec = s.deny(t, post)
+				// 2 more units come back in 12 s.
+				want{limit: 10, remaining: 1, resetIn: 54, name: "compute", policy: `"compute";q=10;w=60`, retryAfter: 12}.check(t, s, rec)
+				assert.Contains(t, rec.Body.String(), `"remaining":1,`)
+			},
+		},
+		{
+			name:   "different clients do not share counters",
+			config: core.Config{Default: perMinute(3)},
+			run: func(t *testing.T, s *server) {
+				s.allow(t, 3, request{})
+				s.deny(t, request{})
+				rec := s.allow(t, 1, request{remote: "203.0.113.8:41000"})
+				assert.EqualValues(t, 2, remaining(t, rec))
+				assert.Equal(t, "ip:203.0.113.8", reply(t, rec).Client)
+				// The peer's port is not part of the identity.
+				s.deny(t, request{remote: "203.0.113.7:9"})
+			},
+		},
+		{
+			name:   "concurrent requests of one client are admitted exactly up to the limit",
+			config: core.Config{Default: perMinute(10)},
+			run: func(t *testing.T, s *server) {
+				var ok, denied atomic.Int64
+				var wg sync.WaitGroup
+				for g := 0; g < 8; g++ {
+					wg.Go(func() {
+						for i := 0; i < 5; i++ {
+							switch rec := s.do(request{}); rec.Code {
+							case http.StatusOK:
+								ok.Add(1)
+							case http.StatusTooManyRequests:
+								denied.Add(1)
+							default:
+								t.Errorf("status %d", rec.Code)
+							}
+						}
+					})
+				}
+				wg.Wait()
+				assert.EqualValues(t, 10, ok.Load())
+				assert.EqualValues(t, 30, denied.Load())
+			},
+		},
+		{
+			name:   "shadow mode never blocks but sends the headers enforce would, without Retry-After",
+			config: core.Config{Mode: core.ModeShadow, Default: perMinute(3)},
+			run: func(t *testing.T, s *server) {
+				for i := int64(1); i <= 6; i++ {
+					rec := s.allow(t, 1, request{})
+					left := max(3-i, 0)
+					want{limit: 3, remaining: left, resetIn: 20 * (3 - left), name: "default", policy: `"default";q=3;w=60`}.check(t, s, rec)
+					outcome := "allowed"
+					if i > 3 {
+						outcome = "shadow_denied"
+					}
+					assert.Equal(t, outcome, reply(t, rec).Outcome)
+				}
+			},
+		},
+		{
+			name:   "enabled = false passes every request through without headers",
+			config: core.Config{Enabled: core.Bool(false), Default: perMinute(1)},
+			run: func(t *testing.T, s *server) {
+				for i := 0; i < 5; i++ {
+					rec := s.allow(t, 1, request{})
+					noHeaders(t, rec)
+					assert.Equal(t, Reply{Status: "ok", Decided: true, Outcome: "disabled"}, reply(t, rec))
+				}
+				rec := s.do(request{path: "/api/v1/error"})
+				assert.Equal(t, http.StatusInternalServerError, rec.Code)
+				noHeaders(t, rec)
+			},
+		},
+		{
+			name:   "header switches: x_ratelimit = false keeps the IETF headers",
+			config: core.Config{Default: perMinute(1), Headers: core.HeadersConfig{XRateLimit: core.Bool(false)}},
+			run: func(t *testing.T, s *server) {
+				checkHeaders(t, s.allow(t, 1, request{}), map[string]string{"RateLimit": `"default";r=0;t=60`, "RateLimit-Policy": `"default";q=1;w=60`})
+				checkHeaders(t, s.deny(t, request{}), map[string]string{"RateLimit": `"default";r=0;t=60`, "RateLimit-Policy": `"default";q=1;w=60`, "Retry-After": "60"})
+			},
+		},
+		{
+			name:   "header switches: ietf = false keeps the X-RateLimit headers",
+			config: core.Config{Default: perMinute(1), Headers: core.HeadersConfig{IETF: core.Bool(false)}},
+			run: func(t *testing.T, s *server) {
+				reset := fmt.Sprint(unix(time.Minute))
+				xrl := map[string]string{"X-RateLimit-Limit": "1", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset, "X-RateLimit-Used": "1"}
+				checkHeaders(t, s.allow(t, 1, request{}), xrl)
+				xrl["Retry-After"] = "60"
+				checkHeaders(t, s.deny(t, request{}), xrl)
+			},
+		},
+		{
+			name: "penalty: the denial that reaches the threshold starts a cooldown, in Retry-After and the body",
+			config: core.Config{
+				Default: perMinute(2),
+				Penalty: core.PenaltyConfig{Enabled: true, Threshold: 1, BaseCooldown: 5 * time.Minute, MaxCooldown: time.Hour},
+			},
+			run: func(t *testing.T, s *server) {
+				s.allow(t, 2, request{})
+				rec := s.deny(t, request{})
+				assert.Equal(t, "300", rec.Header().Get("Retry-After"))
+				assert.Contains(t, rec.Body.String(), `"retry_after":300,`)
+				assert.Contains(t, rec.Body.String(), `"penalty":{"cooldown":300,"violations":1}`)
+				s.clock.Advance(2 * time.Minute) // the windows are full again, the cooldown is not over
+				rec = s.deny(t, request{})
+				assert.Equal(t, "180", rec.Header().Get("Retry-After"))
+				assert.Contains(t, rec.Body.String(), `"penalty":{"cooldown":180,"violations":1}`)
+				s.clock.Advance(3 * time.Minute)
+				s.allow(t, 1, request{})
+			},
+		},
+		{
+			name:   "fail_mode closed: a backend failure answers 503 with Retry-After and the unavailable body",
+			config: core.Config{FailMode: core.FailClosed},
+			run: func(t *testing.T, s *server) {
+				s.allow(t, 1, request{})
+				s.store.down.Store(true)
+				rec := s.do(request{})
+				require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+				checkHeaders(t, rec, map[string]string{"Retry-After": "1"})
+				assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+				assert.JSONEq(t, `{"error": "rate_limit_unavailable", "message": "Rate limiting is temporarily unavailable. Retry in 1 second."}`, rec.Body.String())
+				s.store.down.Store(false)
+				assert.EqualValues(t, 98, remaining(t, s.allow(t, 1, request{})))
+			},
+		},
+		{
+			name:   "fail_mode closed with the problem format",
+			config: core.Config{FailMode: core.FailClosed, Response: core.ResponseConfig{Format: core.FormatProblem}},
+			run: func(t *testing.T, s *server) {
+				s.store.down.Store(true)
+				rec := s.do(request{})
+				require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+				assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+				msg := "Rate limiting is temporarily unavailable. Retry in 1 second."
+				assert.JSONEq(t, fmt.Sprintf(`{"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": %[1]q,
+					"error": "rate_limit_unavailable", "message": %[1]q}`, msg), rec.Body.String())
+			},
+		},
+		{
+			name:   "fail_mode open: a backend failure lets the request through without headers",
+			config: core.Config{FailMode: core.FailOpen},
+			run: func(t *testing.T, s *server) {
+				s.store.down.Store(true)
+				rec := s.allow(t, 1, request{})
+				noHeaders(t, rec)
+				assert.Equal(t, "error", reply(t, rec).Outcome)
+			},
+		},
+		{
+			name:   "X-Forwarded-For is read from trusted proxies only",
+			config: core.Config{Default: perMinute(3), ClientIP: trusting("", "10.0.0.0/8")},
+			run: func(t *testing.T, s *server) {
+				proxy := "10.1.2.3:443"
+				rec := s.allow(t, 1, request{remote: proxy, xff: "203.0.113.50"})
+				assert.Equal(t, "ip:203.0.113.50", reply(t, rec).Client)
+				// Walked right to left, skipping trusted hops.
+				rec = s.allow(t, 1, request{remote: proxy, xff: "198.51.100.1, 203.0.113.50, 10.9.9.9"})
+				assert.Equal(t, "ip:203.0.113.50", reply(t, rec).Client)
+				assert.EqualValues(t, 1, remaining(t, rec))
+				// The same client, connecting directly, shares the counter.
+				s.allow(t, 1, request{remote: "203.0.113.50:5000"})
+				s.deny(t, request{remote: proxy, xff: "203.0.113.50"})
+				s.allow(t, 1, request{remote: proxy, xff: "203.0.113.51"})
+
+				// An untrusted peer cannot choose its identity by sending the header.
+				spoofer := "192.0.2.1:1234"
+				for i, forged := range []string{"203.0.113.60", "203.0.113.61", "10.0.0.1"} {
+					rec := s.allow(t, 1, request{remote: spoofer, xff: forged})
+					assert.Equal(t, "ip:192.0.2.1", reply(t, rec).Client)
+					assert.EqualValues(t, 2-i, remaining(t, rec))
+				}
+				s.deny(t, request{remote: spoofer, xff: "203.0.113.62"})
+			},
+		},
+		{
+			name:   "the Forwarded header is read from trusted proxies when configured",
+			config: core.Config{ClientIP: trusting(core.HeaderForwarded, "10.0.0.0/8")},
+			run: func(t *testing.T, s *server) {
+				rec := s.allow(t, 1, request{remote: "10.1.2.3:443", forwarded: `for=203.0.113.50;proto=https, for="[2001:db8:cafe::17]:4711"`})
+				assert.Equal(t, "ip:2001:db8:cafe::/64", reply(t, rec).Client)
+				rec = s.allow(t, 1, request{remote: "10.1.2.3:443", xff: "203.0.113.50"}) // not the configured header
+				assert.Equal(t, "ip:10.1.2.3", reply(t, rec).Client)
+			},
+		},
+		{
+			name:   "IPv6 clients in one /64 share a counter; IPv4-mapped addresses count as IPv4",
+			config: core.Config{Default: perMinute(3)},
+			run: func(t *testing.T, s *server) {
+				for i, remote := range []string{"[2001:db8:1:2::1]:1234", "[2001:db8:1:2:aaaa::7]:80", "[2001:db8:1:2:ffff:ffff:ffff:ffff]:9"} {
+					rec := s.allow(t, 1, request{remote: remote})
+					assert.Equal(t, "ip:2001:db8:1:2::/64", reply(t, rec).Client)
+					assert.EqualValues(t, 2-i, remaining(t, rec))
+				}
+				s.deny(t, request{remote: "[2001:db8:1:2::9]:1234"})
+				rec := s.allow(t, 1, request{remote: "[2001:db8:1:3::1]:1234"})
+				assert.Equal(t, "ip:2001:db8:1:3::/64", reply(t, rec).Client)
+
+				rec = s.allow(t, 1, request{remote: "[::ffff:203.0.113.7]:1234"})
+				assert.Equal(t, "ip:203.0.113.7", reply(t, rec).Client)
+				s.allow(t, 2, request{})
+				s.deny(t, request{remote: "[::ffff:203.0.113.7]:1234"})
+			},
+		},
+		{
+			name:   "a {id} rule matches every id through the route template",
+			config: core.Config{Endpoints: []core.Endpoint{{Pattern: "/api/v1/users/{id}", Limits: perMinute(3)}}},
+			run:    usersRule,
+		},
+		{
+			name:   "a :id rule matches every id through the route template",
+			config: core.Config{Endpoints: []core.Endpoint{{Pattern: "/api/v1/users/:id", Limits: perMinute(3)}}},
+			run:    usersRule,
+		},
+		{
+			name: "tiers come from verified tokens; forged, expired and unsigned tokens are anonymous",
+			config: jwtConfig(core.Config{
+				Tiers: map[string]core.Limits{"premium": perMinute(1000), "standard": perMinute(500)},
+				Endpoints: []core.Endpoint{{
+					Name: "compute", Pattern: "/api/v1/compute", Limits: perMinute(10),
+					Tiers: map[string]core.Limits{"premium": perMinute(50)},
+				}},
+			}),
+			run: func(t *testing.T, s *server) {
+				premium := token(t, jwtSecret, jwt.MapClaims{"sub": "alice", "tier": "premium"})
+				tests := []struct {
+					name, token, client, tier string
+					limit, computeLimit       int64
+				}{
+					{"premium", premium, "user:alice", "premium", 1000, 50},
+					{"standard", token(t, jwtSecret, jwt.MapClaims{"sub": "bob", "tier": "standard"}), "user:bob", "standard", 500, 10},
+					{"unconfigured tier", token(t, jwtSecret, jwt.MapClaims{"sub": "carol", "tier": "gold"}), "user:carol", "gold", 100, 10},
+					{"no tier claim", token(t, jwtSecret, jwt.MapClaims{"sub": "dave"}), "user:dave", "none", 100, 10},
+					{"forged", token(t, forgedSecret, jwt.MapClaims{"sub": "alice", "tier": "premium"}), "ip:203.0.113.7", "anonymous", 100, 10},
+					{"expired", token(t, jwtSecret, jwt.MapClaims{"sub": "alice", "tier": "premium", "exp": expiredSince}), "ip:203.0.113.7", "anonymous", 100, 10},
+					{"alg none", unsignedToken(`{"sub":"alice","tier":"premium"}`), "ip:203.0.113.7", "anonymous", 100, 10},
+					{"malformed", "not.a.token", "ip:203.0.113.7", "anonymous", 100, 10},
+				}
+				for _, tt := range tests {
+					rec := s.allow(t, 1, request{token: tt.token, remote: "203.0.113.7:1"})
+					r := reply(t, rec)
+					assert.Equal(t, tt.client, r.Client, tt.name)
+					assert.Equal(t, tt.tier, r.Tier, tt.name)
+					assert.Equal(t, fmt.Sprint(tt.limit), rec.Header().Get("X-RateLimit-Limit"), tt.name)
+					rec = s.allow(t, 1, request{token: tt.token, path: "/api/v1/compute", remote: "203.0.113.7:1"})
+					assert.Equal(t, fmt.Sprint(tt.computeLimit), rec.Header().Get("X-RateLimit-Limit"), tt.name)
+				}
+				// A user is counted as the user, from any address.
+				rec := s.allow(t, 1, request{token: premium, remote: "198.51.100.20:1"})
+				assert.EqualValues(t, 998, remaining(t, rec))
+				assert.Contains(t, rec.Header().Get("RateLimit-Policy"), `"default";q=1000;w=60`)
+			},
+		},
+		{
+			name:   "a token earns its tier only up to its limit",
+			config: jwtConfig(core.Config{Default: perMinute(2), Tiers: map[string]core.Limits{"premium": perMinute(5)}}),
+			run: func(t *testing.T, s *server) {
+				premium := token(t, jwtSecret, jwt.MapClaims{"sub": "alice", "tier": "premium"})
+				s.allow(t, 5, request{token: premium})
+				rec := s.deny(t, request{token: premium})
+				assert.Contains(t, rec.Body.String(), `"scope":"user"`)
+				// The anonymous counter of the same address is separate.
+				s.allow(t, 2, request{})
+				s.deny(t, request{})
+			},
+		},
+		{
+			name: "exempt addresses and users are never limited and get no headers",
+			config: jwtConfig(core.Config{
+				Default:    perMinute(2),
+				Exemptions: core.ExemptionsConfig{IPs: []string{"198.51.100.0/24", "2001:db8:ffff::/48"}, Users: []string{"monitor"}},
+			}),
+			run: func(t *testing.T, s *server) {
+				monitor := token(t, jwtSecret, jwt.MapClaims{"sub": "monitor"})
+				for _, r := range []request{
+					{remote: "198.51.100.9:1"},
+					{remote: "[2001:db8:ffff:1::5]:1"},
+					{token: monitor},
+				} {
+					for i := 0; i < 5; i++ {
+						rec := s.allow(t, 1, r)
+						noHeaders(t, rec)
+						assert.Equal(t, "exempt", reply(t, rec).Outcome)
+					}
+					rec := s.do(request{path: "/api/v1/error", remote: r.remote, token: r.token})
+					assert.Equal(t, http.StatusInternalServerError, rec.Code)
+					noHeaders(t, rec)
+				}
+				// A forged token naming the exempt user is an anonymous client.
+				forged := token(t, forgedSecret, jwt.MapClaims{"sub": "monitor"})
+				rec := s.allow(t, 1, request{token: forged, remote: "203.0.113.9:1"})
+				assert.EqualValues(t, 1, remaining(t, rec))
+				s.allow(t, 1, request{token: forged, remote: "203.0.113.9:1"})
+				s.deny(t, request{token: forged, remote: "203.0.113.9:1"})
+			},
+		},
+	}
+	for _, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA} {
+		cs = append(cs, testCase{
+			name:   "algorithm " + alg.String() + ": a burst of the limit is admitted, the next request gets 429",
+			config: core.Config{Algorithm: alg.String(), Default: perMinute(20)},
+			run: func(t *testing.T, s *server) {
+				s.allow(t, 20, request{})
+				rec := s.deny(t, request{})
+				assert.Equal(t, "0", rec.Header().Get("X-RateLimit-Remaining"))
+				assert.NotEmpty(t, rec.Header().Get("Retry-After"))
+				s.allow(t, 1, request{remote: "203.0.113.8:1"})
+			},
+		})
+	}
+	return cs
+}
+
+// usersRule checks a rule for /api/v1/users/{id}: every id shares the rule's counter,
+// named after the pattern's slug whichever parameter syntax the rule uses.
+func usersRule(t *testing.T, s *server) {
+	for i, id := range []string{"1", "42", "alice"} {
+		rec := s.allow(t, 1, request{path: "/api/v1/users/" + id})
+		want{limit: 3, remaining: int64(2 - i), resetIn: 20 * int64(i+1), name: "api-v1-users-id", policy: `"api-v1-users-id";q=3;w=60`}.check(t, s, rec)
+		assert.Equal(t, "api-v1-users-id", reply(t, rec).Rule)
+	}
+	rec := s.deny(t, request{path: "/api/v1/users/7"})
+	assert.Contains(t, rec.Body.String(), `"policy":"api-v1-users-id"`)
+	rec = s.allow(t, 1, request{path: "/api/v1/test"})
+	assert.EqualValues(t, 99, remaining(t, rec))
+}
+
+// trusting is the client_ip section that trusts the proxies in cidrs.
+func trusting(header string, cidrs ...string) clientip.Config {
+	return clientip.Config{TrustedProxies: cidrs, Header: header}
+}
