@@ -1,0 +1,123 @@
+// Package app is what the three example apps share: flags, configuration, JSON logs, the
+// limiter with its metrics, SIGHUP reloads, graceful shutdown and the route handlers. Each
+// app's main only wires these into its framework (SPEC section 8).
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ratewarden/ratewarden/adapters/promlimit"
+	_ "github.com/ratewarden/ratewarden/backends/memorystore" // backend = "memory"
+	_ "github.com/ratewarden/ratewarden/backends/redisstore"  // backend = "redis"
+	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/httplimit"
+)
+
+// shutdownGrace bounds how long in-flight requests may take to finish on SIGINT/SIGTERM.
+const shutdownGrace = 30 * time.Second
+
+// App is one example app's shared state.
+type App struct {
+	Name    string
+	Addr    string
+	Limiter *core.Limiter
+	Logger  *slog.Logger
+
+	source   core.Source
+	registry *prometheus.Registry
+}
+
+// Setup parses the flags (-addr, -config), loads the configuration (built-in defaults when
+// -config is absent; RATELIMIT_* variables either way) and builds the limiter. An invalid
+// configuration is written to stderr and Setup exits with status 2.
+func Setup(name string, args []string, stderr io.Writer) *App {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	path := fs.String("config", "", "TOML configuration file (default: built-in defaults)")
+	_ = fs.Parse(args)
+
+	a := &App{
+		Name:     name,
+		Addr:     *addr,
+		Logger:   slog.New(slog.NewJSONHandler(stderr, nil)).With("app", name),
+		source:   core.Source{Path: *path, Warnf: func(format string, args ...any) { fmt.Fprintf(stderr, "warning: "+format+"\n", args...) }},
+		registry: prometheus.NewRegistry(),
+	}
+	cfg, err := a.source.Load()
+	if err == nil {
+		a.Limiter, err = a.newLimiter(cfg)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		os.Exit(2)
+	}
+	return a
+}
+
+func (a *App) newLimiter(cfg core.Config) (*core.Limiter, error) {
+	opts := []core.Option{core.WithLogger(a.Logger)}
+	if core.On(cfg.WithDefaults().Metrics.Enabled) {
+		obs, err := promlimit.New(a.registry, cfg.WithDefaults().Metrics)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, core.WithObserver(obs))
+	}
+	return core.New(cfg, opts...)
+}
+
+// Metrics serves GET /metrics (not rate limited).
+func (a *App) Metrics() http.Handler {
+	return promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})
+}
+
+// Reload serves POST /admin/reload (not rate limited), guarded by admin.token.
+func (a *App) Reload() http.Handler { return httplimit.ReloadHandler(a.Limiter, a.source.Load) }
+
+// Run serves handler on a.Addr until SIGINT or SIGTERM, reloading the configuration on
+// SIGHUP. On a stop signal it lets in-flight requests finish, then returns 0.
+func (a *App) Run(handler http.Handler) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a.Limiter.ReloadOnSignal(ctx, a.source.Load)
+	defer a.Limiter.Close()
+
+	ln, err := net.Listen("tcp", a.Addr)
+	if err != nil {
+		a.Logger.Error("listen_failed", "addr", a.Addr, "error", err.Error())
+		return 1
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	a.Logger.Info("listening", "addr", ln.Addr().String(), "backend", a.Limiter.Config().Backend)
+
+	select {
+	case err := <-served:
+		a.Logger.Error("serve_failed", "error", err.Error())
+		return 1
+	case <-ctx.Done():
+	}
+	a.Logger.Info("shutting_down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		a.Logger.Error("shutdown_failed", "error", err.Error())
+		return 1
+	}
+	return 0
+}
