@@ -39,7 +39,7 @@ func MustNew(cfg Config, opts ...Option) *Limiter {
 func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
 	dc := &decisionContext{Context: contextOf(in.Request)}
 	in.Request = in.Request.WithContext(dc)
-	l.Decide(in, &dc.d)
+	l.decide(in, &dc.d)
 	dc.writeHeaders(h)
 	return in.Request, &dc.d
 }

@@ -121,9 +121,15 @@ func (l *Limiter) Close() error {
 // returns without an outcome: backend failures become [FailedOpen] or [Unavailable] as
 // fail_mode says (fail_mode local is handled inside the store).
 func (l *Limiter) Decide(in Input, d *Decision) {
+	*d = Decision{}
+	l.decide(in, d)
+}
+
+// decide is Decide for a zero d, as [Limiter.Gate] allocates it.
+func (l *Limiter) decide(in Input, d *Decision) {
 	s := l.snap.Load()
 	r := in.Request
-	*d = Decision{snapshot: s, Now: l.now(), Method: r.Method, Path: r.URL.Path}
+	d.snapshot, d.Now, d.Method, d.Path = s, l.now(), r.Method, r.URL.Path
 	if !s.enabled {
 		return
 	}
