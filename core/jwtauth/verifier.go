@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -34,6 +35,9 @@ type Verifier struct {
 	keyFunc   jwt.Keyfunc
 	userClaim string
 	tierClaim string
+	leeway    time.Duration
+	now       func() time.Time
+	cache     *tokenCache
 	cancel    context.CancelFunc // stops the JWKS refresh; nil for static keys
 }
 
@@ -57,7 +61,10 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 		}
 	}
 
-	v := &Verifier{userClaim: s.userClaim, tierClaim: s.tierClaim}
+	v := &Verifier{userClaim: s.userClaim, tierClaim: s.tierClaim, leeway: s.leeway, now: time.Now, cache: newTokenCache()}
+	if o.now != nil {
+		v.now = o.now
+	}
 	if s.kind == kindJWKS {
 		ctx, cancel := context.WithCancel(context.Background())
 		kf, err := newJWKSKeyfunc(ctx, cfg.JWKSURL, o.client)
@@ -117,6 +124,10 @@ func (v *Verifier) Identify(authorization string) (id Identity, ok bool) {
 	if !ok {
 		return Identity{}, false
 	}
+	now := v.now()
+	if id, ok := v.cache.get(raw, now); ok {
+		return id, true
+	}
 	claims := jwt.MapClaims{}
 	if _, err := v.parser.ParseWithClaims(raw, claims, v.keyFunc); err != nil {
 		return Identity{}, false
@@ -126,7 +137,29 @@ func (v *Verifier) Identify(authorization string) (id Identity, ok bool) {
 		return Identity{}, false
 	}
 	tier, _ := claims[v.tierClaim].(string)
-	return Identity{User: user, Tier: tier}, true
+	id = Identity{User: user, Tier: tier}
+	v.cache.put(raw, v.validity(id, claims, now), now)
+	return id, true
+}
+
+// validity is how long a token that verified at now may be answered from the cache:
+// until exp + leeway, and at most cacheMaxAge.
+func (v *Verifier) validity(id Identity, claims jwt.MapClaims, now time.Time) cachedToken {
+	e := cachedToken{id: id, validUntil: now.Add(cacheMaxAge)}
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		e.validUntil = minTime(e.validUntil, exp.Add(v.leeway))
+	}
+	if nbf, err := claims.GetNotBefore(); err == nil && nbf != nil {
+		e.validFrom = nbf.Add(-v.leeway)
+	}
+	return e
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // bearerToken returns the token of a "Bearer <token>" header value. The scheme is

@@ -1,0 +1,33 @@
+package jwtauth
+
+import (
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+)
+
+func TestACachedTokenIsTrustedForAtMostTheMaximumAge(t *testing.T) {
+	t.Parallel()
+	v := &Verifier{leeway: 30 * time.Second}
+	c := newTokenCache()
+	at := time.Unix(1_764_158_400, 0)
+	claims := jwt.MapClaims{"exp": float64(at.Add(time.Hour).Unix()), "nbf": float64(at.Unix())}
+	c.put("token", v.validity(Identity{User: "alice"}, claims, at), at)
+
+	_, ok := c.get("token", at.Add(cacheMaxAge-time.Nanosecond))
+	assert.True(t, ok)
+	_, ok = c.get("token", at.Add(cacheMaxAge))
+	assert.False(t, ok, "verified again after the maximum age, although exp is an hour away")
+	_, ok = c.get("token", at.Add(-31*time.Second))
+	assert.False(t, ok, "not before nbf − leeway")
+}
+
+func TestACachedTokenEndsAtItsExpiryPlusLeeway(t *testing.T) {
+	t.Parallel()
+	v := &Verifier{leeway: 30 * time.Second}
+	at := time.Unix(1_764_158_400, 0)
+	e := v.validity(Identity{User: "alice"}, jwt.MapClaims{"exp": float64(at.Add(time.Minute).Unix())}, at)
+	assert.Equal(t, at.Add(90*time.Second), e.validUntil)
+}
