@@ -80,7 +80,7 @@ func (s *Server) waitReady() error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("app exited before answering: %v", s.err)
+			return fmt.Errorf("app exited before answering: %w", s.err)
 		case <-ctx.Done():
 			return fmt.Errorf("app did not answer within %s", readyTimeout)
 		case <-tick.C:
