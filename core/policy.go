@@ -140,12 +140,12 @@ func (p *Policy) window(state []int64, i int) []int64 {
 // Apply decides one request of cost units at now (Unix µs) against state, updating state
 // in place and filling res, as [Store.Take] specifies.
 func (p *Policy) Apply(state []int64, now, cost int64, res *Result) {
-	*res = Result{Allowed: true}
+	res.Allowed, res.Cooldown, res.Violations, res.Fallback = true, 0, 0, false
 	for i, w := range p.Windows {
 		st := p.window(state, i)
 		refreshWindow(p.Algorithm, w, st, now)
 		ok, retry := checkWindow(p.Algorithm, w, st, now, cost)
-		res.Windows[i].Allowed = ok
+		res.Windows[i] = WindowResult{Allowed: ok}
 		if !ok {
 			res.Windows[i].RetryAfter = micros(retry)
 			res.Allowed = false
