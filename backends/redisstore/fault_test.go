@@ -1,0 +1,287 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/backends/redisstore"
+	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
+	"github.com/ratewarden/ratewarden/core"
+)
+
+// faultBudget is the decision budget (redis.timeout) of the fault tests.
+const faultBudget = 150 * time.Millisecond
+
+// schedulingAllowance is how much later than its budget a failing decision may return.
+// The budget is enforced by a context deadline that go-redis turns into socket deadlines;
+// once it passes, the runtime's timer and network poller must wake the goroutine, which on
+// a 2-core machine running -race alongside other test processes takes up to a few tens of
+// milliseconds (measured: see docs/redis.md). 100ms bounds that with a margin, and is
+// still far below what a retry or a second dial would add.
+const schedulingAllowance = 100 * time.Millisecond
+
+// faultConfig is a 5-per-minute limit on Redis at addr with short breaker settings.
+func faultConfig(failMode, addr string) core.Config {
+	cfg := redisConfig(core.RedisStandalone, false, addr)
+	cfg.FailMode = failMode
+	cfg.Default = core.Limits{Limit: 5, Window: time.Minute}
+	cfg.Redis.Timeout = faultBudget
+	cfg.Redis.PoolSize = 50 // more than the dials before the breaker opens: go-redis's own dial breaker stays out of it
+	cfg.Redis.CircuitBreaker = core.CircuitBreakerConfig{FailureThreshold: 3, OpenTimeout: 300 * time.Millisecond}
+	return cfg
+}
+
+// timedDecide decides one request and returns how long it took.
+func timedDecide(lim *core.Limiter, ip string) (core.Decision, time.Duration) {
+	start := time.Now()
+	d := decide(lim, ip)
+	return d, time.Since(start)
+}
+
+// servedByRedis reports whether d was decided by Redis.
+func servedByRedis(d core.Decision) bool {
+	return d.Err == nil && !d.Result.Fallback && (d.Outcome == core.Allowed || d.Outcome == core.Denied)
+}
+
+// TestRedisKilledMidTraffic kills Redis between decisions: "open" admits, "closed"
+// answers 503 with a Retry-After, "local" keeps limiting in-process; no decision takes
+// longer than its budget; the breaker opens; after a restart the decisions return to
+// Redis by themselves.
+func TestRedisKilledMidTraffic(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{core.FailOpen, core.FailClosed, core.FailLocal} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			srv := redistest.StartServer(t)
+			obs := newObserver()
+			var logs syncBuffer
+			cfg := faultConfig(mode, srv.Addr())
+			store := newStore(t, cfg, redisstore.WithObserver(obs), redisstore.WithLogger(jsonLogger(&logs)))
+			lim, err := core.New(cfg, core.WithStore(store))
+			require.NoError(t, err)
+
+			for range 2 {
+				d := decide(lim, "192.0.2.1")
+				require.True(t, servedByRedis(d), "before the kill: %s %v", d.Outcome, d.Err)
+			}
+
+			srv.Kill()
+			var slowest time.Duration
+			for i := range 12 {
+				d, took := timedDecide(lim, "192.0.2.1")
+				slowest = max(slowest, took)
+				switch mode {
+				case core.FailOpen:
+					require.Equal(t, core.FailedOpen, d.Outcome, "request %d", i)
+					require.ErrorIs(t, d.Err, core.ErrUnavailable)
+					var e *redisstore.Error
+					require.ErrorAs(t, d.Err, &e)
+					assert.Contains(t, []string{redisstore.KindConnection, redisstore.KindCircuitOpen}, e.Kind)
+				case core.FailClosed:
+					require.Equal(t, core.Unavailable, d.Outcome, "request %d", i)
+					rec := httptest.NewRecorder()
+					d.WriteResponse(rec)
+					assert.Equal(t, 503, rec.Code)
+					ra, err := strconv.Atoi(rec.Header().Get("Retry-After"))
+					require.NoError(t, err, "Retry-After %q", rec.Header().Get("Retry-After"))
+					assert.GreaterOrEqual(t, ra, 1)
+					assert.NotContains(t, rec.Body.String(), "refused", "the backend error stays out of the body")
+				case core.FailLocal:
+					require.NoError(t, d.Err)
+					require.True(t, d.Result.Fallback, "request %d decided locally", i)
+					// The local store starts empty: 5 admitted, then denied.
+					want := core.Denied
+					if i < 5 {
+						want = core.Allowed
+					}
+					require.Equal(t, want, d.Outcome, "request %d", i)
+				}
+			}
+			t.Logf("slowest decision with Redis down: %s (budget %s)", slowest, faultBudget)
+			assert.LessOrEqual(t, slowest, faultBudget+schedulingAllowance)
+			assert.GreaterOrEqual(t, obs.count(redisstore.KindConnection), 3, "failures before the breaker opened")
+			assert.Positive(t, obs.count(redisstore.KindCircuitOpen), "fast failures once open")
+			assert.Contains(t, logs.String(), `"msg":"redis_error"`)
+			assert.Contains(t, logs.String(), `"msg":"redis_circuit_breaker"`)
+
+			srv.Restart()
+			var back time.Duration
+			start := time.Now()
+			eventually(t, 10*time.Second, "decisions served by Redis again", func() bool {
+				return servedByRedis(decide(lim, "192.0.2.1"))
+			})
+			back = time.Since(start)
+			t.Logf("back on Redis %s after the restart", back)
+		})
+	}
+}
+
+// TestBudgetHoldsWhenRedisHangs freezes Redis (SIGSTOP: connections are accepted by the
+// kernel, never answered), the worst case for a time budget: every decision, concurrent
+// ones included, returns within redis.timeout (plus the scheduling allowance), as a
+// timeout, until the breaker fails fast.
+func TestBudgetHoldsWhenRedisHangs(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	obs := newObserver()
+	cfg := faultConfig(core.FailOpen, srv.Addr())
+	cfg.Redis.CircuitBreaker.FailureThreshold = 30 // let the concurrent wave reach Redis
+	store := newStore(t, cfg, redisstore.WithObserver(obs))
+	lim, err := core.New(cfg, core.WithStore(store))
+	require.NoError(t, err)
+	require.True(t, servedByRedis(decide(lim, "192.0.2.2")))
+
+	freeze(t, srv)
+	var mu sync.Mutex
+	var durations []time.Duration
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			d, took := timedDecide(lim, "192.0.2."+strconv.Itoa(10+i))
+			assert.Equal(t, core.FailedOpen, d.Outcome)
+			mu.Lock()
+			durations = append(durations, took)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	slowest := time.Duration(0)
+	for _, d := range durations {
+		slowest = max(slowest, d)
+	}
+	t.Logf("20 concurrent decisions against a frozen Redis: slowest %s (budget %s)", slowest, faultBudget)
+	assert.LessOrEqual(t, slowest, faultBudget+schedulingAllowance)
+	assert.GreaterOrEqual(t, slowest, faultBudget-time.Millisecond, "they waited for Redis")
+	assert.Equal(t, 20, obs.count(redisstore.KindTimeout))
+}
+
+// freeze stops the server's process (SIGSTOP) until the test ends.
+func freeze(t *testing.T, srv *redistest.Server) {
+	t.Helper()
+	info, err := srv.Client().Info(context.Background(), "server").Result()
+	require.NoError(t, err)
+	var pid int
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			pid, err = strconv.Atoi(v)
+			require.NoError(t, err)
+		}
+	}
+	require.Positive(t, pid)
+	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+}
+
+// dialCounter counts the client's dial attempts.
+type dialCounter struct{ n atomic.Int64 }
+
+func (h *dialCounter) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		h.n.Add(1)
+		return next(ctx, network, addr)
+	}
+}
+func (h *dialCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h *dialCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestBreakerStopsHammering: once the breaker is open, decisions fail fast as
+// circuit_open and the client dials nothing until the probe; the probe after open_timeout
+// brings the store back to Redis by itself.
+func TestBreakerStopsHammering(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := faultConfig(core.FailClosed, srv.Addr())
+	const openTimeout = 2 * time.Second
+	cfg.Redis.CircuitBreaker.OpenTimeout = openTimeout
+	client, err := redisstore.NewClient(cfg.Redis)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	dials := &dialCounter{}
+	client.AddHook(dials)
+	obs := newObserver()
+	store, err := redisstore.NewWithClient(client, cfg, redisstore.WithObserver(obs))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	p := policy(t, core.TokenBucket, nil, 100, time.Minute)
+	take := func() (time.Duration, error) {
+		var res core.Result
+		start := time.Now()
+		err := store.Take(context.Background(), &core.Request{Key: "ip:192.0.2.3:default", Policy: p, Cost: 1, Now: time.Now()}, &res)
+		return time.Since(start), err
+	}
+	_, err = take()
+	require.NoError(t, err)
+
+	srv.Kill()
+	var opened time.Time
+	for i := 0; opened.IsZero(); i++ {
+		require.Less(t, i, 10, "the breaker never opened")
+		_, err := take()
+		var e *redisstore.Error
+		require.ErrorAs(t, err, &e)
+		if e.Kind == redisstore.KindCircuitOpen {
+			opened = time.Now()
+			assert.Equal(t, 3, i, "opened after failure_threshold consecutive failures")
+			assert.Greater(t, e.RetryAfter(), openTimeout/2, "Retry-After: the time until the probe")
+			assert.LessOrEqual(t, e.RetryAfter(), openTimeout)
+		}
+	}
+	before := dials.n.Load()
+	for range 50 {
+		took, err := take()
+		require.ErrorIs(t, err, redisstore.ErrCircuitOpen)
+		assert.Less(t, took, 20*time.Millisecond, "a fast failure")
+	}
+	if time.Since(opened) < openTimeout {
+		assert.Equal(t, before, dials.n.Load(), "no dial while the breaker is open")
+	}
+	assert.GreaterOrEqual(t, obs.count(redisstore.KindCircuitOpen), 51)
+
+	srv.Restart()
+	eventually(t, openTimeout+10*time.Second, "the probe closes the breaker", func() bool {
+		_, err := take()
+		return err == nil
+	})
+	assert.Greater(t, dials.n.Load(), before, "the probe dialed")
+}
+
+// TestErrorsLoggedOncePerSecondPerKind: an outage produces a trickle of error records,
+// not one per request.
+func TestErrorsLoggedOncePerSecondPerKind(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	var logs syncBuffer
+	cfg := faultConfig(core.FailOpen, srv.Addr())
+	cfg.Redis.CircuitBreaker.FailureThreshold = 1000
+	store := newStore(t, cfg, redisstore.WithLogger(jsonLogger(&logs)))
+	srv.Kill()
+	p := policy(t, core.TokenBucket, nil, 100, time.Minute)
+	start := time.Now()
+	for range 50 {
+		var res core.Result
+		err := store.Take(context.Background(), &core.Request{Key: "ip:192.0.2.4:default", Policy: p, Cost: 1, Now: time.Now()}, &res)
+		require.True(t, errors.Is(err, core.ErrUnavailable))
+	}
+	elapsed := time.Since(start)
+	records := strings.Count(logs.String(), `"msg":"redis_error"`)
+	t.Logf("50 failures in %s: %d records", elapsed, records)
+	assert.GreaterOrEqual(t, records, 1)
+	assert.LessOrEqual(t, records, int(elapsed/time.Second)+1)
+	assert.Contains(t, logs.String(), `"level":"ERROR"`)
+	assert.Contains(t, logs.String(), `"kind":"connection"`)
+}

@@ -1,0 +1,128 @@
+package redisstore_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/backends/redisstore"
+	"github.com/ratewarden/ratewarden/core"
+)
+
+// TestMain silences go-redis's own log, which prints a line for every failed dial: the
+// fault tests make hundreds on purpose. The store's errors go through its own rate-limited
+// log (see docs/redis.md on go-redis's logger in production).
+func TestMain(m *testing.M) {
+	redis.SetLogger(quietLogger{})
+	os.Exit(m.Run())
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+// relaxedTimeout is the decision budget of tests that are not about timing: generous, so
+// that a loaded 2-core machine running -race never trips it.
+const relaxedTimeout = 2 * time.Second
+
+// redisConfig returns a configuration for the redis backend at addrs in mode, with a
+// relaxed budget, and the local cache as asked.
+func redisConfig(mode string, localCache bool, addrs ...string) core.Config {
+	return core.Config{
+		Backend: core.BackendRedis,
+		Redis: core.RedisConfig{
+			Mode:       mode,
+			Addrs:      addrs,
+			Timeout:    relaxedTimeout,
+			LocalCache: core.Bool(localCache),
+		},
+	}
+}
+
+// newStore builds a Store with New and closes it when the test ends.
+func newStore(t testing.TB, cfg core.Config, opts ...redisstore.Option) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(cfg, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// observer records backend observations by kind ("" = success).
+type observer struct {
+	mu    sync.Mutex
+	kinds map[string]int
+	calls atomic.Int64
+}
+
+func newObserver() *observer { return &observer{kinds: map[string]int{}} }
+
+func (o *observer) ObserveDecision(*core.Decision) {}
+
+func (o *observer) ObserveBackend(op string, _ time.Duration, kind string) {
+	if op != "take" {
+		panic("unexpected operation " + op)
+	}
+	o.calls.Add(1)
+	o.mu.Lock()
+	o.kinds[kind]++
+	o.mu.Unlock()
+}
+
+func (o *observer) count(kind string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.kinds[kind]
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func jsonLogger(w *syncBuffer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
+
+// policy builds a policy or fails the test.
+func policy(t testing.TB, alg core.Algorithm, pen *core.PenaltyPolicy, limitPeriods ...any) *core.Policy {
+	t.Helper()
+	var ws []core.Window
+	for i := 0; i < len(limitPeriods); i += 2 {
+		ws = append(ws, core.Window{Limit: int64(limitPeriods[i].(int)), Period: limitPeriods[i+1].(time.Duration), Name: "r"})
+	}
+	p, err := core.NewPolicy(alg, ws, pen)
+	require.NoError(t, err)
+	return p
+}
+
+// eventually polls cond every 10ms until it holds or d passes.
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

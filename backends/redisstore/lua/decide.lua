@@ -1,0 +1,106 @@
+-- The penalty: string "penalty <sig> <until> <t1,t2,…>", the violation times (µs) that may
+-- still count, oldest first, at most `capacity` of them (core's PenaltyPolicy ring). Like
+-- core it drops expired violations only when it counts them (a cooldown, a violation),
+-- and keeps the newest `capacity` when the policy changes.
+local function penalty(key, a, windowsAllow)
+  local v = rpcall('GET', key)
+  local s, untilv, log
+  if type(v) == 'string' then
+    s, untilv, log = match(v, '^penalty (%w+) (%d+) ([%d,]*)$')
+  end
+  local migrate = s ~= nil and s ~= sig
+  local cooldownUntil = tonumber(untilv) or 0
+  local left = cooldownUntil - now
+  if left <= 0 and windowsAllow and not migrate then
+    return true, 0, 0
+  end
+  local capacity, period, threshold = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local times = {}
+  if log then
+    for t in string.gmatch(log, '%d+') do
+      times[#times + 1] = t
+    end
+  end
+  local changed = migrate
+  local function drop(n) -- the n oldest
+    if n > 0 then
+      local kept = {}
+      for i = n + 1, #times do
+        kept[#kept + 1] = times[i]
+      end
+      times, changed = kept, true
+    end
+  end
+  local function store() -- with a TTL until the cooldown is over and every violation expired
+    local newest = tonumber(times[#times] or '0')
+    local us = max(cooldownUntil, newest + period) - now
+    if us <= 0 then
+      rcall('DEL', key)
+    else
+      rcall('SET', key, format('penalty %s %d %s', sig, cooldownUntil, table.concat(times, ',')), 'PX', ceildiv(us, 1000) + slack)
+    end
+  end
+  if migrate then -- a new policy: keep the cooldown and the newest violations that fit
+    drop(#times - capacity)
+  end
+  if left <= 0 and windowsAllow then
+    store()
+    return true, 0, 0
+  end
+  local expired = 0 -- the violations that no longer count
+  while expired < #times and tonumber(times[expired + 1]) <= now - period do
+    expired = expired + 1
+  end
+  drop(expired)
+  if left > 0 then -- a cooldown is in force: denied, not counted, not extended
+    if changed then
+      store()
+    end
+    return false, left, #times
+  end
+  -- A violation: log it, and start a cooldown once the threshold is reached.
+  if #times == capacity then
+    drop(1)
+  end
+  times[#times + 1] = format('%d', now)
+  local n = #times
+  local cooldown = 0
+  if n >= threshold then
+    cooldown = tonumber(ARGV[a + 3 + min(n - threshold + 1, #ARGV - a - 3)])
+  end
+  if cooldown > 0 then
+    cooldownUntil = now + cooldown
+  end
+  store()
+  return false, cooldown, n
+end
+
+-- The decision: load and check every window, the penalty, then consume in every window
+-- only if all of them (and the penalty) allow; a denial changes no window (it may only
+-- rewrite a representation, see load).
+local allowed = true
+local windows = {}
+for i = 1, nwin do
+  local w = load(KEYS[i], tonumber(ARGV[3 + 2 * i]), tonumber(ARGV[4 + 2 * i]))
+  if not w.ok then
+    allowed = false
+  end
+  windows[i] = w
+end
+
+local cooldown, violations = 0, 0
+local a = 5 + 2 * nwin
+if ARGV[a] == '1' then
+  allowed, cooldown, violations = penalty(KEYS[nwin + 1], a, allowed)
+end
+
+local out = {allowed and 1 or 0, cooldown, violations}
+for i = 1, nwin do
+  local w = windows[i]
+  local remaining, reset = finish(w, allowed)
+  out[#out + 1] = w.ok and 1 or 0
+  out[#out + 1] = remaining
+  out[#out + 1] = reset
+  out[#out + 1] = w.retry
+end
+return out

@@ -1,0 +1,73 @@
+-- ratewarden: one decision in one round trip. Each algorithm's script is prelude.lua, then
+-- <algorithm>.lua, then decide.lua (see scripts.go). The arithmetic mirrors
+-- core/window_math.go and core/penalty.go step for step; docs/redis.md describes the keys.
+--
+-- KEYS  one key per window, in the policy's order, then the penalty key when penalties
+--       are on. They share one hash tag, so they live in one Cluster slot.
+-- ARGV  [1]  now in µs, or "" to read the server's TIME (the only production mode)
+--       [2]  cost          [3] policy signature          [4] number of windows n
+--       [3+2i], [4+2i]     limit and period (µs) of window i
+--       [5+2n] "1" when penalties are on, followed by the violation log capacity, the
+--              penalty period (µs), the threshold, and the cooldowns (µs) started by the
+--              threshold-th, (threshold+1)-th, … violation (the last one repeats); "0" else.
+-- Reply {allowed, cooldown µs, violations, then per window: allowed, remaining,
+--        reset-after µs, retry-after µs}.
+--
+-- Lua numbers are doubles, exact for integers below 2^53; core's validation keeps every
+-- product the scripts form below that bound. Integer division goes through idiv, never a
+-- bare math.floor(a / b). Numbers passed to redis.call are printed exactly by Redis;
+-- inside strings they go through string.format('%d'), never tostring or .. (which keep
+-- only 14 digits).
+
+-- Globals used on every call, as locals (a global lookup is a table lookup).
+local rcall, rpcall = redis.call, redis.pcall
+local floor, max, min = math.floor, math.max, math.min
+local format, match = string.format, string.match
+local tonumber, type = tonumber, type
+
+local function idiv(a, b) -- floor(a / b), exactly, for integers |a| < 2^53 and b > 0
+  local q = floor(a / b)
+  local r = a - q * b
+  if r < 0 then
+    q = q - 1
+  elseif r >= b then
+    q = q + 1
+  end
+  return q
+end
+
+local function ceildiv(a, b) -- core's ceilDiv: ceil(a / b), and 0 when a <= 0
+  if a <= 0 then
+    return 0
+  end
+  local q = idiv(a, b)
+  if q * b < a then
+    q = q + 1
+  end
+  return q
+end
+
+-- ceildiv_sum is ceildiv(a + c, b) for 0 <= a, c < 2^53, whose sum may not be exact.
+local function ceildiv_sum(a, c, b)
+  local qa, qc = idiv(a, b), idiv(c, b)
+  return qa + qc + ceildiv((a - qa * b) + (c - qc * b), b)
+end
+
+-- TTLs are in ms, rounded up from µs: ceildiv(us, 1000) + slack. With injected instants
+-- (test mode) keys still expire by the server's clock, which the instants do not follow:
+-- give them an hour of slack so that no state a test still uses expires under it.
+local slack = 0
+if ARGV[1] ~= '' then
+  slack = 3600000
+end
+
+local now
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
+else
+  local t = rcall('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local cost = tonumber(ARGV[2])
+local sig = ARGV[3]
+local nwin = tonumber(ARGV[4])

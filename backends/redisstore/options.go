@@ -1,0 +1,67 @@
+package redisstore
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/ratewarden/ratewarden/core"
+)
+
+// Option configures a [Store] beyond its [core.Config]: the parts that are code, not
+// settings.
+type Option interface{ apply(*options) }
+
+type options struct {
+	logger      *slog.Logger
+	observer    core.Observer
+	now         func() time.Time
+	requestTime bool
+	cacheSize   int
+}
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+// WithLogger sets the logger for backend errors (at most one record per second per kind)
+// and circuit breaker transitions. The default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	})
+}
+
+// WithObserver sets the observer told about every Redis call: its duration and, for a
+// failure, its kind (see the Kind constants). The default is none.
+func WithObserver(obs core.Observer) Option {
+	return optionFunc(func(o *options) { o.observer = obs })
+}
+
+// WithClock sets the clock of the error log's rate limiting and of the in-process
+// fallback store's sweeper (default time.Now). Decisions never use it: Redis decides with
+// its own TIME, and the local cache and fallback with [core.Request.Now].
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(o *options) {
+		if now != nil {
+			o.now = now
+		}
+	})
+}
+
+// WithRequestTime is a test mode: the scripts decide with [core.Request.Now], sent as an
+// argument, instead of the Redis server's TIME, so that tests (the storetest conformance
+// suite) can inject instants instead of sleeping. Production never uses it: with several
+// application hosts, only the Redis clock is one clock. Keys still expire by the server's
+// clock, which injected instants do not follow, so in this mode every TTL gets an extra
+// hour: a state that should have expired is kept and aged by the scripts instead, which
+// decides the same.
+func WithRequestTime() Option {
+	return optionFunc(func(o *options) { o.requestTime = true })
+}
+
+// withCacheSize bounds the local cache (tests).
+func withCacheSize(n int) Option {
+	return optionFunc(func(o *options) { o.cacheSize = n })
+}

@@ -1,0 +1,234 @@
+package redisstore_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/backends/redisstore"
+	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
+	"github.com/ratewarden/ratewarden/core"
+)
+
+var algorithms = []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA}
+
+// commandCounter counts the commands a client sends: its round trips.
+type commandCounter struct {
+	n    atomic.Int64
+	last atomic.Value // string
+}
+
+func (h *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		h.last.Store(cmd.Name())
+		return next(ctx, cmd)
+	}
+}
+func (h *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+// TestOneRoundTripPerDecision: a decision over three windows with a penalty, allowed or
+// denied, is one EVALSHA.
+func TestOneRoundTripPerDecision(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(core.RedisStandalone, false, srv.Addr())
+	client, err := redisstore.NewClient(cfg.Redis)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	counter := &commandCounter{}
+	client.AddHook(counter)
+	store, err := redisstore.NewWithClient(client, cfg)
+	require.NoError(t, err)
+	pen := &core.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: 10 * time.Second, Multiplier: 2, MaxCooldown: time.Minute}
+	for _, alg := range algorithms {
+		p := policy(t, alg, pen, 3, time.Second, 5, time.Minute, 50, time.Hour)
+		req := &core.Request{Key: "ip:192.0.2.20:rt-" + alg.String(), Policy: p, Cost: 1, Now: time.Now()}
+		var res core.Result
+		require.NoError(t, store.Take(context.Background(), req, &res)) // loads the script (EVALSHA, then EVAL)
+		before := counter.n.Load()
+		allowed, denied := 0, 0
+		for range 10 {
+			require.NoError(t, store.Take(context.Background(), req, &res))
+			if res.Allowed {
+				allowed++
+			} else {
+				denied++
+			}
+		}
+		assert.Equal(t, int64(10), counter.n.Load()-before, "%s: round trips for 10 decisions", alg)
+		assert.Equal(t, "evalsha", counter.last.Load())
+		assert.Equal(t, 2, allowed, alg)
+		assert.Equal(t, 8, denied, alg)
+	}
+}
+
+// TestScriptFlush: SCRIPT FLUSH between decisions (as after a restart or a failover to a
+// replica with an empty script cache) costs one EVAL, and the counters go on.
+func TestScriptFlush(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	store := newStore(t, redisConfig(core.RedisStandalone, false, srv.Addr()))
+	ctx := context.Background()
+	for _, alg := range algorithms {
+		p := policy(t, alg, nil, 10, time.Minute)
+		req := &core.Request{Key: "ip:192.0.2.21:flush-" + alg.String(), Policy: p, Cost: 1, Now: time.Now()}
+		for i := range 3 {
+			require.NoError(t, srv.Client().ScriptFlush(ctx).Err())
+			var res core.Result
+			require.NoError(t, store.Take(ctx, req, &res), "%s after SCRIPT FLUSH", alg)
+			assert.True(t, res.Allowed)
+			assert.Equal(t, int64(9-i), res.Windows[0].Remaining, alg)
+		}
+	}
+	stats := commandStats(t, srv.Client())
+	assert.Equal(t, 12, stats["eval"], "one EVAL per flushed decision")
+	assert.Equal(t, 12, stats["evalsha"])
+}
+
+// commandStats returns the calls of each command from INFO commandstats.
+func commandStats(t *testing.T, c *redis.Client) map[string]int {
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	require.NoError(t, err)
+	stats := map[string]int{}
+	for line := range strings.SplitSeq(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
+		if !ok {
+			continue
+		}
+		n, _, _ := strings.Cut(rest, ",")
+		stats[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.Atoi(n)
+	}
+	return stats
+}
+
+// TestKeysAndTTLs: after a decision, the keys exist with the documented names and a TTL
+// that is positive and no longer than the state needs.
+func TestKeysAndTTLs(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(core.RedisStandalone, false, srv.Addr())
+	cfg.KeyPrefix = "rl"
+	store := newStore(t, cfg)
+	c := srv.Client()
+	ctx := context.Background()
+	pen := &core.PenaltyPolicy{Threshold: 1, Period: 30 * time.Second, BaseCooldown: 5 * time.Second, Multiplier: 2, MaxCooldown: 20 * time.Second}
+	// The longest TTL each window's state needs after one unit of 10 per 10s and of 100
+	// per hour: until the bucket is full again (one unit's refill: 1s and 36s), until the
+	// arrival time passes (the same), to the end of the aligned window, or until the
+	// admission leaves the window.
+	want := map[core.Algorithm][2]time.Duration{
+		core.TokenBucket:   {time.Second, 36 * time.Second},
+		core.GCRA:          {time.Second, 36 * time.Second},
+		core.FixedWindow:   {10 * time.Second, time.Hour},
+		core.SlidingWindow: {10 * time.Second, time.Hour},
+	}
+	for _, alg := range algorithms {
+		p := policy(t, alg, pen, 10, 10*time.Second, 100, time.Hour)
+		key := "ip:192.0.2.22:ttl-" + alg.String()
+		var res core.Result
+		require.NoError(t, store.Take(ctx, &core.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res))
+		require.True(t, res.Allowed)
+		for i, suffix := range []string{":10", ":3600"} {
+			name := "rl:{" + key + "}" + suffix
+			ttl := c.PTTL(ctx, name).Val()
+			assert.Positive(t, ttl, "%s has a TTL", name)
+			assert.LessOrEqual(t, ttl, want[alg][i]+time.Millisecond, "%s TTL", name)
+			typ := map[bool]string{true: "zset", false: "string"}[alg == core.SlidingWindow]
+			assert.Equal(t, typ, c.Type(ctx, name).Val(), name)
+		}
+		penaltyKey := "rl:{" + key + "}:penalty"
+		assert.Zero(t, c.Exists(ctx, penaltyKey).Val(), "no violation yet, no penalty key")
+
+		require.NoError(t, store.Take(ctx, &core.Request{Key: key, Policy: p, Cost: 10, Now: time.Now()}, &res))
+		require.False(t, res.Allowed)
+		require.Equal(t, 5*time.Second, res.Cooldown.Round(time.Second))
+		ttl := c.PTTL(ctx, penaltyKey).Val()
+		assert.Positive(t, ttl)
+		assert.LessOrEqual(t, ttl, 30*time.Second+time.Millisecond, "max(cooldown end, newest violation + period)")
+		assert.Greater(t, ttl, 25*time.Second)
+
+		keys, err := c.Keys(ctx, "rl:{"+key+"}*").Result()
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []string{"rl:{" + key + "}:10", "rl:{" + key + "}:3600", penaltyKey}, keys)
+	}
+	fields := strings.Fields(c.Get(ctx, "rl:{ip:192.0.2.22:ttl-token_bucket}:10").Val())
+	require.Len(t, fields, 5, "token_bucket <level> <last> <limit> <sig>")
+	assert.Equal(t, "token_bucket", fields[0])
+	assert.Equal(t, strconv.FormatInt(9*10_000_000, 10), fields[1], "9 tokens × 10 s in µs")
+	assert.Equal(t, "10", fields[3])
+	fields = strings.Fields(c.Get(ctx, "rl:{ip:192.0.2.22:ttl-token_bucket}:penalty").Val())
+	require.Len(t, fields, 4, "penalty <sig> <until> <violations>")
+	assert.Equal(t, "penalty", fields[0])
+}
+
+// TestServerTime: without WithRequestTime the scripts decide with the Redis server's
+// TIME: a client clock a century off changes nothing, and the state carries server
+// instants.
+func TestServerTime(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(core.RedisStandalone, false, srv.Addr())
+	cfg.KeyPrefix = "st"
+	store := newStore(t, cfg)
+	ctx := context.Background()
+	for _, alg := range algorithms {
+		p := policy(t, alg, nil, 5, time.Minute)
+		key := "ip:192.0.2.23:time-" + alg.String()
+		var res core.Result
+		for i := range 6 {
+			// Each request claims to come a century later than the one before: with the
+			// client's clock every one of them would pass.
+			now := time.Now().AddDate(100*i, 0, 0)
+			require.NoError(t, store.Take(ctx, &core.Request{Key: key, Policy: p, Cost: 1, Now: now}, &res))
+			assert.Equal(t, i < 5, res.Allowed, "%s request %d", alg, i)
+		}
+		assert.Positive(t, res.Windows[0].RetryAfter, alg)
+		if alg != core.FixedWindow { // a fixed window may be about to end
+			assert.Greater(t, res.Windows[0].RetryAfter, 10*time.Second, alg)
+		}
+	}
+	serverNow, err := srv.Client().Time(ctx).Result()
+	require.NoError(t, err)
+	tb := strings.Fields(srv.Client().Get(ctx, "st:{ip:192.0.2.23:time-token_bucket}:60").Val())
+	require.Len(t, tb, 5)
+	last, err := strconv.ParseInt(tb[2], 10, 64)
+	require.NoError(t, err)
+	assert.InDelta(t, serverNow.UnixMicro(), last, float64(10*time.Second/time.Microsecond), "the bucket's last refill is a server instant")
+	fw := strings.Fields(srv.Client().Get(ctx, "st:{ip:192.0.2.23:time-fixed_window}:60").Val())
+	require.Len(t, fw, 3)
+	index, err := strconv.ParseInt(fw[1], 10, 64)
+	require.NoError(t, err)
+	assert.InDelta(t, serverNow.Unix()/60, index, 1)
+}
+
+// TestAlgorithmChangeStartsFresh: a key whose state another algorithm wrote (hash or
+// sorted set) is decided fresh, as core does when the algorithm changes.
+func TestAlgorithmChangeStartsFresh(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	store := newStore(t, redisConfig(core.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
+	key := "ip:192.0.2.24:switch"
+	now := time.Unix(1_764_158_400, 0)
+	for i, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.GCRA, core.SlidingWindow, core.FixedWindow, core.TokenBucket} {
+		p := policy(t, alg, nil, 3, time.Minute)
+		var res core.Result
+		require.NoError(t, store.Take(context.Background(), &core.Request{Key: key, Policy: p, Cost: 3, Now: now}, &res), "step %d (%s)", i, alg)
+		assert.True(t, res.Allowed, "step %d (%s): a fresh window admits its whole limit", i, alg)
+		require.NoError(t, store.Take(context.Background(), &core.Request{Key: key, Policy: p, Cost: 1, Now: now}, &res))
+		assert.False(t, res.Allowed, "step %d (%s)", i, alg)
+	}
+}

@@ -1,0 +1,39 @@
+package redisstore
+
+import (
+	"embed"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ratewarden/ratewarden/core"
+)
+
+// The decision scripts: for each algorithm, lua/prelude.lua + lua/<algorithm>.lua +
+// lua/decide.lua, one self-contained script. The header of prelude.lua documents KEYS,
+// ARGV and the reply.
+//
+//go:embed lua/*.lua
+var luaFiles embed.FS
+
+// scripts holds one script per algorithm, indexed by core.Algorithm. go-redis runs a
+// script with EVALSHA and falls back to EVAL on NOSCRIPT, which loads it again: after a
+// SCRIPT FLUSH, a restart, or a failover to a replica whose script cache is empty.
+var scripts = func() [4]*redis.Script {
+	var s [4]*redis.Script
+	for _, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA} {
+		s[alg] = redis.NewScript(scriptSource(alg))
+	}
+	return s
+}()
+
+// scriptSource returns the whole Lua source of alg's script.
+func scriptSource(alg core.Algorithm) string {
+	read := func(name string) string {
+		b, err := luaFiles.ReadFile("lua/" + name + ".lua")
+		if err != nil {
+			panic("redisstore: missing embedded script " + name) // a build problem, caught by every test
+		}
+		return string(b)
+	}
+	return read("prelude") + "\n" + read(alg.String()) + "\n" + read("decide")
+}

@@ -1,0 +1,232 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ratewarden/ratewarden/backends/memorystore"
+	"github.com/ratewarden/ratewarden/core"
+)
+
+func init() {
+	core.RegisterBackend(core.BackendRedis, func(cfg core.Config, env core.BackendEnv) (core.Store, error) {
+		return New(cfg, WithLogger(env.Logger), WithObserver(env.Observer), WithClock(env.Now))
+	})
+}
+
+// operation is the operation label of every backend observation.
+const operation = "take"
+
+// maxPlans bounds the per-policy plans kept; the cache starts over beyond it (each
+// reload brings new policies).
+const maxPlans = 4096
+
+// Store is the Redis [core.Store]. Create it with [New] or [NewWithClient]; the zero value
+// is not usable. A Store is safe for concurrent use.
+//
+// Take admits a request only if every window of its policy allows it and no penalty
+// cooldown is in force, and then consumes in every window; a denied request consumes
+// nothing. When Redis cannot decide in time, the configured fail_mode applies.
+type Store struct {
+	client    redis.UniversalClient
+	ownClient bool
+	prefix    string
+	budget    time.Duration
+
+	requestTime bool
+	logger      *slog.Logger
+	observer    core.Observer
+	errlog      *core.ErrorLog
+	breaker     *breaker
+	local       *memorystore.Store // fail_mode = "local"; nil otherwise
+	cache       *denialCache       // redis.local_cache; nil when off
+
+	plans  sync.Map // *core.Policy → *plan
+	nplans atomic.Int64
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New builds a Store and the go-redis client cfg.Redis describes, which the Store owns
+// and closes: a Client (mode "standalone", one address), a sentinel-backed FailoverClient
+// ("sentinel": master_name and the sentinels' addresses) or a ClusterClient ("cluster").
+// It does not contact Redis: an unreachable server is a run-time failure, handled by
+// fail_mode, not a construction error. An invalid configuration is.
+func New(cfg core.Config, opts ...Option) (*Store, error) {
+	cfg, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newClient(cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	s := build(c, cfg, opts)
+	s.ownClient = true
+	return s, nil
+}
+
+// NewWithClient builds a Store on a client the caller owns (Close does not close it).
+// cfg gives key_prefix, fail_mode and redis.timeout, local_cache and circuit_breaker; the
+// connection settings of cfg.Redis are ignored. The budget of a decision holds at socket
+// level only if the client applies context deadlines (ContextTimeoutEnabled) or has read
+// and write timeouts within redis.timeout; a warning is logged otherwise.
+func NewWithClient(c redis.UniversalClient, cfg core.Config, opts ...Option) (*Store, error) {
+	if c == nil {
+		return nil, errors.New("ratewarden: redisstore.NewWithClient: nil client")
+	}
+	cfg, err := prepare(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := build(c, cfg, opts)
+	if enabled, known := contextTimeouts(c); known && !enabled {
+		s.logger.Warn("redis_client_ignores_context_deadlines",
+			slog.String("hint", "set ContextTimeoutEnabled so that redis.timeout bounds every call"))
+	}
+	return s, nil
+}
+
+// prepare validates cfg as a redis configuration and applies its defaults.
+func prepare(cfg core.Config) (core.Config, error) {
+	cfg.Backend = core.BackendRedis
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg.WithDefaults(), nil
+}
+
+func build(c redis.UniversalClient, cfg core.Config, opts []Option) *Store {
+	o := options{logger: slog.Default(), now: time.Now, cacheSize: DefaultCacheSize}
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	s := &Store{
+		client:      c,
+		prefix:      cfg.KeyPrefix,
+		budget:      cfg.Redis.Timeout,
+		requestTime: o.requestTime,
+		logger:      o.logger,
+		observer:    o.observer,
+		errlog:      core.NewErrorLog(o.logger, o.now),
+		breaker:     newBreaker(cfg.Redis.CircuitBreaker, o.logger),
+	}
+	if cfg.FailMode == core.FailLocal {
+		s.local = memorystore.New(cfg.Memory, memorystore.WithClock(o.now))
+	}
+	if core.On(cfg.Redis.LocalCache) {
+		s.cache = newDenialCache(o.cacheSize)
+	}
+	return s
+}
+
+// Take decides req as [core.Store] specifies, in one round trip to Redis (none when the
+// local cache knows the key is denied). It returns ErrCost for a cost no window could
+// admit, and an *[Error] when Redis could not decide within redis.timeout and fail_mode is
+// "open" or "closed"; with "local" it decides in-process instead and sets res.Fallback.
+func (s *Store) Take(ctx context.Context, req *core.Request, res *core.Result) error {
+	p := req.Policy
+	if req.Cost < 1 || req.Cost > p.MaxCost() {
+		return fmt.Errorf("%w: %d", ErrCost, req.Cost)
+	}
+	if s.cache != nil && s.cache.answer(req, res) {
+		return nil
+	}
+	pl := s.plan(p)
+	start := time.Now()
+	err := s.breaker.do(func() error { return s.eval(ctx, pl, req, res) })
+	took := time.Since(start)
+	if err == nil {
+		s.observe(took, "")
+		if s.cache != nil && !res.Allowed {
+			s.cache.remember(req, res)
+		}
+		return nil
+	}
+	e := s.failure(err, took)
+	if s.local != nil {
+		if lerr := s.local.Take(ctx, req, res); lerr == nil {
+			res.Fallback = true
+			return nil
+		}
+	}
+	*res = core.Result{}
+	return e
+}
+
+// eval runs the policy's script for req under the decision budget.
+func (s *Store) eval(ctx context.Context, pl *plan, req *core.Request, res *core.Result) error {
+	ctx, cancel := context.WithTimeout(ctx, s.budget)
+	defer cancel()
+	var now any = ""
+	if s.requestTime {
+		now = req.Now.UnixMicro()
+	}
+	v, err := pl.script.Run(ctx, s.client, pl.keys(s.prefix, req.Key), pl.args(now, req.Cost)...).Slice()
+	if err != nil {
+		return err
+	}
+	return pl.decode(v, res)
+}
+
+// failure observes and logs a failed decision and returns its *Error.
+func (s *Store) failure(err error, took time.Duration) *Error {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Kind: classify(err), Err: err}
+	}
+	s.observe(took, e.Kind)
+	s.errlog.Log("redis_error", e.Kind, e.Err, slog.String("operation", operation))
+	return e
+}
+
+func (s *Store) observe(took time.Duration, kind string) {
+	if s.observer != nil {
+		s.observer.ObserveBackend(operation, took, kind)
+	}
+}
+
+// plan returns the cached plan of p, building it on first use.
+func (s *Store) plan(p *core.Policy) *plan {
+	if pl, ok := s.plans.Load(p); ok {
+		return pl.(*plan)
+	}
+	if s.nplans.Add(1) > maxPlans {
+		s.plans.Clear()
+		s.nplans.Store(1)
+	}
+	pl, _ := s.plans.LoadOrStore(p, newPlan(p))
+	return pl.(*plan)
+}
+
+// Reloaded implements core.Reloader: it forgets the local cache of denied keys and the
+// plans derived from the old configuration's policies.
+func (s *Store) Reloaded() {
+	if s.cache != nil {
+		s.cache.clear()
+	}
+	s.plans.Clear()
+	s.nplans.Store(0)
+}
+
+// Close closes the client when the Store built it (New) and stops the fail_mode "local"
+// store. It is idempotent; Take after Close fails as Redis being unreachable would.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		if s.local != nil {
+			_ = s.local.Close()
+		}
+		if s.ownClient {
+			s.closeErr = s.client.Close()
+		}
+	})
+	return s.closeErr
+}
