@@ -60,6 +60,8 @@ func parseSegment(part string, last bool) (segment, error) {
 	switch {
 	case part == "":
 		return segment{}, fmt.Errorf("has an empty segment")
+	case part == "." || part == "..":
+		return segment{}, fmt.Errorf("has a %q segment (paths are matched cleaned)", part)
 	case part == "*":
 		if !last {
 			return segment{}, fmt.Errorf("\"*\" must be the last segment")
