@@ -64,6 +64,3 @@ func (b *breaker) untilProbe() time.Duration {
 	opened := time.Duration(b.openedAt.Load())
 	return max(0, opened+b.openTimeout-time.Since(b.epoch))
 }
-
-// state returns the breaker's state, for tests and logs.
-func (b *breaker) state() gobreaker.State { return b.cb.State() }

@@ -305,7 +305,7 @@ func (s *Server) launch() error {
 	s.Kill()
 	tail := logTail(s.logPath, offset)
 	if strings.Contains(tail, "Address already in use") {
-		err = fmt.Errorf("%w: %v", errAddrInUse, err)
+		err = fmt.Errorf("%w: %w", errAddrInUse, err)
 	}
 	return fmt.Errorf("%s on %s: %w\n--- log %s (tail) ---\n%s", s.label, s.Addr(), err, s.logPath, tail)
 }
@@ -341,7 +341,7 @@ func waitReady(ctx context.Context, addr string, pid int, exited <-chan struct{}
 		case <-exited:
 			return errors.New("process exited before answering PING")
 		case <-ctx.Done():
-			return fmt.Errorf("not ready before the deadline: %v", last)
+			return fmt.Errorf("not ready before the deadline: %w", last)
 		case <-time.After(pollInterval):
 		}
 	}

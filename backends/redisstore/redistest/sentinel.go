@@ -316,7 +316,7 @@ func waitUntil(ctx context.Context, interval time.Duration, cond func(context.Co
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w; last: %v", ctx.Err(), err)
+			return fmt.Errorf("%w; last: %w", ctx.Err(), err)
 		case <-time.After(interval):
 		}
 	}
