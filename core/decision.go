@@ -81,7 +81,7 @@ type Decision struct {
 	binding  int       // index of the binding window in Result.Windows
 	snapshot *snapshot // the configuration the decision was made under
 	req      Request   // the store request; here so that deciding does not allocate
-	keyBuf   [80]byte  // backing array of req.Key for the usual key lengths
+	keyBuf   [64]byte  // backing array of req.Key for the usual key lengths
 }
 
 // Proceed reports whether the request should reach the handler.

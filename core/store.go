@@ -5,8 +5,10 @@ import (
 	"time"
 )
 
-// MaxWindows is the most windows one rule may have.
-const MaxWindows = 8
+// MaxWindows is the most windows one rule may have: enough for a per-second,
+// per-minute, per-hour and per-day limit, and small enough that a decision fits in one
+// 768-byte allocation.
+const MaxWindows = 4
 
 // Store keeps the counters behind decisions. Implementations are safe for concurrent use.
 //

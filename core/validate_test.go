@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +72,7 @@ func TestValidateEachRule(t *testing.T) {
 			for i := range MaxWindows + 1 {
 				c.Default.Windows = append(c.Default.Windows, WindowConfig{Limit: 100, Window: time.Duration(i+1) * time.Second})
 			}
-		}, "default.windows", "got 9"},
+		}, "default.windows", fmt.Sprintf("at most %d windows, got %d", MaxWindows, MaxWindows+1)},
 		{"same period twice", func(c *Config) {
 			c.Default = Limits{Windows: []WindowConfig{{Limit: 10, Window: minute}, {Limit: 20, Window: 60 * time.Second}}}
 		}, "default.windows[1].window", `same period as default.windows[0], got "1m0s"`},
