@@ -22,10 +22,13 @@ type envTarget struct {
 	set func(x reflect.Value) // stores a value of typ at the key
 }
 
-// applyEnv sets the keys named by the RATELIMIT_* variables of environ on c. Names are
-// resolved against the keys of Config (its koanf tags), upper-cased with "." → "_": an
-// unparsable value is a problem, an unknown name is passed to warnf.
-func applyEnv(ps *problems, c *Config, environ []string, warnf func(string, ...any)) {
+// applyEnv sets the keys named by the RATELIMIT_* variables of environ on c and returns
+// their key paths, each mapped to whether it was given a value (an empty value resets the
+// key to its default). Names are resolved against the keys of Config (its koanf tags),
+// upper-cased with "." → "_": an unparsable value is a problem, an unknown name is passed
+// to warnf.
+func applyEnv(ps *problems, c *Config, environ []string, warnf func(string, ...any)) (set map[string]bool) {
+	set = map[string]bool{}
 	var vars []envVar
 	for _, kv := range environ {
 		name, value, ok := strings.Cut(kv, "=")
@@ -54,7 +57,9 @@ func applyEnv(ps *problems, c *Config, environ []string, warnf func(string, ...a
 			continue
 		}
 		t.set(x)
+		set[t.key] = ev.value != ""
 	}
+	return set
 }
 
 // resolveEnv finds the key that name (a variable name without the prefix, upper case)

@@ -41,8 +41,9 @@ type Source struct {
 // its defaults applied ([Config.WithDefaults]); on error it is the zero Config.
 func (s Source) Load() (Config, error) {
 	var (
-		c  Config
-		ps problems
+		c        Config
+		ps       problems
+		explicit = map[string]bool{} // the keys the file or the environment set
 	)
 	if s.Path != "" {
 		raw, err := readTOML(s.Path)
@@ -50,6 +51,7 @@ func (s Source) Load() (Config, error) {
 			return Config{}, err
 		}
 		decodeValue(&ps, "", raw, reflect.ValueOf(&c).Elem())
+		leafKeys("", raw, explicit)
 	}
 	environ, warnf := s.Environ, s.Warnf
 	if environ == nil {
@@ -60,9 +62,16 @@ func (s Source) Load() (Config, error) {
 			fmt.Fprintf(os.Stderr, "ratewarden: warning: "+format+"\n", args...)
 		}
 	}
-	applyEnv(&ps, &c, environ, warnf)
+	for key, given := range applyEnv(&ps, &c, environ, warnf) {
+		explicit[key] = given
+	}
 
-	c = c.WithDefaults()
+	for _, p := range ps { // a value that could not be read is reported already
+		delete(explicit, p.Key)
+	}
+	defaulted := c.WithDefaults()
+	explicitZeros(&ps, "", reflect.ValueOf(c), reflect.ValueOf(defaulted), explicit)
+	c = defaulted
 	if err := c.Validate(); err != nil {
 		var ve *ValidationError
 		if !errors.As(err, &ve) {
