@@ -41,6 +41,7 @@ func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
 	in.Request = in.Request.WithContext(dc)
 	l.decide(in, &dc.d)
 	dc.writeHeaders(h)
+	dc.d.gated = true
 	return in.Request, &dc.d
 }
 

@@ -57,7 +57,8 @@ type unavailableBody struct {
 
 // WriteResponse answers a request that must not proceed: 429 with the rate-limit body
 // for [Denied], 503 for [Unavailable]. It writes the headers of [Decision.WriteHeaders]
-// too, so it may be called on a fresh header map. For other outcomes it writes nothing.
+// too, so it may be called on a fresh header map — unless [Limiter.Gate] made d and so has
+// set them on the response already. For other outcomes it writes nothing.
 func (d *Decision) WriteResponse(w http.ResponseWriter) {
 	var (
 		status int
@@ -76,7 +77,9 @@ func (d *Decision) WriteResponse(w http.ResponseWriter) {
 		panic(err)
 	}
 	h := w.Header()
-	d.WriteHeaders(h)
+	if !d.gated { // Gate has set them on this response already
+		d.WriteHeaders(h)
+	}
 	h.Set("Content-Type", d.contentType())
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

@@ -81,6 +81,7 @@ type Decision struct {
 	binding  int       // index of the binding window in Result.Windows
 	snapshot *snapshot // the configuration the decision was made under
 	req      Request   // the store request; here so that deciding does not allocate
+	gated    bool      // Gate has set the headers on the response already
 	keyBuf   [64]byte  // backing array of req.Key for the usual key lengths
 }
 
