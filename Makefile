@@ -6,7 +6,7 @@ FUZZTIME   ?= 5s
 MODULES    := $(shell $(GO) list -m -f '{{.Dir}}' | sed "s|^$(CURDIR)/||")
 GOLANGCI   := $(CURDIR)/bin/golangci-lint
 
-.PHONY: test unit fuzz redis-deps lint cover bench tidy demo
+.PHONY: test unit fuzz redis-deps lint cover bench load tidy demo
 
 ## test: every module's tests with -race and shuffling, then the fuzz targets briefly.
 test: redis-deps unit fuzz
@@ -43,6 +43,10 @@ cover:
 ## bench: the benchmarks of every module.
 bench:
 	$(GO) test -run=NONE -bench=. -benchmem work
+
+## load: the SPEC 9 load scenario (100 clients on loopback, about a minute); prints a table.
+load: redis-deps
+	RATEWARDEN_LOAD=1 $(GO) test -run '^TestLoad$$' -count=1 -v ./benchmarks
 
 ## tidy: go mod tidy everywhere; fails when a go.mod or go.sum changed.
 tidy:
