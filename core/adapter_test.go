@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adaptertest"
 )
 
 // TestGate: Gate sets exactly the headers WriteHeaders sets, for every outcome, and the
@@ -48,7 +49,7 @@ func TestGate(t *testing.T) {
 			h := newHarness(t, tt.cfg)
 			h.decideN(tt.requests, request{path: "/api/x"})
 			if tt.down {
-				h.store.failWith(errBackendDown)
+				h.store.Fail(errBackendDown)
 			}
 			req := httptest.NewRequest(http.MethodGet, "/api/x", nil)
 			req.RemoteAddr = "203.0.113.7:41000"
@@ -93,10 +94,10 @@ func TestGateContext(t *testing.T) {
 
 func TestMustNew(t *testing.T) {
 	t.Parallel()
-	lim := core.MustNew(core.Config{}, core.WithStore(newLockedStore()))
+	lim := core.MustNew(core.Config{}, core.WithStore(adaptertest.NewStore()))
 	assert.NotNil(t, lim)
 	assert.PanicsWithError(t, func() string {
-		_, err := core.New(core.Config{Mode: "loud"}, core.WithStore(newLockedStore()))
+		_, err := core.New(core.Config{Mode: "loud"}, core.WithStore(adaptertest.NewStore()))
 		return err.Error()
-	}(), func() { core.MustNew(core.Config{Mode: "loud"}, core.WithStore(newLockedStore())) })
+	}(), func() { core.MustNew(core.Config{Mode: "loud"}, core.WithStore(adaptertest.NewStore())) })
 }

@@ -8,13 +8,18 @@ import (
 	"time"
 )
 
-// deniedBody is the 429 body (docs/headers.md). With response.format = "problem" the
-// RFC 9457 members come first and the same extension members follow.
-type deniedBody struct {
+// problem holds the RFC 9457 members, set only with response.format = "problem"; the
+// bodies embed it first, so that the members lead and the extension members follow.
+type problem struct {
 	Type   string `json:"type,omitempty"`
 	Title  string `json:"title,omitempty"`
 	Status int    `json:"status,omitempty"`
 	Detail string `json:"detail,omitempty"`
+}
+
+// deniedBody is the 429 body (docs/headers.md).
+type deniedBody struct {
+	problem
 
 	Error            string          `json:"error"`
 	Message          string          `json:"message"`
@@ -46,10 +51,7 @@ type penaltyInfo struct {
 
 // unavailableBody is the 503 body of fail_mode = "closed".
 type unavailableBody struct {
-	Type   string `json:"type,omitempty"`
-	Title  string `json:"title,omitempty"`
-	Status int    `json:"status,omitempty"`
-	Detail string `json:"detail,omitempty"`
+	problem
 
 	Error   string `json:"error"`
 	Message string `json:"message"`
@@ -129,7 +131,7 @@ func (d *Decision) deniedBody() *deniedBody {
 		b.Penalty = &penaltyInfo{Cooldown: max(1, ceilSeconds(d.Result.Cooldown)), Violations: d.Result.Violations}
 	}
 	if d.snapshot.problemFormat {
-		b.Type, b.Title, b.Status, b.Detail = d.problemType(), "Too Many Requests", http.StatusTooManyRequests, b.Message
+		b.problem = d.problem(http.StatusTooManyRequests, b.Message)
 	}
 	return b
 }
@@ -140,17 +142,19 @@ func (d *Decision) unavailableBody() *unavailableBody {
 		Message: fmt.Sprintf("Rate limiting is temporarily unavailable. Retry in %s.", plural(max(1, ceilSeconds(d.unavailableRetry())), "second")),
 	}
 	if d.snapshot.problemFormat {
-		b.Type, b.Title, b.Status, b.Detail = d.problemType(), "Service Unavailable", http.StatusServiceUnavailable, b.Message
+		b.problem = d.problem(http.StatusServiceUnavailable, b.Message)
 	}
 	return b
 }
 
-// problemType is the RFC 9457 type: the configured documentation URL, else about:blank.
-func (d *Decision) problemType() string {
-	if d.snapshot.documentationURL != "" {
-		return d.snapshot.documentationURL
+// problem returns the RFC 9457 members for a status: the type is the configured
+// documentation URL, else about:blank, and the title the status text.
+func (d *Decision) problem(status int, detail string) problem {
+	typ := d.snapshot.documentationURL
+	if typ == "" {
+		typ = "about:blank"
 	}
-	return "about:blank"
+	return problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail}
 }
 
 // RetryHinter is implemented by backend errors that know when the backend may be

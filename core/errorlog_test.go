@@ -10,12 +10,13 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adaptertest"
 )
 
 func TestErrorLogWritesOncePerSecondPerKind(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	c := newClock()
+	c := adaptertest.NewClock()
 	log := core.NewErrorLog(slog.New(slog.NewJSONHandler(&buf, nil)), c.Now)
 	for i := 0; i < 50; i++ {
 		log.Log("redis_error", "timeout", errBackendDown)

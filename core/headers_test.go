@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adaptertest"
 )
 
 func headersOf(d *core.Decision) http.Header {
@@ -91,7 +92,7 @@ func TestRetryAfterIsRoundedUpToWholeSeconds(t *testing.T) {
 }
 
 func BenchmarkWriteHeaders(b *testing.B) {
-	h := &harness{store: newLockedStore(), clock: newClock()}
+	h := &harness{store: adaptertest.NewStore(), clock: adaptertest.NewClock()}
 	lim, err := core.New(core.Config{}, core.WithStore(h.store), core.WithClock(h.clock.Now))
 	if err != nil {
 		b.Fatal(err)

@@ -199,7 +199,7 @@ func TestDisabledLimiterIsAPassThrough(t *testing.T) {
 		d.WriteHeaders(hdr)
 		assert.Empty(t, hdr)
 	}
-	assert.Empty(t, h.store.states, "no counter")
+	assert.Zero(t, h.store.Len(), "no counter")
 }
 
 func TestBackendFailuresFollowTheFailMode(t *testing.T) {
@@ -214,7 +214,7 @@ func TestBackendFailuresFollowTheFailMode(t *testing.T) {
 	} {
 		t.Run(tt.mode, func(t *testing.T) {
 			h := newHarness(t, core.Config{FailMode: tt.mode})
-			h.store.failWith(errBackendDown)
+			h.store.Fail(errBackendDown)
 			d := h.decide(request{path: "/x"})
 			require.Equal(t, tt.outcome, d.Outcome)
 			assert.ErrorIs(t, d.Err, errBackendDown)

@@ -35,6 +35,7 @@ type Policy struct {
 
 	offsets   [MaxWindows + 1]int // start of each window's state in the slab
 	longest   time.Duration       // longest window period
+	maxCost   int64               // smallest window limit
 	stateSize int
 }
 
@@ -67,6 +68,9 @@ func NewPolicy(alg Algorithm, windows []Window, penalty *PenaltyPolicy) (*Policy
 		p.offsets[i] = off
 		off += windowStateSize(alg, w)
 		p.longest = max(p.longest, w.Period)
+		if i == 0 || w.Limit < p.maxCost {
+			p.maxCost = w.Limit
+		}
 	}
 	p.offsets[len(p.Windows)] = off
 	p.stateSize = off
@@ -197,10 +201,4 @@ func micros(us int64) time.Duration { return time.Duration(us) * time.Microsecon
 
 // MaxCost is the largest cost a request can have under p: the smallest window limit.
 // Stores reject a larger cost, which no window could ever admit.
-func (p *Policy) MaxCost() int64 {
-	m := p.Windows[0].Limit
-	for _, w := range p.Windows[1:] {
-		m = min(m, w.Limit)
-	}
-	return m
-}
+func (p *Policy) MaxCost() int64 { return p.maxCost }

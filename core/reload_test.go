@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adaptertest"
 )
 
 func computeConfig(name, pattern string, limit int64) core.Config {
@@ -62,7 +63,7 @@ func TestAnInvalidReloadKeepsTheConfigurationInForce(t *testing.T) {
 
 // reloadCounter is a store that counts Reloaded calls.
 type reloadCounter struct {
-	*lockedStore
+	*adaptertest.Store
 	reloads atomic.Int32
 }
 
@@ -70,7 +71,7 @@ func (r *reloadCounter) Reloaded() { r.reloads.Add(1) }
 
 func TestReloadTellsTheStore(t *testing.T) {
 	t.Parallel()
-	store := &reloadCounter{lockedStore: newLockedStore()}
+	store := &reloadCounter{Store: adaptertest.NewStore()}
 	lim, err := core.New(core.Config{}, core.WithStore(store))
 	require.NoError(t, err)
 	require.NoError(t, lim.Reload(core.Config{Default: core.Limits{Limit: 5}}))

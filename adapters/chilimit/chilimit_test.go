@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -48,17 +47,6 @@ func perMinute(n int64) core.Config {
 	return core.Config{Default: core.Limits{Limit: n, Window: time.Minute}}
 }
 
-func serve(h http.Handler, method, path, remote string, header ...string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, nil)
-	req.RemoteAddr = remote
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
-
 func ok(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }
 
 func TestSkipper(t *testing.T) {
@@ -70,13 +58,13 @@ func TestSkipper(t *testing.T) {
 	r.Get("/api", ok)
 
 	for range 3 {
-		rec := serve(r, http.MethodGet, "/health", "203.0.113.7:1")
+		rec := adaptertest.Serve(r, http.MethodGet, "/health", "203.0.113.7:1")
 		assert.Equal(t, http.StatusOK, rec.Code)
 		assert.Empty(t, rec.Header().Get("X-RateLimit-Limit"))
 		assert.False(t, decided)
 	}
-	assert.Equal(t, http.StatusOK, serve(r, http.MethodGet, "/api", "203.0.113.7:1").Code)
-	assert.Equal(t, http.StatusTooManyRequests, serve(r, http.MethodGet, "/api", "203.0.113.7:1").Code)
+	assert.Equal(t, http.StatusOK, adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1").Code)
+	assert.Equal(t, http.StatusTooManyRequests, adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1").Code)
 }
 
 func TestKeyFunc(t *testing.T) {
@@ -89,11 +77,11 @@ func TestKeyFunc(t *testing.T) {
 	})
 
 	// One key from two addresses shares a counter.
-	assert.Equal(t, "key:k1", serve(r, http.MethodGet, "/api", "203.0.113.7:1", "X-API-Key", "k1").Body.String())
-	serve(r, http.MethodGet, "/api", "198.51.100.1:1", "X-API-Key", "k1")
-	assert.Equal(t, http.StatusTooManyRequests, serve(r, http.MethodGet, "/api", "198.51.100.2:1", "X-API-Key", "k1").Code)
+	assert.Equal(t, "key:k1", adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1", "X-API-Key", "k1").Body.String())
+	adaptertest.Serve(r, http.MethodGet, "/api", "198.51.100.1:1", "X-API-Key", "k1")
+	assert.Equal(t, http.StatusTooManyRequests, adaptertest.Serve(r, http.MethodGet, "/api", "198.51.100.2:1", "X-API-Key", "k1").Code)
 	// No key: the address is the identity.
-	assert.Equal(t, "ip:203.0.113.7", serve(r, http.MethodGet, "/api", "203.0.113.7:1").Body.String())
+	assert.Equal(t, "ip:203.0.113.7", adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1").Body.String())
 }
 
 func TestDeniedHandler(t *testing.T) {
@@ -108,9 +96,9 @@ func TestDeniedHandler(t *testing.T) {
 	})))
 	r.Get("/api", func(w http.ResponseWriter, r *http.Request) { handlerRan = true; ok(w, r) })
 
-	serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+	adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1")
 	handlerRan = false
-	rec := serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+	rec := adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1")
 	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
 	assert.JSONEq(t, `{"slow_down":"default"}`, rec.Body.String())
 	assert.Equal(t, "60", rec.Header().Get("Retry-After"), "headers are set before the hook runs")
@@ -118,16 +106,10 @@ func TestDeniedHandler(t *testing.T) {
 	assert.False(t, handlerRan)
 }
 
-// downStore is a backend that is always unreachable.
-type downStore struct{}
-
-func (downStore) Take(context.Context, *core.Request, *core.Result) error { return core.ErrUnavailable }
-func (downStore) Close() error                                            { return nil }
-
 func TestErrorHandler(t *testing.T) {
 	t.Parallel()
 	cfg := core.Config{FailMode: core.FailClosed}
-	store := chilimit.WithCoreOptions(core.WithStore(downStore{}))
+	store := chilimit.WithCoreOptions(core.WithStore(adaptertest.DownStore{}))
 	hook := chilimit.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, d *core.Decision) {
 		assert.ErrorIs(t, d.Err, core.ErrUnavailable)
 		http.Error(w, "try later", http.StatusServiceUnavailable)
@@ -146,7 +128,7 @@ func TestErrorHandler(t *testing.T) {
 			r := chi.NewRouter()
 			r.Use(chilimit.New(cfg, append([]chilimit.Option{quiet, store}, tt.opts...)...))
 			r.Get("/api", ok)
-			rec := serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+			rec := adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1")
 			assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 			assert.Contains(t, rec.Body.String(), tt.body)
 			assert.Equal(t, "1", rec.Header().Get("Retry-After"))
@@ -168,7 +150,7 @@ func TestFromContext(t *testing.T) {
 		assert.Equal(t, "42", chi.URLParam(r, "id"), "chi's routing context survives")
 		ok(w, r)
 	})
-	assert.Equal(t, http.StatusOK, serve(r, http.MethodGet, "/users/42", "203.0.113.7:1").Code)
+	assert.Equal(t, http.StatusOK, adaptertest.Serve(r, http.MethodGet, "/users/42", "203.0.113.7:1").Code)
 
 	_, found := chilimit.FromContext(context.Background())
 	assert.False(t, found)
@@ -186,21 +168,7 @@ func TestPerRoute(t *testing.T) {
 		r.Get("/panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
 	})
 
-	for range 5 {
-		assert.Empty(t, serve(r, http.MethodGet, "/open", "203.0.113.7:1").Header().Get("X-RateLimit-Limit"))
-	}
-	assert.Equal(t, "2", serve(r, http.MethodPost, "/compute", "203.0.113.7:1").Header().Get("X-RateLimit-Limit"))
-	serve(r, http.MethodPost, "/compute", "203.0.113.7:1")
-	assert.Equal(t, http.StatusTooManyRequests, serve(r, http.MethodPost, "/compute", "203.0.113.7:1").Code)
-
-	// The sub-router's limiter is another one, with its own counters.
-	rec := serve(r, http.MethodGet, "/api/users/1", "203.0.113.7:1")
-	assert.Equal(t, "3", rec.Header().Get("X-RateLimit-Limit"))
-	assert.Equal(t, "2", rec.Header().Get("X-RateLimit-Remaining"))
-	// A panic recovered by middleware.Recoverer keeps the headers.
-	rec = serve(r, http.MethodGet, "/api/panic", "203.0.113.7:1")
-	assert.Equal(t, http.StatusInternalServerError, rec.Code)
-	assert.Equal(t, "1", rec.Header().Get("X-RateLimit-Remaining"))
+	adaptertest.CheckPerRoute(t, r)
 }
 
 // TestRouteTemplate: rules see chi's route pattern, not only the path, wherever the
@@ -219,24 +187,17 @@ func TestRouteTemplate(t *testing.T) {
 		})
 		for name, r := range map[string]http.Handler{"root": root, "sub-router": sub} {
 			for _, path := range []string{"/api/v1/users/1", "/api/v1/users/a%2Fb"} {
-				rec := serve(r, http.MethodGet, path, "203.0.113.7:1")
+				rec := adaptertest.Serve(r, http.MethodGet, path, "203.0.113.7:1")
 				assert.Equal(t, http.StatusOK, rec.Code)
 				assert.Equal(t, `"users";q=3;w=60`, rec.Header().Get("RateLimit-Policy"), "%s %s %s", pattern, name, path)
 			}
-			serve(r, http.MethodGet, "/api/v1/users/2", "203.0.113.7:1")
-			assert.Equal(t, http.StatusTooManyRequests, serve(r, http.MethodGet, "/api/v1/users/3", "203.0.113.7:1").Code)
+			adaptertest.Serve(r, http.MethodGet, "/api/v1/users/2", "203.0.113.7:1")
+			assert.Equal(t, http.StatusTooManyRequests, adaptertest.Serve(r, http.MethodGet, "/api/v1/users/3", "203.0.113.7:1").Code)
 		}
 	}
 }
 
 func TestNewPanicsOnInvalidConfig(t *testing.T) {
 	t.Parallel()
-	defer func() {
-		err, _ := recover().(error)
-		var invalid *core.ValidationError
-		require.ErrorAs(t, err, &invalid)
-		assert.ErrorContains(t, err, "mode")
-	}()
-	chilimit.New(core.Config{Mode: "loud"})
-	t.Fatal("New did not panic")
+	adaptertest.CheckPanicsOnInvalidConfig(t, func() { chilimit.New(core.Config{Mode: "loud"}) })
 }

@@ -1,7 +1,6 @@
 package echolimit_test
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -51,17 +50,6 @@ func perMinute(n int64) core.Config {
 	return core.Config{Default: core.Limits{Limit: n, Window: time.Minute}}
 }
 
-func serve(h http.Handler, method, path, remote string, header ...string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, nil)
-	req.RemoteAddr = remote
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
-
 func ok(c echo.Context) error { return c.String(http.StatusOK, "ok") }
 
 func TestSkipper(t *testing.T) {
@@ -73,13 +61,13 @@ func TestSkipper(t *testing.T) {
 	e.GET("/api", ok)
 
 	for range 3 {
-		rec := serve(e, http.MethodGet, "/health", "203.0.113.7:1")
+		rec := adaptertest.Serve(e, http.MethodGet, "/health", "203.0.113.7:1")
 		assert.Equal(t, http.StatusOK, rec.Code)
 		assert.Empty(t, rec.Header().Get("X-RateLimit-Limit"))
 		assert.False(t, decided)
 	}
-	assert.Equal(t, http.StatusOK, serve(e, http.MethodGet, "/api", "203.0.113.7:1").Code)
-	assert.Equal(t, http.StatusTooManyRequests, serve(e, http.MethodGet, "/api", "203.0.113.7:1").Code)
+	assert.Equal(t, http.StatusOK, adaptertest.Serve(e, http.MethodGet, "/api", "203.0.113.7:1").Code)
+	assert.Equal(t, http.StatusTooManyRequests, adaptertest.Serve(e, http.MethodGet, "/api", "203.0.113.7:1").Code)
 }
 
 func TestKeyFunc(t *testing.T) {
@@ -92,11 +80,11 @@ func TestKeyFunc(t *testing.T) {
 	})
 
 	// One key from two addresses shares a counter.
-	assert.Equal(t, "key:k1", serve(e, http.MethodGet, "/api", "203.0.113.7:1", "X-API-Key", "k1").Body.String())
-	serve(e, http.MethodGet, "/api", "198.51.100.1:1", "X-API-Key", "k1")
-	assert.Equal(t, http.StatusTooManyRequests, serve(e, http.MethodGet, "/api", "198.51.100.2:1", "X-API-Key", "k1").Code)
+	assert.Equal(t, "key:k1", adaptertest.Serve(e, http.MethodGet, "/api", "203.0.113.7:1", "X-API-Key", "k1").Body.String())
+	adaptertest.Serve(e, http.MethodGet, "/api", "198.51.100.1:1", "X-API-Key", "k1")
+	assert.Equal(t, http.StatusTooManyRequests, adaptertest.Serve(e, http.MethodGet, "/api", "198.51.100.2:1", "X-API-Key", "k1").Code)
 	// No key: the address is the identity.
-	assert.Equal(t, "ip:203.0.113.7", serve(e, http.MethodGet, "/api", "203.0.113.7:1").Body.String())
+	assert.Equal(t, "ip:203.0.113.7", adaptertest.Serve(e, http.MethodGet, "/api", "203.0.113.7:1").Body.String())
 }
 
 func TestDeniedHandler(t *testing.T) {
@@ -136,9 +124,9 @@ func TestDeniedHandler(t *testing.T) {
 			e.Use(echolimit.New(perMinute(1), quiet, echolimit.WithDeniedHandler(tt.hook)))
 			e.GET("/api", func(c echo.Context) error { handlerRan = true; return ok(c) })
 
-			serve(e, http.MethodGet, "/api", "203.0.113.7:1")
+			adaptertest.Serve(e, http.MethodGet, "/api", "203.0.113.7:1")
 			handlerRan = false
-			rec := serve(e, http.MethodGet, "/api", "203.0.113.7:1")
+			rec := adaptertest.Serve(e, http.MethodGet, "/api", "203.0.113.7:1")
 			assert.Equal(t, tt.status, rec.Code)
 			assert.JSONEq(t, tt.body, rec.Body.String())
 			assert.Equal(t, "60", rec.Header().Get("Retry-After"), "headers are set before the hook runs")
@@ -148,16 +136,10 @@ func TestDeniedHandler(t *testing.T) {
 	}
 }
 
-// downStore is a backend that is always unreachable.
-type downStore struct{}
-
-func (downStore) Take(context.Context, *core.Request, *core.Result) error { return core.ErrUnavailable }
-func (downStore) Close() error                                            { return nil }
-
 func TestErrorHandler(t *testing.T) {
 	t.Parallel()
 	cfg := core.Config{FailMode: core.FailClosed}
-	store := echolimit.WithCoreOptions(core.WithStore(downStore{}))
+	store := echolimit.WithCoreOptions(core.WithStore(adaptertest.DownStore{}))
 	hook := echolimit.WithErrorHandler(func(c echo.Context, d *core.Decision) error {
 		assert.ErrorIs(t, d.Err, core.ErrUnavailable)
 		return c.String(http.StatusServiceUnavailable, "try later")
@@ -176,7 +158,7 @@ func TestErrorHandler(t *testing.T) {
 			e := echo.New()
 			e.Use(echolimit.New(cfg, append([]echolimit.Option{quiet, store}, tt.opts...)...))
 			e.GET("/api", ok)
-			rec := serve(e, http.MethodGet, "/api", "203.0.113.7:1")
+			rec := adaptertest.Serve(e, http.MethodGet, "/api", "203.0.113.7:1")
 			assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 			assert.Contains(t, rec.Body.String(), tt.body)
 			assert.Equal(t, "1", rec.Header().Get("Retry-After"))
@@ -197,13 +179,13 @@ func TestHTTPErrorHandler(t *testing.T) {
 	e.Use(echolimit.New(perMinute(2), quiet))
 	e.GET("/fail", func(echo.Context) error { return errors.New("downstream") })
 
-	rec := serve(e, http.MethodGet, "/fail", "203.0.113.7:1")
+	rec := adaptertest.Serve(e, http.MethodGet, "/fail", "203.0.113.7:1")
 	assert.Equal(t, http.StatusTeapot, rec.Code)
 	assert.Equal(t, "1", rec.Header().Get("X-RateLimit-Remaining"))
-	rec = serve(e, http.MethodGet, "/no-such-route", "203.0.113.7:1")
+	rec = adaptertest.Serve(e, http.MethodGet, "/no-such-route", "203.0.113.7:1")
 	assert.Equal(t, http.StatusTeapot, rec.Code)
 	assert.Equal(t, "0", rec.Header().Get("X-RateLimit-Remaining"))
-	rec = serve(e, http.MethodGet, "/fail", "203.0.113.7:1")
+	rec = adaptertest.Serve(e, http.MethodGet, "/fail", "203.0.113.7:1")
 	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
 	assert.Contains(t, rec.Body.String(), `"error":"rate_limit_exceeded"`)
 
@@ -228,7 +210,7 @@ func TestFromContext(t *testing.T) {
 		assert.Same(t, d, d2)
 		return ok(c)
 	})
-	assert.Equal(t, http.StatusOK, serve(e, http.MethodGet, "/users/42", "203.0.113.7:1").Code)
+	assert.Equal(t, http.StatusOK, adaptertest.Serve(e, http.MethodGet, "/users/42", "203.0.113.7:1").Code)
 
 	_, found := echolimit.FromContext(echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), nil))
 	assert.False(t, found)
@@ -244,33 +226,12 @@ func TestPerRoute(t *testing.T) {
 	api.GET("/users/:id", ok)
 	api.GET("/panic", func(echo.Context) error { panic("boom") })
 
-	for range 5 {
-		assert.Empty(t, serve(e, http.MethodGet, "/open", "203.0.113.7:1").Header().Get("X-RateLimit-Limit"))
-	}
-	assert.Equal(t, "2", serve(e, http.MethodPost, "/compute", "203.0.113.7:1").Header().Get("X-RateLimit-Limit"))
-	serve(e, http.MethodPost, "/compute", "203.0.113.7:1")
-	assert.Equal(t, http.StatusTooManyRequests, serve(e, http.MethodPost, "/compute", "203.0.113.7:1").Code)
-
-	// The group's limiter is another one, with its own counters.
-	rec := serve(e, http.MethodGet, "/api/users/1", "203.0.113.7:1")
-	assert.Equal(t, "3", rec.Header().Get("X-RateLimit-Limit"))
-	assert.Equal(t, "2", rec.Header().Get("X-RateLimit-Remaining"))
-	// A panic recovered by middleware.Recover keeps the headers.
-	rec = serve(e, http.MethodGet, "/api/panic", "203.0.113.7:1")
-	assert.Equal(t, http.StatusInternalServerError, rec.Code)
-	assert.Equal(t, "1", rec.Header().Get("X-RateLimit-Remaining"))
+	adaptertest.CheckPerRoute(t, e)
 }
 
 func TestNewPanicsOnInvalidConfig(t *testing.T) {
 	t.Parallel()
-	defer func() {
-		err, _ := recover().(error)
-		var invalid *core.ValidationError
-		require.ErrorAs(t, err, &invalid)
-		assert.ErrorContains(t, err, "mode")
-	}()
-	echolimit.New(core.Config{Mode: "loud"})
-	t.Fatal("New did not panic")
+	adaptertest.CheckPanicsOnInvalidConfig(t, func() { echolimit.New(core.Config{Mode: "loud"}) })
 }
 
 // TestRouteTemplate: rules see echo's route template, not only the path. Echo's last
@@ -284,11 +245,11 @@ func TestRouteTemplate(t *testing.T) {
 		e.Use(echolimit.New(cfg, quiet))
 		e.GET("/api/v1/users/:id", ok)
 		for _, path := range []string{"/api/v1/users/1", "/api/v1/users/1/x"} {
-			rec := serve(e, http.MethodGet, path, "203.0.113.7:1")
+			rec := adaptertest.Serve(e, http.MethodGet, path, "203.0.113.7:1")
 			assert.Equal(t, http.StatusOK, rec.Code)
 			assert.Equal(t, `"users";q=3;w=60`, rec.Header().Get("RateLimit-Policy"), "%s %s", pattern, path)
 		}
-		serve(e, http.MethodGet, "/api/v1/users/2", "203.0.113.7:1")
-		assert.Equal(t, http.StatusTooManyRequests, serve(e, http.MethodGet, "/api/v1/users/3", "203.0.113.7:1").Code)
+		adaptertest.Serve(e, http.MethodGet, "/api/v1/users/2", "203.0.113.7:1")
+		assert.Equal(t, http.StatusTooManyRequests, adaptertest.Serve(e, http.MethodGet, "/api/v1/users/3", "203.0.113.7:1").Code)
 	}
 }

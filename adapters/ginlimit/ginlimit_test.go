@@ -1,11 +1,9 @@
 package ginlimit_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -49,17 +47,6 @@ func perMinute(n int64) core.Config {
 	return core.Config{Default: core.Limits{Limit: n, Window: time.Minute}}
 }
 
-func serve(h http.Handler, method, path, remote string, header ...string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, nil)
-	req.RemoteAddr = remote
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
-
 func ok(c *gin.Context) { c.String(http.StatusOK, "ok") }
 
 func TestSkipper(t *testing.T) {
@@ -71,13 +58,13 @@ func TestSkipper(t *testing.T) {
 	r.GET("/api", ok)
 
 	for range 3 {
-		rec := serve(r, http.MethodGet, "/health", "203.0.113.7:1")
+		rec := adaptertest.Serve(r, http.MethodGet, "/health", "203.0.113.7:1")
 		assert.Equal(t, http.StatusOK, rec.Code)
 		assert.Empty(t, rec.Header().Get("X-RateLimit-Limit"))
 		assert.False(t, decided)
 	}
-	assert.Equal(t, http.StatusOK, serve(r, http.MethodGet, "/api", "203.0.113.7:1").Code)
-	assert.Equal(t, http.StatusTooManyRequests, serve(r, http.MethodGet, "/api", "203.0.113.7:1").Code)
+	assert.Equal(t, http.StatusOK, adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1").Code)
+	assert.Equal(t, http.StatusTooManyRequests, adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1").Code)
 }
 
 func TestKeyFunc(t *testing.T) {
@@ -90,12 +77,12 @@ func TestKeyFunc(t *testing.T) {
 	})
 
 	// One key from two addresses shares a counter.
-	rec := serve(r, http.MethodGet, "/api", "203.0.113.7:1", "X-API-Key", "k1")
+	rec := adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1", "X-API-Key", "k1")
 	assert.Equal(t, "key:k1", rec.Body.String())
-	serve(r, http.MethodGet, "/api", "198.51.100.1:1", "X-API-Key", "k1")
-	assert.Equal(t, http.StatusTooManyRequests, serve(r, http.MethodGet, "/api", "198.51.100.2:1", "X-API-Key", "k1").Code)
+	adaptertest.Serve(r, http.MethodGet, "/api", "198.51.100.1:1", "X-API-Key", "k1")
+	assert.Equal(t, http.StatusTooManyRequests, adaptertest.Serve(r, http.MethodGet, "/api", "198.51.100.2:1", "X-API-Key", "k1").Code)
 	// No key: the address is the identity.
-	rec = serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+	rec = adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1")
 	assert.Equal(t, "ip:203.0.113.7", rec.Body.String())
 }
 
@@ -108,9 +95,9 @@ func TestDeniedHandler(t *testing.T) {
 	})))
 	r.GET("/api", func(c *gin.Context) { handlerRan = true; ok(c) })
 
-	serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+	adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1")
 	handlerRan = false
-	rec := serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+	rec := adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1")
 	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
 	assert.JSONEq(t, `{"slow_down":"default"}`, rec.Body.String())
 	assert.Equal(t, "60", rec.Header().Get("Retry-After"), "headers are set before the hook runs")
@@ -118,16 +105,10 @@ func TestDeniedHandler(t *testing.T) {
 	assert.False(t, handlerRan)
 }
 
-// downStore is a backend that is always unreachable.
-type downStore struct{}
-
-func (downStore) Take(context.Context, *core.Request, *core.Result) error { return core.ErrUnavailable }
-func (downStore) Close() error                                            { return nil }
-
 func TestErrorHandler(t *testing.T) {
 	t.Parallel()
 	cfg := core.Config{FailMode: core.FailClosed}
-	store := ginlimit.WithCoreOptions(core.WithStore(downStore{}))
+	store := ginlimit.WithCoreOptions(core.WithStore(adaptertest.DownStore{}))
 	hook := ginlimit.WithErrorHandler(func(c *gin.Context, d *core.Decision) {
 		assert.ErrorIs(t, d.Err, core.ErrUnavailable)
 		c.String(http.StatusServiceUnavailable, "try later")
@@ -146,7 +127,7 @@ func TestErrorHandler(t *testing.T) {
 			r := gin.New()
 			r.Use(ginlimit.New(cfg, append([]ginlimit.Option{quiet, store}, tt.opts...)...))
 			r.GET("/api", ok)
-			rec := serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+			rec := adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1")
 			assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 			assert.Contains(t, rec.Body.String(), tt.body)
 			assert.Equal(t, "1", rec.Header().Get("Retry-After"))
@@ -170,7 +151,7 @@ func TestFromContext(t *testing.T) {
 		assert.Same(t, d, d2)
 		ok(c)
 	})
-	assert.Equal(t, http.StatusOK, serve(r, http.MethodGet, "/users/42", "203.0.113.7:1").Code)
+	assert.Equal(t, http.StatusOK, adaptertest.Serve(r, http.MethodGet, "/users/42", "203.0.113.7:1").Code)
 
 	_, found := ginlimit.FromContext(&gin.Context{})
 	assert.False(t, found)
@@ -186,33 +167,12 @@ func TestPerRoute(t *testing.T) {
 	api.GET("/users/:id", ok)
 	api.GET("/panic", func(*gin.Context) { panic("boom") })
 
-	for range 5 {
-		assert.Empty(t, serve(r, http.MethodGet, "/open", "203.0.113.7:1").Header().Get("X-RateLimit-Limit"))
-	}
-	assert.Equal(t, "2", serve(r, http.MethodPost, "/compute", "203.0.113.7:1").Header().Get("X-RateLimit-Limit"))
-	serve(r, http.MethodPost, "/compute", "203.0.113.7:1")
-	assert.Equal(t, http.StatusTooManyRequests, serve(r, http.MethodPost, "/compute", "203.0.113.7:1").Code)
-
-	// The group's limiter is another one, with its own counters.
-	rec := serve(r, http.MethodGet, "/api/users/1", "203.0.113.7:1")
-	assert.Equal(t, "3", rec.Header().Get("X-RateLimit-Limit"))
-	assert.Equal(t, "2", rec.Header().Get("X-RateLimit-Remaining"))
-	// A panic recovered by gin.Recovery keeps the headers.
-	rec = serve(r, http.MethodGet, "/api/panic", "203.0.113.7:1")
-	assert.Equal(t, http.StatusInternalServerError, rec.Code)
-	assert.Equal(t, "1", rec.Header().Get("X-RateLimit-Remaining"))
+	adaptertest.CheckPerRoute(t, r)
 }
 
 func TestNewPanicsOnInvalidConfig(t *testing.T) {
 	t.Parallel()
-	defer func() {
-		err, _ := recover().(error)
-		var invalid *core.ValidationError
-		require.ErrorAs(t, err, &invalid)
-		assert.ErrorContains(t, err, "mode")
-	}()
-	ginlimit.New(core.Config{Mode: "loud"})
-	t.Fatal("New did not panic")
+	adaptertest.CheckPanicsOnInvalidConfig(t, func() { ginlimit.New(core.Config{Mode: "loud"}) })
 }
 
 // TestRouteTemplate: rules see gin's route template, not only the path. With UseRawPath,
@@ -227,11 +187,11 @@ func TestRouteTemplate(t *testing.T) {
 		r.Use(ginlimit.New(cfg, quiet))
 		r.GET("/api/v1/users/:id", ok)
 		for _, path := range []string{"/api/v1/users/1", "/api/v1/users/a%2Fb"} {
-			rec := serve(r, http.MethodGet, path, "203.0.113.7:1")
+			rec := adaptertest.Serve(r, http.MethodGet, path, "203.0.113.7:1")
 			assert.Equal(t, http.StatusOK, rec.Code)
 			assert.Equal(t, `"users";q=3;w=60`, rec.Header().Get("RateLimit-Policy"), "%s %s", pattern, path)
 		}
-		serve(r, http.MethodGet, "/api/v1/users/2", "203.0.113.7:1")
-		assert.Equal(t, http.StatusTooManyRequests, serve(r, http.MethodGet, "/api/v1/users/3", "203.0.113.7:1").Code)
+		adaptertest.Serve(r, http.MethodGet, "/api/v1/users/2", "203.0.113.7:1")
+		assert.Equal(t, http.StatusTooManyRequests, adaptertest.Serve(r, http.MethodGet, "/api/v1/users/3", "203.0.113.7:1").Code)
 	}
 }

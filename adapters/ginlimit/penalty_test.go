@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,32 +13,15 @@ import (
 
 	"github.com/ratewarden/ratewarden/adapters/ginlimit"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adaptertest"
 )
-
-// steppedClock is a clock the test moves by hand.
-type steppedClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *steppedClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *steppedClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // TestRetryAfterGrowsAcrossPenaltyCooldowns drives a repeat offender through gin and the
 // memory backend: each cooldown it earns is twice the last, up to max_cooldown, and each
 // is announced in Retry-After and in the body.
 func TestRetryAfterGrowsAcrossPenaltyCooldowns(t *testing.T) {
 	t.Parallel()
-	clock := &steppedClock{now: time.Unix(1_764_158_400, 0)}
+	clock := adaptertest.NewClock()
 	cfg := core.Config{Default: core.Limits{Limit: 1, Window: time.Second}}
 	cfg.Penalty = core.PenaltyConfig{Enabled: true, Threshold: 2, Period: time.Hour, BaseCooldown: 30 * time.Second, Multiplier: 2, MaxCooldown: 5 * time.Minute}
 	r := gin.New()

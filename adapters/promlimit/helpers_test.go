@@ -21,33 +21,11 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adaptertest"
 )
 
 // testSecret is an HS256 secret of at least 32 bytes.
 const testSecret = "0123456789abcdef0123456789abcdef-promlimit"
-
-// start is a whole minute, so that fixed windows of 1m begin there.
-var start = time.Unix(1_764_158_400, 0)
-
-// clock is a settable test clock shared by the limiter, the store and the observer.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: start} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // env is a real limiter over the memory store (or a store wrapping it), observed by a
 // promlimit.Observer registered on a fresh registry, with a test clock and a captured
@@ -57,7 +35,7 @@ type env struct {
 	reg   *prometheus.Registry
 	obs   *promlimit.Observer
 	lim   *core.Limiter
-	clock *clock
+	clock *adaptertest.Clock
 	log   *syncBuffer
 }
 
@@ -67,7 +45,7 @@ type envConfig struct {
 
 func newEnv(t *testing.T, cfg core.Config, ec envConfig) *env {
 	t.Helper()
-	e := &env{t: t, reg: prometheus.NewRegistry(), clock: newClock(), log: &syncBuffer{}}
+	e := &env{t: t, reg: prometheus.NewRegistry(), clock: adaptertest.NewClock(), log: &syncBuffer{}}
 	obs, err := promlimit.New(e.reg, cfg.Metrics, promlimit.WithClock(e.clock.Now))
 	require.NoError(t, err)
 	e.obs = obs

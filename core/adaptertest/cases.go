@@ -336,13 +336,13 @@ func cases() []testCase {
 			config: core.Config{FailMode: core.FailClosed},
 			run: func(t *testing.T, s *server) {
 				s.allow(t, 1, request{})
-				s.store.down.Store(true)
+				s.store.Fail(core.ErrUnavailable)
 				rec := s.do(request{})
 				require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 				checkHeaders(t, rec, map[string]string{"Retry-After": "1"})
 				assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 				assert.JSONEq(t, `{"error": "rate_limit_unavailable", "message": "Rate limiting is temporarily unavailable. Retry in 1 second."}`, rec.Body.String())
-				s.store.down.Store(false)
+				s.store.Fail(nil)
 				assert.EqualValues(t, 98, remaining(t, s.allow(t, 1, request{})))
 			},
 		},
@@ -350,7 +350,7 @@ func cases() []testCase {
 			name:   "fail_mode closed with the problem format",
 			config: core.Config{FailMode: core.FailClosed, Response: core.ResponseConfig{Format: core.FormatProblem}},
 			run: func(t *testing.T, s *server) {
-				s.store.down.Store(true)
+				s.store.Fail(core.ErrUnavailable)
 				rec := s.do(request{})
 				require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 				assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
@@ -363,7 +363,7 @@ func cases() []testCase {
 			name:   "fail_mode open: a backend failure lets the request through without headers",
 			config: core.Config{FailMode: core.FailOpen},
 			run: func(t *testing.T, s *server) {
-				s.store.down.Store(true)
+				s.store.Fail(core.ErrUnavailable)
 				rec := s.allow(t, 1, request{})
 				noHeaders(t, rec)
 				assert.Equal(t, "error", reply(t, rec).Outcome)

@@ -21,13 +21,13 @@ import (
 // server is the handler of one case with the clock and store it decides with.
 type server struct {
 	h     http.Handler
-	clock *clock
-	store *store
+	clock *Clock
+	store *Store
 }
 
 func newServer(t *testing.T, mount Mount, cfg core.Config) *server {
 	t.Helper()
-	s := &server{clock: newClock(), store: newStore()}
+	s := &server{clock: NewClock(), store: NewStore()}
 	s.h = mount(t, cfg, core.WithStore(s.store), core.WithClock(s.clock.Now), core.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NotNil(t, s.h, "Mount returned no handler")
 	return s
@@ -159,8 +159,8 @@ func remaining(t *testing.T, rec *httptest.ResponseRecorder) int64 {
 	return n
 }
 
-// unix is base plus d, in Unix seconds.
-func unix(d time.Duration) int64 { return base.Add(d).Unix() }
+// unix is Base plus d, in Unix seconds.
+func unix(d time.Duration) int64 { return Base.Add(d).Unix() }
 
 // The JWT settings of the cases that use tokens. HMAC secrets must be 32 bytes or more.
 const (
@@ -169,10 +169,10 @@ const (
 )
 
 // Expiry times of tokens that must be valid, and expired, whether the verifier checks
-// them against the limiter's clock (the suite's, starting at base) or the real one.
+// them against the limiter's clock (the suite's, starting at Base) or the real one.
 var (
-	validUntil   = later(time.Now(), base).Add(time.Hour).Unix()
-	expiredSince = earlier(time.Now(), base).Add(-time.Hour).Unix()
+	validUntil   = later(time.Now(), Base).Add(time.Hour).Unix()
+	expiredSince = earlier(time.Now(), Base).Add(-time.Hour).Unix()
 )
 
 func later(a, b time.Time) time.Time {

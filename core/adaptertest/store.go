@@ -4,21 +4,20 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/ratewarden/ratewarden/core"
 )
 
-// store is the simplest complete core.Store: one map behind one mutex, deciding with
-// core.Policy like every in-process store. The suite passes it with core.WithStore, so
-// that core's own net/http middleware can run the suite without the memory backend (a
-// module that requires core), and so that cases can make the backend fail. Backends
-// prove their semantics in package storetest; this suite is about the HTTP side.
-type store struct {
+// Store is the simplest complete core.Store: one map behind one mutex, deciding with
+// core.Policy like every in-process store, that a test can make fail. The suite passes one
+// with core.WithStore, so that core's own net/http middleware can run the suite without
+// the memory backend (a module that requires core), and so that cases can make the backend
+// fail; core's own tests use it for the same reasons. Backends prove their semantics in
+// package storetest; this store is for testing the HTTP side. Safe for concurrent use.
+type Store struct {
 	mu     sync.Mutex
 	states map[string]*keyState
-	down   atomic.Bool // when set, Take fails with core.ErrUnavailable
+	fail   error // when set, Take fails with it
 }
 
 type keyState struct {
@@ -26,14 +25,16 @@ type keyState struct {
 	state  []int64
 }
 
-func newStore() *store { return &store{states: map[string]*keyState{}} }
+// NewStore returns an empty Store.
+func NewStore() *Store { return &Store{states: map[string]*keyState{}} }
 
-func (s *store) Take(_ context.Context, req *core.Request, res *core.Result) error {
-	if s.down.Load() {
-		return core.ErrUnavailable
-	}
+// Take decides req as core.Store specifies, or fails with the error of [Store.Fail].
+func (s *Store) Take(_ context.Context, req *core.Request, res *core.Result) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
 	now := req.Now.UnixMicro()
 	st := s.states[req.Key]
 	switch {
@@ -50,21 +51,20 @@ func (s *store) Take(_ context.Context, req *core.Request, res *core.Result) err
 	return nil
 }
 
-func (s *store) Close() error { return nil }
-
-// base is the instant every case starts at: a multiple of one hour, so that fixed windows
-// of a minute and of an hour both begin there.
-var base = time.Unix(1_764_158_400, 0)
-
-// clock is the stepped clock of one case.
-type clock struct{ now atomic.Int64 } // Unix nanoseconds
-
-func newClock() *clock {
-	c := &clock{}
-	c.now.Store(base.UnixNano())
-	return c
+// Fail makes every Take fail with err from now on, as an unreachable backend does; nil
+// makes the store work again.
+func (s *Store) Fail(err error) {
+	s.mu.Lock()
+	s.fail = err
+	s.mu.Unlock()
 }
 
-func (c *clock) Now() time.Time { return time.Unix(0, c.now.Load()) }
+// Len returns the number of keys the store holds.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.states)
+}
 
-func (c *clock) Advance(d time.Duration) { c.now.Add(int64(d)) }
+// Close does nothing.
+func (s *Store) Close() error { return nil }

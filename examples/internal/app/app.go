@@ -70,8 +70,8 @@ func Setup(name string, args []string, stderr io.Writer) *App {
 
 func (a *App) newLimiter(cfg core.Config) (*core.Limiter, error) {
 	opts := []core.Option{core.WithLogger(a.Logger)}
-	if core.On(cfg.WithDefaults().Metrics.Enabled) {
-		obs, err := promlimit.New(a.registry, cfg.WithDefaults().Metrics)
+	if metrics := cfg.WithDefaults().Metrics; core.On(metrics.Enabled) {
+		obs, err := promlimit.New(a.registry, metrics)
 		if err != nil {
 			return nil, err
 		}
