@@ -76,3 +76,25 @@ func formatSetting(v reflect.Value) string {
 	}
 	return fmt.Sprint(v.Interface())
 }
+
+// explicitZeroCosts adds a problem for every `cost = 0` the file or the environment set: a
+// zero cost means "the rule's cost, else 1", which a written 0 would silently become.
+func explicitZeroCosts(ps *problems, c Config, explicit map[string]bool) {
+	check := func(key string, l Limits) {
+		if l.Cost == 0 && explicit[key+".cost"] {
+			ps.add(key+".cost", "must be ≥ 1, got 0: leave the key out for the rule's cost (or 1)")
+		}
+	}
+	checkTiers := func(key string, tiers map[string]Limits) {
+		for name, l := range tiers {
+			check(joinKey(key, name), l)
+		}
+	}
+	check("default", c.Default)
+	checkTiers("tiers", c.Tiers)
+	for i, e := range c.Endpoints {
+		key := fmt.Sprintf("endpoints[%d]", i)
+		check(key, e.Limits)
+		checkTiers(key+".tiers", e.Tiers)
+	}
+}

@@ -71,6 +71,7 @@ func (s Source) Load() (Config, error) {
 	}
 	defaulted := c.WithDefaults()
 	explicitZeros(&ps, "", reflect.ValueOf(c), reflect.ValueOf(defaulted), explicit)
+	explicitZeroCosts(&ps, c, explicit)
 	c = defaulted
 	if err := c.Validate(); err != nil {
 		var ve *ValidationError

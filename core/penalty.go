@@ -34,6 +34,8 @@ func (p *PenaltyPolicy) validate() error {
 		return fmt.Errorf("ratewarden: penalty threshold must be 1 to 1000, got %d", p.Threshold)
 	case p.Period <= 0 || p.BaseCooldown <= 0 || p.MaxCooldown < p.BaseCooldown:
 		return fmt.Errorf("ratewarden: penalty needs period > 0, base_cooldown > 0 and max_cooldown ≥ base_cooldown")
+	case p.Period > MaxWindow || p.MaxCooldown > MaxWindow:
+		return fmt.Errorf("ratewarden: penalty period and max_cooldown must be at most %s", MaxWindow)
 	case !(p.Multiplier >= 1) || math.IsInf(p.Multiplier, 0):
 		return fmt.Errorf("ratewarden: penalty multiplier must be ≥ 1, got %v", p.Multiplier)
 	}
@@ -64,48 +66,53 @@ func (p *PenaltyPolicy) Cooldown(violations int) time.Duration {
 	return time.Duration(d).Truncate(time.Microsecond)
 }
 
-// State layout: [cooldownUntil, head, n, ring of Capacity violation times...].
-func (p *PenaltyPolicy) stateSize() int { return 3 + p.Capacity() }
-
-func (p *PenaltyPolicy) cooldownUntil(state []int64) int64 { return state[0] }
-
-// violations drops violations older than Period and returns how many count.
-func (p *PenaltyPolicy) violations(state []int64, now int64) int {
-	capacity := int64(p.Capacity())
-	ring := state[3 : 3+capacity]
-	horizon := now - p.Period.Microseconds()
-	for state[2] > 0 && ring[state[1]] <= horizon {
-		state[1] = (state[1] + 1) % capacity
-		state[2]--
-	}
-	return int(state[2])
+// penaltyState is the penalty of one key: the end of the cooldown in force and the times
+// of the violations that may still count, oldest first, at most Capacity of them.
+type penaltyState struct {
+	until int64 // Unix µs; 0 when no cooldown was ever started
+	log   timeLog
 }
 
-// record adds a violation at now and starts a cooldown when the threshold is reached. It
-// returns the violations that count and the cooldown started, in µs.
-func (p *PenaltyPolicy) record(state []int64, now int64) (int, int64) {
-	capacity := int64(p.Capacity())
-	n := int64(p.violations(state, now))
-	ring := state[3 : 3+capacity]
-	if n == capacity { // the oldest can no longer matter: drop it
-		state[1] = (state[1] + 1) % capacity
-		n--
+// apply is the penalty step of a decision at now (Unix µs), the mirror of the penalty
+// function of lua/decide.lua: res.Allowed holds the windows' answer on entry. During a
+// cooldown the request is denied, counted as nothing and the cooldown not extended; a
+// denial by the windows is a violation, which starts a cooldown once the violations within
+// Period reach Threshold. The penalty decides at max(now, its newest violation), so that a
+// clock stepping back never lengthens a cooldown. Expired violations are dropped only when
+// violations are counted, as in the script.
+func (p *PenaltyPolicy) apply(ks *KeyState, now int64, res *Result) {
+	ps := ks.penalty
+	if ps == nil {
+		if res.Allowed {
+			return
+		}
+		ps = new(penaltyState)
+		ks.penalty = ps
 	}
-	ring[(state[1]+n)%capacity] = now
-	state[2] = n + 1
-	cooldown := p.Cooldown(int(n + 1)).Microseconds()
+	capacity := p.Capacity()
+	if extra := ps.log.len() - capacity; extra > 0 { // written under a policy that kept more
+		ps.log.dropOldest(extra)
+	}
+	t := max(now, ps.log.newest())
+	left := ps.until - t
+	if left <= 0 && res.Allowed {
+		return
+	}
+	ps.log.dropThrough(t - p.Period.Microseconds())
+	if left > 0 { // a cooldown is in force: denied, not counted, not extended
+		res.Allowed = false
+		res.Cooldown, res.Violations = micros(left), ps.log.len()
+		return
+	}
+	if ps.log.len() == capacity { // the oldest can no longer matter
+		ps.log.dropOldest(1)
+	}
+	ps.log.push(t, 1)
+	n := ps.log.len()
+	cooldown := p.Cooldown(n).Microseconds()
 	if cooldown > 0 {
-		state[0] = now + cooldown
+		ps.until = t + cooldown
 	}
-	return int(n + 1), cooldown
-}
-
-// migrate keeps the cooldown and the newest violations across a policy change.
-func (p *PenaltyPolicy) migrate(dst []int64, old *PenaltyPolicy, src []int64) {
-	oldCap, newCap := int64(old.Capacity()), int64(p.Capacity())
-	n := min(src[2], newCap)
-	for i := int64(0); i < n; i++ {
-		dst[3+i] = src[3+(src[1]+src[2]-n+i)%oldCap]
-	}
-	dst[0], dst[1], dst[2] = src[0], 0, n
+	res.Cooldown, res.Violations = micros(cooldown), n
+	ks.expiresAt = max(ks.expiresAt, ps.until, t+p.Period.Microseconds())
 }

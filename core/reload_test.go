@@ -139,3 +139,39 @@ func waitResult(t *testing.T, results <-chan error) error {
 		return errors.New("unreachable")
 	}
 }
+
+// A reload renames rule a (pattern /x) to b and adds a new rule a on /y with another
+// window: b keeps a's counter and the new a gets a counter of its own, so /x and /y never
+// share one (they used to: alternating them admitted 50 + 50 instead of 5 + 5).
+func TestARuleTakingARenamedRulesNameGetsACounterOfItsOwn(t *testing.T) {
+	t.Parallel()
+	rule := func(name, pattern string, window time.Duration) core.Endpoint {
+		return core.Endpoint{Name: name, Pattern: pattern, Limits: core.Limits{Limit: 5, Window: window}}
+	}
+	h := newHarness(t, core.Config{Endpoints: []core.Endpoint{rule("a", "/x", time.Minute)}})
+	h.decideN(2, request{path: "/x"})
+	require.NoError(t, h.lim.Reload(core.Config{Endpoints: []core.Endpoint{
+		rule("b", "/x", time.Minute),
+		rule("a", "/y", time.Hour),
+	}}))
+	admitted := map[string]int{}
+	for i := range 100 {
+		path := []string{"/x", "/y"}[i%2]
+		if h.decide(request{path: path}).Outcome == core.Allowed {
+			admitted[path]++
+		}
+	}
+	assert.Equal(t, map[string]int{"/x": 3, "/y": 5}, admitted, "b continues a's counter, the new a has its own")
+
+	// Renaming them back and forth, in any order, never gives either rule a fresh counter
+	// or one counter to both.
+	for _, next := range [][]core.Endpoint{
+		{rule("a", "/y", time.Hour), rule("b", "/x", time.Minute)},
+		{rule("c", "/y", time.Hour), rule("a", "/x", time.Minute)},
+		{rule("a", "/x", time.Minute), rule("b", "/y", time.Hour)},
+	} {
+		require.NoError(t, h.lim.Reload(core.Config{Endpoints: next}))
+		assert.Equal(t, core.Denied, h.decide(request{path: "/x"}).Outcome)
+		assert.Equal(t, core.Denied, h.decide(request{path: "/y"}).Outcome)
+	}
+}

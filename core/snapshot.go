@@ -73,14 +73,13 @@ func compile(cfg Config, prev *snapshot, now func() time.Time) (*snapshot, error
 	}
 	build := func(name string, own Limits, tiers map[string]Limits) (*rule, error) {
 		r := &rule{name: name, counter: name, tiers: make(map[string]limitSet, len(tiers))}
-		capacity := largestLimits(own, tiers)
 		var err error
-		if r.own, err = newLimitSet(alg, name, own, 0, penalty, capacity); err != nil {
+		if r.own, err = newLimitSet(alg, name, own, 0, penalty); err != nil {
 			return nil, err
 		}
 		for tier, l := range tiers {
 			s.tierNames[tier] = struct{}{}
-			if r.tiers[tier], err = newLimitSet(alg, name, l, r.own.cost, penalty, capacity); err != nil {
+			if r.tiers[tier], err = newLimitSet(alg, name, l, r.own.cost, penalty); err != nil {
 				return nil, err
 			}
 		}
@@ -99,11 +98,9 @@ func compile(cfg Config, prev *snapshot, now func() time.Time) (*snapshot, error
 		for _, m := range e.Methods {
 			r.methods = append(r.methods, strings.ToUpper(m))
 		}
-		if prev != nil {
-			r.counter = prev.inheritCounter(r)
-		}
 		s.endpoints = append(s.endpoints, r)
 	}
+	assignCounters(s.endpoints, prev)
 	if s.resolver, err = clientip.New(cfg.ClientIP); err != nil {
 		return nil, err
 	}
@@ -137,31 +134,13 @@ func windowsOf(l Limits) []WindowConfig {
 	return []WindowConfig{{Limit: l.Limit, Window: l.Window}}
 }
 
-// largestLimits maps each window period of a rule to the largest limit its own limits or
-// any tier override gives it: the capacity a sliding window of that period needs.
-func largestLimits(own Limits, tiers map[string]Limits) map[time.Duration]int64 {
-	largest := map[time.Duration]int64{}
-	for _, w := range windowsOf(own) {
-		largest[w.Window] = max(largest[w.Window], w.Limit)
-	}
-	for _, l := range tiers {
-		for _, w := range windowsOf(l) {
-			largest[w.Window] = max(largest[w.Window], w.Limit)
-		}
-	}
-	return largest
-}
-
 // newLimitSet builds the policy of one rule and tier. A zero cost inherits inheritCost,
 // and then defaults to 1.
-func newLimitSet(alg Algorithm, name string, l Limits, inheritCost int64, penalty *PenaltyPolicy, capacity map[time.Duration]int64) (limitSet, error) {
+func newLimitSet(alg Algorithm, name string, l Limits, inheritCost int64, penalty *PenaltyPolicy) (limitSet, error) {
 	configured := windowsOf(l)
 	windows := make([]Window, len(configured))
 	for i, w := range configured {
 		windows[i] = Window{Limit: w.Limit, Period: w.Window, Name: name}
-		if alg == SlidingWindow {
-			windows[i].Capacity = capacity[w.Window]
-		}
 		if i > 0 {
 			windows[i].Name = name + "-" + strconv.FormatInt(int64(w.Window.Seconds()), 10)
 		}
@@ -177,21 +156,55 @@ func newLimitSet(alg Algorithm, name string, l Limits, inheritCost int64, penalt
 	return limitSet{policy: p, cost: cost}, nil
 }
 
-// inheritCounter returns the counter name a new endpoint rule continues: that of the old
-// rule with the same name, else of the old rule with the same pattern, else its own name.
-// So a rule that is renamed, or whose pattern changes, keeps its clients' counters.
-func (s *snapshot) inheritCounter(r *rule) string {
-	for _, old := range s.endpoints {
-		if old.name == r.name {
-			return old.counter
+// assignCounters gives every endpoint rule of a new snapshot the counter name it continues
+// (SPEC section 1.5): the counter of the old rule with the same name and pattern, else of
+// an old rule with the same pattern (a renamed rule), else of the old rule with the same
+// name (a rule whose pattern changed), each old counter going to one new rule at most, in
+// configuration order. A rule that continues none gets a counter no rule of either
+// snapshot uses — its name, or its name with "~2", "~3", … — so two rules never share a
+// counter, whatever sequence of reloads led here. prev is nil for a first configuration.
+//
+// Counter names are kept in process: after a restart every rule counts under its name
+// again (docs/rules.md).
+func assignCounters(rules []*rule, prev *snapshot) {
+	var old []*rule
+	used := map[string]bool{"default": true}
+	if prev != nil {
+		old = prev.endpoints
+		for _, o := range old {
+			used[o.counter] = true
 		}
 	}
-	for _, old := range s.endpoints {
-		if old.pattern.raw == r.pattern.raw {
-			return old.counter
+	taken := make([]bool, len(old))
+	continues := func(same func(o, r *rule) bool) {
+		for _, r := range rules {
+			if r.counter != "" {
+				continue
+			}
+			for j, o := range old {
+				if !taken[j] && same(o, r) {
+					taken[j], r.counter = true, o.counter
+					break
+				}
+			}
 		}
 	}
-	return r.name
+	for _, r := range rules {
+		r.counter = ""
+	}
+	continues(func(o, r *rule) bool { return o.name == r.name && o.pattern.raw == r.pattern.raw })
+	continues(func(o, r *rule) bool { return o.pattern.raw == r.pattern.raw })
+	continues(func(o, r *rule) bool { return o.name == r.name })
+	for _, r := range rules {
+		if r.counter != "" {
+			continue
+		}
+		r.counter = r.name
+		for n := 2; used[r.counter]; n++ {
+			r.counter = r.name + "~" + strconv.Itoa(n)
+		}
+		used[r.counter] = true
+	}
 }
 
 // resolve returns the rule for a request: the most specific endpoint rule whose pattern

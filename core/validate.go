@@ -259,6 +259,9 @@ func (v *validator) window(key string, limit int64, period time.Duration) bool {
 	case period < time.Second || period%time.Second != 0:
 		v.add(key+".window", "must be whole seconds ≥ 1s, got %s", quoteDur(period))
 		ok = false
+	case period > MaxWindow:
+		v.add(key+".window", "must be at most %s (ten years), got %s", quoteDur(MaxWindow), quoteDur(period))
+		ok = false
 	}
 	if ok && v.algOK {
 		if _, err := NewPolicy(v.alg, []Window{{Limit: limit, Period: period}}, nil); err != nil {
@@ -413,6 +416,14 @@ func (v *validator) penalty(p PenaltyConfig) {
 	}
 	if !(p.Multiplier >= 1) || math.IsInf(p.Multiplier, 0) {
 		v.add("penalty.multiplier", "must be a number ≥ 1, got %v", p.Multiplier)
+	}
+	for _, bound := range []struct {
+		key string
+		d   time.Duration
+	}{{"penalty.period", p.Period}, {"penalty.max_cooldown", p.MaxCooldown}} {
+		if bound.d > MaxWindow {
+			v.add(bound.key, "must be at most %s (ten years), got %s", quoteDur(MaxWindow), quoteDur(bound.d))
+		}
 	}
 	if p.BaseCooldown > 0 && p.MaxCooldown < p.BaseCooldown {
 		v.add("penalty.max_cooldown", "must be ≥ base_cooldown (%s), got %s", p.BaseCooldown, quoteDur(p.MaxCooldown))

@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +92,15 @@ func TestValidateEachRule(t *testing.T) {
 			c.Algorithm = "sliding_window"
 			c.Default = lim(MaxSlidingLimit+1, minute)
 		}, "default.limit", "100001"},
-		{"gcra bound", func(c *Config) { c.Algorithm = "gcra"; c.Default = lim(2_000_000, time.Second) }, "default.limit", "2000000"},
+		{"gcra bound", func(c *Config) { c.Algorithm = "gcra"; c.Default = lim(4_503_599_628, time.Second) }, "default.limit", "4503599628"},
+		{"fixed window bound", func(c *Config) { c.Algorithm = "fixed_window"; c.Default = lim(1<<52+1, time.Second) }, "default.limit", "4503599627370497"},
+		{"penalty period beyond ten years", func(c *Config) {
+			c.Penalty = PenaltyConfig{Enabled: true, Threshold: 3, Period: 100_000 * time.Hour, BaseCooldown: time.Minute, Multiplier: 2, MaxCooldown: time.Hour}
+		}, "penalty.period", `must be at most "87600h0m0s" (ten years), got "100000h0m0s"`},
+		{"window beyond ten years", func(c *Config) {
+			c.Algorithm = "fixed_window"
+			c.Default = lim(math.MaxInt64, 2_000_000*time.Hour)
+		}, "default.window", `must be at most "87600h0m0s" (ten years), got "2000000h0m0s"`},
 		{"token bucket bound", func(c *Config) { c.Default = lim(1<<50, time.Hour) }, "default.limit", "1125899906842624"},
 
 		{"tier inherits too large a cost", func(c *Config) {

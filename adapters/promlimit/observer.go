@@ -63,6 +63,10 @@ var decisionOf = [...]int8{
 
 var kindNames = [...]string{KindTimeout, KindConnection, KindScript, KindCircuitOpen, KindOther}
 
+// evictionReasons are the values of the reason label of memory_evictions_total, as the
+// memory store reports them (core.MemoryObserver).
+var evictionReasons = [...]string{"expired", "lru"}
+
 // Observer exports decisions and backend calls as Prometheus metrics (SPEC section 7). It
 // implements [core.Observer]; pass it to [core.New] with [core.WithObserver].
 //
@@ -76,6 +80,9 @@ type Observer struct {
 	latency  *prometheus.HistogramVec
 	errs     [len(kindNames)]prometheus.Counter
 	top      *topClients // nil when top_clients = -1
+
+	memoryKeys atomic.Pointer[func() int] // the memory store's key count; nil before WatchKeys
+	evictions  [len(evictionReasons)]prometheus.Counter
 
 	// series caches the children of requests_total and exceeded_total per rule, then per
 	// tier: CounterVec.WithLabelValues allocates, and this runs on every request. The map
@@ -177,10 +184,26 @@ func New(reg prometheus.Registerer, cfg core.MetricsConfig, opts ...Option) (*Ob
 	for i, kind := range kindNames {
 		obs.errs[i] = errs.WithLabelValues(kind) // every kind exists from the start, at 0
 	}
+	evictions := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "memory_evictions_total",
+		Help: "Keys the memory backend forgot: expired (back to a fresh key's state) or lru (live keys evicted from a full store, each handing its client a fresh quota).",
+	}, []string{"reason"})
+	for i, reason := range evictionReasons {
+		obs.evictions[i] = evictions.WithLabelValues(reason)
+	}
+	keys := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: ns, Name: "memory_keys",
+		Help: "Keys the memory backend holds (0 when it is not in use).",
+	}, func() float64 {
+		if count := obs.memoryKeys.Load(); count != nil {
+			return float64((*count)())
+		}
+		return 0
+	})
 	obs.series.Store(&map[string]*ruleSeries{})
 	obs.ops.Store(&map[string]prometheus.Observer{})
 
-	collectors := []prometheus.Collector{obs.requests, obs.exceeded, obs.latency, errs}
+	collectors := []prometheus.Collector{obs.requests, obs.exceeded, obs.latency, errs, evictions, keys}
 	if topN > 0 {
 		obs.top = newTopClients(ns, topN, o.now)
 		collectors = append(collectors, obs.top)
@@ -229,6 +252,20 @@ func (o *Observer) ObserveBackend(operation string, took time.Duration, errKind 
 		}
 	}
 	o.opFor(operation).Observe(took.Seconds())
+}
+
+// WatchKeys makes memory_keys read count when metrics are collected. The memory store
+// calls it when it is built; it implements [core.MemoryObserver].
+func (o *Observer) WatchKeys(count func() int) { o.memoryKeys.Store(&count) }
+
+// ObserveEvictions counts n keys the memory store forgot for reason ("expired" or "lru") in
+// memory_evictions_total; it implements [core.MemoryObserver].
+func (o *Observer) ObserveEvictions(reason string, n int) {
+	for i, r := range evictionReasons {
+		if r == reason {
+			o.evictions[i].Add(float64(n))
+		}
+	}
 }
 
 // validNamespace reports whether ns is a metric name prefix in the classic character set

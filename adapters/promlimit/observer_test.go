@@ -63,6 +63,8 @@ ratelimit_redis_errors_total{kind="timeout"} 0
 		{"ratelimit_current_usage", dto.MetricType_GAUGE, []string{"client", "rule"}},
 		{"ratelimit_redis_latency_seconds", dto.MetricType_HISTOGRAM, []string{"operation"}},
 		{"ratelimit_redis_errors_total", dto.MetricType_COUNTER, []string{"kind"}},
+		{"ratelimit_memory_keys", dto.MetricType_GAUGE, nil},
+		{"ratelimit_memory_evictions_total", dto.MetricType_COUNTER, []string{"reason"}},
 	}
 	for _, tt := range tests {
 		mf := fams[tt.name]
@@ -71,6 +73,30 @@ ratelimit_redis_errors_total{kind="timeout"} 0
 		assert.Equal(t, tt.labels, labelNames(mf), tt.name)
 	}
 	assert.Len(t, fams, len(tests), "no other metrics")
+}
+
+// The memory store reports its keys and evictions through core.MemoryObserver.
+func TestMemoryKeysAndEvictions(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	obs, err := promlimit.New(reg, core.MetricsConfig{})
+	require.NoError(t, err)
+	var _ core.MemoryObserver = obs
+	obs.WatchKeys(func() int { return 42 })
+	obs.ObserveEvictions("expired", 3)
+	obs.ObserveEvictions("lru", 2)
+	obs.ObserveEvictions("lru", 1)
+	obs.ObserveEvictions("unknown", 9) // not a reason the store reports: not counted
+	const want = `
+# HELP ratelimit_memory_keys Keys the memory backend holds (0 when it is not in use).
+# TYPE ratelimit_memory_keys gauge
+ratelimit_memory_keys 42
+# HELP ratelimit_memory_evictions_total Keys the memory backend forgot: expired (back to a fresh key's state) or lru (live keys evicted from a full store, each handing its client a fresh quota).
+# TYPE ratelimit_memory_evictions_total counter
+ratelimit_memory_evictions_total{reason="expired"} 3
+ratelimit_memory_evictions_total{reason="lru"} 3
+`
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(want), "ratelimit_memory_keys", "ratelimit_memory_evictions_total"))
 }
 
 func TestRequestsAreCountedByDecision(t *testing.T) {

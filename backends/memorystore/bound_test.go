@@ -76,14 +76,16 @@ func TestSweepForgetsOnlyKeysBackToFresh(t *testing.T) {
 	t.Parallel()
 	s := memorystore.New(core.MemoryConfig{})
 	t.Cleanup(func() { _ = s.Close() })
-	p := newPolicy(t, 5, nil)
+	p := newPolicy(t, 5, nil) // a token refills every 12 s
+	take(t, s, "a", p, storetest.Base)
 	take(t, s, "a", p, storetest.Base)
 	take(t, s, "b", p, storetest.Base.Add(30*time.Second))
 
-	assert.Equal(t, 0, s.Sweep(storetest.Base.Add(59*time.Second)))
-	assert.Equal(t, 1, s.Sweep(storetest.Base.Add(60*time.Second)), "a is full again one window after its last request")
+	assert.Equal(t, 0, s.Sweep(storetest.Base.Add(24*time.Second-time.Microsecond)))
+	assert.Equal(t, 1, s.Sweep(storetest.Base.Add(24*time.Second)), "a is full again once its two tokens have refilled")
 	assert.Equal(t, 1, s.Len())
-	assert.Equal(t, 1, s.Sweep(storetest.Base.Add(90*time.Second)))
+	assert.Equal(t, 0, s.Sweep(storetest.Base.Add(42*time.Second-time.Microsecond)))
+	assert.Equal(t, 1, s.Sweep(storetest.Base.Add(42*time.Second)))
 	assert.Equal(t, 0, s.Len())
 }
 

@@ -1,6 +1,7 @@
 package memorystore
 
 import (
+	"math"
 	"sync"
 
 	"github.com/ratewarden/ratewarden/core"
@@ -12,43 +13,46 @@ import (
 // order exact to within a second at a negligible cost.
 const lruResolution = 1_000_000 // µs
 
-// inlineState is the state size kept inside the entry itself (token bucket, fixed window
-// and GCRA need at most 2 per window), so that a decision touches one allocation.
-const inlineState = 4
-
 // shard is one lock's worth of keys, in a list from most to least recently used.
 type shard struct {
 	mu  sync.Mutex
 	m   map[string]*entry
 	lru entry // sentinel: lru.next is the most recently used key, lru.prev the least
+	// nextExpiry is a lower bound of the keys' ExpiresAt: no key is fresh before it. It is
+	// lowered as keys are decided and made exact by each sweep, so that a full shard looks
+	// for fresh keys to forget only when there may be some.
+	nextExpiry int64
 }
 
 // entry is the state of one key.
 type entry struct {
-	policy    *core.Policy // the policy state is laid out for
-	state     []int64      // inline[:n] when it fits
-	expiresAt int64        // Unix µs after which state equals a fresh key's
-	movedAt   int64        // Unix µs of the last move to the front of the LRU list
-	prev      *entry
-	next      *entry
-	key       string
-	inline    [inlineState]int64
+	core.KeyState
+	movedAt int64 // Unix µs of the last move to the front of the LRU list
+	prev    *entry
+	next    *entry
+	key     string
 }
 
 func (sh *shard) init() {
 	sh.m = make(map[string]*entry)
 	sh.lru.next, sh.lru.prev = &sh.lru, &sh.lru
+	sh.nextExpiry = math.MaxInt64
 }
 
-// insert adds a fresh key, evicting the least recently used one when the shard is full:
-// keys idle longest, expired ones first, go first.
-func (sh *shard) insert(key string, p *core.Policy, limit int, now int64) *entry {
+// evictions counts the keys a shard forgot, by reason.
+type evictions struct{ expired, lru int }
+
+// insert adds a fresh key. A full shard first forgets its keys whose state equals a fresh
+// key's, then, if none did, its least recently used key (SPEC section 5).
+func (sh *shard) insert(key string, limit int, now int64, ev *evictions) *entry {
+	if len(sh.m) >= limit && sh.nextExpiry <= now {
+		ev.expired += sh.sweepLocked(now)
+	}
 	if len(sh.m) >= limit {
 		sh.remove(sh.lru.prev)
+		ev.lru++
 	}
 	e := &entry{key: key, movedAt: now}
-	e.layout(p)
-	p.Init(e.state)
 	sh.m[key] = e
 	sh.pushFront(e)
 	return e
@@ -76,34 +80,26 @@ func (sh *shard) remove(e *entry) {
 	delete(sh.m, e.key)
 }
 
-// layout points e.state at storage for policy p: inline when it fits.
-func (e *entry) layout(p *core.Policy) {
-	e.policy = p
-	if n := p.StateSize(); n <= inlineState {
-		e.state = e.inline[:n:n]
-	} else {
-		e.state = make([]int64, n)
-	}
-}
-
-// migrate re-lays the state of e out for policy p (after a reload or a tier change).
-func (e *entry) migrate(p *core.Policy, now int64) {
-	old, oldState := e.policy, append([]int64(nil), e.state...)
-	e.layout(p)
-	p.Migrate(e.state, old, oldState, now)
-}
-
 func (sh *shard) sweep(now int64) int {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	removed := 0
+	return sh.sweepLocked(now)
+}
+
+// sweepLocked forgets the keys that are fresh at now, makes nextExpiry exact and returns
+// how many keys it forgot.
+func (sh *shard) sweepLocked(now int64) int {
+	removed, next := 0, int64(math.MaxInt64)
 	for e := sh.lru.prev; e != &sh.lru; {
 		prev := e.prev
-		if e.expiresAt <= now {
+		if exp := e.ExpiresAt(); exp <= now {
 			sh.remove(e)
 			removed++
+		} else {
+			next = min(next, exp)
 		}
 		e = prev
 	}
+	sh.nextExpiry = next
 	return removed
 }

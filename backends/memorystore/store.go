@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"math/bits"
 	"strings"
 	"sync"
@@ -15,7 +16,7 @@ import (
 
 func init() {
 	core.RegisterBackend(core.BackendMemory, func(cfg core.Config, env core.BackendEnv) (core.Store, error) {
-		return New(cfg.Memory, WithClock(env.Now)), nil
+		return New(cfg.Memory, WithClock(env.Now), WithLogger(env.Logger), WithObserver(env.Observer)), nil
 	})
 }
 
@@ -23,13 +24,19 @@ func init() {
 // share one with probability 1/256.
 const maxShards = 256
 
+// evictionLogEvery is how often, at most, a full store logs that it evicts live keys.
+const evictionLogEvery = time.Minute
+
 // Store is the in-memory [core.Store]. Create it with [New]; the zero value is not usable.
 type Store struct {
 	shards   []shard
 	mask     uint64
 	seed     maphash.Seed
 	perShard int // key bound of one shard
+	maxKeys  int
 	now      func() time.Time
+	memory   core.MemoryObserver // nil when the observer reports no memory metrics
+	evictLog *core.ThrottledLog
 
 	stopSweeper chan struct{}
 	sweeperDone chan struct{}
@@ -40,7 +47,7 @@ type Store struct {
 // cfg.SweepInterval until [Store.Close]. Zero fields mean the defaults of
 // [core.DefaultConfig].
 func New(cfg core.MemoryConfig, opts ...Option) *Store {
-	o := options{now: time.Now}
+	o := options{now: time.Now, logger: slog.Default()}
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
@@ -62,12 +69,18 @@ func New(cfg core.MemoryConfig, opts ...Option) *Store {
 		mask:        uint64(n - 1),
 		seed:        maphash.MakeSeed(),
 		perShard:    max(1, maxKeys/n),
+		maxKeys:     maxKeys,
 		now:         o.now,
+		evictLog:    core.NewThrottledLog(o.logger, slog.LevelWarn, evictionLogEvery, o.now),
 		stopSweeper: make(chan struct{}),
 		sweeperDone: make(chan struct{}),
 	}
 	for i := range s.shards {
 		s.shards[i].init()
+	}
+	if m, ok := o.observer.(core.MemoryObserver); ok {
+		s.memory = m
+		m.WatchKeys(s.Len)
 	}
 	go s.sweepEvery(interval)
 	return s
@@ -78,28 +91,46 @@ func New(cfg core.MemoryConfig, opts ...Option) *Store {
 var ErrCost = errors.New("ratewarden: request cost outside 1..limit")
 
 // Take decides req as [core.Store] specifies. It never fails for a valid request.
-func (s *Store) Take(_ context.Context, req *core.Request, res *core.Result) error {
+func (s *Store) Take(ctx context.Context, req *core.Request, res *core.Result) error {
 	p := req.Policy
 	if req.Cost < 1 || req.Cost > p.MaxCost() {
 		return fmt.Errorf("%w: %d", ErrCost, req.Cost)
 	}
 	now := req.Now.UnixMicro()
 	sh := &s.shards[maphash.String(s.seed, req.Key)&s.mask]
+	var ev evictions
 	sh.mu.Lock()
 	e := sh.m[req.Key]
-	switch {
-	case e == nil:
-		e = sh.insert(strings.Clone(req.Key), p, s.perShard, now)
-	case e.policy != p:
-		e.migrate(p, now)
-		fallthrough
-	default:
+	if e == nil {
+		e = sh.insert(strings.Clone(req.Key), s.perShard, now, &ev)
+	} else {
 		sh.touch(e, now)
 	}
-	p.Apply(e.state, now, req.Cost, res)
-	e.expiresAt = max(e.expiresAt, p.ExpiresAt(e.state, now))
+	p.Apply(&e.KeyState, now, req.Cost, res)
+	sh.nextExpiry = min(sh.nextExpiry, e.ExpiresAt())
 	sh.mu.Unlock()
+	if ev != (evictions{}) {
+		s.evicted(ctx, ev)
+	}
 	return nil
+}
+
+// evicted reports the keys a decision made room by forgetting. An eviction of a live key
+// hands its client a fresh quota, so it is logged (at most once a minute).
+func (s *Store) evicted(ctx context.Context, ev evictions) {
+	if s.memory != nil {
+		if ev.expired > 0 {
+			s.memory.ObserveEvictions("expired", ev.expired)
+		}
+		if ev.lru > 0 {
+			s.memory.ObserveEvictions("lru", ev.lru)
+		}
+	}
+	if ev.lru > 0 {
+		s.evictLog.Log(ctx, "memory_store_full", "lru",
+			slog.Int("max_keys", s.maxKeys),
+			slog.String("hint", "a live key was evicted and its client got a fresh quota: raise memory.max_keys or use the redis backend"))
+	}
 }
 
 // Sweep forgets every key whose state is back to that of a fresh key at now, and returns
@@ -108,6 +139,9 @@ func (s *Store) Sweep(now time.Time) int {
 	us, removed := now.UnixMicro(), 0
 	for i := range s.shards {
 		removed += s.shards[i].sweep(us)
+	}
+	if s.memory != nil && removed > 0 {
+		s.memory.ObserveEvictions("expired", removed)
 	}
 	return removed
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -16,16 +18,15 @@ import (
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
-// TestSameResultsAsMemory applies random sequences of requests — key, cost, time step and
-// policy — to the memory store and to the Redis store, and requires identical results,
-// for every algorithm, with and without penalties. Policy switches cover limit increases
-// and decreases (as on a reload or a tier change) with the same window periods, which is
-// what core ever switches between for one counter.
+// TestSameResultsAsMemory applies random sequences of requests — key, cost, time step
+// (backward ones included) and policy — to the memory store and to the Redis store, and
+// requires identical results, for every algorithm, with and without penalties. Policy
+// switches cover limit increases and decreases and windows of other lengths, as a reload
+// or a token of another tier brings them.
 func TestSameResultsAsMemory(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := testSeed(t)
 	for _, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA} {
 		for _, withPenalty := range []bool{false, true} {
 			name := fmt.Sprintf("%s/penalty=%v", alg, withPenalty)
@@ -43,6 +44,19 @@ func TestSameResultsAsMemory(t *testing.T) {
 	}
 }
 
+// testSeed is RATEWARDEN_SEED when set, to replay a failure, else a new seed; it is
+// logged either way.
+func testSeed(t *testing.T) uint64 {
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("RATEWARDEN_SEED"); v != "" {
+		var err error
+		seed, err = strconv.ParseUint(v, 10, 64)
+		require.NoError(t, err)
+	}
+	t.Logf("seed %d (replay with RATEWARDEN_SEED=%[1]d)", seed)
+	return seed
+}
+
 func b2u(b bool) uint64 {
 	if b {
 		return 1
@@ -58,7 +72,10 @@ func compare(t *testing.T, rng *rand.Rand, mem, red core.Store, alg core.Algorit
 		fmt.Sprintf("ip:%s#%d:b", t.Name(), rng.Uint64()),
 		fmt.Sprintf("user:%s#%d:c", t.Name(), rng.Uint64()),
 	}
-	longest := policies[0].Windows[len(policies[0].Windows)-1].Period
+	var longest time.Duration
+	for _, p := range policies {
+		longest = max(longest, p.Windows[len(p.Windows)-1].Period)
+	}
 	now := storetest.Base.Add(time.Duration(rng.Int64N(int64(time.Hour))))
 	for step := range 300 {
 		switch r := rng.IntN(100); {
@@ -67,10 +84,12 @@ func compare(t *testing.T, rng *rand.Rand, mem, red core.Store, alg core.Algorit
 			now = now.Add(time.Duration(rng.Int64N(1000)) * time.Microsecond)
 		case r < 75:
 			now = now.Add(time.Duration(rng.Int64N(int64(time.Second))))
-		case r < 92:
+		case r < 90:
 			now = now.Add(time.Duration(rng.Int64N(int64(longest))))
-		default:
+		case r < 95:
 			now = now.Add(time.Duration(rng.Int64N(3 * int64(longest))))
+		default: // the clock steps back
+			now = now.Add(-time.Duration(rng.Int64N(2 * int64(longest))))
 		}
 		p := policies[rng.IntN(len(policies))]
 		cost := int64(1)
@@ -86,33 +105,31 @@ func compare(t *testing.T, rng *rand.Rand, mem, red core.Store, alg core.Algorit
 	}
 }
 
-// randomPolicies returns three policies of alg over the same window periods with distinct
-// limits, all with a penalty or none. Sliding windows get the capacity core gives a rule's
-// tiers: the largest limit of each period.
+// randomPolicies returns three policies of alg with distinct limits, all with a penalty or
+// none. Their windows are drawn from one set of periods, so that they share some window
+// lengths and not others, as a rule's tiers may.
 func randomPolicies(t *testing.T, rng *rand.Rand, alg core.Algorithm, withPenalty bool) []*core.Policy {
 	periodSets := [][]time.Duration{{time.Second}, {10 * time.Second}, {time.Second, time.Minute}, {2 * time.Second, 10 * time.Second, time.Minute}}
 	periods := periodSets[rng.IntN(len(periodSets))]
-	limits := make([][]int64, 3)
-	capacity := make([]int64, len(periods))
-	for i := range limits {
-		for j := range periods {
-			l := 1 + rng.Int64N(12) + int64(j)*rng.Int64N(20)
-			if j == 0 {
-				l = int64(1 + i + 4*rng.IntN(3)) // distinct across the policies
-			}
-			limits[i] = append(limits[i], l)
-			capacity[j] = max(capacity[j], l)
-		}
-	}
 	// One penalty period for the set: core forgets expired violations only when it counts
 	// them, Redis also when their key expires, so a period that grows could bring back
 	// violations in one store and not the other (see docs/redis.md).
 	penaltyPeriod := time.Duration(10+rng.IntN(60)) * time.Second
 	var ps []*core.Policy
-	for i := range limits {
+	for i := range 3 {
 		var ws []core.Window
 		for j, period := range periods {
-			ws = append(ws, core.Window{Limit: limits[i][j], Period: period, Name: "r", Capacity: capacity[j]})
+			if j > 0 && rng.IntN(3) == 0 {
+				continue // a window length this policy lacks
+			}
+			l := 1 + rng.Int64N(12) + int64(j)*rng.Int64N(20)
+			if len(ws) == 0 {
+				l = int64(1 + i + 4*rng.IntN(3)) // distinct across the policies
+			}
+			ws = append(ws, core.Window{Limit: l, Period: period, Name: "r"})
+		}
+		if i == 1 && len(periods) > 1 && rng.IntN(2) == 0 {
+			ws = []core.Window{{Limit: int64(1 + rng.IntN(6)), Period: periods[len(periods)-1] * 2, Name: "r"}} // another length only
 		}
 		var pen *core.PenaltyPolicy
 		if withPenalty {

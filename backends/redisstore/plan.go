@@ -63,9 +63,10 @@ func cooldowns(pen *core.PenaltyPolicy) []int64 {
 	return cs
 }
 
-// signature identifies everything in p that its state depends on, so that the script can
-// tell a key's state was written under another policy and carry it over as
-// core.Policy.Migrate does. Rule names are left out: renaming a rule changes no counter.
+// signature identifies everything in p, so that the penalty script can tell its state was
+// written under another policy and keep the newest violations the new one counts (the
+// windows' states need none: they carry over by window length). Rule names are left out:
+// renaming a rule changes no counter.
 func signature(p *core.Policy) string {
 	h := fnv.New64a()
 	var b [8]byte
@@ -77,7 +78,6 @@ func signature(p *core.Policy) string {
 	for _, w := range p.Windows {
 		put(uint64(w.Limit))
 		put(uint64(w.Period))
-		put(uint64(w.Capacity))
 	}
 	if pen := p.Penalty; pen != nil {
 		put(uint64(pen.Threshold))

@@ -8,7 +8,8 @@ import (
 	"github.com/ratewarden/ratewarden/core"
 )
 
-// The decision scripts: for each algorithm, lua/prelude.lua + lua/<algorithm>.lua +
+// The decision scripts: for each algorithm, lua/prelude.lua + lua/<algorithm>.lua (+
+// lua/bucket.lua for token_bucket and gcra, which share the token bucket arithmetic) +
 // lua/decide.lua, one self-contained script. The header of prelude.lua documents KEYS,
 // ARGV and the reply.
 //
@@ -35,5 +36,9 @@ func scriptSource(alg core.Algorithm) string {
 		}
 		return string(b)
 	}
-	return read("prelude") + "\n" + read(alg.String()) + "\n" + read("decide")
+	src := read("prelude") + "\n" + read(alg.String()) + "\n"
+	if alg == core.TokenBucket || alg == core.GCRA {
+		src += read("bucket") + "\n"
+	}
+	return src + read("decide")
 }

@@ -435,6 +435,29 @@ func cases() []testCase {
 			run:    usersRule,
 		},
 		{
+			// A user with two valid tokens, one of the standard tier (5 per hour) and one
+			// without a tier (the default's 5 per minute), alternates them: each window
+			// length keeps its state, so the flips admit 5 + 5, not a fresh 5 each time.
+			name: "alternating a user's tier never grants units",
+			config: jwtConfig(core.Config{
+				Default: core.Limits{Limit: 5, Window: time.Minute},
+				Tiers:   map[string]core.Limits{"standard": {Limit: 5, Window: time.Hour}},
+			}),
+			run: func(t *testing.T, s *server) {
+				tokens := []string{
+					token(t, jwtSecret, jwt.MapClaims{"sub": "alice", "tier": "standard"}),
+					token(t, jwtSecret, jwt.MapClaims{"sub": "alice"}),
+				}
+				admitted := map[int]int{}
+				for i := range 100 {
+					if rec := s.do(request{token: tokens[i%2]}); rec.Code == http.StatusOK {
+						admitted[i%2]++
+					}
+				}
+				assert.Equal(t, map[int]int{0: 5, 1: 5}, admitted)
+			},
+		},
+		{
 			name: "tiers come from verified tokens; forged, expired and unsigned tokens are anonymous",
 			config: jwtConfig(core.Config{
 				Tiers: map[string]core.Limits{"premium": perMinute(1000), "standard": perMinute(500)},

@@ -16,17 +16,12 @@ import (
 // package storetest; this store is for testing the HTTP side. Safe for concurrent use.
 type Store struct {
 	mu     sync.Mutex
-	states map[string]*keyState
+	states map[string]*core.KeyState
 	fail   error // when set, Take fails with it
 }
 
-type keyState struct {
-	policy *core.Policy
-	state  []int64
-}
-
 // NewStore returns an empty Store.
-func NewStore() *Store { return &Store{states: map[string]*keyState{}} }
+func NewStore() *Store { return &Store{states: map[string]*core.KeyState{}} }
 
 // Take decides req as core.Store specifies, or fails with the error of [Store.Fail].
 func (s *Store) Take(_ context.Context, req *core.Request, res *core.Result) error {
@@ -35,19 +30,12 @@ func (s *Store) Take(_ context.Context, req *core.Request, res *core.Result) err
 	if s.fail != nil {
 		return s.fail
 	}
-	now := req.Now.UnixMicro()
 	st := s.states[req.Key]
-	switch {
-	case st == nil:
-		st = &keyState{policy: req.Policy, state: make([]int64, req.Policy.StateSize())}
-		req.Policy.Init(st.state)
+	if st == nil {
+		st = new(core.KeyState)
 		s.states[strings.Clone(req.Key)] = st // req.Key may share a buffer the caller reuses
-	case st.policy != req.Policy:
-		next := make([]int64, req.Policy.StateSize())
-		req.Policy.Migrate(next, st.policy, st.state, now)
-		st.policy, st.state = req.Policy, next
 	}
-	req.Policy.Apply(st.state, now, req.Cost, res)
+	req.Policy.Apply(st, req.Now.UnixMicro(), req.Cost, res)
 	return nil
 }
 

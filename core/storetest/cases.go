@@ -127,11 +127,8 @@ func cases(alg core.Algorithm) []testCase {
 			},
 		},
 		{
-			name: "switching policies back and forth never grants units",
-			policies: []policySpec{
-				{windows: []core.Window{{Limit: 20, Period: min, Name: "r", Capacity: 20}}},
-				{windows: []core.Window{{Limit: 10, Period: min, Name: "r", Capacity: 20}}},
-			},
+			name:     "switching policies back and forth never grants units",
+			policies: []policySpec{{windows: windows(20, min)}, {windows: windows(10, min)}},
 			steps: []step{
 				{times: 19, allowed: true, remaining: []int64{0}},
 				{policy: 1, allowed: false, remaining: []int64{0}},
@@ -140,7 +137,103 @@ func cases(alg core.Algorithm) []testCase {
 				{policy: 0, allowed: false, remaining: []int64{0}},
 			},
 		},
+		{
+			// A lower limit keeps every unit used above it: flipping 3 → 2 → 3 within the
+			// window admits nothing more (the memory store used to drop the admissions that
+			// did not fit the lower limit, and admitted one more per flip).
+			name:     "a lower limit and back admits nothing more",
+			policies: []policySpec{{windows: windows(3, time.Hour)}, {windows: windows(2, time.Hour)}},
+			steps: []step{
+				{times: 2, allowed: true, remaining: []int64{0}},
+				{at: sec, policy: 1, allowed: false, remaining: []int64{0}},
+				{at: 2 * sec, allowed: false, remaining: []int64{0}},
+				{at: 3 * sec, policy: 1, allowed: false},
+				{at: 4 * sec, allowed: false, remaining: []int64{0}},
+			},
+		},
+		{
+			// Two policies whose windows have different lengths (a tier of 5 per hour, the
+			// default of 5 per minute): each length keeps its own state, so alternating them
+			// at one instant admits 5 under each, not a fresh 5 at every flip.
+			name:     "windows of another length keep their state while another policy applies",
+			policies: []policySpec{{windows: windows(5, min)}, {windows: windows(5, time.Hour)}},
+			steps: []step{
+				{allowed: true, remaining: []int64{4}}, {policy: 1, allowed: true, remaining: []int64{4}},
+				{allowed: true, remaining: []int64{3}}, {policy: 1, allowed: true, remaining: []int64{3}},
+				{times: 2, allowed: true, remaining: []int64{0}}, {policy: 1, times: 2, allowed: true, remaining: []int64{0}},
+				{times: 20, allowed: false, remaining: []int64{0}},
+				{policy: 1, times: 20, allowed: false, remaining: []int64{0}},
+				{at: 10 * sec, allowed: false}, {at: 10 * sec, policy: 1, allowed: false},
+				// A minute on, the minute window has refilled or rolled; the hour's has not.
+				{at: min, times: 4, allowed: true}, {at: min, policy: 1, allowed: false},
+			},
+		},
+		{
+			// The clock steps back two hours after a request: the next ones are decided as at
+			// the window's last change, so they neither refill nor wait longer.
+			name:     "a clock that steps back decides as at the last change",
+			policies: []policySpec{{windows: windows(3, min)}},
+			steps: []step{
+				{at: 2 * time.Hour, allowed: true, remaining: []int64{2}, resetAfter: []time.Duration{pick(alg, 20*sec, min)}},
+				{at: 2*time.Hour - 30*sec, allowed: true, remaining: []int64{1}, resetAfter: []time.Duration{pick(alg, 40*sec, min)}},
+				{allowed: true, remaining: []int64{0}},
+				{at: -2 * time.Hour, allowed: false, remaining: []int64{0}, retryAfter: d(pick(alg, 20*sec, min))},
+				{at: 2*time.Hour + 20*sec, allowed: smooth(alg)},
+				{at: 2*time.Hour + min, allowed: true},
+			},
+		},
+		{
+			// The emission interval of 70,000 per second is 14.28… µs: rounding it down to 14
+			// admitted 71 units a millisecond after a burst instead of 70.
+			name:     "a limit whose emission interval is not whole microseconds is exact",
+			policies: []policySpec{{windows: windows(70_000, sec)}},
+			steps: pick(alg,
+				[]step{
+					{cost: 70_000, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{sec}},
+					{at: ms, cost: 70, allowed: true, remaining: []int64{0}},
+					{at: ms, allowed: false, retryAfter: d(15 * time.Microsecond)}, // 1 / 0.07 per µs, rounded up
+					{at: ms + 14*time.Microsecond, allowed: false, retryAfter: d(time.Microsecond)},
+					{at: ms + 15*time.Microsecond, allowed: true},
+				},
+				[]step{
+					{cost: 70_000, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{sec}},
+					{at: ms, allowed: false, retryAfter: d(sec - ms)},
+				}),
+		},
+		{
+			name:     "the largest limits validation accepts are exact",
+			policies: []policySpec{{windows: windows(int(largestLimit(alg)), sec)}},
+			steps: []step{
+				{allowed: true, remaining: []int64{largestLimit(alg) - 1}, resetAfter: []time.Duration{pick(alg, time.Microsecond, sec)}},
+				{cost: largestLimit(alg) - 1, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{sec}},
+				{allowed: false, remaining: []int64{0}},
+			},
+		},
 		penaltyCase(),
+		{
+			// A cooldown is measured from the newest violation's time: a clock stepping back
+			// an hour does not make it an hour longer.
+			name:     "a clock that steps back does not lengthen a cooldown",
+			policies: []policySpec{{windows: windows(1, min), penalty: &core.PenaltyPolicy{Threshold: 1, Period: time.Hour, BaseCooldown: 10 * sec, Multiplier: 1, MaxCooldown: 10 * sec}}},
+			steps: []step{
+				{at: time.Hour, allowed: true},
+				{at: time.Hour, allowed: false, violations: n(1), cooldown: d(10 * sec)},
+				{at: 0, allowed: false, violations: n(1), cooldown: d(10 * sec), retryAfter: d(min)},
+				{at: time.Hour + 10*sec, allowed: false, violations: n(2), cooldown: d(10 * sec)},
+			},
+		},
+	}
+}
+
+// largestLimit is the largest limit per second that validation accepts for alg.
+func largestLimit(alg core.Algorithm) int64 {
+	switch alg {
+	case core.TokenBucket, core.GCRA:
+		return (1 << 52) / 1_000_000
+	case core.FixedWindow:
+		return 1 << 52
+	default:
+		return core.MaxSlidingLimit
 	}
 }
 

@@ -1,7 +1,7 @@
 -- The penalty: string "penalty <sig> <until> <t1,t2,…>", the violation times (µs) that may
--- still count, oldest first, at most `capacity` of them (core's PenaltyPolicy ring). Like
--- core it drops expired violations only when it counts them (a cooldown, a violation),
--- and keeps the newest `capacity` when the policy changes.
+-- still count, oldest first, at most `capacity` of them (core's penaltyState). Like core it
+-- decides at max(now, the newest violation), drops expired violations only when it counts
+-- them (a cooldown, a violation), and keeps the newest `capacity` when the policy changes.
 local function penalty(key, a, windowsAllow)
   local v = rpcall('GET', key)
   local s, untilv, log
@@ -10,7 +10,8 @@ local function penalty(key, a, windowsAllow)
   end
   local migrate = s ~= nil and s ~= sig
   local cooldownUntil = tonumber(untilv) or 0
-  local left = cooldownUntil - now
+  local t = max(now, tonumber(log and match(log, '(%d+)$') or 0))
+  local left = cooldownUntil - t
   if left <= 0 and windowsAllow and not migrate then
     return true, 0, 0
   end
@@ -31,13 +32,14 @@ local function penalty(key, a, windowsAllow)
       times, changed = kept, true
     end
   end
-  local function store() -- with a TTL until the cooldown is over and every violation expired
+  -- store writes the penalty with a TTL until the cooldown is over and every violation
+  -- expired. A penalty already fresh at t is left as it is, to expire by its own TTL, as
+  -- core keeps it until the key is swept.
+  local function store()
     local newest = tonumber(times[#times] or '0')
-    local us = max(cooldownUntil, newest + period) - now
-    if us <= 0 then
-      rcall('DEL', key)
-    else
-      rcall('SET', key, format('penalty %s %d %s', sig, cooldownUntil, table.concat(times, ',')), 'PX', ceildiv(us, 1000) + slack)
+    local fresh = max(cooldownUntil, newest + period)
+    if fresh > t then
+      rcall('SET', key, format('penalty %s %d %s', sig, cooldownUntil, table.concat(times, ',')), 'PX', ttl(fresh))
     end
   end
   if migrate then -- a new policy: keep the cooldown and the newest violations that fit
@@ -48,7 +50,7 @@ local function penalty(key, a, windowsAllow)
     return true, 0, 0
   end
   local expired = 0 -- the violations that no longer count
-  while expired < #times and tonumber(times[expired + 1]) <= now - period do
+  while expired < #times and tonumber(times[expired + 1]) <= t - period do
     expired = expired + 1
   end
   drop(expired)
@@ -62,14 +64,14 @@ local function penalty(key, a, windowsAllow)
   if #times == capacity then
     drop(1)
   end
-  times[#times + 1] = format('%d', now)
+  times[#times + 1] = format('%d', t)
   local n = #times
   local cooldown = 0
   if n >= threshold then
     cooldown = tonumber(ARGV[a + 3 + min(n - threshold + 1, #ARGV - a - 3)])
   end
   if cooldown > 0 then
-    cooldownUntil = now + cooldown
+    cooldownUntil = t + cooldown
   end
   store()
   return false, cooldown, n

@@ -1,19 +1,24 @@
--- fixed_window: string "fixed_window <index> <count>"; index = now / period. A policy
--- change keeps the count as it is (above a lower limit too), so no signature is needed.
+-- fixed_window: string "fixed_window <count> <last>", the mirror of
+-- core/fixed_window.go: the units counted in the aligned window [k × period, (k+1) ×
+-- period) that holds last, the time of the last change. A policy change keeps the count
+-- as it is (above a lower limit too), so no signature is needed.
 
--- load reads a window and checks whether it admits cost.
+-- load reads a window at max(now, its last change) and checks whether it admits cost.
 local function load(key, limit, period)
-  local index = idiv(now, period)
-  local w = {key = key, limit = limit, period = period, index = index, count = 0, dirty = false, ok = true, retry = 0}
+  local w = {key = key, limit = limit, period = period, count = 0, t = now, ok = true, retry = 0}
   local v = rpcall('GET', key)
   if type(v) == 'string' then
-    local i, count = match(v, '^fixed_window (%d+) (%d+)$')
-    if i and tonumber(i) == index then
-      w.count = tonumber(count)
+    local count, last = match(v, '^fixed_window (%d+) (%d+)$')
+    if count then
+      last = tonumber(last)
+      w.t = max(now, last)
+      if idiv(w.t, period) == idiv(last, period) then
+        w.count = tonumber(count)
+      end
     end
   end
   if w.count + cost > limit then
-    w.ok, w.retry = false, (index + 1) * period - now
+    w.ok, w.retry = false, (idiv(w.t, period) + 1) * period - w.t
   end
   return w
 end
@@ -21,10 +26,10 @@ end
 -- finish consumes when the decision admits, writing the counter with a TTL until the end
 -- of its window, and returns the units remaining and the time until the window ends.
 local function finish(w, consume)
-  local reset = (w.index + 1) * w.period - now
+  local reset = (idiv(w.t, w.period) + 1) * w.period - w.t
   if consume then
     w.count = w.count + cost
-    rcall('SET', w.key, format('fixed_window %d %d', w.index, w.count), 'PX', ceildiv(reset, 1000) + slack)
+    rcall('SET', w.key, format('fixed_window %d %d', w.count, w.t), 'PX', ttl(w.t + reset))
   end
   return max(0, w.limit - w.count), reset
 end

@@ -1,6 +1,11 @@
 -- ratewarden: one decision in one round trip. Each algorithm's script is prelude.lua, then
--- <algorithm>.lua, then decide.lua (see scripts.go). The arithmetic mirrors
--- core/window_math.go and core/penalty.go step for step; docs/redis.md describes the keys.
+-- <algorithm>.lua (and bucket.lua for token_bucket and gcra), then decide.lua (see
+-- scripts.go). The arithmetic mirrors core/<algorithm>.go and core/penalty.go step for
+-- step; docs/redis.md describes the keys.
+--
+-- Time is monotonic per key (SPEC section 1.5): each window, and the penalty, decides at
+-- max(now, the time of its last change), so a server clock that steps back (an NTP step, a
+-- failover to a host whose clock is behind) never refills, resets or lengthens a wait.
 --
 -- KEYS  one key per window, in the policy's order, then the penalty key when penalties
 --       are on. They share one hash tag, so they live in one Cluster slot.
@@ -13,8 +18,8 @@
 -- Reply {allowed, cooldown µs, violations, then per window: allowed, remaining,
 --        reset-after µs, retry-after µs}.
 --
--- Lua numbers are doubles, exact for integers below 2^53; core's validation keeps every
--- product the scripts form below that bound. Integer division goes through idiv, never a
+-- Lua numbers are doubles, exact for integers up to 2^53; core's validation keeps every
+-- number the scripts form within that bound (core/policy.go). Integer division goes through idiv, never a
 -- bare math.floor(a / b). Numbers passed to redis.call are printed exactly by Redis;
 -- inside strings they go through string.format('%d'), never tostring or .. (which keep
 -- only 14 digits).
@@ -71,3 +76,9 @@ end
 local cost = tonumber(ARGV[2])
 local sig = ARGV[3]
 local nwin = tonumber(ARGV[4])
+
+-- ttl is the PX of state that is fresh again at the instant untilUs (µs): measured from the
+-- server's now, which may be earlier than the instants the state was decided at.
+local function ttl(untilUs)
+  return ceildiv(untilUs - now, 1000) + slack
+end

@@ -1,0 +1,55 @@
+package memorystore_test
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/backends/memorystore"
+	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/storetest"
+)
+
+// bytesPerKey measures the heap one idle key costs: n keys decided once each under p.
+func bytesPerKey(t *testing.T, p *core.Policy, n int) float64 {
+	s := memorystore.New(core.MemoryConfig{MaxKeys: 4 * n})
+	defer func() { _ = s.Close() }()
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("ip:10.%d.%d.%d:default", i>>16, i>>8&255, i&255)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, k := range keys {
+		take(t, s, k, p, storetest.Base)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	require.Equal(t, n, s.Len())
+	runtime.KeepAlive(keys)
+	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+}
+
+// TestBytesPerIdleKey measures what a key decided once costs, per algorithm, at the limit
+// that made a sliding window cost ~800 KB per key when its log was sized by the limit
+// (100,000 per hour). It is not parallel, so that no other test allocates meanwhile.
+func TestBytesPerIdleKey(t *testing.T) {
+	bounds := map[core.Algorithm]float64{ // measured about 195 B and 277 B
+		core.TokenBucket:   250,
+		core.GCRA:          250,
+		core.FixedWindow:   250,
+		core.SlidingWindow: 350,
+	}
+	for _, alg := range []core.Algorithm{core.TokenBucket, core.GCRA, core.FixedWindow, core.SlidingWindow} {
+		limit := int64(100_000)
+		p, err := core.NewPolicy(alg, []core.Window{{Limit: limit, Period: time.Hour, Name: "default"}}, nil)
+		require.NoError(t, err)
+		b := bytesPerKey(t, p, 20_000)
+		t.Logf("%s %d/1h: %.0f bytes per idle key", alg, limit, b)
+		require.Less(t, b, bounds[alg], "%s: memory per key", alg)
+	}
+}

@@ -1,0 +1,45 @@
+-- The token bucket arithmetic of token_bucket and gcra (after their parse and serialize),
+-- step for step as core/token_bucket.go. Every product stays within 2^53: validation keeps
+-- limit × period ≤ 2^52, used never exceeds it, and a refill is computed only below the
+-- time that empties used.
+
+-- load reads a window at max(now, its last change), refills it and checks whether it
+-- admits cost.
+local function load(key, limit, period)
+  local w = {key = key, limit = limit, period = period, used = 0, t = now, ok = true, retry = 0}
+  local v = rpcall('GET', key)
+  if type(v) == 'string' then
+    local used, last, old = parse(v)
+    if used then
+      w.t = max(now, last)
+      if used > 0 then -- refill since the last change, at the limit it was made under
+        local elapsed = w.t - last
+        if elapsed >= ceildiv(used, old) then
+          used = 0
+        else
+          used = used - elapsed * old
+        end
+      end
+      w.used = used
+    end
+  end
+  local room = (limit - cost) * period
+  if w.used > room then
+    w.ok, w.retry = false, ceildiv(w.used - room, limit)
+  end
+  return w
+end
+
+-- finish consumes when the decision admits, writing the state with a TTL until the bucket
+-- is full again (a full bucket is a fresh one), and returns the units remaining and the
+-- time until full.
+local function finish(w, consume)
+  local limit, period = w.limit, w.period
+  local reset = ceildiv(w.used, limit)
+  if consume then
+    w.used = w.used + cost * period
+    reset = ceildiv(w.used, limit)
+    rcall('SET', w.key, serialize(w.used, w.t, limit), 'PX', ttl(w.t + reset))
+  end
+  return idiv(max(0, limit * period - w.used), period), reset
+end

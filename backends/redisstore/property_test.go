@@ -1,0 +1,307 @@
+package redisstore_test
+
+import (
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/backends/memorystore"
+	"github.com/ratewarden/ratewarden/backends/redisstore"
+	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
+	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/jwtauth"
+	"github.com/ratewarden/ratewarden/core/storetest"
+)
+
+// TestPolicyChangesNeverOverAdmit is the property that matters most (SPEC section 1.5): no
+// sequence of requests, reloads (rules renamed, added, removed, limits raised and lowered,
+// the algorithm kept), tier flips and backward clock steps ever admits more than the
+// policies allow, and the memory and Redis backends give the same answer to every request.
+//
+// Two limiters, one over each store, receive the same random sequence through core. Time
+// has two clocks: the true time of the sequence, which only goes forward, and the
+// application's clock, which now and then steps back (never forward: a clock jumping ahead
+// grants refills to any limiter). Over the true time, for every rule, client and window
+// length, the admitted units must fit the largest limit any policy of that window length
+// applied to that counter: at most limit in any window-long interval for sliding_window,
+// at most twice it for fixed_window (a window boundary), and limit + elapsed × limit /
+// window for the token bucket and GCRA.
+//
+// RATEWARDEN_PROPERTY_RUNS sets the sequences per algorithm (make fuzz runs more);
+// RATEWARDEN_SEED replays one.
+func TestPolicyChangesNeverOverAdmit(t *testing.T) {
+	t.Parallel()
+	runs := 3
+	if v := os.Getenv("RATEWARDEN_PROPERTY_RUNS"); v != "" {
+		var err error
+		runs, err = strconv.Atoi(v)
+		require.NoError(t, err)
+	}
+	srv := redistest.StartServer(t)
+	seed := testSeed(t)
+	for _, alg := range []core.Algorithm{core.TokenBucket, core.GCRA, core.FixedWindow, core.SlidingWindow} {
+		t.Run(alg.String(), func(t *testing.T) {
+			t.Parallel()
+			for run := range runs {
+				rng := rand.New(rand.NewPCG(seed, uint64(run)<<8|uint64(alg)))
+				prefix := fmt.Sprintf("%s-%d", alg, run) // the runs share one server
+				newSequence(t, rng, alg, srv.Addr(), prefix).run(t, fmt.Sprintf("seed %d run %d", seed, run))
+			}
+		})
+	}
+}
+
+const propertySecret = "a-secret-of-at-least-32-bytes-for-hs256"
+
+// sequence is one random run: the model of the configuration and what was admitted.
+type sequence struct {
+	rng     *rand.Rand
+	alg     core.Algorithm
+	mem     *core.Limiter
+	red     *core.Limiter
+	appNow  time.Time // the application's clock, read by both limiters
+	trueNow time.Time // the sequence's own time, never stepping back
+
+	rules   []*modelRule // the endpoint rules in force, in configuration order
+	def     modelLimits  // the default rule's limits and tier overrides
+	nextID  int
+	tokens  map[string]string // tier ("" for none) → a signed token of user "u"
+	counted map[counter]*usage
+}
+
+type modelLimits struct {
+	own   []core.WindowConfig
+	tiers map[string][]core.WindowConfig
+}
+
+// modelRule is an endpoint rule; its id survives renames and limit changes, which keep
+// its counter.
+type modelRule struct {
+	id      string
+	name    string
+	pattern string
+	limits  modelLimits
+}
+
+// counter is one rule and client: what the store counts under one key.
+type counter struct{ rule, client string }
+
+// usage is what one counter admitted (true times, per window length) and the largest limit
+// each window length had.
+type usage struct {
+	admitted map[time.Duration][]time.Time
+	largest  map[time.Duration]int64
+}
+
+var propertyPeriods = []time.Duration{time.Second, 2 * time.Second, 10 * time.Second, time.Minute}
+
+func newSequence(t *testing.T, rng *rand.Rand, alg core.Algorithm, addr, keyPrefix string) *sequence {
+	s := &sequence{rng: rng, alg: alg, appNow: storetest.Base, trueNow: storetest.Base, tokens: map[string]string{}, counted: map[counter]*usage{}}
+	for _, tier := range []string{"", "gold", "silver"} {
+		claims := jwt.MapClaims{"sub": "u"}
+		if tier != "" {
+			claims["tier"] = tier
+		}
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(propertySecret))
+		require.NoError(t, err)
+		s.tokens[tier] = tok
+	}
+	s.def = s.randomLimits()
+	for range 2 {
+		s.addRule()
+	}
+	clock := func() time.Time { return s.appNow }
+	mem := memorystore.New(core.MemoryConfig{SweepInterval: time.Hour}, memorystore.WithClock(clock))
+	cfg := redisConfig(core.RedisStandalone, false, addr)
+	cfg.KeyPrefix = keyPrefix
+	red := newStore(t, cfg, redisstore.WithRequestTime())
+	var err error
+	quiet := core.WithLogger(slog.New(slog.DiscardHandler))
+	s.mem, err = core.New(s.config(), core.WithStore(mem), core.WithClock(clock), quiet)
+	require.NoError(t, err)
+	s.red, err = core.New(s.config(), core.WithStore(red), core.WithClock(clock), quiet)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _, _ = s.mem.Close(), s.red.Close(), mem.Close() })
+	return s
+}
+
+func (s *sequence) randomWindows() []core.WindowConfig {
+	periods := slices.Clone(propertyPeriods)
+	s.rng.Shuffle(len(periods), func(i, j int) { periods[i], periods[j] = periods[j], periods[i] })
+	ws := make([]core.WindowConfig, 1+s.rng.IntN(2))
+	for i := range ws {
+		ws[i] = core.WindowConfig{Limit: 1 + s.rng.Int64N(6), Window: periods[i]}
+	}
+	return ws
+}
+
+func (s *sequence) randomLimits() modelLimits {
+	l := modelLimits{own: s.randomWindows(), tiers: map[string][]core.WindowConfig{}}
+	for _, tier := range []string{"gold", "silver"} {
+		if s.rng.IntN(2) == 0 {
+			l.tiers[tier] = s.randomWindows()
+		}
+	}
+	return l
+}
+
+func (s *sequence) addRule() {
+	s.nextID++
+	id := strconv.Itoa(s.nextID)
+	s.rules = append(s.rules, &modelRule{id: id, name: s.ruleName(), pattern: "/r" + id, limits: s.randomLimits()})
+}
+
+// ruleName picks a name from a small set, so that a renamed rule's old name is often taken
+// by another rule later.
+func (s *sequence) ruleName() string {
+	for {
+		name := fmt.Sprintf("rule-%d", s.rng.IntN(8)) // at most 5 rules: one is free
+		if !slices.ContainsFunc(s.rules, func(r *modelRule) bool { return r.name == name }) {
+			return name
+		}
+	}
+}
+
+func limitsOf(ws []core.WindowConfig) core.Limits {
+	if len(ws) == 1 {
+		return core.Limits{Limit: ws[0].Limit, Window: ws[0].Window}
+	}
+	return core.Limits{Windows: ws}
+}
+
+func (s *sequence) config() core.Config {
+	tiers := func(m map[string][]core.WindowConfig) map[string]core.Limits {
+		out := map[string]core.Limits{}
+		for tier, ws := range m {
+			out[tier] = limitsOf(ws)
+		}
+		return out
+	}
+	cfg := core.Config{
+		Algorithm: s.alg.String(),
+		Default:   limitsOf(s.def.own),
+		Tiers:     tiers(s.def.tiers),
+		JWT:       jwtauth.Config{Enabled: true, Secret: propertySecret},
+	}
+	for _, r := range s.rules {
+		cfg.Endpoints = append(cfg.Endpoints, core.Endpoint{Name: r.name, Pattern: r.pattern, Limits: limitsOf(r.limits.own), Tiers: tiers(r.limits.tiers)})
+	}
+	return cfg
+}
+
+// reload changes the model at random and reloads both limiters with it.
+func (s *sequence) reload(t *testing.T) {
+	switch op := s.rng.IntN(5); {
+	case op == 0 && len(s.rules) > 0: // rename: the counter stays
+		s.rules[s.rng.IntN(len(s.rules))].name = s.ruleName()
+	case op == 1 && len(s.rules) > 0: // new limits, up or down, same algorithm
+		s.rules[s.rng.IntN(len(s.rules))].limits = s.randomLimits()
+	case op == 2 && len(s.rules) > 1:
+		i := s.rng.IntN(len(s.rules))
+		s.rules = slices.Delete(s.rules, i, i+1)
+	case op == 3:
+		s.def = s.randomLimits()
+	case len(s.rules) < 5:
+		s.addRule()
+	}
+	cfg := s.config()
+	require.NoError(t, s.mem.Reload(cfg))
+	require.NoError(t, s.red.Reload(cfg))
+}
+
+// request sends one request to both limiters and records what it admitted.
+func (s *sequence) request(t *testing.T, label string, step int) {
+	path, ruleID := "/other", "default"
+	if n := len(s.rules); n > 0 && s.rng.IntN(4) > 0 {
+		r := s.rules[s.rng.IntN(n)]
+		path, ruleID = r.pattern, r.id
+	}
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.RemoteAddr = "203.0.113.7:1234"
+	client := "ip"
+	if tier := []string{"", "gold", "silver", "-"}[s.rng.IntN(4)]; tier != "-" {
+		req.Header.Set("Authorization", "Bearer "+s.tokens[tier])
+		client = "user"
+	}
+	var dm, dr core.Decision
+	s.mem.Decide(core.Input{Request: req}, &dm)
+	s.red.Decide(core.Input{Request: req}, &dr)
+	where := fmt.Sprintf("%s step %d: %s as %s at app %s, true %s", label, step, path, client, s.appNow.Sub(storetest.Base), s.trueNow.Sub(storetest.Base))
+	require.Equal(t, dm.Outcome, dr.Outcome, where)
+	require.Equal(t, dm.Result, dr.Result, where)
+	require.NotNil(t, dm.Policy, where)
+
+	u := s.counted[counter{ruleID, client}]
+	if u == nil {
+		u = &usage{admitted: map[time.Duration][]time.Time{}, largest: map[time.Duration]int64{}}
+		s.counted[counter{ruleID, client}] = u
+	}
+	for _, w := range dm.Policy.Windows {
+		u.largest[w.Period] = max(u.largest[w.Period], w.Limit)
+		if dm.Outcome == core.Allowed {
+			u.admitted[w.Period] = append(u.admitted[w.Period], s.trueNow)
+		}
+	}
+}
+
+func (s *sequence) run(t *testing.T, label string) {
+	for step := range 400 {
+		var d time.Duration
+		switch r := s.rng.IntN(100); {
+		case r < 35: // the same instant
+		case r < 70:
+			d = time.Duration(s.rng.Int64N(int64(time.Second)))
+		case r < 90:
+			d = time.Duration(s.rng.Int64N(int64(20 * time.Second)))
+		default:
+			d = time.Duration(s.rng.Int64N(int64(2 * time.Minute)))
+		}
+		s.trueNow, s.appNow = s.trueNow.Add(d), s.appNow.Add(d)
+		if s.rng.IntN(25) == 0 { // the application's clock steps back
+			s.appNow = s.appNow.Add(-time.Duration(s.rng.Int64N(int64(3 * time.Minute))))
+		}
+		if s.rng.IntN(15) == 0 {
+			s.reload(t)
+		}
+		s.request(t, label, step)
+	}
+	for c, u := range s.counted {
+		for period, times := range u.admitted {
+			checkBound(t, s.alg, times, period, u.largest[period], fmt.Sprintf("%s: rule %s, client %s, window %s", label, c.rule, c.client, period))
+		}
+	}
+}
+
+// checkBound checks the admissions of one window length, at true times (in order), against
+// what its largest limit allows.
+func checkBound(t *testing.T, alg core.Algorithm, times []time.Time, period time.Duration, limit int64, where string) {
+	for i := range times {
+		for j := i; j < len(times); j++ {
+			elapsed := times[j].Sub(times[i])
+			units := int64(j - i + 1)
+			switch alg {
+			case core.SlidingWindow:
+				if elapsed < period {
+					require.LessOrEqual(t, units, limit, "%s: %d admitted within %s", where, units, elapsed)
+				}
+			case core.FixedWindow:
+				if elapsed < period {
+					require.LessOrEqual(t, units, 2*limit, "%s: %d admitted within %s", where, units, elapsed)
+				}
+			default:
+				refill := int64(elapsed) * limit / int64(period)
+				require.LessOrEqual(t, units, limit+refill, "%s: %d admitted within %s", where, units, elapsed)
+			}
+		}
+	}
+}
