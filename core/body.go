@@ -60,8 +60,11 @@ type unavailableBody struct {
 // WriteResponse answers a request that must not proceed: 429 with the rate-limit body
 // for [Denied], 503 for [Unavailable]. It writes the headers of [Decision.WriteHeaders]
 // too, so it may be called on a fresh header map — unless [Limiter.Gate] made d and so has
-// set them on the response already. For other outcomes it writes nothing.
+// set them on the response already. For other outcomes, and a nil d, it writes nothing.
 func (d *Decision) WriteResponse(w http.ResponseWriter) {
+	if d == nil {
+		return
+	}
 	var (
 		status int
 		body   any

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -27,6 +28,7 @@ type Limiter struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	observer Observer
+	name     string // WithName; prefixes policy names
 
 	reloadMu sync.Mutex // serializes Reload
 }
@@ -52,11 +54,14 @@ func New(cfg Config, opts ...Option) (*Limiter, error) {
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer}
+	if o.name != "" && !nameRE.MatchString(o.name) {
+		return nil, fmt.Errorf("ratewarden: WithName: must match %s, got %q", nameRE, o.name)
+	}
+	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer, name: o.name}
 	if l.now == nil {
 		l.now = time.Now
 	}
-	s, err := compile(cfg, nil, l.now)
+	s, err := compile(cfg, nil, l.now, l.name)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +92,7 @@ func (l *Limiter) Reload(cfg Config) error {
 	l.reloadMu.Lock()
 	defer l.reloadMu.Unlock()
 	old := l.snap.Load()
-	s, err := compile(cfg, old, l.now)
+	s, err := compile(cfg, old, l.now, l.name)
 	if err != nil {
 		l.logger.Error("config_reload_failed", slog.String("error", err.Error()))
 		return err
