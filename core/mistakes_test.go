@@ -257,3 +257,20 @@ func TestEndpointNamesThatReadTheSameInTheEnvironmentReachNeither(t *testing.T) 
 	require.Len(t, warned, 1)
 	assert.Contains(t, warned[0], "RATELIMIT_ENDPOINTS_A_B_LIMIT ignored")
 }
+
+func TestJWKSTimeoutFromTheFileAndTheEnvironment(t *testing.T) {
+	t.Parallel()
+	c, _, err := loadWarned(t, "")
+	require.NoError(t, err)
+	assert.Equal(t, 500*time.Millisecond, c.JWT.JWKSTimeout, "the default")
+
+	jwks := "[jwt]\nenabled = true\njwks_url = \"https://idp.example.com/jwks.json\"\njwks_timeout = \"2s\"\n"
+	c, _, err = loadWarned(t, jwks, "RATELIMIT_JWT_JWKS_TIMEOUT=250ms")
+	require.NoError(t, err)
+	assert.Equal(t, 250*time.Millisecond, c.JWT.JWKSTimeout, "the environment overrides the file")
+
+	_, _, err = loadWarned(t, jwks, "RATELIMIT_JWT_JWKS_TIMEOUT=1m")
+	assert.Equal(t, []string{`jwt.jwks_timeout: must be > 0 and ≤ 10s (the time a fetch of the key set may take), got "1m0s"`}, problemsOf(t, err))
+	_, _, err = loadWarned(t, jwks, "RATELIMIT_JWT_JWKS_TIMEOUT=0s")
+	assert.Equal(t, []string{`jwt.jwks_timeout: is set to "0s", which would silently mean the default "500ms": leave the key out for the default`}, problemsOf(t, err))
+}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
@@ -122,7 +123,9 @@ func TestJWKS(t *testing.T) {
 func TestJWKSUnknownKID(t *testing.T) {
 	t.Parallel()
 	srv := newJWKSServer(t, jwk{"rsa-1", &rsaKey().PublicKey})
-	v := newVerifier(t, jwksConfig(srv.URL))
+	cfg := jwksConfig(srv.URL)
+	cfg.JWKSTimeout = 10 * time.Second // wait for the fetch however slow the machine
+	v := newVerifier(t, cfg)
 	require.EqualValues(t, 1, srv.requests.Load(), "New fetches the set")
 
 	srv.set(t, jwk{"rsa-1", &rsaKey().PublicKey}, jwk{"ec-2", &ecP256Key().PublicKey})
