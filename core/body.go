@@ -100,7 +100,7 @@ func (d *Decision) contentType() string {
 
 func (d *Decision) deniedBody() *deniedBody {
 	w, r, _ := d.Binding()
-	retry := max(1, ceilSeconds(d.RetryAfter()))
+	retry := RetryAfterSeconds(d.RetryAfter())
 	window := int64(w.Period / time.Second)
 	b := &deniedBody{
 		Error: "rate_limit_exceeded",
@@ -127,11 +127,11 @@ func (d *Decision) deniedBody() *deniedBody {
 			Window:     int64(pw.Period / time.Second),
 			Remaining:  wr.Remaining,
 			Reset:      unixCeil(d.Now.Add(wr.ResetAfter)),
-			RetryAfter: max(1, ceilSeconds(wr.RetryAfter)),
+			RetryAfter: RetryAfterSeconds(wr.RetryAfter),
 		})
 	}
 	if d.Result.Cooldown > 0 {
-		b.Penalty = &penaltyInfo{Cooldown: max(1, ceilSeconds(d.Result.Cooldown)), Violations: d.Result.Violations}
+		b.Penalty = &penaltyInfo{Cooldown: RetryAfterSeconds(d.Result.Cooldown), Violations: d.Result.Violations}
 	}
 	if d.snapshot.problemFormat {
 		b.problem = d.problem(http.StatusTooManyRequests, b.Message)
@@ -142,7 +142,7 @@ func (d *Decision) deniedBody() *deniedBody {
 func (d *Decision) unavailableBody() *unavailableBody {
 	b := &unavailableBody{
 		Error:   "rate_limit_unavailable",
-		Message: fmt.Sprintf("Rate limiting is temporarily unavailable. Retry in %s.", plural(max(1, ceilSeconds(d.unavailableRetry())), "second")),
+		Message: fmt.Sprintf("Rate limiting is temporarily unavailable. Retry in %s.", plural(RetryAfterSeconds(d.unavailableRetry()), "second")),
 	}
 	if d.snapshot.problemFormat {
 		b.problem = d.problem(http.StatusServiceUnavailable, b.Message)

@@ -187,6 +187,10 @@ func (d *Decision) chooseBinding() {
 	}
 }
 
+// RetryAfterSeconds is d as the value of a Retry-After header: whole seconds, rounded
+// up, at least 1.
+func RetryAfterSeconds(d time.Duration) int64 { return max(1, ceilSeconds(d)) }
+
 // ceilSeconds rounds d up to whole seconds.
 func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)

@@ -73,7 +73,7 @@ func (hs *headerSet) writeTo(h http.Header, b []byte) {
 func (d *Decision) appendHeaders(b []byte, hs *headerSet) []byte {
 	switch {
 	case d.Outcome == Unavailable:
-		b = strconv.AppendInt(b, max(1, ceilSeconds(d.unavailableRetry())), 10)
+		b = strconv.AppendInt(b, RetryAfterSeconds(d.unavailableRetry()), 10)
 		hs.add(headerRetryAfter, len(b))
 	case d.Limited():
 		b = d.appendLimitHeaders(b, hs)
@@ -114,7 +114,7 @@ func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 		hs.add(headerPolicy, len(b))
 	}
 	if d.Outcome == Denied {
-		b = strconv.AppendInt(b, max(1, ceilSeconds(d.RetryAfter())), 10)
+		b = strconv.AppendInt(b, RetryAfterSeconds(d.RetryAfter()), 10)
 		hs.add(headerRetryAfter, len(b))
 	}
 	return b

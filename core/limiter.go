@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -128,6 +129,20 @@ func (l *Limiter) Close() error {
 func (l *Limiter) Decide(in Input, d *Decision) {
 	*d = Decision{}
 	l.decide(in, d)
+}
+
+// ClientAddr returns the address the client of r is counted under, as every decision
+// resolves it (SPEC section 2): from the peer address, or the forwarding headers of
+// trusted proxies, as a prefix (/32 for IPv4, client_ip.ipv6_prefix for IPv6). ok is
+// false when no address can be derived (a unix socket without a trusted proxy). The
+// admin endpoints (core/httplimit) count failed attempts per ClientAddr.
+func (l *Limiter) ClientAddr(r *http.Request) (addr netip.Prefix, ok bool) {
+	s := l.snap.Load()
+	ip, ok := s.resolver.ClientIP(r.RemoteAddr, r.Header)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	return s.resolver.Key(ip), true
 }
 
 // decide is Decide for a zero d, as [Limiter.Gate] allocates it.
