@@ -27,14 +27,8 @@ func (w *warnings) warnf(format string, args ...any) {
 // loadEnv loads file (none when "") and environ, failing the test on warnings.
 func loadEnv(t *testing.T, file string, environ ...string) (Config, error) {
 	t.Helper()
-	s := Source{Environ: append([]string{}, environ...)}
-	if file != "" {
-		s.Path = writeTOML(t, file)
-	}
-	var w warnings
-	s.Warnf = w.warnf
-	c, err := s.Load()
-	assert.Empty(t, w.lines)
+	c, warned, err := loadWarned(t, file, environ...)
+	assert.Empty(t, warned)
 	return c, err
 }
 

@@ -2,7 +2,9 @@ package core
 
 import (
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,42 +187,27 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestEnvironmentAddressesEndpointsByName(t *testing.T) {
 	t.Parallel()
-	const computeFirst = `
+	blocks := []string{`
 [[endpoints]]
 name    = "compute"
 pattern = "/api/v1/compute"
 limit   = 10
 window  = "1m"
-
+`, `
 [[endpoints]]
 name    = "users.v2-read"
 pattern = "/api/v2/users/{id}"
 limit   = 5
 window  = "1m"
-
+`, `
 [[endpoints]]
 pattern = "/api/v1/search"
 limit   = 7
 window  = "1m"
-`
-	const usersFirst = `
-[[endpoints]]
-pattern = "/api/v1/search"
-limit   = 7
-window  = "1m"
-
-[[endpoints]]
-name    = "users.v2-read"
-pattern = "/api/v2/users/{id}"
-limit   = 5
-window  = "1m"
-
-[[endpoints]]
-name    = "compute"
-pattern = "/api/v1/compute"
-limit   = 10
-window  = "1m"
-`
+`}
+	computeFirst := strings.Join(blocks, "")
+	slices.Reverse(blocks)
+	usersFirst := strings.Join(blocks, "") // compute last
 	environ := []string{
 		"RATELIMIT_ENDPOINTS_COMPUTE_LIMIT=20",
 		"RATELIMIT_ENDPOINTS_USERS_V2_READ_WINDOW=2m",

@@ -28,17 +28,8 @@ func (nopStore) Take(_ context.Context, _ *core.Request, res *core.Result) error
 }
 func (nopStore) Close() error { return nil }
 
-// adminRequest sends method path from remote with the Authorization value auth ("" = none).
-func adminRequest(h http.Handler, method, path, remote, auth string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, nil)
-	req.RemoteAddr = remote
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
+// bearer is the Authorization header of token, as name, value for adaptertest.Serve.
+func bearer(token string) []string { return []string{"Authorization", "Bearer " + token} }
 
 func TestAdminReload(t *testing.T) {
 	t.Parallel()
@@ -73,7 +64,7 @@ func TestAdminReload(t *testing.T) {
 			t.Parallel()
 			lim, err := core.New(tt.current, core.WithStore(nopStore{}))
 			require.NoError(t, err)
-			rec := adminRequest(httplimit.NewAdmin(lim, tt.load), tt.method, tt.path, "203.0.113.7:1", tt.auth)
+			rec := adaptertest.Serve(httplimit.NewAdmin(lim, tt.load), tt.method, tt.path, "203.0.113.7:1", "Authorization", tt.auth)
 			assert.Equal(t, tt.status, rec.Code, rec.Body.String())
 			assert.Contains(t, rec.Body.String(), tt.contains)
 			if tt.status == 405 {
@@ -90,7 +81,7 @@ func TestAdminReloadSwapsTheConfiguration(t *testing.T) {
 	require.NoError(t, err)
 	next := cfg
 	next.Default.Limit = 7
-	rec := adminRequest(httplimit.NewAdmin(lim, func() (core.Config, error) { return next, nil }), http.MethodPost, "/admin/reload", "203.0.113.7:1", "Bearer s3cret")
+	rec := adaptertest.Serve(httplimit.NewAdmin(lim, func() (core.Config, error) { return next, nil }), http.MethodPost, "/admin/reload", "203.0.113.7:1", bearer("s3cret")...)
 	require.Equal(t, 200, rec.Code)
 	assert.Equal(t, int64(7), lim.Config().Default.Limit)
 }
@@ -108,16 +99,8 @@ func TestAdminLocksOutAnAddressAfterFiveFailures(t *testing.T) {
 	reloads := 0
 	admin := httplimit.NewAdmin(lim, func() (core.Config, error) { reloads++; return cfg, nil }, httplimit.WithAdminClock(clock.Now))
 	const attacker = "[2001:db8:1:2::1]:5000"
-	send := func(remote, token string, xff ...string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodPost, "/admin/reload", nil)
-		req.RemoteAddr = remote
-		req.Header.Set("Authorization", "Bearer "+token)
-		for _, v := range xff {
-			req.Header.Add("X-Forwarded-For", v)
-		}
-		rec := httptest.NewRecorder()
-		admin.ServeHTTP(rec, req)
-		return rec
+	send := func(remote, token string, header ...string) *httptest.ResponseRecorder {
+		return adaptertest.Serve(admin, http.MethodPost, "/admin/reload", remote, append(bearer(token), header...)...)
 	}
 
 	for i := range 5 {
@@ -133,10 +116,10 @@ func TestAdminLocksOutAnAddressAfterFiveFailures(t *testing.T) {
 	}
 	assert.Zero(t, reloads)
 	// The same client behind a trusted proxy is the same address.
-	assert.Equal(t, 429, send("10.1.2.3:443", "s3cret", "2001:db8:1:2::77").Code)
+	assert.Equal(t, 429, send("10.1.2.3:443", "s3cret", "X-Forwarded-For", "2001:db8:1:2::77").Code)
 	// Another address is not affected.
 	assert.Equal(t, 200, send("203.0.113.9:1", "s3cret").Code)
-	assert.Equal(t, 200, send("10.1.2.3:443", "s3cret", "203.0.113.10").Code)
+	assert.Equal(t, 200, send("10.1.2.3:443", "s3cret", "X-Forwarded-For", "203.0.113.10").Code)
 
 	clock.Advance(9*time.Second + 500*time.Millisecond)
 	assert.Equal(t, "1", send(attacker, "s3cret").Header().Get("Retry-After"), "rounded up")
@@ -162,7 +145,7 @@ func TestAdminLockoutHoldsUnderConcurrentGuesses(t *testing.T) {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			for range 10 {
-				codes <- adminRequest(admin, http.MethodPost, "/admin/reload", "198.51.100.1:1", "Bearer nope").Code
+				codes <- adaptertest.Serve(admin, http.MethodPost, "/admin/reload", "198.51.100.1:1", bearer("nope")...).Code
 			}
 		}()
 	}

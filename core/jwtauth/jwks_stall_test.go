@@ -1,10 +1,7 @@
 package jwtauth_test
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,47 +9,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratewarden/ratewarden/core/adaptertest"
 	"github.com/ratewarden/ratewarden/core/jwtauth"
 )
 
-// stallingJWKS serves a key set on loopback; once stall is called, every request waits
-// until release (or until its client gives up), then gets the keys set at that time.
-type stallingJWKS struct {
-	*jwksServer
-	stalled  atomic.Int64 // requests waiting right now
-	mu       sync.Mutex
-	released chan struct{} // nil while not stalling
-}
-
-func newStallingJWKS(t *testing.T, keys ...jwk) *stallingJWKS {
-	t.Helper()
-	s := &stallingJWKS{jwksServer: &jwksServer{}}
-	s.set(t, keys...)
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.requests.Add(1)
-		s.mu.Lock()
-		released := s.released
-		s.mu.Unlock()
-		if released != nil {
-			s.stalled.Add(1)
-			select {
-			case <-released:
-			case <-r.Context().Done():
-			}
-			s.stalled.Add(-1)
-		}
-		s.jwksServer.mu.Lock()
-		body := s.body
-		s.jwksServer.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(body)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
 // stall makes the requests from now on wait; the returned function releases them.
-func (s *stallingJWKS) stall(t *testing.T) (release func()) {
+func (s *jwksServer) stall(t *testing.T) (release func()) {
 	ch := make(chan struct{})
 	s.mu.Lock()
 	s.released = ch
@@ -70,28 +32,18 @@ func (s *stallingJWKS) stall(t *testing.T) (release func()) {
 	return release
 }
 
-// movableClock is a clock the test moves by hand.
-type movableClock struct{ ns atomic.Int64 }
-
-func (c *movableClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *movableClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-func newMovableClock(at time.Time) *movableClock {
-	c := &movableClock{}
-	c.ns.Store(at.UnixNano())
-	return c
-}
-
 // TestJWKSStallNeverHoldsARequest: against a JWKS server that stops answering, a token
 // with an unknown kid is decided (as not verified) while the server is still stalled,
 // within jwks_timeout rather than the 10 s a fetch may take; the fetch it triggered goes
 // on in the background and serves the requests after it; such fetches are rate-limited.
 func TestJWKSStallNeverHoldsARequest(t *testing.T) {
 	t.Parallel()
-	srv := newStallingJWKS(t, jwk{"rsa-1", &rsaKey().PublicKey})
-	clk := newMovableClock(now)
+	srv := newJWKSServer(t, jwk{"rsa-1", &rsaKey().PublicKey})
+	clk := adaptertest.NewClock()
+	require.True(t, clk.Now().Equal(now), "the clock starts at the instant the test tokens are made for")
 	cfg := jwksConfig(srv.URL)
 	cfg.JWKSTimeout = 100 * time.Millisecond
-	v := newVerifier(t, cfg, jwtauth.WithClock(clk.now))
+	v := newVerifier(t, cfg, jwtauth.WithClock(clk.Now))
 	require.EqualValues(t, 1, srv.requests.Load(), "New fetches the set")
 
 	release := srv.stall(t)
@@ -127,7 +79,7 @@ func TestJWKSStallNeverHoldsARequest(t *testing.T) {
 		assert.False(t, ok)
 	}
 	assert.EqualValues(t, 2, srv.requests.Load())
-	clk.advance(5 * time.Minute)
+	clk.Advance(5 * time.Minute)
 	_, ok = v.Identify(unknown)
 	assert.False(t, ok)
 	assert.EqualValues(t, 3, srv.requests.Load(), "5 minutes later an unknown kid fetches again")
