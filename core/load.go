@@ -23,10 +23,11 @@ import (
 // Load reads the TOML file at path (none when path is ""), then RATELIMIT_* environment
 // variables, over the defaults, and validates the result. It is Source{Path: path}.Load().
 //
-// A file that cannot be read or is not valid TOML is an error naming the path (and the line
-// and column of a syntax error). Every other problem — unknown keys, values of the wrong
-// type, unparsable environment variables, invalid settings — is reported at once in a
-// *[ValidationError]. Unknown RATELIMIT_* variables are only warned about on stderr.
+// A file that cannot be read is an error naming the path; one that is not valid TOML (a
+// syntax error, a key or table defined twice) is a *[FileError] with the line and column.
+// Every other problem — unknown keys, values of the wrong type, unparsable environment
+// variables, invalid settings — is reported at once in a *[ValidationError]. Unknown RATELIMIT_* variables, redis.* settings while the backend is
+// memory, and tier names that differ only by case are only warned about on stderr.
 // docs/configuration.md describes the keys and the environment variables.
 func Load(path string) (Config, error) { return Source{Path: path}.Load() }
 
@@ -205,7 +206,10 @@ func mergeProblems(input, validation []Problem) []Problem {
 	}
 	for _, p := range validation {
 		if !slices.ContainsFunc(suppressed, func(q Problem) bool {
-			return within(p.Key, q.Key) && (q.Message != noLimits || p.Message == noLimits)
+			if q.Message == noLimits {
+				return p == q
+			}
+			return within(p.Key, q.Key)
 		}) {
 			out = append(out, p)
 		}
