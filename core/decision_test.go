@@ -71,6 +71,7 @@ func TestANamedLimiterPrefixesItsPolicies(t *testing.T) {
 	body := decodeJSON(t, rec.Body.Bytes())
 	assert.Equal(t, "search.default", body["policy"])
 	assert.Equal(t, "search.default", body["limits_exceeded"].([]any)[0].(map[string]any)["policy"])
+	assert.Contains(t, h.log.String(), `"limiter":"search"`)
 	assert.Contains(t, h.log.String(), `"rule":"search.default"`)
 
 	// An unnamed limiter on the same store counts the same client in counters of its own.

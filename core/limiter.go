@@ -69,6 +69,9 @@ func New(cfg Config, opts ...Option) (*Limiter, error) {
 	if l.logger == nil {
 		l.logger = slog.Default()
 	}
+	if l.name != "" {
+		l.logger = l.logger.With(slog.String("limiter", l.name))
+	}
 	if l.store == nil {
 		if l.store, err = newBackend(s.cfg, BackendEnv{Logger: l.logger, Observer: l.observer, Now: l.now}); err != nil {
 			return nil, err

@@ -37,7 +37,8 @@ func WithObserver(obs Observer) Option { return optionFunc(func(o *options) { o.
 
 // WithName names a Limiter, for telling stacked limiters apart (docs/adapters.md): its
 // policy names get the prefix "<name>." in the rate-limit headers, the 429 body, logs and
-// metrics ("search.default", "search.compute"), and its counters are its own even when it
+// metrics ("search.default", "search.compute"), its log records carry "limiter": name,
+// and its counters are its own even when it
 // shares a store (such as one Redis) with other limiters. The default is no name, and no
 // prefix. A name must match ^[a-zA-Z0-9_.-]+$; [New] reports any other.
 func WithName(name string) Option { return optionFunc(func(o *options) { o.name = name }) }
