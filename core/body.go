@@ -60,8 +60,11 @@ type unavailableBody struct {
 // WriteResponse answers a request that must not proceed: 429 with the rate-limit body
 // for [Denied], 503 for [Unavailable]. It writes the headers of [Decision.WriteHeaders]
 // too, so it may be called on a fresh header map — unless [Limiter.Gate] made d and so has
-// set them on the response already. For other outcomes it writes nothing.
+// set them on the response already. For other outcomes, and a nil d, it writes nothing.
 func (d *Decision) WriteResponse(w http.ResponseWriter) {
+	if d == nil {
+		return
+	}
 	var (
 		status int
 		body   any
@@ -97,7 +100,7 @@ func (d *Decision) contentType() string {
 
 func (d *Decision) deniedBody() *deniedBody {
 	w, r, _ := d.Binding()
-	retry := max(1, ceilSeconds(d.RetryAfter()))
+	retry := RetryAfterSeconds(d.RetryAfter())
 	window := int64(w.Period / time.Second)
 	b := &deniedBody{
 		Error: "rate_limit_exceeded",
@@ -124,11 +127,11 @@ func (d *Decision) deniedBody() *deniedBody {
 			Window:     int64(pw.Period / time.Second),
 			Remaining:  wr.Remaining,
 			Reset:      unixCeil(d.Now.Add(wr.ResetAfter)),
-			RetryAfter: max(1, ceilSeconds(wr.RetryAfter)),
+			RetryAfter: RetryAfterSeconds(wr.RetryAfter),
 		})
 	}
 	if d.Result.Cooldown > 0 {
-		b.Penalty = &penaltyInfo{Cooldown: max(1, ceilSeconds(d.Result.Cooldown)), Violations: d.Result.Violations}
+		b.Penalty = &penaltyInfo{Cooldown: RetryAfterSeconds(d.Result.Cooldown), Violations: d.Result.Violations}
 	}
 	if d.snapshot.problemFormat {
 		b.problem = d.problem(http.StatusTooManyRequests, b.Message)
@@ -139,7 +142,7 @@ func (d *Decision) deniedBody() *deniedBody {
 func (d *Decision) unavailableBody() *unavailableBody {
 	b := &unavailableBody{
 		Error:   "rate_limit_unavailable",
-		Message: fmt.Sprintf("Rate limiting is temporarily unavailable. Retry in %s.", plural(max(1, ceilSeconds(d.unavailableRetry())), "second")),
+		Message: fmt.Sprintf("Rate limiting is temporarily unavailable. Retry in %s.", plural(RetryAfterSeconds(d.unavailableRetry()), "second")),
 	}
 	if d.snapshot.problemFormat {
 		b.problem = d.problem(http.StatusServiceUnavailable, b.Message)

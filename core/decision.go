@@ -55,6 +55,13 @@ const TierAnonymous = "anonymous"
 // rate-limit headers, the 429 or 503 body, logs and metrics. A Decision is filled by
 // [Limiter.Decide]; adapters expose it to handlers through the framework's context.
 // The zero value is a [Disabled] decision.
+//
+// Every exported method is safe on a nil *Decision, which reads as the zero value (a
+// [Disabled] decision: Proceed is true, nothing is limited, the numbers are 0), so that
+// a handler may read the result of FromContext without checking ok:
+//
+//	d, ok := ginlimit.FromContext(c) // ok is false when a skipper let the request through
+//	if ok { log.Printf("%d left", d.Remaining()) }
 type Decision struct {
 	Outcome Outcome
 
@@ -86,17 +93,23 @@ type Decision struct {
 }
 
 // Proceed reports whether the request should reach the handler.
-func (d *Decision) Proceed() bool { return d.Outcome != Denied && d.Outcome != Unavailable }
+func (d *Decision) Proceed() bool {
+	return d == nil || d.Outcome != Denied && d.Outcome != Unavailable
+}
 
 // Limited reports whether the request was counted and so carries rate-limit headers.
 func (d *Decision) Limited() bool {
-	return d.Policy != nil && (d.Outcome == Allowed || d.Outcome == Denied || d.Outcome == ShadowDenied)
+	return d != nil && d.Policy != nil && (d.Outcome == Allowed || d.Outcome == Denied || d.Outcome == ShadowDenied)
 }
 
 // ClientID is the identity a request was counted under, as it appears in logs:
-// "ip:203.0.113.7", "ip:2001:db8:1:2::/64", "user:alice" or "key:<key>".
+// "ip:203.0.113.7", "ip:2001:db8:1:2::/64", "user:alice" or "key:<key>"; "" when no
+// client was identified (a nil, disabled or zero Decision).
 func (d *Decision) ClientID() string {
-	if d.Scope == ScopeIP {
+	switch {
+	case d == nil || d.Scope == "":
+		return ""
+	case d.Scope == ScopeIP:
 		return string(clientip.AppendKey([]byte("ip:"), d.IPKey))
 	}
 	return d.Scope + ":" + d.ID
@@ -109,6 +122,9 @@ const TierOther = "other"
 // TierAnonymous, TierNone), else TierOther, so that token claims cannot create unbounded
 // label values.
 func (d *Decision) TierLabel() string {
+	if d == nil || d.snapshot == nil {
+		return TierOther
+	}
 	if _, ok := d.snapshot.tierNames[d.Tier]; ok {
 		return d.Tier
 	}
@@ -118,7 +134,7 @@ func (d *Decision) TierLabel() string {
 // Binding returns the window that decides the headers, the one with the fewest remaining
 // units, and its state. ok is false when the request was not limited.
 func (d *Decision) Binding() (w Window, r WindowResult, ok bool) {
-	if d.Policy == nil {
+	if d == nil || d.Policy == nil {
 		return Window{}, WindowResult{}, false
 	}
 	return d.Policy.Windows[d.binding], d.Result.Windows[d.binding], true
@@ -136,9 +152,12 @@ func (d *Decision) Remaining() int64 {
 	return r.Remaining
 }
 
-// Reset is when the binding window is full again.
+// Reset is when the binding window is full again (the zero time when not limited).
 func (d *Decision) Reset() time.Time {
-	_, r, _ := d.Binding()
+	_, r, ok := d.Binding()
+	if !ok {
+		return time.Time{}
+	}
 	return d.Now.Add(r.ResetAfter)
 }
 
@@ -146,7 +165,7 @@ func (d *Decision) Reset() time.Time {
 // admitted: the longest wait over the denying windows, or the penalty cooldown left.
 // It is zero for a request that was not denied.
 func (d *Decision) RetryAfter() time.Duration {
-	if d.Outcome != Denied && d.Outcome != ShadowDenied {
+	if d == nil || d.Outcome != Denied && d.Outcome != ShadowDenied {
 		return 0
 	}
 	wait := d.Result.Cooldown
@@ -167,6 +186,10 @@ func (d *Decision) chooseBinding() {
 		}
 	}
 }
+
+// RetryAfterSeconds is d as the value of a Retry-After header: whole seconds, rounded
+// up, at least 1.
+func RetryAfterSeconds(d time.Duration) int64 { return max(1, ceilSeconds(d)) }
 
 // ceilSeconds rounds d up to whole seconds.
 func ceilSeconds(d time.Duration) int64 {

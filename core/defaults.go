@@ -1,6 +1,10 @@
 package core
 
-import "time"
+import (
+	"time"
+
+	"github.com/ratewarden/ratewarden/core/jwtauth"
+)
 
 // The documented defaults, in one place. [Config.WithDefaults] applies them to zero fields.
 const (
@@ -70,6 +74,7 @@ func (c Config) WithDefaults() Config {
 	setString(&c.JWT.UserClaim, "sub")
 	setString(&c.JWT.TierClaim, "tier")
 	setDuration(&c.JWT.Leeway, DefaultLeeway)
+	setDuration(&c.JWT.JWKSTimeout, jwtauth.DefaultJWKSTimeout)
 
 	setInt(&c.Penalty.Threshold, 3)
 	setDuration(&c.Penalty.Period, 10*time.Minute)

@@ -25,12 +25,12 @@ func (l *Limiter) logDenial(d *Decision) {
 		slog.Int64("limit", w.Limit),
 		slog.Int64("remaining", r.Remaining),
 		slog.Int64("window", int64(w.Period/time.Second)),
-		slog.Int64("retry_after", max(1, ceilSeconds(d.RetryAfter()))),
+		slog.Int64("retry_after", RetryAfterSeconds(d.RetryAfter())),
 		slog.String("algorithm", s.cfg.Algorithm),
 		slog.String("backend", s.cfg.Backend),
 	}
 	if d.Result.Cooldown > 0 {
-		attrs = append(attrs, slog.Int64("penalty_cooldown", max(1, ceilSeconds(d.Result.Cooldown))))
+		attrs = append(attrs, slog.Int64("penalty_cooldown", RetryAfterSeconds(d.Result.Cooldown)))
 	}
 	if d.Outcome == ShadowDenied {
 		attrs = append(attrs, slog.String("mode", ModeShadow))

@@ -44,9 +44,9 @@ func applyEnv(ps *problems, c *Config, environ []string, warnf func(string, ...a
 		tail := strings.ToUpper(strings.TrimPrefix(ev.name, envPrefix))
 		t, ok := resolveEnv(tail, root, "")
 		if !ok {
-			hint := ""
-			if strings.HasPrefix(tail, "ENDPOINTS_") {
-				hint = " (RATELIMIT_ENDPOINTS_<index>_<KEY> only reaches endpoints defined in the configuration file)"
+			hint := suggest(ev.name, envNames(root, envPrefix))
+			if hint == "" && strings.HasPrefix(tail, "ENDPOINTS_") {
+				hint = " (RATELIMIT_ENDPOINTS_<NAME>_<KEY> and RATELIMIT_ENDPOINTS_<index>_<KEY> only reach endpoints defined in the configuration file)"
 			}
 			warnf("unknown environment variable %s ignored%s", ev.name, hint)
 			continue
@@ -81,20 +81,90 @@ func resolveEnv(name string, v reflect.Value, key string) (envTarget, bool) {
 			}
 		}
 	case reflect.Slice:
-		// Lists of tables (endpoints, windows) are reached by index, for existing entries.
+		// Lists of tables (endpoints, windows) are reached by index, for existing entries;
+		// endpoints also by name.
 		if v.Type().Elem().Kind() != reflect.Struct {
 			return envTarget{}, false
 		}
 		num, rest, ok := strings.Cut(name, "_")
-		i, err := strconv.Atoi(num)
-		if !ok || err != nil || i < 0 || i >= v.Len() || num != strconv.Itoa(i) {
-			return envTarget{}, false
+		if i, err := strconv.Atoi(num); ok && err == nil && i >= 0 && i < v.Len() && num == strconv.Itoa(i) {
+			return resolveEnv(rest, v.Index(i), fmt.Sprintf("%s[%d]", key, i))
 		}
-		return resolveEnv(rest, v.Index(i), fmt.Sprintf("%s[%d]", key, i))
+		return resolveEnvEndpoint(name, v, key)
 	case reflect.Map:
 		return resolveEnvMap(name, v, key)
 	}
 	return envTarget{}, false
+}
+
+// resolveEnvEndpoint resolves "<NAME>_<KEY>" in the endpoints list, by each endpoint's
+// name (or the slug of its pattern) in its environment form, [envName]: so an override
+// follows its endpoint when the file is reordered. The longest name that leaves a valid
+// key wins; a name two endpoints share in that form reaches neither.
+func resolveEnvEndpoint(name string, v reflect.Value, key string) (envTarget, bool) {
+	eps, ok := v.Interface().([]Endpoint)
+	if !ok {
+		return envTarget{}, false
+	}
+	var (
+		best      envTarget
+		bestLen   = -1
+		ambiguous bool
+	)
+	for i, e := range eps {
+		n := envName(endpointName(e))
+		rest, ok := strings.CutPrefix(name, n+"_")
+		if !ok || len(n) < bestLen {
+			continue
+		}
+		t, ok := resolveEnv(rest, v.Index(i), fmt.Sprintf("%s[%d]", key, i))
+		if !ok {
+			continue
+		}
+		ambiguous = len(n) == bestLen
+		best, bestLen = t, len(n)
+	}
+	return best, bestLen >= 0 && !ambiguous
+}
+
+// envName is a name in the form environment variables use: upper-cased, with "-" and "."
+// turned into "_".
+func envName(name string) string {
+	return strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToUpper(name))
+}
+
+// envNames lists the variable names that set a key below v, whose name is prefix: every
+// leaf of the configuration, existing tiers and endpoints (by name) included, for "did you
+// mean" suggestions.
+func envNames(v reflect.Value, prefix string) []string {
+	var names []string
+	switch v.Kind() {
+	case reflect.Struct:
+		for _, f := range fieldsOf(v.Type()) {
+			fv := v.FieldByIndex(f.index)
+			name := prefix + strings.ToUpper(f.name)
+			if isEnvLeaf(fv.Type()) {
+				names = append(names, name)
+			} else {
+				names = append(names, envNames(fv, name+"_")...)
+			}
+		}
+	case reflect.Slice:
+		if eps, ok := v.Interface().([]Endpoint); ok {
+			for i, e := range eps {
+				names = append(names, envNames(v.Index(i), prefix+envName(endpointName(e))+"_")...)
+			}
+		} else if v.Type().Elem().Kind() == reflect.Struct {
+			for i := range v.Len() {
+				names = append(names, envNames(v.Index(i), prefix+strconv.Itoa(i)+"_")...)
+			}
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			names = append(names, envNames(v.MapIndex(k), prefix+strings.ToUpper(k.String())+"_")...)
+		}
+	}
+	return names
 }
 
 // resolveEnvMap resolves "<NAME>_<KEY>" in a map of tables (tiers). The name may contain

@@ -27,14 +27,8 @@ func (w *warnings) warnf(format string, args ...any) {
 // loadEnv loads file (none when "") and environ, failing the test on warnings.
 func loadEnv(t *testing.T, file string, environ ...string) (Config, error) {
 	t.Helper()
-	s := Source{Environ: append([]string{}, environ...)}
-	if file != "" {
-		s.Path = writeTOML(t, file)
-	}
-	var w warnings
-	s.Warnf = w.warnf
-	c, err := s.Load()
-	assert.Empty(t, w.lines)
+	c, warned, err := loadWarned(t, file, environ...)
+	assert.Empty(t, warned)
 	return c, err
 }
 
@@ -82,10 +76,10 @@ func TestEnvSetsKeys(t *testing.T) {
 			assert.Equal(t, BackendRedis, c.Backend)
 			assert.Equal(t, []string{"a:6379", "b:6379"}, c.Redis.Addrs)
 		}},
-		{"nested section", "", []string{"RATELIMIT_REDIS_CIRCUIT_BREAKER_FAILURE_THRESHOLD=9"}, func(t *testing.T, c Config) {
+		{"nested section", "", []string{"RATELIMIT_BACKEND=redis", "RATELIMIT_REDIS_CIRCUIT_BREAKER_FAILURE_THRESHOLD=9"}, func(t *testing.T, c Config) {
 			assert.Equal(t, 9, c.Redis.CircuitBreaker.FailureThreshold)
 		}},
-		{"durations", "", []string{"RATELIMIT_REDIS_TIMEOUT=250ms", "RATELIMIT_REDIS_CIRCUIT_BREAKER_OPEN_TIMEOUT=10", "RATELIMIT_JWT_LEEWAY=-1"}, func(t *testing.T, c Config) {
+		{"durations", "", []string{"RATELIMIT_BACKEND=redis", "RATELIMIT_REDIS_TIMEOUT=250ms", "RATELIMIT_REDIS_CIRCUIT_BREAKER_OPEN_TIMEOUT=10", "RATELIMIT_JWT_LEEWAY=-1"}, func(t *testing.T, c Config) {
 			assert.Equal(t, 250*time.Millisecond, c.Redis.Timeout)
 			assert.Equal(t, 10*time.Second, c.Redis.CircuitBreaker.OpenTimeout)
 			assert.Equal(t, -time.Second, c.JWT.Leeway)
@@ -131,7 +125,7 @@ func TestEnvSetsKeys(t *testing.T) {
 		{"window by index", envTestFile, []string{"RATELIMIT_DEFAULT_WINDOWS_1_LIMIT=500"}, func(t *testing.T, c Config) {
 			assert.Equal(t, []WindowConfig{{Limit: 10, Window: time.Second}, {Limit: 500, Window: time.Minute}}, c.Default.Windows)
 		}},
-		{"empty value means default", "[redis]\ntimeout = \"1s\"\naddrs = [\"x:1\"]", []string{"RATELIMIT_REDIS_TIMEOUT=", "RATELIMIT_REDIS_ADDRS="}, func(t *testing.T, c Config) {
+		{"empty value means default", "backend = \"redis\"\n[redis]\ntimeout = \"1s\"\naddrs = [\"x:1\"]", []string{"RATELIMIT_REDIS_TIMEOUT=", "RATELIMIT_REDIS_ADDRS="}, func(t *testing.T, c Config) {
 			assert.Equal(t, DefaultRedisTimeout, c.Redis.Timeout)
 			assert.Equal(t, []string{DefaultRedisAddr}, c.Redis.Addrs)
 		}},

@@ -23,11 +23,15 @@ const maxHeaders = 7
 // WriteHeaders sets the headers of d on h (docs/headers.md): X-RateLimit-Limit,
 // -Remaining, -Reset and -Used, and the IETF RateLimit and RateLimit-Policy, on every
 // limited request, as the configuration switches them; Retry-After on a denial (not in
-// shadow mode) and on a 503. It sets nothing for exempt, disabled or failed-open requests.
+// shadow mode) and on a 503. It sets nothing for exempt, disabled or failed-open requests
+// (nor for a nil d).
 //
 // Call it before the handler writes its response, so that every status, 5xx included,
 // carries the headers. It costs two allocations, however many headers it sets.
 func (d *Decision) WriteHeaders(h http.Header) {
+	if d == nil {
+		return
+	}
 	var (
 		buf [256]byte
 		hs  headerSet
@@ -69,7 +73,7 @@ func (hs *headerSet) writeTo(h http.Header, b []byte) {
 func (d *Decision) appendHeaders(b []byte, hs *headerSet) []byte {
 	switch {
 	case d.Outcome == Unavailable:
-		b = strconv.AppendInt(b, max(1, ceilSeconds(d.unavailableRetry())), 10)
+		b = strconv.AppendInt(b, RetryAfterSeconds(d.unavailableRetry()), 10)
 		hs.add(headerRetryAfter, len(b))
 	case d.Limited():
 		b = d.appendLimitHeaders(b, hs)
@@ -110,7 +114,7 @@ func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 		hs.add(headerPolicy, len(b))
 	}
 	if d.Outcome == Denied {
-		b = strconv.AppendInt(b, max(1, ceilSeconds(d.RetryAfter())), 10)
+		b = strconv.AppendInt(b, RetryAfterSeconds(d.RetryAfter()), 10)
 		hs.add(headerRetryAfter, len(b))
 	}
 	return b

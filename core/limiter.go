@@ -3,8 +3,10 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -27,6 +29,7 @@ type Limiter struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	observer Observer
+	name     string // WithName; prefixes policy names
 
 	reloadMu sync.Mutex // serializes Reload
 }
@@ -52,16 +55,22 @@ func New(cfg Config, opts ...Option) (*Limiter, error) {
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer}
+	if o.name != "" && !nameRE.MatchString(o.name) {
+		return nil, fmt.Errorf("ratewarden: WithName: must match %s, got %q", nameRE, o.name)
+	}
+	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer, name: o.name}
 	if l.now == nil {
 		l.now = time.Now
 	}
-	s, err := compile(cfg, nil, l.now)
+	s, err := compile(cfg, nil, l.now, l.name)
 	if err != nil {
 		return nil, err
 	}
 	if l.logger == nil {
 		l.logger = slog.Default()
+	}
+	if l.name != "" {
+		l.logger = l.logger.With(slog.String("limiter", l.name))
 	}
 	if l.store == nil {
 		if l.store, err = newBackend(s.cfg, BackendEnv{Logger: l.logger, Observer: l.observer, Now: l.now}); err != nil {
@@ -87,7 +96,7 @@ func (l *Limiter) Reload(cfg Config) error {
 	l.reloadMu.Lock()
 	defer l.reloadMu.Unlock()
 	old := l.snap.Load()
-	s, err := compile(cfg, old, l.now)
+	s, err := compile(cfg, old, l.now, l.name)
 	if err != nil {
 		l.logger.Error("config_reload_failed", slog.String("error", err.Error()))
 		return err
@@ -123,6 +132,20 @@ func (l *Limiter) Close() error {
 func (l *Limiter) Decide(in Input, d *Decision) {
 	*d = Decision{}
 	l.decide(in, d)
+}
+
+// ClientAddr returns the address the client of r is counted under, as every decision
+// resolves it (SPEC section 2): from the peer address, or the forwarding headers of
+// trusted proxies, as a prefix (/32 for IPv4, client_ip.ipv6_prefix for IPv6). ok is
+// false when no address can be derived (a unix socket without a trusted proxy). The
+// admin endpoints (core/httplimit) count failed attempts per ClientAddr.
+func (l *Limiter) ClientAddr(r *http.Request) (addr netip.Prefix, ok bool) {
+	s := l.snap.Load()
+	ip, ok := s.resolver.ClientIP(r.RemoteAddr, r.Header)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	return s.resolver.Key(ip), true
 }
 
 // decide is Decide for a zero d, as [Limiter.Gate] allocates it.

@@ -17,15 +17,17 @@ import (
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 	gotoml "github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
 )
 
 // Load reads the TOML file at path (none when path is ""), then RATELIMIT_* environment
 // variables, over the defaults, and validates the result. It is Source{Path: path}.Load().
 //
-// A file that cannot be read or is not valid TOML is an error naming the path (and the line
-// and column of a syntax error). Every other problem — unknown keys, values of the wrong
-// type, unparsable environment variables, invalid settings — is reported at once in a
-// *[ValidationError]. Unknown RATELIMIT_* variables are only warned about on stderr.
+// A file that cannot be read is an error naming the path; one that is not valid TOML (a
+// syntax error, a key or table defined twice) is a *[FileError] with the line and column.
+// Every other problem — unknown keys, values of the wrong type, unparsable environment
+// variables, invalid settings — is reported at once in a *[ValidationError]. Unknown RATELIMIT_* variables, redis.* settings while the backend is
+// memory, and tier names that differ only by case are only warned about on stderr.
 // docs/configuration.md describes the keys and the environment variables.
 func Load(path string) (Config, error) { return Source{Path: path}.Load() }
 
@@ -73,7 +75,9 @@ func (s Source) Load() (Config, error) {
 	explicitZeros(&ps, "", reflect.ValueOf(c), reflect.ValueOf(defaulted), explicit)
 	explicitZeroCosts(&ps, c, explicit)
 	c = defaulted
-	if err := c.Validate(); err != nil {
+	warnIgnoredRedis(c, explicit, warnf)
+	warnTierCase(c, warnf)
+	if err := c.validate(explicit); err != nil {
 		var ve *ValidationError
 		if !errors.As(err, &ve) {
 			return Config{}, err
@@ -99,21 +103,115 @@ func readTOML(path string) (map[string]any, error) {
 		return k.Raw(), nil
 	case errors.As(err, &de):
 		line, col := de.Position()
-		return nil, fmt.Errorf("ratewarden: %s:%d:%d: %w", path, line, col, err)
+		return nil, &FileError{Path: path, Line: line, Column: col, Message: err.Error()}
 	case errors.As(err, &pe):
 		return nil, fmt.Errorf("ratewarden: reading configuration: %w", err)
-	default:
-		return nil, fmt.Errorf("ratewarden: %s: %w", path, err)
 	}
+	// go-toml reports a key or table defined twice without its position: find it.
+	fe := &FileError{Path: path, Message: err.Error()}
+	if data, rerr := os.ReadFile(path); rerr == nil {
+		fe.Line, fe.Column = redefinition(data)
+	}
+	return nil, fe
+}
+
+// FileError is a configuration file that is not valid TOML — a syntax error, or a key or
+// table defined twice — at Line and Column (from 1; 0 when unknown) of the file at Path.
+// Its message reads "ratewarden: <path>:<line>:<column>: <what is wrong>", as compilers
+// write it.
+type FileError struct {
+	Path         string
+	Line, Column int
+	Message      string // the parser's message, e.g. "toml: key limit is already defined"
+}
+
+// Error returns "ratewarden: " and [FileError.Problem].
+func (e *FileError) Error() string { return "ratewarden: " + e.Problem() }
+
+// Problem returns "<path>:<line>:<column>: <message>", without the position when it is
+// unknown.
+func (e *FileError) Problem() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.Path, e.Message)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.Path, e.Line, e.Column, e.Message)
+}
+
+// redefinition returns the line and column of the first key or table of a TOML document
+// that an earlier one already defined, or 0, 0. Keys are scoped to their table, and to the
+// element of an array of tables ([[endpoints]]); inline tables are not looked into.
+func redefinition(data []byte) (line, col int) {
+	var (
+		p        unstable.Parser
+		seen     = map[string]bool{}
+		table    string
+		elements = map[string]int{} // array-of-tables name → elements so far
+	)
+	p.Reset(data)
+	for p.NextExpression() {
+		e := p.Expression()
+		var key string
+		switch e.Kind {
+		case unstable.Table:
+			table = dottedKey(e.Key())
+			key = "[" + table + "]"
+		case unstable.ArrayTable:
+			name := dottedKey(e.Key())
+			elements[name]++
+			table = fmt.Sprintf("%s[%d]", name, elements[name])
+			continue
+		case unstable.KeyValue:
+			key = table + "." + dottedKey(e.Key())
+		default:
+			continue
+		}
+		if seen[key] {
+			it := e.Key()
+			if it.Next() && it.Node().Raw.Length > 0 {
+				pos := p.Shape(it.Node().Raw).Start
+				return pos.Line, pos.Column
+			}
+			return 0, 0
+		}
+		seen[key] = true
+	}
+	return 0, 0
+}
+
+// dottedKey joins the parts of a (dotted) TOML key.
+func dottedKey(it unstable.Iterator) string {
+	var parts []string
+	for it.Next() {
+		parts = append(parts, string(it.Node().Data))
+	}
+	return strings.Join(parts, ".")
 }
 
 // mergeProblems adds the validation problems to those found while reading the file and the
 // environment, and orders them by section. A validation problem at or under a key that could
-// not be read is dropped: it only describes the zero value left in its place.
+// not be read is dropped: it only describes the zero value left in its place. So is one at
+// or under the key an unknown key's suggestion names ("limt" → "limit"), and the "no limits"
+// of its table: the typo is the problem, not its consequence.
 func mergeProblems(input, validation []Problem) []Problem {
 	out := slices.Clone(input)
+	suppressed := slices.Clone(input)
+	for _, q := range input {
+		table, target, ok := typoTarget(q)
+		if !ok {
+			continue
+		}
+		suppressed = append(suppressed, Problem{Key: joinKey(table, target)})
+		if target == "limit" || target == "window" || target == "windows" {
+			suppressed = append(suppressed, Problem{Key: table, Message: noLimits})
+		}
+	}
 	for _, p := range validation {
-		if !slices.ContainsFunc(input, func(q Problem) bool { return within(p.Key, q.Key) }) {
+		if !slices.ContainsFunc(suppressed, func(q Problem) bool {
+			if q.Message == noLimits {
+				return p == q
+			}
+			return within(p.Key, q.Key)
+		}) {
 			out = append(out, p)
 		}
 	}
@@ -123,6 +221,54 @@ func mergeProblems(input, validation []Problem) []Problem {
 		return cmp.Or(cmp.Compare(sa, sb), cmp.Compare(ia, ib))
 	})
 	return out
+}
+
+// typoTarget returns, for an unknown-key problem with a suggestion ("endpoints[0].limt":
+// unknown key (did you mean "limit"?)), the key path of its table and the suggested key.
+func typoTarget(p Problem) (table, target string, ok bool) {
+	_, rest, found := strings.Cut(p.Message, didYouMean)
+	if !found || !strings.HasPrefix(p.Message, "unknown key") {
+		return "", "", false
+	}
+	target, _, _ = strings.Cut(rest, `"`)
+	table = p.Key[:max(strings.LastIndexByte(p.Key, '.'), 0)]
+	return table, target, true
+}
+
+// warnIgnoredRedis warns when the file or the environment set redis.* keys that the
+// backend in force (memory) never reads.
+func warnIgnoredRedis(c Config, explicit map[string]bool, warnf func(string, ...any)) {
+	if c.Backend == BackendRedis {
+		return
+	}
+	for _, key := range sortedKeys(explicit) {
+		if explicit[key] && within(key, "redis") {
+			warnf("%s is set but backend is %q: the [redis] settings are only read with backend = %q", key, c.Backend, BackendRedis)
+			return
+		}
+	}
+}
+
+// warnTierCase warns about tier names that differ only by case: tokens' tier claims are
+// compared exactly, so "Pro" and "pro" are two tiers, and a token says only one of them.
+func warnTierCase(c Config, warnf func(string, ...any)) {
+	first := map[string]string{}   // lower-cased name → key path of its first spelling
+	spelled := map[string]string{} // lower-cased name → that spelling
+	check := func(prefix string, tiers map[string]Limits) {
+		for _, name := range sortedKeys(tiers) {
+			lower, key := strings.ToLower(name), joinKey(prefix, name)
+			switch prev, seen := spelled[lower]; {
+			case !seen:
+				first[lower], spelled[lower] = key, name
+			case prev != name:
+				warnf("%s and %s differ only by case: tier names are case-sensitive and must equal the token's tier claim exactly", first[lower], key)
+			}
+		}
+	}
+	check("tiers", c.Tiers)
+	for i, e := range c.Endpoints {
+		check(fmt.Sprintf("endpoints[%d].tiers", i), e.Tiers)
+	}
 }
 
 // within reports whether key is parent or under it.
@@ -383,8 +529,14 @@ func suggest(name string, known []string) string {
 	if best == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return fmt.Sprintf(" (%s%s\"?)", didYouMean, best)
 }
+
+// noLimits is the problem of a rule or tier without limit, window or windows.
+const noLimits = "no limits: set limit and window, or windows"
+
+// didYouMean starts the suggestion of [suggest], up to the suggested key.
+const didYouMean = `did you mean "`
 
 // editDistance is the Levenshtein distance between a and b.
 func editDistance(a, b string) int {

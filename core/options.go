@@ -13,6 +13,7 @@ type options struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	observer Observer
+	name     string
 }
 
 type optionFunc func(*options)
@@ -33,3 +34,11 @@ func WithLogger(l *slog.Logger) Option { return optionFunc(func(o *options) { o.
 // WithObserver sets an observer called for every decision and backend call, such as the
 // Prometheus observer in adapters/promlimit.
 func WithObserver(obs Observer) Option { return optionFunc(func(o *options) { o.observer = obs }) }
+
+// WithName names a Limiter, for telling stacked limiters apart (docs/adapters.md): its
+// policy names get the prefix "<name>." in the rate-limit headers, the 429 body, logs and
+// metrics ("search.default", "search.compute"), its log records carry "limiter": name,
+// and its counters are its own even when it
+// shares a store (such as one Redis) with other limiters. The default is no name, and no
+// prefix. A name must match ^[a-zA-Z0-9_.-]+$; [New] reports any other.
+func WithName(name string) Option { return optionFunc(func(o *options) { o.name = name }) }

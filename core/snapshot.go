@@ -1,6 +1,7 @@
 package core
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -49,8 +50,9 @@ type limitSet struct {
 
 // compile validates cfg and builds a snapshot. prev, when not nil, is the snapshot being
 // replaced: rules that still exist keep their counters. now is the limiter's clock, which
-// token expiry is checked against too.
-func compile(cfg Config, prev *snapshot, now func() time.Time) (*snapshot, error) {
+// token expiry is checked against too. name, the limiter's [WithName], prefixes every
+// rule name ("search.default"), and so its policy names and counters.
+func compile(cfg Config, prev *snapshot, now func() time.Time, name string) (*snapshot, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -86,11 +88,15 @@ func compile(cfg Config, prev *snapshot, now func() time.Time) (*snapshot, error
 		return r, nil
 	}
 	var err error
-	if s.defaultRule, err = build("default", cfg.Default, cfg.Tiers); err != nil {
+	prefix := ""
+	if name != "" {
+		prefix = name + "."
+	}
+	if s.defaultRule, err = build(prefix+"default", cfg.Default, cfg.Tiers); err != nil {
 		return nil, err
 	}
 	for _, e := range cfg.Endpoints {
-		r, err := build(endpointName(e), e.Limits, e.Tiers)
+		r, err := build(prefix+endpointName(e), e.Limits, e.Tiers)
 		if err != nil {
 			return nil, err
 		}
@@ -226,12 +232,14 @@ func (s *snapshot) resolve(method, path, route string) *rule {
 	return best
 }
 
+// allowsMethod reports whether the rule applies to method. A HEAD request matches a rule
+// that lists GET, as routers serve HEAD with the GET handler (SPEC section 1.2).
 func (r *rule) allowsMethod(method string) bool {
 	if len(r.methods) == 0 {
 		return true
 	}
 	for _, m := range r.methods {
-		if m == method {
+		if m == method || m == http.MethodGet && method == http.MethodHead {
 			return true
 		}
 	}

@@ -83,9 +83,15 @@ var promNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 // Validate checks c with its defaults applied (zero fields are fine: they mean defaults)
 // and returns nil or a *[ValidationError] listing every problem at once. It does not touch
 // the network; a jwt.public_key_file is read.
-func (c Config) Validate() error {
+func (c Config) Validate() error { return c.validate(nil) }
+
+// validate is Validate for a configuration read by [Source.Load], whose present lists the
+// keys the file and the environment set: a limit or window they left out is reported as
+// missing, one they set to 0 as out of range. A nil present (a Config built in code,
+// whose zero fields cannot tell the two apart) reports them as out of range.
+func (c Config) validate(present map[string]bool) error {
 	c = c.WithDefaults()
-	v := validator{}
+	v := validator{present: present}
 	v.general(&c)
 	v.rules(&c)
 	v.endpoints(c.Endpoints)
@@ -108,9 +114,13 @@ func (c Config) Validate() error {
 // against (algOK is false when the algorithm itself is invalid).
 type validator struct {
 	problems
-	alg   Algorithm
-	algOK bool
+	alg     Algorithm
+	algOK   bool
+	present map[string]bool // see Config.validate
 }
+
+// missing reports whether key was left out of a configuration read by Source.Load.
+func (v *validator) missing(key string) bool { return v.present != nil && !v.present[key] }
 
 func clientIPError(cfg clientip.Config) error {
 	_, err := clientip.New(cfg)
@@ -210,8 +220,8 @@ func (v *validator) limits(key string, l Limits, inherited int64, inheritedKey s
 // windows; ok is false when any of them is invalid.
 func (v *validator) windows(key string, l Limits) (ws []Window, ok bool) {
 	if len(l.Windows) == 0 {
-		if l.Limit == 0 && l.Window == 0 {
-			v.add(key, "no limits: set limit and window, or windows")
+		if l.Limit == 0 && l.Window == 0 && !v.present[key+".limit"] && !v.present[key+".window"] {
+			v.add(key, "%s", noLimits)
 			return nil, false
 		}
 		ok = v.window(key, l.Limit, l.Window)
@@ -248,11 +258,18 @@ func (v *validator) windows(key string, l Limits) (ws []Window, ok bool) {
 // the configured algorithm (as NewPolicy enforces them).
 func (v *validator) window(key string, limit int64, period time.Duration) bool {
 	ok := true
-	if limit < 1 {
+	switch {
+	case limit == 0 && v.missing(key+".limit"):
+		v.add(key+".limit", "missing: a rule needs both limit and window, e.g. limit = 100")
+		ok = false
+	case limit < 1:
 		v.add(key+".limit", "must be ≥ 1, got %d", limit)
 		ok = false
 	}
 	switch {
+	case period == 0 && v.missing(key+".window"):
+		v.add(key+".window", "missing: a rule needs both limit and window, e.g. window = \"1m\"")
+		ok = false
 	case period <= 0:
 		v.add(key+".window", "must be > 0, got %s", quoteDur(period))
 		ok = false

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -185,6 +186,78 @@ func TestAdminReload(t *testing.T) {
 		assert.Equal(t, 422, bad.status)
 		assert.Contains(t, bad.body, "default.limit")
 		assert.Equal(t, "50", get(t, srv.URL+"/api/v1/test").header.Get("X-RateLimit-Limit"), "the old configuration stays")
+
+		// A TOML syntax error is a problem of the file too: 422, naming its line and column.
+		require.NoError(t, os.WriteFile(path, []byte("[admin]\ntoken = \"s3cret\"\n[default]\nlimit = 5\nwindow = \"1m\n"), 0o600))
+		syntax := send(t, http.MethodPost, srv.URL+"/admin/reload", bearer("s3cret"))
+		assert.Equal(t, 422, syntax.status)
+		assert.JSONEq(t, `{"error":"invalid_configuration","problems":["`+path+`:5:13: toml: basic strings cannot have new lines"]}`, syntax.body)
+		assert.Equal(t, "50", get(t, srv.URL+"/api/v1/test").header.Get("X-RateLimit-Limit"), "the old configuration stays")
+		assert.Empty(t, syntax.header.Get("X-RateLimit-Limit"), "the admin endpoints are not rate limited")
+	})
+}
+
+func TestAdminLocksOutAfterFiveFailedAttempts(t *testing.T) {
+	forEachApp(t, func(t *testing.T, bin string) {
+		srv := start(t, bin, nil, "-config", writeConfig(t, "[admin]\ntoken = \"s3cret\"\n"))
+		for i := range 5 {
+			r := send(t, http.MethodPost, srv.URL+"/admin/reload", http.Header{"Authorization": {"Bearer guess-" + fmt.Sprint(i)}})
+			require.Equal(t, 401, r.status, "attempt %d", i+1)
+		}
+		// Locked out for a minute, the right token included.
+		r := send(t, http.MethodPost, srv.URL+"/admin/reload", http.Header{"Authorization": {"Bearer s3cret"}})
+		assert.Equal(t, 429, r.status)
+		retry, err := strconv.Atoi(r.header.Get("Retry-After"))
+		require.NoError(t, err, "Retry-After %q", r.header.Get("Retry-After"))
+		assert.True(t, retry >= 1 && retry <= 60, "Retry-After %d", retry)
+		assert.JSONEq(t, `{"error":"too_many_failed_attempts"}`, r.body)
+		assert.Equal(t, 200, get(t, srv.URL+"/api/v1/test").status, "the API is not affected")
+	})
+}
+
+// TestUnroutedRequestsAreDecidedLikeAnyOther: the 404 and 405 the routers answer count
+// against the client's default counter and carry the headers, the same in every app.
+func TestUnroutedRequestsAreDecidedLikeAnyOther(t *testing.T) {
+	cfg := `
+[default]
+limit = 4
+
+[[endpoints]]
+name    = "compute"
+pattern = "/api/v1/compute"
+methods = ["GET"]
+limit   = 1
+window  = "1m"
+`
+	forEachApp(t, func(t *testing.T, bin string) {
+		srv := start(t, bin, nil, "-config", writeConfig(t, cfg))
+		steps := []struct {
+			method, path string
+			status       int
+		}{
+			{http.MethodGet, "/no-such-route", 404},
+			{http.MethodPost, "/api/v1/test", 405},
+			{http.MethodDelete, "/api/v1/users/1", 405},
+			{http.MethodGet, "/api/v1/test", 200},
+		}
+		for i, st := range steps {
+			r := send(t, st.method, srv.URL+st.path, nil)
+			require.Equal(t, st.status, r.status, "%s %s", st.method, st.path)
+			assert.Equal(t, fmt.Sprint(3-i), r.header.Get("X-RateLimit-Remaining"), "%s %s", st.method, st.path)
+			assert.Equal(t, `"default";q=4;w=60`, r.header.Get("RateLimit-Policy"))
+		}
+		assert.Equal(t, 429, get(t, srv.URL+"/no-such-route").status)
+		assert.Equal(t, 429, get(t, srv.URL+"/health").status, "the 404s and 405s spent the default counter")
+
+		// HEAD is decided under the GET rule.
+		head := send(t, http.MethodHead, srv.URL+"/api/v1/compute", nil)
+		assert.NotEqual(t, 429, head.status)
+		assert.Equal(t, `"compute";q=1;w=60`, head.header.Get("RateLimit-Policy"))
+		assert.Equal(t, 429, get(t, srv.URL+"/api/v1/compute").status, "GET shares the counter HEAD spent")
+
+		metrics := get(t, srv.URL+"/metrics")
+		assert.Equal(t, 200, metrics.status)
+		assert.Empty(t, metrics.header.Get("X-RateLimit-Limit"))
 	})
 }
 

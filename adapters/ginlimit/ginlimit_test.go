@@ -22,6 +22,7 @@ func init() { gin.SetMode(gin.TestMode) }
 func TestConformance(t *testing.T) {
 	adaptertest.Run(t, func(t *testing.T, cfg core.Config, opts ...core.Option) http.Handler {
 		r := gin.New()
+		r.HandleMethodNotAllowed = true // gin answers 404 instead of 405 otherwise
 		r.Use(gin.RecoveryWithWriter(io.Discard), ginlimit.New(cfg, ginlimit.WithCoreOptions(opts...)))
 		for _, rt := range adaptertest.Routes {
 			r.Handle(rt.Method, rt.ColonPath(), func(c *gin.Context) {
@@ -54,12 +55,17 @@ func TestSkipper(t *testing.T) {
 	var decided bool
 	r := gin.New()
 	r.Use(ginlimit.New(perMinute(1), quiet, ginlimit.WithSkipper(func(c *gin.Context) bool { return c.FullPath() == "/health" })))
-	r.GET("/health", func(c *gin.Context) { _, decided = ginlimit.FromContext(c); ok(c) })
+	r.GET("/health", func(c *gin.Context) {
+		var d *core.Decision
+		d, decided = ginlimit.FromContext(c)
+		c.String(http.StatusOK, "%d left", d.Remaining()) // nil-safe: 0
+	})
 	r.GET("/api", ok)
 
 	for range 3 {
 		rec := adaptertest.Serve(r, http.MethodGet, "/health", "203.0.113.7:1")
 		assert.Equal(t, http.StatusOK, rec.Code)
+		assert.Equal(t, "0 left", rec.Body.String())
 		assert.Empty(t, rec.Header().Get("X-RateLimit-Limit"))
 		assert.False(t, decided)
 	}

@@ -1,6 +1,9 @@
 package promlimit_test
 
 import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
+	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
 )
 
@@ -412,4 +416,26 @@ func (r *countingRegisterer) Unregister(c prometheus.Collector) bool {
 		r.unregistered++
 	}
 	return ok
+}
+
+// TestStackedLimitersAreToldApartByName: two limiters reporting to one observer, one of
+// them named, count a request each under their own rule label.
+func TestStackedLimitersAreToldApartByName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, limitCfg(1), envConfig{})
+	search, err := core.New(limitCfg(5), core.WithName("search"), core.WithObserver(e.obs), core.WithClock(e.clock.Now),
+		core.WithStore(memorystore.New(core.MemoryConfig{}, memorystore.WithClock(e.clock.Now))), core.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = search.Close() })
+	for range 2 {
+		hr := httptest.NewRequest(http.MethodGet, "/api/v1/search", nil)
+		hr.RemoteAddr = "203.0.113.7:1"
+		var d core.Decision
+		search.Decide(core.Input{Request: hr}, &d)
+		e.do(req{path: "/api/v1/search"})
+	}
+	anon := map[string]string{"tier": "anonymous"}
+	assert.Equal(t, map[string]float64{"default": 1, "search.default": 2},
+		values(t, e.reg, "ratelimit_requests_total", map[string]string{"tier": "anonymous", "decision": "allowed"}, "rule"))
+	assert.Equal(t, map[string]float64{"default": 1, "search.default": 0}, values(t, e.reg, "ratelimit_exceeded_total", anon, "rule"))
 }

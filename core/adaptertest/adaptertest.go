@@ -4,7 +4,8 @@
 // answer identically (SPEC sections 1 to 3): bursts and the 429 that follows, the exact
 // X-RateLimit-*, RateLimit, RateLimit-Policy and Retry-After headers on 2xx, 4xx, 429
 // and 5xx responses, the 429 body in both formats, the 503 of fail_mode = "closed",
-// per-endpoint counters, route templates, tiers from signed tokens, exemptions, shadow
+// per-endpoint counters, route templates, HEAD under a rule that lists GET, the 404 and
+// 405 the router answers to unrouted requests, tiers from signed tokens, exemptions, shadow
 // mode, enabled = false, trusted proxies, IPv6 prefixes and the decision a handler
 // reads back from the adapter's FromContext.
 //
@@ -34,8 +35,10 @@ import (
 
 // Mount builds the server under test for one case: the framework's router serving every
 // route of [Routes], behind the framework's recovery middleware and, inside it, the
-// adapter's middleware used router-wide (r.Use / e.Use) and built from cfg with opts
-// passed on to core.New (the adapters' New(cfg, WithCoreOptions(opts...))). It is called
+// adapter's middleware used router-wide (r.Use / e.Use, so that the router's 404 and 405
+// answers pass through it too; gin with HandleMethodNotAllowed set, to answer 405) and
+// built from cfg with opts passed on to core.New (the adapters' New(cfg,
+// WithCoreOptions(opts...))). It is called
 // once per case, possibly from parallel tests; it may use t for cleanups.
 type Mount func(t *testing.T, cfg core.Config, opts ...core.Option) http.Handler
 

@@ -212,6 +212,62 @@ func cases() []testCase {
 			},
 		},
 		{
+			name:   "HEAD matches a rule that lists GET and shares its counter",
+			config: core.Config{Endpoints: []core.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Methods: []string{"GET"}, Limits: perMinute(2)}}},
+			run: func(t *testing.T, s *server) {
+				head := request{method: http.MethodHead, path: "/api/v1/compute"}
+				policy := `"compute";q=2;w=60`
+				for i := int64(1); i <= 2; i++ {
+					// Routers answer HEAD with the GET handler or with 404/405; either way the
+					// request is decided under the GET rule.
+					rec := s.do(head)
+					require.NotEqualf(t, http.StatusTooManyRequests, rec.Code, "HEAD %d", i)
+					want{limit: 2, remaining: 2 - i, resetIn: 30 * i, name: "compute", policy: policy}.check(t, s, rec)
+				}
+				for range 3 {
+					rec := s.deny(t, head)
+					want{limit: 2, remaining: 0, resetIn: 60, name: "compute", policy: policy, retryAfter: 30}.check(t, s, rec)
+				}
+				s.deny(t, request{path: "/api/v1/compute"}) // GET shares the counter
+				rec := s.allow(t, 1, request{})
+				want{limit: 100, remaining: 99, resetIn: 1, name: "default", policy: defaultPolicy}.check(t, s, rec)
+			},
+		},
+		{
+			name: "requests the router answers 404 or 405 are decided like any other and carry the headers",
+			config: core.Config{Default: perMinute(3), Endpoints: []core.Endpoint{
+				{Name: "admin", Pattern: "/api/v1/admin/*", Limits: perMinute(2)},
+			}},
+			run: func(t *testing.T, s *server) {
+				policy := `"default";q=3;w=60`
+				tests := []struct {
+					method, path string
+					status       int
+				}{
+					{http.MethodGet, "/api/v1/no-such-route", http.StatusNotFound},
+					{http.MethodPost, "/api/v1/test", http.StatusMethodNotAllowed},
+					{http.MethodGet, "/api/v1/test", http.StatusOK},
+				}
+				for i, tt := range tests {
+					rec := s.do(request{method: tt.method, path: tt.path})
+					require.Equalf(t, tt.status, rec.Code, "%s %s: body %s", tt.method, tt.path, rec.Body)
+					want{limit: 3, remaining: int64(2 - i), resetIn: 20 * int64(i+1), name: "default", policy: policy}.check(t, s, rec)
+				}
+				// The 404s and 405s counted against the client's default counter.
+				for _, r := range []request{{path: "/nowhere"}, {method: http.MethodDelete, path: "/api/v1/test"}, {path: "/health"}} {
+					rec := s.deny(t, r)
+					want{limit: 3, remaining: 0, resetIn: 60, name: "default", policy: policy, retryAfter: 20}.check(t, s, rec)
+				}
+				// An unrouted path that a rule's pattern matches is decided under that rule.
+				for i := int64(1); i <= 2; i++ {
+					rec := s.do(request{path: "/api/v1/admin/missing"})
+					require.Equal(t, http.StatusNotFound, rec.Code)
+					want{limit: 2, remaining: 2 - i, resetIn: 30 * i, name: "admin", policy: `"admin";q=2;w=60`}.check(t, s, rec)
+				}
+				s.deny(t, request{path: "/api/v1/admin/other"})
+			},
+		},
+		{
 			name:   "cost: remaining stays above 0 on a denial when the cost exceeds it",
 			config: core.Config{Endpoints: []core.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Limits: core.Limits{Limit: 10, Window: time.Minute, Cost: 3}}}},
 			run: func(t *testing.T, s *server) {

@@ -15,4 +15,7 @@ type Config struct {
 	Issuer        string        `koanf:"issuer"`
 	Audience      string        `koanf:"audience"`
 	Leeway        time.Duration `koanf:"leeway"` // default 30s; -1 = none
+	// JWKSTimeout bounds how long a request whose token names an unknown kid waits for
+	// the key set to be fetched again (default 500ms); the fetch goes on in the background.
+	JWKSTimeout time.Duration `koanf:"jwks_timeout"`
 }

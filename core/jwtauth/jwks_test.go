@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
@@ -23,21 +24,34 @@ type jwk struct {
 }
 
 // jwksServer serves a JWK set on loopback and counts the requests it answers.
-// set replaces the keys it serves.
+// set replaces the keys it serves; stall makes it hold requests (jwks_stall_test.go).
 type jwksServer struct {
 	*httptest.Server
 	requests atomic.Int64
+	stalled  atomic.Int64 // requests held right now
 
-	mu   sync.Mutex
-	body []byte
+	mu       sync.Mutex
+	body     []byte
+	released chan struct{} // while stalling: closed to let held requests go on; else nil
 }
 
 func newJWKSServer(t *testing.T, keys ...jwk) *jwksServer {
 	t.Helper()
 	s := &jwksServer{}
 	s.set(t, keys...)
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
+		s.mu.Lock()
+		released := s.released
+		s.mu.Unlock()
+		if released != nil {
+			s.stalled.Add(1)
+			select {
+			case <-released:
+			case <-r.Context().Done():
+			}
+			s.stalled.Add(-1)
+		}
 		s.mu.Lock()
 		body := s.body
 		s.mu.Unlock()
@@ -122,7 +136,9 @@ func TestJWKS(t *testing.T) {
 func TestJWKSUnknownKID(t *testing.T) {
 	t.Parallel()
 	srv := newJWKSServer(t, jwk{"rsa-1", &rsaKey().PublicKey})
-	v := newVerifier(t, jwksConfig(srv.URL))
+	cfg := jwksConfig(srv.URL)
+	cfg.JWKSTimeout = 10 * time.Second // wait for the fetch however slow the machine
+	v := newVerifier(t, cfg)
 	require.EqualValues(t, 1, srv.requests.Load(), "New fetches the set")
 
 	srv.set(t, jwk{"rsa-1", &rsaKey().PublicKey}, jwk{"ec-2", &ecP256Key().PublicKey})

@@ -27,6 +27,7 @@ type settings struct {
 	userClaim  string
 	tierClaim  string
 	leeway     time.Duration
+	jwksWait   time.Duration
 }
 
 // Validate checks c without network access and reports every problem at once
@@ -117,6 +118,15 @@ func (c Config) resolve() (settings, error) {
 		s.leeway = 0
 	case c.Leeway < 0:
 		bad("leeway", "must be ≥ 0 (or -1 for none), got %q", c.Leeway.String())
+	}
+
+	switch {
+	case c.JWKSTimeout == 0:
+		s.jwksWait = DefaultJWKSTimeout
+	case c.JWKSTimeout < 0 || c.JWKSTimeout > jwksFetchTimeout:
+		bad("jwks_timeout", "must be > 0 and ≤ %s (the time a fetch of the key set may take), got %q", jwksFetchTimeout, c.JWKSTimeout.String())
+	default:
+		s.jwksWait = c.JWKSTimeout
 	}
 
 	if s.userClaim == "" {

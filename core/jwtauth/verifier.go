@@ -44,7 +44,8 @@ type Verifier struct {
 // New validates cfg as [Config.Validate] does and builds a Verifier from it. For a
 // jwks_url it fetches the key set before returning (failing when the fetch fails or
 // the set holds no usable key) and keeps it refreshed in the background until
-// [Verifier.Close]. Zero values of UserClaim, TierClaim and Leeway mean their
+// [Verifier.Close]; a token with an unknown kid triggers a refresh (at most one per
+// five minutes) that its request waits for at most JWKSTimeout. Zero values of UserClaim, TierClaim and Leeway mean their
 // defaults ("sub", "tier", 30s); a Leeway of -1 means none.
 func New(cfg Config, opts ...Option) (*Verifier, error) {
 	if !cfg.Enabled {
@@ -67,7 +68,7 @@ func New(cfg Config, opts ...Option) (*Verifier, error) {
 	}
 	if s.kind == kindJWKS {
 		ctx, cancel := context.WithCancel(context.Background())
-		kf, err := newJWKSKeyfunc(ctx, cfg.JWKSURL, o.client)
+		kf, err := newJWKSKeyfunc(ctx, cfg.JWKSURL, o.client, s.jwksWait, v.now)
 		if err != nil {
 			cancel()
 			return nil, err

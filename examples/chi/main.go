@@ -17,18 +17,19 @@ import (
 func main() {
 	a := app.Setup("chi", os.Args[1:], os.Stderr)
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer)
+	// On the root router (r.Use), so that chi runs the limiter for the 404 and 405 it
+	// answers too.
+	r.Use(middleware.Recoverer, chilimit.Middleware(a.Limiter, chilimit.WithSkipper(func(r *http.Request) bool {
+		return app.Unlimited(r.URL.Path)
+	})))
 	r.Method(http.MethodGet, "/metrics", a.Metrics())
-	r.Method(http.MethodPost, "/admin/reload", a.Reload())
+	r.Handle("/admin/*", a.Admin())
 
-	r.Group(func(r chi.Router) {
-		r.Use(chilimit.Middleware(a.Limiter))
-		r.Get("/health", app.Health)
-		r.Get("/api/v1/test", app.Test)
-		r.Get("/api/v1/compute", app.Compute)
-		r.Post("/api/v1/compute", app.Compute)
-		r.Get("/api/v1/users/{id}", func(w http.ResponseWriter, r *http.Request) { app.User(w, chi.URLParam(r, "id")) })
-		r.Get("/api/v1/error", app.Error)
-	})
+	r.Get("/health", app.Health)
+	r.Get("/api/v1/test", app.Test)
+	r.Get("/api/v1/compute", app.Compute)
+	r.Post("/api/v1/compute", app.Compute)
+	r.Get("/api/v1/users/{id}", func(w http.ResponseWriter, r *http.Request) { app.User(w, chi.URLParam(r, "id")) })
+	r.Get("/api/v1/error", app.Error)
 	os.Exit(a.Run(r))
 }

@@ -18,17 +18,19 @@ func main() {
 	a := app.Setup("echo", os.Args[1:], os.Stderr)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.Use(middleware.Recover())
+	// Router-wide (e.Use), so that echo runs the limiter for the 404 and 405 it answers too.
+	e.Use(middleware.Recover(), echolimit.Middleware(a.Limiter, echolimit.WithSkipper(func(c echo.Context) bool {
+		return app.Unlimited(c.Request().URL.Path)
+	})))
 	e.GET("/metrics", echo.WrapHandler(a.Metrics()))
-	e.POST("/admin/reload", echo.WrapHandler(a.Reload()))
+	e.Any("/admin/*", echo.WrapHandler(a.Admin()))
 
-	api := e.Group("", echolimit.Middleware(a.Limiter))
-	api.GET("/health", wrap(app.Health))
-	api.GET("/api/v1/test", wrap(app.Test))
-	api.GET("/api/v1/compute", wrap(app.Compute))
-	api.POST("/api/v1/compute", wrap(app.Compute))
-	api.GET("/api/v1/users/:id", func(c echo.Context) error { app.User(c.Response(), c.Param("id")); return nil })
-	api.GET("/api/v1/error", wrap(app.Error))
+	e.GET("/health", wrap(app.Health))
+	e.GET("/api/v1/test", wrap(app.Test))
+	e.GET("/api/v1/compute", wrap(app.Compute))
+	e.POST("/api/v1/compute", wrap(app.Compute))
+	e.GET("/api/v1/users/:id", func(c echo.Context) error { app.User(c.Response(), c.Param("id")); return nil })
+	e.GET("/api/v1/error", wrap(app.Error))
 	os.Exit(a.Run(e))
 }
 

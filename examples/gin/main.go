@@ -16,16 +16,19 @@ func main() {
 	a := app.Setup("gin", os.Args[1:], os.Stderr)
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery())
+	r.HandleMethodNotAllowed = true // 405 for a known path with another method, as echo and chi answer
+	// Router-wide, so that gin runs the limiter for the 404 and 405 it answers too.
+	r.Use(gin.Recovery(), ginlimit.Middleware(a.Limiter, ginlimit.WithSkipper(func(c *gin.Context) bool {
+		return app.Unlimited(c.Request.URL.Path)
+	})))
 	r.GET("/metrics", gin.WrapH(a.Metrics()))
-	r.POST("/admin/reload", gin.WrapH(a.Reload()))
+	r.Any("/admin/*endpoint", gin.WrapH(a.Admin()))
 
-	api := r.Group("/", ginlimit.Middleware(a.Limiter))
-	api.GET("/health", gin.WrapF(app.Health))
-	api.GET("/api/v1/test", gin.WrapF(app.Test))
-	api.GET("/api/v1/compute", gin.WrapF(app.Compute))
-	api.POST("/api/v1/compute", gin.WrapF(app.Compute))
-	api.GET("/api/v1/users/:id", func(c *gin.Context) { app.User(c.Writer, c.Param("id")) })
-	api.GET("/api/v1/error", gin.WrapF(app.Error))
+	r.GET("/health", gin.WrapF(app.Health))
+	r.GET("/api/v1/test", gin.WrapF(app.Test))
+	r.GET("/api/v1/compute", gin.WrapF(app.Compute))
+	r.POST("/api/v1/compute", gin.WrapF(app.Compute))
+	r.GET("/api/v1/users/:id", func(c *gin.Context) { app.User(c.Writer, c.Param("id")) })
+	r.GET("/api/v1/error", gin.WrapF(app.Error))
 	os.Exit(a.Run(r))
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -85,8 +86,15 @@ func (a *App) Metrics() http.Handler {
 	return promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})
 }
 
-// Reload serves POST /admin/reload (not rate limited), guarded by admin.token.
-func (a *App) Reload() http.Handler { return httplimit.ReloadHandler(a.Limiter, a.source.Load) }
+// Admin serves the admin endpoints under /admin/ (POST /admin/reload), guarded by
+// admin.token and the lockout of failed attempts; not rate limited.
+func (a *App) Admin() http.Handler { return httplimit.NewAdmin(a.Limiter, a.source.Load) }
+
+// Unlimited reports whether the limiter skips a request path: /metrics (SPEC section 8:
+// it neither counts against nor shows a client's limit) and the admin endpoints, which
+// lock out failed attempts themselves. Every other request — unrouted ones answered 404
+// or 405 included — is decided by the limiter, which the apps mount router-wide.
+func Unlimited(path string) bool { return path == "/metrics" || strings.HasPrefix(path, "/admin/") }
 
 // Run serves handler on a.Addr until SIGINT or SIGTERM, reloading the configuration on
 // SIGHUP. On a stop signal it lets in-flight requests finish, then returns 0.
