@@ -3,6 +3,7 @@ SHELL      := /bin/bash
 GO         ?= go
 TESTFLAGS  ?= -race -count=1 -shuffle=on
 FUZZTIME   ?= 5s
+PROPERTY_RUNS ?= 20
 MODULES    := $(shell $(GO) list -m -f '{{.Dir}}' | sed "s|^$(CURDIR)/||")
 GOLANGCI   := $(CURDIR)/bin/golangci-lint
 
@@ -15,11 +16,14 @@ unit:
 	$(GO) vet work
 	$(GO) test $(TESTFLAGS) work
 
-## fuzz: each fuzz target for $(FUZZTIME).
+## fuzz: each fuzz target for $(FUZZTIME), then the policy-change property test for
+## $(PROPERTY_RUNS) random sequences per algorithm (3 in the unit run). Longer:
+## make fuzz FUZZTIME=2m PROPERTY_RUNS=500
 fuzz:
 	$(GO) test -run=NONE -fuzz='^FuzzForwardedFor$$' -fuzztime=$(FUZZTIME) ./core/clientip
 	$(GO) test -run=NONE -fuzz='^FuzzForwarded$$' -fuzztime=$(FUZZTIME) ./core/clientip
 	$(GO) test -run=NONE -fuzz='^FuzzPattern$$' -fuzztime=$(FUZZTIME) ./core
+	RATEWARDEN_PROPERTY_RUNS=$(PROPERTY_RUNS) $(GO) test -count=1 -run='^TestPolicyChangesNeverOverAdmit$$' ./backends/redisstore
 
 ## redis-deps: install redis-server, redis-sentinel and redis-cli when missing.
 redis-deps:

@@ -88,6 +88,9 @@ func (s *Server) waitReady() error {
 	}
 }
 
+// PID returns the process id of the app.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Stderr returns what the app has written to stderr so far (its JSON logs).
 func (s *Server) Stderr() string { return s.stderr.String() }
 
