@@ -89,9 +89,9 @@ func Extract(file, text string) ([]Block, error) {
 		case strings.HasPrefix(trimmed, "<!-- go fragment"):
 			marker = &Block{Fragment: true, CtxLine: i + 2}
 			rest := strings.TrimSpace(strings.TrimPrefix(trimmed, "<!-- go fragment"))
-			switch {
-			case rest == "-->":
-			case rest == "":
+			switch rest {
+			case "-->":
+			case "":
 				inside, comment = true, nil
 			default:
 				return nil, fmt.Errorf("%s:%d: write a fragment's declarations on the lines after \"<!-- go fragment\"", file, i+1)

@@ -8,8 +8,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/mod/modfile"
@@ -78,8 +80,8 @@ func Load(root string) (*Set, error) {
 		delete(published, dir)
 		s.Modules = append(s.Modules, m)
 	}
-	for dir := range published {
-		return nil, fmt.Errorf("%s lists %s, which go.work does not use", VersionsFile, dir)
+	if len(published) > 0 {
+		return nil, fmt.Errorf("%s lists %s, which go.work does not use", VersionsFile, strings.Join(slices.Sorted(maps.Keys(published)), ", "))
 	}
 	return s, nil
 }
