@@ -191,12 +191,14 @@ func TestLoadSpecFile(t *testing.T) {
 
 func TestLoadExampleFile(t *testing.T) {
 	t.Parallel()
-	c, err := Source{Path: filepath.Join("..", "docs", "examples", "ratewarden.toml"), Environ: []string{}}.Load()
+	warn := func(format string, args ...any) { t.Errorf("the example warns: "+format, args...) }
+	c, err := Source{Path: filepath.Join("..", "docs", "examples", "ratewarden.toml"), Environ: []string{}, Warnf: warn}.Load()
 	require.NoError(t, err)
 	assert.Len(t, c.Endpoints, 3)
 	assert.Len(t, c.Default.Windows, 2)
 	assert.Equal(t, time.Minute, c.Tiers["premium"].Window)
 	assert.True(t, c.Penalty.Enabled)
+	assert.Equal(t, []string{"192.0.2.10"}, c.Exemptions.IPs, "no loopback exemption: a local trial must see the limiter")
 }
 
 func TestLoadDurations(t *testing.T) {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,7 @@ type snapshot struct {
 // rule is a compiled default or endpoint rule.
 type rule struct {
 	name    string // policy name in headers, metrics and logs
-	counter string // the rule's part of counter keys; kept across reloads (see inheritCounter)
+	counter string // the rule's part of counter keys; kept across reloads (see assignCounters)
 	pattern pattern
 	methods []string // empty = every method
 	own     limitSet
@@ -51,7 +52,8 @@ type limitSet struct {
 // compile validates cfg and builds a snapshot. prev, when not nil, is the snapshot being
 // replaced: rules that still exist keep their counters. now is the limiter's clock, which
 // token expiry is checked against too. name, the limiter's [WithName], prefixes every
-// rule name ("search.default"), and so its policy names and counters.
+// rule name ("search.default"), and so its policy names, and its counters with a separator
+// no rule name contains ("search/default"), so that they never meet another limiter's.
 func compile(cfg Config, prev *snapshot, now func() time.Time, name string) (*snapshot, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -73,8 +75,8 @@ func compile(cfg Config, prev *snapshot, now func() time.Time, name string) (*sn
 	if p := cfg.Penalty; p.Enabled {
 		penalty = &PenaltyPolicy{Threshold: p.Threshold, Period: p.Period, BaseCooldown: p.BaseCooldown, Multiplier: p.Multiplier, MaxCooldown: p.MaxCooldown}
 	}
-	build := func(name string, own Limits, tiers map[string]Limits) (*rule, error) {
-		r := &rule{name: name, counter: name, tiers: make(map[string]limitSet, len(tiers))}
+	build := func(name, counter string, own Limits, tiers map[string]Limits) (*rule, error) {
+		r := &rule{name: name, counter: counter, tiers: make(map[string]limitSet, len(tiers))}
 		var err error
 		if r.own, err = newLimitSet(alg, name, own, 0, penalty); err != nil {
 			return nil, err
@@ -88,15 +90,15 @@ func compile(cfg Config, prev *snapshot, now func() time.Time, name string) (*sn
 		return r, nil
 	}
 	var err error
-	prefix := ""
+	prefix, counterPrefix := "", ""
 	if name != "" {
-		prefix = name + "."
+		prefix, counterPrefix = name+".", name+"/"
 	}
-	if s.defaultRule, err = build(prefix+"default", cfg.Default, cfg.Tiers); err != nil {
+	if s.defaultRule, err = build(prefix+"default", counterPrefix+"default", cfg.Default, cfg.Tiers); err != nil {
 		return nil, err
 	}
 	for _, e := range cfg.Endpoints {
-		r, err := build(prefix+endpointName(e), e.Limits, e.Tiers)
+		r, err := build(prefix+endpointName(e), counterPrefix+endpointName(e), e.Limits, e.Tiers)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +108,7 @@ func compile(cfg Config, prev *snapshot, now func() time.Time, name string) (*sn
 		}
 		s.endpoints = append(s.endpoints, r)
 	}
-	assignCounters(s.endpoints, prev)
+	assignCounters(s.endpoints, prev, s.defaultRule.counter)
 	if s.resolver, err = clientip.New(cfg.ClientIP); err != nil {
 		return nil, err
 	}
@@ -163,18 +165,28 @@ func newLimitSet(alg Algorithm, name string, l Limits, inheritCost int64, penalt
 }
 
 // assignCounters gives every endpoint rule of a new snapshot the counter name it continues
-// (SPEC section 1.5): the counter of the old rule with the same name and pattern, else of
-// an old rule with the same pattern (a renamed rule), else of the old rule with the same
-// name (a rule whose pattern changed), each old counter going to one new rule at most, in
-// configuration order. A rule that continues none gets a counter no rule of either
-// snapshot uses — its name, or its name with "~2", "~3", … — so two rules never share a
-// counter, whatever sequence of reloads led here. prev is nil for a first configuration.
+// (SPEC section 1.5), each old counter going to one new rule at most, in configuration
+// order, by the first of these that finds one:
+//
+//  1. the old rule with the same name, pattern and methods;
+//  2. an old rule with the same pattern and methods (a renamed rule);
+//  3. the old rule with the same name (a rule whose pattern or methods changed);
+//  4. an old rule with the same pattern and a method in common (renamed, methods changed).
+//
+// Two rules on one pattern for different methods (POST and GET /login) so never trade
+// counters. A rule that continues none gets a counter no rule of either snapshot uses — its
+// name, or its name with "~2", "~3", … — so two rules never share a counter, whatever
+// sequence of reloads led here. prev is nil for a first configuration.
 //
 // Counter names are kept in process: after a restart every rule counts under its name
 // again (docs/rules.md).
-func assignCounters(rules []*rule, prev *snapshot) {
+func assignCounters(rules []*rule, prev *snapshot, defaultCounter string) {
 	var old []*rule
-	used := map[string]bool{"default": true}
+	used := map[string]bool{defaultCounter: true}
+	own := make([]string, len(rules))
+	for i, r := range rules {
+		own[i] = r.counter
+	}
 	if prev != nil {
 		old = prev.endpoints
 		for _, o := range old {
@@ -198,19 +210,43 @@ func assignCounters(rules []*rule, prev *snapshot) {
 	for _, r := range rules {
 		r.counter = ""
 	}
-	continues(func(o, r *rule) bool { return o.name == r.name && o.pattern.raw == r.pattern.raw })
-	continues(func(o, r *rule) bool { return o.pattern.raw == r.pattern.raw })
+	sameMethods := func(o, r *rule) bool { return sameSet(o.methods, r.methods) }
+	continues(func(o, r *rule) bool { return o.name == r.name && o.pattern.raw == r.pattern.raw && sameMethods(o, r) })
+	continues(func(o, r *rule) bool { return o.pattern.raw == r.pattern.raw && sameMethods(o, r) })
 	continues(func(o, r *rule) bool { return o.name == r.name })
-	for _, r := range rules {
+	continues(func(o, r *rule) bool { return o.pattern.raw == r.pattern.raw && o.sharesMethodWith(r) })
+	for i, r := range rules {
 		if r.counter != "" {
 			continue
 		}
-		r.counter = r.name
+		r.counter = own[i]
 		for n := 2; used[r.counter]; n++ {
-			r.counter = r.name + "~" + strconv.Itoa(n)
+			r.counter = own[i] + "~" + strconv.Itoa(n)
 		}
 		used[r.counter] = true
 	}
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// sharesMethodWith reports whether some method is matched by both rules (no methods means
+// every method).
+func (r *rule) sharesMethodWith(o *rule) bool {
+	if len(r.methods) == 0 || len(o.methods) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(r.methods, func(m string) bool { return slices.Contains(o.methods, m) })
 }
 
 // resolve returns the rule for a request: the most specific endpoint rule whose pattern

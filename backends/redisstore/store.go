@@ -168,7 +168,7 @@ func (s *Store) eval(ctx context.Context, pl *plan, req *core.Request, res *core
 	defer cancel()
 	var now any = ""
 	if s.requestTime {
-		now = req.Now.UnixMicro()
+		now = max(req.Now.UnixMicro(), 0) // as core.Policy.Apply
 	}
 	v, err := pl.script.Run(ctx, s.client, pl.keys(s.prefix, req.Key), pl.args(now, req.Cost)...).Slice()
 	if err != nil {
