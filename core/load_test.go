@@ -420,3 +420,18 @@ func TestDocsDescribeEveryKey(t *testing.T) {
 		assert.Contains(t, string(doc), "`"+key+"`", "docs/configuration.md does not describe %s", key)
 	}
 }
+
+// A file of deeply nested tables is refused before it is flattened: flattening costs
+// quadratic time and memory in the depth (a review grew an app to 22 GB with 200 KB).
+func TestLoadRefusesDeepOrHugeFiles(t *testing.T) {
+	t.Parallel()
+	deep := "a = " + strings.Repeat("{x=", 50_000) + "1" + strings.Repeat("}", 50_000) + "\n"
+	_, err := Source{Path: writeTOML(t, deep), Environ: []string{}}.Load()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "tables nest deeper than 32 levels")
+
+	huge := "# " + strings.Repeat("x", 2<<20) + "\n"
+	_, err = Source{Path: writeTOML(t, huge), Environ: []string{}}.Load()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "more than a configuration file may have")
+}
