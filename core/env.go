@@ -86,11 +86,16 @@ func resolveEnv(name string, v reflect.Value, key string) (envTarget, bool) {
 		if v.Type().Elem().Kind() != reflect.Struct {
 			return envTarget{}, false
 		}
+		byName, named := resolveEnvEndpoint(name, v, key)
 		num, rest, ok := strings.Cut(name, "_")
 		if i, err := strconv.Atoi(num); ok && err == nil && i >= 0 && i < v.Len() && num == strconv.Itoa(i) {
-			return resolveEnv(rest, v.Index(i), fmt.Sprintf("%s[%d]", key, i))
+			byIndex, indexed := resolveEnv(rest, v.Index(i), fmt.Sprintf("%s[%d]", key, i))
+			if indexed && named && byIndex.key != byName.key {
+				return envTarget{}, false // an endpoint named like another's index: neither
+			}
+			return byIndex, indexed
 		}
-		return resolveEnvEndpoint(name, v, key)
+		return byName, named
 	case reflect.Map:
 		return resolveEnvMap(name, v, key)
 	}
@@ -161,7 +166,7 @@ func envNames(v reflect.Value, prefix string) []string {
 		}
 	case reflect.Map:
 		for _, k := range v.MapKeys() {
-			names = append(names, envNames(v.MapIndex(k), prefix+strings.ToUpper(k.String())+"_")...)
+			names = append(names, envNames(v.MapIndex(k), prefix+envName(k.String())+"_")...)
 		}
 	}
 	return names
@@ -169,8 +174,10 @@ func envNames(v reflect.Value, prefix string) []string {
 
 // resolveEnvMap resolves "<NAME>_<KEY>" in a map of tables (tiers). The name may contain
 // underscores, so the split is chosen by the key that follows: a table already in the map
-// (compared upper-cased) wins, else the name is the longest one that leaves a valid key
-// ("GOLD_PLUS_LIMIT" is tiers.gold_plus.limit). A new entry's name is lower-cased.
+// (compared in its environment form, [envName]: "gold-plus" is GOLD_PLUS) wins, else the
+// name is the longest one that leaves a valid key ("GOLD_PLUS_LIMIT" is
+// tiers.gold_plus.limit). A new entry's name is lower-cased. A form two tables share
+// reaches neither, whatever the map's order.
 func resolveEnvMap(name string, m reflect.Value, key string) (envTarget, bool) {
 	var splits []int // positions of "_", rightmost first
 	for i := len(name) - 1; i > 0; i-- {
@@ -178,14 +185,19 @@ func resolveEnvMap(name string, m reflect.Value, key string) (envTarget, bool) {
 			splits = append(splits, i)
 		}
 	}
-	existing := map[string]string{}
+	existing := map[string]string{} // by the name's environment form, as endpoints
+	shared := map[string]bool{}     // forms two tables share ("Gold" and "gold"): neither is reached
 	for _, k := range m.MapKeys() {
-		existing[strings.ToUpper(k.String())] = k.String()
+		n := envName(k.String())
+		if _, dup := existing[n]; dup {
+			shared[n] = true
+		}
+		existing[n] = k.String()
 	}
 	try := func(pos int, requireExisting bool) (envTarget, bool) {
 		upper, rest := name[:pos], name[pos+1:]
 		entry, found := existing[upper]
-		if requireExisting != found {
+		if shared[upper] || requireExisting != found {
 			return envTarget{}, false
 		}
 		if !found {

@@ -261,3 +261,48 @@ func TestEnvEveryKeyIsReachable(t *testing.T) {
 		}
 	}
 }
+
+// Names and indexes that read the same in the environment never silently pick one: a tier
+// "gold-plus" is reached as GOLD_PLUS (it used to create a tier "gold_plus"), tiers "Gold"
+// and "gold" are both left alone (the map's order used to choose), and an endpoint named
+// "1" is not overridden through endpoints[1] (the index used to win).
+func TestEnvironmentNamesThatCollideReachNeither(t *testing.T) {
+	t.Parallel()
+	path := writeTOML(t, `
+[tiers.gold-plus]
+limit = 500
+window = "1m"
+[tiers.Gold]
+limit = 10
+window = "1m"
+[tiers.gold]
+limit = 20
+window = "1m"
+[[endpoints]]
+name = "1"
+pattern = "/one"
+limit = 3
+window = "1m"
+[[endpoints]]
+name = "other"
+pattern = "/other"
+limit = 4
+window = "1m"
+`)
+	var warnings []string
+	c, err := Source{Path: path, Warnf: func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) }, Environ: []string{
+		"RATELIMIT_TIERS_GOLD_PLUS_LIMIT=5",
+		"RATELIMIT_TIERS_GOLD_LIMIT=6",
+		"RATELIMIT_ENDPOINTS_1_LIMIT=7",
+	}}.Load()
+	require.NoError(t, err)
+	assert.EqualValues(t, 5, c.Tiers["gold-plus"].Limit)
+	assert.NotContains(t, c.Tiers, "gold_plus")
+	assert.EqualValues(t, 10, c.Tiers["Gold"].Limit)
+	assert.EqualValues(t, 20, c.Tiers["gold"].Limit)
+	assert.EqualValues(t, 3, c.Endpoints[0].Limit)
+	assert.EqualValues(t, 4, c.Endpoints[1].Limit)
+	joined := strings.Join(warnings, "\n")
+	assert.Contains(t, joined, "RATELIMIT_TIERS_GOLD_LIMIT")
+	assert.Contains(t, joined, "RATELIMIT_ENDPOINTS_1_LIMIT")
+}
