@@ -58,7 +58,7 @@ type jwksKeys struct {
 // describes, until ctx is done.
 func newJWKSKeyfunc(ctx context.Context, rawURL string, client *http.Client, wait time.Duration, now func() time.Time) (jwt.Keyfunc, error) {
 	store, err := jwkset.NewStorageFromHTTP(rawURL, jwkset.HTTPClientStorageOptions{
-		Client:          client,
+		Client:          capped(client),
 		Ctx:             ctx,
 		HTTPTimeout:     jwksFetchTimeout,
 		RefreshInterval: jwksRefreshInterval,
@@ -90,6 +90,36 @@ func newJWKSKeyfunc(ctx context.Context, rawURL string, client *http.Client, wai
 	}
 	j := &jwksKeys{ctx: ctx, store: store, client: refreshing, lookup: kf.Keyfunc, wait: wait, now: now}
 	return j.keyfunc, nil
+}
+
+// jwksMaxBytes bounds a key set response: real sets are a few KiB, and an unknown kid
+// makes the limiter fetch one, so a key set server that answers gigabytes must not be read
+// to the end.
+const jwksMaxBytes = 1 << 20
+
+// capped returns a copy of client (http.DefaultClient when nil) whose response bodies fail
+// past jwksMaxBytes.
+func capped(client *http.Client) *http.Client {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	c := *client
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c.Transport = cappedTransport{base}
+	return &c
+}
+
+type cappedTransport struct{ base http.RoundTripper }
+
+func (t cappedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if err == nil {
+		resp.Body = http.MaxBytesReader(nil, resp.Body, jwksMaxBytes)
+	}
+	return resp, err
 }
 
 // keyfunc is the jwt.Keyfunc of the key set.

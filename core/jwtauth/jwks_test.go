@@ -1,6 +1,7 @@
 package jwtauth_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -198,6 +199,11 @@ func TestJWKSNew(t *testing.T) {
 			"jwks_url: cannot fetch the key set from "},
 		{"empty set", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"keys":[]}`)) },
 			"jwks_url: no usable RSA, ECDSA or Ed25519 key in the key set from "},
+		{"a body past 1 MiB, not read to its end", func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(`{"keys":[],"pad":"`))
+			_, _ = w.Write(bytes.Repeat([]byte("x"), 2<<20))
+			_, _ = w.Write([]byte(`"}`))
+		}, "jwks_url: cannot fetch the key set from "},
 		{"only a symmetric key", func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = w.Write([]byte(`{"keys":[{"kty":"oct","kid":"oct-1","k":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}]}`))
 		}, "jwks_url: no usable RSA, ECDSA or Ed25519 key in the key set from "},
