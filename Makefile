@@ -9,11 +9,11 @@ GOLANGCI   := $(CURDIR)/bin/golangci-lint
 
 DOCS       := README.md $(wildcard docs/*.md)
 
-.PHONY: test unit docs-check fuzz redis-deps lint cover bench load tidy demo release
+.PHONY: test tidy-check unit docs-check fuzz redis-deps lint cover bench load tidy demo release
 
 ## test: every module's tests with -race and shuffling (the tools/ module's include the
 ## go-get consumer test and the go.mod checks), the docs' code, then the fuzz targets briefly.
-test: redis-deps unit docs-check fuzz
+test: redis-deps tidy-check unit docs-check fuzz
 
 unit:
 	$(GO) vet work
@@ -59,6 +59,11 @@ bench:
 ## load: the SPEC 9 load scenario (100 clients on loopback, about a minute); prints a table.
 load: redis-deps
 	RATEWARDEN_LOAD=1 $(GO) test -run '^TestLoad$$' -count=1 -v ./benchmarks
+
+## tidy-check: every module's go.mod and go.sum are tidy on their own, without go.work: a
+## module that builds only thanks to the workspace (a require missing) fails here.
+tidy-check:
+	@for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) mod tidy -diff) || { echo "$$m: go.mod or go.sum is not tidy (make tidy)"; exit 1; }; done
 
 ## tidy: go mod tidy everywhere; fails when a go.mod or go.sum changed.
 tidy:
