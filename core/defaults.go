@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/core/jwtauth"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // The documented defaults, in one place. [Config.WithDefaults] applies them to zero fields.
@@ -59,7 +60,7 @@ func (c Config) WithDefaults() Config {
 		c.Enabled = Bool(true)
 	}
 	setString(&c.Mode, ModeEnforce)
-	setString(&c.Algorithm, TokenBucket.String())
+	setString(&c.Algorithm, rate.TokenBucket.String())
 	setString(&c.Backend, BackendMemory)
 	setString(&c.FailMode, FailOpen)
 	setString(&c.KeyPrefix, DefaultKeyPrefix)

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // Limiter decides, for each request, whether the client is within its limits. It is
@@ -24,7 +24,7 @@ import (
 // with [Limiter.Reload]; the request path never takes a lock.
 type Limiter struct {
 	snap     atomic.Pointer[snapshot]
-	store    Store
+	store    rate.Store
 	ownStore bool // built from the configuration, so Close closes it
 	now      func() time.Time
 	logger   *slog.Logger
@@ -166,7 +166,7 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	}
 	ls := rl.limitsFor(d.Tier)
 	d.Policy, d.Cost = ls.policy, ls.cost
-	d.req = Request{Key: d.buildKey(rl.counter), Policy: ls.policy, Cost: ls.cost, Now: d.Now}
+	d.req = rate.Request{Key: d.buildKey(rl.counter), Policy: ls.policy, Cost: ls.cost, Now: d.Now}
 	if err := l.store.Take(contextOf(r), &d.req, &d.Result); err != nil {
 		d.Err = err
 		d.Outcome = FailedOpen
@@ -235,6 +235,3 @@ func restartOnlyChanges(old, cfg Config) []string {
 	}
 	return keys
 }
-
-// ErrUnavailable is the error a store returns (wrapped) when its backend cannot decide.
-var ErrUnavailable = errors.New("ratewarden: backend unavailable")

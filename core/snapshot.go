@@ -8,6 +8,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/core/clientip"
 	"github.com/ratewarden/ratewarden/core/jwtauth"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // snapshot is a validated configuration compiled for the request path. It is immutable;
@@ -44,7 +45,7 @@ type rule struct {
 
 // limitSet is the policy and cost a rule applies to one tier.
 type limitSet struct {
-	policy *Policy
+	policy *rate.Policy
 	cost   int64
 }
 
@@ -68,10 +69,10 @@ func compile(cfg Config, prev *snapshot, now func() time.Time, name string) (*sn
 		exemptUsers:       make(map[string]struct{}, len(cfg.Exemptions.Users)),
 		tierNames:         map[string]struct{}{TierAnonymous: {}, TierNone: {}},
 	}
-	alg, _ := ParseAlgorithm(cfg.Algorithm) // validated
-	var penalty *PenaltyPolicy
+	alg, _ := rate.ParseAlgorithm(cfg.Algorithm) // validated
+	var penalty *rate.PenaltyPolicy
 	if p := cfg.Penalty; p.Enabled {
-		penalty = &PenaltyPolicy{Threshold: p.Threshold, Period: p.Period, BaseCooldown: p.BaseCooldown, Multiplier: p.Multiplier, MaxCooldown: p.MaxCooldown}
+		penalty = &rate.PenaltyPolicy{Threshold: p.Threshold, Period: p.Period, BaseCooldown: p.BaseCooldown, Multiplier: p.Multiplier, MaxCooldown: p.MaxCooldown}
 	}
 	build := func(name string, own Limits, tiers map[string]Limits) (*rule, error) {
 		r := &rule{name: name, counter: name, tiers: make(map[string]limitSet, len(tiers))}
@@ -142,16 +143,16 @@ func windowsOf(l Limits) []WindowConfig {
 
 // newLimitSet builds the policy of one rule and tier. A zero cost inherits inheritCost,
 // and then defaults to 1.
-func newLimitSet(alg Algorithm, name string, l Limits, inheritCost int64, penalty *PenaltyPolicy) (limitSet, error) {
+func newLimitSet(alg rate.Algorithm, name string, l Limits, inheritCost int64, penalty *rate.PenaltyPolicy) (limitSet, error) {
 	configured := windowsOf(l)
-	windows := make([]Window, len(configured))
+	windows := make([]rate.Window, len(configured))
 	for i, w := range configured {
-		windows[i] = Window{Limit: w.Limit, Period: w.Window, Name: name}
+		windows[i] = rate.Window{Limit: w.Limit, Period: w.Window, Name: name}
 		if i > 0 {
 			windows[i].Name = name + "-" + strconv.FormatInt(int64(w.Window.Seconds()), 10)
 		}
 	}
-	p, err := NewPolicy(alg, windows, penalty)
+	p, err := rate.NewPolicy(alg, windows, penalty)
 	if err != nil {
 		return limitSet{}, err
 	}

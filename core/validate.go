@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // ValidationError lists every problem of a configuration. Problems are in key-path order of
@@ -114,7 +115,7 @@ func (c Config) validate(present map[string]bool) error {
 // against (algOK is false when the algorithm itself is invalid).
 type validator struct {
 	problems
-	alg     Algorithm
+	alg     rate.Algorithm
 	algOK   bool
 	present map[string]bool // see Config.validate
 }
@@ -135,8 +136,8 @@ func (v *validator) general(c *Config) {
 		v.add("mode", "must be %q or %q, got %q", ModeEnforce, ModeShadow, c.Mode)
 	}
 	var err error
-	if v.alg, err = ParseAlgorithm(c.Algorithm); err != nil {
-		v.add("algorithm", "must be one of %s, got %q", strings.Join(algorithmNames[:], ", "), c.Algorithm)
+	if v.alg, err = rate.ParseAlgorithm(c.Algorithm); err != nil {
+		v.add("algorithm", "%v", err)
 	}
 	v.algOK = err == nil
 	if c.Backend != BackendMemory && c.Backend != BackendRedis {
@@ -209,7 +210,7 @@ func (v *validator) limits(key string, l Limits, inherited int64, inheritedKey s
 		}
 	}
 	if v.algOK {
-		if _, err := NewPolicy(v.alg, windows, nil); err != nil {
+		if _, err := rate.NewPolicy(v.alg, windows, nil); err != nil {
 			v.add(key, "%s", strings.TrimPrefix(err.Error(), "ratewarden: "))
 		}
 	}
@@ -218,22 +219,22 @@ func (v *validator) limits(key string, l Limits, inherited int64, inheritedKey s
 
 // windows checks the limit/window pair or the windows list of a rule and returns its
 // windows; ok is false when any of them is invalid.
-func (v *validator) windows(key string, l Limits) (ws []Window, ok bool) {
+func (v *validator) windows(key string, l Limits) (ws []rate.Window, ok bool) {
 	if len(l.Windows) == 0 {
 		if l.Limit == 0 && l.Window == 0 && !v.present[key+".limit"] && !v.present[key+".window"] {
 			v.add(key, "%s", noLimits)
 			return nil, false
 		}
 		ok = v.window(key, l.Limit, l.Window)
-		return []Window{{Limit: l.Limit, Period: l.Window}}, ok
+		return []rate.Window{{Limit: l.Limit, Period: l.Window}}, ok
 	}
 	ok = true
 	if l.Limit != 0 || l.Window != 0 {
 		v.add(key+".windows", "set either limit/window or windows, not both")
 		ok = false
 	}
-	if len(l.Windows) > MaxWindows {
-		v.add(key+".windows", "at most %d windows, got %d", MaxWindows, len(l.Windows))
+	if len(l.Windows) > rate.MaxWindows {
+		v.add(key+".windows", "at most %d windows, got %d", rate.MaxWindows, len(l.Windows))
 		ok = false
 	}
 	for i, w := range l.Windows {
@@ -249,7 +250,7 @@ func (v *validator) windows(key string, l Limits) (ws []Window, ok bool) {
 				break
 			}
 		}
-		ws = append(ws, Window{Limit: w.Limit, Period: w.Window})
+		ws = append(ws, rate.Window{Limit: w.Limit, Period: w.Window})
 	}
 	return ws, ok
 }
@@ -276,12 +277,12 @@ func (v *validator) window(key string, limit int64, period time.Duration) bool {
 	case period < time.Second || period%time.Second != 0:
 		v.add(key+".window", "must be whole seconds ≥ 1s, got %s", quoteDur(period))
 		ok = false
-	case period > MaxWindow:
-		v.add(key+".window", "must be at most %s (ten years), got %s", quoteDur(MaxWindow), quoteDur(period))
+	case period > rate.MaxWindow:
+		v.add(key+".window", "must be at most %s (ten years), got %s", quoteDur(rate.MaxWindow), quoteDur(period))
 		ok = false
 	}
 	if ok && v.algOK {
-		if _, err := NewPolicy(v.alg, []Window{{Limit: limit, Period: period}}, nil); err != nil {
+		if _, err := rate.NewPolicy(v.alg, []rate.Window{{Limit: limit, Period: period}}, nil); err != nil {
 			v.add(key+".limit", "%s", strings.TrimPrefix(err.Error(), "ratewarden: "))
 			ok = false
 		}
@@ -438,8 +439,8 @@ func (v *validator) penalty(p PenaltyConfig) {
 		key string
 		d   time.Duration
 	}{{"penalty.period", p.Period}, {"penalty.max_cooldown", p.MaxCooldown}} {
-		if bound.d > MaxWindow {
-			v.add(bound.key, "must be at most %s (ten years), got %s", quoteDur(MaxWindow), quoteDur(bound.d))
+		if bound.d > rate.MaxWindow {
+			v.add(bound.key, "must be at most %s (ten years), got %s", quoteDur(rate.MaxWindow), quoteDur(bound.d))
 		}
 	}
 	if p.BaseCooldown > 0 && p.MaxCooldown < p.BaseCooldown {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/core/clientip"
 	"github.com/ratewarden/ratewarden/core/jwtauth"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // validationProblems runs Validate and returns its problems (none when it passes).
@@ -70,10 +71,10 @@ func TestValidateEachRule(t *testing.T) {
 		{"sub-second window", func(c *Config) { c.Default = lim(10, 500*time.Millisecond) }, "default.window", `got "500ms"`},
 		{"too many windows", func(c *Config) {
 			c.Default = Limits{}
-			for i := range MaxWindows + 1 {
+			for i := range rate.MaxWindows + 1 {
 				c.Default.Windows = append(c.Default.Windows, WindowConfig{Limit: 100, Window: time.Duration(i+1) * time.Second})
 			}
-		}, "default.windows", fmt.Sprintf("at most %d windows, got %d", MaxWindows, MaxWindows+1)},
+		}, "default.windows", fmt.Sprintf("at most %d windows, got %d", rate.MaxWindows, rate.MaxWindows+1)},
 		{"same period twice", func(c *Config) {
 			c.Default = Limits{Windows: []WindowConfig{{Limit: 10, Window: minute}, {Limit: 20, Window: 60 * time.Second}}}
 		}, "default.windows[1].window", `same period as default.windows[0], got "1m0s"`},
@@ -90,7 +91,7 @@ func TestValidateEachRule(t *testing.T) {
 		}, "default.cost", "(5), got 6"},
 		{"sliding window bound", func(c *Config) {
 			c.Algorithm = "sliding_window"
-			c.Default = lim(MaxSlidingLimit+1, minute)
+			c.Default = lim(rate.MaxSlidingLimit+1, minute)
 		}, "default.limit", "100001"},
 		{"gcra bound", func(c *Config) { c.Algorithm = "gcra"; c.Default = lim(4_503_599_628, time.Second) }, "default.limit", "4503599628"},
 		{"fixed window bound", func(c *Config) { c.Algorithm = "fixed_window"; c.Default = lim(1<<52+1, time.Second) }, "default.limit", "4503599627370497"},
@@ -116,7 +117,7 @@ func TestValidateEachRule(t *testing.T) {
 		{"tier window", func(c *Config) { c.Tiers = map[string]Limits{"premium": lim(10, 0)} }, "tiers.premium.window", `got "0s"`},
 		{"tier bound", func(c *Config) {
 			c.Algorithm = "sliding_window"
-			c.Tiers = map[string]Limits{"premium": lim(MaxSlidingLimit*2, minute)}
+			c.Tiers = map[string]Limits{"premium": lim(rate.MaxSlidingLimit*2, minute)}
 		}, "tiers.premium.limit", "200000"},
 
 		{"endpoint pattern missing", func(c *Config) { c.Endpoints = []Endpoint{ep("", lim(1, minute))} }, "endpoints[0].pattern", "required"},
@@ -302,7 +303,7 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{"algorithm bounds met", func(c *Config) {
 			c.Algorithm = "sliding_window"
-			c.Default = Limits{Limit: MaxSlidingLimit, Window: time.Minute}
+			c.Default = Limits{Limit: rate.MaxSlidingLimit, Window: time.Minute}
 		}},
 	}
 	for _, tt := range tests {

@@ -15,6 +15,7 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/chilimit"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // TestConformance runs the adapter suite that net/http, gin and echo pass too, with the
@@ -111,7 +112,7 @@ func TestErrorHandler(t *testing.T) {
 	cfg := core.Config{FailMode: core.FailClosed}
 	store := chilimit.WithCoreOptions(core.WithStore(adaptertest.DownStore{}))
 	hook := chilimit.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, d *core.Decision) {
-		assert.ErrorIs(t, d.Err, core.ErrUnavailable)
+		assert.ErrorIs(t, d.Err, rate.ErrUnavailable)
 		http.Error(w, "try later", http.StatusServiceUnavailable)
 	})
 

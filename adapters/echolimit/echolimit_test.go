@@ -16,6 +16,7 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/echolimit"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // recoverer is echo's recovery middleware without the stack dump.
@@ -141,7 +142,7 @@ func TestErrorHandler(t *testing.T) {
 	cfg := core.Config{FailMode: core.FailClosed}
 	store := echolimit.WithCoreOptions(core.WithStore(adaptertest.DownStore{}))
 	hook := echolimit.WithErrorHandler(func(c echo.Context, d *core.Decision) error {
-		assert.ErrorIs(t, d.Err, core.ErrUnavailable)
+		assert.ErrorIs(t, d.Err, rate.ErrUnavailable)
 		return c.String(http.StatusServiceUnavailable, "try later")
 	})
 

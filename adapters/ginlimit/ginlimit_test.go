@@ -14,6 +14,7 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/ginlimit"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -116,7 +117,7 @@ func TestErrorHandler(t *testing.T) {
 	cfg := core.Config{FailMode: core.FailClosed}
 	store := ginlimit.WithCoreOptions(core.WithStore(adaptertest.DownStore{}))
 	hook := ginlimit.WithErrorHandler(func(c *gin.Context, d *core.Decision) {
-		assert.ErrorIs(t, d.Err, core.ErrUnavailable)
+		assert.ErrorIs(t, d.Err, rate.ErrUnavailable)
 		c.String(http.StatusServiceUnavailable, "try later")
 	})
 

@@ -19,6 +19,7 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func limitCfg(limit int64) core.Config {
@@ -126,7 +127,7 @@ func TestRequestsAreCountedByDecision(t *testing.T) {
 	tests := []struct {
 		name     string
 		cfg      core.Config
-		store    func(core.Store) core.Store
+		store    func(rate.Store) rate.Store
 		n        int
 		outcome  core.Outcome // of the last request
 		want     map[string]float64
@@ -138,17 +139,17 @@ func TestRequestsAreCountedByDecision(t *testing.T) {
 		{name: "shadow_denied is not exceeded", cfg: shadow, n: 5, outcome: core.ShadowDenied, want: with(map[string]float64{"allowed": 2, "shadow_denied": 3})},
 		{
 			name: "fail open is an error", cfg: failOpen, n: 3, outcome: core.FailedOpen,
-			store: func(core.Store) core.Store { return failingStore{} },
+			store: func(rate.Store) rate.Store { return failingStore{} },
 			want:  with(map[string]float64{"error": 3}),
 		},
 		{
 			name: "fail closed is an error", cfg: failClosed, n: 3, outcome: core.Unavailable,
-			store: func(core.Store) core.Store { return failingStore{} },
+			store: func(rate.Store) rate.Store { return failingStore{} },
 			want:  with(map[string]float64{"error": 3}),
 		},
 		{
 			name: "a local fallback counts as what it decided", cfg: limitCfg(2), n: 3, outcome: core.Denied,
-			store: func(mem core.Store) core.Store { return fallbackStore{mem} },
+			store: func(mem rate.Store) rate.Store { return fallbackStore{mem} },
 			want:  with(map[string]float64{"allowed": 2, "denied": 1}), exceeded: 1,
 		},
 	}
@@ -172,7 +173,7 @@ func TestOnlyCountedRequestsShowUsage(t *testing.T) {
 	failing := limitCfg(2)
 	for name, e := range map[string]*env{
 		"exempt": newEnv(t, exempt, envConfig{}),
-		"error":  newEnv(t, failing, envConfig{store: func(core.Store) core.Store { return failingStore{} }}),
+		"error":  newEnv(t, failing, envConfig{store: func(rate.Store) rate.Store { return failingStore{} }}),
 	} {
 		e.doN(3, req{})
 		assert.Empty(t, samples(t, e.reg, "ratelimit_current_usage"), name)

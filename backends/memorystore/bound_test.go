@@ -11,25 +11,26 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
-func newPolicy(t testing.TB, limit int64, penalty *core.PenaltyPolicy) *core.Policy {
+func newPolicy(t testing.TB, limit int64, penalty *rate.PenaltyPolicy) *rate.Policy {
 	t.Helper()
 	return newPolicyPer(t, limit, time.Minute, penalty)
 }
 
-func newPolicyPer(t testing.TB, limit int64, period time.Duration, penalty *core.PenaltyPolicy) *core.Policy {
+func newPolicyPer(t testing.TB, limit int64, period time.Duration, penalty *rate.PenaltyPolicy) *rate.Policy {
 	t.Helper()
-	p, err := core.NewPolicy(core.TokenBucket, []core.Window{{Limit: limit, Period: period, Name: "r"}}, penalty)
+	p, err := rate.NewPolicy(rate.TokenBucket, []rate.Window{{Limit: limit, Period: period, Name: "r"}}, penalty)
 	require.NoError(t, err)
 	return p
 }
 
-func take(t testing.TB, s core.Store, key string, p *core.Policy, at time.Time) core.Result {
+func take(t testing.TB, s rate.Store, key string, p *rate.Policy, at time.Time) rate.Result {
 	t.Helper()
-	var res core.Result
-	require.NoError(t, s.Take(context.Background(), &core.Request{Key: key, Policy: p, Cost: 1, Now: at}, &res))
+	var res rate.Result
+	require.NoError(t, s.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: at}, &res))
 	return res
 }
 
@@ -93,7 +94,7 @@ func TestSweepKeepsKeysInACooldown(t *testing.T) {
 	t.Parallel()
 	s := memorystore.New(core.MemoryConfig{})
 	t.Cleanup(func() { _ = s.Close() })
-	penalty := &core.PenaltyPolicy{Threshold: 1, Period: time.Minute, BaseCooldown: time.Hour, Multiplier: 1, MaxCooldown: time.Hour}
+	penalty := &rate.PenaltyPolicy{Threshold: 1, Period: time.Minute, BaseCooldown: time.Hour, Multiplier: 1, MaxCooldown: time.Hour}
 	p := newPolicy(t, 1, penalty)
 	take(t, s, "a", p, storetest.Base)
 	res := take(t, s, "a", p, storetest.Base)
@@ -119,8 +120,8 @@ func TestTakeRejectsACostNoWindowCanAdmit(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	p := newPolicy(t, 5, nil)
 	for _, cost := range []int64{0, -1, 6} {
-		var res core.Result
-		err := s.Take(context.Background(), &core.Request{Key: "a", Policy: p, Cost: cost, Now: storetest.Base}, &res)
+		var res rate.Result
+		err := s.Take(context.Background(), &rate.Request{Key: "a", Policy: p, Cost: cost, Now: storetest.Base}, &res)
 		require.ErrorIs(t, err, memorystore.ErrCost, "cost %d", cost)
 	}
 }

@@ -10,11 +10,12 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
 // bytesPerKey measures the heap one idle key costs: n keys decided once each under p.
-func bytesPerKey(t *testing.T, p *core.Policy, n int) float64 {
+func bytesPerKey(t *testing.T, p *rate.Policy, n int) float64 {
 	s := memorystore.New(core.MemoryConfig{MaxKeys: 4 * n})
 	defer func() { _ = s.Close() }()
 	keys := make([]string, n)
@@ -38,15 +39,15 @@ func bytesPerKey(t *testing.T, p *core.Policy, n int) float64 {
 // that made a sliding window cost ~800 KB per key when its log was sized by the limit
 // (100,000 per hour). It is not parallel, so that no other test allocates meanwhile.
 func TestBytesPerIdleKey(t *testing.T) {
-	bounds := map[core.Algorithm]float64{ // measured about 195 B and 277 B
-		core.TokenBucket:   250,
-		core.GCRA:          250,
-		core.FixedWindow:   250,
-		core.SlidingWindow: 350,
+	bounds := map[rate.Algorithm]float64{ // measured about 195 B and 277 B
+		rate.TokenBucket:   250,
+		rate.GCRA:          250,
+		rate.FixedWindow:   250,
+		rate.SlidingWindow: 350,
 	}
-	for _, alg := range []core.Algorithm{core.TokenBucket, core.GCRA, core.FixedWindow, core.SlidingWindow} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA, rate.FixedWindow, rate.SlidingWindow} {
 		limit := int64(100_000)
-		p, err := core.NewPolicy(alg, []core.Window{{Limit: limit, Period: time.Hour, Name: "default"}}, nil)
+		p, err := rate.NewPolicy(alg, []rate.Window{{Limit: limit, Period: time.Hour, Name: "default"}}, nil)
 		require.NoError(t, err)
 		b := bytesPerKey(t, p, 20_000)
 		t.Logf("%s %d/1h: %.0f bytes per idle key", alg, limit, b)

@@ -4,7 +4,7 @@ import (
 	"math"
 	"sync"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // lruResolution is how stale a key's place in its shard's LRU list may get. Moving a key
@@ -26,7 +26,7 @@ type shard struct {
 
 // entry is the state of one key.
 type entry struct {
-	core.KeyState
+	rate.KeyState
 	movedAt int64 // Unix µs of the last move to the front of the LRU list
 	prev    *entry
 	next    *entry

@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func init() {
-	core.RegisterBackend(core.BackendMemory, func(cfg core.Config, env core.BackendEnv) (core.Store, error) {
+	core.RegisterBackend(core.BackendMemory, func(cfg core.Config, env core.BackendEnv) (rate.Store, error) {
 		return New(cfg.Memory, WithClock(env.Now), WithLogger(env.Logger), WithObserver(env.Observer)), nil
 	})
 }
@@ -27,7 +28,7 @@ const maxShards = 256
 // evictionLogEvery is how often, at most, a full store logs that it evicts live keys.
 const evictionLogEvery = time.Minute
 
-// Store is the in-memory [core.Store]. Create it with [New]; the zero value is not usable.
+// Store is the in-memory [rate.Store]. Create it with [New]; the zero value is not usable.
 type Store struct {
 	shards   []shard
 	mask     uint64
@@ -90,8 +91,8 @@ func New(cfg core.MemoryConfig, opts ...Option) *Store {
 // policy, which no window could ever admit.
 var ErrCost = errors.New("ratewarden: request cost outside 1..limit")
 
-// Take decides req as [core.Store] specifies. It never fails for a valid request.
-func (s *Store) Take(ctx context.Context, req *core.Request, res *core.Result) error {
+// Take decides req as [rate.Store] specifies. It never fails for a valid request.
+func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
 	p := req.Policy
 	if req.Cost < 1 || req.Cost > p.MaxCost() {
 		return fmt.Errorf("%w: %d", ErrCost, req.Cost)

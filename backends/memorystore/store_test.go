@@ -5,12 +5,13 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) core.Store {
+	storetest.Run(t, func(t *testing.T) rate.Store {
 		s := memorystore.New(core.MemoryConfig{})
 		t.Cleanup(func() { _ = s.Close() })
 		return s

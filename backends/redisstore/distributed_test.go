@@ -14,6 +14,7 @@ import (
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // decide runs one request of client ip through lim.
@@ -50,10 +51,10 @@ func TestDistributedAccuracy(t *testing.T) {
 	srv := redistest.StartServer(t)
 	fixed := time.Unix(1_764_158_400, 0)
 	type variant struct {
-		alg        core.Algorithm
+		alg        rate.Algorithm
 		serverTime bool
 	}
-	variants := []variant{{core.TokenBucket, false}, {core.SlidingWindow, false}, {core.FixedWindow, false}, {core.GCRA, false}, {core.SlidingWindow, true}}
+	variants := []variant{{rate.TokenBucket, false}, {rate.SlidingWindow, false}, {rate.FixedWindow, false}, {rate.GCRA, false}, {rate.SlidingWindow, true}}
 	for _, v := range variants {
 		name := v.alg.String() + map[bool]string{true: "/server time", false: "/fixed instant"}[v.serverTime]
 		t.Run(name, func(t *testing.T) {

@@ -9,10 +9,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
-
-	"github.com/ratewarden/ratewarden/core"
 )
 
 // The kinds of backend errors, as in the ratelimit_redis_errors_total metric and the
@@ -35,7 +34,7 @@ var ErrCost = errors.New("ratewarden: request cost outside 1..limit")
 
 // Error is the error [Store.Take] returns when Redis could not decide (with fail_mode
 // "open" or "closed"; "local" decides in-process instead). It matches
-// [core.ErrUnavailable] and its cause with errors.Is. Its message is for logs: the core
+// [rate.ErrUnavailable] and its cause with errors.Is. Its message is for logs: the core
 // never sends it to clients.
 type Error struct {
 	// Kind is one of the Kind constants.
@@ -49,10 +48,10 @@ type Error struct {
 // Error returns "ratewarden: redis <kind>: <cause>".
 func (e *Error) Error() string { return "ratewarden: redis " + e.Kind + ": " + e.Err.Error() }
 
-// Unwrap returns core.ErrUnavailable and the cause.
-func (e *Error) Unwrap() []error { return []error{core.ErrUnavailable, e.Err} }
+// Unwrap returns rate.ErrUnavailable and the cause.
+func (e *Error) Unwrap() []error { return []error{rate.ErrUnavailable, e.Err} }
 
-// RetryAfter implements core.RetryHinter: while the breaker is open, the time until it
+// RetryAfter implements rate.RetryHinter: while the breaker is open, the time until it
 // lets a probe through, so that 503 answers carry a useful Retry-After; zero otherwise
 // (the core then uses one second).
 func (e *Error) RetryAfter() time.Duration { return e.retryAfter }

@@ -20,6 +20,7 @@ import (
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // faultBudget is the decision budget (redis.timeout) of the fault tests.
@@ -86,7 +87,7 @@ func TestRedisKilledMidTraffic(t *testing.T) {
 				switch mode {
 				case core.FailOpen:
 					require.Equal(t, core.FailedOpen, d.Outcome, "request %d", i)
-					require.ErrorIs(t, d.Err, core.ErrUnavailable)
+					require.ErrorIs(t, d.Err, rate.ErrUnavailable)
 					var e *redisstore.Error
 					require.ErrorAs(t, d.Err, &e)
 					assert.Contains(t, []string{redisstore.KindConnection, redisstore.KindCircuitOpen}, e.Kind)
@@ -217,11 +218,11 @@ func TestBreakerStopsHammering(t *testing.T) {
 	store, err := redisstore.NewWithClient(client, cfg, redisstore.WithObserver(obs))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
-	p := policy(t, core.TokenBucket, nil, 100, time.Minute)
+	p := policy(t, rate.TokenBucket, nil, 100, time.Minute)
 	take := func() (time.Duration, error) {
-		var res core.Result
+		var res rate.Result
 		start := time.Now()
-		err := store.Take(context.Background(), &core.Request{Key: "ip:192.0.2.3:default", Policy: p, Cost: 1, Now: time.Now()}, &res)
+		err := store.Take(context.Background(), &rate.Request{Key: "ip:192.0.2.3:default", Policy: p, Cost: 1, Now: time.Now()}, &res)
 		return time.Since(start), err
 	}
 	_, err = take()
@@ -270,12 +271,12 @@ func TestErrorsLoggedOncePerSecondPerKind(t *testing.T) {
 	cfg.Redis.CircuitBreaker.FailureThreshold = 1000
 	store := newStore(t, cfg, redisstore.WithLogger(jsonLogger(&logs)))
 	srv.Kill()
-	p := policy(t, core.TokenBucket, nil, 100, time.Minute)
+	p := policy(t, rate.TokenBucket, nil, 100, time.Minute)
 	start := time.Now()
 	for range 50 {
-		var res core.Result
-		err := store.Take(context.Background(), &core.Request{Key: "ip:192.0.2.4:default", Policy: p, Cost: 1, Now: time.Now()}, &res)
-		require.True(t, errors.Is(err, core.ErrUnavailable))
+		var res rate.Result
+		err := store.Take(context.Background(), &rate.Request{Key: "ip:192.0.2.4:default", Policy: p, Cost: 1, Now: time.Now()}, &res)
+		require.True(t, errors.Is(err, rate.ErrUnavailable))
 	}
 	elapsed := time.Since(start)
 	records := strings.Count(logs.String(), `"msg":"redis_error"`)

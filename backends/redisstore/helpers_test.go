@@ -15,6 +15,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // TestMain silences go-redis's own log, which prints a line for every failed dial: the
@@ -104,13 +105,13 @@ func (b *syncBuffer) String() string {
 func jsonLogger(w *syncBuffer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
 
 // policy builds a policy or fails the test.
-func policy(t testing.TB, alg core.Algorithm, pen *core.PenaltyPolicy, limitPeriods ...any) *core.Policy {
+func policy(t testing.TB, alg rate.Algorithm, pen *rate.PenaltyPolicy, limitPeriods ...any) *rate.Policy {
 	t.Helper()
-	var ws []core.Window
+	var ws []rate.Window
 	for i := 0; i < len(limitPeriods); i += 2 {
-		ws = append(ws, core.Window{Limit: int64(limitPeriods[i].(int)), Period: limitPeriods[i+1].(time.Duration), Name: "r"})
+		ws = append(ws, rate.Window{Limit: int64(limitPeriods[i].(int)), Period: limitPeriods[i+1].(time.Duration), Name: "r"})
 	}
-	p, err := core.NewPolicy(alg, ws, pen)
+	p, err := rate.NewPolicy(alg, ws, pen)
 	require.NoError(t, err)
 	return p
 }

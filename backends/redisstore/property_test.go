@@ -20,6 +20,7 @@ import (
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/jwtauth"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
@@ -49,7 +50,7 @@ func TestPolicyChangesNeverOverAdmit(t *testing.T) {
 	}
 	srv := redistest.StartServer(t)
 	seed := testSeed(t)
-	for _, alg := range []core.Algorithm{core.TokenBucket, core.GCRA, core.FixedWindow, core.SlidingWindow} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA, rate.FixedWindow, rate.SlidingWindow} {
 		t.Run(alg.String(), func(t *testing.T) {
 			t.Parallel()
 			for run := range runs {
@@ -66,7 +67,7 @@ const propertySecret = "a-secret-of-at-least-32-bytes-for-hs256"
 // sequence is one random run: the model of the configuration and what was admitted.
 type sequence struct {
 	rng     *rand.Rand
-	alg     core.Algorithm
+	alg     rate.Algorithm
 	mem     *core.Limiter
 	red     *core.Limiter
 	appNow  time.Time // the application's clock, read by both limiters
@@ -105,7 +106,7 @@ type usage struct {
 
 var propertyPeriods = []time.Duration{time.Second, 2 * time.Second, 10 * time.Second, time.Minute}
 
-func newSequence(t *testing.T, rng *rand.Rand, alg core.Algorithm, addr, keyPrefix string) *sequence {
+func newSequence(t *testing.T, rng *rand.Rand, alg rate.Algorithm, addr, keyPrefix string) *sequence {
 	s := &sequence{rng: rng, alg: alg, appNow: storetest.Base, trueNow: storetest.Base, tokens: map[string]string{}, counted: map[counter]*usage{}}
 	for _, tier := range []string{"", "gold", "silver"} {
 		claims := jwt.MapClaims{"sub": "u"}
@@ -284,17 +285,17 @@ func (s *sequence) run(t *testing.T, label string) {
 
 // checkBound checks the admissions of one window length, at true times (in order), against
 // what its largest limit allows.
-func checkBound(t *testing.T, alg core.Algorithm, times []time.Time, period time.Duration, limit int64, where string) {
+func checkBound(t *testing.T, alg rate.Algorithm, times []time.Time, period time.Duration, limit int64, where string) {
 	for i := range times {
 		for j := i; j < len(times); j++ {
 			elapsed := times[j].Sub(times[i])
 			units := int64(j - i + 1)
 			switch alg {
-			case core.SlidingWindow:
+			case rate.SlidingWindow:
 				if elapsed < period {
 					require.LessOrEqual(t, units, limit, "%s: %d admitted within %s", where, units, elapsed)
 				}
-			case core.FixedWindow:
+			case rate.FixedWindow:
 				if elapsed < period {
 					require.LessOrEqual(t, units, 2*limit, "%s: %d admitted within %s", where, units, elapsed)
 				}

@@ -11,6 +11,7 @@ import (
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // TestSentinelFailover kills the master of a Sentinel group under traffic (fail_mode
@@ -40,10 +41,10 @@ func TestSentinelFailover(t *testing.T) {
 	ctx := context.Background()
 
 	// A counter that must survive the failover: 4 of 10 used, replicated before the kill.
-	p := policy(t, core.TokenBucket, nil, 10, time.Hour)
-	take := func() core.Result {
-		var res core.Result
-		require.NoError(t, store.Take(ctx, &core.Request{Key: "ip:192.0.2.60:kept", Policy: p, Cost: 1, Now: time.Now()}, &res))
+	p := policy(t, rate.TokenBucket, nil, 10, time.Hour)
+	take := func() rate.Result {
+		var res rate.Result
+		require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.60:kept", Policy: p, Cost: 1, Now: time.Now()}, &res))
 		return res
 	}
 	for range 4 {

@@ -13,10 +13,11 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func init() {
-	core.RegisterBackend(core.BackendRedis, func(cfg core.Config, env core.BackendEnv) (core.Store, error) {
+	core.RegisterBackend(core.BackendRedis, func(cfg core.Config, env core.BackendEnv) (rate.Store, error) {
 		return New(cfg, WithLogger(env.Logger), WithObserver(env.Observer), WithClock(env.Now))
 	})
 }
@@ -28,7 +29,7 @@ const operation = "take"
 // reload brings new policies).
 const maxPlans = 4096
 
-// Store is the Redis [core.Store]. Create it with [New] or [NewWithClient]; the zero value
+// Store is the Redis [rate.Store]. Create it with [New] or [NewWithClient]; the zero value
 // is not usable. A Store is safe for concurrent use.
 //
 // Take admits a request only if every window of its policy allows it and no penalty
@@ -48,7 +49,7 @@ type Store struct {
 	local       *memorystore.Store // fail_mode = "local"; nil otherwise
 	cache       *denialCache       // redis.local_cache; nil when off
 
-	plans  sync.Map // *core.Policy → *plan
+	plans  sync.Map // *rate.Policy → *plan
 	nplans atomic.Int64
 
 	closeOnce sync.Once
@@ -128,11 +129,11 @@ func build(c redis.UniversalClient, cfg core.Config, opts []Option) *Store {
 	return s
 }
 
-// Take decides req as [core.Store] specifies, in one round trip to Redis (none when the
+// Take decides req as [rate.Store] specifies, in one round trip to Redis (none when the
 // local cache knows the key is denied). It returns ErrCost for a cost no window could
 // admit, and an *[Error] when Redis could not decide within redis.timeout and fail_mode is
 // "open" or "closed"; with "local" it decides in-process instead and sets res.Fallback.
-func (s *Store) Take(ctx context.Context, req *core.Request, res *core.Result) error {
+func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
 	p := req.Policy
 	if req.Cost < 1 || req.Cost > p.MaxCost() {
 		return fmt.Errorf("%w: %d", ErrCost, req.Cost)
@@ -158,12 +159,12 @@ func (s *Store) Take(ctx context.Context, req *core.Request, res *core.Result) e
 			return nil
 		}
 	}
-	*res = core.Result{}
+	*res = rate.Result{}
 	return e
 }
 
 // eval runs the policy's script for req under the decision budget.
-func (s *Store) eval(ctx context.Context, pl *plan, req *core.Request, res *core.Result) error {
+func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate.Result) error {
 	ctx, cancel := context.WithTimeout(ctx, s.budget)
 	defer cancel()
 	var now any = ""
@@ -195,7 +196,7 @@ func (s *Store) observe(took time.Duration, kind string) {
 }
 
 // plan returns the cached plan of p, building it on first use.
-func (s *Store) plan(p *core.Policy) *plan {
+func (s *Store) plan(p *rate.Policy) *plan {
 	if pl, ok := s.plans.Load(p); ok {
 		return pl.(*plan)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // testCase is one configuration and what a server built from it must do.
@@ -392,7 +393,7 @@ func cases() []testCase {
 			config: core.Config{FailMode: core.FailClosed},
 			run: func(t *testing.T, s *server) {
 				s.allow(t, 1, request{})
-				s.store.Fail(core.ErrUnavailable)
+				s.store.Fail(rate.ErrUnavailable)
 				rec := s.do(request{})
 				require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 				checkHeaders(t, rec, map[string]string{"Retry-After": "1"})
@@ -406,7 +407,7 @@ func cases() []testCase {
 			name:   "fail_mode closed with the problem format",
 			config: core.Config{FailMode: core.FailClosed, Response: core.ResponseConfig{Format: core.FormatProblem}},
 			run: func(t *testing.T, s *server) {
-				s.store.Fail(core.ErrUnavailable)
+				s.store.Fail(rate.ErrUnavailable)
 				rec := s.do(request{})
 				require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 				assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
@@ -419,7 +420,7 @@ func cases() []testCase {
 			name:   "fail_mode open: a backend failure lets the request through without headers",
 			config: core.Config{FailMode: core.FailOpen},
 			run: func(t *testing.T, s *server) {
-				s.store.Fail(core.ErrUnavailable)
+				s.store.Fail(rate.ErrUnavailable)
 				rec := s.allow(t, 1, request{})
 				noHeaders(t, rec)
 				assert.Equal(t, "error", reply(t, rec).Outcome)
@@ -596,7 +597,7 @@ func cases() []testCase {
 			},
 		},
 	}
-	for _, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA} {
 		cs = append(cs, testCase{
 			name:   "algorithm " + alg.String() + ": a burst of the limit is admitted, the next request gets 429",
 			config: core.Config{Algorithm: alg.String(), Default: perMinute(20)},

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // This file is the kit the adapters' own tests share beyond [Run]: framework-free helpers
@@ -32,12 +33,12 @@ func Serve(h http.Handler, method, path, remote string, header ...string) *httpt
 }
 
 // DownStore is a backend that is always unreachable: every Take fails with
-// core.ErrUnavailable.
+// rate.ErrUnavailable.
 type DownStore struct{}
 
-// Take fails with core.ErrUnavailable.
-func (DownStore) Take(context.Context, *core.Request, *core.Result) error {
-	return core.ErrUnavailable
+// Take fails with rate.ErrUnavailable.
+func (DownStore) Take(context.Context, *rate.Request, *rate.Result) error {
+	return rate.ErrUnavailable
 }
 
 // Close does nothing.

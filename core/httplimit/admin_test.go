@@ -17,12 +17,13 @@ import (
 	"github.com/ratewarden/ratewarden/core/adaptertest"
 	"github.com/ratewarden/ratewarden/core/clientip"
 	"github.com/ratewarden/ratewarden/core/httplimit"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // nopStore admits everything; the admin endpoints never consult the store.
 type nopStore struct{}
 
-func (nopStore) Take(_ context.Context, _ *core.Request, res *core.Result) error {
+func (nopStore) Take(_ context.Context, _ *rate.Request, res *rate.Result) error {
 	res.Allowed = true
 	return nil
 }

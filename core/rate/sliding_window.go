@@ -1,4 +1,4 @@
-package core
+package rate
 
 // slidingWindow is the arithmetic of sliding_window, the mirror of lua/sliding_window.lua:
 // the exact log of admission times, one per unit. The log grows with the units admitted

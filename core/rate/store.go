@@ -1,4 +1,4 @@
-package core
+package rate
 
 import (
 	"context"
@@ -16,7 +16,7 @@ const MaxWindows = 4
 // request only if every window allows req.Cost more units, and then consumes them in all
 // windows; a denied request consumes nothing. It fills res and returns a non-nil error only
 // when it could not decide (the backend is unreachable, the time budget ran out); the
-// [Limiter] then applies the configured fail mode.
+// core.Limiter then applies the configured fail mode.
 //
 // The conformance suite in package storetest states the contract case by case; every
 // backend passes it.

@@ -1,4 +1,4 @@
-package core
+package rate
 
 // timeLog is a ring of Unix-µs times in the order they were added, oldest first, that
 // grows with what it holds: sliding_window keeps one time per admitted unit in it, the

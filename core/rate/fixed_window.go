@@ -1,4 +1,4 @@
-package core
+package rate
 
 // fixedWindow is the arithmetic of fixed_window, the mirror of lua/fixed_window.lua: n
 // units counted in the aligned window [k × period, (k+1) × period) that holds last. A

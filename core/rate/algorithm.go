@@ -1,6 +1,9 @@
-package core
+package rate
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Algorithm is a rate-limiting algorithm. The zero value is [TokenBucket].
 //
@@ -34,12 +37,13 @@ func (a Algorithm) String() string {
 	return fmt.Sprintf("Algorithm(%d)", uint8(a))
 }
 
-// ParseAlgorithm returns the algorithm with configuration name s.
+// ParseAlgorithm returns the algorithm with configuration name s. Its error says what
+// the name must be: "must be one of token_bucket, …, got \"x\"".
 func ParseAlgorithm(s string) (Algorithm, error) {
 	for a, name := range algorithmNames {
 		if s == name {
 			return Algorithm(a), nil
 		}
 	}
-	return 0, fmt.Errorf("ratewarden: unknown algorithm %q (want token_bucket, sliding_window, fixed_window or gcra)", s)
+	return 0, fmt.Errorf("must be one of %s, got %q", strings.Join(algorithmNames[:], ", "), s)
 }

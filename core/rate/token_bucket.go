@@ -1,4 +1,4 @@
-package core
+package rate
 
 // tokenBucket is the arithmetic of token_bucket (and of gcra, which admits the same; see
 // windowAlgorithms), the mirror of lua/token_bucket.lua.
