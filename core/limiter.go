@@ -138,7 +138,7 @@ func (l *Limiter) Decide(in Input, d *Decision) {
 // resolves it (SPEC section 2): from the peer address, or the forwarding headers of
 // trusted proxies, as a prefix (/32 for IPv4, client_ip.ipv6_prefix for IPv6). ok is
 // false when no address can be derived (a unix socket without a trusted proxy). The
-// admin endpoints (core/httplimit) count failed attempts per ClientAddr.
+// admin endpoints (adapters/httplimit) count failed attempts per ClientAddr.
 func (l *Limiter) ClientAddr(r *http.Request) (addr netip.Prefix, ok bool) {
 	s := l.snap.Load()
 	ip, ok := s.resolver.ClientIP(r.RemoteAddr, r.Header)

@@ -15,7 +15,7 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend
 	"github.com/ratewarden/ratewarden/core"
-	"github.com/ratewarden/ratewarden/core/httplimit"
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
 )
 
 // Wire the observer into the limiter and serve the registry on /metrics, outside the

@@ -1,5 +1,5 @@
 // Package adaptertest is the conformance suite every ratewarden middleware passes: the
-// net/http middleware in core/httplimit and the gin, echo and chi adapters run the same
+// net/http middleware in adapters/httplimit and the gin, echo and chi adapters run the same
 // cases against the same routes, end to end through the framework's router, and must
 // answer identically (SPEC sections 1 to 3): bursts and the 429 that follows, the exact
 // X-RateLimit-*, RateLimit, RateLimit-Policy and Retry-After headers on 2xx, 4xx, 429

@@ -25,7 +25,7 @@ import (
 	_ "github.com/ratewarden/ratewarden/backends/memorystore" // backend = "memory"
 	_ "github.com/ratewarden/ratewarden/backends/redisstore"  // backend = "redis"
 	"github.com/ratewarden/ratewarden/core"
-	"github.com/ratewarden/ratewarden/core/httplimit"
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
 )
 
 // shutdownGrace bounds how long in-flight requests may take to finish on SIGINT/SIGTERM.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend for New
 	"github.com/ratewarden/ratewarden/core"
 )
 

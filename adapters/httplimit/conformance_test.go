@@ -7,7 +7,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
-	"github.com/ratewarden/ratewarden/core/httplimit"
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
 )
 
 // TestConformance runs the adapter suite against the net/http middleware in front of a

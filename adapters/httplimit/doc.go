@@ -3,7 +3,9 @@
 // headers before the handler runs (so 2xx, 4xx and 5xx responses all carry them), and
 // answer 429 or 503 from the [core.Decision] when the request must not proceed.
 //
-//	lim, err := core.New(cfg) // import _ ".../backends/memorystore" for the memory backend
-//	...
-//	http.ListenAndServe(addr, httplimit.Middleware(lim)(mux))
+//	http.ListenAndServe(addr, httplimit.New(cfg)(mux))
+//
+// Like the other adapters it is its own module, which requires the memory backend and
+// registers it: New works with no other import. [NewAdmin] serves the admin endpoints of
+// the example apps (reload, counters) behind a bearer token.
 package httplimit
