@@ -18,7 +18,7 @@ import (
 	xrate "golang.org/x/time/rate"
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -158,7 +158,7 @@ func newRatewardenMem(b *testing.B) memLimiter {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := memorystore.New(core.MemoryConfig{MaxKeys: 4 * memKeys, SweepInterval: memSweep})
+	s := memorystore.New(config.MemoryConfig{MaxKeys: 4 * memKeys, SweepInterval: memSweep})
 	var st rate.Store = s
 	return memLimiter{
 		newDecider: func() func(string) bool {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -69,11 +69,11 @@ func BenchmarkRedis(b *testing.B) {
 		}})
 	}
 	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA} {
-		cfg := core.Config{
-			Backend: core.BackendRedis,
+		cfg := config.Config{
+			Backend: config.BackendRedis,
 			// A 1s budget: this measures throughput, and a loaded machine can stall a
 			// decision past the default 100ms (redis_rate has no budget at all).
-			Redis: core.RedisConfig{Addrs: []string{srv.Addr()}, PoolSize: poolSize, Timeout: time.Second, LocalCache: core.Bool(false)},
+			Redis: config.RedisConfig{Addrs: []string{srv.Addr()}, PoolSize: poolSize, Timeout: time.Second, LocalCache: config.Bool(false)},
 		}
 		store, err := redisstore.New(cfg)
 		require.NoError(b, err)
@@ -143,8 +143,8 @@ func TestDeniedFloodRedisCalls(t *testing.T) {
 	p, err := rate.NewPolicy(rate.TokenBucket, []rate.Window{{Limit: 10, Period: time.Hour, Name: "default"}}, nil)
 	require.NoError(t, err)
 	for _, cache := range []bool{true, false} {
-		cfg := core.Config{Backend: core.BackendRedis, KeyPrefix: "flood" + strconv.FormatBool(cache),
-			Redis: core.RedisConfig{Addrs: []string{srv.Addr()}, LocalCache: core.Bool(cache)}}
+		cfg := config.Config{Backend: config.BackendRedis, KeyPrefix: "flood" + strconv.FormatBool(cache),
+			Redis: config.RedisConfig{Addrs: []string{srv.Addr()}, LocalCache: config.Bool(cache)}}
 		store, err := redisstore.New(cfg)
 		require.NoError(t, err)
 		var warm rate.Result // loads the script (EVALSHA, NOSCRIPT, EVAL) before counting
@@ -199,9 +199,9 @@ func BenchmarkRedisPaired(b *testing.B) {
 		return err
 	}
 	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA} {
-		store, err := redisstore.New(core.Config{
-			Backend: core.BackendRedis,
-			Redis:   core.RedisConfig{Addrs: []string{srv.Addr()}, Timeout: time.Second, LocalCache: core.Bool(false)},
+		store, err := redisstore.New(config.Config{
+			Backend: config.BackendRedis,
+			Redis:   config.RedisConfig{Addrs: []string{srv.Addr()}, Timeout: time.Second, LocalCache: config.Bool(false)},
 		})
 		require.NoError(b, err)
 		b.Cleanup(func() { _ = store.Close() })

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"unsafe"
+
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // This file holds what every framework adapter shares (adapters/ginlimit, echolimit,
@@ -14,7 +16,7 @@ import (
 // MustNew is like [New] but panics with the error when cfg is invalid or its backend
 // cannot be built, like regexp.MustCompile: a misconfiguration fails at start, never per
 // request. The adapters' New functions use it.
-func MustNew(cfg Config, opts ...Option) *Limiter {
+func MustNew(cfg config.Config, opts ...Option) *Limiter {
 	l, err := New(cfg, opts...)
 	if err != nil {
 		panic(err)

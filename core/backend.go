@@ -6,11 +6,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // BackendFactory builds the [Store] a configuration names in `backend`.
-type BackendFactory func(cfg Config, env BackendEnv) (rate.Store, error)
+type BackendFactory func(cfg config.Config, env BackendEnv) (rate.Store, error)
 
 // BackendEnv is what a [Limiter] lends the store it builds.
 type BackendEnv struct {
@@ -42,7 +43,7 @@ func RegisterBackend(name string, f BackendFactory) {
 	backends[name] = f
 }
 
-func newBackend(cfg Config, env BackendEnv) (rate.Store, error) {
+func newBackend(cfg config.Config, env BackendEnv) (rate.Store, error) {
 	backendsMu.RLock()
 	f := backends[cfg.Backend]
 	backendsMu.RUnlock()

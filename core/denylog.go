@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // logDenial writes the warn record of SPEC section 7 for a denial (or, in shadow mode, a
@@ -33,7 +35,7 @@ func (l *Limiter) logDenial(d *Decision) {
 		attrs = append(attrs, slog.Int64("penalty_cooldown", RetryAfterSeconds(d.Result.Cooldown)))
 	}
 	if d.Outcome == ShadowDenied {
-		attrs = append(attrs, slog.String("mode", ModeShadow))
+		attrs = append(attrs, slog.String("mode", config.ModeShadow))
 	}
 	l.logger.LogAttrs(ctx, slog.LevelWarn, "rate_limit_exceeded", attrs...)
 }

@@ -13,6 +13,8 @@ import (
 	"unsafe"
 
 	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/internal/pattern"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -50,13 +52,13 @@ type Input struct {
 // the backend the configuration names, which must be registered (see [RegisterBackend]):
 // importing backends/memorystore registers "memory", backends/redisstore "redis".
 // An invalid configuration returns a *[ValidationError] listing every problem.
-func New(cfg Config, opts ...Option) (*Limiter, error) {
+func New(cfg config.Config, opts ...Option) (*Limiter, error) {
 	var o options
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	if o.name != "" && !nameRE.MatchString(o.name) {
-		return nil, fmt.Errorf("ratewarden: WithName: must match %s, got %q", nameRE, o.name)
+	if o.name != "" && !pattern.Name.MatchString(o.name) {
+		return nil, fmt.Errorf("ratewarden: WithName: must match %s, got %q", pattern.Name, o.name)
 	}
 	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer, name: o.name}
 	if l.now == nil {
@@ -83,7 +85,7 @@ func New(cfg Config, opts ...Option) (*Limiter, error) {
 }
 
 // Config returns the configuration in force, with defaults applied.
-func (l *Limiter) Config() Config { return l.snap.Load().cfg }
+func (l *Limiter) Config() config.Config { return l.snap.Load().cfg }
 
 // Reload validates cfg and, when it is valid, swaps it in atomically: requests already
 // being decided finish under the old configuration, the next ones use the new one.
@@ -92,7 +94,7 @@ func (l *Limiter) Config() Config { return l.snap.Load().cfg }
 //
 // The backend is built once: changes to backend, redis.* and memory.* take effect at the
 // next restart, and Reload logs a warning naming them.
-func (l *Limiter) Reload(cfg Config) error {
+func (l *Limiter) Reload(cfg config.Config) error {
 	l.reloadMu.Lock()
 	defer l.reloadMu.Unlock()
 	old := l.snap.Load()
@@ -170,7 +172,7 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	if err := l.store.Take(contextOf(r), &d.req, &d.Result); err != nil {
 		d.Err = err
 		d.Outcome = FailedOpen
-		if s.cfg.FailMode == FailClosed {
+		if s.cfg.FailMode == config.FailClosed {
 			d.Outcome = Unavailable
 		}
 		d.Policy = nil
@@ -222,7 +224,7 @@ func contextOf(r *http.Request) context.Context {
 
 // restartOnlyChanges lists the settings that differ between two configurations but only
 // apply when the store is built.
-func restartOnlyChanges(old, cfg Config) []string {
+func restartOnlyChanges(old, cfg config.Config) []string {
 	var keys []string
 	if old.Backend != cfg.Backend {
 		keys = append(keys, "backend")

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/internal/pattern"
 	"github.com/ratewarden/ratewarden/core/jwtauth"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
@@ -14,7 +16,7 @@ import (
 // snapshot is a validated configuration compiled for the request path. It is immutable;
 // a reload builds a new one and swaps it in atomically.
 type snapshot struct {
-	cfg Config // with defaults applied
+	cfg config.Config // with defaults applied
 
 	enabled           bool
 	shadow            bool
@@ -37,7 +39,7 @@ type snapshot struct {
 type rule struct {
 	name    string // policy name in headers, metrics and logs
 	counter string // the rule's part of counter keys; kept across reloads (see inheritCounter)
-	pattern pattern
+	pattern pattern.Pattern
 	methods []string // empty = every method
 	own     limitSet
 	tiers   map[string]limitSet
@@ -53,18 +55,18 @@ type limitSet struct {
 // replaced: rules that still exist keep their counters. now is the limiter's clock, which
 // token expiry is checked against too. name, the limiter's [WithName], prefixes every
 // rule name ("search.default"), and so its policy names and counters.
-func compile(cfg Config, prev *snapshot, now func() time.Time, name string) (*snapshot, error) {
+func compile(cfg config.Config, prev *snapshot, now func() time.Time, name string) (*snapshot, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
 	s := &snapshot{
 		cfg:               cfg,
-		enabled:           On(cfg.Enabled),
-		shadow:            cfg.Mode == ModeShadow,
-		xRateLimitHeaders: On(cfg.Headers.XRateLimit),
-		ietfHeaders:       On(cfg.Headers.IETF),
-		problemFormat:     cfg.Response.Format == FormatProblem,
+		enabled:           config.On(cfg.Enabled),
+		shadow:            cfg.Mode == config.ModeShadow,
+		xRateLimitHeaders: config.On(cfg.Headers.XRateLimit),
+		ietfHeaders:       config.On(cfg.Headers.IETF),
+		problemFormat:     cfg.Response.Format == config.FormatProblem,
 		documentationURL:  cfg.DocumentationURL,
 		exemptUsers:       make(map[string]struct{}, len(cfg.Exemptions.Users)),
 		tierNames:         map[string]struct{}{TierAnonymous: {}, TierNone: {}},
@@ -74,7 +76,7 @@ func compile(cfg Config, prev *snapshot, now func() time.Time, name string) (*sn
 	if p := cfg.Penalty; p.Enabled {
 		penalty = &rate.PenaltyPolicy{Threshold: p.Threshold, Period: p.Period, BaseCooldown: p.BaseCooldown, Multiplier: p.Multiplier, MaxCooldown: p.MaxCooldown}
 	}
-	build := func(name string, own Limits, tiers map[string]Limits) (*rule, error) {
+	build := func(name string, own config.Limits, tiers map[string]config.Limits) (*rule, error) {
 		r := &rule{name: name, counter: name, tiers: make(map[string]limitSet, len(tiers))}
 		var err error
 		if r.own, err = newLimitSet(alg, name, own, 0, penalty); err != nil {
@@ -97,11 +99,11 @@ func compile(cfg Config, prev *snapshot, now func() time.Time, name string) (*sn
 		return nil, err
 	}
 	for _, e := range cfg.Endpoints {
-		r, err := build(prefix+endpointName(e), e.Limits, e.Tiers)
+		r, err := build(prefix+e.RuleName(), e.Limits, e.Tiers)
 		if err != nil {
 			return nil, err
 		}
-		r.pattern, _ = parsePattern(e.Pattern) // validated
+		r.pattern, _ = pattern.Parse(e.Pattern) // validated
 		for _, m := range e.Methods {
 			r.methods = append(r.methods, strings.ToUpper(m))
 		}
@@ -125,25 +127,17 @@ func compile(cfg Config, prev *snapshot, now func() time.Time, name string) (*sn
 	return s, nil
 }
 
-// endpointName is the configured name, or a slug of the pattern.
-func endpointName(e Endpoint) string {
-	if e.Name != "" {
-		return e.Name
-	}
-	return slug(e.Pattern)
-}
-
 // windowsOf returns the windows of l: its list, or its single limit and window.
-func windowsOf(l Limits) []WindowConfig {
+func windowsOf(l config.Limits) []config.WindowConfig {
 	if len(l.Windows) > 0 {
 		return l.Windows
 	}
-	return []WindowConfig{{Limit: l.Limit, Window: l.Window}}
+	return []config.WindowConfig{{Limit: l.Limit, Window: l.Window}}
 }
 
 // newLimitSet builds the policy of one rule and tier. A zero cost inherits inheritCost,
 // and then defaults to 1.
-func newLimitSet(alg rate.Algorithm, name string, l Limits, inheritCost int64, penalty *rate.PenaltyPolicy) (limitSet, error) {
+func newLimitSet(alg rate.Algorithm, name string, l config.Limits, inheritCost int64, penalty *rate.PenaltyPolicy) (limitSet, error) {
 	configured := windowsOf(l)
 	windows := make([]rate.Window, len(configured))
 	for i, w := range configured {
@@ -199,8 +193,8 @@ func assignCounters(rules []*rule, prev *snapshot) {
 	for _, r := range rules {
 		r.counter = ""
 	}
-	continues(func(o, r *rule) bool { return o.name == r.name && o.pattern.raw == r.pattern.raw })
-	continues(func(o, r *rule) bool { return o.pattern.raw == r.pattern.raw })
+	continues(func(o, r *rule) bool { return o.name == r.name && o.pattern.Raw() == r.pattern.Raw() })
+	continues(func(o, r *rule) bool { return o.pattern.Raw() == r.pattern.Raw() })
 	continues(func(o, r *rule) bool { return o.name == r.name })
 	for _, r := range rules {
 		if r.counter != "" {
@@ -223,7 +217,7 @@ func (s *snapshot) resolve(method, path, route string) *rule {
 		if !r.allowsMethod(method) || !r.matches(path, route) {
 			continue
 		}
-		if best == nil || r.pattern.moreSpecificThan(&best.pattern) {
+		if best == nil || r.pattern.MoreSpecificThan(&best.pattern) {
 			best = r
 		}
 	}
@@ -248,7 +242,7 @@ func (r *rule) allowsMethod(method string) bool {
 }
 
 func (r *rule) matches(path, route string) bool {
-	return r.pattern.match(path) || route != "" && route != path && r.pattern.match(route)
+	return r.pattern.Match(path) || route != "" && route != path && r.pattern.Match(route)
 }
 
 // limitsFor picks the limits of a tier (SPEC section 1, step 4): the rule's override for

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/configfile"
 )
 
 // The lockout of the admin endpoints (SPEC section 8).
@@ -48,7 +50,7 @@ const (
 // An Admin is safe for concurrent use.
 type Admin struct {
 	lim      *core.Limiter
-	load     func() (core.Config, error)
+	load     func() (config.Config, error)
 	now      func() time.Time
 	failures failures
 	routes   map[string]map[string]http.HandlerFunc // path → method → handler
@@ -68,8 +70,8 @@ func WithAdminClock(now func() time.Time) AdminOption {
 }
 
 // NewAdmin returns the admin endpoints of lim; POST /admin/reload reloads lim with the
-// configuration load returns (typically core.Source.Load, which reads the file again).
-func NewAdmin(lim *core.Limiter, load func() (core.Config, error), opts ...AdminOption) *Admin {
+// configuration load returns (typically configfile.Source.Load, which reads the file again).
+func NewAdmin(lim *core.Limiter, load func() (config.Config, error), opts ...AdminOption) *Admin {
 	a := &Admin{lim: lim, load: load, now: time.Now, failures: failures{byAddr: map[netip.Prefix][]time.Time{}}}
 	for _, opt := range opts {
 		opt.applyAdmin(a)
@@ -133,8 +135,8 @@ func (a *Admin) reload(w http.ResponseWriter, _ *http.Request) {
 		err = a.lim.Reload(cfg)
 	}
 	var (
-		invalid *core.ValidationError
-		file    *core.FileError
+		invalid *config.ValidationError
+		file    *configfile.FileError
 	)
 	switch {
 	case errors.As(err, &invalid):

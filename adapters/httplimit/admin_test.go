@@ -13,10 +13,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
 	"github.com/ratewarden/ratewarden/core/clientip"
-	"github.com/ratewarden/ratewarden/adapters/httplimit"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/configfile"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -34,31 +36,31 @@ func bearer(token string) []string { return []string{"Authorization", "Bearer " 
 
 func TestAdminReload(t *testing.T) {
 	t.Parallel()
-	withToken := core.Config{Admin: core.AdminConfig{Token: "s3cret"}}
+	withToken := config.Config{Admin: config.AdminConfig{Token: "s3cret"}}
 	badTOML := filepath.Join(t.TempDir(), "bad.toml")
 	require.NoError(t, os.WriteFile(badTOML, []byte("[default]\nlimit = 5\nwindow = \"1m\n"), 0o600))
 	tests := []struct {
 		name     string
-		current  core.Config
-		load     func() (core.Config, error)
+		current  config.Config
+		load     func() (config.Config, error)
 		method   string
 		path     string
 		auth     string
 		status   int
 		contains string
 	}{
-		{"no token configured", core.Config{}, nil, "POST", "/admin/reload", "Bearer x", 404, ""},
+		{"no token configured", config.Config{}, nil, "POST", "/admin/reload", "Bearer x", 404, ""},
 		{"no credentials", withToken, nil, "POST", "/admin/reload", "", 401, "unauthorized"},
 		{"wrong token", withToken, nil, "POST", "/admin/reload", "Bearer wrong", 401, "unauthorized"},
 		{"a prefix of the token", withToken, nil, "POST", "/admin/reload", "Bearer s3cre", 401, "unauthorized"},
 		{"wrong scheme", withToken, nil, "POST", "/admin/reload", "Basic s3cret", 401, "unauthorized"},
 		{"wrong method", withToken, nil, "GET", "/admin/reload", "Bearer s3cret", 405, "method_not_allowed"},
 		{"unknown endpoint", withToken, nil, "POST", "/admin/nope", "Bearer s3cret", 404, "not_found"},
-		{"invalid configuration", withToken, func() (core.Config, error) { return core.Config{Mode: "loud"}, nil }, "POST", "/admin/reload", "Bearer s3cret", 422, `mode: must be`},
-		{"TOML syntax error", withToken, core.Source{Path: badTOML, Environ: []string{}}.Load, "POST", "/admin/reload", "Bearer s3cret", 422,
+		{"invalid configuration", withToken, func() (config.Config, error) { return config.Config{Mode: "loud"}, nil }, "POST", "/admin/reload", "Bearer s3cret", 422, `mode: must be`},
+		{"TOML syntax error", withToken, configfile.Source{Path: badTOML, Environ: []string{}}.Load, "POST", "/admin/reload", "Bearer s3cret", 422,
 			`{"error":"invalid_configuration","problems":["` + badTOML + `:3:13: toml: basic strings cannot have new lines"]}`},
-		{"unreadable configuration", withToken, func() (core.Config, error) { return core.Config{}, errors.New("no such file") }, "POST", "/admin/reload", "Bearer s3cret", 500, "reload_failed"},
-		{"success", withToken, func() (core.Config, error) { return withToken, nil }, "POST", "/admin/reload", "Bearer s3cret", 200, `{"status":"reloaded"}`},
+		{"unreadable configuration", withToken, func() (config.Config, error) { return config.Config{}, errors.New("no such file") }, "POST", "/admin/reload", "Bearer s3cret", 500, "reload_failed"},
+		{"success", withToken, func() (config.Config, error) { return withToken, nil }, "POST", "/admin/reload", "Bearer s3cret", 200, `{"status":"reloaded"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,12 +79,12 @@ func TestAdminReload(t *testing.T) {
 
 func TestAdminReloadSwapsTheConfiguration(t *testing.T) {
 	t.Parallel()
-	cfg := core.Config{Admin: core.AdminConfig{Token: "s3cret"}}
+	cfg := config.Config{Admin: config.AdminConfig{Token: "s3cret"}}
 	lim, err := core.New(cfg, core.WithStore(nopStore{}))
 	require.NoError(t, err)
 	next := cfg
 	next.Default.Limit = 7
-	rec := adaptertest.Serve(httplimit.NewAdmin(lim, func() (core.Config, error) { return next, nil }), http.MethodPost, "/admin/reload", "203.0.113.7:1", bearer("s3cret")...)
+	rec := adaptertest.Serve(httplimit.NewAdmin(lim, func() (config.Config, error) { return next, nil }), http.MethodPost, "/admin/reload", "203.0.113.7:1", bearer("s3cret")...)
 	require.Equal(t, 200, rec.Code)
 	assert.Equal(t, int64(7), lim.Config().Default.Limit)
 }
@@ -93,12 +95,12 @@ func TestAdminReloadSwapsTheConfiguration(t *testing.T) {
 // decisions resolve (trusted proxies, IPv6 /64).
 func TestAdminLocksOutAnAddressAfterFiveFailures(t *testing.T) {
 	t.Parallel()
-	cfg := core.Config{Admin: core.AdminConfig{Token: "s3cret"}, ClientIP: clientip.Config{TrustedProxies: []string{"10.0.0.0/8"}}}
+	cfg := config.Config{Admin: config.AdminConfig{Token: "s3cret"}, ClientIP: clientip.Config{TrustedProxies: []string{"10.0.0.0/8"}}}
 	lim, err := core.New(cfg, core.WithStore(nopStore{}))
 	require.NoError(t, err)
 	clock := adaptertest.NewClock()
 	reloads := 0
-	admin := httplimit.NewAdmin(lim, func() (core.Config, error) { reloads++; return cfg, nil }, httplimit.WithAdminClock(clock.Now))
+	admin := httplimit.NewAdmin(lim, func() (config.Config, error) { reloads++; return cfg, nil }, httplimit.WithAdminClock(clock.Now))
 	const attacker = "[2001:db8:1:2::1]:5000"
 	send := func(remote, token string, header ...string) *httptest.ResponseRecorder {
 		return adaptertest.Serve(admin, http.MethodPost, "/admin/reload", remote, append(bearer(token), header...)...)
@@ -137,9 +139,9 @@ func TestAdminLocksOutAnAddressAfterFiveFailures(t *testing.T) {
 // exactly 5 tries.
 func TestAdminLockoutHoldsUnderConcurrentGuesses(t *testing.T) {
 	t.Parallel()
-	lim, err := core.New(core.Config{Admin: core.AdminConfig{Token: "s3cret"}}, core.WithStore(nopStore{}))
+	lim, err := core.New(config.Config{Admin: config.AdminConfig{Token: "s3cret"}}, core.WithStore(nopStore{}))
 	require.NoError(t, err)
-	admin := httplimit.NewAdmin(lim, func() (core.Config, error) { return lim.Config(), nil })
+	admin := httplimit.NewAdmin(lim, func() (config.Config, error) { return lim.Config(), nil })
 	codes := make(chan int, 40)
 	done := make(chan struct{})
 	for range 4 {

@@ -5,15 +5,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
-	"github.com/ratewarden/ratewarden/adapters/httplimit"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // TestConformance runs the adapter suite against the net/http middleware in front of a
 // http.ServeMux, the same cases the gin, echo and chi adapters pass.
 func TestConformance(t *testing.T) {
-	adaptertest.Run(t, func(t *testing.T, cfg core.Config, opts ...core.Option) http.Handler {
+	adaptertest.Run(t, func(t *testing.T, cfg config.Config, opts ...core.Option) http.Handler {
 		mux := http.NewServeMux()
 		for _, rt := range adaptertest.Routes {
 			mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/adapters/httplimit"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // TestNewDecidesWithNoExtraImport builds the middleware from the zero Config, whose backend
@@ -28,13 +28,13 @@ func TestNewDecidesWithNoExtraImport(t *testing.T) {
 	}
 
 	var zero http.Handler
-	require.NotPanics(t, func() { zero = httplimit.New(core.Config{})(ok) })
+	require.NotPanics(t, func() { zero = httplimit.New(config.Config{})(ok) })
 	rec := serve(zero)
 	assert.Equal(t, http.StatusNoContent, rec.Code)
 	assert.Equal(t, "100", rec.Header().Get("X-RateLimit-Limit"), "the default rule: 100 per minute")
 	assert.Equal(t, "99", rec.Header().Get("X-RateLimit-Remaining"))
 
-	one := httplimit.New(core.Config{Default: core.Limits{Limit: 1, Window: time.Minute}})(ok)
+	one := httplimit.New(config.Config{Default: config.Limits{Limit: 1, Window: time.Minute}})(ok)
 	assert.Equal(t, http.StatusNoContent, serve(one).Code)
 	assert.Equal(t, http.StatusTooManyRequests, serve(one).Code, "the memory store counted the first request")
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -44,13 +45,13 @@ type envConfig struct {
 	store func(mem rate.Store) rate.Store // wraps the memory store; nil = the memory store
 }
 
-func newEnv(t *testing.T, cfg core.Config, ec envConfig) *env {
+func newEnv(t *testing.T, cfg config.Config, ec envConfig) *env {
 	t.Helper()
 	e := &env{t: t, reg: prometheus.NewRegistry(), clock: adaptertest.NewClock(), log: &syncBuffer{}}
 	obs, err := promlimit.New(e.reg, cfg.Metrics, promlimit.WithClock(e.clock.Now))
 	require.NoError(t, err)
 	e.obs = obs
-	mem := memorystore.New(core.MemoryConfig{}, memorystore.WithClock(e.clock.Now))
+	mem := memorystore.New(config.MemoryConfig{}, memorystore.WithClock(e.clock.Now))
 	t.Cleanup(func() { _ = mem.Close() })
 	var store rate.Store = mem
 	if ec.store != nil {

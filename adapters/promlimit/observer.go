@@ -11,9 +11,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
-// DefaultNamespace is the metric namespace when [core.MetricsConfig.Namespace] is empty.
+// DefaultNamespace is the metric namespace when [config.MetricsConfig.Namespace] is empty.
 const DefaultNamespace = "ratelimit"
 
 // The values of the decision label of requests_total.
@@ -109,7 +110,7 @@ type tierSeries struct {
 	exceeded prometheus.Counter
 }
 
-// Option configures an [Observer] beyond its [core.MetricsConfig].
+// Option configures an [Observer] beyond its [config.MetricsConfig].
 type Option interface{ apply(*options) }
 
 type options struct {
@@ -139,7 +140,7 @@ func WithClock(now func() time.Time) Option {
 // New returns an error, and leaves reg as it was, when cfg is invalid or a metric cannot
 // be registered, for instance because reg already holds one of the same name (a second
 // Observer on the same registry).
-func New(reg prometheus.Registerer, cfg core.MetricsConfig, opts ...Option) (*Observer, error) {
+func New(reg prometheus.Registerer, cfg config.MetricsConfig, opts ...Option) (*Observer, error) {
 	if reg == nil {
 		return nil, errors.New("ratewarden: promlimit: nil prometheus.Registerer")
 	}
@@ -159,7 +160,7 @@ func New(reg prometheus.Registerer, cfg core.MetricsConfig, opts ...Option) (*Ob
 	}
 	topN := cfg.TopClients
 	if topN == 0 {
-		topN = core.DefaultTopClients
+		topN = config.DefaultTopClients
 	}
 
 	obs := &Observer{

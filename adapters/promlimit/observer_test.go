@@ -19,11 +19,12 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-func limitCfg(limit int64) core.Config {
-	return core.Config{Default: core.Limits{Limit: limit, Window: time.Minute}}
+func limitCfg(limit int64) config.Config {
+	return config.Config{Default: config.Limits{Limit: limit, Window: time.Minute}}
 }
 
 func TestTheExpositionHasTheSpecNamesTypesAndLabels(t *testing.T) {
@@ -84,7 +85,7 @@ ratelimit_redis_errors_total{kind="timeout"} 0
 func TestMemoryKeysAndEvictions(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	obs, err := promlimit.New(reg, core.MetricsConfig{})
+	obs, err := promlimit.New(reg, config.MetricsConfig{})
 	require.NoError(t, err)
 	var _ core.MemoryObserver = obs
 	obs.WatchKeys(func() int { return 42 })
@@ -120,13 +121,13 @@ func TestRequestsAreCountedByDecision(t *testing.T) {
 	exempt := limitCfg(2)
 	exempt.Exemptions.IPs = []string{"203.0.113.0/24"}
 	shadow := limitCfg(2)
-	shadow.Mode = core.ModeShadow
+	shadow.Mode = config.ModeShadow
 	failOpen, failClosed := limitCfg(2), limitCfg(2)
-	failOpen.FailMode, failClosed.FailMode = core.FailOpen, core.FailClosed
+	failOpen.FailMode, failClosed.FailMode = config.FailOpen, config.FailClosed
 
 	tests := []struct {
 		name     string
-		cfg      core.Config
+		cfg      config.Config
 		store    func(rate.Store) rate.Store
 		n        int
 		outcome  core.Outcome // of the last request
@@ -183,7 +184,7 @@ func TestOnlyCountedRequestsShowUsage(t *testing.T) {
 func TestDisabledDecisionsAreIgnored(t *testing.T) {
 	t.Parallel()
 	cfg := limitCfg(2)
-	cfg.Enabled = core.Bool(false)
+	cfg.Enabled = config.Bool(false)
 	e := newEnv(t, cfg, envConfig{})
 	e.doN(3, req{})
 	e.obs.ObserveDecision(&core.Decision{}) // the zero Decision is a Disabled one
@@ -194,7 +195,7 @@ func TestDisabledDecisionsAreIgnored(t *testing.T) {
 func TestTierLabelIsBoundedByTheConfiguration(t *testing.T) {
 	t.Parallel()
 	cfg := limitCfg(10)
-	cfg.Tiers = map[string]core.Limits{"premium": {Limit: 50, Window: time.Minute}}
+	cfg.Tiers = map[string]config.Limits{"premium": {Limit: 50, Window: time.Minute}}
 	cfg.JWT.Enabled, cfg.JWT.Secret = true, testSecret
 	e := newEnv(t, cfg, envConfig{})
 
@@ -215,9 +216,9 @@ func TestTierLabelIsBoundedByTheConfiguration(t *testing.T) {
 func TestRuleLabelIsTheRuleNameNeverThePath(t *testing.T) {
 	t.Parallel()
 	cfg := limitCfg(10)
-	cfg.Endpoints = []core.Endpoint{
-		{Name: "users", Pattern: "/api/v1/users/{id}", Limits: core.Limits{Limit: 3, Window: time.Minute}},
-		{Pattern: "/api/v1/compute", Methods: []string{"POST"}, Limits: core.Limits{Limit: 1, Window: time.Minute}},
+	cfg.Endpoints = []config.Endpoint{
+		{Name: "users", Pattern: "/api/v1/users/{id}", Limits: config.Limits{Limit: 3, Window: time.Minute}},
+		{Pattern: "/api/v1/compute", Methods: []string{"POST"}, Limits: config.Limits{Limit: 1, Window: time.Minute}},
 	}
 	e := newEnv(t, cfg, envConfig{})
 	e.doN(4, req{path: "/api/v1/users/42"})
@@ -246,7 +247,7 @@ func TestNoLabelButClientCarriesAnIPOrUserID(t *testing.T) {
 	t.Parallel()
 	cfg := limitCfg(3)
 	cfg.JWT.Enabled, cfg.JWT.Secret = true, testSecret
-	cfg.Endpoints = []core.Endpoint{{Name: "users", Pattern: "/api/v1/users/{id}", Limits: core.Limits{Limit: 2, Window: time.Minute}}}
+	cfg.Endpoints = []config.Endpoint{{Name: "users", Pattern: "/api/v1/users/{id}", Limits: config.Limits{Limit: 2, Window: time.Minute}}}
 	e := newEnv(t, cfg, envConfig{})
 	ips := []string{"203.0.113.7", "198.51.100.23", "2001:db8:1:2::abcd", "192.0.2.200"}
 	for _, ip := range ips {
@@ -281,7 +282,7 @@ func TestNoLabelButClientCarriesAnIPOrUserID(t *testing.T) {
 func TestObserveBackendTimesOperationsAndCountsErrorKinds(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	obs, err := promlimit.New(reg, core.MetricsConfig{})
+	obs, err := promlimit.New(reg, config.MetricsConfig{})
 	require.NoError(t, err)
 
 	for _, c := range []struct {
@@ -343,7 +344,7 @@ func TestNewRegistersOnTheCallersRegistry(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, limitCfg(5), envConfig{})
 		e.do(req{})
-		_, err := promlimit.New(e.reg, core.MetricsConfig{})
+		_, err := promlimit.New(e.reg, config.MetricsConfig{})
 		require.Error(t, err)
 		var already prometheus.AlreadyRegisteredError
 		assert.ErrorAs(t, err, &already)
@@ -357,7 +358,7 @@ func TestNewRegistersOnTheCallersRegistry(t *testing.T) {
 		squatter := prometheus.NewGauge(prometheus.GaugeOpts{Name: "ratelimit_redis_errors_total", Help: "in the way"})
 		require.NoError(t, reg.Register(squatter))
 		counting := &countingRegisterer{Registerer: reg}
-		_, err := promlimit.New(counting, core.MetricsConfig{})
+		_, err := promlimit.New(counting, config.MetricsConfig{})
 		require.Error(t, err)
 		assert.Positive(t, counting.registered, "some collectors went in before the failure")
 		assert.Equal(t, counting.registered, counting.unregistered, "and were taken out again")
@@ -370,7 +371,7 @@ func TestNewRegistersOnTheCallersRegistry(t *testing.T) {
 	t.Run("namespace", func(t *testing.T) {
 		t.Parallel()
 		reg := prometheus.NewRegistry()
-		obs, err := promlimit.New(reg, core.MetricsConfig{Namespace: "edge"})
+		obs, err := promlimit.New(reg, config.MetricsConfig{Namespace: "edge"})
 		require.NoError(t, err)
 		obs.ObserveBackend("take", time.Millisecond, "")
 		fams := gather(t, reg)
@@ -380,12 +381,12 @@ func TestNewRegistersOnTheCallersRegistry(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		reg  prometheus.Registerer
-		cfg  core.MetricsConfig
+		cfg  config.MetricsConfig
 		want string
 	}{
-		{"nil registerer", nil, core.MetricsConfig{}, "nil prometheus.Registerer"},
-		{"bad top_clients", prometheus.NewRegistry(), core.MetricsConfig{TopClients: -2}, "top_clients"},
-		{"bad namespace", prometheus.NewRegistry(), core.MetricsConfig{Namespace: "1-bad"}, "metrics.namespace"},
+		{"nil registerer", nil, config.MetricsConfig{}, "nil prometheus.Registerer"},
+		{"bad top_clients", prometheus.NewRegistry(), config.MetricsConfig{TopClients: -2}, "top_clients"},
+		{"bad namespace", prometheus.NewRegistry(), config.MetricsConfig{Namespace: "1-bad"}, "metrics.namespace"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -425,7 +426,7 @@ func TestStackedLimitersAreToldApartByName(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, limitCfg(1), envConfig{})
 	search, err := core.New(limitCfg(5), core.WithName("search"), core.WithObserver(e.obs), core.WithClock(e.clock.Now),
-		core.WithStore(memorystore.New(core.MemoryConfig{}, memorystore.WithClock(e.clock.Now))), core.WithLogger(slog.New(slog.DiscardHandler)))
+		core.WithStore(memorystore.New(config.MemoryConfig{}, memorystore.WithClock(e.clock.Now))), core.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = search.Close() })
 	for range 2 {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -29,7 +29,7 @@ func benchStore(b *testing.B, alg rate.Algorithm) (*memorystore.Store, *rate.Pol
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := memorystore.New(core.MemoryConfig{})
+	s := memorystore.New(config.MemoryConfig{})
 	b.Cleanup(func() { _ = s.Close() })
 	keys := benchKeys()
 	now := time.Now()

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
@@ -36,7 +36,7 @@ func take(t testing.TB, s rate.Store, key string, p *rate.Policy, at time.Time) 
 
 func TestMaxKeysBoundsTheStoreAndNeverEvictsTheMostRecentlyUsed(t *testing.T) {
 	t.Parallel()
-	s := memorystore.New(core.MemoryConfig{MaxKeys: 64})
+	s := memorystore.New(config.MemoryConfig{MaxKeys: 64})
 	t.Cleanup(func() { _ = s.Close() })
 	p := newPolicyPer(t, 2, 24*time.Hour, nil) // refills too slowly to matter here
 	now := storetest.Base
@@ -57,7 +57,7 @@ func TestMaxKeysBoundsTheStoreAndNeverEvictsTheMostRecentlyUsed(t *testing.T) {
 
 func TestAFullShardEvictsExpiredKeysFirst(t *testing.T) {
 	t.Parallel()
-	s := memorystore.New(core.MemoryConfig{MaxKeys: 16}) // one shard of 16 keys
+	s := memorystore.New(config.MemoryConfig{MaxKeys: 16}) // one shard of 16 keys
 	t.Cleanup(func() { _ = s.Close() })
 	p := newPolicy(t, 1, nil)
 	for i := 0; i < 15; i++ {
@@ -75,7 +75,7 @@ func TestAFullShardEvictsExpiredKeysFirst(t *testing.T) {
 
 func TestSweepForgetsOnlyKeysBackToFresh(t *testing.T) {
 	t.Parallel()
-	s := memorystore.New(core.MemoryConfig{})
+	s := memorystore.New(config.MemoryConfig{})
 	t.Cleanup(func() { _ = s.Close() })
 	p := newPolicy(t, 5, nil) // a token refills every 12 s
 	take(t, s, "a", p, storetest.Base)
@@ -92,7 +92,7 @@ func TestSweepForgetsOnlyKeysBackToFresh(t *testing.T) {
 
 func TestSweepKeepsKeysInACooldown(t *testing.T) {
 	t.Parallel()
-	s := memorystore.New(core.MemoryConfig{})
+	s := memorystore.New(config.MemoryConfig{})
 	t.Cleanup(func() { _ = s.Close() })
 	penalty := &rate.PenaltyPolicy{Threshold: 1, Period: time.Minute, BaseCooldown: time.Hour, Multiplier: 1, MaxCooldown: time.Hour}
 	p := newPolicy(t, 1, penalty)
@@ -107,7 +107,7 @@ func TestSweepKeepsKeysInACooldown(t *testing.T) {
 func TestSweeperRunsOnItsIntervalUntilClose(t *testing.T) {
 	t.Parallel()
 	later := storetest.Base.Add(time.Hour)
-	s := memorystore.New(core.MemoryConfig{SweepInterval: time.Millisecond}, memorystore.WithClock(func() time.Time { return later }))
+	s := memorystore.New(config.MemoryConfig{SweepInterval: time.Millisecond}, memorystore.WithClock(func() time.Time { return later }))
 	take(t, s, "a", newPolicy(t, 5, nil), storetest.Base)
 	require.Eventually(t, func() bool { return s.Len() == 0 }, 10*time.Second, time.Millisecond)
 	require.NoError(t, s.Close())
@@ -116,7 +116,7 @@ func TestSweeperRunsOnItsIntervalUntilClose(t *testing.T) {
 
 func TestTakeRejectsACostNoWindowCanAdmit(t *testing.T) {
 	t.Parallel()
-	s := memorystore.New(core.MemoryConfig{})
+	s := memorystore.New(config.MemoryConfig{})
 	t.Cleanup(func() { _ = s.Close() })
 	p := newPolicy(t, 5, nil)
 	for _, cost := range []int64{0, -1, 6} {

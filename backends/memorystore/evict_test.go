@@ -14,6 +14,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
@@ -48,7 +49,7 @@ func (o *memoryObserver) evicted(reason string) int {
 func TestAFullStoreForgetsFreshKeysBeforeTheLeastRecentlyUsed(t *testing.T) {
 	t.Parallel()
 	obs := &memoryObserver{}
-	s := memorystore.New(core.MemoryConfig{MaxKeys: 16}, memorystore.WithObserver(obs)) // one shard of 16 keys
+	s := memorystore.New(config.MemoryConfig{MaxKeys: 16}, memorystore.WithObserver(obs)) // one shard of 16 keys
 	t.Cleanup(func() { _ = s.Close() })
 	perHour := newPolicyPer(t, 3, time.Hour, nil)
 	perSecond := newPolicyPer(t, 1, time.Second, nil)
@@ -77,7 +78,7 @@ func TestEvictingLiveKeysIsCountedAndLoggedOnceAMinute(t *testing.T) {
 	var buf bytes.Buffer
 	clock := storetest.Base
 	obs := &memoryObserver{}
-	s := memorystore.New(core.MemoryConfig{MaxKeys: 16},
+	s := memorystore.New(config.MemoryConfig{MaxKeys: 16},
 		memorystore.WithObserver(obs),
 		memorystore.WithLogger(slog.New(slog.NewJSONHandler(&buf, nil))),
 		memorystore.WithClock(func() time.Time { return clock }))

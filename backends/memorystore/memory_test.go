@@ -9,14 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
 // bytesPerKey measures the heap one idle key costs: n keys decided once each under p.
 func bytesPerKey(t *testing.T, p *rate.Policy, n int) float64 {
-	s := memorystore.New(core.MemoryConfig{MaxKeys: 4 * n})
+	s := memorystore.New(config.MemoryConfig{MaxKeys: 4 * n})
 	defer func() { _ = s.Close() }()
 	keys := make([]string, n)
 	for i := range keys {

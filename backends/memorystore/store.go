@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func init() {
-	core.RegisterBackend(core.BackendMemory, func(cfg core.Config, env core.BackendEnv) (rate.Store, error) {
+	core.RegisterBackend(config.BackendMemory, func(cfg config.Config, env core.BackendEnv) (rate.Store, error) {
 		return New(cfg.Memory, WithClock(env.Now), WithLogger(env.Logger), WithObserver(env.Observer)), nil
 	})
 }
@@ -46,19 +47,19 @@ type Store struct {
 
 // New builds a store bounded by cfg.MaxKeys keys and starts its sweeper, which runs every
 // cfg.SweepInterval until [Store.Close]. Zero fields mean the defaults of
-// [core.DefaultConfig].
-func New(cfg core.MemoryConfig, opts ...Option) *Store {
+// [config.DefaultConfig].
+func New(cfg config.MemoryConfig, opts ...Option) *Store {
 	o := options{now: time.Now, logger: slog.Default()}
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
 	maxKeys := cfg.MaxKeys
 	if maxKeys <= 0 {
-		maxKeys = core.DefaultMaxKeys
+		maxKeys = config.DefaultMaxKeys
 	}
 	interval := cfg.SweepInterval
 	if interval <= 0 {
-		interval = core.DefaultSweepInterval
+		interval = config.DefaultSweepInterval
 	}
 	// Shards hold at least 16 keys each, so rounding the bound down loses at most 1/16.
 	n := 1

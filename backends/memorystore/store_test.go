@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
@@ -12,7 +12,7 @@ import (
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) rate.Store {
-		s := memorystore.New(core.MemoryConfig{})
+		s := memorystore.New(config.MemoryConfig{})
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	})

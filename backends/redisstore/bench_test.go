@@ -9,7 +9,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -30,7 +30,7 @@ func BenchmarkTake(b *testing.B) {
 			limit = rate.MaxSlidingLimit
 		}
 		p := policy(b, alg, nil, limit, time.Minute)
-		store := newStore(b, redisConfig(core.RedisStandalone, false, srv.Addr()))
+		store := newStore(b, redisConfig(config.RedisStandalone, false, srv.Addr()))
 		b.Run(alg.String()+"/serial", func(b *testing.B) {
 			b.ReportAllocs()
 			var res rate.Result
@@ -70,7 +70,7 @@ func BenchmarkTakeDeniedFlood(b *testing.B) {
 		name := map[bool]string{true: "local_cache", false: "no_cache"}[cache]
 		b.Run(name, func(b *testing.B) {
 			obs := newObserver()
-			cfg := redisConfig(core.RedisStandalone, cache, srv.Addr())
+			cfg := redisConfig(config.RedisStandalone, cache, srv.Addr())
 			cfg.KeyPrefix = "flood-" + name
 			store := newStore(b, cfg, redisstore.WithObserver(obs))
 			ctx := context.Background()

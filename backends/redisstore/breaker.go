@@ -7,9 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/sony/gobreaker/v2"
-
-	"github.com/ratewarden/ratewarden/core"
 )
 
 // breaker wraps a gobreaker circuit breaker: it opens after failureThreshold consecutive
@@ -22,7 +21,7 @@ type breaker struct {
 	openedAt    atomic.Int64 // ns since epoch of the last transition to open
 }
 
-func newBreaker(cfg core.CircuitBreakerConfig, logger *slog.Logger) *breaker {
+func newBreaker(cfg config.CircuitBreakerConfig, logger *slog.Logger) *breaker {
 	b := &breaker{openTimeout: cfg.OpenTimeout, epoch: time.Now()}
 	threshold := uint32(max(1, cfg.FailureThreshold))
 	b.cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{

@@ -10,7 +10,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
@@ -21,8 +21,8 @@ import (
 func flood(t *testing.T, srv *redistest.Server, p *rate.Policy, step, span time.Duration) (withCache, without int64, requests, allowed int) {
 	t.Helper()
 	obsOn, obsOff := newObserver(), newObserver()
-	on := newStore(t, redisConfig(core.RedisStandalone, true, srv.Addr()), redisstore.WithRequestTime(), redisstore.WithObserver(obsOn))
-	offCfg := redisConfig(core.RedisStandalone, false, srv.Addr())
+	on := newStore(t, redisConfig(config.RedisStandalone, true, srv.Addr()), redisstore.WithRequestTime(), redisstore.WithObserver(obsOn))
+	offCfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	offCfg.KeyPrefix = "nocache"
 	off := newStore(t, offCfg, redisstore.WithRequestTime(), redisstore.WithObserver(obsOff))
 	key := "ip:192.0.2.30:" + t.Name()
@@ -85,7 +85,7 @@ func TestLocalCacheKeyedByPolicyAndClearedOnReload(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	obs := newObserver()
-	store := newStore(t, redisConfig(core.RedisStandalone, true, srv.Addr()), redisstore.WithObserver(obs))
+	store := newStore(t, redisConfig(config.RedisStandalone, true, srv.Addr()), redisstore.WithObserver(obs))
 	basic := policy(t, rate.TokenBucket, nil, 1, time.Hour)
 	premium := policy(t, rate.TokenBucket, nil, 5, time.Hour)
 	key := "user:alice:cache"

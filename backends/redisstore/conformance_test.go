@@ -5,7 +5,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
@@ -21,7 +21,7 @@ func TestConformanceStandalone(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			storetest.Run(t, func(t *testing.T) rate.Store {
-				return newStore(t, redisConfig(core.RedisStandalone, cache, srv.Addr()), redisstore.WithRequestTime())
+				return newStore(t, redisConfig(config.RedisStandalone, cache, srv.Addr()), redisstore.WithRequestTime())
 			})
 		})
 	}
@@ -31,6 +31,6 @@ func TestConformanceCluster(t *testing.T) {
 	t.Parallel()
 	cl := redistest.StartCluster(t)
 	storetest.Run(t, func(t *testing.T) rate.Store {
-		return newStore(t, redisConfig(core.RedisCluster, false, cl.Addrs()...), redisstore.WithRequestTime())
+		return newStore(t, redisConfig(config.RedisCluster, false, cl.Addrs()...), redisstore.WithRequestTime())
 	})
 }

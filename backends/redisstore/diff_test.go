@@ -14,7 +14,7 @@ import (
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
@@ -35,9 +35,9 @@ func TestSameResultsAsMemory(t *testing.T) {
 				t.Parallel()
 				for run := range 3 {
 					rng := rand.New(rand.NewPCG(seed, uint64(run)<<8|uint64(alg)<<1|b2u(withPenalty)))
-					mem := memorystore.New(core.MemoryConfig{})
+					mem := memorystore.New(config.MemoryConfig{})
 					t.Cleanup(func() { _ = mem.Close() })
-					red := newStore(t, redisConfig(core.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
+					red := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
 					compare(t, rng, mem, red, alg, withPenalty, fmt.Sprintf("seed %d run %d", seed, run))
 				}
 			})

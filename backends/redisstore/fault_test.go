@@ -20,6 +20,7 @@ import (
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -35,13 +36,13 @@ const faultBudget = 150 * time.Millisecond
 const schedulingAllowance = 100 * time.Millisecond
 
 // faultConfig is a 5-per-minute limit on Redis at addr with short breaker settings.
-func faultConfig(failMode, addr string) core.Config {
-	cfg := redisConfig(core.RedisStandalone, false, addr)
+func faultConfig(failMode, addr string) config.Config {
+	cfg := redisConfig(config.RedisStandalone, false, addr)
 	cfg.FailMode = failMode
-	cfg.Default = core.Limits{Limit: 5, Window: time.Minute}
+	cfg.Default = config.Limits{Limit: 5, Window: time.Minute}
 	cfg.Redis.Timeout = faultBudget
 	cfg.Redis.PoolSize = 50 // more than the dials before the breaker opens: go-redis's own dial breaker stays out of it
-	cfg.Redis.CircuitBreaker = core.CircuitBreakerConfig{FailureThreshold: 3, OpenTimeout: 300 * time.Millisecond}
+	cfg.Redis.CircuitBreaker = config.CircuitBreakerConfig{FailureThreshold: 3, OpenTimeout: 300 * time.Millisecond}
 	return cfg
 }
 
@@ -63,7 +64,7 @@ func servedByRedis(d core.Decision) bool {
 // Redis by themselves.
 func TestRedisKilledMidTraffic(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{core.FailOpen, core.FailClosed, core.FailLocal} {
+	for _, mode := range []string{config.FailOpen, config.FailClosed, config.FailLocal} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			srv := redistest.StartServer(t)
@@ -85,13 +86,13 @@ func TestRedisKilledMidTraffic(t *testing.T) {
 				d, took := timedDecide(lim, "192.0.2.1")
 				slowest = max(slowest, took)
 				switch mode {
-				case core.FailOpen:
+				case config.FailOpen:
 					require.Equal(t, core.FailedOpen, d.Outcome, "request %d", i)
 					require.ErrorIs(t, d.Err, rate.ErrUnavailable)
 					var e *redisstore.Error
 					require.ErrorAs(t, d.Err, &e)
 					assert.Contains(t, []string{redisstore.KindConnection, redisstore.KindCircuitOpen}, e.Kind)
-				case core.FailClosed:
+				case config.FailClosed:
 					require.Equal(t, core.Unavailable, d.Outcome, "request %d", i)
 					rec := httptest.NewRecorder()
 					d.WriteResponse(rec)
@@ -100,7 +101,7 @@ func TestRedisKilledMidTraffic(t *testing.T) {
 					require.NoError(t, err, "Retry-After %q", rec.Header().Get("Retry-After"))
 					assert.GreaterOrEqual(t, ra, 1)
 					assert.NotContains(t, rec.Body.String(), "refused", "the backend error stays out of the body")
-				case core.FailLocal:
+				case config.FailLocal:
 					require.NoError(t, d.Err)
 					require.True(t, d.Result.Fallback, "request %d decided locally", i)
 					// The local store starts empty: 5 admitted, then denied.
@@ -138,7 +139,7 @@ func TestBudgetHoldsWhenRedisHangs(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	obs := newObserver()
-	cfg := faultConfig(core.FailOpen, srv.Addr())
+	cfg := faultConfig(config.FailOpen, srv.Addr())
 	cfg.Redis.CircuitBreaker.FailureThreshold = 30 // let the concurrent wave reach Redis
 	store := newStore(t, cfg, redisstore.WithObserver(obs))
 	lim, err := core.New(cfg, core.WithStore(store))
@@ -206,7 +207,7 @@ func (h *dialCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 func TestBreakerStopsHammering(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	cfg := faultConfig(core.FailClosed, srv.Addr())
+	cfg := faultConfig(config.FailClosed, srv.Addr())
 	const openTimeout = 2 * time.Second
 	cfg.Redis.CircuitBreaker.OpenTimeout = openTimeout
 	client, err := redisstore.NewClient(cfg.Redis)
@@ -267,7 +268,7 @@ func TestErrorsLoggedOncePerSecondPerKind(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	var logs syncBuffer
-	cfg := faultConfig(core.FailOpen, srv.Addr())
+	cfg := faultConfig(config.FailOpen, srv.Addr())
 	cfg.Redis.CircuitBreaker.FailureThreshold = 1000
 	store := newStore(t, cfg, redisstore.WithLogger(jsonLogger(&logs)))
 	srv.Kill()

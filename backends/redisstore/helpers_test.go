@@ -15,6 +15,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -36,20 +37,20 @@ const relaxedTimeout = 2 * time.Second
 
 // redisConfig returns a configuration for the redis backend at addrs in mode, with a
 // relaxed budget, and the local cache as asked.
-func redisConfig(mode string, localCache bool, addrs ...string) core.Config {
-	return core.Config{
-		Backend: core.BackendRedis,
-		Redis: core.RedisConfig{
+func redisConfig(mode string, localCache bool, addrs ...string) config.Config {
+	return config.Config{
+		Backend: config.BackendRedis,
+		Redis: config.RedisConfig{
 			Mode:       mode,
 			Addrs:      addrs,
 			Timeout:    relaxedTimeout,
-			LocalCache: core.Bool(localCache),
+			LocalCache: config.Bool(localCache),
 		},
 	}
 }
 
 // newStore builds a Store with New and closes it when the test ends.
-func newStore(t testing.TB, cfg core.Config, opts ...redisstore.Option) *redisstore.Store {
+func newStore(t testing.TB, cfg config.Config, opts ...redisstore.Option) *redisstore.Store {
 	t.Helper()
 	s, err := redisstore.New(cfg, opts...)
 	require.NoError(t, err)

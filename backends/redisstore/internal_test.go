@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -269,20 +269,20 @@ func TestKeyLayout(t *testing.T) {
 
 func TestConstruction(t *testing.T) {
 	t.Parallel()
-	_, err := New(core.Config{Redis: core.RedisConfig{Timeout: -time.Second, Mode: "replicated"}})
-	var verr *core.ValidationError
+	_, err := New(config.Config{Redis: config.RedisConfig{Timeout: -time.Second, Mode: "replicated"}})
+	var verr *config.ValidationError
 	require.ErrorAs(t, err, &verr)
 	assert.Contains(t, err.Error(), "redis.timeout")
 	assert.Contains(t, err.Error(), "redis.mode")
 
-	_, err = New(core.Config{Redis: core.RedisConfig{Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}}})
+	_, err = New(config.Config{Redis: config.RedisConfig{Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}}})
 	assert.ErrorContains(t, err, "standalone mode takes one address")
 
-	_, err = NewWithClient(nil, core.Config{})
+	_, err = NewWithClient(nil, config.Config{})
 	assert.Error(t, err)
 
-	for _, mode := range []string{core.RedisStandalone, core.RedisSentinel, core.RedisCluster} {
-		s, err := New(core.Config{FailMode: core.FailLocal, Redis: core.RedisConfig{Mode: mode, MasterName: "m", Timeout: 50 * time.Millisecond}})
+	for _, mode := range []string{config.RedisStandalone, config.RedisSentinel, config.RedisCluster} {
+		s, err := New(config.Config{FailMode: config.FailLocal, Redis: config.RedisConfig{Mode: mode, MasterName: "m", Timeout: 50 * time.Millisecond}})
 		require.NoError(t, err, mode)
 		assert.NotNil(t, s.local)
 		assert.NotNil(t, s.cache, "local_cache defaults to on")
@@ -290,17 +290,17 @@ func TestConstruction(t *testing.T) {
 		require.NoError(t, s.Close())
 		require.NoError(t, s.Close(), "idempotent")
 	}
-	s, err := New(core.Config{Redis: core.RedisConfig{LocalCache: core.Bool(false)}})
+	s, err := New(config.Config{Redis: config.RedisConfig{LocalCache: config.Bool(false)}})
 	require.NoError(t, err)
 	assert.Nil(t, s.cache)
 	assert.Nil(t, s.local)
-	assert.Equal(t, core.DefaultRedisTimeout, s.budget)
+	assert.Equal(t, config.DefaultRedisTimeout, s.budget)
 	require.NoError(t, s.Close())
 }
 
 func TestRejectsCostsNoWindowAdmits(t *testing.T) {
 	t.Parallel()
-	s, err := New(core.Config{})
+	s, err := New(config.Config{})
 	require.NoError(t, err)
 	defer s.Close()
 	p := testPolicy(t, nil, 5)
@@ -314,7 +314,7 @@ func TestRejectsCostsNoWindowAdmits(t *testing.T) {
 
 func TestPlanCacheIsBoundedAndClearedOnReload(t *testing.T) {
 	t.Parallel()
-	s, err := New(core.Config{})
+	s, err := New(config.Config{})
 	require.NoError(t, err)
 	defer s.Close()
 	for range maxPlans + 10 {

@@ -7,7 +7,7 @@ import (
 	"github.com/ratewarden/ratewarden/core"
 )
 
-// Option configures a [Store] beyond its [core.Config]: the parts that are code, not
+// Option configures a [Store] beyond its [config.Config]: the parts that are code, not
 // settings.
 type Option interface{ apply(*options) }
 

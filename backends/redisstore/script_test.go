@@ -14,7 +14,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -46,7 +46,7 @@ func (h *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 func TestOneRoundTripPerDecision(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	cfg := redisConfig(core.RedisStandalone, false, srv.Addr())
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	client, err := redisstore.NewClient(cfg.Redis)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
@@ -82,7 +82,7 @@ func TestOneRoundTripPerDecision(t *testing.T) {
 func TestScriptFlush(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	store := newStore(t, redisConfig(core.RedisStandalone, false, srv.Addr()))
+	store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()))
 	ctx := context.Background()
 	for _, alg := range algorithms {
 		p := policy(t, alg, nil, 10, time.Minute)
@@ -121,7 +121,7 @@ func commandStats(t *testing.T, c *redis.Client) map[string]int {
 func TestKeysAndTTLs(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	cfg := redisConfig(core.RedisStandalone, false, srv.Addr())
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	cfg.KeyPrefix = "rl"
 	store := newStore(t, cfg)
 	c := srv.Client()
@@ -191,7 +191,7 @@ func TestKeysAndTTLs(t *testing.T) {
 func TestServerTime(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	cfg := redisConfig(core.RedisStandalone, false, srv.Addr())
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	cfg.KeyPrefix = "st"
 	store := newStore(t, cfg)
 	ctx := context.Background()
@@ -230,7 +230,7 @@ func TestServerTime(t *testing.T) {
 func TestAlgorithmChangeStartsFresh(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	store := newStore(t, redisConfig(core.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
+	store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
 	key := "ip:192.0.2.24:switch"
 	now := time.Unix(1_764_158_400, 0)
 	for i, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.GCRA, rate.SlidingWindow, rate.FixedWindow, rate.TokenBucket} {

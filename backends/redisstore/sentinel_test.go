@@ -11,6 +11,7 @@ import (
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -21,17 +22,17 @@ import (
 func TestSentinelFailover(t *testing.T) {
 	t.Parallel()
 	sg := redistest.StartSentinel(t, redistest.WithDownAfter(time.Second))
-	cfg := core.Config{
-		Backend:  core.BackendRedis,
-		FailMode: core.FailLocal,
-		Default:  core.Limits{Limit: 100_000, Window: time.Minute},
-		Redis: core.RedisConfig{
-			Mode:           core.RedisSentinel,
+	cfg := config.Config{
+		Backend:  config.BackendRedis,
+		FailMode: config.FailLocal,
+		Default:  config.Limits{Limit: 100_000, Window: time.Minute},
+		Redis: config.RedisConfig{
+			Mode:           config.RedisSentinel,
 			Addrs:          sg.SentinelAddrs(),
 			MasterName:     sg.MasterName(),
 			Timeout:        200 * time.Millisecond,
-			LocalCache:     core.Bool(false),
-			CircuitBreaker: core.CircuitBreakerConfig{FailureThreshold: 3, OpenTimeout: 200 * time.Millisecond},
+			LocalCache:     config.Bool(false),
+			CircuitBreaker: config.CircuitBreakerConfig{FailureThreshold: 3, OpenTimeout: 200 * time.Millisecond},
 		},
 	}
 	obs := newObserver()

@@ -13,11 +13,12 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func init() {
-	core.RegisterBackend(core.BackendRedis, func(cfg core.Config, env core.BackendEnv) (rate.Store, error) {
+	core.RegisterBackend(config.BackendRedis, func(cfg config.Config, env core.BackendEnv) (rate.Store, error) {
 		return New(cfg, WithLogger(env.Logger), WithObserver(env.Observer), WithClock(env.Now))
 	})
 }
@@ -61,7 +62,7 @@ type Store struct {
 // ("sentinel": master_name and the sentinels' addresses) or a ClusterClient ("cluster").
 // It does not contact Redis: an unreachable server is a run-time failure, handled by
 // fail_mode, not a construction error. An invalid configuration is.
-func New(cfg core.Config, opts ...Option) (*Store, error) {
+func New(cfg config.Config, opts ...Option) (*Store, error) {
 	cfg, err := prepare(cfg)
 	if err != nil {
 		return nil, err
@@ -80,7 +81,7 @@ func New(cfg core.Config, opts ...Option) (*Store, error) {
 // connection settings of cfg.Redis are ignored. The budget of a decision holds at socket
 // level only if the client applies context deadlines (ContextTimeoutEnabled) or has read
 // and write timeouts within redis.timeout; a warning is logged otherwise.
-func NewWithClient(c redis.UniversalClient, cfg core.Config, opts ...Option) (*Store, error) {
+func NewWithClient(c redis.UniversalClient, cfg config.Config, opts ...Option) (*Store, error) {
 	if c == nil {
 		return nil, errors.New("ratewarden: redisstore.NewWithClient: nil client")
 	}
@@ -97,15 +98,15 @@ func NewWithClient(c redis.UniversalClient, cfg core.Config, opts ...Option) (*S
 }
 
 // prepare validates cfg as a redis configuration and applies its defaults.
-func prepare(cfg core.Config) (core.Config, error) {
-	cfg.Backend = core.BackendRedis
+func prepare(cfg config.Config) (config.Config, error) {
+	cfg.Backend = config.BackendRedis
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
 	return cfg.WithDefaults(), nil
 }
 
-func build(c redis.UniversalClient, cfg core.Config, opts []Option) *Store {
+func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 	o := options{logger: slog.Default(), now: time.Now, cacheSize: DefaultCacheSize}
 	for _, opt := range opts {
 		opt.apply(&o)
@@ -120,10 +121,10 @@ func build(c redis.UniversalClient, cfg core.Config, opts []Option) *Store {
 		errlog:      core.NewErrorLog(o.logger, o.now),
 		breaker:     newBreaker(cfg.Redis.CircuitBreaker, o.logger),
 	}
-	if cfg.FailMode == core.FailLocal {
+	if cfg.FailMode == config.FailLocal {
 		s.local = memorystore.New(cfg.Memory, memorystore.WithClock(o.now))
 	}
-	if core.On(cfg.Redis.LocalCache) {
+	if config.On(cfg.Redis.LocalCache) {
 		s.cache = newDenialCache(o.cacheSize)
 	}
 	return s

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -92,12 +92,12 @@ func CheckPerRoute(t *testing.T, h http.Handler) {
 }
 
 // CheckPanicsOnInvalidConfig checks that newWithInvalidConfig — an adapter's New called
-// with Mode "loud" — panics with the *core.ValidationError naming the key.
+// with Mode "loud" — panics with the *config.ValidationError naming the key.
 func CheckPanicsOnInvalidConfig(t *testing.T, newWithInvalidConfig func()) {
 	t.Helper()
 	defer func() {
 		err, _ := recover().(error)
-		var invalid *core.ValidationError
+		var invalid *config.ValidationError
 		require.ErrorAs(t, err, &invalid)
 		assert.ErrorContains(t, err, "mode")
 	}()

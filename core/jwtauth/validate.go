@@ -2,11 +2,12 @@ package jwtauth
 
 import (
 	"crypto"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/ratewarden/ratewarden/core/internal/problem"
 )
 
 const (
@@ -30,8 +31,7 @@ type settings struct {
 	jwksWait   time.Duration
 }
 
-// Validate checks c without network access and reports every problem at once
-// (joined with [errors.Join]). Each problem is one line that names the key relative
+// Validate checks c without network access and reports every problem at once. Each problem is one line that names the key relative
 // to the [jwt] section and the bad value, for example
 //
 //	algorithms[1]: unknown or unsupported algorithm, got "none"
@@ -49,10 +49,8 @@ func (c Config) Validate() error {
 
 // resolve validates c like Validate and returns the settings New builds a Verifier from.
 func (c Config) resolve() (settings, error) {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf(key+": "+format, args...))
-	}
+	var problems problem.List
+	bad := problems.Add
 	s := settings{
 		userClaim: c.UserClaim,
 		tierClaim: c.TierClaim,
@@ -135,5 +133,5 @@ func (c Config) resolve() (settings, error) {
 	if s.tierClaim == "" {
 		s.tierClaim = defaultTierClaim
 	}
-	return s, errors.Join(errs...)
+	return s, problems.Err()
 }

@@ -21,11 +21,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	_ "github.com/ratewarden/ratewarden/backends/memorystore" // backend = "memory"
 	_ "github.com/ratewarden/ratewarden/backends/redisstore"  // backend = "redis"
 	"github.com/ratewarden/ratewarden/core"
-	"github.com/ratewarden/ratewarden/adapters/httplimit"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/configfile"
 )
 
 // shutdownGrace bounds how long in-flight requests may take to finish on SIGINT/SIGTERM.
@@ -38,7 +40,7 @@ type App struct {
 	Limiter *core.Limiter
 	Logger  *slog.Logger
 
-	source   core.Source
+	source   configfile.Source
 	registry *prometheus.Registry
 }
 
@@ -55,7 +57,7 @@ func Setup(name string, args []string, stderr io.Writer) *App {
 		Name:     name,
 		Addr:     *addr,
 		Logger:   slog.New(slog.NewJSONHandler(stderr, nil)).With("app", name),
-		source:   core.Source{Path: *path, Warnf: func(format string, args ...any) { fmt.Fprintf(stderr, "warning: "+format+"\n", args...) }},
+		source:   configfile.Source{Path: *path, Warnf: func(format string, args ...any) { fmt.Fprintf(stderr, "warning: "+format+"\n", args...) }},
 		registry: prometheus.NewRegistry(),
 	}
 	cfg, err := a.source.Load()
@@ -69,9 +71,9 @@ func Setup(name string, args []string, stderr io.Writer) *App {
 	return a
 }
 
-func (a *App) newLimiter(cfg core.Config) (*core.Limiter, error) {
+func (a *App) newLimiter(cfg config.Config) (*core.Limiter, error) {
 	opts := []core.Option{core.WithLogger(a.Logger)}
-	if metrics := cfg.WithDefaults().Metrics; core.On(metrics.Enabled) {
+	if metrics := cfg.WithDefaults().Metrics; config.On(metrics.Enabled) {
 		obs, err := promlimit.New(a.registry, metrics)
 		if err != nil {
 			return nil, err

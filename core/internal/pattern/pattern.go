@@ -1,9 +1,17 @@
-package core
+// Package pattern parses the endpoint patterns of rules ("/a/b", "/a/*", "/users/{id}",
+// "/users/:id") and matches request paths against them. Package config validates
+// patterns with it and core matches requests with it; docs/rules.md is the syntax.
+package pattern
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
+
+// Name is the form of rule, tier and limiter names: they appear in headers and metric
+// labels.
+var Name = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
 
 // segmentKind is what one segment of a pattern matches.
 type segmentKind uint8
@@ -19,8 +27,8 @@ type segment struct {
 	text string // literal text; empty for the other kinds
 }
 
-// pattern is a parsed endpoint pattern. See docs/rules.md.
-type pattern struct {
+// Pattern is a parsed endpoint pattern. See docs/rules.md.
+type Pattern struct {
 	raw      string
 	segments []segment
 	// literalPrefix is the length of the text before the first param or rest segment; it
@@ -29,15 +37,15 @@ type pattern struct {
 	exact         bool // no param or rest segment
 }
 
-// parsePattern parses "/a/b", "/a/*", "/a/{id}/b" or "/a/:id/b".
-func parsePattern(raw string) (pattern, error) {
+// Parse parses "/a/b", "/a/*", "/a/{id}/b" or "/a/:id/b".
+func Parse(raw string) (Pattern, error) {
 	if !strings.HasPrefix(raw, "/") {
-		return pattern{}, fmt.Errorf("must start with \"/\"")
+		return Pattern{}, fmt.Errorf("must start with \"/\"")
 	}
 	if strings.ContainsAny(raw, "?# \t") {
-		return pattern{}, fmt.Errorf("must be a path without query, fragment or spaces")
+		return Pattern{}, fmt.Errorf("must be a path without query, fragment or spaces")
 	}
-	p := pattern{raw: raw, exact: true, literalPrefix: len(raw)}
+	p := Pattern{raw: raw, exact: true, literalPrefix: len(raw)}
 	parts := strings.Split(raw[1:], "/")
 	if raw == "/" {
 		parts = nil
@@ -45,7 +53,7 @@ func parsePattern(raw string) (pattern, error) {
 	for i, part := range parts {
 		s, err := parseSegment(part, i == len(parts)-1)
 		if err != nil {
-			return pattern{}, err
+			return Pattern{}, err
 		}
 		if s.kind != literalSegment && p.exact {
 			p.exact = false
@@ -83,10 +91,10 @@ func parseSegment(part string, last bool) (segment, error) {
 	return segment{kind: literalSegment, text: part}, nil
 }
 
-// match reports whether path matches the pattern. Empty and "." segments of path are
+// Match reports whether path matches the pattern. Empty and "." segments of path are
 // ignored, so "/a//b/" and "/a/./b" match "/a/b" as routers that clean paths serve them.
 // It does not allocate.
-func (p *pattern) match(path string) bool {
+func (p *Pattern) Match(path string) bool {
 	rest := path
 	for i, s := range p.segments {
 		seg, tail, ok := nextSegment(rest)
@@ -126,19 +134,19 @@ func nextSegment(path string) (seg, tail string, ok bool) {
 	return "", "", false
 }
 
-// moreSpecificThan orders two patterns that both match: an exact pattern beats a wildcard,
+// MoreSpecificThan orders two patterns that both match: an exact pattern beats a wildcard,
 // and among wildcards the longer literal prefix wins. Equal patterns are not more specific,
 // so the rule listed first keeps its place.
-func (p *pattern) moreSpecificThan(q *pattern) bool {
+func (p *Pattern) MoreSpecificThan(q *Pattern) bool {
 	if p.exact != q.exact {
 		return p.exact
 	}
 	return p.literalPrefix > q.literalPrefix
 }
 
-// slug turns a pattern into a default rule name: "/api/v1/users/{id}" → "api-v1-users-id",
+// Slug turns a pattern into a default rule name: "/api/v1/users/{id}" → "api-v1-users-id",
 // "/api/v1/admin/*" → "api-v1-admin-any".
-func slug(raw string) string {
+func Slug(raw string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range strings.ReplaceAll(raw, "*", "any") {
@@ -158,6 +166,30 @@ func slug(raw string) string {
 	}
 	if b.Len() == 0 {
 		return "root"
+	}
+	return b.String()
+}
+
+// Raw returns the pattern as written.
+func (p *Pattern) Raw() string { return p.raw }
+
+// Canonical writes the pattern with its parameters unnamed, so that "/users/{id}" and
+// "/users/:uid" compare equal.
+func (p *Pattern) Canonical() string {
+	var b strings.Builder
+	for _, s := range p.segments {
+		b.WriteByte('/')
+		switch s.kind {
+		case literalSegment:
+			b.WriteString(s.text)
+		case paramSegment:
+			b.WriteString("{}")
+		case restSegment:
+			b.WriteString("*")
+		}
+	}
+	if b.Len() == 0 {
+		return "/"
 	}
 	return b.String()
 }

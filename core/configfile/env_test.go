@@ -1,4 +1,4 @@
-package core
+package configfile
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -25,7 +26,7 @@ func (w *warnings) warnf(format string, args ...any) {
 }
 
 // loadEnv loads file (none when "") and environ, failing the test on warnings.
-func loadEnv(t *testing.T, file string, environ ...string) (Config, error) {
+func loadEnv(t *testing.T, file string, environ ...string) (config.Config, error) {
 	t.Helper()
 	c, warned, err := loadWarned(t, file, environ...)
 	assert.Empty(t, warned)
@@ -64,73 +65,73 @@ func TestEnvSetsKeys(t *testing.T) {
 		name    string
 		file    string
 		environ []string
-		check   func(t *testing.T, c Config)
+		check   func(t *testing.T, c config.Config)
 	}{
-		{"default limit without a file", "", []string{"RATELIMIT_DEFAULT_LIMIT=200"}, func(t *testing.T, c Config) {
-			assert.Equal(t, Limits{Limit: 200, Window: time.Minute}, c.Default)
+		{"default limit without a file", "", []string{"RATELIMIT_DEFAULT_LIMIT=200"}, func(t *testing.T, c config.Config) {
+			assert.Equal(t, config.Limits{Limit: 200, Window: time.Minute}, c.Default)
 		}},
-		{"fail_mode is one key", "", []string{"RATELIMIT_FAIL_MODE=closed"}, func(t *testing.T, c Config) {
-			assert.Equal(t, FailClosed, c.FailMode)
+		{"fail_mode is one key", "", []string{"RATELIMIT_FAIL_MODE=closed"}, func(t *testing.T, c config.Config) {
+			assert.Equal(t, config.FailClosed, c.FailMode)
 		}},
-		{"list", "", []string{"RATELIMIT_BACKEND=redis", "RATELIMIT_REDIS_ADDRS=a:6379, b:6379 ,"}, func(t *testing.T, c Config) {
-			assert.Equal(t, BackendRedis, c.Backend)
+		{"list", "", []string{"RATELIMIT_BACKEND=redis", "RATELIMIT_REDIS_ADDRS=a:6379, b:6379 ,"}, func(t *testing.T, c config.Config) {
+			assert.Equal(t, config.BackendRedis, c.Backend)
 			assert.Equal(t, []string{"a:6379", "b:6379"}, c.Redis.Addrs)
 		}},
-		{"nested section", "", []string{"RATELIMIT_BACKEND=redis", "RATELIMIT_REDIS_CIRCUIT_BREAKER_FAILURE_THRESHOLD=9"}, func(t *testing.T, c Config) {
+		{"nested section", "", []string{"RATELIMIT_BACKEND=redis", "RATELIMIT_REDIS_CIRCUIT_BREAKER_FAILURE_THRESHOLD=9"}, func(t *testing.T, c config.Config) {
 			assert.Equal(t, 9, c.Redis.CircuitBreaker.FailureThreshold)
 		}},
-		{"durations", "", []string{"RATELIMIT_BACKEND=redis", "RATELIMIT_REDIS_TIMEOUT=250ms", "RATELIMIT_REDIS_CIRCUIT_BREAKER_OPEN_TIMEOUT=10", "RATELIMIT_JWT_LEEWAY=-1"}, func(t *testing.T, c Config) {
+		{"durations", "", []string{"RATELIMIT_BACKEND=redis", "RATELIMIT_REDIS_TIMEOUT=250ms", "RATELIMIT_REDIS_CIRCUIT_BREAKER_OPEN_TIMEOUT=10", "RATELIMIT_JWT_LEEWAY=-1"}, func(t *testing.T, c config.Config) {
 			assert.Equal(t, 250*time.Millisecond, c.Redis.Timeout)
 			assert.Equal(t, 10*time.Second, c.Redis.CircuitBreaker.OpenTimeout)
 			assert.Equal(t, -time.Second, c.JWT.Leeway)
 		}},
-		{"bools", "", []string{"RATELIMIT_ENABLED=false", "RATELIMIT_HEADERS_IETF=0", "RATELIMIT_HEADERS_X_RATELIMIT=1", "RATELIMIT_PENALTY_ENABLED=true"}, func(t *testing.T, c Config) {
-			assert.False(t, On(c.Enabled))
-			assert.False(t, On(c.Headers.IETF))
-			assert.True(t, On(c.Headers.XRateLimit))
+		{"bools", "", []string{"RATELIMIT_ENABLED=false", "RATELIMIT_HEADERS_IETF=0", "RATELIMIT_HEADERS_X_RATELIMIT=1", "RATELIMIT_PENALTY_ENABLED=true"}, func(t *testing.T, c config.Config) {
+			assert.False(t, config.On(c.Enabled))
+			assert.False(t, config.On(c.Headers.IETF))
+			assert.True(t, config.On(c.Headers.XRateLimit))
 			assert.True(t, c.Penalty.Enabled)
 		}},
-		{"ints and floats", "", []string{"RATELIMIT_PENALTY_MULTIPLIER=1.5", "RATELIMIT_METRICS_TOP_CLIENTS=-1", "RATELIMIT_MEMORY_MAX_KEYS=5000"}, func(t *testing.T, c Config) {
+		{"ints and floats", "", []string{"RATELIMIT_PENALTY_MULTIPLIER=1.5", "RATELIMIT_METRICS_TOP_CLIENTS=-1", "RATELIMIT_MEMORY_MAX_KEYS=5000"}, func(t *testing.T, c config.Config) {
 			assert.Equal(t, 1.5, c.Penalty.Multiplier)
 			assert.Equal(t, -1, c.Metrics.TopClients)
 			assert.Equal(t, 5000, c.Memory.MaxKeys)
 		}},
-		{"strings", "", []string{"RATELIMIT_JWT_ENABLED=true", "RATELIMIT_JWT_SECRET=" + strings.Repeat("k", 32), "RATELIMIT_ADMIN_TOKEN=s3cret", "RATELIMIT_CLIENT_IP_TRUSTED_PROXIES=10.0.0.0/8"}, func(t *testing.T, c Config) {
+		{"strings", "", []string{"RATELIMIT_JWT_ENABLED=true", "RATELIMIT_JWT_SECRET=" + strings.Repeat("k", 32), "RATELIMIT_ADMIN_TOKEN=s3cret", "RATELIMIT_CLIENT_IP_TRUSTED_PROXIES=10.0.0.0/8"}, func(t *testing.T, c config.Config) {
 			assert.True(t, c.JWT.Enabled)
 			assert.Equal(t, strings.Repeat("k", 32), c.JWT.Secret)
 			assert.Equal(t, "s3cret", c.Admin.Token)
 			assert.Equal(t, []string{"10.0.0.0/8"}, c.ClientIP.TrustedProxies)
 		}},
-		{"lower-case name after the prefix", "", []string{"RATELIMIT_key_prefix=app"}, func(t *testing.T, c Config) {
+		{"lower-case name after the prefix", "", []string{"RATELIMIT_key_prefix=app"}, func(t *testing.T, c config.Config) {
 			assert.Equal(t, "app", c.KeyPrefix)
 		}},
-		{"tier of the file", envTestFile, []string{"RATELIMIT_TIERS_PREMIUM_LIMIT=5000"}, func(t *testing.T, c Config) {
-			assert.Equal(t, Limits{Limit: 5000, Window: time.Minute}, c.Tiers["premium"])
+		{"tier of the file", envTestFile, []string{"RATELIMIT_TIERS_PREMIUM_LIMIT=5000"}, func(t *testing.T, c config.Config) {
+			assert.Equal(t, config.Limits{Limit: 5000, Window: time.Minute}, c.Tiers["premium"])
 		}},
-		{"tier of the file with an underscore and capitals", envTestFile, []string{"RATELIMIT_TIERS_GOLD_PLUS_WINDOW=1h"}, func(t *testing.T, c Config) {
-			assert.Equal(t, Limits{Limit: 2000, Window: time.Hour}, c.Tiers["Gold_Plus"])
+		{"tier of the file with an underscore and capitals", envTestFile, []string{"RATELIMIT_TIERS_GOLD_PLUS_WINDOW=1h"}, func(t *testing.T, c config.Config) {
+			assert.Equal(t, config.Limits{Limit: 2000, Window: time.Hour}, c.Tiers["Gold_Plus"])
 			assert.Len(t, c.Tiers, 2)
 		}},
-		{"new tier", "", []string{"RATELIMIT_TIERS_SILVER_PLUS_LIMIT=300", "RATELIMIT_TIERS_SILVER_PLUS_WINDOW=60", "RATELIMIT_TIERS_SILVER_PLUS_COST=2"}, func(t *testing.T, c Config) {
-			assert.Equal(t, map[string]Limits{"silver_plus": {Limit: 300, Window: time.Minute, Cost: 2}}, c.Tiers)
+		{"new tier", "", []string{"RATELIMIT_TIERS_SILVER_PLUS_LIMIT=300", "RATELIMIT_TIERS_SILVER_PLUS_WINDOW=60", "RATELIMIT_TIERS_SILVER_PLUS_COST=2"}, func(t *testing.T, c config.Config) {
+			assert.Equal(t, map[string]config.Limits{"silver_plus": {Limit: 300, Window: time.Minute, Cost: 2}}, c.Tiers)
 		}},
-		{"endpoint by index", envTestFile, []string{"RATELIMIT_ENDPOINTS_1_LIMIT=5", "RATELIMIT_ENDPOINTS_0_METHODS=GET,POST"}, func(t *testing.T, c Config) {
+		{"endpoint by index", envTestFile, []string{"RATELIMIT_ENDPOINTS_1_LIMIT=5", "RATELIMIT_ENDPOINTS_0_METHODS=GET,POST"}, func(t *testing.T, c config.Config) {
 			assert.Equal(t, int64(5), c.Endpoints[1].Limit)
 			assert.Equal(t, int64(10), c.Endpoints[0].Limit)
 			assert.Equal(t, []string{"GET", "POST"}, c.Endpoints[0].Methods)
 		}},
-		{"endpoint tier", envTestFile, []string{"RATELIMIT_ENDPOINTS_0_TIERS_PREMIUM_LIMIT=50"}, func(t *testing.T, c Config) {
-			assert.Equal(t, Limits{Limit: 50, Window: time.Minute}, c.Endpoints[0].Tiers["premium"])
+		{"endpoint tier", envTestFile, []string{"RATELIMIT_ENDPOINTS_0_TIERS_PREMIUM_LIMIT=50"}, func(t *testing.T, c config.Config) {
+			assert.Equal(t, config.Limits{Limit: 50, Window: time.Minute}, c.Endpoints[0].Tiers["premium"])
 		}},
-		{"window by index", envTestFile, []string{"RATELIMIT_DEFAULT_WINDOWS_1_LIMIT=500"}, func(t *testing.T, c Config) {
-			assert.Equal(t, []WindowConfig{{Limit: 10, Window: time.Second}, {Limit: 500, Window: time.Minute}}, c.Default.Windows)
+		{"window by index", envTestFile, []string{"RATELIMIT_DEFAULT_WINDOWS_1_LIMIT=500"}, func(t *testing.T, c config.Config) {
+			assert.Equal(t, []config.WindowConfig{{Limit: 10, Window: time.Second}, {Limit: 500, Window: time.Minute}}, c.Default.Windows)
 		}},
-		{"empty value means default", "backend = \"redis\"\n[redis]\ntimeout = \"1s\"\naddrs = [\"x:1\"]", []string{"RATELIMIT_REDIS_TIMEOUT=", "RATELIMIT_REDIS_ADDRS="}, func(t *testing.T, c Config) {
-			assert.Equal(t, DefaultRedisTimeout, c.Redis.Timeout)
-			assert.Equal(t, []string{DefaultRedisAddr}, c.Redis.Addrs)
+		{"empty value means default", "backend = \"redis\"\n[redis]\ntimeout = \"1s\"\naddrs = [\"x:1\"]", []string{"RATELIMIT_REDIS_TIMEOUT=", "RATELIMIT_REDIS_ADDRS="}, func(t *testing.T, c config.Config) {
+			assert.Equal(t, config.DefaultRedisTimeout, c.Redis.Timeout)
+			assert.Equal(t, []string{config.DefaultRedisAddr}, c.Redis.Addrs)
 		}},
-		{"other variables are ignored", "", []string{"HOME=/root", "RATELIMITX=1", "PATH=/bin"}, func(t *testing.T, c Config) {
-			assert.Equal(t, DefaultConfig(), c)
+		{"other variables are ignored", "", []string{"HOME=/root", "RATELIMITX=1", "PATH=/bin"}, func(t *testing.T, c config.Config) {
+			assert.Equal(t, config.DefaultConfig(), c)
 		}},
 	}
 	for _, tt := range tests {
@@ -148,10 +149,10 @@ func TestEnvBeatsFile(t *testing.T) {
 	file := "mode = \"shadow\"\nbackend = \"redis\"\n[default]\nlimit = 50\nwindow = \"1m\"\n[redis]\naddrs = [\"file:6379\"]\n"
 	c, err := loadEnv(t, file, "RATELIMIT_DEFAULT_LIMIT=200", "RATELIMIT_REDIS_ADDRS=env:6379", "RATELIMIT_MODE=enforce")
 	require.NoError(t, err)
-	assert.Equal(t, Limits{Limit: 200, Window: time.Minute}, c.Default)
+	assert.Equal(t, config.Limits{Limit: 200, Window: time.Minute}, c.Default)
 	assert.Equal(t, []string{"env:6379"}, c.Redis.Addrs)
-	assert.Equal(t, ModeEnforce, c.Mode)
-	assert.Equal(t, BackendRedis, c.Backend) // from the file
+	assert.Equal(t, config.ModeEnforce, c.Mode)
+	assert.Equal(t, config.BackendRedis, c.Backend) // from the file
 }
 
 func TestEnvBadValues(t *testing.T) {
@@ -206,10 +207,10 @@ func TestEnvUnknownVariablesWarn(t *testing.T) {
 		Warnf: w.warnf,
 	}.Load()
 	// Known keys still apply; the conflict with the file's windows is the only problem.
-	var ve *ValidationError
+	var ve *config.ValidationError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, []Problem{{Key: "default.windows", Message: "set either limit/window or windows, not both"}}, ve.Problems)
-	assert.Equal(t, Config{}, c)
+	assert.Equal(t, []config.Problem{{Key: "default.windows", Message: "set either limit/window or windows, not both"}}, ve.Problems)
+	assert.Equal(t, config.Config{}, c)
 
 	require.Len(t, w.lines, 6, "warnings: %q", w.lines)
 	for _, name := range []string{"RATELIMIT_DEFAULT_WINDOWS_2_LIMIT", "RATELIMIT_ENDPOINTS=", "RATELIMIT_ENDPOINTS_2_LIMIT", "RATELIMIT_FAIL_MOD", "RATELIMIT_NOPE", "RATELIMIT_REDIS="} {
@@ -238,19 +239,19 @@ func TestEnvProcessEnvironment(t *testing.T) {
 	c, err := Load("")
 	require.NoError(t, err)
 	assert.Equal(t, int64(42), c.Default.Limit)
-	assert.Equal(t, BackendRedis, c.Backend)
+	assert.Equal(t, config.BackendRedis, c.Backend)
 }
 
 func TestEnvEveryKeyIsReachable(t *testing.T) {
 	t.Parallel()
 	// Every leaf key of the schema (lists of tables and tables by name aside) resolves
 	// from its variable name, so the mapping cannot drift from Config.
-	var c Config
-	c.Endpoints = make([]Endpoint, 1)
-	c.Default.Windows = make([]WindowConfig, 1)
-	c.Endpoints[0].Windows = make([]WindowConfig, 1)
-	c.Tiers = map[string]Limits{"t": {Windows: make([]WindowConfig, 1)}}
-	c.Endpoints[0].Tiers = map[string]Limits{"t": {Windows: make([]WindowConfig, 1)}}
+	var c config.Config
+	c.Endpoints = make([]config.Endpoint, 1)
+	c.Default.Windows = make([]config.WindowConfig, 1)
+	c.Endpoints[0].Windows = make([]config.WindowConfig, 1)
+	c.Tiers = map[string]config.Limits{"t": {Windows: make([]config.WindowConfig, 1)}}
+	c.Endpoints[0].Tiers = map[string]config.Limits{"t": {Windows: make([]config.WindowConfig, 1)}}
 	root := reflect.ValueOf(&c).Elem()
 	for _, key := range configKeys(root.Type(), "") {
 		key = strings.NewReplacer("[<i>]", "[0]", "<name>", "t").Replace(key)

@@ -1,4 +1,4 @@
-package core
+package configfile
 
 import (
 	"cmp"
@@ -18,6 +18,8 @@ import (
 	"github.com/knadh/koanf/v2"
 	gotoml "github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/internal/problem"
 )
 
 // Load reads the TOML file at path (none when path is ""), then RATELIMIT_* environment
@@ -29,7 +31,7 @@ import (
 // variables, invalid settings — is reported at once in a *[ValidationError]. Unknown RATELIMIT_* variables, redis.* settings while the backend is
 // memory, and tier names that differ only by case are only warned about on stderr.
 // docs/configuration.md describes the keys and the environment variables.
-func Load(path string) (Config, error) { return Source{Path: path}.Load() }
+func Load(path string) (config.Config, error) { return Source{Path: path}.Load() }
 
 // Source is a configuration source with every input explicit (tests, and the reload helpers).
 // Its zero value reads no file and the process environment.
@@ -41,16 +43,16 @@ type Source struct {
 
 // Load reads the configuration as [Load] does, from the inputs of s. The Config returned has
 // its defaults applied ([Config.WithDefaults]); on error it is the zero Config.
-func (s Source) Load() (Config, error) {
+func (s Source) Load() (config.Config, error) {
 	var (
-		c        Config
-		ps       problems
+		c        config.Config
+		ps       problem.List
 		explicit = map[string]bool{} // the keys the file or the environment set
 	)
 	if s.Path != "" {
 		raw, err := readTOML(s.Path)
 		if err != nil {
-			return Config{}, err
+			return config.Config{}, err
 		}
 		decodeValue(&ps, "", raw, reflect.ValueOf(&c).Elem())
 		leafKeys("", raw, explicit)
@@ -77,15 +79,15 @@ func (s Source) Load() (Config, error) {
 	c = defaulted
 	warnIgnoredRedis(c, explicit, warnf)
 	warnTierCase(c, warnf)
-	if err := c.validate(explicit); err != nil {
-		var ve *ValidationError
+	if err := c.ValidateLoaded(explicit); err != nil {
+		var ve *config.ValidationError
 		if !errors.As(err, &ve) {
-			return Config{}, err
+			return config.Config{}, err
 		}
 		ps = mergeProblems(ps, ve.Problems)
 	}
 	if len(ps) > 0 {
-		return Config{}, ps.err()
+		return config.Config{}, &config.ValidationError{Problems: ps}
 	}
 	return c, nil
 }
@@ -192,7 +194,7 @@ func dottedKey(it unstable.Iterator) string {
 // not be read is dropped: it only describes the zero value left in its place. So is one at
 // or under the key an unknown key's suggestion names ("limt" → "limit"), and the "no limits"
 // of its table: the typo is the problem, not its consequence.
-func mergeProblems(input, validation []Problem) []Problem {
+func mergeProblems(input, validation []config.Problem) []config.Problem {
 	out := slices.Clone(input)
 	suppressed := slices.Clone(input)
 	for _, q := range input {
@@ -200,14 +202,14 @@ func mergeProblems(input, validation []Problem) []Problem {
 		if !ok {
 			continue
 		}
-		suppressed = append(suppressed, Problem{Key: joinKey(table, target)})
+		suppressed = append(suppressed, config.Problem{Key: problem.JoinKey(table, target)})
 		if target == "limit" || target == "window" || target == "windows" {
-			suppressed = append(suppressed, Problem{Key: table, Message: noLimits})
+			suppressed = append(suppressed, config.Problem{Key: table, Message: problem.NoLimits})
 		}
 	}
 	for _, p := range validation {
-		if !slices.ContainsFunc(suppressed, func(q Problem) bool {
-			if q.Message == noLimits {
+		if !slices.ContainsFunc(suppressed, func(q config.Problem) bool {
+			if q.Message == problem.NoLimits {
 				return p == q
 			}
 			return within(p.Key, q.Key)
@@ -215,7 +217,7 @@ func mergeProblems(input, validation []Problem) []Problem {
 			out = append(out, p)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Problem) int {
+	slices.SortStableFunc(out, func(a, b config.Problem) int {
 		sa, ia := keyOrder(a.Key)
 		sb, ib := keyOrder(b.Key)
 		return cmp.Or(cmp.Compare(sa, sb), cmp.Compare(ia, ib))
@@ -225,7 +227,7 @@ func mergeProblems(input, validation []Problem) []Problem {
 
 // typoTarget returns, for an unknown-key problem with a suggestion ("endpoints[0].limt":
 // unknown key (did you mean "limit"?)), the key path of its table and the suggested key.
-func typoTarget(p Problem) (table, target string, ok bool) {
+func typoTarget(p config.Problem) (table, target string, ok bool) {
 	_, rest, found := strings.Cut(p.Message, didYouMean)
 	if !found || !strings.HasPrefix(p.Message, "unknown key") {
 		return "", "", false
@@ -237,13 +239,13 @@ func typoTarget(p Problem) (table, target string, ok bool) {
 
 // warnIgnoredRedis warns when the file or the environment set redis.* keys that the
 // backend in force (memory) never reads.
-func warnIgnoredRedis(c Config, explicit map[string]bool, warnf func(string, ...any)) {
-	if c.Backend == BackendRedis {
+func warnIgnoredRedis(c config.Config, explicit map[string]bool, warnf func(string, ...any)) {
+	if c.Backend == config.BackendRedis {
 		return
 	}
 	for _, key := range sortedKeys(explicit) {
 		if explicit[key] && within(key, "redis") {
-			warnf("%s is set but backend is %q: the [redis] settings are only read with backend = %q", key, c.Backend, BackendRedis)
+			warnf("%s is set but backend is %q: the [redis] settings are only read with backend = %q", key, c.Backend, config.BackendRedis)
 			return
 		}
 	}
@@ -251,12 +253,12 @@ func warnIgnoredRedis(c Config, explicit map[string]bool, warnf func(string, ...
 
 // warnTierCase warns about tier names that differ only by case: tokens' tier claims are
 // compared exactly, so "Pro" and "pro" are two tiers, and a token says only one of them.
-func warnTierCase(c Config, warnf func(string, ...any)) {
+func warnTierCase(c config.Config, warnf func(string, ...any)) {
 	first := map[string]string{}   // lower-cased name → key path of its first spelling
 	spelled := map[string]string{} // lower-cased name → that spelling
-	check := func(prefix string, tiers map[string]Limits) {
+	check := func(prefix string, tiers map[string]config.Limits) {
 		for _, name := range sortedKeys(tiers) {
-			lower, key := strings.ToLower(name), joinKey(prefix, name)
+			lower, key := strings.ToLower(name), problem.JoinKey(prefix, name)
 			switch prev, seen := spelled[lower]; {
 			case !seen:
 				first[lower], spelled[lower] = key, name
@@ -285,7 +287,7 @@ func keyOrder(key string) (section, index int) {
 		end = len(key)
 	}
 	section = math.MaxInt
-	for i, f := range fieldsOf(reflect.TypeFor[Config]()) {
+	for i, f := range fieldsOf(reflect.TypeFor[config.Config]()) {
 		if f.name == key[:end] {
 			section = i
 			break
@@ -330,7 +332,7 @@ var durationType = reflect.TypeFor[time.Duration]()
 
 // decodeValue stores raw (a value from the TOML parser) at key into v, adding a problem for
 // every unknown key and every value of the wrong type. It reports whether v was set.
-func decodeValue(ps *problems, key string, raw any, v reflect.Value) bool {
+func decodeValue(ps *problem.List, key string, raw any, v reflect.Value) bool {
 	t := v.Type()
 	switch {
 	case t.Kind() == reflect.Pointer:
@@ -343,7 +345,7 @@ func decodeValue(ps *problems, key string, raw any, v reflect.Value) bool {
 	case t.Kind() == reflect.Struct:
 		table, ok := raw.(map[string]any)
 		if !ok {
-			ps.add(key, "must be a table, got %s", formatRaw(raw))
+			ps.Add(key, "must be a table, got %s", formatRaw(raw))
 			return false
 		}
 		decodeTable(ps, key, table, v)
@@ -351,7 +353,7 @@ func decodeValue(ps *problems, key string, raw any, v reflect.Value) bool {
 	case t.Kind() == reflect.Map:
 		table, ok := raw.(map[string]any)
 		if !ok {
-			ps.add(key, "must be a table, got %s", formatRaw(raw))
+			ps.Add(key, "must be a table, got %s", formatRaw(raw))
 			return false
 		}
 		if v.IsNil() {
@@ -359,7 +361,7 @@ func decodeValue(ps *problems, key string, raw any, v reflect.Value) bool {
 		}
 		for _, name := range sortedKeys(table) {
 			elem := reflect.New(t.Elem()).Elem()
-			decodeValue(ps, joinKey(key, name), table[name], elem)
+			decodeValue(ps, problem.JoinKey(key, name), table[name], elem)
 			v.SetMapIndex(reflect.ValueOf(name), elem)
 		}
 		return true
@@ -370,7 +372,7 @@ func decodeValue(ps *problems, key string, raw any, v reflect.Value) bool {
 			if t.Elem().Kind() == reflect.Struct {
 				what = fmt.Sprintf("an array of tables ([[%s]])", key)
 			}
-			ps.add(key, "must be %s, got %s", what, formatRaw(raw))
+			ps.Add(key, "must be %s, got %s", what, formatRaw(raw))
 			return false
 		}
 		s := reflect.MakeSlice(t, list.Len(), list.Len())
@@ -382,7 +384,7 @@ func decodeValue(ps *problems, key string, raw any, v reflect.Value) bool {
 	}
 	x, ok := convertScalar(raw, t)
 	if !ok {
-		ps.add(key, "must be %s, got %s", describeType(t), formatRaw(raw))
+		ps.Add(key, "must be %s, got %s", describeType(t), formatRaw(raw))
 		return false
 	}
 	v.Set(x)
@@ -391,7 +393,7 @@ func decodeValue(ps *problems, key string, raw any, v reflect.Value) bool {
 
 // decodeTable reports the keys of a TOML table that are not fields of the struct v, then
 // decodes the others into v, in field order.
-func decodeTable(ps *problems, key string, table map[string]any, v reflect.Value) {
+func decodeTable(ps *problem.List, key string, table map[string]any, v reflect.Value) {
 	fields := fieldsOf(v.Type())
 	known := make([]string, len(fields))
 	for i, f := range fields {
@@ -399,12 +401,12 @@ func decodeTable(ps *problems, key string, table map[string]any, v reflect.Value
 	}
 	for _, name := range sortedKeys(table) {
 		if !slices.Contains(known, name) {
-			ps.add(joinKey(key, name), "unknown key%s", suggest(name, known))
+			ps.Add(problem.JoinKey(key, name), "unknown key%s", suggest(name, known))
 		}
 	}
 	for _, f := range fields {
 		if raw, ok := table[f.name]; ok {
-			decodeValue(ps, joinKey(key, f.name), raw, v.FieldByIndex(f.index))
+			decodeValue(ps, problem.JoinKey(key, f.name), raw, v.FieldByIndex(f.index))
 		}
 	}
 }
@@ -531,9 +533,6 @@ func suggest(name string, known []string) string {
 	}
 	return fmt.Sprintf(" (%s%s\"?)", didYouMean, best)
 }
-
-// noLimits is the problem of a rule or tier without limit, window or windows.
-const noLimits = "no limits: set limit and window, or windows"
 
 // didYouMean starts the suggestion of [suggest], up to the suggested key.
 const didYouMean = `did you mean "`

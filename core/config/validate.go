@@ -1,4 +1,4 @@
-package core
+package config
 
 import (
 	"fmt"
@@ -13,6 +13,8 @@ import (
 	"unicode"
 
 	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/internal/pattern"
+	"github.com/ratewarden/ratewarden/core/internal/problem"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -22,11 +24,8 @@ import (
 type ValidationError struct{ Problems []Problem }
 
 // Problem is one invalid setting: Key is the key path ("endpoints[2].window"), Message says
-// what is wrong and quotes the bad value.
-type Problem struct{ Key, Message string }
-
-// String returns the problem as "key: message".
-func (p Problem) String() string { return p.Key + ": " + p.Message }
+// what is wrong and quotes the bad value. Its String method returns "key: message".
+type Problem = problem.Problem
 
 // Error returns every problem, one per line:
 //
@@ -42,42 +41,6 @@ func (e *ValidationError) Error() string {
 	return b.String()
 }
 
-// problems collects the problems of a configuration.
-type problems []Problem
-
-func (p *problems) add(key, format string, args ...any) {
-	*p = append(*p, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
-}
-
-// addLines adds every line of err (an errors.Join of "key: message" lines, as clientip and
-// jwtauth report them), with prefix prepended to each key.
-func (p *problems) addLines(prefix string, err error) {
-	if err == nil {
-		return
-	}
-	for line := range strings.SplitSeq(err.Error(), "\n") {
-		line = strings.TrimPrefix(strings.TrimSpace(line), "ratewarden: ")
-		if line == "" {
-			continue
-		}
-		key, msg, ok := strings.Cut(line, ": ")
-		if !ok || strings.ContainsAny(key, " \t") {
-			key, msg = "", line
-		}
-		p.add(strings.TrimSuffix(prefix+key, "."), "%s", msg)
-	}
-}
-
-func (p problems) err() error {
-	if len(p) == 0 {
-		return nil
-	}
-	return &ValidationError{Problems: p}
-}
-
-// nameRE is the form of rule and tier names: they appear in headers and metric labels.
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
-
 // promNameRE is the form of a Prometheus metric name prefix.
 var promNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
@@ -86,19 +49,23 @@ var promNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 // the network; a jwt.public_key_file is read.
 func (c Config) Validate() error { return c.validate(nil) }
 
-// validate is Validate for a configuration read by [Source.Load], whose present lists the
-// keys the file and the environment set: a limit or window they left out is reported as
-// missing, one they set to 0 as out of range. A nil present (a Config built in code,
-// whose zero fields cannot tell the two apart) reports them as out of range.
+// ValidateLoaded is Validate for a configuration read from a file and the environment
+// (package configfile): loaded holds the keys they set, so that a limit or window they
+// left out is reported as missing, and one they set to 0 as out of range. Validate, for a
+// Config built in code whose zero fields cannot tell the two apart, reports both as out
+// of range.
+func (c Config) ValidateLoaded(loaded map[string]bool) error { return c.validate(loaded) }
+
+// validate is Validate, or ValidateLoaded when present is not nil.
 func (c Config) validate(present map[string]bool) error {
 	c = c.WithDefaults()
 	v := validator{present: present}
 	v.general(&c)
 	v.rules(&c)
 	v.endpoints(c.Endpoints)
-	v.addLines("client_ip.", clientIPError(c.ClientIP))
+	v.AddAll("client_ip", clientIPError(c.ClientIP))
 	if c.JWT.Enabled {
-		v.addLines("jwt.", c.JWT.Validate())
+		v.AddAll("jwt", c.JWT.Validate())
 	}
 	v.exemptions(c.Exemptions)
 	v.penalty(c.Penalty)
@@ -108,19 +75,22 @@ func (c Config) validate(present map[string]bool) error {
 	}
 	v.memory(c.Memory)
 	v.metrics(c.Metrics)
-	return v.err()
+	if len(v.List) > 0 {
+		return &ValidationError{Problems: v.List}
+	}
+	return nil
 }
 
 // validator holds the problems found so far and the algorithm the rules are checked
 // against (algOK is false when the algorithm itself is invalid).
 type validator struct {
-	problems
+	problem.List
 	alg     rate.Algorithm
 	algOK   bool
-	present map[string]bool // see Config.validate
+	present map[string]bool // see Config.ValidateLoaded
 }
 
-// missing reports whether key was left out of a configuration read by Source.Load.
+// missing reports whether key was left out of a configuration read from a file.
 func (v *validator) missing(key string) bool { return v.present != nil && !v.present[key] }
 
 func clientIPError(cfg clientip.Config) error {
@@ -133,28 +103,28 @@ func quoteDur(d time.Duration) string { return strconv.Quote(d.String()) }
 
 func (v *validator) general(c *Config) {
 	if c.Mode != ModeEnforce && c.Mode != ModeShadow {
-		v.add("mode", "must be %q or %q, got %q", ModeEnforce, ModeShadow, c.Mode)
+		v.Add("mode", "must be %q or %q, got %q", ModeEnforce, ModeShadow, c.Mode)
 	}
 	var err error
 	if v.alg, err = rate.ParseAlgorithm(c.Algorithm); err != nil {
-		v.add("algorithm", "%v", err)
+		v.Add("algorithm", "%v", err)
 	}
 	v.algOK = err == nil
 	if c.Backend != BackendMemory && c.Backend != BackendRedis {
-		v.add("backend", "must be %q or %q, got %q", BackendMemory, BackendRedis, c.Backend)
+		v.Add("backend", "must be %q or %q, got %q", BackendMemory, BackendRedis, c.Backend)
 	}
 	if c.FailMode != FailOpen && c.FailMode != FailClosed && c.FailMode != FailLocal {
-		v.add("fail_mode", "must be %q, %q or %q, got %q", FailOpen, FailClosed, FailLocal, c.FailMode)
+		v.Add("fail_mode", "must be %q, %q or %q, got %q", FailOpen, FailClosed, FailLocal, c.FailMode)
 	}
 	if strings.ContainsFunc(c.KeyPrefix, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '{' || r == '}'
 	}) {
-		v.add("key_prefix", "must not contain spaces, control characters, \"{\" or \"}\", got %q", c.KeyPrefix)
+		v.Add("key_prefix", "must not contain spaces, control characters, \"{\" or \"}\", got %q", c.KeyPrefix)
 	}
 	if c.DocumentationURL != "" {
 		u, err := url.Parse(c.DocumentationURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.add("documentation_url", "must be an absolute http or https URL, got %q", c.DocumentationURL)
+			v.Add("documentation_url", "must be an absolute http or https URL, got %q", c.DocumentationURL)
 		}
 	}
 }
@@ -173,9 +143,9 @@ func (v *validator) tiers(key string, tiers map[string]Limits, cost int64, costK
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		tk := joinKey(key, name)
-		if !nameRE.MatchString(name) {
-			v.add(tk, "tier name must match %s, got %q", nameRE, name)
+		tk := problem.JoinKey(key, name)
+		if !pattern.Name.MatchString(name) {
+			v.Add(tk, "tier name must match %s, got %q", pattern.Name, name)
 		}
 		v.limits(tk, tiers[name], cost, costKey)
 	}
@@ -190,7 +160,7 @@ func (v *validator) limits(key string, l Limits, inherited int64, inheritedKey s
 	cost := l.Cost
 	switch {
 	case cost < 0:
-		v.add(costKey, "must be ≥ 1, got %d", cost)
+		v.Add(costKey, "must be ≥ 1, got %d", cost)
 		return 1
 	case cost == 0:
 		cost = inherited
@@ -204,14 +174,14 @@ func (v *validator) limits(key string, l Limits, inherited int64, inheritedKey s
 	}
 	if cost > smallest {
 		if l.Cost != 0 {
-			v.add(costKey, "must be ≤ the smallest limit of the rule (%d), got %d", smallest, cost)
+			v.Add(costKey, "must be ≤ the smallest limit of the rule (%d), got %d", smallest, cost)
 		} else {
-			v.add(key, "inherits cost %d from %s, more than its smallest limit %d: no request could ever pass; set its own cost", cost, inheritedKey, smallest)
+			v.Add(key, "inherits cost %d from %s, more than its smallest limit %d: no request could ever pass; set its own cost", cost, inheritedKey, smallest)
 		}
 	}
 	if v.algOK {
 		if _, err := rate.NewPolicy(v.alg, windows, nil); err != nil {
-			v.add(key, "%s", strings.TrimPrefix(err.Error(), "ratewarden: "))
+			v.Add(key, "%s", strings.TrimPrefix(err.Error(), "ratewarden: "))
 		}
 	}
 	return cost
@@ -222,7 +192,7 @@ func (v *validator) limits(key string, l Limits, inherited int64, inheritedKey s
 func (v *validator) windows(key string, l Limits) (ws []rate.Window, ok bool) {
 	if len(l.Windows) == 0 {
 		if l.Limit == 0 && l.Window == 0 && !v.present[key+".limit"] && !v.present[key+".window"] {
-			v.add(key, "%s", noLimits)
+			v.Add(key, "%s", problem.NoLimits)
 			return nil, false
 		}
 		ok = v.window(key, l.Limit, l.Window)
@@ -230,11 +200,11 @@ func (v *validator) windows(key string, l Limits) (ws []rate.Window, ok bool) {
 	}
 	ok = true
 	if l.Limit != 0 || l.Window != 0 {
-		v.add(key+".windows", "set either limit/window or windows, not both")
+		v.Add(key+".windows", "set either limit/window or windows, not both")
 		ok = false
 	}
 	if len(l.Windows) > rate.MaxWindows {
-		v.add(key+".windows", "at most %d windows, got %d", rate.MaxWindows, len(l.Windows))
+		v.Add(key+".windows", "at most %d windows, got %d", rate.MaxWindows, len(l.Windows))
 		ok = false
 	}
 	for i, w := range l.Windows {
@@ -245,7 +215,7 @@ func (v *validator) windows(key string, l Limits) (ws []rate.Window, ok bool) {
 		}
 		for j, prev := range l.Windows[:i] {
 			if prev.Window == w.Window {
-				v.add(wk+".window", "same period as %s.windows[%d], got %s", key, j, quoteDur(w.Window))
+				v.Add(wk+".window", "same period as %s.windows[%d], got %s", key, j, quoteDur(w.Window))
 				ok = false
 				break
 			}
@@ -261,29 +231,29 @@ func (v *validator) window(key string, limit int64, period time.Duration) bool {
 	ok := true
 	switch {
 	case limit == 0 && v.missing(key+".limit"):
-		v.add(key+".limit", "missing: a rule needs both limit and window, e.g. limit = 100")
+		v.Add(key+".limit", "missing: a rule needs both limit and window, e.g. limit = 100")
 		ok = false
 	case limit < 1:
-		v.add(key+".limit", "must be ≥ 1, got %d", limit)
+		v.Add(key+".limit", "must be ≥ 1, got %d", limit)
 		ok = false
 	}
 	switch {
 	case period == 0 && v.missing(key+".window"):
-		v.add(key+".window", "missing: a rule needs both limit and window, e.g. window = \"1m\"")
+		v.Add(key+".window", "missing: a rule needs both limit and window, e.g. window = \"1m\"")
 		ok = false
 	case period <= 0:
-		v.add(key+".window", "must be > 0, got %s", quoteDur(period))
+		v.Add(key+".window", "must be > 0, got %s", quoteDur(period))
 		ok = false
 	case period < time.Second || period%time.Second != 0:
-		v.add(key+".window", "must be whole seconds ≥ 1s, got %s", quoteDur(period))
+		v.Add(key+".window", "must be whole seconds ≥ 1s, got %s", quoteDur(period))
 		ok = false
 	case period > rate.MaxWindow:
-		v.add(key+".window", "must be at most %s (ten years), got %s", quoteDur(rate.MaxWindow), quoteDur(period))
+		v.Add(key+".window", "must be at most %s (ten years), got %s", quoteDur(rate.MaxWindow), quoteDur(period))
 		ok = false
 	}
 	if ok && v.algOK {
 		if _, err := rate.NewPolicy(v.alg, []rate.Window{{Limit: limit, Period: period}}, nil); err != nil {
-			v.add(key+".limit", "%s", strings.TrimPrefix(err.Error(), "ratewarden: "))
+			v.Add(key+".limit", "%s", strings.TrimPrefix(err.Error(), "ratewarden: "))
 			ok = false
 		}
 	}
@@ -300,19 +270,19 @@ func (v *validator) endpoints(eps []Endpoint) {
 	routes := map[string]int{} // canonical pattern and method set → first index
 	for i, e := range eps {
 		key := fmt.Sprintf("endpoints[%d]", i)
-		var pat pattern
+		var pat pattern.Pattern
 		patOK := false
 		if e.Pattern == "" {
-			v.add(key+".pattern", "required, e.g. \"/api/v1/compute\"")
-		} else if p, err := parsePattern(e.Pattern); err != nil {
-			v.add(key+".pattern", "%v, got %q", err, e.Pattern)
+			v.Add(key+".pattern", "required, e.g. \"/api/v1/compute\"")
+		} else if p, err := pattern.Parse(e.Pattern); err != nil {
+			v.Add(key+".pattern", "%v, got %q", err, e.Pattern)
 		} else {
 			pat, patOK = p, true
 		}
 
 		name, explicit := e.Name, e.Name != ""
 		if !explicit && patOK {
-			name = slug(e.Pattern)
+			name = pattern.Slug(e.Pattern)
 		}
 		if name != "" {
 			origin := ""
@@ -321,16 +291,16 @@ func (v *validator) endpoints(eps []Endpoint) {
 			}
 			prev, dup := names[name]
 			switch {
-			case !nameRE.MatchString(name):
-				v.add(key+".name", "must match %s, got %q", nameRE, name)
+			case !pattern.Name.MatchString(name):
+				v.Add(key+".name", "must match %s, got %q", pattern.Name, name)
 			case name == "default":
-				v.add(key+".name", "%q%s is reserved for the default rule; set another name", name, origin)
+				v.Add(key+".name", "%q%s is reserved for the default rule; set another name", name, origin)
 			case dup:
 				hint := ""
 				if !explicit || !prev.explicit {
 					hint = "; set name to tell them apart"
 				}
-				v.add(key+".name", "%q%s is also the name of endpoints[%d]%s", name, origin, prev.index, hint)
+				v.Add(key+".name", "%q%s is also the name of endpoints[%d]%s", name, origin, prev.index, hint)
 			default:
 				names[name] = named{i, explicit}
 			}
@@ -338,9 +308,9 @@ func (v *validator) endpoints(eps []Endpoint) {
 
 		methods, methodsOK := v.methods(key, e.Methods)
 		if patOK && methodsOK {
-			route := canonicalPattern(&pat) + " " + strings.Join(methods, ",")
+			route := pat.Canonical() + " " + strings.Join(methods, ",")
 			if j, dup := routes[route]; dup {
-				v.add(key+".pattern", "same pattern and methods as endpoints[%d], so this rule would never match, got %q", j, e.Pattern)
+				v.Add(key+".pattern", "same pattern and methods as endpoints[%d], so this rule would never match, got %q", j, e.Pattern)
 			} else {
 				routes[route] = i
 			}
@@ -361,10 +331,10 @@ func (v *validator) methods(key string, methods []string) ([]string, bool) {
 		up := strings.ToUpper(m)
 		switch {
 		case !isToken(m):
-			v.add(mk, "must be an HTTP method such as \"GET\", got %q", m)
+			v.Add(mk, "must be an HTTP method such as \"GET\", got %q", m)
 			ok = false
 		case slices.Contains(set, up):
-			v.add(mk, "duplicate method, got %q", m)
+			v.Add(mk, "duplicate method, got %q", m)
 		default:
 			set = append(set, up)
 		}
@@ -388,33 +358,12 @@ func isToken(s string) bool {
 	return true
 }
 
-// canonicalPattern writes a pattern with its parameters unnamed, so that "/users/{id}" and
-// "/users/:uid" compare equal.
-func canonicalPattern(p *pattern) string {
-	var b strings.Builder
-	for _, s := range p.segments {
-		b.WriteByte('/')
-		switch s.kind {
-		case literalSegment:
-			b.WriteString(s.text)
-		case paramSegment:
-			b.WriteString("{}")
-		case restSegment:
-			b.WriteString("*")
-		}
-	}
-	if b.Len() == 0 {
-		return "/"
-	}
-	return b.String()
-}
-
 func (v *validator) exemptions(e ExemptionsConfig) {
 	_, err := clientip.ParsePrefixSet("exemptions.ips", e.IPs)
-	v.addLines("", err)
+	v.AddAll("", err)
 	for i, u := range e.Users {
 		if strings.TrimSpace(u) == "" {
-			v.add(fmt.Sprintf("exemptions.users[%d]", i), "must not be empty, got %q", u)
+			v.Add(fmt.Sprintf("exemptions.users[%d]", i), "must not be empty, got %q", u)
 		}
 	}
 }
@@ -424,33 +373,33 @@ func (v *validator) penalty(p PenaltyConfig) {
 		return
 	}
 	if p.Threshold < 1 || p.Threshold > 1000 {
-		v.add("penalty.threshold", "must be 1 to 1000, got %d", p.Threshold)
+		v.Add("penalty.threshold", "must be 1 to 1000, got %d", p.Threshold)
 	}
 	if p.Period <= 0 {
-		v.add("penalty.period", "must be > 0, got %s", quoteDur(p.Period))
+		v.Add("penalty.period", "must be > 0, got %s", quoteDur(p.Period))
 	}
 	if p.BaseCooldown <= 0 {
-		v.add("penalty.base_cooldown", "must be > 0, got %s", quoteDur(p.BaseCooldown))
+		v.Add("penalty.base_cooldown", "must be > 0, got %s", quoteDur(p.BaseCooldown))
 	}
 	if !(p.Multiplier >= 1) || math.IsInf(p.Multiplier, 0) {
-		v.add("penalty.multiplier", "must be a number ≥ 1, got %v", p.Multiplier)
+		v.Add("penalty.multiplier", "must be a number ≥ 1, got %v", p.Multiplier)
 	}
 	for _, bound := range []struct {
 		key string
 		d   time.Duration
 	}{{"penalty.period", p.Period}, {"penalty.max_cooldown", p.MaxCooldown}} {
 		if bound.d > rate.MaxWindow {
-			v.add(bound.key, "must be at most %s (ten years), got %s", quoteDur(rate.MaxWindow), quoteDur(bound.d))
+			v.Add(bound.key, "must be at most %s (ten years), got %s", quoteDur(rate.MaxWindow), quoteDur(bound.d))
 		}
 	}
 	if p.BaseCooldown > 0 && p.MaxCooldown < p.BaseCooldown {
-		v.add("penalty.max_cooldown", "must be ≥ base_cooldown (%s), got %s", p.BaseCooldown, quoteDur(p.MaxCooldown))
+		v.Add("penalty.max_cooldown", "must be ≥ base_cooldown (%s), got %s", p.BaseCooldown, quoteDur(p.MaxCooldown))
 	}
 }
 
 func (v *validator) response(r ResponseConfig) {
 	if r.Format != FormatJSON && r.Format != FormatProblem {
-		v.add("response.format", "must be %q or %q, got %q", FormatJSON, FormatProblem, r.Format)
+		v.Add("response.format", "must be %q or %q, got %q", FormatJSON, FormatProblem, r.Format)
 	}
 }
 
@@ -459,76 +408,59 @@ func (v *validator) redis(r RedisConfig) {
 	switch r.Mode {
 	case RedisStandalone, RedisSentinel, RedisCluster:
 	default:
-		v.add("redis.mode", "must be %q, %q or %q, got %q", RedisStandalone, RedisSentinel, RedisCluster, r.Mode)
+		v.Add("redis.mode", "must be %q, %q or %q, got %q", RedisStandalone, RedisSentinel, RedisCluster, r.Mode)
 	}
 	for i, a := range r.Addrs {
 		host, port, err := net.SplitHostPort(a)
 		n, perr := strconv.Atoi(port)
 		if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
-			v.add(fmt.Sprintf("redis.addrs[%d]", i), "must be host:port, got %q", a)
+			v.Add(fmt.Sprintf("redis.addrs[%d]", i), "must be host:port, got %q", a)
 		}
 	}
 	if r.Mode == RedisSentinel && r.MasterName == "" {
-		v.add("redis.master_name", "required in sentinel mode")
+		v.Add("redis.master_name", "required in sentinel mode")
 	}
 	switch {
 	case r.DB < 0:
-		v.add("redis.db", "must be ≥ 0, got %d", r.DB)
+		v.Add("redis.db", "must be ≥ 0, got %d", r.DB)
 	case r.DB != 0 && r.Mode == RedisCluster:
-		v.add("redis.db", "must be 0 in cluster mode (Redis Cluster has only database 0), got %d", r.DB)
+		v.Add("redis.db", "must be 0 in cluster mode (Redis Cluster has only database 0), got %d", r.DB)
 	}
 	if r.PoolSize < 0 {
-		v.add("redis.pool_size", "must be ≥ 0 (0 = client default), got %d", r.PoolSize)
+		v.Add("redis.pool_size", "must be ≥ 0 (0 = client default), got %d", r.PoolSize)
 	}
 	if r.DialTimeout <= 0 {
-		v.add("redis.dial_timeout", "must be > 0, got %s", quoteDur(r.DialTimeout))
+		v.Add("redis.dial_timeout", "must be > 0, got %s", quoteDur(r.DialTimeout))
 	}
 	if r.Timeout <= 0 {
-		v.add("redis.timeout", "must be > 0, got %s", quoteDur(r.Timeout))
+		v.Add("redis.timeout", "must be > 0, got %s", quoteDur(r.Timeout))
 	}
 	if r.MaxRetries < -1 {
-		v.add("redis.max_retries", "must be ≥ 0, or -1 for none, got %d", r.MaxRetries)
+		v.Add("redis.max_retries", "must be ≥ 0, or -1 for none, got %d", r.MaxRetries)
 	}
 	if r.CircuitBreaker.FailureThreshold < 1 {
-		v.add("redis.circuit_breaker.failure_threshold", "must be ≥ 1, got %d", r.CircuitBreaker.FailureThreshold)
+		v.Add("redis.circuit_breaker.failure_threshold", "must be ≥ 1, got %d", r.CircuitBreaker.FailureThreshold)
 	}
 	if r.CircuitBreaker.OpenTimeout <= 0 {
-		v.add("redis.circuit_breaker.open_timeout", "must be > 0, got %s", quoteDur(r.CircuitBreaker.OpenTimeout))
+		v.Add("redis.circuit_breaker.open_timeout", "must be > 0, got %s", quoteDur(r.CircuitBreaker.OpenTimeout))
 	}
 }
 
 // memory checks the memory section, also read by fail_mode = "local".
 func (v *validator) memory(m MemoryConfig) {
 	if m.MaxKeys < 1 {
-		v.add("memory.max_keys", "must be ≥ 1, got %d", m.MaxKeys)
+		v.Add("memory.max_keys", "must be ≥ 1, got %d", m.MaxKeys)
 	}
 	if m.SweepInterval <= 0 {
-		v.add("memory.sweep_interval", "must be > 0, got %s", quoteDur(m.SweepInterval))
+		v.Add("memory.sweep_interval", "must be > 0, got %s", quoteDur(m.SweepInterval))
 	}
 }
 
 func (v *validator) metrics(m MetricsConfig) {
 	if !promNameRE.MatchString(m.Namespace) {
-		v.add("metrics.namespace", "must be a Prometheus name matching %s, got %q", promNameRE, m.Namespace)
+		v.Add("metrics.namespace", "must be a Prometheus name matching %s, got %q", promNameRE, m.Namespace)
 	}
 	if m.TopClients < -1 {
-		v.add("metrics.top_clients", "must be ≥ 0, or -1 for none, got %d", m.TopClients)
+		v.Add("metrics.top_clients", "must be ≥ 0, or -1 for none, got %d", m.TopClients)
 	}
-}
-
-// joinKey appends a table key to a key path, quoting it as TOML does when it is not a bare
-// key: tiers.premium, tiers."gold plus".
-func joinKey(path, key string) string {
-	bare := key != ""
-	for i := 0; i < len(key) && bare; i++ {
-		c := key[i]
-		bare = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
-	}
-	if !bare {
-		key = strconv.Quote(key)
-	}
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }

@@ -1,4 +1,4 @@
-package core
+package configfile
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -16,7 +17,7 @@ import (
 // docs to their exact messages: each names the key, and the fix where there is one.
 
 // loadWarned loads file (none when "") and environ and returns what was warned.
-func loadWarned(t *testing.T, file string, environ ...string) (Config, []string, error) {
+func loadWarned(t *testing.T, file string, environ ...string) (config.Config, []string, error) {
 	t.Helper()
 	s := Source{Environ: append([]string{}, environ...)}
 	if file != "" {
@@ -31,7 +32,7 @@ func loadWarned(t *testing.T, file string, environ ...string) (Config, []string,
 // problemsOf returns the problems of a *ValidationError as "key: message" lines.
 func problemsOf(t *testing.T, err error) []string {
 	t.Helper()
-	var ve *ValidationError
+	var ve *config.ValidationError
 	require.ErrorAs(t, err, &ve)
 	lines := make([]string, len(ve.Problems))
 	for i, p := range ve.Problems {
@@ -217,9 +218,9 @@ window  = "1m"
 		c, warned, err := loadWarned(t, file, environ...)
 		require.NoError(t, err)
 		assert.Empty(t, warned)
-		byName := map[string]Endpoint{}
+		byName := map[string]config.Endpoint{}
 		for _, e := range c.Endpoints {
-			byName[endpointName(e)] = e
+			byName[e.RuleName()] = e
 		}
 		assert.Equal(t, int64(20), byName["compute"].Limit, "the override follows its endpoint")
 		assert.Equal(t, 2*time.Minute, byName["users.v2-read"].Window)

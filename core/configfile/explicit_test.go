@@ -1,9 +1,10 @@
-package core
+package configfile
 
 import (
 	"errors"
 	"testing"
 
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,7 +21,7 @@ pool_size   = 0    # its default is 0: fine
 leeway = -1        # none: fine
 `)
 	_, err := Source{Path: path, Environ: []string{"RATELIMIT_METRICS_TOP_CLIENTS=0"}, Warnf: t.Logf}.Load()
-	var invalid *ValidationError
+	var invalid *config.ValidationError
 	require.True(t, errors.As(err, &invalid), "%v", err)
 	got := map[string]string{}
 	for _, p := range invalid.Problems {
@@ -59,7 +60,7 @@ limit = 5
 window = "1m"
 `)
 	_, err := Source{Path: path, Environ: []string{"RATELIMIT_ENDPOINTS_1_COST=0"}, Warnf: t.Logf}.Load()
-	var invalid *ValidationError
+	var invalid *config.ValidationError
 	require.True(t, errors.As(err, &invalid), "%v", err)
 	var keys []string
 	for _, p := range invalid.Problems {

@@ -1,4 +1,4 @@
-package core
+package configfile
 
 import (
 	"cmp"
@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/internal/problem"
 )
 
 // envPrefix starts the name of every environment variable that Load reads.
@@ -27,7 +30,7 @@ type envTarget struct {
 // key to its default). Names are resolved against the keys of Config (its koanf tags),
 // upper-cased with "." → "_": an unparsable value is a problem, an unknown name is passed
 // to warnf.
-func applyEnv(ps *problems, c *Config, environ []string, warnf func(string, ...any)) (set map[string]bool) {
+func applyEnv(ps *problem.List, c *config.Config, environ []string, warnf func(string, ...any)) (set map[string]bool) {
 	set = map[string]bool{}
 	var vars []envVar
 	for _, kv := range environ {
@@ -53,7 +56,7 @@ func applyEnv(ps *problems, c *Config, environ []string, warnf func(string, ...a
 		}
 		x, ok := parseEnvValue(ev.value, t.typ)
 		if !ok {
-			ps.add(t.key, "must be %s, got %q (from %s)", describeEnvType(t.typ), ev.value, ev.name)
+			ps.Add(t.key, "must be %s, got %q (from %s)", describeEnvType(t.typ), ev.value, ev.name)
 			continue
 		}
 		t.set(x)
@@ -70,7 +73,7 @@ func resolveEnv(name string, v reflect.Value, key string) (envTarget, bool) {
 		for _, f := range fieldsOf(v.Type()) {
 			upper := strings.ToUpper(f.name)
 			fv := v.FieldByIndex(f.index)
-			fk := joinKey(key, f.name)
+			fk := problem.JoinKey(key, f.name)
 			if name == upper && isEnvLeaf(fv.Type()) {
 				return envTarget{key: fk, typ: fv.Type(), set: fv.Set}, true
 			}
@@ -102,7 +105,7 @@ func resolveEnv(name string, v reflect.Value, key string) (envTarget, bool) {
 // follows its endpoint when the file is reordered. The longest name that leaves a valid
 // key wins; a name two endpoints share in that form reaches neither.
 func resolveEnvEndpoint(name string, v reflect.Value, key string) (envTarget, bool) {
-	eps, ok := v.Interface().([]Endpoint)
+	eps, ok := v.Interface().([]config.Endpoint)
 	if !ok {
 		return envTarget{}, false
 	}
@@ -112,7 +115,7 @@ func resolveEnvEndpoint(name string, v reflect.Value, key string) (envTarget, bo
 		ambiguous bool
 	)
 	for i, e := range eps {
-		n := envName(endpointName(e))
+		n := envName(e.RuleName())
 		rest, ok := strings.CutPrefix(name, n+"_")
 		if !ok || len(n) < bestLen {
 			continue
@@ -150,9 +153,9 @@ func envNames(v reflect.Value, prefix string) []string {
 			}
 		}
 	case reflect.Slice:
-		if eps, ok := v.Interface().([]Endpoint); ok {
+		if eps, ok := v.Interface().([]config.Endpoint); ok {
 			for i, e := range eps {
-				names = append(names, envNames(v.Index(i), prefix+envName(endpointName(e))+"_")...)
+				names = append(names, envNames(v.Index(i), prefix+envName(e.RuleName())+"_")...)
 			}
 		} else if v.Type().Elem().Kind() == reflect.Struct {
 			for i := range v.Len() {
@@ -195,7 +198,7 @@ func resolveEnvMap(name string, m reflect.Value, key string) (envTarget, bool) {
 		if found {
 			elem.Set(m.MapIndex(reflect.ValueOf(entry)))
 		}
-		t, ok := resolveEnv(rest, elem, joinKey(key, entry))
+		t, ok := resolveEnv(rest, elem, problem.JoinKey(key, entry))
 		if !ok {
 			return envTarget{}, false
 		}
@@ -257,7 +260,7 @@ func parseEnvValue(s string, t reflect.Type) (reflect.Value, bool) {
 			return x, false
 		}
 		if t.Kind() == reflect.Pointer {
-			x.Set(reflect.ValueOf(Bool(b)))
+			x.Set(reflect.ValueOf(config.Bool(b)))
 		} else {
 			x.SetBool(b)
 		}

@@ -1,4 +1,4 @@
-package core
+package configfile
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/internal/problem"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -121,21 +123,21 @@ func writeTOML(t *testing.T, content string) string {
 }
 
 // loadTOML loads content with the given environment (none by default).
-func loadTOML(t *testing.T, content string, environ ...string) (Config, error) {
+func loadTOML(t *testing.T, content string, environ ...string) (config.Config, error) {
 	t.Helper()
 	return Source{Path: writeTOML(t, content), Environ: append([]string{}, environ...)}.Load()
 }
 
 // loadProblems loads content, expecting a *ValidationError, and returns its problems.
-func loadProblems(t *testing.T, content string, environ ...string) []Problem {
+func loadProblems(t *testing.T, content string, environ ...string) []config.Problem {
 	t.Helper()
 	_, err := loadTOML(t, content, environ...)
-	var ve *ValidationError
+	var ve *config.ValidationError
 	require.ErrorAs(t, err, &ve)
 	return ve.Problems
 }
 
-func problemStrings(ps []Problem) []string {
+func problemStrings(ps []config.Problem) []string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
 		s[i] = p.String()
@@ -143,7 +145,7 @@ func problemStrings(ps []Problem) []string {
 	return s
 }
 
-func problemKeys(ps []Problem) []string {
+func problemKeys(ps []config.Problem) []string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
 		s[i] = p.Key
@@ -155,43 +157,43 @@ func TestLoadEmptyFileIsDefaultConfig(t *testing.T) {
 	t.Parallel()
 	c, err := loadTOML(t, "")
 	require.NoError(t, err)
-	assert.Equal(t, DefaultConfig(), c)
+	assert.Equal(t, config.DefaultConfig(), c)
 
 	c, err = Source{Environ: []string{}}.Load() // no file at all
 	require.NoError(t, err)
-	assert.Equal(t, DefaultConfig(), c)
+	assert.Equal(t, config.DefaultConfig(), c)
 }
 
 func TestLoadSpecFile(t *testing.T) {
 	t.Parallel()
 	c, err := loadTOML(t, specTOML)
 	require.NoError(t, err)
-	assert.Equal(t, Limits{Limit: 100, Window: time.Minute}, c.Default)
-	assert.Equal(t, map[string]Limits{
+	assert.Equal(t, config.Limits{Limit: 100, Window: time.Minute}, c.Default)
+	assert.Equal(t, map[string]config.Limits{
 		"standard": {Limit: 1000, Window: time.Minute},
 		"premium":  {Limit: 5000, Window: time.Minute},
 	}, c.Tiers)
-	assert.Equal(t, []Endpoint{{
+	assert.Equal(t, []config.Endpoint{{
 		Name:    "compute",
 		Pattern: "/api/v1/compute",
 		Methods: []string{"POST"},
-		Limits:  Limits{Limit: 10, Window: time.Minute, Cost: 1},
-		Tiers:   map[string]Limits{"premium": {Limit: 100, Window: time.Minute}},
+		Limits:  config.Limits{Limit: 10, Window: time.Minute, Cost: 1},
+		Tiers:   map[string]config.Limits{"premium": {Limit: 100, Window: time.Minute}},
 	}}, c.Endpoints)
 	assert.Equal(t, []string{}, c.ClientIP.TrustedProxies)
 	assert.Equal(t, 30*time.Second, c.JWT.Leeway)
-	assert.Equal(t, PenaltyConfig{Threshold: 3, Period: 10 * time.Minute, BaseCooldown: time.Minute, Multiplier: 2, MaxCooldown: time.Hour}, c.Penalty)
+	assert.Equal(t, config.PenaltyConfig{Threshold: 3, Period: 10 * time.Minute, BaseCooldown: time.Minute, Multiplier: 2, MaxCooldown: time.Hour}, c.Penalty)
 	assert.Equal(t, []string{"127.0.0.1:6379"}, c.Redis.Addrs)
 	assert.Equal(t, 100*time.Millisecond, c.Redis.Timeout)
 	assert.Equal(t, 5*time.Second, c.Redis.CircuitBreaker.OpenTimeout)
 	assert.Equal(t, 1_000_000, c.Memory.MaxKeys)
-	assert.True(t, On(c.Redis.LocalCache))
+	assert.True(t, config.On(c.Redis.LocalCache))
 	assert.NoError(t, c.Validate())
 }
 
 func TestLoadExampleFile(t *testing.T) {
 	t.Parallel()
-	c, err := Source{Path: filepath.Join("..", "docs", "examples", "ratewarden.toml"), Environ: []string{}}.Load()
+	c, err := Source{Path: filepath.Join("..", "..", "docs", "examples", "ratewarden.toml"), Environ: []string{}}.Load()
 	require.NoError(t, err)
 	assert.Len(t, c.Endpoints, 3)
 	assert.Len(t, c.Default.Windows, 2)
@@ -203,15 +205,15 @@ func TestLoadDurations(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, toml string
-		get        func(c Config) time.Duration
+		get        func(c config.Config) time.Duration
 		want       time.Duration
 	}{
-		{"go string", "[default]\nlimit = 5\nwindow = \"1m30s\"", func(c Config) time.Duration { return c.Default.Window }, 90 * time.Second},
-		{"integer seconds", "[default]\nlimit = 5\nwindow = 60", func(c Config) time.Duration { return c.Default.Window }, time.Minute},
-		{"integer seconds in a string", "[default]\nlimit = 5\nwindow = \"3600\"", func(c Config) time.Duration { return c.Default.Window }, time.Hour},
-		{"milliseconds", "[redis]\ntimeout = \"250ms\"", func(c Config) time.Duration { return c.Redis.Timeout }, 250 * time.Millisecond},
-		{"in a window list", "[default]\nwindows = [{limit = 1, window = 1}, {limit = 9, window = \"1h\"}]", func(c Config) time.Duration { return c.Default.Windows[1].Window }, time.Hour},
-		{"none", "[jwt]\nleeway = -1", func(c Config) time.Duration { return c.JWT.Leeway }, -time.Second},
+		{"go string", "[default]\nlimit = 5\nwindow = \"1m30s\"", func(c config.Config) time.Duration { return c.Default.Window }, 90 * time.Second},
+		{"integer seconds", "[default]\nlimit = 5\nwindow = 60", func(c config.Config) time.Duration { return c.Default.Window }, time.Minute},
+		{"integer seconds in a string", "[default]\nlimit = 5\nwindow = \"3600\"", func(c config.Config) time.Duration { return c.Default.Window }, time.Hour},
+		{"milliseconds", "[redis]\ntimeout = \"250ms\"", func(c config.Config) time.Duration { return c.Redis.Timeout }, 250 * time.Millisecond},
+		{"in a window list", "[default]\nwindows = [{limit = 1, window = 1}, {limit = 9, window = \"1h\"}]", func(c config.Config) time.Duration { return c.Default.Windows[1].Window }, time.Hour},
+		{"none", "[jwt]\nleeway = -1", func(c config.Config) time.Duration { return c.JWT.Leeway }, -time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -330,12 +332,12 @@ func TestLoadDefaultRuleOverDefaults(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, toml string
-		want       Limits
+		want       config.Limits
 	}{
-		{"limit only", "[default]\nlimit = 200", Limits{Limit: 200, Window: time.Minute}},
-		{"window only", "[default]\nwindow = \"1h\"", Limits{Limit: 100, Window: time.Hour}},
-		{"windows replace limit and window", "[default]\nwindows = [{limit = 3, window = 1}]", Limits{Windows: []WindowConfig{{Limit: 3, Window: time.Second}}}},
-		{"cost only", "[default]\ncost = 2", Limits{Limit: 100, Window: time.Minute, Cost: 2}},
+		{"limit only", "[default]\nlimit = 200", config.Limits{Limit: 200, Window: time.Minute}},
+		{"window only", "[default]\nwindow = \"1h\"", config.Limits{Limit: 100, Window: time.Hour}},
+		{"windows replace limit and window", "[default]\nwindows = [{limit = 3, window = 1}]", config.Limits{Windows: []config.WindowConfig{{Limit: 3, Window: time.Second}}}},
+		{"cost only", "[default]\ncost = 2", config.Limits{Limit: 100, Window: time.Minute, Cost: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,7 +351,7 @@ func TestLoadDefaultRuleOverDefaults(t *testing.T) {
 
 func TestLoadFileErrors(t *testing.T) {
 	t.Parallel()
-	var ve *ValidationError
+	var ve *config.ValidationError
 
 	missing := filepath.Join(t.TempDir(), "missing.toml")
 	_, err := Source{Path: missing, Environ: []string{}}.Load()
@@ -375,10 +377,10 @@ func TestLoadFileErrors(t *testing.T) {
 func TestLoadReturnsValidationError(t *testing.T) {
 	t.Parallel()
 	c, err := Source{Path: writeTOML(t, `mode = "block"`), Environ: []string{}}.Load()
-	var ve *ValidationError
+	var ve *config.ValidationError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, []Problem{{Key: "mode", Message: `must be "enforce" or "shadow", got "block"`}}, ve.Problems)
-	assert.Equal(t, Config{}, c)
+	assert.Equal(t, []config.Problem{{Key: "mode", Message: `must be "enforce" or "shadow", got "block"`}}, ve.Problems)
+	assert.Equal(t, config.Config{}, c)
 }
 
 // configKeys lists every key path of Config, with <i> for list indexes and <name> for
@@ -387,7 +389,7 @@ func configKeys(t reflect.Type, prefix string) []string {
 	var keys []string
 	for _, f := range fieldsOf(t) {
 		ft := t.FieldByIndex(f.index).Type
-		key := joinKey(prefix, f.name)
+		key := problem.JoinKey(prefix, f.name)
 		switch {
 		case ft.Kind() == reflect.Struct && ft != durationType:
 			keys = append(keys, configKeys(ft, key)...)
@@ -404,9 +406,9 @@ func configKeys(t reflect.Type, prefix string) []string {
 
 func TestDocsDescribeEveryKey(t *testing.T) {
 	t.Parallel()
-	doc, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
 	require.NoError(t, err)
-	for _, key := range configKeys(reflect.TypeFor[Config](), "") {
+	for _, key := range configKeys(reflect.TypeFor[config.Config](), "") {
 		// The limits of the four kinds of rules are described once, as <rule>.limit etc.
 		for _, rule := range []string{"endpoints[<i>].tiers.<name>.", "tiers.<name>.", "endpoints[<i>].", "default."} {
 			rest, ok := strings.CutPrefix(key, rule)

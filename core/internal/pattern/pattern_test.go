@@ -1,4 +1,4 @@
-package core
+package pattern
 
 import (
 	"strings"
@@ -11,7 +11,7 @@ import (
 func TestParsePatternRejectsWhatIsNotAPattern(t *testing.T) {
 	t.Parallel()
 	for _, raw := range []string{"", "api", "/.", "/a/../b", "/a//b", "/a/*/b", "/a/b*", "/a/{}", "/a/:", "/a/{id", "/a?x=1", "/a b", "/a/x{id}"} {
-		_, err := parsePattern(raw)
+		_, err := Parse(raw)
 		assert.Error(t, err, "%q", raw)
 	}
 }
@@ -30,28 +30,28 @@ func TestPatternMatching(t *testing.T) {
 		{"/users/:id/posts", []string{"/users/1/posts"}, []string{"/users/1", "/users/1/posts/2"}},
 	}
 	for _, tt := range tests {
-		p, err := parsePattern(tt.pattern)
+		p, err := Parse(tt.pattern)
 		require.NoError(t, err, tt.pattern)
 		for _, path := range tt.match {
-			assert.True(t, p.match(path), "%s should match %s", tt.pattern, path)
+			assert.True(t, p.Match(path), "%s should match %s", tt.pattern, path)
 		}
 		for _, path := range tt.miss {
-			assert.False(t, p.match(path), "%s should not match %s", tt.pattern, path)
+			assert.False(t, p.Match(path), "%s should not match %s", tt.pattern, path)
 		}
 	}
 }
 
 func TestSlug(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, "api-v1-users-id", slug("/api/v1/users/{id}"))
-	assert.Equal(t, "api-v1-admin-any", slug("/api/v1/admin/*"))
-	assert.Equal(t, "root", slug("/"))
+	assert.Equal(t, "api-v1-users-id", Slug("/api/v1/users/{id}"))
+	assert.Equal(t, "api-v1-admin-any", Slug("/api/v1/admin/*"))
+	assert.Equal(t, "root", Slug("/"))
 }
 
 func TestMatchingDoesNotAllocate(t *testing.T) {
-	p, err := parsePattern("/api/v1/users/{id}/posts")
+	p, err := Parse("/api/v1/users/{id}/posts")
 	require.NoError(t, err)
-	assert.Zero(t, testing.AllocsPerRun(100, func() { p.match("/api/v1/users/42/posts") }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { p.Match("/api/v1/users/42/posts") }))
 }
 
 // FuzzPattern parses arbitrary patterns and matches arbitrary paths: nothing panics, a
@@ -69,14 +69,14 @@ func FuzzPattern(f *testing.F) {
 		f.Add(seed[0], seed[1])
 	}
 	f.Fuzz(func(t *testing.T, raw, path string) {
-		p, err := parsePattern(raw)
+		p, err := Parse(raw)
 		if err != nil {
 			return
 		}
-		if !p.match(raw) {
+		if !p.Match(raw) {
 			t.Fatalf("pattern %q does not match its own text", raw)
 		}
-		if p.match(path) != p.match(strings.ReplaceAll("/"+path+"/", "/", "//")) {
+		if p.Match(path) != p.Match(strings.ReplaceAll("/"+path+"/", "/", "//")) {
 			t.Fatalf("pattern %q: doubling the slashes of %q changed the match", raw, path)
 		}
 	})

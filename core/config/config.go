@@ -1,9 +1,10 @@
-package core
+package config
 
 import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/internal/pattern"
 	"github.com/ratewarden/ratewarden/core/jwtauth"
 )
 
@@ -64,6 +65,15 @@ type Endpoint struct {
 	Methods []string          `koanf:"methods"` // empty = every method
 	Limits  `koanf:",squash"` // the rule's own limits
 	Tiers   map[string]Limits `koanf:"tiers"` // per-tier overrides for this endpoint
+}
+
+// RuleName returns the name of the endpoint's rule: its Name, or else a slug of its
+// Pattern ("/api/v1/users/{id}" → "api-v1-users-id").
+func (e Endpoint) RuleName() string {
+	if e.Name != "" {
+		return e.Name
+	}
+	return pattern.Slug(e.Pattern)
 }
 
 // ExemptionsConfig lists clients that are never limited and get no rate-limit headers.

@@ -1,8 +1,11 @@
-package core
+package configfile
 
 import (
 	"fmt"
 	"reflect"
+
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/internal/problem"
 )
 
 // In a Config built in code, a zero field means its default. In a file or the environment,
@@ -19,7 +22,7 @@ func leafKeys(key string, raw any, keys map[string]bool) {
 	switch x := raw.(type) {
 	case map[string]any:
 		for name, v := range x {
-			leafKeys(joinKey(key, name), v, keys)
+			leafKeys(problem.JoinKey(key, name), v, keys)
 		}
 	case []any:
 		keys[key] = true
@@ -36,11 +39,11 @@ func leafKeys(key string, raw any, keys map[string]bool) {
 // explicitZeros walks a decoded configuration (before) and its defaulted copy (after) in
 // step and adds a problem for every key in explicit that before holds as zero and after
 // replaced.
-func explicitZeros(ps *problems, key string, before, after reflect.Value, explicit map[string]bool) {
+func explicitZeros(ps *problem.List, key string, before, after reflect.Value, explicit map[string]bool) {
 	switch before.Kind() {
 	case reflect.Struct:
 		for _, f := range fieldsOf(before.Type()) {
-			explicitZeros(ps, joinKey(key, f.name), before.FieldByIndex(f.index), after.FieldByIndex(f.index), explicit)
+			explicitZeros(ps, problem.JoinKey(key, f.name), before.FieldByIndex(f.index), after.FieldByIndex(f.index), explicit)
 		}
 		return
 	case reflect.Map, reflect.Slice:
@@ -55,7 +58,7 @@ func explicitZeros(ps *problems, key string, before, after reflect.Value, explic
 	if noneKeys[key] {
 		hint = "; -1 means none"
 	}
-	ps.add(key, "is set to %s, which would silently mean the default %s: leave the key out for the default%s",
+	ps.Add(key, "is set to %s, which would silently mean the default %s: leave the key out for the default%s",
 		formatSetting(before), formatSetting(after), hint)
 }
 
@@ -79,15 +82,15 @@ func formatSetting(v reflect.Value) string {
 
 // explicitZeroCosts adds a problem for every `cost = 0` the file or the environment set: a
 // zero cost means "the rule's cost, else 1", which a written 0 would silently become.
-func explicitZeroCosts(ps *problems, c Config, explicit map[string]bool) {
-	check := func(key string, l Limits) {
+func explicitZeroCosts(ps *problem.List, c config.Config, explicit map[string]bool) {
+	check := func(key string, l config.Limits) {
 		if l.Cost == 0 && explicit[key+".cost"] {
-			ps.add(key+".cost", "must be ≥ 1, got 0: leave the key out for the rule's cost (or 1)")
+			ps.Add(key+".cost", "must be ≥ 1, got 0: leave the key out for the rule's cost (or 1)")
 		}
 	}
-	checkTiers := func(key string, tiers map[string]Limits) {
+	checkTiers := func(key string, tiers map[string]config.Limits) {
 		for name, l := range tiers {
-			check(joinKey(key, name), l)
+			check(problem.JoinKey(key, name), l)
 		}
 	}
 	check("default", c.Default)
