@@ -92,6 +92,26 @@ func (a *App) Metrics() http.Handler {
 // admin.token and the lockout of failed attempts; not rate limited.
 func (a *App) Admin() http.Handler { return httplimit.NewAdmin(a.Limiter, a.source.Load) }
 
+// watchFile reloads the configuration when its file changes on disk. A file that does
+// not load is logged as a SIGHUP's is, and the configuration in force stays.
+func (a *App) watchFile(ctx context.Context) {
+	if a.source.Path == "" {
+		return
+	}
+	results, err := a.source.Watch(ctx, 0, a.Limiter.Reload)
+	if err != nil {
+		a.Logger.Warn("config_watch_failed", "path", a.source.Path, "error", err.Error())
+		return
+	}
+	go func() {
+		for err := range results {
+			if err != nil { // a file that did not load (Reload logs its own failures too)
+				a.Logger.Error("config_reload_failed", "error", err.Error())
+			}
+		}
+	}()
+}
+
 // Unlimited reports whether the limiter skips a request path: /metrics (SPEC section 8:
 // it neither counts against nor shows a client's limit) and the admin endpoints, which
 // lock out failed attempts themselves. Every other request — unrouted ones answered 404
@@ -99,11 +119,14 @@ func (a *App) Admin() http.Handler { return httplimit.NewAdmin(a.Limiter, a.sour
 func Unlimited(path string) bool { return path == "/metrics" || strings.HasPrefix(path, "/admin/") }
 
 // Run serves handler on a.Addr until SIGINT or SIGTERM, reloading the configuration on
-// SIGHUP. On a stop signal it lets in-flight requests finish, then returns 0.
+// SIGHUP and whenever the configuration file changes on disk (an orchestrator updating a
+// mounted file sends no signal). On a stop signal it lets in-flight requests finish, then
+// returns 0.
 func (a *App) Run(handler http.Handler) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a.Limiter.ReloadOnSignal(ctx, a.source.Load)
+	a.watchFile(ctx)
 	defer a.Limiter.Close()
 
 	ln, err := net.Listen("tcp", a.Addr)
