@@ -39,7 +39,7 @@ func MustNew(cfg config.Config, opts ...Option) *Limiter {
 // Gate costs two allocations: one holds the decision, its context and the header
 // values; the other is the request copy.
 func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
-	dc := &decisionContext{Context: contextOf(in.Request)}
+	dc := &decisionContext{Context: in.Request.Context()}
 	in.Request = in.Request.WithContext(dc)
 	l.decide(in, &dc.d)
 	dc.writeHeaders(h)

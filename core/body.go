@@ -103,7 +103,7 @@ func (d *Decision) contentType() string {
 func (d *Decision) deniedBody() *deniedBody {
 	w, r, _ := d.Binding()
 	retry := RetryAfterSeconds(d.RetryAfter())
-	window := int64(w.Period / time.Second)
+	window := w.Seconds()
 	b := &deniedBody{
 		Error: "rate_limit_exceeded",
 		Message: fmt.Sprintf("Rate limit exceeded: %s per %s. Retry in %s.",
@@ -126,7 +126,7 @@ func (d *Decision) deniedBody() *deniedBody {
 		b.LimitsExceeded = append(b.LimitsExceeded, exceededLimit{
 			Policy:     pw.Name,
 			Limit:      pw.Limit,
-			Window:     int64(pw.Period / time.Second),
+			Window:     pw.Seconds(),
 			Remaining:  wr.Remaining,
 			Reset:      unixCeil(d.Now.Add(wr.ResetAfter)),
 			RetryAfter: RetryAfterSeconds(wr.RetryAfter),

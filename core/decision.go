@@ -33,8 +33,9 @@ const (
 
 var outcomeNames = [...]string{"disabled", "allowed", "denied", "shadow_denied", "exempt", "error", "unavailable"}
 
-// String returns the outcome's name, as used in logs: "allowed", "denied", "shadow_denied",
-// "exempt", "disabled", "error" (failed open) or "unavailable".
+// String returns the outcome's name, as used in logs and as the decision label of metrics
+// (adapters/promlimit): "allowed", "denied", "shadow_denied", "exempt", "disabled", "error"
+// (failed open) or "unavailable" (counted as "error" in metrics).
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
 		return outcomeNames[o]

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -169,7 +168,7 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	ls := rl.limitsFor(d.Tier)
 	d.Policy, d.Cost = ls.policy, ls.cost
 	d.req = rate.Request{Key: d.buildKey(rl.counter), Policy: ls.policy, Cost: ls.cost, Now: d.Now}
-	if err := l.store.Take(contextOf(r), &d.req, &d.Result); err != nil {
+	if err := l.store.Take(r.Context(), &d.req, &d.Result); err != nil {
 		d.Err = err
 		d.Outcome = FailedOpen
 		if s.cfg.FailMode == config.FailClosed {
@@ -185,10 +184,10 @@ func (l *Limiter) decide(in Input, d *Decision) {
 		d.Outcome = Allowed
 	case s.shadow:
 		d.Outcome = ShadowDenied
-		l.logDenial(d)
+		l.logDenial(r.Context(), d)
 	default:
 		d.Outcome = Denied
-		l.logDenial(d)
+		l.logDenial(r.Context(), d)
 	}
 	l.observe(d)
 }
@@ -213,13 +212,6 @@ func (d *Decision) buildKey(counter string) string {
 	b = append(b, ':')
 	b = append(b, counter...)
 	return unsafe.String(unsafe.SliceData(b), len(b))
-}
-
-func contextOf(r *http.Request) context.Context {
-	if ctx := r.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
 }
 
 // restartOnlyChanges lists the settings that differ between two configurations but only

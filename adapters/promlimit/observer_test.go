@@ -288,7 +288,7 @@ func TestObserveBackendTimesOperationsAndCountsErrorKinds(t *testing.T) {
 	for _, c := range []struct {
 		op   string
 		took time.Duration
-		kind string
+		kind rate.ErrorKind
 	}{
 		{"take", 40 * time.Microsecond, ""},
 		{"take", 300 * time.Microsecond, ""},

@@ -122,6 +122,6 @@ func TestTakeRejectsACostNoWindowCanAdmit(t *testing.T) {
 	for _, cost := range []int64{0, -1, 6} {
 		var res rate.Result
 		err := s.Take(context.Background(), &rate.Request{Key: "a", Policy: p, Cost: cost, Now: storetest.Base}, &res)
-		require.ErrorIs(t, err, memorystore.ErrCost, "cost %d", cost)
+		require.ErrorIs(t, err, rate.ErrCost, "cost %d", cost)
 	}
 }

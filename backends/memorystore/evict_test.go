@@ -15,6 +15,7 @@ import (
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
@@ -25,9 +26,9 @@ type memoryObserver struct {
 	evictions map[string]int
 }
 
-func (o *memoryObserver) ObserveDecision(*core.Decision)               {}
-func (o *memoryObserver) ObserveBackend(string, time.Duration, string) {}
-func (o *memoryObserver) WatchKeys(count func() int)                   { o.count = count }
+func (o *memoryObserver) ObserveDecision(*core.Decision)                       {}
+func (o *memoryObserver) ObserveBackend(string, time.Duration, rate.ErrorKind) {}
+func (o *memoryObserver) WatchKeys(count func() int)                           { o.count = count }
 func (o *memoryObserver) ObserveEvictions(reason string, n int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

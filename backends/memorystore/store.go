@@ -2,8 +2,6 @@ package memorystore
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"math/bits"
@@ -88,15 +86,12 @@ func New(cfg config.MemoryConfig, opts ...Option) *Store {
 	return s
 }
 
-// ErrCost is returned by Take for a cost below 1 or above the smallest window limit of the
-// policy, which no window could ever admit.
-var ErrCost = errors.New("ratewarden: request cost outside 1..limit")
-
-// Take decides req as [rate.Store] specifies. It never fails for a valid request.
+// Take decides req as [rate.Store] specifies. It never fails for a valid request; a cost
+// no window could admit is [rate.ErrCost].
 func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
 	p := req.Policy
-	if req.Cost < 1 || req.Cost > p.MaxCost() {
-		return fmt.Errorf("%w: %d", ErrCost, req.Cost)
+	if err := p.CheckCost(req.Cost); err != nil {
+		return err
 	}
 	now := req.Now.UnixMicro()
 	sh := &s.shards[maphash.String(s.seed, req.Key)&s.mask]

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -52,7 +53,7 @@ func newBreaker(cfg config.CircuitBreakerConfig, logger *slog.Logger) *breaker {
 func (b *breaker) do(f func() error) error {
 	_, err := b.cb.Execute(func() (struct{}, error) { return struct{}{}, f() })
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		return &Error{Kind: KindCircuitOpen, Err: ErrCircuitOpen, retryAfter: b.untilProbe()}
+		return &Error{Kind: rate.KindCircuitOpen, Err: ErrCircuitOpen, retryAfter: b.untilProbe()}
 	}
 	return err
 }

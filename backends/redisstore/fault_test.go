@@ -91,7 +91,7 @@ func TestRedisKilledMidTraffic(t *testing.T) {
 					require.ErrorIs(t, d.Err, rate.ErrUnavailable)
 					var e *redisstore.Error
 					require.ErrorAs(t, d.Err, &e)
-					assert.Contains(t, []string{redisstore.KindConnection, redisstore.KindCircuitOpen}, e.Kind)
+					assert.Contains(t, []rate.ErrorKind{rate.KindConnection, rate.KindCircuitOpen}, e.Kind)
 				case config.FailClosed:
 					require.Equal(t, core.Unavailable, d.Outcome, "request %d", i)
 					rec := httptest.NewRecorder()
@@ -114,8 +114,8 @@ func TestRedisKilledMidTraffic(t *testing.T) {
 			}
 			t.Logf("slowest decision with Redis down: %s (budget %s)", slowest, faultBudget)
 			assert.LessOrEqual(t, slowest, faultBudget+schedulingAllowance)
-			assert.GreaterOrEqual(t, obs.count(redisstore.KindConnection), 3, "failures before the breaker opened")
-			assert.Positive(t, obs.count(redisstore.KindCircuitOpen), "fast failures once open")
+			assert.GreaterOrEqual(t, obs.count(rate.KindConnection), 3, "failures before the breaker opened")
+			assert.Positive(t, obs.count(rate.KindCircuitOpen), "fast failures once open")
 			assert.Contains(t, logs.String(), `"msg":"redis_error"`)
 			assert.Contains(t, logs.String(), `"msg":"redis_circuit_breaker"`)
 
@@ -167,7 +167,7 @@ func TestBudgetHoldsWhenRedisHangs(t *testing.T) {
 	t.Logf("20 concurrent decisions against a frozen Redis: slowest %s (budget %s)", slowest, faultBudget)
 	assert.LessOrEqual(t, slowest, faultBudget+schedulingAllowance)
 	assert.GreaterOrEqual(t, slowest, faultBudget-time.Millisecond, "they waited for Redis")
-	assert.Equal(t, 20, obs.count(redisstore.KindTimeout))
+	assert.Equal(t, 20, obs.count(rate.KindTimeout))
 }
 
 // freeze stops the server's process (SIGSTOP) until the test ends.
@@ -236,7 +236,7 @@ func TestBreakerStopsHammering(t *testing.T) {
 		_, err := take()
 		var e *redisstore.Error
 		require.ErrorAs(t, err, &e)
-		if e.Kind == redisstore.KindCircuitOpen {
+		if e.Kind == rate.KindCircuitOpen {
 			opened = time.Now()
 			assert.Equal(t, 3, i, "opened after failure_threshold consecutive failures")
 			assert.Greater(t, e.RetryAfter(), openTimeout/2, "Retry-After: the time until the probe")
@@ -252,7 +252,7 @@ func TestBreakerStopsHammering(t *testing.T) {
 	if time.Since(opened) < openTimeout {
 		assert.Equal(t, before, dials.n.Load(), "no dial while the breaker is open")
 	}
-	assert.GreaterOrEqual(t, obs.count(redisstore.KindCircuitOpen), 51)
+	assert.GreaterOrEqual(t, obs.count(rate.KindCircuitOpen), 51)
 
 	srv.Restart()
 	eventually(t, openTimeout+10*time.Second, "the probe closes the breaker", func() bool {

@@ -61,15 +61,15 @@ func newStore(t testing.TB, cfg config.Config, opts ...redisstore.Option) *redis
 // observer records backend observations by kind ("" = success).
 type observer struct {
 	mu    sync.Mutex
-	kinds map[string]int
+	kinds map[rate.ErrorKind]int
 	calls atomic.Int64
 }
 
-func newObserver() *observer { return &observer{kinds: map[string]int{}} }
+func newObserver() *observer { return &observer{kinds: map[rate.ErrorKind]int{}} }
 
 func (o *observer) ObserveDecision(*core.Decision) {}
 
-func (o *observer) ObserveBackend(op string, _ time.Duration, kind string) {
+func (o *observer) ObserveBackend(op string, _ time.Duration, kind rate.ErrorKind) {
 	if op != "take" {
 		panic("unexpected operation " + op)
 	}
@@ -79,7 +79,7 @@ func (o *observer) ObserveBackend(op string, _ time.Duration, kind string) {
 	o.mu.Unlock()
 }
 
-func (o *observer) count(kind string) int {
+func (o *observer) count(kind rate.ErrorKind) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.kinds[kind]

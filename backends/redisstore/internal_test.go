@@ -173,24 +173,24 @@ func TestClassify(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want string
+		want rate.ErrorKind
 	}{
-		{"budget", fmt.Errorf("redis: %w", context.DeadlineExceeded), KindTimeout},
-		{"net timeout", &net.OpError{Op: "read", Err: timeoutErr{}}, KindTimeout},
-		{"pool timeout", redis.ErrPoolTimeout, KindTimeout},
-		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, KindConnection},
-		{"eof", io.EOF, KindConnection},
-		{"closed client", redis.ErrClosed, KindConnection},
-		{"readonly replica", redisErr("READONLY You can't write against a read only replica."), KindConnection},
-		{"loading", redisErr("LOADING Redis is loading the dataset in memory"), KindConnection},
-		{"cluster down", redisErr("CLUSTERDOWN The cluster is down"), KindConnection},
-		{"sentinels", errors.New("redis: all sentinels specified in configuration are unreachable"), KindConnection},
-		{"script", redisErr("ERR user_script:12: Script attempted to access nonexistent global variable"), KindScript},
-		{"noscript", redis.ErrNoScript, KindScript},
-		{"breaker", gobreaker.ErrOpenState, KindCircuitOpen},
-		{"half-open", gobreaker.ErrTooManyRequests, KindCircuitOpen},
-		{"canceled", context.Canceled, KindOther},
-		{"reply", errors.New("redisstore: the script answered 2 numbers, want 7"), KindOther},
+		{"budget", fmt.Errorf("redis: %w", context.DeadlineExceeded), rate.KindTimeout},
+		{"net timeout", &net.OpError{Op: "read", Err: timeoutErr{}}, rate.KindTimeout},
+		{"pool timeout", redis.ErrPoolTimeout, rate.KindTimeout},
+		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, rate.KindConnection},
+		{"eof", io.EOF, rate.KindConnection},
+		{"closed client", redis.ErrClosed, rate.KindConnection},
+		{"readonly replica", redisErr("READONLY You can't write against a read only replica."), rate.KindConnection},
+		{"loading", redisErr("LOADING Redis is loading the dataset in memory"), rate.KindConnection},
+		{"cluster down", redisErr("CLUSTERDOWN The cluster is down"), rate.KindConnection},
+		{"sentinels", errors.New("redis: all sentinels specified in configuration are unreachable"), rate.KindConnection},
+		{"script", redisErr("ERR user_script:12: Script attempted to access nonexistent global variable"), rate.KindScript},
+		{"noscript", redis.ErrNoScript, rate.KindScript},
+		{"breaker", gobreaker.ErrOpenState, rate.KindCircuitOpen},
+		{"half-open", gobreaker.ErrTooManyRequests, rate.KindCircuitOpen},
+		{"canceled", context.Canceled, rate.KindOther},
+		{"reply", errors.New("redisstore: the script answered 2 numbers, want 7"), rate.KindOther},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,7 +212,7 @@ func (redisErr) RedisError()     {}
 
 func TestErrorMatchesUnavailableAndHintsRetry(t *testing.T) {
 	t.Parallel()
-	e := &Error{Kind: KindCircuitOpen, Err: ErrCircuitOpen, retryAfter: 3 * time.Second}
+	e := &Error{Kind: rate.KindCircuitOpen, Err: ErrCircuitOpen, retryAfter: 3 * time.Second}
 	var err error = e
 	assert.ErrorIs(t, err, rate.ErrUnavailable)
 	assert.ErrorIs(t, err, ErrCircuitOpen)
@@ -307,7 +307,7 @@ func TestRejectsCostsNoWindowAdmits(t *testing.T) {
 	var res rate.Result
 	for _, cost := range []int64{0, 6} {
 		err := s.Take(context.Background(), &rate.Request{Key: "k", Policy: p, Cost: cost, Now: time.Now()}, &res)
-		assert.ErrorIs(t, err, ErrCost)
+		assert.ErrorIs(t, err, rate.ErrCost)
 		assert.NotErrorIs(t, err, rate.ErrUnavailable)
 	}
 }

@@ -28,7 +28,7 @@ func newPlan(p *rate.Policy) *plan {
 	pl := &plan{script: scripts[p.Algorithm], windows: len(p.Windows)}
 	pl.tail = append(pl.tail, signature(p), strconv.Itoa(len(p.Windows)))
 	for _, w := range p.Windows {
-		pl.suffixes = append(pl.suffixes, ":"+strconv.FormatInt(int64(w.Period/time.Second), 10))
+		pl.suffixes = append(pl.suffixes, ":"+strconv.FormatInt(w.Seconds(), 10))
 		pl.tail = append(pl.tail, strconv.FormatInt(w.Limit, 10), strconv.FormatInt(w.Period.Microseconds(), 10))
 	}
 	if pen := p.Penalty; pen != nil {

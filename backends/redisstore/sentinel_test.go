@@ -75,7 +75,7 @@ func TestSentinelFailover(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, sg.Replica().Addr(), newMaster)
 	t.Logf("failover disruption (kill → first decision by Redis): %s; %d requests decided locally meanwhile; %d circuit_open, %d connection, %d timeout failures",
-		disruption.Round(time.Millisecond), local, obs.count(redisstore.KindCircuitOpen), obs.count(redisstore.KindConnection), obs.count(redisstore.KindTimeout))
+		disruption.Round(time.Millisecond), local, obs.count(rate.KindCircuitOpen), obs.count(rate.KindConnection), obs.count(rate.KindTimeout))
 
 	res := take()
 	require.False(t, res.Fallback)

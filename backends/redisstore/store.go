@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -131,13 +130,13 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 }
 
 // Take decides req as [rate.Store] specifies, in one round trip to Redis (none when the
-// local cache knows the key is denied). It returns ErrCost for a cost no window could
+// local cache knows the key is denied). It returns [rate.ErrCost] for a cost no window could
 // admit, and an *[Error] when Redis could not decide within redis.timeout and fail_mode is
 // "open" or "closed"; with "local" it decides in-process instead and sets res.Fallback.
 func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
 	p := req.Policy
-	if req.Cost < 1 || req.Cost > p.MaxCost() {
-		return fmt.Errorf("%w: %d", ErrCost, req.Cost)
+	if err := p.CheckCost(req.Cost); err != nil {
+		return err
 	}
 	if s.cache != nil && s.cache.answer(req, res) {
 		return nil
@@ -153,7 +152,7 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 		}
 		return nil
 	}
-	e := s.failure(err, took)
+	e := s.failure(ctx, err, took)
 	if s.local != nil {
 		if lerr := s.local.Take(ctx, req, res); lerr == nil {
 			res.Fallback = true
@@ -180,17 +179,17 @@ func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate
 }
 
 // failure observes and logs a failed decision and returns its *Error.
-func (s *Store) failure(err error, took time.Duration) *Error {
+func (s *Store) failure(ctx context.Context, err error, took time.Duration) *Error {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = &Error{Kind: classify(err), Err: err}
 	}
 	s.observe(took, e.Kind)
-	s.errlog.Log("redis_error", e.Kind, e.Err, slog.String("operation", operation))
+	s.errlog.Log(ctx, "redis_error", e.Kind, e.Err, slog.String("operation", operation))
 	return e
 }
 
-func (s *Store) observe(took time.Duration, kind string) {
+func (s *Store) observe(took time.Duration, kind rate.ErrorKind) {
 	if s.observer != nil {
 		s.observer.ObserveBackend(operation, took, kind)
 	}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/ratewarden/ratewarden/core/internal/defaults"
 )
 
 // Header names accepted in Config.Header, in canonical form.
@@ -12,9 +14,6 @@ const (
 	headerForwarded     = "Forwarded"
 	headerXRealIP       = "X-Real-Ip" // canonical form of X-Real-IP, as http.Header stores it
 )
-
-// defaultIPv6Prefix is the prefix length IPv6 clients are keyed by when Config.IPv6Prefix is 0.
-const defaultIPv6Prefix = 64
 
 // headerKind says which forwarding header a Resolver reads.
 type headerKind uint8
@@ -61,7 +60,7 @@ func New(cfg Config) (*Resolver, error) {
 	}
 
 	if r.ipv6Prefix == 0 {
-		r.ipv6Prefix = defaultIPv6Prefix
+		r.ipv6Prefix = defaults.IPv6Prefix
 	} else if r.ipv6Prefix < 1 || r.ipv6Prefix > 128 {
 		problems.Add("ipv6_prefix", "must be between 1 and 128, got %d", cfg.IPv6Prefix)
 	}

@@ -3,7 +3,7 @@ package config
 import (
 	"time"
 
-	"github.com/ratewarden/ratewarden/core/jwtauth"
+	"github.com/ratewarden/ratewarden/core/internal/defaults"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -12,8 +12,9 @@ const (
 	DefaultLimit            = 100
 	DefaultWindow           = time.Minute
 	DefaultKeyPrefix        = "ratelimit"
-	DefaultIPv6Prefix       = 64
-	DefaultLeeway           = 30 * time.Second
+	DefaultIPv6Prefix       = defaults.IPv6Prefix
+	DefaultLeeway           = defaults.Leeway
+	DefaultJWKSTimeout      = defaults.JWKSTimeout
 	DefaultMaxKeys          = 1_000_000
 	DefaultSweepInterval    = time.Minute
 	DefaultRedisAddr        = "127.0.0.1:6379"
@@ -72,10 +73,10 @@ func (c Config) WithDefaults() Config {
 	setString(&c.ClientIP.Header, HeaderXForwardedFor)
 	setInt(&c.ClientIP.IPv6Prefix, DefaultIPv6Prefix)
 
-	setString(&c.JWT.UserClaim, "sub")
-	setString(&c.JWT.TierClaim, "tier")
+	setString(&c.JWT.UserClaim, defaults.UserClaim)
+	setString(&c.JWT.TierClaim, defaults.TierClaim)
 	setDuration(&c.JWT.Leeway, DefaultLeeway)
-	setDuration(&c.JWT.JWKSTimeout, jwtauth.DefaultJWKSTimeout)
+	setDuration(&c.JWT.JWKSTimeout, DefaultJWKSTimeout)
 
 	setInt(&c.Penalty.Threshold, 3)
 	setDuration(&c.Penalty.Period, 10*time.Minute)

@@ -7,14 +7,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ratewarden/ratewarden/core/internal/defaults"
 	"github.com/ratewarden/ratewarden/core/internal/problem"
 )
 
 const (
-	defaultUserClaim = "sub"
-	defaultTierClaim = "tier"
-	defaultLeeway    = 30 * time.Second
-
 	// minSecretLen is the shortest HMAC secret accepted: 256 bits, the HS256 hash
 	// size that RFC 7518 section 3.2 requires as a minimum key size.
 	minSecretLen = 32
@@ -111,7 +108,7 @@ func (c Config) resolve() (settings, error) {
 
 	switch {
 	case c.Leeway == 0:
-		s.leeway = defaultLeeway
+		s.leeway = defaults.Leeway
 	case c.Leeway == -1 || c.Leeway == -time.Second: // -1 (or "-1" read as integer seconds) = no leeway
 		s.leeway = 0
 	case c.Leeway < 0:
@@ -120,7 +117,7 @@ func (c Config) resolve() (settings, error) {
 
 	switch {
 	case c.JWKSTimeout == 0:
-		s.jwksWait = DefaultJWKSTimeout
+		s.jwksWait = defaults.JWKSTimeout
 	case c.JWKSTimeout < 0 || c.JWKSTimeout > jwksFetchTimeout:
 		bad("jwks_timeout", "must be > 0 and ≤ %s (the time a fetch of the key set may take), got %q", jwksFetchTimeout, c.JWKSTimeout.String())
 	default:
@@ -128,10 +125,10 @@ func (c Config) resolve() (settings, error) {
 	}
 
 	if s.userClaim == "" {
-		s.userClaim = defaultUserClaim
+		s.userClaim = defaults.UserClaim
 	}
 	if s.tierClaim == "" {
-		s.tierClaim = defaultTierClaim
+		s.tierClaim = defaults.TierClaim
 	}
 	return s, problems.Err()
 }

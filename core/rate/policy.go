@@ -14,6 +14,10 @@ type Window struct {
 	Name string
 }
 
+// Seconds is the window's period in whole seconds, as headers, bodies and logs show it
+// (validation allows only whole seconds).
+func (w Window) Seconds() int64 { return int64(w.Period / time.Second) }
+
 // Bounds of what every backend computes exactly. Times are Unix µs and every product the
 // algorithms form stays within 2^53, the exact integers of the doubles in the Redis
 // scripts; validation rejects anything beyond, naming the key.
@@ -107,6 +111,15 @@ func (p *Policy) hasPeriod(period int64) bool {
 		}
 	}
 	return false
+}
+
+// CheckCost returns an error wrapping [ErrCost] when no window of p could ever admit a
+// request of cost: below 1, or above [Policy.MaxCost]. Stores call it before deciding.
+func (p *Policy) CheckCost(cost int64) error {
+	if cost < 1 || cost > p.maxCost {
+		return fmt.Errorf("%w: %d", ErrCost, cost)
+	}
+	return nil
 }
 
 // MaxCost is the largest cost a request can have under p: the smallest window limit.
