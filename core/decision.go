@@ -127,7 +127,7 @@ func (d *Decision) TierLabel() string {
 	if d == nil || d.snapshot == nil {
 		return TierOther
 	}
-	if _, ok := d.snapshot.tierNames[d.Tier]; ok {
+	if _, ok := d.snapshot.tierNames[d.Tier]; ok || d.Tier == TierAnonymous || d.Tier == TierNone {
 		return d.Tier
 	}
 	return TierOther

@@ -159,15 +159,15 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	}
 	s.identify(in, d)
 	rl := s.resolve(r.Method, r.URL.Path, in.Route)
-	d.Rule = rl.name
+	d.Rule = rl.Name
 	if s.exempt(d) {
 		d.Outcome = Exempt
 		l.observe(d)
 		return
 	}
 	ls := rl.limitsFor(d.Tier)
-	d.Policy, d.Cost = ls.policy, ls.cost
-	d.req = rate.Request{Key: d.buildKey(rl.counter), Policy: ls.policy, Cost: ls.cost, Now: d.Now}
+	d.Policy, d.Cost = ls.Policy, ls.Cost
+	d.req = rate.Request{Key: d.buildKey(rl.counter), Policy: ls.Policy, Cost: ls.Cost, Now: d.Now}
 	if err := l.store.Take(r.Context(), &d.req, &d.Result); err != nil {
 		d.Err = err
 		d.Outcome = FailedOpen

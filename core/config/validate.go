@@ -47,27 +47,72 @@ var promNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 // Validate checks c with its defaults applied (zero fields are fine: they mean defaults)
 // and returns nil or a *[ValidationError] listing every problem at once. It does not touch
 // the network; a jwt.public_key_file is read.
-func (c Config) Validate() error { return c.validate(nil) }
+func (c Config) Validate() error {
+	_, err := c.compile(nil, "")
+	return err
+}
 
 // ValidateLoaded is Validate for a configuration read from a file and the environment
 // (package configfile): loaded holds the keys they set, so that a limit or window they
 // left out is reported as missing, and one they set to 0 as out of range. Validate, for a
 // Config built in code whose zero fields cannot tell the two apart, reports both as out
 // of range.
-func (c Config) ValidateLoaded(loaded map[string]bool) error { return c.validate(loaded) }
+func (c Config) ValidateLoaded(loaded map[string]bool) error {
+	_, err := c.compile(loaded, "")
+	return err
+}
 
-// validate is Validate, or ValidateLoaded when present is not nil.
-func (c Config) validate(present map[string]bool) error {
+// Compile validates c, as [Config.Validate] does, and compiles it for the request path in
+// the same pass: the defaults applied, every rule's policies built, the client-address
+// resolver and the exempted addresses parsed. Package core runs the result. name, when not
+// empty, prefixes every rule name ("search.default"), as core.WithName says.
+func Compile(c Config, name string) (*Compiled, error) { return c.compile(nil, name) }
+
+// Compiled is a valid configuration compiled by [Compile]. It is immutable.
+type Compiled struct {
+	Config    Config              // with defaults applied
+	Default   *Rule               // the default rule and the [tiers] overrides
+	Endpoints []*Rule             // in configuration order
+	Tiers     map[string]struct{} // every tier some rule configures (as a tier override)
+	Resolver  *clientip.Resolver
+	ExemptIPs clientip.PrefixSet
+}
+
+// Rule is a compiled default or endpoint rule.
+type Rule struct {
+	Name    string          // the policy name in headers, metrics and logs
+	Pattern pattern.Pattern // the zero Pattern for the default rule
+	Methods []string        // upper-cased; empty = every method
+	Own     RuleLimits      // the rule's own limits
+	Tiers   map[string]RuleLimits
+}
+
+// RuleLimits are the policy and cost a rule applies to one tier.
+type RuleLimits struct {
+	Policy *rate.Policy
+	Cost   int64
+}
+
+// compile is Compile, reporting limits and windows left out of a file when present is not
+// nil (see ValidateLoaded).
+func (c Config) compile(present map[string]bool, name string) (*Compiled, error) {
 	c = c.WithDefaults()
-	v := validator{present: present}
+	v := validator{present: present, prefix: name}
+	if name != "" {
+		v.prefix = name + "."
+	}
+	out := &Compiled{Config: c, Tiers: map[string]struct{}{}}
+	v.tierNames = out.Tiers
 	v.general(&c)
-	v.rules(&c)
-	v.endpoints(c.Endpoints)
-	v.AddAll("client_ip", clientIPError(c.ClientIP))
+	out.Default = v.rules(&c)
+	out.Endpoints = v.endpoints(c.Endpoints)
+	var err error
+	out.Resolver, err = clientip.New(c.ClientIP)
+	v.AddAll("client_ip", err)
 	if c.JWT.Enabled {
 		v.AddAll("jwt", c.JWT.Validate())
 	}
-	v.exemptions(c.Exemptions)
+	out.ExemptIPs = v.exemptions(c.Exemptions)
 	v.penalty(c.Penalty)
 	v.response(c.Response)
 	if c.Backend == BackendRedis {
@@ -76,9 +121,44 @@ func (c Config) validate(present map[string]bool) error {
 	v.memory(c.Memory)
 	v.metrics(c.Metrics)
 	if len(v.List) > 0 {
-		return &ValidationError{Problems: v.List}
+		return nil, &ValidationError{Problems: v.List}
 	}
-	return nil
+	v.build(penaltyOf(c.Penalty))
+	return out, nil
+}
+
+// penaltyOf is the penalty policy of a valid penalty section; nil when penalties are off.
+func penaltyOf(p PenaltyConfig) *rate.PenaltyPolicy {
+	if !p.Enabled {
+		return nil
+	}
+	return &rate.PenaltyPolicy{Threshold: p.Threshold, Period: p.Period, BaseCooldown: p.BaseCooldown, Multiplier: p.Multiplier, MaxCooldown: p.MaxCooldown}
+}
+
+// pending is the limits of one rule and tier, checked and waiting for build.
+type pending struct {
+	set     func(RuleLimits)
+	name    string
+	windows []rate.Window
+	cost    int64
+}
+
+// build makes the policies of a valid configuration: the first window of a rule is named
+// after the rule, the others "<rule>-<seconds>".
+func (v *validator) build(penalty *rate.PenaltyPolicy) {
+	for _, p := range v.pending {
+		for i := range p.windows {
+			p.windows[i].Name = p.name
+			if i > 0 {
+				p.windows[i].Name = p.name + "-" + strconv.FormatInt(p.windows[i].Seconds(), 10)
+			}
+		}
+		policy, err := rate.NewPolicy(v.alg, p.windows, penalty)
+		if err != nil { // every bound NewPolicy enforces has been checked, with its key
+			panic(err)
+		}
+		p.set(RuleLimits{Policy: policy, Cost: p.cost})
+	}
 }
 
 // validator holds the problems found so far and the algorithm the rules are checked
@@ -88,15 +168,14 @@ type validator struct {
 	alg     rate.Algorithm
 	algOK   bool
 	present map[string]bool // see Config.ValidateLoaded
+
+	prefix    string              // of rule names: the limiter's name and "."
+	tierNames map[string]struct{} // every tier some rule configures
+	pending   []pending           // the limits to build once the whole configuration is valid
 }
 
 // missing reports whether key was left out of a configuration read from a file.
 func (v *validator) missing(key string) bool { return v.present != nil && !v.present[key] }
-
-func clientIPError(cfg clientip.Config) error {
-	_, err := clientip.New(cfg)
-	return err
-}
 
 // quoteDur formats a duration as the quoted Go string, for "got" clauses.
 func quoteDur(d time.Duration) string { return strconv.Quote(d.String()) }
@@ -130,13 +209,16 @@ func (v *validator) general(c *Config) {
 }
 
 // rules checks the default rule and its tier overrides.
-func (v *validator) rules(c *Config) {
-	cost := v.limits("default", c.Default, 1, "")
-	v.tiers("tiers", c.Tiers, cost, "default.cost")
+func (v *validator) rules(c *Config) *Rule {
+	r := &Rule{Name: v.prefix + "default"}
+	cost := v.limits(r, func(ls RuleLimits) { r.Own = ls }, "default", c.Default, 1, "")
+	v.tiers(r, "tiers", c.Tiers, cost, "default.cost")
+	return r
 }
 
-// tiers checks the tier overrides of a rule whose own cost is cost (set at costKey).
-func (v *validator) tiers(key string, tiers map[string]Limits, cost int64, costKey string) {
+// tiers checks the tier overrides of rule r, whose own cost is cost (set at costKey).
+func (v *validator) tiers(r *Rule, key string, tiers map[string]Limits, cost int64, costKey string) {
+	r.Tiers = make(map[string]RuleLimits, len(tiers))
 	names := make([]string, 0, len(tiers))
 	for name := range tiers {
 		names = append(names, name)
@@ -147,14 +229,16 @@ func (v *validator) tiers(key string, tiers map[string]Limits, cost int64, costK
 		if !pattern.Name.MatchString(name) {
 			v.Add(tk, "tier name must match %s, got %q", pattern.Name, name)
 		}
-		v.limits(tk, tiers[name], cost, costKey)
+		v.tierNames[name] = struct{}{}
+		v.limits(r, func(ls RuleLimits) { r.Tiers[name] = ls }, tk, tiers[name], cost, costKey)
 	}
 }
 
-// limits checks the windows and cost of one rule or tier override at key. A zero cost
-// inherits inherited (the rule's cost, set at inheritedKey; "" for a rule's own limits).
-// It returns the effective cost, for the tier overrides to inherit.
-func (v *validator) limits(key string, l Limits, inherited int64, inheritedKey string) int64 {
+// limits checks the windows and cost of one rule or tier override at key, and has set
+// called with them once the whole configuration is valid. A zero cost inherits inherited
+// (the rule's cost, set at inheritedKey; "" for a rule's own limits). It returns the
+// effective cost, for the tier overrides to inherit.
+func (v *validator) limits(r *Rule, set func(RuleLimits), key string, l Limits, inherited int64, inheritedKey string) int64 {
 	windows, ok := v.windows(key, l)
 	costKey := key + ".cost"
 	cost := l.Cost
@@ -179,11 +263,7 @@ func (v *validator) limits(key string, l Limits, inherited int64, inheritedKey s
 			v.Add(key, "inherits cost %d from %s, more than its smallest limit %d: no request could ever pass; set its own cost", cost, inheritedKey, smallest)
 		}
 	}
-	if v.algOK {
-		if _, err := rate.NewPolicy(v.alg, windows, nil); err != nil {
-			v.Add(key, "%s", strings.TrimPrefix(err.Error(), "ratewarden: "))
-		}
-	}
+	v.pending = append(v.pending, pending{set: set, name: r.Name, windows: windows, cost: cost})
 	return cost
 }
 
@@ -260,8 +340,10 @@ func (v *validator) window(key string, limit int64, period time.Duration) bool {
 	return ok
 }
 
-// endpoints checks the endpoint rules: patterns, names, methods, limits and tiers.
-func (v *validator) endpoints(eps []Endpoint) {
+// endpoints checks and compiles the endpoint rules: patterns, names, methods, limits and
+// tiers.
+func (v *validator) endpoints(eps []Endpoint) []*Rule {
+	rules := make([]*Rule, 0, len(eps))
 	type named struct {
 		index    int
 		explicit bool
@@ -316,9 +398,12 @@ func (v *validator) endpoints(eps []Endpoint) {
 			}
 		}
 
-		cost := v.limits(key, e.Limits, 1, "")
-		v.tiers(key+".tiers", e.Tiers, cost, key+".cost")
+		r := &Rule{Name: v.prefix + name, Pattern: pat, Methods: methods}
+		cost := v.limits(r, func(ls RuleLimits) { r.Own = ls }, key, e.Limits, 1, "")
+		v.tiers(r, key+".tiers", e.Tiers, cost, key+".cost")
+		rules = append(rules, r)
 	}
+	return rules
 }
 
 // methods checks the methods of an endpoint and returns them upper-cased and sorted.
@@ -358,14 +443,15 @@ func isToken(s string) bool {
 	return true
 }
 
-func (v *validator) exemptions(e ExemptionsConfig) {
-	_, err := clientip.ParsePrefixSet("exemptions.ips", e.IPs)
+func (v *validator) exemptions(e ExemptionsConfig) clientip.PrefixSet {
+	ips, err := clientip.ParsePrefixSet("exemptions.ips", e.IPs)
 	v.AddAll("", err)
 	for i, u := range e.Users {
 		if strings.TrimSpace(u) == "" {
 			v.Add(fmt.Sprintf("exemptions.users[%d]", i), "must not be empty, got %q", u)
 		}
 	}
+	return ips
 }
 
 func (v *validator) penalty(p PenaltyConfig) {
