@@ -28,17 +28,17 @@ type Reloader interface {
 
 var (
 	backendsMu sync.RWMutex
-	backends   = map[string]BackendFactory{}
+	backends   = map[config.Backend]BackendFactory{}
 )
 
 // RegisterBackend makes a backend available under name for [New]. Backend packages call
 // it from init: importing backends/memorystore registers "memory", backends/redisstore
 // "redis". It panics if name is registered twice, like database/sql.Register.
-func RegisterBackend(name string, f BackendFactory) {
+func RegisterBackend(name config.Backend, f BackendFactory) {
 	backendsMu.Lock()
 	defer backendsMu.Unlock()
 	if _, dup := backends[name]; dup {
-		panic("ratewarden: backend registered twice: " + name)
+		panic("ratewarden: backend registered twice: " + string(name))
 	}
 	backends[name] = f
 }

@@ -27,13 +27,13 @@ func (l *Limiter) logDenial(ctx context.Context, d *Decision) {
 		slog.Int64("window", w.Seconds()),
 		slog.Int64("retry_after", RetryAfterSeconds(d.RetryAfter())),
 		slog.String("algorithm", s.cfg.Algorithm),
-		slog.String("backend", s.cfg.Backend),
+		slog.String("backend", string(s.cfg.Backend)),
 	}
 	if d.Result.Cooldown > 0 {
 		attrs = append(attrs, slog.Int64("penalty_cooldown", RetryAfterSeconds(d.Result.Cooldown)))
 	}
 	if d.Outcome == ShadowDenied {
-		attrs = append(attrs, slog.String("mode", config.ModeShadow))
+		attrs = append(attrs, slog.String("mode", string(config.ModeShadow)))
 	}
 	l.logger.LogAttrs(ctx, slog.LevelWarn, "rate_limit_exceeded", attrs...)
 }

@@ -206,14 +206,14 @@ func TestDisabledLimiterIsAPassThrough(t *testing.T) {
 func TestBackendFailuresFollowTheFailMode(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		mode    string
+		mode    config.FailMode
 		outcome core.Outcome
 		status  int
 	}{
 		{config.FailOpen, core.FailedOpen, 0},
 		{config.FailClosed, core.Unavailable, http.StatusServiceUnavailable},
 	} {
-		t.Run(tt.mode, func(t *testing.T) {
+		t.Run(string(tt.mode), func(t *testing.T) {
 			h := newHarness(t, config.Config{FailMode: tt.mode})
 			h.store.Fail(errBackendDown)
 			d := h.decide(request{path: "/x"})

@@ -36,7 +36,7 @@ const faultBudget = 150 * time.Millisecond
 const schedulingAllowance = 100 * time.Millisecond
 
 // faultConfig is a 5-per-minute limit on Redis at addr with short breaker settings.
-func faultConfig(failMode, addr string) config.Config {
+func faultConfig(failMode config.FailMode, addr string) config.Config {
 	cfg := redisConfig(config.RedisStandalone, false, addr)
 	cfg.FailMode = failMode
 	cfg.Default = config.Limits{Limit: 5, Window: time.Minute}
@@ -64,8 +64,8 @@ func servedByRedis(d core.Decision) bool {
 // Redis by themselves.
 func TestRedisKilledMidTraffic(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{config.FailOpen, config.FailClosed, config.FailLocal} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []config.FailMode{config.FailOpen, config.FailClosed, config.FailLocal} {
+		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
 			srv := redistest.StartServer(t)
 			obs := newObserver()

@@ -19,10 +19,10 @@ import (
 // [Config.Validate] reports every problem at once.
 type Config struct {
 	Enabled          *bool  `koanf:"enabled"`           // default true; false = pass-through
-	Mode             string `koanf:"mode"`              // "enforce" (default) or "shadow"
+	Mode             Mode     `koanf:"mode"`              // "enforce" (default) or "shadow"
 	Algorithm        string `koanf:"algorithm"`         // "token_bucket" (default), "sliding_window", "fixed_window", "gcra"
-	Backend          string `koanf:"backend"`           // "memory" (default) or "redis"
-	FailMode         string `koanf:"fail_mode"`         // "open" (default), "closed" or "local"
+	Backend          Backend  `koanf:"backend"`           // "memory" (default) or "redis"
+	FailMode         FailMode `koanf:"fail_mode"`         // "open" (default), "closed" or "local"
 	KeyPrefix        string `koanf:"key_prefix"`        // default "ratelimit"
 	DocumentationURL string `koanf:"documentation_url"` // optional link in 429 bodies
 

@@ -28,15 +28,15 @@ const (
 
 // String values of the enumerated settings.
 const (
-	ModeEnforce = "enforce"
-	ModeShadow  = "shadow"
+	ModeEnforce Mode = "enforce"
+	ModeShadow  Mode = "shadow"
 
-	BackendMemory = "memory"
-	BackendRedis  = "redis"
+	BackendMemory Backend = "memory"
+	BackendRedis  Backend = "redis"
 
-	FailOpen   = "open"
-	FailClosed = "closed"
-	FailLocal  = "local"
+	FailOpen   FailMode = "open"
+	FailClosed FailMode = "closed"
+	FailLocal  FailMode = "local"
 
 	HeaderXForwardedFor = "X-Forwarded-For"
 	HeaderForwarded     = "Forwarded"
@@ -60,10 +60,10 @@ func (c Config) WithDefaults() Config {
 	if c.Enabled == nil {
 		c.Enabled = Bool(true)
 	}
-	setString(&c.Mode, ModeEnforce)
+	setString((*string)(&c.Mode), string(ModeEnforce))
 	setString(&c.Algorithm, rate.TokenBucket.String())
-	setString(&c.Backend, BackendMemory)
-	setString(&c.FailMode, FailOpen)
+	setString((*string)(&c.Backend), string(BackendMemory))
+	setString((*string)(&c.FailMode), string(FailOpen))
 	setString(&c.KeyPrefix, DefaultKeyPrefix)
 	if len(c.Default.Windows) == 0 { // each half on its own: Limits{Limit: 200} is 200 per minute
 		setInt64(&c.Default.Limit, DefaultLimit)

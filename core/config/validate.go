@@ -181,20 +181,14 @@ func (v *validator) missing(key string) bool { return v.present != nil && !v.pre
 func quoteDur(d time.Duration) string { return strconv.Quote(d.String()) }
 
 func (v *validator) general(c *Config) {
-	if c.Mode != ModeEnforce && c.Mode != ModeShadow {
-		v.Add("mode", "must be %q or %q, got %q", ModeEnforce, ModeShadow, c.Mode)
-	}
+	v.AddAll("mode", c.Mode.check())
 	var err error
 	if v.alg, err = rate.ParseAlgorithm(c.Algorithm); err != nil {
 		v.Add("algorithm", "%v", err)
 	}
 	v.algOK = err == nil
-	if c.Backend != BackendMemory && c.Backend != BackendRedis {
-		v.Add("backend", "must be %q or %q, got %q", BackendMemory, BackendRedis, c.Backend)
-	}
-	if c.FailMode != FailOpen && c.FailMode != FailClosed && c.FailMode != FailLocal {
-		v.Add("fail_mode", "must be %q, %q or %q, got %q", FailOpen, FailClosed, FailLocal, c.FailMode)
-	}
+	v.AddAll("backend", c.Backend.check())
+	v.AddAll("fail_mode", c.FailMode.check())
 	if strings.ContainsFunc(c.KeyPrefix, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '{' || r == '}'
 	}) {

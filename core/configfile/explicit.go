@@ -71,9 +71,10 @@ func formatSetting(v reflect.Value) string {
 		}
 		v = v.Elem()
 	}
+	if v.Kind() == reflect.String { // string, and the enums: Mode, Backend, FailMode
+		return fmt.Sprintf("%q", v.String())
+	}
 	switch x := v.Interface().(type) {
-	case string:
-		return fmt.Sprintf("%q", x)
 	case fmt.Stringer:
 		return fmt.Sprintf("%q", x.String())
 	}
