@@ -1,5 +1,5 @@
 -- sliding_window: sorted set of admission times, score = time (µs), member "<time>:<j>",
--- the mirror of core/sliding_window.go. It holds one member per admitted unit, so it grows
+-- the mirror of core/rate/sliding_window.go. It holds one member per admitted unit, so it grows
 -- with use, never with the limit, and a policy change keeps every admission.
 
 local function at(key, rank) -- the admission time at rank (0 = oldest, -1 = newest)
