@@ -7,14 +7,22 @@ PROPERTY_RUNS ?= 20
 MODULES    := $(shell $(GO) list -m -f '{{.Dir}}' | sed "s|^$(CURDIR)/||")
 GOLANGCI   := $(CURDIR)/bin/golangci-lint
 
-.PHONY: test unit fuzz redis-deps lint cover bench load tidy demo
+DOCS       := README.md $(wildcard docs/*.md)
 
-## test: every module's tests with -race and shuffling, then the fuzz targets briefly.
-test: redis-deps unit fuzz
+.PHONY: test unit docs-check fuzz redis-deps lint cover bench load tidy demo release
+
+## test: every module's tests with -race and shuffling (the tools/ module's include the
+## go-get consumer test and the go.mod checks), the docs' code, then the fuzz targets briefly.
+test: redis-deps unit docs-check fuzz
 
 unit:
 	$(GO) vet work
 	$(GO) test $(TESTFLAGS) work
+
+## docs-check: every ```go block of the docs builds against the workspace, every ```toml
+## block loads with core's loader (tools/docscheck says how to mark a fragment).
+docs-check:
+	$(GO) run ./tools/docscheck $(DOCS)
 
 ## fuzz: each fuzz target for $(FUZZTIME), then the policy-change property test for
 ## $(PROPERTY_RUNS) random sequences per algorithm (3 in the unit run). Longer:
@@ -59,4 +67,11 @@ tidy:
 
 ## demo: the quickstart scenario (docs/quickstart.md).
 demo:
+	@echo "make demo: building the demo (the first build downloads modules and can take a few minutes)..."
 	$(GO) run ./examples/demo
+
+## release: move the module set to VERSION (every sibling require, versions.txt, the
+## README's go get lines) and print the tags to create (docs/versioning.md).
+release:
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=vX.Y.Z" >&2; exit 2; }
+	$(GO) run ./tools/release $(VERSION)

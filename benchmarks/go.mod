@@ -8,12 +8,12 @@ require (
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/go-redis/redis_rate/v10 v10.0.1
 	github.com/labstack/echo/v4 v4.16.0
-	github.com/ratewarden/ratewarden/adapters/chilimit v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/adapters/echolimit v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/adapters/ginlimit v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/backends/memorystore v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/backends/redisstore v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/core v0.0.0-00010101000000-000000000000
+	github.com/ratewarden/ratewarden/adapters/chilimit v0.2.0
+	github.com/ratewarden/ratewarden/adapters/echolimit v0.2.0
+	github.com/ratewarden/ratewarden/adapters/ginlimit v0.2.0
+	github.com/ratewarden/ratewarden/backends/memorystore v0.2.0
+	github.com/ratewarden/ratewarden/backends/redisstore v0.2.0
+	github.com/ratewarden/ratewarden/core v0.2.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sethvargo/go-limiter v0.7.1
 	github.com/stretchr/testify v1.12.1

@@ -89,6 +89,17 @@ func TestANamedLimiterPrefixesItsPolicies(t *testing.T) {
 	// A reload keeps the prefix and the counters.
 	require.NoError(t, h.lim.Reload(cfg))
 	assert.Equal(t, core.Denied, h.decide(request{path: "/x"}).Outcome)
+
+	// Nor does an unnamed limiter whose rule is called "search.default" meet its counter:
+	// a review saw it denied after the named limiter spent its default counter.
+	dotted := config.Config{Endpoints: []config.Endpoint{{Name: "search.default", Pattern: "/x", Limits: config.Limits{Limit: 2, Window: time.Minute}}}}
+	third, err := core.New(dotted, core.WithStore(h.store), core.WithClock(h.clock.Now))
+	require.NoError(t, err)
+	od = core.Decision{}
+	third.Decide(core.Input{Request: req}, &od)
+	assert.Equal(t, "search.default", od.Rule)
+	assert.Equal(t, core.Allowed, od.Outcome)
+	assert.EqualValues(t, 1, od.Remaining())
 }
 
 func TestWithNameRejectsNamesThatCannotAppearInHeaders(t *testing.T) {

@@ -1,6 +1,6 @@
 module github.com/ratewarden/ratewarden/core
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/MicahParks/jwkset v0.11.4

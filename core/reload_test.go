@@ -176,3 +176,40 @@ func TestARuleTakingARenamedRulesNameGetsACounterOfItsOwn(t *testing.T) {
 		assert.Equal(t, core.Denied, h.decide(request{path: "/y"}).Outcome)
 	}
 }
+
+// Two rules on one pattern for different methods never trade counters on a reload that
+// renames them or adds a rule on the pattern: the exhausted POST /login counter stays with
+// the POST rule (a review found 5 more logins admitted after each of these reloads).
+func TestRulesOnOnePatternKeepTheirMethodsCounters(t *testing.T) {
+	t.Parallel()
+	rule := func(name, method string, limit int64) config.Endpoint {
+		return config.Endpoint{Name: name, Pattern: "/login", Methods: []string{method}, Limits: config.Limits{Limit: limit, Window: 15 * time.Minute}}
+	}
+	post := request{method: "POST", path: "/login"}
+	tests := []struct {
+		name   string
+		before []config.Endpoint
+		after  []config.Endpoint
+	}{
+		{"both renamed, listed in another order",
+			[]config.Endpoint{rule("login", "POST", 5), rule("login-page", "GET", 100)},
+			[]config.Endpoint{rule("auth-page", "GET", 100), rule("auth", "POST", 5)}},
+		{"a new GET rule listed before the renamed POST rule",
+			[]config.Endpoint{rule("login", "POST", 5)},
+			[]config.Endpoint{rule("login-page", "GET", 100), rule("auth", "POST", 5)}},
+		{"a new GET rule before the POST rule renamed with a method added",
+			[]config.Endpoint{rule("login", "POST", 5)},
+			[]config.Endpoint{rule("login-page", "GET", 100), {Name: "auth", Pattern: "/login", Methods: []string{"POST", "PUT"}, Limits: config.Limits{Limit: 5, Window: 15 * time.Minute}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, config.Config{Endpoints: tt.before})
+			require.Equal(t, core.Allowed, h.decideN(5, post).Outcome)
+			require.Equal(t, core.Denied, h.decide(post).Outcome)
+			require.NoError(t, h.lim.Reload(config.Config{Endpoints: tt.after}))
+			assert.Equal(t, core.Denied, h.decide(post).Outcome, "the POST rule kept its exhausted counter")
+			assert.Equal(t, core.Allowed, h.decide(request{path: "/login"}).Outcome, "the GET rule did not take it")
+		})
+	}
+}

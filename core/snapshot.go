@@ -2,6 +2,7 @@ package core
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -43,13 +44,18 @@ type rule struct {
 // prev, when not nil, is the snapshot being replaced: rules that still exist keep their
 // counters. now is the limiter's clock, which token expiry is checked against too. name,
 // the limiter's [WithName], prefixes every rule name ("search.default"), and so its policy
-// names and counters.
+// names, and its counters with a separator no rule name contains ("search/default"), so
+// that they never meet another limiter's.
 func compile(cfg config.Config, prev *snapshot, now func() time.Time, name string) (*snapshot, error) {
 	c, err := config.Compile(cfg, name)
 	if err != nil {
 		return nil, err
 	}
 	cfg = c.Config
+	counterPrefix := ""
+	if name != "" {
+		counterPrefix = name + "/"
+	}
 	s := &snapshot{
 		cfg:               cfg,
 		enabled:           config.On(cfg.Enabled),
@@ -58,16 +64,16 @@ func compile(cfg config.Config, prev *snapshot, now func() time.Time, name strin
 		ietfHeaders:       config.On(cfg.Headers.IETF),
 		problemFormat:     cfg.Response.Format == config.FormatProblem,
 		documentationURL:  cfg.DocumentationURL,
-		defaultRule:       &rule{Rule: c.Default, counter: c.Default.Name},
+		defaultRule:       &rule{Rule: c.Default, counter: counterPrefix + "default"},
 		tierNames:         c.Tiers,
 		resolver:          c.Resolver,
 		exemptIPs:         c.ExemptIPs,
 		exemptUsers:       make(map[string]struct{}, len(cfg.Exemptions.Users)),
 	}
-	for _, r := range c.Endpoints {
-		s.endpoints = append(s.endpoints, &rule{Rule: r})
+	for i, r := range c.Endpoints {
+		s.endpoints = append(s.endpoints, &rule{Rule: r, counter: counterPrefix + cfg.Endpoints[i].RuleName()})
 	}
-	assignCounters(s.endpoints, prev)
+	assignCounters(s.endpoints, prev, s.defaultRule.counter)
 	for _, u := range cfg.Exemptions.Users {
 		s.exemptUsers[u] = struct{}{}
 	}
@@ -80,18 +86,28 @@ func compile(cfg config.Config, prev *snapshot, now func() time.Time, name strin
 }
 
 // assignCounters gives every endpoint rule of a new snapshot the counter name it continues
-// (SPEC section 1.5): the counter of the old rule with the same name and pattern, else of
-// an old rule with the same pattern (a renamed rule), else of the old rule with the same
-// name (a rule whose pattern changed), each old counter going to one new rule at most, in
-// configuration order. A rule that continues none gets a counter no rule of either
-// snapshot uses — its name, or its name with "~2", "~3", … — so two rules never share a
-// counter, whatever sequence of reloads led here. prev is nil for a first configuration.
+// (SPEC section 1.5), each old counter going to one new rule at most, in configuration
+// order, by the first of these that finds one:
+//
+//  1. the old rule with the same name, pattern and methods;
+//  2. an old rule with the same pattern and methods (a renamed rule);
+//  3. the old rule with the same name (a rule whose pattern or methods changed);
+//  4. an old rule with the same pattern and a method in common (renamed, methods changed).
+//
+// Two rules on one pattern for different methods (POST and GET /login) so never trade
+// counters. A rule that continues none gets a counter no rule of either snapshot uses — its
+// name, or its name with "~2", "~3", … — so two rules never share a counter, whatever
+// sequence of reloads led here. prev is nil for a first configuration.
 //
 // Counter names are kept in process: after a restart every rule counts under its name
 // again (docs/rules.md).
-func assignCounters(rules []*rule, prev *snapshot) {
+func assignCounters(rules []*rule, prev *snapshot, defaultCounter string) {
 	var old []*rule
-	used := map[string]bool{"default": true}
+	used := map[string]bool{defaultCounter: true}
+	own := make([]string, len(rules))
+	for i, r := range rules {
+		own[i] = r.counter
+	}
 	if prev != nil {
 		old = prev.endpoints
 		for _, o := range old {
@@ -115,19 +131,45 @@ func assignCounters(rules []*rule, prev *snapshot) {
 	for _, r := range rules {
 		r.counter = ""
 	}
-	continues(func(o, r *rule) bool { return o.Name == r.Name && o.Pattern.Raw() == r.Pattern.Raw() })
-	continues(func(o, r *rule) bool { return o.Pattern.Raw() == r.Pattern.Raw() })
+	sameMethods := func(o, r *rule) bool { return sameSet(o.Methods, r.Methods) }
+	continues(func(o, r *rule) bool {
+		return o.Name == r.Name && o.Pattern.Raw() == r.Pattern.Raw() && sameMethods(o, r)
+	})
+	continues(func(o, r *rule) bool { return o.Pattern.Raw() == r.Pattern.Raw() && sameMethods(o, r) })
 	continues(func(o, r *rule) bool { return o.Name == r.Name })
-	for _, r := range rules {
+	continues(func(o, r *rule) bool { return o.Pattern.Raw() == r.Pattern.Raw() && o.sharesMethodWith(r) })
+	for i, r := range rules {
 		if r.counter != "" {
 			continue
 		}
-		r.counter = r.Name
+		r.counter = own[i]
 		for n := 2; used[r.counter]; n++ {
-			r.counter = r.Name + "~" + strconv.Itoa(n)
+			r.counter = own[i] + "~" + strconv.Itoa(n)
 		}
 		used[r.counter] = true
 	}
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// sharesMethodWith reports whether some method is matched by both rules (no methods means
+// every method).
+func (r *rule) sharesMethodWith(o *rule) bool {
+	if len(r.Methods) == 0 || len(o.Methods) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(r.Methods, func(m string) bool { return slices.Contains(o.Methods, m) })
 }
 
 // resolve returns the rule for a request: the most specific endpoint rule whose pattern

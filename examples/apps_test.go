@@ -255,6 +255,14 @@ window  = "1m"
 		assert.Equal(t, `"compute";q=1;w=60`, head.header.Get("RateLimit-Policy"))
 		assert.Equal(t, 429, get(t, srv.URL+"/api/v1/compute").status, "GET shares the counter HEAD spent")
 
+		// A path the skipper would skip once decoded, but that echo and chi route as sent
+		// (a 404), is limited like any other request.
+		for _, path := range []string{"/%6detrics", "/admin%2Freload"} {
+			r := get(t, srv.URL+path)
+			assert.Equal(t, 429, r.status, "%s: the default counter is spent", path)
+			assert.NotEmpty(t, r.header.Get("X-RateLimit-Limit"), path)
+		}
+
 		metrics := get(t, srv.URL+"/metrics")
 		assert.Equal(t, 200, metrics.status)
 		assert.Empty(t, metrics.header.Get("X-RateLimit-Limit"))

@@ -7,8 +7,8 @@ require (
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/prometheus/client_golang v1.25.0
-	github.com/ratewarden/ratewarden/backends/memorystore v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/core v0.0.0-00010101000000-000000000000
+	github.com/ratewarden/ratewarden/backends/memorystore v0.2.0
+	github.com/ratewarden/ratewarden/core v0.2.0
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -68,12 +68,12 @@ require (
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
-	github.com/ratewarden/ratewarden/adapters/chilimit v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/adapters/echolimit v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/adapters/ginlimit v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/adapters/httplimit v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/adapters/promlimit v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/backends/redisstore v0.0.0-00010101000000-000000000000
+	github.com/ratewarden/ratewarden/adapters/chilimit v0.2.0
+	github.com/ratewarden/ratewarden/adapters/echolimit v0.2.0
+	github.com/ratewarden/ratewarden/adapters/ginlimit v0.2.0
+	github.com/ratewarden/ratewarden/adapters/httplimit v0.2.0
+	github.com/ratewarden/ratewarden/adapters/promlimit v0.2.0
+	github.com/ratewarden/ratewarden/backends/redisstore v0.2.0
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/time v0.15.0 // indirect

@@ -1,11 +1,11 @@
 module github.com/ratewarden/ratewarden/adapters/echolimit
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/labstack/echo/v4 v4.16.0
-	github.com/ratewarden/ratewarden/backends/memorystore v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/core v0.0.0-00010101000000-000000000000
+	github.com/ratewarden/ratewarden/backends/memorystore v0.2.0
+	github.com/ratewarden/ratewarden/core v0.2.0
 	github.com/stretchr/testify v1.12.1
 )
 

@@ -172,19 +172,19 @@ func (f *failures) attempt(addr netip.Prefix, now time.Time, authorize func() bo
 		// A clock that stepped back never locks out for more than the window.
 		return min(ts[0].Add(failureWindow).Sub(now), failureWindow), false
 	}
-	if authorize() {
-		return 0, true
-	}
 	if ts == nil && len(f.byAddr) >= maxTrackedAddrs {
 		for a := range f.byAddr {
 			f.recent(a, now) // forgets addresses without recent failures
 		}
-		for a := range f.byAddr {
-			if len(f.byAddr) < maxTrackedAddrs {
-				break
-			}
-			delete(f.byAddr, a) // still full: forget an arbitrary address
+		if len(f.byAddr) >= maxTrackedAddrs {
+			// Every tracked address failed within the window: guesses from this many
+			// addresses are an attack. Forgetting one of them would give it five more
+			// guesses, so new addresses are refused, token unchecked, until room frees.
+			return failureWindow, false
 		}
+	}
+	if authorize() {
+		return 0, true
 	}
 	f.byAddr[addr] = append(ts, now)
 	return 0, false

@@ -3,6 +3,7 @@ package httplimit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -161,4 +162,38 @@ func TestAdminLockoutHoldsUnderConcurrentGuesses(t *testing.T) {
 		count[c]++
 	}
 	assert.Equal(t, map[int]int{401: 5, 429: 35}, count)
+}
+
+// Guesses from more addresses than the failure table holds (every /64 of one IPv6 /48 is an
+// address) never give a locked-out address more tries: a full table refuses new addresses
+// instead of forgetting one (a review got 20 guesses through for one address, and 73,970
+// for 10,100 addresses within a minute, when it forgot an arbitrary one).
+func TestAdminLockoutHoldsWhenTheFailureTableIsFull(t *testing.T) {
+	t.Parallel()
+	cfg := config.Config{Admin: config.AdminConfig{Token: "s3cret"}}
+	lim, err := core.New(cfg, core.WithStore(nopStore{}))
+	require.NoError(t, err)
+	clock := adaptertest.NewClock()
+	admin := httplimit.NewAdmin(lim, func() (config.Config, error) { return cfg, nil }, httplimit.WithAdminClock(clock.Now))
+	send := func(i int, token string) int {
+		remote := fmt.Sprintf("[2001:db8:1:%x::1]:5000", i)
+		return adaptertest.Serve(admin, http.MethodPost, "/admin/reload", remote, bearer(token)...).Code
+	}
+	for range 5 {
+		require.Equal(t, 401, send(0, "guess"))
+	}
+	require.Equal(t, 429, send(0, "guess"))
+	guesses := 0
+	for i := 1; i <= 12_000; i++ {
+		if send(i, "guess") == 401 {
+			guesses++
+		}
+	}
+	assert.Equal(t, 9_999, guesses, "only addresses the table can track may guess")
+	for range 20 {
+		assert.Equal(t, 429, send(0, "guess"), "the locked-out address stays locked")
+	}
+	assert.Equal(t, 429, send(20_000, "s3cret"), "a full table refuses new addresses, token unchecked")
+	clock.Advance(time.Minute) // every failure is a minute old: room again
+	assert.Equal(t, 200, send(20_000, "s3cret"))
 }

@@ -6,8 +6,8 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
-	github.com/ratewarden/ratewarden/backends/memorystore v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/core v0.0.0-00010101000000-000000000000
+	github.com/ratewarden/ratewarden/backends/memorystore v0.2.0
+	github.com/ratewarden/ratewarden/core v0.2.0
 	github.com/stretchr/testify v1.12.1
 	go.yaml.in/yaml/v3 v3.0.5
 )
@@ -30,7 +30,7 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.2 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
-	github.com/ratewarden/ratewarden/adapters/httplimit v0.0.0-00010101000000-000000000000
+	github.com/ratewarden/ratewarden/adapters/httplimit v0.2.0
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect

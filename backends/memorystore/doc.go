@@ -3,7 +3,13 @@
 //
 // A [Store] is safe for concurrent use. Keys are spread over shards, each behind its own
 // mutex, so requests for different clients rarely contend; deciding a known key allocates
-// nothing. The number of keys is bounded (memory.max_keys): when a shard is full, its least
-// recently used key (to within a second) is evicted, so idle and expired keys go first. Keys whose state has returned to that of a fresh key
-// are swept every memory.sweep_interval.
+// nothing. A key's state is a [rate.KeyState]: about 200 bytes idle, more only with the
+// requests a sliding window holds.
+//
+// The number of keys is bounded by memory.max_keys, for the store as a whole. When it is
+// reached, a new key's shard first forgets its keys whose state equals a fresh key's, then
+// its least recently used key (to within a second); each eviction is reported to a
+// [core.MemoryObserver] and a live key's eviction is logged at warn at most once a minute,
+// since it hands its client a fresh quota. Keys whose state has returned to that of a
+// fresh key are also swept every memory.sweep_interval.
 package memorystore

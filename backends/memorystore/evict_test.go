@@ -100,3 +100,24 @@ func TestEvictingLiveKeysIsCountedAndLoggedOnceAMinute(t *testing.T) {
 	assert.Contains(t, lines[0], `"max_keys":16`)
 	assert.Contains(t, lines[1], `"suppressed":99`)
 }
+
+// The bound is the store's: no live key is evicted before the store holds max_keys keys,
+// however unevenly the keys hash over the shards (a review saw the first eviction at 675
+// keys of 1,000, when each shard had a hard share of the bound).
+func TestNoLiveKeyIsEvictedBeforeTheStoreIsFull(t *testing.T) {
+	t.Parallel()
+	for _, maxKeys := range []int{1_000, 100_000} {
+		obs := &memoryObserver{}
+		s := memorystore.New(config.MemoryConfig{MaxKeys: maxKeys}, memorystore.WithObserver(obs))
+		p := newPolicyPer(t, 3, time.Hour, nil)
+		for i := range maxKeys {
+			take(t, s, fmt.Sprintf("k-%d", i), p, storetest.Base)
+		}
+		require.Equal(t, 0, obs.evicted("lru"), "max_keys %d", maxKeys)
+		require.Equal(t, maxKeys, s.Len())
+		take(t, s, "one-more", p, storetest.Base)
+		require.Equal(t, 1, obs.evicted("lru"), "max_keys %d", maxKeys)
+		require.Equal(t, maxKeys, s.Len())
+		require.NoError(t, s.Close())
+	}
+}

@@ -1,9 +1,9 @@
 module github.com/ratewarden/ratewarden/backends/memorystore
 
-go 1.25.0
+go 1.26.0
 
 require (
-	github.com/ratewarden/ratewarden/core v0.0.0-00010101000000-000000000000
+	github.com/ratewarden/ratewarden/core v0.2.0
 	github.com/stretchr/testify v1.12.1
 )
 

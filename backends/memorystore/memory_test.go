@@ -1,6 +1,7 @@
 package memorystore_test
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"testing"
@@ -14,8 +15,9 @@ import (
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
-// bytesPerKey measures the heap one idle key costs: n keys decided once each under p.
-func bytesPerKey(t *testing.T, p *rate.Policy, n int) float64 {
+// bytesPerKey measures the heap one idle key costs: n keys decided once each under p, with
+// requests of cost units.
+func bytesPerKey(t *testing.T, p *rate.Policy, n int, cost int64) float64 {
 	s := memorystore.New(config.MemoryConfig{MaxKeys: 4 * n})
 	defer func() { _ = s.Close() }()
 	keys := make([]string, n)
@@ -26,7 +28,9 @@ func bytesPerKey(t *testing.T, p *rate.Policy, n int) float64 {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for _, k := range keys {
-		take(t, s, k, p, storetest.Base)
+		var res rate.Result
+		require.NoError(t, s.Take(context.Background(), &rate.Request{Key: k, Policy: p, Cost: cost, Now: storetest.Base}, &res))
+		require.True(t, res.Allowed)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
@@ -49,8 +53,18 @@ func TestBytesPerIdleKey(t *testing.T) {
 		limit := int64(100_000)
 		p, err := rate.NewPolicy(alg, []rate.Window{{Limit: limit, Period: time.Hour, Name: "default"}}, nil)
 		require.NoError(t, err)
-		b := bytesPerKey(t, p, 20_000)
+		b := bytesPerKey(t, p, 20_000, 1)
 		t.Logf("%s %d/1h: %.0f bytes per idle key", alg, limit, b)
 		require.Less(t, b, bounds[alg], "%s: memory per key", alg)
 	}
+}
+
+// A sliding window keeps one entry per admitted request, whatever its cost: a request of
+// cost 100,000 stored 100,000 timestamps (~1 MB per key) when the log held one per unit.
+func TestASlidingWindowRequestOfAnyCostIsOneEntry(t *testing.T) {
+	p, err := rate.NewPolicy(rate.SlidingWindow, []rate.Window{{Limit: 100_000, Period: time.Hour, Name: "default"}}, nil)
+	require.NoError(t, err)
+	b := bytesPerKey(t, p, 2_000, 100_000)
+	t.Logf("sliding_window 100000/1h, one request of cost 100000: %.0f bytes per key", b)
+	require.Less(t, b, 350.0)
 }

@@ -3,6 +3,7 @@ package memorystore
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ratewarden/ratewarden/core/rate"
 )
@@ -42,19 +43,24 @@ func (sh *shard) init() {
 // evictions counts the keys a shard forgot, by reason.
 type evictions struct{ expired, lru int }
 
-// insert adds a fresh key. A full shard first forgets its keys whose state equals a fresh
-// key's, then, if none did, its least recently used key (SPEC section 5).
-func (sh *shard) insert(key string, limit int, now int64, ev *evictions) *entry {
-	if len(sh.m) >= limit && sh.nextExpiry <= now {
-		ev.expired += sh.sweepLocked(now)
+// insert adds a fresh key. When the store holds its bound, the shard first forgets its keys
+// whose state equals a fresh key's, then, if that made no room, its least recently used
+// key (SPEC section 5). keys counts the keys of the whole store.
+func (sh *shard) insert(key string, keys *atomic.Int64, limit int64, now int64, ev *evictions) *entry {
+	if keys.Load() >= limit && sh.nextExpiry <= now {
+		n := sh.sweepLocked(now)
+		keys.Add(-int64(n))
+		ev.expired += n
 	}
-	if len(sh.m) >= limit {
+	if keys.Load() >= limit && len(sh.m) > 0 {
 		sh.remove(sh.lru.prev)
+		keys.Add(-1)
 		ev.lru++
 	}
 	e := &entry{key: key, movedAt: now}
 	sh.m[key] = e
 	sh.pushFront(e)
+	keys.Add(1)
 	return e
 }
 
@@ -80,10 +86,12 @@ func (sh *shard) remove(e *entry) {
 	delete(sh.m, e.key)
 }
 
-func (sh *shard) sweep(now int64) int {
+func (sh *shard) sweep(now int64, keys *atomic.Int64) int {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return sh.sweepLocked(now)
+	n := sh.sweepLocked(now)
+	keys.Add(-int64(n))
+	return n
 }
 
 // sweepLocked forgets the keys that are fresh at now, makes nextExpiry exact and returns

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ratewarden/ratewarden/core"
@@ -32,7 +33,7 @@ type Store struct {
 	shards   []shard
 	mask     uint64
 	seed     maphash.Seed
-	perShard int // key bound of one shard
+	keys     atomic.Int64 // keys held, all shards together
 	maxKeys  int
 	now      func() time.Time
 	memory   core.MemoryObserver // nil when the observer reports no memory metrics
@@ -59,7 +60,8 @@ func New(cfg config.MemoryConfig, opts ...Option) *Store {
 	if interval <= 0 {
 		interval = config.DefaultSweepInterval
 	}
-	// Shards hold at least 16 keys each, so rounding the bound down loses at most 1/16.
+	// Shards hold 16 keys or more on average. The bound is the store's, not a shard's: a
+	// shard that hashing fills beyond its share does not evict while the store has room.
 	n := 1
 	if maxKeys >= 32 {
 		n = min(maxShards, 1<<(bits.Len(uint(maxKeys/16))-1))
@@ -68,7 +70,6 @@ func New(cfg config.MemoryConfig, opts ...Option) *Store {
 		shards:      make([]shard, n),
 		mask:        uint64(n - 1),
 		seed:        maphash.MakeSeed(),
-		perShard:    max(1, maxKeys/n),
 		maxKeys:     maxKeys,
 		now:         o.now,
 		evictLog:    core.NewThrottledLog(o.logger, slog.LevelWarn, evictionLogEvery, o.now),
@@ -99,7 +100,7 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 	sh.mu.Lock()
 	e := sh.m[req.Key]
 	if e == nil {
-		e = sh.insert(strings.Clone(req.Key), s.perShard, now, &ev)
+		e = sh.insert(strings.Clone(req.Key), &s.keys, int64(s.maxKeys), now, &ev)
 	} else {
 		sh.touch(e, now)
 	}
@@ -135,7 +136,7 @@ func (s *Store) evicted(ctx context.Context, ev evictions) {
 func (s *Store) Sweep(now time.Time) int {
 	us, removed := now.UnixMicro(), 0
 	for i := range s.shards {
-		removed += s.shards[i].sweep(us)
+		removed += s.shards[i].sweep(us, &s.keys)
 	}
 	if s.memory != nil && removed > 0 {
 		s.memory.ObserveEvictions("expired", removed)
@@ -143,17 +144,9 @@ func (s *Store) Sweep(now time.Time) int {
 	return removed
 }
 
-// Len returns the number of keys the store holds.
-func (s *Store) Len() int {
-	n := 0
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		n += len(sh.m)
-		sh.mu.Unlock()
-	}
-	return n
-}
+// Len returns the number of keys the store holds. It exceeds memory.max_keys only while
+// keys are being added to several shards at once, by at most one per shard.
+func (s *Store) Len() int { return int(s.keys.Load()) }
 
 // Close stops the sweeper. The store keeps answering; Close is idempotent.
 func (s *Store) Close() error {

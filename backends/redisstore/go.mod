@@ -3,8 +3,8 @@ module github.com/ratewarden/ratewarden/backends/redisstore
 go 1.26.0
 
 require (
-	github.com/ratewarden/ratewarden/backends/memorystore v0.0.0-00010101000000-000000000000
-	github.com/ratewarden/ratewarden/core v0.0.0-00010101000000-000000000000
+	github.com/ratewarden/ratewarden/backends/memorystore v0.2.0
+	github.com/ratewarden/ratewarden/core v0.2.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sony/gobreaker/v2 v2.4.0
 	github.com/stretchr/testify v1.12.1

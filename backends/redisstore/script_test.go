@@ -242,3 +242,22 @@ func TestAlgorithmChangeStartsFresh(t *testing.T) {
 		assert.False(t, res.Allowed, "step %d (%s)", i, alg)
 	}
 }
+
+// A sliding window holds one member per admitted request, whatever its cost, plus the
+// total: a request of cost 100,000 wrote 100,000 members (~12 MB, seconds of Redis time).
+func TestASlidingWindowRequestOfAnyCostIsOneMember(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
+	cfg.KeyPrefix = "cost"
+	store := newStore(t, cfg)
+	p := policy(t, rate.SlidingWindow, nil, 100_000, time.Hour)
+	ctx := context.Background()
+	var res rate.Result
+	require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.24:c", Policy: p, Cost: 100_000, Now: time.Now()}, &res))
+	require.True(t, res.Allowed)
+	assert.Equal(t, int64(0), res.Windows[0].Remaining)
+	assert.Equal(t, int64(2), srv.Client().ZCard(ctx, "cost:{ip:192.0.2.24:c}:3600").Val(), "the request and the total")
+	require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.24:c", Policy: p, Cost: 1, Now: time.Now()}, &res))
+	assert.False(t, res.Allowed)
+}

@@ -169,7 +169,7 @@ func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate
 	defer cancel()
 	var now any = ""
 	if s.requestTime {
-		now = req.Now.UnixMicro()
+		now = max(req.Now.UnixMicro(), 0) // as rate.Policy.Apply
 	}
 	v, err := pl.script.Run(ctx, s.client, pl.keys(s.prefix, req.Key), pl.args(now, req.Cost)...).Slice()
 	if err != nil {

@@ -193,12 +193,14 @@ func TestLoadSpecFile(t *testing.T) {
 
 func TestLoadExampleFile(t *testing.T) {
 	t.Parallel()
-	c, err := Source{Path: filepath.Join("..", "..", "docs", "examples", "ratewarden.toml"), Environ: []string{}}.Load()
+	warn := func(format string, args ...any) { t.Errorf("the example warns: "+format, args...) }
+	c, err := Source{Path: filepath.Join("..", "..", "docs", "examples", "ratewarden.toml"), Environ: []string{}, Warnf: warn}.Load()
 	require.NoError(t, err)
 	assert.Len(t, c.Endpoints, 3)
 	assert.Len(t, c.Default.Windows, 2)
 	assert.Equal(t, time.Minute, c.Tiers["premium"].Window)
 	assert.True(t, c.Penalty.Enabled)
+	assert.Equal(t, []string{"192.0.2.10"}, c.Exemptions.IPs, "no loopback exemption: a local trial must see the limiter")
 }
 
 func TestLoadDurations(t *testing.T) {
@@ -419,4 +421,19 @@ func TestDocsDescribeEveryKey(t *testing.T) {
 		}
 		assert.Contains(t, string(doc), "`"+key+"`", "docs/configuration.md does not describe %s", key)
 	}
+}
+
+// A file of deeply nested tables is refused before it is flattened: flattening costs
+// quadratic time and memory in the depth (a review grew an app to 22 GB with 200 KB).
+func TestLoadRefusesDeepOrHugeFiles(t *testing.T) {
+	t.Parallel()
+	deep := "a = " + strings.Repeat("{x=", 50_000) + "1" + strings.Repeat("}", 50_000) + "\n"
+	_, err := Source{Path: writeTOML(t, deep), Environ: []string{}}.Load()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "tables nest deeper than 32 levels")
+
+	huge := "# " + strings.Repeat("x", 2<<20) + "\n"
+	_, err = Source{Path: writeTOML(t, huge), Environ: []string{}}.Load()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "more than a configuration file may have")
 }

@@ -89,7 +89,7 @@ func (p *PenaltyPolicy) apply(ks *KeyState, now int64, res *Result) {
 		ps = new(penaltyState)
 		ks.penalty = ps
 	}
-	capacity := p.Capacity()
+	capacity := int64(p.Capacity())
 	if extra := ps.log.len() - capacity; extra > 0 { // written under a policy that kept more
 		ps.log.dropOldest(extra)
 	}
@@ -101,14 +101,14 @@ func (p *PenaltyPolicy) apply(ks *KeyState, now int64, res *Result) {
 	ps.log.dropThrough(t - p.Period.Microseconds())
 	if left > 0 { // a cooldown is in force: denied, not counted, not extended
 		res.Allowed = false
-		res.Cooldown, res.Violations = micros(left), ps.log.len()
+		res.Cooldown, res.Violations = micros(left), int(ps.log.len())
 		return
 	}
 	if ps.log.len() == capacity { // the oldest can no longer matter
 		ps.log.dropOldest(1)
 	}
 	ps.log.push(t, 1)
-	n := ps.log.len()
+	n := int(ps.log.len())
 	cooldown := p.Cooldown(n).Microseconds()
 	if cooldown > 0 {
 		ps.until = t + cooldown

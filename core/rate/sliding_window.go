@@ -1,9 +1,10 @@
 package rate
 
 // slidingWindow is the arithmetic of sliding_window, the mirror of lua/sliding_window.lua:
-// the exact log of admission times, one per unit. The log grows with the units admitted
-// and is trimmed as they leave the window, never sized by the limit (SPEC section 1); a
-// change of limit keeps every admission, above a lower limit too.
+// the exact log of admission times, one entry per admitted request with its units. The log
+// grows with the requests admitted and is trimmed as they leave the window, never sized by
+// the limit or the cost (SPEC section 1); a change of limit keeps every admission, above a
+// lower limit too.
 var slidingWindow = windowAlgorithm{
 	load: func(s *windowState, w *Window, now, cost int64) windowView {
 		period := w.Period.Microseconds()
@@ -16,11 +17,11 @@ var slidingWindow = windowAlgorithm{
 			}
 		}
 		if s.log != nil {
-			v.used = int64(s.log.len())
+			v.used = s.log.len()
 		}
 		if v.used+cost > w.Limit {
-			// The oldest used+cost−limit admissions must leave the window first.
-			v.ok, v.retry = false, s.log.at(int(v.used+cost-w.Limit-1))+period-v.t
+			// The oldest used+cost−limit units must leave the window first.
+			v.ok, v.retry = false, s.log.at(v.used+cost-w.Limit-1)+period-v.t
 		}
 		return v
 	},

@@ -1,66 +1,100 @@
 package rate
 
-// timeLog is a ring of Unix-µs times in the order they were added, oldest first, that
-// grows with what it holds: sliding_window keeps one time per admitted unit in it, the
-// penalty one per violation. It starts empty with no storage, doubles when full and halves
-// when at most a quarter is used, so its memory follows the entries it holds (amortised
-// O(1) per entry) and never a limit. The zero value is an empty log.
+// timeLog is a ring of Unix-µs times in the order they were added, oldest first, each with
+// a count of units: sliding_window keeps one entry per admitted request (a request of cost
+// k is one entry of k units, so its state grows with requests, never with the limit or the
+// cost), the penalty one per violation. Entries of the same time are merged. It starts
+// empty with no storage, doubles when full and halves when at most a quarter is used, so
+// its memory follows the entries it holds (amortised O(1) per entry). The zero value is an
+// empty log.
 type timeLog struct {
-	ring []int64 // len is 0 or a power of two
-	head int     // index of the oldest entry
-	n    int
+	ring  []logEntry // len is 0 or a power of two
+	head  int        // index of the oldest entry
+	n     int        // entries
+	units int64      // units of all entries
 }
 
+type logEntry struct{ t, units int64 }
+
 // minLogCap is the smallest ring a log allocates, and below which it never shrinks.
-const minLogCap = 4
+const minLogCap = 2
 
-// len returns the number of entries.
-func (l *timeLog) len() int { return l.n }
+// len returns the number of units.
+func (l *timeLog) len() int64 { return l.units }
 
-// at returns the i-th oldest entry (0 is the oldest); 0 ≤ i < len.
-func (l *timeLog) at(i int) int64 { return l.ring[(l.head+i)&(len(l.ring)-1)] }
+func (l *timeLog) entry(i int) *logEntry { return &l.ring[(l.head+i)&(len(l.ring)-1)] }
 
-// newest returns the newest entry, or 0 when the log is empty.
+// at returns the time of the i-th oldest unit (0 is the oldest); 0 ≤ i < len. It walks the
+// entries from the nearer end.
+func (l *timeLog) at(i int64) int64 {
+	if i < l.units/2 {
+		for j := 0; ; j++ {
+			e := l.entry(j)
+			if i < e.units {
+				return e.t
+			}
+			i -= e.units
+		}
+	}
+	i = l.units - 1 - i // from the newest
+	for j := l.n - 1; ; j-- {
+		e := l.entry(j)
+		if i < e.units {
+			return e.t
+		}
+		i -= e.units
+	}
+}
+
+// newest returns the newest time, or 0 when the log is empty.
 func (l *timeLog) newest() int64 {
 	if l.n == 0 {
 		return 0
 	}
-	return l.at(l.n - 1)
+	return l.entry(l.n - 1).t
 }
 
-// push adds k entries of time t, newest.
-func (l *timeLog) push(t int64, k int64) {
-	if need := l.n + int(k); need > len(l.ring) {
-		l.resize(need)
+// push adds k units of time t, newest.
+func (l *timeLog) push(t, k int64) {
+	l.units += k
+	if l.n > 0 {
+		if e := l.entry(l.n - 1); e.t == t {
+			e.units += k
+			return
+		}
 	}
-	mask := len(l.ring) - 1
-	for i := int64(0); i < k; i++ {
-		l.ring[(l.head+l.n)&mask] = t
-		l.n++
+	if l.n == len(l.ring) {
+		l.resize(l.n + 1)
 	}
+	l.n++
+	*l.entry(l.n - 1) = logEntry{t, k}
 }
 
-// dropThrough drops the entries at or before t (the oldest first, since times are added
-// in order) and returns how many it dropped.
-func (l *timeLog) dropThrough(t int64) int {
-	dropped := 0
-	for l.n > 0 && l.ring[l.head] <= t {
+// dropThrough drops the units of time t or before (the oldest entries, since times are
+// added in order).
+func (l *timeLog) dropThrough(t int64) {
+	for l.n > 0 && l.ring[l.head].t <= t {
+		l.units -= l.ring[l.head].units
 		l.head = (l.head + 1) & (len(l.ring) - 1)
 		l.n--
-		dropped++
 	}
 	l.shrink()
-	return dropped
 }
 
-// dropOldest drops the k oldest entries (all of them when k ≥ len).
-func (l *timeLog) dropOldest(k int) {
-	k = min(k, l.n)
-	if k <= 0 {
-		return
+// dropOldest drops the k oldest units (all of them when k ≥ len).
+func (l *timeLog) dropOldest(k int64) {
+	for k > 0 && l.n > 0 {
+		e := &l.ring[l.head]
+		if e.units > k {
+			e.units -= k
+			l.units -= k
+			break
+		}
+		k -= e.units
+		l.units -= e.units
+		l.head = (l.head + 1) & (len(l.ring) - 1)
+		l.n--
 	}
-	l.head = (l.head + k) & (len(l.ring) - 1)
-	l.n -= k
 	l.shrink()
 }
 
@@ -81,9 +115,9 @@ func (l *timeLog) resize(need int) {
 	for size < need {
 		size <<= 1
 	}
-	ring := make([]int64, size)
+	ring := make([]logEntry, size)
 	for i := 0; i < l.n; i++ {
-		ring[i] = l.at(i)
+		ring[i] = *l.entry(i)
 	}
 	l.ring, l.head = ring, 0
 }

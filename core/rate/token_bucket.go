@@ -21,7 +21,9 @@ var tokenBucket = windowAlgorithm{
 		}
 		period := w.Period.Microseconds()
 		if room := (w.Limit - cost) * period; v.used > room {
-			v.ok, v.retry = false, ceilDiv(v.used-room, w.Limit)
+			// Until the next admission the bucket refills at the limit of its last change,
+			// which may differ from this policy's: the wait is counted at that rate.
+			v.ok, v.retry = false, ceilDiv(v.used-room, s.limit)
 		}
 		return v
 	},
@@ -31,7 +33,7 @@ var tokenBucket = windowAlgorithm{
 			v.used += cost * period
 			s.n, s.last, s.limit = v.used, v.t, w.Limit
 		}
-		return max(0, w.Limit*period-v.used) / period, ceilDiv(v.used, w.Limit)
+		return max(0, w.Limit*period-v.used) / period, ceilDiv(v.used, s.limit) // s.limit is 0 only when used is
 	},
 	expiry: func(s *windowState) int64 {
 		if s.n == 0 {

@@ -138,6 +138,7 @@ func (ks *KeyState) ExpiresAt() int64 { return ks.expiresAt }
 // Each window decides at max(now, its last change). Apply allocates only when a key's
 // state grows: a new window length, a sliding window's log, the penalty's first violation.
 func (p *Policy) Apply(ks *KeyState, now, cost int64, res *Result) {
+	now = max(now, 0) // before 1970 is a broken clock: decided as at 1970, as Redis reads it
 	var (
 		idx   [MaxWindows]int
 		views [MaxWindows]windowView

@@ -209,6 +209,25 @@ func cases(alg rate.Algorithm) []testCase {
 				{allowed: false, remaining: []int64{0}},
 			},
 		},
+		{
+			// A limit lowered from 100 to 10 per minute after 100 units: the bucket refills at
+			// the limit of its last change until its next admission, and the wait it reports
+			// is counted at that rate, so a retry at that instant is admitted.
+			name:     "after a change of limit the wait is counted at the refill rate in force",
+			policies: []policySpec{{windows: windows(100, min)}, {windows: windows(10, min)}},
+			steps: pick(alg,
+				[]step{
+					{cost: 100, allowed: true, remaining: []int64{0}},
+					{at: sec, policy: 1, allowed: false, retryAfter: d(53*sec + 600*ms), resetAfter: []time.Duration{59 * sec}},
+					{at: 54*sec + 600*ms - time.Microsecond, policy: 1, allowed: false},
+					{at: 54*sec + 600*ms, policy: 1, allowed: true, remaining: []int64{0}},
+				},
+				[]step{
+					{cost: 100, allowed: true, remaining: []int64{0}},
+					{at: sec, policy: 1, allowed: false, retryAfter: d(59 * sec)},
+					{at: min, policy: 1, allowed: true, remaining: []int64{9}},
+				}),
+		},
 		penaltyCase(),
 		{
 			// A cooldown is measured from the newest violation's time: a clock stepping back

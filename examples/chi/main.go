@@ -20,7 +20,7 @@ func main() {
 	// On the root router (r.Use), so that chi runs the limiter for the 404 and 405 it
 	// answers too.
 	r.Use(middleware.Recoverer, chilimit.Middleware(a.Limiter, chilimit.WithSkipper(func(r *http.Request) bool {
-		return app.Unlimited(r.URL.Path)
+		return app.Unlimited(r.URL)
 	})))
 	r.Method(http.MethodGet, "/metrics", a.Metrics())
 	r.Handle("/admin/*", a.Admin())

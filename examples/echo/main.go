@@ -20,7 +20,7 @@ func main() {
 	e.HideBanner, e.HidePort = true, true
 	// Router-wide (e.Use), so that echo runs the limiter for the 404 and 405 it answers too.
 	e.Use(middleware.Recover(), echolimit.Middleware(a.Limiter, echolimit.WithSkipper(func(c echo.Context) bool {
-		return app.Unlimited(c.Request().URL.Path)
+		return app.Unlimited(c.Request().URL)
 	})))
 	e.GET("/metrics", echo.WrapHandler(a.Metrics()))
 	e.Any("/admin/*", echo.WrapHandler(a.Admin()))

@@ -19,7 +19,7 @@ func main() {
 	r.HandleMethodNotAllowed = true // 405 for a known path with another method, as echo and chi answer
 	// Router-wide, so that gin runs the limiter for the 404 and 405 it answers too.
 	r.Use(gin.Recovery(), ginlimit.Middleware(a.Limiter, ginlimit.WithSkipper(func(c *gin.Context) bool {
-		return app.Unlimited(c.Request.URL.Path)
+		return app.Unlimited(c.Request.URL)
 	})))
 	r.GET("/metrics", gin.WrapH(a.Metrics()))
 	r.Any("/admin/*endpoint", gin.WrapH(a.Admin()))

@@ -6,12 +6,12 @@
 -- load reads a window at max(now, its last change), refills it and checks whether it
 -- admits cost.
 local function load(key, limit, period)
-  local w = {key = key, limit = limit, period = period, used = 0, t = now, ok = true, retry = 0}
+  local w = {key = key, limit = limit, period = period, used = 0, rate = 0, t = now, ok = true, retry = 0}
   local v = rpcall('GET', key)
   if type(v) == 'string' then
     local used, last, old = parse(v)
     if used then
-      w.t = max(now, last)
+      w.t, w.rate = max(now, last), old
       if used > 0 then -- refill since the last change, at the limit it was made under
         local elapsed = w.t - last
         if elapsed >= ceildiv(used, old) then
@@ -25,7 +25,8 @@ local function load(key, limit, period)
   end
   local room = (limit - cost) * period
   if w.used > room then
-    w.ok, w.retry = false, ceildiv(w.used - room, limit)
+    -- Until the next admission the bucket refills at the limit of its last change.
+    w.ok, w.retry = false, ceildiv(w.used - room, w.rate)
   end
   return w
 end
@@ -35,10 +36,12 @@ end
 -- time until full.
 local function finish(w, consume)
   local limit, period = w.limit, w.period
-  local reset = ceildiv(w.used, limit)
   if consume then
     w.used = w.used + cost * period
-    reset = ceildiv(w.used, limit)
+    w.rate = limit
+  end
+  local reset = ceildiv(w.used, w.rate) -- rate is 0 only when used is
+  if consume then
     rcall('SET', w.key, serialize(w.used, w.t, limit), 'PX', ttl(w.t + reset))
   end
   return idiv(max(0, limit * period - w.used), period), reset

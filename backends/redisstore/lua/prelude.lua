@@ -52,12 +52,6 @@ local function ceildiv(a, b) -- core's ceilDiv: ceil(a / b), and 0 when a <= 0
   return q
 end
 
--- ceildiv_sum is ceildiv(a + c, b) for 0 <= a, c < 2^53, whose sum may not be exact.
-local function ceildiv_sum(a, c, b)
-  local qa, qc = idiv(a, b), idiv(c, b)
-  return qa + qc + ceildiv((a - qa * b) + (c - qc * b), b)
-end
-
 -- TTLs are in ms, rounded up from µs: ceildiv(us, 1000) + slack. With injected instants
 -- (test mode) keys still expire by the server's clock, which the instants do not follow:
 -- give them an hour of slack so that no state a test still uses expires under it.

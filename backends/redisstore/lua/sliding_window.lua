@@ -1,53 +1,82 @@
--- sliding_window: sorted set of admission times, score = time (µs), member "<time>:<j>",
--- the mirror of core/rate/sliding_window.go. It holds one member per admitted unit, so it grows
--- with use, never with the limit, and a policy change keeps every admission.
+-- sliding_window: a sorted set, the mirror of core/rate/sliding_window.go. One member per
+-- admitted request: score = admission time (µs), member "<time>:<j>:<units>", so the state
+-- grows with requests, never with the limit or the cost; and the member "#", whose score is
+-- minus the units of the set, so that counting them takes no walk. A policy change keeps
+-- every admission.
 
-local function at(key, rank) -- the admission time at rank (0 = oldest, -1 = newest)
-  return tonumber(rcall('ZRANGE', key, rank, rank, 'WITHSCORES')[2])
+local function units_of(member) -- "<time>:<j>:<units>"; a member of an older layout is 1
+  return tonumber(match(member, '^%d+:%d+:(%d+)$')) or 1
+end
+
+-- unit_at returns the time of the k-th oldest unit (0 = the oldest), k < the units held.
+local function unit_at(key, k)
+  local rank = 1 -- rank 0 is "#", whose score is negative
+  while true do
+    local page = rcall('ZRANGE', key, rank, rank + 99, 'WITHSCORES')
+    for i = 1, #page, 2 do
+      local u = units_of(page[i])
+      if k < u then
+        return tonumber(page[i + 1])
+      end
+      k = k - u
+    end
+    rank = rank + 100
+  end
 end
 
 -- load decides at max(now, the newest admission), drops the admissions that left the
 -- window and checks whether it admits cost.
 local function load(key, limit, period)
-  local w = {key = key, limit = limit, period = period, n = 0, t = now, ok = true, retry = 0}
+  local w = {key = key, limit = limit, period = period, n = 0, members = 0, t = now, ok = true, retry = 0}
   local newest = rpcall('ZRANGE', key, -1, -1, 'WITHSCORES')
   if newest.err then
     rcall('DEL', key) -- another algorithm's state: start fresh
-  elseif newest[2] then
+  elseif newest[2] and newest[1] ~= '#' then
     w.t = max(now, tonumber(newest[2]))
-    rcall('ZREMRANGEBYSCORE', key, '-inf', w.t - period)
-    w.n = rcall('ZCARD', key)
+    local total = tonumber(rcall('ZSCORE', key, '#') or '')
+    if not total then -- an older layout: one member per unit, no total
+      total = -rcall('ZCARD', key)
+      rcall('ZADD', key, total, '#')
+    end
+    local gone = rcall('ZRANGEBYSCORE', key, 0, w.t - period)
+    if #gone > 0 then
+      for _, m in ipairs(gone) do
+        total = total + units_of(m)
+      end
+      rcall('ZREMRANGEBYSCORE', key, 0, w.t - period)
+      if total == 0 then
+        rcall('DEL', key)
+      else
+        rcall('ZADD', key, total, '#')
+      end
+    end
+    w.n = -total
+    w.members = rcall('ZCARD', key)
   end
   if w.n + cost > limit then
-    -- The oldest n+cost-limit admissions must leave the window first.
-    w.ok, w.retry = false, at(key, w.n + cost - limit - 1) + period - w.t
+    -- The oldest n+cost-limit units must leave the window first.
+    w.ok, w.retry = false, unit_at(key, w.n + cost - limit - 1) + period - w.t
   end
   return w
 end
 
--- finish adds the admissions when the decision admits, with a TTL until the newest leaves
--- the window, and returns the units remaining and the time until the window is empty.
+-- finish adds the request when the decision admits, with a TTL until it leaves the
+-- window, and returns the units remaining and the time until the window is empty.
 local function finish(w, consume)
   if consume then
-    -- Names "<t>:<n+j>": the admissions at t are all still in the window, so they number
-    -- at most n and the names are new; should one exist, ZADD NX adds fewer and the next
-    -- names are tried.
-    local left, j = cost, w.n
-    while left > 0 do
-      local args = {}
-      for _ = 1, min(left, 500) do
-        j = j + 1
-        args[#args + 1] = w.t
-        args[#args + 1] = format('%d:%d', w.t, j)
-      end
-      left = left - rcall('ZADD', w.key, 'NX', unpack(args))
-    end
+    -- Name "<t>:<j>:<cost>" with j past the members held: the members of time t are all
+    -- still in the window, so the name is new; should it exist, the next one is tried.
+    local j = w.members
+    repeat
+      j = j + 1
+    until rcall('ZADD', w.key, 'NX', w.t, format('%d:%d:%d', w.t, j, cost)) == 1
     w.n = w.n + cost
+    rcall('ZADD', w.key, -w.n, '#')
     rcall('PEXPIRE', w.key, ttl(w.t + w.period))
     return max(0, w.limit - w.n), w.period
   end
   if w.n == 0 then
     return w.limit, 0
   end
-  return max(0, w.limit - w.n), at(w.key, -1) + w.period - w.t
+  return max(0, w.limit - w.n), tonumber(rcall('ZRANGE', w.key, -1, -1, 'WITHSCORES')[2]) + w.period - w.t
 end

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -112,11 +113,15 @@ func (a *App) watchFile(ctx context.Context) {
 	}()
 }
 
-// Unlimited reports whether the limiter skips a request path: /metrics (SPEC section 8:
-// it neither counts against nor shows a client's limit) and the admin endpoints, which
-// lock out failed attempts themselves. Every other request — unrouted ones answered 404
-// or 405 included — is decided by the limiter, which the apps mount router-wide.
-func Unlimited(path string) bool { return path == "/metrics" || strings.HasPrefix(path, "/admin/") }
+// Unlimited reports whether the limiter skips a request: /metrics (SPEC section 8: it
+// neither counts against nor shows a client's limit) and the admin endpoints, which lock
+// out failed attempts themselves. It reads the path as sent (escaped): echo and chi route
+// on it, so /%6detrics or /admin%2Fx, which they answer 404, are limited like every other
+// request — unrouted ones answered 404 or 405 included — by the router-wide limiter.
+func Unlimited(u *url.URL) bool {
+	path := u.EscapedPath()
+	return path == "/metrics" || strings.HasPrefix(path, "/admin/")
+}
 
 // Run serves handler on a.Addr until SIGINT or SIGTERM, reloading the configuration on
 // SIGHUP and whenever the configuration file changes on disk (an orchestrator updating a
