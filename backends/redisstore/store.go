@@ -18,7 +18,9 @@ import (
 
 func init() {
 	core.RegisterBackend(config.BackendRedis, func(cfg config.Config, env core.BackendEnv) (rate.Store, error) {
-		return New(cfg, WithLogger(env.Logger), WithObserver(env.Observer), WithClock(env.Now))
+		// core.New hands over a configuration config.Compile has validated and defaulted:
+		// it is not checked a second time.
+		return newOwning(cfg, []Option{WithLogger(env.Logger), WithObserver(env.Observer), WithClock(env.Now)})
 	})
 }
 
@@ -66,6 +68,11 @@ func New(cfg config.Config, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newOwning(cfg, opts)
+}
+
+// newOwning is New for a configuration that is valid and has its defaults applied.
+func newOwning(cfg config.Config, opts []Option) (*Store, error) {
 	c, err := newClient(cfg.Redis)
 	if err != nil {
 		return nil, err
