@@ -29,6 +29,14 @@ func TestWatchReloadsTheFileWhenItChangesOnDisk(t *testing.T) {
 		t.Helper()
 		require.NoError(t, os.WriteFile(p, []byte("[default]\nlimit = "+limit+"\nwindow = \"1m\"\n"), 0o600))
 	}
+	// replace writes a file whole, as editors and orchestrators do (a temporary file renamed
+	// over it), so that no read can see it half written.
+	tmp := filepath.Join(dir, "ratewarden.toml.tmp")
+	replace := func(limit string) {
+		t.Helper()
+		write(tmp, limit)
+		require.NoError(t, os.Rename(tmp, path))
+	}
 	write(path, "10")
 	src := Source{Path: path, Environ: []string{}}
 	cfg, err := src.Load()
@@ -58,26 +66,24 @@ func TestWatchReloadsTheFileWhenItChangesOnDisk(t *testing.T) {
 		}
 	}
 
-	write(path, "20")
+	write(path, "20") // in place
 	await("the edit", func(err error) bool { return err == nil && limit() == 20 })
 
-	write(path, "30 30") // not TOML
+	replace("30 30") // not TOML
 	await("the syntax error", func(err error) bool {
 		var fe *FileError
 		return errors.As(err, &fe)
 	})
 	assert.Equal(t, int64(20), limit(), "a file that does not parse keeps the configuration in force")
 
-	write(path, "-1") // TOML, but an invalid setting
+	replace("-1") // TOML, but an invalid setting
 	await("the invalid limit", func(err error) bool {
 		var ve *config.ValidationError
 		return errors.As(err, &ve) && ve.Problems[0].Key == "default.limit"
 	})
 	assert.Equal(t, int64(20), limit(), "an invalid file keeps the configuration in force")
 
-	tmp := filepath.Join(dir, "ratewarden.toml.tmp")
-	write(tmp, "40")
-	require.NoError(t, os.Rename(tmp, path))
+	replace("40")
 	await("the file renamed over it", func(err error) bool { return err == nil && limit() == 40 })
 
 	cancel()
