@@ -30,7 +30,7 @@ docs-check:
 fuzz:
 	$(GO) test -run=NONE -fuzz='^FuzzForwardedFor$$' -fuzztime=$(FUZZTIME) ./core/clientip
 	$(GO) test -run=NONE -fuzz='^FuzzForwarded$$' -fuzztime=$(FUZZTIME) ./core/clientip
-	$(GO) test -run=NONE -fuzz='^FuzzPattern$$' -fuzztime=$(FUZZTIME) ./core
+	$(GO) test -run=NONE -fuzz='^FuzzPattern$$' -fuzztime=$(FUZZTIME) ./core/internal/pattern
 	RATEWARDEN_PROPERTY_RUNS=$(PROPERTY_RUNS) $(GO) test -count=1 -run='^TestPolicyChangesNeverOverAdmit$$' ./backends/redisstore
 
 ## redis-deps: install redis-server, redis-sentinel and redis-cli when missing.

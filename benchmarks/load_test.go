@@ -23,6 +23,7 @@ import (
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // The load scenario of SPEC section 9: 100 concurrent clients, each its own identity,
@@ -116,17 +117,17 @@ func loadHandler(t *testing.T, v loadVariant, rate int, redisAddr string) http.H
 	r := gin.New()
 	if v.limit > 0 {
 		logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-		cfg := core.Config{
+		cfg := config.Config{
 			KeyPrefix: "load-" + strconv.Itoa(rate) + "-" + v.name,
-			Default:   core.Limits{Limit: v.limit, Window: time.Minute},
+			Default:   config.Limits{Limit: v.limit, Window: time.Minute},
 			ClientIP:  clientip.Config{TrustedProxies: []string{"127.0.0.1"}},
 		}
 		opts := []core.Option{core.WithLogger(logger)}
 		if v.redis {
 			// fail_mode closed: a decision Redis did not make is a 503, which fails the
 			// test, instead of a 200 that would look like a fast admission.
-			cfg.Backend, cfg.FailMode = core.BackendRedis, core.FailClosed
-			cfg.Redis = core.RedisConfig{Addrs: []string{redisAddr}}
+			cfg.Backend, cfg.FailMode = config.BackendRedis, config.FailClosed
+			cfg.Redis = config.RedisConfig{Addrs: []string{redisAddr}}
 			store, err := redisstore.New(cfg, redisstore.WithLogger(logger))
 			if err != nil {
 				t.Fatal(err)

@@ -15,10 +15,11 @@ import (
 	throttledmem "github.com/throttled/throttled/v2/store/memstore"
 	ulule "github.com/ulule/limiter/v3"
 	ululemem "github.com/ulule/limiter/v3/drivers/store/memory"
-	"golang.org/x/time/rate"
+	xrate "golang.org/x/time/rate"
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // The in-memory comparison: every library decides over the same 100,000 distinct keys,
@@ -150,20 +151,20 @@ func checkLive(b *testing.B, l memLimiter, keys []string) {
 }
 
 // newRatewardenMem decides with the memory store's Take (token bucket), through the
-// core.Store interface as core.Limiter calls it, with one Request and Result reused per
+// rate.Store interface as core.Limiter calls it, with one Request and Result reused per
 // goroutine: the decision path only, without identity, rule matching or headers.
 func newRatewardenMem(b *testing.B) memLimiter {
-	p, err := core.NewPolicy(core.TokenBucket, []core.Window{{Limit: memLimit, Period: memPeriod, Name: "default"}}, nil)
+	p, err := rate.NewPolicy(rate.TokenBucket, []rate.Window{{Limit: memLimit, Period: memPeriod, Name: "default"}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := memorystore.New(core.MemoryConfig{MaxKeys: 4 * memKeys, SweepInterval: memSweep})
-	var st core.Store = s
+	s := memorystore.New(config.MemoryConfig{MaxKeys: 4 * memKeys, SweepInterval: memSweep})
+	var st rate.Store = s
 	return memLimiter{
 		newDecider: func() func(string) bool {
 			ctx := context.Background()
-			req := &core.Request{Policy: p, Cost: 1}
-			res := &core.Result{}
+			req := &rate.Request{Policy: p, Cost: 1}
+			res := &rate.Result{}
 			return func(key string) bool {
 				req.Key, req.Now = key, time.Now()
 				if err := st.Take(ctx, req, res); err != nil {
@@ -181,14 +182,14 @@ func newRatewardenMem(b *testing.B) memLimiter {
 // mutex.
 type mutexMap struct {
 	mu sync.Mutex
-	m  map[string]*rate.Limiter
+	m  map[string]*xrate.Limiter
 }
 
 func (mm *mutexMap) allow(key string, now time.Time) bool {
 	mm.mu.Lock()
 	l := mm.m[key]
 	if l == nil {
-		l = rate.NewLimiter(rate.Every(memPeriod/memLimit), memLimit)
+		l = xrate.NewLimiter(xrate.Every(memPeriod/memLimit), memLimit)
 		mm.m[key] = l
 	}
 	mm.mu.Unlock()
@@ -196,7 +197,7 @@ func (mm *mutexMap) allow(key string, now time.Time) bool {
 }
 
 func newXTimeRateMem(*testing.B) memLimiter {
-	mm := &mutexMap{m: make(map[string]*rate.Limiter)}
+	mm := &mutexMap{m: make(map[string]*xrate.Limiter)}
 	return memLimiter{
 		newDecider: func() func(string) bool {
 			return func(key string) bool { return mm.allow(key, time.Now()) }

@@ -22,6 +22,7 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/echolimit"
 	"github.com/ratewarden/ratewarden/adapters/ginlimit"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // The middleware comparison: on each router, the same route and handler (a tiny JSON
@@ -122,7 +123,7 @@ func (w *discardWriter) WriteHeader(int)             {}
 // RateLimit and RateLimit-Policy). It is what the adapters' New builds, here closed at
 // the end of the benchmark.
 func ratewardenLimiter(b *testing.B) *core.Limiter {
-	cfg := core.Config{Default: core.Limits{Limit: mwLimit, Window: time.Minute}}
+	cfg := config.Config{Default: config.Limits{Limit: mwLimit, Window: time.Minute}}
 	lim, err := core.New(cfg, core.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)

@@ -14,7 +14,8 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // The Redis comparison: the same limit (1,000 per minute, burst 1,000) over the same
@@ -67,21 +68,21 @@ func BenchmarkRedis(b *testing.B) {
 			return res.Allowed > 0, nil
 		}})
 	}
-	for _, alg := range []core.Algorithm{core.TokenBucket, core.GCRA} {
-		cfg := core.Config{
-			Backend: core.BackendRedis,
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA} {
+		cfg := config.Config{
+			Backend: config.BackendRedis,
 			// A 1s budget: this measures throughput, and a loaded machine can stall a
 			// decision past the default 100ms (redis_rate has no budget at all).
-			Redis: core.RedisConfig{Addrs: []string{srv.Addr()}, PoolSize: poolSize, Timeout: time.Second, LocalCache: core.Bool(false)},
+			Redis: config.RedisConfig{Addrs: []string{srv.Addr()}, PoolSize: poolSize, Timeout: time.Second, LocalCache: config.Bool(false)},
 		}
 		store, err := redisstore.New(cfg)
 		require.NoError(b, err)
 		b.Cleanup(func() { _ = store.Close() })
-		p, err := core.NewPolicy(alg, []core.Window{{Limit: redisLimit, Period: time.Minute, Name: "default"}}, nil)
+		p, err := rate.NewPolicy(alg, []rate.Window{{Limit: redisLimit, Period: time.Minute, Name: "default"}}, nil)
 		require.NoError(b, err)
 		deciders = append(deciders, namedDecider{"ratewarden_" + alg.String(), func(ctx context.Context, key string) (bool, error) {
-			var res core.Result
-			err := store.Take(ctx, &core.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res)
+			var res rate.Result
+			err := store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res)
 			return res.Allowed, err
 		}})
 	}
@@ -139,20 +140,20 @@ func TestDeniedFloodRedisCalls(t *testing.T) {
 		}
 		return n
 	}
-	p, err := core.NewPolicy(core.TokenBucket, []core.Window{{Limit: 10, Period: time.Hour, Name: "default"}}, nil)
+	p, err := rate.NewPolicy(rate.TokenBucket, []rate.Window{{Limit: 10, Period: time.Hour, Name: "default"}}, nil)
 	require.NoError(t, err)
 	for _, cache := range []bool{true, false} {
-		cfg := core.Config{Backend: core.BackendRedis, KeyPrefix: "flood" + strconv.FormatBool(cache),
-			Redis: core.RedisConfig{Addrs: []string{srv.Addr()}, LocalCache: core.Bool(cache)}}
+		cfg := config.Config{Backend: config.BackendRedis, KeyPrefix: "flood" + strconv.FormatBool(cache),
+			Redis: config.RedisConfig{Addrs: []string{srv.Addr()}, LocalCache: config.Bool(cache)}}
 		store, err := redisstore.New(cfg)
 		require.NoError(t, err)
-		var warm core.Result // loads the script (EVALSHA, NOSCRIPT, EVAL) before counting
-		require.NoError(t, store.Take(ctx, &core.Request{Key: "ip:192.0.2.2:default", Policy: p, Cost: 1, Now: time.Now()}, &warm))
+		var warm rate.Result // loads the script (EVALSHA, NOSCRIPT, EVAL) before counting
+		require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.2:default", Policy: p, Cost: 1, Now: time.Now()}, &warm))
 		before, denied := scriptCalls(), 0
 		start := time.Now()
 		for range requests {
-			var res core.Result
-			require.NoError(t, store.Take(ctx, &core.Request{Key: "ip:192.0.2.1:default", Policy: p, Cost: 1, Now: time.Now()}, &res))
+			var res rate.Result
+			require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.1:default", Policy: p, Cost: 1, Now: time.Now()}, &res))
 			if !res.Allowed {
 				denied++
 			}
@@ -197,18 +198,18 @@ func BenchmarkRedisPaired(b *testing.B) {
 		_, err := peer.Allow(ctx, "peer:"+key, limit)
 		return err
 	}
-	for _, alg := range []core.Algorithm{core.TokenBucket, core.GCRA} {
-		store, err := redisstore.New(core.Config{
-			Backend: core.BackendRedis,
-			Redis:   core.RedisConfig{Addrs: []string{srv.Addr()}, Timeout: time.Second, LocalCache: core.Bool(false)},
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA} {
+		store, err := redisstore.New(config.Config{
+			Backend: config.BackendRedis,
+			Redis:   config.RedisConfig{Addrs: []string{srv.Addr()}, Timeout: time.Second, LocalCache: config.Bool(false)},
 		})
 		require.NoError(b, err)
 		b.Cleanup(func() { _ = store.Close() })
-		p, err := core.NewPolicy(alg, []core.Window{{Limit: redisLimit, Period: time.Minute, Name: "default"}}, nil)
+		p, err := rate.NewPolicy(alg, []rate.Window{{Limit: redisLimit, Period: time.Minute, Name: "default"}}, nil)
 		require.NoError(b, err)
 		ours := func(ctx context.Context, key string) error {
-			var res core.Result
-			return store.Take(ctx, &core.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res)
+			var res rate.Result
+			return store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res)
 		}
 		b.Run(alg.String(), func(b *testing.B) {
 			ctx := context.Background()

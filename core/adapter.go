@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"unsafe"
+
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // This file holds what every framework adapter shares (adapters/ginlimit, echolimit,
@@ -14,7 +16,7 @@ import (
 // MustNew is like [New] but panics with the error when cfg is invalid or its backend
 // cannot be built, like regexp.MustCompile: a misconfiguration fails at start, never per
 // request. The adapters' New functions use it.
-func MustNew(cfg Config, opts ...Option) *Limiter {
+func MustNew(cfg config.Config, opts ...Option) *Limiter {
 	l, err := New(cfg, opts...)
 	if err != nil {
 		panic(err)
@@ -37,7 +39,7 @@ func MustNew(cfg Config, opts ...Option) *Limiter {
 // Gate costs two allocations: one holds the decision, its context and the header
 // values; the other is the request copy.
 func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
-	dc := &decisionContext{Context: contextOf(in.Request)}
+	dc := &decisionContext{Context: in.Request.Context()}
 	in.Request = in.Request.WithContext(dc)
 	l.decide(in, &dc.d)
 	dc.writeHeaders(h)

@@ -10,13 +10,14 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // TestGateAllocs: deciding a request, keeping its decision in the request context and
 // setting its headers cost two allocations: the decision with its context and header
 // values, and the request copy that carries the context.
 func TestGateAllocs(t *testing.T) {
-	h := newHarness(t, core.Config{})
+	h := newHarness(t, config.Config{})
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/users/42", nil)
 	req.RemoteAddr = "203.0.113.7:41000"
 	header := http.Header{}

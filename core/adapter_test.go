@@ -13,6 +13,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // TestGate: Gate sets exactly the headers WriteHeaders sets, for every outcome, and the
@@ -22,22 +23,22 @@ func TestGate(t *testing.T) {
 	long := strings.Repeat("a-very-long-rule-name", 3) // the values outgrow Gate's buffer
 	tests := []struct {
 		name     string
-		cfg      core.Config
+		cfg      config.Config
 		requests int // decided before the one checked
 		down     bool
 		outcome  core.Outcome
 		headers  bool
 	}{
 		{name: "allowed", outcome: core.Allowed, headers: true},
-		{name: "denied", cfg: core.Config{Default: core.Limits{Limit: 1, Window: time.Minute}}, requests: 1, outcome: core.Denied, headers: true},
-		{name: "shadow denied", cfg: core.Config{Mode: core.ModeShadow, Default: core.Limits{Limit: 1, Window: time.Minute}}, requests: 1, outcome: core.ShadowDenied, headers: true},
-		{name: "unavailable", cfg: core.Config{FailMode: core.FailClosed}, down: true, outcome: core.Unavailable, headers: true},
+		{name: "denied", cfg: config.Config{Default: config.Limits{Limit: 1, Window: time.Minute}}, requests: 1, outcome: core.Denied, headers: true},
+		{name: "shadow denied", cfg: config.Config{Mode: config.ModeShadow, Default: config.Limits{Limit: 1, Window: time.Minute}}, requests: 1, outcome: core.ShadowDenied, headers: true},
+		{name: "unavailable", cfg: config.Config{FailMode: config.FailClosed}, down: true, outcome: core.Unavailable, headers: true},
 		{name: "failed open", down: true, outcome: core.FailedOpen},
-		{name: "exempt", cfg: core.Config{Exemptions: core.ExemptionsConfig{IPs: []string{"203.0.113.0/24"}}}, outcome: core.Exempt},
-		{name: "disabled", cfg: core.Config{Enabled: core.Bool(false)}, outcome: core.Disabled},
+		{name: "exempt", cfg: config.Config{Exemptions: config.ExemptionsConfig{IPs: []string{"203.0.113.0/24"}}}, outcome: core.Exempt},
+		{name: "disabled", cfg: config.Config{Enabled: config.Bool(false)}, outcome: core.Disabled},
 		{
 			name: "long policy",
-			cfg: core.Config{Endpoints: []core.Endpoint{{Name: long, Pattern: "/api/*", Limits: core.Limits{Windows: []core.WindowConfig{
+			cfg: config.Config{Endpoints: []config.Endpoint{{Name: long, Pattern: "/api/*", Limits: config.Limits{Windows: []config.WindowConfig{
 				{Limit: 10, Window: time.Second}, {Limit: 100, Window: time.Minute}, {Limit: 1000, Window: time.Hour},
 			}}}}},
 			outcome: core.Allowed, headers: true,
@@ -76,7 +77,7 @@ func TestGate(t *testing.T) {
 func TestGateContext(t *testing.T) {
 	t.Parallel()
 	type key struct{}
-	h := newHarness(t, core.Config{})
+	h := newHarness(t, config.Config{})
 	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
 	req := httptest.NewRequestWithContext(parent, http.MethodGet, "/", nil)
 	r, _ := h.lim.Gate(core.Input{Request: req}, http.Header{})
@@ -94,10 +95,10 @@ func TestGateContext(t *testing.T) {
 
 func TestMustNew(t *testing.T) {
 	t.Parallel()
-	lim := core.MustNew(core.Config{}, core.WithStore(adaptertest.NewStore()))
+	lim := core.MustNew(config.Config{}, core.WithStore(adaptertest.NewStore()))
 	assert.NotNil(t, lim)
 	assert.PanicsWithError(t, func() string {
-		_, err := core.New(core.Config{Mode: "loud"}, core.WithStore(adaptertest.NewStore()))
+		_, err := core.New(config.Config{Mode: "loud"}, core.WithStore(adaptertest.NewStore()))
 		return err.Error()
-	}(), func() { core.MustNew(core.Config{Mode: "loud"}, core.WithStore(adaptertest.NewStore())) })
+	}(), func() { core.MustNew(config.Config{Mode: "loud"}, core.WithStore(adaptertest.NewStore())) })
 }

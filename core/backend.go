@@ -5,10 +5,13 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // BackendFactory builds the [Store] a configuration names in `backend`.
-type BackendFactory func(cfg Config, env BackendEnv) (Store, error)
+type BackendFactory func(cfg config.Config, env BackendEnv) (rate.Store, error)
 
 // BackendEnv is what a [Limiter] lends the store it builds.
 type BackendEnv struct {
@@ -25,22 +28,22 @@ type Reloader interface {
 
 var (
 	backendsMu sync.RWMutex
-	backends   = map[string]BackendFactory{}
+	backends   = map[config.Backend]BackendFactory{}
 )
 
 // RegisterBackend makes a backend available under name for [New]. Backend packages call
 // it from init: importing backends/memorystore registers "memory", backends/redisstore
 // "redis". It panics if name is registered twice, like database/sql.Register.
-func RegisterBackend(name string, f BackendFactory) {
+func RegisterBackend(name config.Backend, f BackendFactory) {
 	backendsMu.Lock()
 	defer backendsMu.Unlock()
 	if _, dup := backends[name]; dup {
-		panic("ratewarden: backend registered twice: " + name)
+		panic("ratewarden: backend registered twice: " + string(name))
 	}
 	backends[name] = f
 }
 
-func newBackend(cfg Config, env BackendEnv) (Store, error) {
+func newBackend(cfg config.Config, env BackendEnv) (rate.Store, error) {
 	backendsMu.RLock()
 	f := backends[cfg.Backend]
 	backendsMu.RUnlock()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // problem holds the RFC 9457 members, set only with response.format = "problem"; the
@@ -101,7 +103,7 @@ func (d *Decision) contentType() string {
 func (d *Decision) deniedBody() *deniedBody {
 	w, r, _ := d.Binding()
 	retry := RetryAfterSeconds(d.RetryAfter())
-	window := int64(w.Period / time.Second)
+	window := w.Seconds()
 	b := &deniedBody{
 		Error: "rate_limit_exceeded",
 		Message: fmt.Sprintf("Rate limit exceeded: %s per %s. Retry in %s.",
@@ -124,7 +126,7 @@ func (d *Decision) deniedBody() *deniedBody {
 		b.LimitsExceeded = append(b.LimitsExceeded, exceededLimit{
 			Policy:     pw.Name,
 			Limit:      pw.Limit,
-			Window:     int64(pw.Period / time.Second),
+			Window:     pw.Seconds(),
 			Remaining:  wr.Remaining,
 			Reset:      unixCeil(d.Now.Add(wr.ResetAfter)),
 			RetryAfter: RetryAfterSeconds(wr.RetryAfter),
@@ -160,15 +162,9 @@ func (d *Decision) problem(status int, detail string) problem {
 	return problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail}
 }
 
-// RetryHinter is implemented by backend errors that know when the backend may be
-// reachable again (an open circuit breaker); 503 responses use it for Retry-After.
-type RetryHinter interface {
-	RetryAfter() time.Duration
-}
-
 // unavailableRetry is the Retry-After of a 503: the backend's hint, else one second.
 func (d *Decision) unavailableRetry() time.Duration {
-	var h RetryHinter
+	var h rate.RetryHinter
 	if errors.As(d.Err, &h) && h.RetryAfter() > 0 {
 		return h.RetryAfter()
 	}

@@ -9,11 +9,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 func TestTheDeniedBodyInJSON(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, core.Config{DocumentationURL: "https://example.com/docs/rate-limits", Default: core.Limits{Limit: 100, Window: time.Minute}})
+	h := newHarness(t, config.Config{DocumentationURL: "https://example.com/docs/rate-limits", Default: config.Limits{Limit: 100, Window: time.Minute}})
 	h.decideN(100, request{path: "/x"})
 	d := h.decide(request{path: "/x"})
 	reset := strconv.FormatInt(h.clock.Now().Unix()+60, 10)
@@ -35,7 +36,7 @@ func TestTheDeniedBodyInJSON(t *testing.T) {
 
 func TestTheDeniedBodyAsProblemDetails(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, core.Config{Response: core.ResponseConfig{Format: core.FormatProblem}, Default: core.Limits{Limit: 1, Window: time.Minute}})
+	h := newHarness(t, config.Config{Response: config.ResponseConfig{Format: config.FormatProblem}, Default: config.Limits{Limit: 1, Window: time.Minute}})
 	d := h.decideN(2, request{path: "/x"})
 	rec := newRecorder()
 	d.WriteResponse(rec)
@@ -51,8 +52,8 @@ func TestTheDeniedBodyAsProblemDetails(t *testing.T) {
 
 func TestTheDeniedBodyUnderAPenalty(t *testing.T) {
 	t.Parallel()
-	cfg := core.Config{Default: core.Limits{Limit: 1, Window: time.Second}}
-	cfg.Penalty = core.PenaltyConfig{Enabled: true, Threshold: 2, Period: time.Minute, BaseCooldown: 30 * time.Second, Multiplier: 2, MaxCooldown: time.Hour}
+	cfg := config.Config{Default: config.Limits{Limit: 1, Window: time.Second}}
+	cfg.Penalty = config.PenaltyConfig{Enabled: true, Threshold: 2, Period: time.Minute, BaseCooldown: 30 * time.Second, Multiplier: 2, MaxCooldown: time.Hour}
 	h := newHarness(t, cfg)
 	h.decideN(2, request{path: "/x"}) // one allowed, one violation
 	d := h.decide(request{path: "/x"})

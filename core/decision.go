@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // Outcome is what a [Limiter] decided for one request.
@@ -32,8 +33,9 @@ const (
 
 var outcomeNames = [...]string{"disabled", "allowed", "denied", "shadow_denied", "exempt", "error", "unavailable"}
 
-// String returns the outcome's name, as used in logs: "allowed", "denied", "shadow_denied",
-// "exempt", "disabled", "error" (failed open) or "unavailable".
+// String returns the outcome's name, as used in logs and as the decision label of metrics
+// (adapters/promlimit): "allowed", "denied", "shadow_denied", "exempt", "disabled", "error"
+// (failed open) or "unavailable" (counted as "error" in metrics).
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
 		return outcomeNames[o]
@@ -81,15 +83,15 @@ type Decision struct {
 
 	Now    time.Time // decision time
 	Cost   int64
-	Policy *Policy // the windows that applied; nil unless the request was limited
-	Result Result  // the store's answer, when the store answered
-	Err    error   // the backend error behind FailedOpen or Unavailable
+	Policy *rate.Policy // the windows that applied; nil unless the request was limited
+	Result rate.Result  // the store's answer, when the store answered
+	Err    error        // the backend error behind FailedOpen or Unavailable
 
-	binding  int       // index of the binding window in Result.Windows
-	snapshot *snapshot // the configuration the decision was made under
-	req      Request   // the store request; here so that deciding does not allocate
-	gated    bool      // Gate has set the headers on the response already
-	keyBuf   [64]byte  // backing array of req.Key for the usual key lengths
+	binding  int          // index of the binding window in Result.Windows
+	snapshot *snapshot    // the configuration the decision was made under
+	req      rate.Request // the store request; here so that deciding does not allocate
+	gated    bool         // Gate has set the headers on the response already
+	keyBuf   [64]byte     // backing array of req.Key for the usual key lengths
 }
 
 // Proceed reports whether the request should reach the handler.
@@ -125,7 +127,7 @@ func (d *Decision) TierLabel() string {
 	if d == nil || d.snapshot == nil {
 		return TierOther
 	}
-	if _, ok := d.snapshot.tierNames[d.Tier]; ok {
+	if _, ok := d.snapshot.tierNames[d.Tier]; ok || d.Tier == TierAnonymous || d.Tier == TierNone {
 		return d.Tier
 	}
 	return TierOther
@@ -133,9 +135,9 @@ func (d *Decision) TierLabel() string {
 
 // Binding returns the window that decides the headers, the one with the fewest remaining
 // units, and its state. ok is false when the request was not limited.
-func (d *Decision) Binding() (w Window, r WindowResult, ok bool) {
+func (d *Decision) Binding() (w rate.Window, r rate.WindowResult, ok bool) {
 	if d == nil || d.Policy == nil {
-		return Window{}, WindowResult{}, false
+		return rate.Window{}, rate.WindowResult{}, false
 	}
 	return d.Policy.Windows[d.binding], d.Result.Windows[d.binding], true
 }

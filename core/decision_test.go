@@ -12,6 +12,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // TestANilDecisionReadsAsTheZeroDecision: a handler that a skipper let through gets
@@ -51,9 +52,9 @@ func TestANilDecisionReadsAsTheZeroDecision(t *testing.T) {
 // headers, bodies and logs, and keeps their counters apart on a shared store.
 func TestANamedLimiterPrefixesItsPolicies(t *testing.T) {
 	t.Parallel()
-	cfg := core.Config{
-		Default:   core.Limits{Limit: 2, Window: time.Minute},
-		Endpoints: []core.Endpoint{{Name: "compute", Pattern: "/compute", Limits: core.Limits{Windows: []core.WindowConfig{{Limit: 5, Window: time.Minute}, {Limit: 50, Window: time.Hour}}}}},
+	cfg := config.Config{
+		Default:   config.Limits{Limit: 2, Window: time.Minute},
+		Endpoints: []config.Endpoint{{Name: "compute", Pattern: "/compute", Limits: config.Limits{Windows: []config.WindowConfig{{Limit: 5, Window: time.Minute}, {Limit: 50, Window: time.Hour}}}}},
 	}
 	h := newHarness(t, cfg, core.WithName("search"))
 	d := h.decide(request{path: "/compute"})
@@ -91,7 +92,7 @@ func TestANamedLimiterPrefixesItsPolicies(t *testing.T) {
 
 	// Nor does an unnamed limiter whose rule is called "search.default" meet its counter:
 	// a review saw it denied after the named limiter spent its default counter.
-	dotted := core.Config{Endpoints: []core.Endpoint{{Name: "search.default", Pattern: "/x", Limits: core.Limits{Limit: 2, Window: time.Minute}}}}
+	dotted := config.Config{Endpoints: []config.Endpoint{{Name: "search.default", Pattern: "/x", Limits: config.Limits{Limit: 2, Window: time.Minute}}}}
 	third, err := core.New(dotted, core.WithStore(h.store), core.WithClock(h.clock.Now))
 	require.NoError(t, err)
 	od = core.Decision{}
@@ -104,7 +105,7 @@ func TestANamedLimiterPrefixesItsPolicies(t *testing.T) {
 func TestWithNameRejectsNamesThatCannotAppearInHeaders(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"a b", `x"y`, "ü"} {
-		_, err := core.New(core.Config{}, core.WithStore(adaptertest.NewStore()), core.WithName(name))
+		_, err := core.New(config.Config{}, core.WithStore(adaptertest.NewStore()), core.WithName(name))
 		require.Error(t, err, name)
 		assert.True(t, strings.HasPrefix(err.Error(), "ratewarden: WithName: must match"), err.Error())
 		assert.Contains(t, err.Error(), `got "`)

@@ -3,13 +3,13 @@ package core
 import (
 	"context"
 	"log/slog"
-	"time"
+
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // logDenial writes the warn record of SPEC section 7 for a denial (or, in shadow mode, a
-// would-be denial).
-func (l *Limiter) logDenial(d *Decision) {
-	ctx := context.Background()
+// would-be denial), with the request's context so that handlers see its trace.
+func (l *Limiter) logDenial(ctx context.Context, d *Decision) {
 	if !l.logger.Enabled(ctx, slog.LevelWarn) {
 		return
 	}
@@ -24,16 +24,16 @@ func (l *Limiter) logDenial(d *Decision) {
 		slog.String("path", d.Path),
 		slog.Int64("limit", w.Limit),
 		slog.Int64("remaining", r.Remaining),
-		slog.Int64("window", int64(w.Period/time.Second)),
+		slog.Int64("window", w.Seconds()),
 		slog.Int64("retry_after", RetryAfterSeconds(d.RetryAfter())),
 		slog.String("algorithm", s.cfg.Algorithm),
-		slog.String("backend", s.cfg.Backend),
+		slog.String("backend", string(s.cfg.Backend)),
 	}
 	if d.Result.Cooldown > 0 {
 		attrs = append(attrs, slog.Int64("penalty_cooldown", RetryAfterSeconds(d.Result.Cooldown)))
 	}
 	if d.Outcome == ShadowDenied {
-		attrs = append(attrs, slog.String("mode", ModeShadow))
+		attrs = append(attrs, slog.String("mode", string(config.ModeShadow)))
 	}
 	l.logger.LogAttrs(ctx, slog.LevelWarn, "rate_limit_exceeded", attrs...)
 }

@@ -15,5 +15,5 @@
 // arithmetic of the four algorithms is in [Policy], written once for every in-process
 // store and mirrored by the Redis scripts; package storetest holds every backend to it.
 //
-// [httplimit]: https://pkg.go.dev/github.com/ratewarden/ratewarden/core/httplimit
+// [httplimit]: https://pkg.go.dev/github.com/ratewarden/ratewarden/adapters/httplimit
 package core

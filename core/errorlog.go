@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // ThrottledLog writes at most one record per interval for each kind of event, so that a
@@ -69,7 +71,8 @@ func NewErrorLog(logger *slog.Logger, now func() time.Time) *ErrorLog {
 	return &ErrorLog{NewThrottledLog(logger, slog.LevelError, time.Second, now)}
 }
 
-// Log records an error of the given kind, as [ThrottledLog.Log] does, with the error.
-func (l *ErrorLog) Log(msg, kind string, err error, attrs ...slog.Attr) {
-	l.log.Log(context.Background(), msg, kind, append(attrs, slog.String("error", err.Error()))...)
+// Log records an error of the given kind, as [ThrottledLog.Log] does, with the error. ctx
+// is the context of the request that met the error.
+func (l *ErrorLog) Log(ctx context.Context, msg string, kind rate.ErrorKind, err error, attrs ...slog.Attr) {
+	l.log.Log(ctx, msg, string(kind), append(attrs, slog.String("error", err.Error()))...)
 }

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -19,12 +20,12 @@ func TestErrorLogWritesOncePerSecondPerKind(t *testing.T) {
 	c := adaptertest.NewClock()
 	log := core.NewErrorLog(slog.New(slog.NewJSONHandler(&buf, nil)), c.Now)
 	for i := 0; i < 50; i++ {
-		log.Log("redis_error", "timeout", errBackendDown)
-		log.Log("redis_error", "connection", errBackendDown)
+		log.Log(context.Background(), "redis_error", "timeout", errBackendDown)
+		log.Log(context.Background(), "redis_error", "connection", errBackendDown)
 		c.Advance(10 * time.Millisecond) // 50 × 10ms = 500ms: still inside the first second
 	}
 	c.Advance(500 * time.Millisecond)
-	log.Log("redis_error", "timeout", errBackendDown)
+	log.Log(context.Background(), "redis_error", "timeout", errBackendDown)
 
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	assert.Len(t, lines, 3, buf.String())

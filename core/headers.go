@@ -109,7 +109,7 @@ func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 			b = append(b, ";q="...)
 			b = strconv.AppendInt(b, pw.Limit, 10)
 			b = append(b, ";w="...)
-			b = strconv.AppendInt(b, int64(pw.Period/time.Second), 10)
+			b = strconv.AppendInt(b, pw.Seconds(), 10)
 		}
 		hs.add(headerPolicy, len(b))
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 func headersOf(d *core.Decision) http.Header {
@@ -20,7 +21,7 @@ func headersOf(d *core.Decision) http.Header {
 
 func TestHeadersOfAnAllowedRequest(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, core.Config{})
+	h := newHarness(t, config.Config{})
 	base := h.clock.Now().Unix()
 	got := headersOf(h.decide(request{path: "/x"}))
 	assert.Equal(t, http.Header{
@@ -35,9 +36,9 @@ func TestHeadersOfAnAllowedRequest(t *testing.T) {
 
 func TestHeadersNameTheBindingWindowOfSeveral(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, core.Config{Algorithm: "fixed_window", Endpoints: []core.Endpoint{{
+	h := newHarness(t, config.Config{Algorithm: "fixed_window", Endpoints: []config.Endpoint{{
 		Name: "compute", Pattern: "/api/v1/compute",
-		Limits: core.Limits{Windows: []core.WindowConfig{{Limit: 10, Window: time.Minute}, {Limit: 100, Window: time.Hour}}},
+		Limits: config.Limits{Windows: []config.WindowConfig{{Limit: 10, Window: time.Minute}, {Limit: 100, Window: time.Hour}}},
 	}}})
 	base := h.clock.Now().Unix()
 	r := request{path: "/api/v1/compute"}
@@ -64,14 +65,14 @@ func TestHeaderFamiliesCanBeSwitchedOff(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name       string
-		headers    core.HeadersConfig
+		headers    config.HeadersConfig
 		want, none []string
 	}{
-		{"x only", core.HeadersConfig{IETF: core.Bool(false)}, []string{"X-RateLimit-Limit", "Retry-After"}, []string{"RateLimit", "RateLimit-Policy"}},
-		{"ietf only", core.HeadersConfig{XRateLimit: core.Bool(false)}, []string{"RateLimit", "RateLimit-Policy", "Retry-After"}, []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Used"}},
+		{"x only", config.HeadersConfig{IETF: config.Bool(false)}, []string{"X-RateLimit-Limit", "Retry-After"}, []string{"RateLimit", "RateLimit-Policy"}},
+		{"ietf only", config.HeadersConfig{XRateLimit: config.Bool(false)}, []string{"RateLimit", "RateLimit-Policy", "Retry-After"}, []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Used"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, core.Config{Headers: tt.headers, Default: core.Limits{Limit: 1, Window: time.Minute}})
+			h := newHarness(t, config.Config{Headers: tt.headers, Default: config.Limits{Limit: 1, Window: time.Minute}})
 			got := headersOf(h.decideN(2, request{path: "/x"}))
 			for _, name := range tt.want {
 				assert.NotEmpty(t, got.Get(name), name)
@@ -85,7 +86,7 @@ func TestHeaderFamiliesCanBeSwitchedOff(t *testing.T) {
 
 func TestRetryAfterIsRoundedUpToWholeSeconds(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, core.Config{Default: core.Limits{Limit: 3, Window: 10 * time.Second}})
+	h := newHarness(t, config.Config{Default: config.Limits{Limit: 3, Window: 10 * time.Second}})
 	d := h.decideN(4, request{path: "/x"})
 	assert.Equal(t, 3333334*time.Microsecond, d.RetryAfter())
 	assert.Equal(t, "4", headersOf(d).Get("Retry-After"))
@@ -93,7 +94,7 @@ func TestRetryAfterIsRoundedUpToWholeSeconds(t *testing.T) {
 
 func BenchmarkWriteHeaders(b *testing.B) {
 	h := &harness{store: adaptertest.NewStore(), clock: adaptertest.NewClock()}
-	lim, err := core.New(core.Config{}, core.WithStore(h.store), core.WithClock(h.clock.Now))
+	lim, err := core.New(config.Config{}, core.WithStore(h.store), core.WithClock(h.clock.Now))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // harness is a Limiter over an adaptertest.Store with a test clock and a captured JSON log.
@@ -24,7 +25,7 @@ type harness struct {
 	log   *bytes.Buffer
 }
 
-func newHarness(t *testing.T, cfg core.Config, opts ...core.Option) *harness {
+func newHarness(t *testing.T, cfg config.Config, opts ...core.Option) *harness {
 	t.Helper()
 	h := &harness{store: adaptertest.NewStore(), clock: adaptertest.NewClock(), log: &bytes.Buffer{}}
 	logger := slog.New(slog.NewJSONHandler(&syncWriter{w: h.log}, nil))

@@ -1,8 +1,6 @@
 package core
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +12,9 @@ import (
 	"unsafe"
 
 	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/internal/pattern"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // Limiter decides, for each request, whether the client is within its limits. It is
@@ -24,7 +25,7 @@ import (
 // with [Limiter.Reload]; the request path never takes a lock.
 type Limiter struct {
 	snap     atomic.Pointer[snapshot]
-	store    Store
+	store    rate.Store
 	ownStore bool // built from the configuration, so Close closes it
 	now      func() time.Time
 	logger   *slog.Logger
@@ -50,13 +51,13 @@ type Input struct {
 // the backend the configuration names, which must be registered (see [RegisterBackend]):
 // importing backends/memorystore registers "memory", backends/redisstore "redis".
 // An invalid configuration returns a *[ValidationError] listing every problem.
-func New(cfg Config, opts ...Option) (*Limiter, error) {
+func New(cfg config.Config, opts ...Option) (*Limiter, error) {
 	var o options
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	if o.name != "" && !nameRE.MatchString(o.name) {
-		return nil, fmt.Errorf("ratewarden: WithName: must match %s, got %q", nameRE, o.name)
+	if o.name != "" && !pattern.Name.MatchString(o.name) {
+		return nil, fmt.Errorf("ratewarden: WithName: must match %s, got %q", pattern.Name, o.name)
 	}
 	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer, name: o.name}
 	if l.now == nil {
@@ -83,7 +84,7 @@ func New(cfg Config, opts ...Option) (*Limiter, error) {
 }
 
 // Config returns the configuration in force, with defaults applied.
-func (l *Limiter) Config() Config { return l.snap.Load().cfg }
+func (l *Limiter) Config() config.Config { return l.snap.Load().cfg }
 
 // Reload validates cfg and, when it is valid, swaps it in atomically: requests already
 // being decided finish under the old configuration, the next ones use the new one.
@@ -92,7 +93,7 @@ func (l *Limiter) Config() Config { return l.snap.Load().cfg }
 //
 // The backend is built once: changes to backend, redis.* and memory.* take effect at the
 // next restart, and Reload logs a warning naming them.
-func (l *Limiter) Reload(cfg Config) error {
+func (l *Limiter) Reload(cfg config.Config) error {
 	l.reloadMu.Lock()
 	defer l.reloadMu.Unlock()
 	old := l.snap.Load()
@@ -138,7 +139,7 @@ func (l *Limiter) Decide(in Input, d *Decision) {
 // resolves it (SPEC section 2): from the peer address, or the forwarding headers of
 // trusted proxies, as a prefix (/32 for IPv4, client_ip.ipv6_prefix for IPv6). ok is
 // false when no address can be derived (a unix socket without a trusted proxy). The
-// admin endpoints (core/httplimit) count failed attempts per ClientAddr.
+// admin endpoints (adapters/httplimit) count failed attempts per ClientAddr.
 func (l *Limiter) ClientAddr(r *http.Request) (addr netip.Prefix, ok bool) {
 	s := l.snap.Load()
 	ip, ok := s.resolver.ClientIP(r.RemoteAddr, r.Header)
@@ -158,19 +159,19 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	}
 	s.identify(in, d)
 	rl := s.resolve(r.Method, r.URL.Path, in.Route)
-	d.Rule = rl.name
+	d.Rule = rl.Name
 	if s.exempt(d) {
 		d.Outcome = Exempt
 		l.observe(d)
 		return
 	}
 	ls := rl.limitsFor(d.Tier)
-	d.Policy, d.Cost = ls.policy, ls.cost
-	d.req = Request{Key: d.buildKey(rl.counter), Policy: ls.policy, Cost: ls.cost, Now: d.Now}
-	if err := l.store.Take(contextOf(r), &d.req, &d.Result); err != nil {
+	d.Policy, d.Cost = ls.Policy, ls.Cost
+	d.req = rate.Request{Key: d.buildKey(rl.counter), Policy: ls.Policy, Cost: ls.Cost, Now: d.Now}
+	if err := l.store.Take(r.Context(), &d.req, &d.Result); err != nil {
 		d.Err = err
 		d.Outcome = FailedOpen
-		if s.cfg.FailMode == FailClosed {
+		if s.cfg.FailMode == config.FailClosed {
 			d.Outcome = Unavailable
 		}
 		d.Policy = nil
@@ -183,10 +184,10 @@ func (l *Limiter) decide(in Input, d *Decision) {
 		d.Outcome = Allowed
 	case s.shadow:
 		d.Outcome = ShadowDenied
-		l.logDenial(d)
+		l.logDenial(r.Context(), d)
 	default:
 		d.Outcome = Denied
-		l.logDenial(d)
+		l.logDenial(r.Context(), d)
 	}
 	l.observe(d)
 }
@@ -213,16 +214,9 @@ func (d *Decision) buildKey(counter string) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-func contextOf(r *http.Request) context.Context {
-	if ctx := r.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
-}
-
 // restartOnlyChanges lists the settings that differ between two configurations but only
 // apply when the store is built.
-func restartOnlyChanges(old, cfg Config) []string {
+func restartOnlyChanges(old, cfg config.Config) []string {
 	var keys []string
 	if old.Backend != cfg.Backend {
 		keys = append(keys, "backend")
@@ -235,6 +229,3 @@ func restartOnlyChanges(old, cfg Config) []string {
 	}
 	return keys
 }
-
-// ErrUnavailable is the error a store returns (wrapped) when its backend cannot decide.
-var ErrUnavailable = errors.New("ratewarden: backend unavailable")

@@ -12,15 +12,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
-func endpoint(name, pattern string, limit int64, methods ...string) core.Endpoint {
-	return core.Endpoint{Name: name, Pattern: pattern, Methods: methods, Limits: core.Limits{Limit: limit, Window: time.Minute}}
+func endpoint(name, pattern string, limit int64, methods ...string) config.Endpoint {
+	return config.Endpoint{Name: name, Pattern: pattern, Methods: methods, Limits: config.Limits{Limit: limit, Window: time.Minute}}
 }
 
 func TestRuleResolutionPicksTheMostSpecificMatch(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, core.Config{Endpoints: []core.Endpoint{
+	h := newHarness(t, config.Config{Endpoints: []config.Endpoint{
 		endpoint("compute", "/api/v1/compute", 10, "POST"),
 		endpoint("admin", "/api/v1/admin/*", 10),
 		endpoint("admin-users", "/api/v1/admin/users/*", 10),
@@ -57,7 +58,7 @@ func TestRuleResolutionPicksTheMostSpecificMatch(t *testing.T) {
 
 func TestCountersAreKeptPerClientAndRule(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, core.Config{Endpoints: []core.Endpoint{endpoint("compute", "/api/v1/compute", 10)}})
+	h := newHarness(t, config.Config{Endpoints: []config.Endpoint{endpoint("compute", "/api/v1/compute", 10)}})
 	compute := request{path: "/api/v1/compute"}
 	require.Equal(t, core.Allowed, h.decideN(10, compute).Outcome)
 	assert.Equal(t, core.Denied, h.decide(compute).Outcome)
@@ -73,7 +74,7 @@ func TestCountersAreKeptPerClientAndRule(t *testing.T) {
 
 func TestTheHundredAndFirstRequestIsDenied(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, core.Config{})
+	h := newHarness(t, config.Config{})
 	r := request{path: "/api/v1/test"}
 	last := h.decideN(100, r)
 	require.Equal(t, core.Allowed, last.Outcome)
@@ -95,15 +96,15 @@ const testSecret = "0123456789abcdef0123456789abcdef-test"
 
 func TestTiersComeFromVerifiedTokensOnly(t *testing.T) {
 	t.Parallel()
-	cfg := core.Config{
-		Default: core.Limits{Limit: 2, Window: time.Minute},
-		Tiers: map[string]core.Limits{
+	cfg := config.Config{
+		Default: config.Limits{Limit: 2, Window: time.Minute},
+		Tiers: map[string]config.Limits{
 			"standard": {Limit: 3, Window: time.Minute},
 			"premium":  {Limit: 5, Window: time.Minute},
 		},
-		Endpoints: []core.Endpoint{{
-			Name: "compute", Pattern: "/api/v1/compute", Limits: core.Limits{Limit: 1, Window: time.Minute},
-			Tiers: map[string]core.Limits{"premium": {Limit: 4, Window: time.Minute}},
+		Endpoints: []config.Endpoint{{
+			Name: "compute", Pattern: "/api/v1/compute", Limits: config.Limits{Limit: 1, Window: time.Minute},
+			Tiers: map[string]config.Limits{"premium": {Limit: 4, Window: time.Minute}},
 		}},
 	}
 	cfg.JWT.Enabled, cfg.JWT.Secret = true, testSecret
@@ -151,7 +152,7 @@ func TestTiersComeFromVerifiedTokensOnly(t *testing.T) {
 
 func TestExemptClientsPassUntouched(t *testing.T) {
 	t.Parallel()
-	cfg := core.Config{Default: core.Limits{Limit: 1, Window: time.Minute}}
+	cfg := config.Config{Default: config.Limits{Limit: 1, Window: time.Minute}}
 	cfg.Exemptions.IPs = []string{"10.1.0.0/16", "2001:db8::1"}
 	cfg.Exemptions.Users = []string{"ops"}
 	cfg.JWT.Enabled, cfg.JWT.Secret = true, testSecret
@@ -175,7 +176,7 @@ func TestExemptClientsPassUntouched(t *testing.T) {
 
 func TestShadowModeNeverBlocksButReportsAsEnforceWould(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, core.Config{Mode: core.ModeShadow, Default: core.Limits{Limit: 2, Window: time.Minute}})
+	h := newHarness(t, config.Config{Mode: config.ModeShadow, Default: config.Limits{Limit: 2, Window: time.Minute}})
 	r := request{path: "/x"}
 	h.decideN(2, r)
 	d := h.decide(r)
@@ -191,7 +192,7 @@ func TestShadowModeNeverBlocksButReportsAsEnforceWould(t *testing.T) {
 
 func TestDisabledLimiterIsAPassThrough(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, core.Config{Enabled: core.Bool(false), Default: core.Limits{Limit: 1, Window: time.Minute}})
+	h := newHarness(t, config.Config{Enabled: config.Bool(false), Default: config.Limits{Limit: 1, Window: time.Minute}})
 	for i := 0; i < 3; i++ {
 		d := h.decide(request{path: "/x"})
 		require.Equal(t, core.Disabled, d.Outcome)
@@ -205,15 +206,15 @@ func TestDisabledLimiterIsAPassThrough(t *testing.T) {
 func TestBackendFailuresFollowTheFailMode(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		mode    string
+		mode    config.FailMode
 		outcome core.Outcome
 		status  int
 	}{
-		{core.FailOpen, core.FailedOpen, 0},
-		{core.FailClosed, core.Unavailable, http.StatusServiceUnavailable},
+		{config.FailOpen, core.FailedOpen, 0},
+		{config.FailClosed, core.Unavailable, http.StatusServiceUnavailable},
 	} {
-		t.Run(tt.mode, func(t *testing.T) {
-			h := newHarness(t, core.Config{FailMode: tt.mode})
+		t.Run(string(tt.mode), func(t *testing.T) {
+			h := newHarness(t, config.Config{FailMode: tt.mode})
 			h.store.Fail(errBackendDown)
 			d := h.decide(request{path: "/x"})
 			require.Equal(t, tt.outcome, d.Outcome)
@@ -235,7 +236,7 @@ func TestBackendFailuresFollowTheFailMode(t *testing.T) {
 
 func TestACustomKeyReplacesTheIdentity(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, core.Config{Default: core.Limits{Limit: 1, Window: time.Minute}})
+	h := newHarness(t, config.Config{Default: config.Limits{Limit: 1, Window: time.Minute}})
 	d := h.decide(request{path: "/x", key: "tenant-7"})
 	assert.Equal(t, core.ScopeKey, d.Scope)
 	assert.Equal(t, "key:tenant-7", d.ClientID())
@@ -244,7 +245,7 @@ func TestACustomKeyReplacesTheIdentity(t *testing.T) {
 
 func TestMalformedPeersNeverPanicAndShareOneCounter(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, core.Config{Default: core.Limits{Limit: 2, Window: time.Minute}})
+	h := newHarness(t, config.Config{Default: config.Limits{Limit: 2, Window: time.Minute}})
 	for _, remote := range []string{"", "@", "pipe", "[::1", "999.1.1.1:80"} {
 		assert.NotPanics(t, func() { h.decide(request{path: "/x", remote: remote + " "}) })
 	}
@@ -253,7 +254,7 @@ func TestMalformedPeersNeverPanicAndShareOneCounter(t *testing.T) {
 
 func TestEveryDenialLogsAWarnRecordWithAllFields(t *testing.T) {
 	t.Parallel()
-	cfg := core.Config{Endpoints: []core.Endpoint{endpoint("compute", "/api/v1/compute", 1)}}
+	cfg := config.Config{Endpoints: []config.Endpoint{endpoint("compute", "/api/v1/compute", 1)}}
 	h := newHarness(t, cfg)
 	h.decide(request{method: "POST", path: "/api/v1/compute"})
 	require.Empty(t, h.log.String(), "allowed requests log nothing above debug")
@@ -274,7 +275,7 @@ func TestEveryDenialLogsAWarnRecordWithAllFields(t *testing.T) {
 
 func TestTierLabelsAreBoundedByTheConfiguration(t *testing.T) {
 	t.Parallel()
-	cfg := core.Config{Tiers: map[string]core.Limits{"premium": {Limit: 5, Window: time.Minute}}}
+	cfg := config.Config{Tiers: map[string]config.Limits{"premium": {Limit: 5, Window: time.Minute}}}
 	cfg.JWT.Enabled, cfg.JWT.Secret = true, testSecret
 	h := newHarness(t, cfg)
 	label := func(tier string) string {

@@ -1,6 +1,10 @@
 package core
 
-import "time"
+import (
+	"time"
+
+	"github.com/ratewarden/ratewarden/core/rate"
+)
 
 // Observer is told about every decision and every call to a remote backend; metrics
 // exporters implement it (adapters/promlimit). Methods are called on the request path and
@@ -10,9 +14,8 @@ type Observer interface {
 	// limiters).
 	ObserveDecision(d *Decision)
 	// ObserveBackend is called after each backend operation with its duration and, for a
-	// failure, its kind ("timeout", "connection", "script", "circuit_open", "other");
-	// errKind is "" on success.
-	ObserveBackend(operation string, took time.Duration, errKind string)
+	// failure, its kind; errKind is "" on success.
+	ObserveBackend(operation string, took time.Duration, errKind rate.ErrorKind)
 }
 
 // MemoryObserver is an optional extension of [Observer] for the in-process memory store,

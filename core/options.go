@@ -3,13 +3,15 @@ package core
 import (
 	"log/slog"
 	"time"
+
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // Option configures a [Limiter] beyond its [Config]: the parts that are code, not settings.
 type Option interface{ apply(*options) }
 
 type options struct {
-	store    Store
+	store    rate.Store
 	now      func() time.Time
 	logger   *slog.Logger
 	observer Observer
@@ -22,7 +24,7 @@ func (f optionFunc) apply(o *options) { f(o) }
 
 // WithStore makes the Limiter use s instead of building the configured backend. The
 // caller keeps ownership: [Limiter.Close] does not close s.
-func WithStore(s Store) Option { return optionFunc(func(o *options) { o.store = s }) }
+func WithStore(s rate.Store) Option { return optionFunc(func(o *options) { o.store = s }) }
 
 // WithClock sets the clock decisions are made with (default time.Now). Tests pass a fixed
 // or stepped clock instead of sleeping.

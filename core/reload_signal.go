@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // ReloadOnSignal reloads l with the configuration load returns each time one of sigs
@@ -12,7 +14,7 @@ import (
 // by [Limiter.Reload] and sent on the returned channel, which buffers one result and is
 // never waited for: a result is dropped while an earlier one is still unread. An invalid
 // configuration leaves the one in force. The channel is closed when ctx is done.
-func (l *Limiter) ReloadOnSignal(ctx context.Context, load func() (Config, error), sigs ...os.Signal) <-chan error {
+func (l *Limiter) ReloadOnSignal(ctx context.Context, load func() (config.Config, error), sigs ...os.Signal) <-chan error {
 	if len(sigs) == 0 {
 		sigs = []os.Signal{syscall.SIGHUP}
 	}
@@ -40,7 +42,7 @@ func (l *Limiter) ReloadOnSignal(ctx context.Context, load func() (Config, error
 
 // reloadFrom loads a configuration and reloads it, logging a load failure as Reload logs
 // a validation failure.
-func (l *Limiter) reloadFrom(load func() (Config, error)) error {
+func (l *Limiter) reloadFrom(load func() (config.Config, error)) error {
 	cfg, err := load()
 	if err != nil {
 		l.logger.Error("config_reload_failed", "error", err.Error())

@@ -14,17 +14,18 @@ import (
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
-func computeConfig(name, pattern string, limit int64) core.Config {
-	return core.Config{Endpoints: []core.Endpoint{endpoint(name, pattern, limit)}}
+func computeConfig(name, pattern string, limit int64) config.Config {
+	return config.Config{Endpoints: []config.Endpoint{endpoint(name, pattern, limit)}}
 }
 
 func TestReloadKeepsTheCountersOfRulesThatStillExist(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		next core.Config
+		next config.Config
 		want int64 // remaining after one more request
 	}{
 		{"same name, higher limit", computeConfig("compute", "/api/v1/compute", 20), 14},
@@ -54,7 +55,7 @@ func TestAnInvalidReloadKeepsTheConfigurationInForce(t *testing.T) {
 	bad := computeConfig("compute", "api/v1/compute", 10)
 	bad.Endpoints[0].Window = 0
 	err := h.lim.Reload(bad)
-	var invalid *core.ValidationError
+	var invalid *config.ValidationError
 	require.ErrorAs(t, err, &invalid)
 	assert.Len(t, invalid.Problems, 2, "every problem at once: %v", err)
 	assert.Equal(t, int64(9), h.decide(request{path: "/api/v1/compute"}).Remaining(), "the old rule still applies")
@@ -72,16 +73,16 @@ func (r *reloadCounter) Reloaded() { r.reloads.Add(1) }
 func TestReloadTellsTheStore(t *testing.T) {
 	t.Parallel()
 	store := &reloadCounter{Store: adaptertest.NewStore()}
-	lim, err := core.New(core.Config{}, core.WithStore(store))
+	lim, err := core.New(config.Config{}, core.WithStore(store))
 	require.NoError(t, err)
-	require.NoError(t, lim.Reload(core.Config{Default: core.Limits{Limit: 5}}))
+	require.NoError(t, lim.Reload(config.Config{Default: config.Limits{Limit: 5}}))
 	assert.Equal(t, int32(1), store.reloads.Load())
 }
 
 func TestReloadUnderConcurrentTrafficNeverOverAdmits(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, computeConfig("compute", "/api/v1/compute", 10))
-	configs := []core.Config{computeConfig("compute", "/api/v1/compute", 20), computeConfig("compute", "/api/v1/compute", 10)}
+	configs := []config.Config{computeConfig("compute", "/api/v1/compute", 20), computeConfig("compute", "/api/v1/compute", 10)}
 	var admitted atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
@@ -110,17 +111,17 @@ func TestReloadOnSignalReloadsOnSIGHUP(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	next := computeConfig("compute", "/api/v1/compute", 3)
-	loads := make(chan core.Config, 2)
+	loads := make(chan config.Config, 2)
 	loads <- next
-	loads <- core.Config{Mode: "bogus"}
-	results := h.lim.ReloadOnSignal(ctx, func() (core.Config, error) { return <-loads, nil })
+	loads <- config.Config{Mode: "bogus"}
+	results := h.lim.ReloadOnSignal(ctx, func() (config.Config, error) { return <-loads, nil })
 
 	require.NoError(t, syscall.Kill(syscall.Getpid(), syscall.SIGHUP))
 	require.NoError(t, waitResult(t, results))
 	assert.Equal(t, int64(3), h.decide(request{path: "/api/v1/compute"}).Limit())
 
 	require.NoError(t, syscall.Kill(syscall.Getpid(), syscall.SIGHUP))
-	var invalid *core.ValidationError
+	var invalid *config.ValidationError
 	require.ErrorAs(t, waitResult(t, results), &invalid)
 	assert.Equal(t, int64(3), h.decide(request{path: "/api/v1/compute"}).Limit(), "an invalid file changes nothing")
 
@@ -145,12 +146,12 @@ func waitResult(t *testing.T, results <-chan error) error {
 // share one (they used to: alternating them admitted 50 + 50 instead of 5 + 5).
 func TestARuleTakingARenamedRulesNameGetsACounterOfItsOwn(t *testing.T) {
 	t.Parallel()
-	rule := func(name, pattern string, window time.Duration) core.Endpoint {
-		return core.Endpoint{Name: name, Pattern: pattern, Limits: core.Limits{Limit: 5, Window: window}}
+	rule := func(name, pattern string, window time.Duration) config.Endpoint {
+		return config.Endpoint{Name: name, Pattern: pattern, Limits: config.Limits{Limit: 5, Window: window}}
 	}
-	h := newHarness(t, core.Config{Endpoints: []core.Endpoint{rule("a", "/x", time.Minute)}})
+	h := newHarness(t, config.Config{Endpoints: []config.Endpoint{rule("a", "/x", time.Minute)}})
 	h.decideN(2, request{path: "/x"})
-	require.NoError(t, h.lim.Reload(core.Config{Endpoints: []core.Endpoint{
+	require.NoError(t, h.lim.Reload(config.Config{Endpoints: []config.Endpoint{
 		rule("b", "/x", time.Minute),
 		rule("a", "/y", time.Hour),
 	}}))
@@ -165,12 +166,12 @@ func TestARuleTakingARenamedRulesNameGetsACounterOfItsOwn(t *testing.T) {
 
 	// Renaming them back and forth, in any order, never gives either rule a fresh counter
 	// or one counter to both.
-	for _, next := range [][]core.Endpoint{
+	for _, next := range [][]config.Endpoint{
 		{rule("a", "/y", time.Hour), rule("b", "/x", time.Minute)},
 		{rule("c", "/y", time.Hour), rule("a", "/x", time.Minute)},
 		{rule("a", "/x", time.Minute), rule("b", "/y", time.Hour)},
 	} {
-		require.NoError(t, h.lim.Reload(core.Config{Endpoints: next}))
+		require.NoError(t, h.lim.Reload(config.Config{Endpoints: next}))
 		assert.Equal(t, core.Denied, h.decide(request{path: "/x"}).Outcome)
 		assert.Equal(t, core.Denied, h.decide(request{path: "/y"}).Outcome)
 	}
@@ -181,32 +182,32 @@ func TestARuleTakingARenamedRulesNameGetsACounterOfItsOwn(t *testing.T) {
 // the POST rule (a review found 5 more logins admitted after each of these reloads).
 func TestRulesOnOnePatternKeepTheirMethodsCounters(t *testing.T) {
 	t.Parallel()
-	rule := func(name, method string, limit int64) core.Endpoint {
-		return core.Endpoint{Name: name, Pattern: "/login", Methods: []string{method}, Limits: core.Limits{Limit: limit, Window: 15 * time.Minute}}
+	rule := func(name, method string, limit int64) config.Endpoint {
+		return config.Endpoint{Name: name, Pattern: "/login", Methods: []string{method}, Limits: config.Limits{Limit: limit, Window: 15 * time.Minute}}
 	}
 	post := request{method: "POST", path: "/login"}
 	tests := []struct {
 		name   string
-		before []core.Endpoint
-		after  []core.Endpoint
+		before []config.Endpoint
+		after  []config.Endpoint
 	}{
 		{"both renamed, listed in another order",
-			[]core.Endpoint{rule("login", "POST", 5), rule("login-page", "GET", 100)},
-			[]core.Endpoint{rule("auth-page", "GET", 100), rule("auth", "POST", 5)}},
+			[]config.Endpoint{rule("login", "POST", 5), rule("login-page", "GET", 100)},
+			[]config.Endpoint{rule("auth-page", "GET", 100), rule("auth", "POST", 5)}},
 		{"a new GET rule listed before the renamed POST rule",
-			[]core.Endpoint{rule("login", "POST", 5)},
-			[]core.Endpoint{rule("login-page", "GET", 100), rule("auth", "POST", 5)}},
+			[]config.Endpoint{rule("login", "POST", 5)},
+			[]config.Endpoint{rule("login-page", "GET", 100), rule("auth", "POST", 5)}},
 		{"a new GET rule before the POST rule renamed with a method added",
-			[]core.Endpoint{rule("login", "POST", 5)},
-			[]core.Endpoint{rule("login-page", "GET", 100), {Name: "auth", Pattern: "/login", Methods: []string{"POST", "PUT"}, Limits: core.Limits{Limit: 5, Window: 15 * time.Minute}}}},
+			[]config.Endpoint{rule("login", "POST", 5)},
+			[]config.Endpoint{rule("login-page", "GET", 100), {Name: "auth", Pattern: "/login", Methods: []string{"POST", "PUT"}, Limits: config.Limits{Limit: 5, Window: 15 * time.Minute}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, core.Config{Endpoints: tt.before})
+			h := newHarness(t, config.Config{Endpoints: tt.before})
 			require.Equal(t, core.Allowed, h.decideN(5, post).Outcome)
 			require.Equal(t, core.Denied, h.decide(post).Outcome)
-			require.NoError(t, h.lim.Reload(core.Config{Endpoints: tt.after}))
+			require.NoError(t, h.lim.Reload(config.Config{Endpoints: tt.after}))
 			assert.Equal(t, core.Denied, h.decide(post).Outcome, "the POST rule kept its exhausted counter")
 			assert.Equal(t, core.Allowed, h.decide(request{path: "/login"}).Outcome, "the GET rule did not take it")
 		})

@@ -4,17 +4,18 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/jwtauth"
 )
 
-// snapshot is a validated configuration compiled for the request path. It is immutable;
-// a reload builds a new one and swaps it in atomically.
+// snapshot is a configuration compiled for the request path (config.Compile) with what
+// the Limiter adds: counter names kept across reloads and the JWT verifier. It is
+// immutable; a reload builds a new one and swaps it in atomically.
 type snapshot struct {
-	cfg Config // with defaults applied
+	cfg config.Config // with defaults applied
 
 	enabled           bool
 	shadow            bool
@@ -33,88 +34,46 @@ type snapshot struct {
 	exemptUsers map[string]struct{}
 }
 
-// rule is a compiled default or endpoint rule.
+// rule is a compiled default or endpoint rule and the counter it counts under.
 type rule struct {
-	name    string // policy name in headers, metrics and logs
+	*config.Rule
 	counter string // the rule's part of counter keys; kept across reloads (see assignCounters)
-	pattern pattern
-	methods []string // empty = every method
-	own     limitSet
-	tiers   map[string]limitSet
 }
 
-// limitSet is the policy and cost a rule applies to one tier.
-type limitSet struct {
-	policy *Policy
-	cost   int64
-}
-
-// compile validates cfg and builds a snapshot. prev, when not nil, is the snapshot being
-// replaced: rules that still exist keep their counters. now is the limiter's clock, which
-// token expiry is checked against too. name, the limiter's [WithName], prefixes every
-// rule name ("search.default"), and so its policy names, and its counters with a separator
-// no rule name contains ("search/default"), so that they never meet another limiter's.
-func compile(cfg Config, prev *snapshot, now func() time.Time, name string) (*snapshot, error) {
-	if err := cfg.Validate(); err != nil {
+// compile validates and compiles cfg in one pass (config.Compile) and builds a snapshot.
+// prev, when not nil, is the snapshot being replaced: rules that still exist keep their
+// counters. now is the limiter's clock, which token expiry is checked against too. name,
+// the limiter's [WithName], prefixes every rule name ("search.default"), and so its policy
+// names, and its counters with a separator no rule name contains ("search/default"), so
+// that they never meet another limiter's.
+func compile(cfg config.Config, prev *snapshot, now func() time.Time, name string) (*snapshot, error) {
+	c, err := config.Compile(cfg, name)
+	if err != nil {
 		return nil, err
 	}
-	cfg = cfg.WithDefaults()
+	cfg = c.Config
+	counterPrefix := ""
+	if name != "" {
+		counterPrefix = name + "/"
+	}
 	s := &snapshot{
 		cfg:               cfg,
-		enabled:           On(cfg.Enabled),
-		shadow:            cfg.Mode == ModeShadow,
-		xRateLimitHeaders: On(cfg.Headers.XRateLimit),
-		ietfHeaders:       On(cfg.Headers.IETF),
-		problemFormat:     cfg.Response.Format == FormatProblem,
+		enabled:           config.On(cfg.Enabled),
+		shadow:            cfg.Mode == config.ModeShadow,
+		xRateLimitHeaders: config.On(cfg.Headers.XRateLimit),
+		ietfHeaders:       config.On(cfg.Headers.IETF),
+		problemFormat:     cfg.Response.Format == config.FormatProblem,
 		documentationURL:  cfg.DocumentationURL,
+		defaultRule:       &rule{Rule: c.Default, counter: counterPrefix + "default"},
+		tierNames:         c.Tiers,
+		resolver:          c.Resolver,
+		exemptIPs:         c.ExemptIPs,
 		exemptUsers:       make(map[string]struct{}, len(cfg.Exemptions.Users)),
-		tierNames:         map[string]struct{}{TierAnonymous: {}, TierNone: {}},
 	}
-	alg, _ := ParseAlgorithm(cfg.Algorithm) // validated
-	var penalty *PenaltyPolicy
-	if p := cfg.Penalty; p.Enabled {
-		penalty = &PenaltyPolicy{Threshold: p.Threshold, Period: p.Period, BaseCooldown: p.BaseCooldown, Multiplier: p.Multiplier, MaxCooldown: p.MaxCooldown}
-	}
-	build := func(name, counter string, own Limits, tiers map[string]Limits) (*rule, error) {
-		r := &rule{name: name, counter: counter, tiers: make(map[string]limitSet, len(tiers))}
-		var err error
-		if r.own, err = newLimitSet(alg, name, own, 0, penalty); err != nil {
-			return nil, err
-		}
-		for tier, l := range tiers {
-			s.tierNames[tier] = struct{}{}
-			if r.tiers[tier], err = newLimitSet(alg, name, l, r.own.cost, penalty); err != nil {
-				return nil, err
-			}
-		}
-		return r, nil
-	}
-	var err error
-	prefix, counterPrefix := "", ""
-	if name != "" {
-		prefix, counterPrefix = name+".", name+"/"
-	}
-	if s.defaultRule, err = build(prefix+"default", counterPrefix+"default", cfg.Default, cfg.Tiers); err != nil {
-		return nil, err
-	}
-	for _, e := range cfg.Endpoints {
-		r, err := build(prefix+endpointName(e), counterPrefix+endpointName(e), e.Limits, e.Tiers)
-		if err != nil {
-			return nil, err
-		}
-		r.pattern, _ = parsePattern(e.Pattern) // validated
-		for _, m := range e.Methods {
-			r.methods = append(r.methods, strings.ToUpper(m))
-		}
-		s.endpoints = append(s.endpoints, r)
+	for i, r := range c.Endpoints {
+		s.endpoints = append(s.endpoints, &rule{Rule: r, counter: counterPrefix + cfg.Endpoints[i].RuleName()})
 	}
 	assignCounters(s.endpoints, prev, s.defaultRule.counter)
-	if s.resolver, err = clientip.New(cfg.ClientIP); err != nil {
-		return nil, err
-	}
-	if s.exemptIPs, err = clientip.ParsePrefixSet("exemptions.ips", cfg.Exemptions.IPs); err != nil {
-		return nil, err
-	}
 	for _, u := range cfg.Exemptions.Users {
 		s.exemptUsers[u] = struct{}{}
 	}
@@ -124,44 +83,6 @@ func compile(cfg Config, prev *snapshot, now func() time.Time, name string) (*sn
 		}
 	}
 	return s, nil
-}
-
-// endpointName is the configured name, or a slug of the pattern.
-func endpointName(e Endpoint) string {
-	if e.Name != "" {
-		return e.Name
-	}
-	return slug(e.Pattern)
-}
-
-// windowsOf returns the windows of l: its list, or its single limit and window.
-func windowsOf(l Limits) []WindowConfig {
-	if len(l.Windows) > 0 {
-		return l.Windows
-	}
-	return []WindowConfig{{Limit: l.Limit, Window: l.Window}}
-}
-
-// newLimitSet builds the policy of one rule and tier. A zero cost inherits inheritCost,
-// and then defaults to 1.
-func newLimitSet(alg Algorithm, name string, l Limits, inheritCost int64, penalty *PenaltyPolicy) (limitSet, error) {
-	configured := windowsOf(l)
-	windows := make([]Window, len(configured))
-	for i, w := range configured {
-		windows[i] = Window{Limit: w.Limit, Period: w.Window, Name: name}
-		if i > 0 {
-			windows[i].Name = name + "-" + strconv.FormatInt(int64(w.Window.Seconds()), 10)
-		}
-	}
-	p, err := NewPolicy(alg, windows, penalty)
-	if err != nil {
-		return limitSet{}, err
-	}
-	cost := l.Cost
-	if cost == 0 {
-		cost = max(inheritCost, 1)
-	}
-	return limitSet{policy: p, cost: cost}, nil
 }
 
 // assignCounters gives every endpoint rule of a new snapshot the counter name it continues
@@ -210,11 +131,13 @@ func assignCounters(rules []*rule, prev *snapshot, defaultCounter string) {
 	for _, r := range rules {
 		r.counter = ""
 	}
-	sameMethods := func(o, r *rule) bool { return sameSet(o.methods, r.methods) }
-	continues(func(o, r *rule) bool { return o.name == r.name && o.pattern.raw == r.pattern.raw && sameMethods(o, r) })
-	continues(func(o, r *rule) bool { return o.pattern.raw == r.pattern.raw && sameMethods(o, r) })
-	continues(func(o, r *rule) bool { return o.name == r.name })
-	continues(func(o, r *rule) bool { return o.pattern.raw == r.pattern.raw && o.sharesMethodWith(r) })
+	sameMethods := func(o, r *rule) bool { return sameSet(o.Methods, r.Methods) }
+	continues(func(o, r *rule) bool {
+		return o.Name == r.Name && o.Pattern.Raw() == r.Pattern.Raw() && sameMethods(o, r)
+	})
+	continues(func(o, r *rule) bool { return o.Pattern.Raw() == r.Pattern.Raw() && sameMethods(o, r) })
+	continues(func(o, r *rule) bool { return o.Name == r.Name })
+	continues(func(o, r *rule) bool { return o.Pattern.Raw() == r.Pattern.Raw() && o.sharesMethodWith(r) })
 	for i, r := range rules {
 		if r.counter != "" {
 			continue
@@ -243,10 +166,10 @@ func sameSet(a, b []string) bool {
 // sharesMethodWith reports whether some method is matched by both rules (no methods means
 // every method).
 func (r *rule) sharesMethodWith(o *rule) bool {
-	if len(r.methods) == 0 || len(o.methods) == 0 {
+	if len(r.Methods) == 0 || len(o.Methods) == 0 {
 		return true
 	}
-	return slices.ContainsFunc(r.methods, func(m string) bool { return slices.Contains(o.methods, m) })
+	return slices.ContainsFunc(r.Methods, func(m string) bool { return slices.Contains(o.Methods, m) })
 }
 
 // resolve returns the rule for a request: the most specific endpoint rule whose pattern
@@ -258,7 +181,7 @@ func (s *snapshot) resolve(method, path, route string) *rule {
 		if !r.allowsMethod(method) || !r.matches(path, route) {
 			continue
 		}
-		if best == nil || r.pattern.moreSpecificThan(&best.pattern) {
+		if best == nil || r.Pattern.MoreSpecificThan(&best.Pattern) {
 			best = r
 		}
 	}
@@ -271,10 +194,10 @@ func (s *snapshot) resolve(method, path, route string) *rule {
 // allowsMethod reports whether the rule applies to method. A HEAD request matches a rule
 // that lists GET, as routers serve HEAD with the GET handler (SPEC section 1.2).
 func (r *rule) allowsMethod(method string) bool {
-	if len(r.methods) == 0 {
+	if len(r.Methods) == 0 {
 		return true
 	}
-	for _, m := range r.methods {
+	for _, m := range r.Methods {
 		if m == method || m == http.MethodGet && method == http.MethodHead {
 			return true
 		}
@@ -283,14 +206,14 @@ func (r *rule) allowsMethod(method string) bool {
 }
 
 func (r *rule) matches(path, route string) bool {
-	return r.pattern.match(path) || route != "" && route != path && r.pattern.match(route)
+	return r.Pattern.Match(path) || route != "" && route != path && r.Pattern.Match(route)
 }
 
 // limitsFor picks the limits of a tier (SPEC section 1, step 4): the rule's override for
 // the tier, else the rule's own. For the default rule, the overrides are the [tiers] table.
-func (r *rule) limitsFor(tier string) limitSet {
-	if ls, ok := r.tiers[tier]; ok {
+func (r *rule) limitsFor(tier string) config.RuleLimits {
+	if ls, ok := r.Tiers[tier]; ok {
 		return ls
 	}
-	return r.own
+	return r.Own
 }

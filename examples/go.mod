@@ -71,6 +71,7 @@ require (
 	github.com/ratewarden/ratewarden/adapters/chilimit v0.2.0
 	github.com/ratewarden/ratewarden/adapters/echolimit v0.2.0
 	github.com/ratewarden/ratewarden/adapters/ginlimit v0.2.0
+	github.com/ratewarden/ratewarden/adapters/httplimit v0.2.0
 	github.com/ratewarden/ratewarden/adapters/promlimit v0.2.0
 	github.com/ratewarden/ratewarden/backends/redisstore v0.2.0
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
@@ -92,3 +93,5 @@ replace github.com/ratewarden/ratewarden/adapters/chilimit => ../adapters/chilim
 replace github.com/ratewarden/ratewarden/adapters/promlimit => ../adapters/promlimit
 
 replace github.com/ratewarden/ratewarden/backends/redisstore => ../backends/redisstore
+
+replace github.com/ratewarden/ratewarden/adapters/httplimit => ../adapters/httplimit

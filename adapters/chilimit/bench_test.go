@@ -8,8 +8,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/ratewarden/ratewarden/adapters/chilimit"
-	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // BenchmarkMiddleware measures what the middleware adds to a request: "bare" serves a
@@ -17,7 +17,7 @@ import (
 // client reaches, 8 client addresses). The overhead is limited minus bare.
 func BenchmarkMiddleware(b *testing.B) {
 	handler := func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
-	cfg := core.Config{Default: core.Limits{Limit: 100_000_000, Window: time.Minute}}
+	cfg := config.Config{Default: config.Limits{Limit: 100_000_000, Window: time.Minute}}
 
 	bare := chi.NewRouter()
 	bare.Get("/api/v1/users/{id}", handler)

@@ -15,12 +15,14 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/chilimit"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // TestConformance runs the adapter suite that net/http, gin and echo pass too, with the
 // middleware on the root router (r.Use), where chi has not routed the request yet.
 func TestConformance(t *testing.T) {
-	adaptertest.Run(t, func(t *testing.T, cfg core.Config, opts ...core.Option) http.Handler {
+	adaptertest.Run(t, func(t *testing.T, cfg config.Config, opts ...core.Option) http.Handler {
 		r := chi.NewRouter()
 		r.Use(middleware.Recoverer, chilimit.New(cfg, chilimit.WithCoreOptions(opts...)))
 		for _, rt := range adaptertest.Routes {
@@ -43,8 +45,8 @@ func TestConformance(t *testing.T) {
 // quiet keeps denial logs out of the test output.
 var quiet = chilimit.WithCoreOptions(core.WithLogger(slog.New(slog.DiscardHandler)))
 
-func perMinute(n int64) core.Config {
-	return core.Config{Default: core.Limits{Limit: n, Window: time.Minute}}
+func perMinute(n int64) config.Config {
+	return config.Config{Default: config.Limits{Limit: n, Window: time.Minute}}
 }
 
 func ok(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }
@@ -108,10 +110,10 @@ func TestDeniedHandler(t *testing.T) {
 
 func TestErrorHandler(t *testing.T) {
 	t.Parallel()
-	cfg := core.Config{FailMode: core.FailClosed}
+	cfg := config.Config{FailMode: config.FailClosed}
 	store := chilimit.WithCoreOptions(core.WithStore(adaptertest.DownStore{}))
 	hook := chilimit.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, d *core.Decision) {
-		assert.ErrorIs(t, d.Err, core.ErrUnavailable)
+		assert.ErrorIs(t, d.Err, rate.ErrUnavailable)
 		http.Error(w, "try later", http.StatusServiceUnavailable)
 	})
 
@@ -177,7 +179,7 @@ func TestPerRoute(t *testing.T) {
 func TestRouteTemplate(t *testing.T) {
 	t.Parallel()
 	for _, pattern := range []string{"/api/v1/users/{id}", "/api/v1/users/:id"} {
-		cfg := core.Config{Endpoints: []core.Endpoint{{Name: "users", Pattern: pattern, Limits: core.Limits{Limit: 3, Window: time.Minute}}}}
+		cfg := config.Config{Endpoints: []config.Endpoint{{Name: "users", Pattern: pattern, Limits: config.Limits{Limit: 3, Window: time.Minute}}}}
 		root, sub := chi.NewRouter(), chi.NewRouter()
 		root.Use(chilimit.New(cfg, quiet))
 		root.Get("/api/v1/users/{id}", ok)
@@ -199,5 +201,5 @@ func TestRouteTemplate(t *testing.T) {
 
 func TestNewPanicsOnInvalidConfig(t *testing.T) {
 	t.Parallel()
-	adaptertest.CheckPanicsOnInvalidConfig(t, func() { chilimit.New(core.Config{Mode: "loud"}) })
+	adaptertest.CheckPanicsOnInvalidConfig(t, func() { chilimit.New(config.Config{Mode: "loud"}) })
 }

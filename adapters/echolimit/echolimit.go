@@ -24,13 +24,14 @@ import (
 
 	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend for New
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // New builds a Limiter from cfg and returns its middleware. It panics with the
 // configuration's validation error when cfg is invalid, like regexp.MustCompile: a
 // misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
 // your own to handle that error, to reload the configuration, or to close the Limiter.
-func New(cfg core.Config, opts ...Option) echo.MiddlewareFunc {
+func New(cfg config.Config, opts ...Option) echo.MiddlewareFunc {
 	o := newOptions(opts)
 	return middleware(core.MustNew(cfg, o.core...), o)
 }

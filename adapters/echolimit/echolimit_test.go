@@ -16,6 +16,8 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/echolimit"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // recoverer is echo's recovery middleware without the stack dump.
@@ -23,7 +25,7 @@ var recoverer = middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePri
 
 // TestConformance runs the adapter suite that net/http, gin and chi pass too.
 func TestConformance(t *testing.T) {
-	adaptertest.Run(t, func(t *testing.T, cfg core.Config, opts ...core.Option) http.Handler {
+	adaptertest.Run(t, func(t *testing.T, cfg config.Config, opts ...core.Option) http.Handler {
 		e := echo.New()
 		e.Use(recoverer, echolimit.New(cfg, echolimit.WithCoreOptions(opts...)))
 		for _, rt := range adaptertest.Routes {
@@ -46,8 +48,8 @@ func TestConformance(t *testing.T) {
 // quiet keeps denial logs out of the test output.
 var quiet = echolimit.WithCoreOptions(core.WithLogger(slog.New(slog.DiscardHandler)))
 
-func perMinute(n int64) core.Config {
-	return core.Config{Default: core.Limits{Limit: n, Window: time.Minute}}
+func perMinute(n int64) config.Config {
+	return config.Config{Default: config.Limits{Limit: n, Window: time.Minute}}
 }
 
 func ok(c echo.Context) error { return c.String(http.StatusOK, "ok") }
@@ -138,10 +140,10 @@ func TestDeniedHandler(t *testing.T) {
 
 func TestErrorHandler(t *testing.T) {
 	t.Parallel()
-	cfg := core.Config{FailMode: core.FailClosed}
+	cfg := config.Config{FailMode: config.FailClosed}
 	store := echolimit.WithCoreOptions(core.WithStore(adaptertest.DownStore{}))
 	hook := echolimit.WithErrorHandler(func(c echo.Context, d *core.Decision) error {
-		assert.ErrorIs(t, d.Err, core.ErrUnavailable)
+		assert.ErrorIs(t, d.Err, rate.ErrUnavailable)
 		return c.String(http.StatusServiceUnavailable, "try later")
 	})
 
@@ -231,7 +233,7 @@ func TestPerRoute(t *testing.T) {
 
 func TestNewPanicsOnInvalidConfig(t *testing.T) {
 	t.Parallel()
-	adaptertest.CheckPanicsOnInvalidConfig(t, func() { echolimit.New(core.Config{Mode: "loud"}) })
+	adaptertest.CheckPanicsOnInvalidConfig(t, func() { echolimit.New(config.Config{Mode: "loud"}) })
 }
 
 // TestRouteTemplate: rules see echo's route template, not only the path. Echo's last
@@ -240,7 +242,7 @@ func TestNewPanicsOnInvalidConfig(t *testing.T) {
 func TestRouteTemplate(t *testing.T) {
 	t.Parallel()
 	for _, pattern := range []string{"/api/v1/users/{id}", "/api/v1/users/:id"} {
-		cfg := core.Config{Endpoints: []core.Endpoint{{Name: "users", Pattern: pattern, Limits: core.Limits{Limit: 3, Window: time.Minute}}}}
+		cfg := config.Config{Endpoints: []config.Endpoint{{Name: "users", Pattern: pattern, Limits: config.Limits{Limit: 3, Window: time.Minute}}}}
 		e := echo.New()
 		e.Use(echolimit.New(cfg, quiet))
 		e.GET("/api/v1/users/:id", ok)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/adapters/echolimit"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // send sends a request from 203.0.113.7 and prints the status, the rate-limit headers
@@ -41,7 +42,7 @@ func send(h http.Handler, method, path string) {
 // Two requests a minute per client: the third gets 429 with Retry-After. Handlers read
 // the decision with FromContext.
 func Example() {
-	cfg := core.Config{Default: core.Limits{Limit: 2, Window: time.Minute}}
+	cfg := config.Config{Default: config.Limits{Limit: 2, Window: time.Minute}}
 
 	e := echo.New()
 	e.Use(middleware.Recover(), echolimit.New(cfg))
@@ -62,7 +63,7 @@ func Example() {
 // Build the Limiter yourself to handle configuration errors, to reload it and to close
 // it, and put its middleware on one route only.
 func ExampleMiddleware() {
-	lim, err := core.New(core.Config{Default: core.Limits{Limit: 1, Window: time.Minute}})
+	lim, err := core.New(config.Config{Default: config.Limits{Limit: 1, Window: time.Minute}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func ExampleMiddleware() {
 	send(e, http.MethodPost, "/api/v1/compute")
 	send(e, http.MethodGet, "/health") // not limited
 	// A reload keeps the counters: 1 of the new 3 is used.
-	if err := lim.Reload(core.Config{Default: core.Limits{Limit: 3, Window: time.Minute}}); err != nil {
+	if err := lim.Reload(config.Config{Default: config.Limits{Limit: 3, Window: time.Minute}}); err != nil {
 		fmt.Println(err) // the old configuration stays in force
 	}
 	send(e, http.MethodPost, "/api/v1/compute")

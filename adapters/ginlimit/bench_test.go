@@ -8,8 +8,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ratewarden/ratewarden/adapters/ginlimit"
-	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // BenchmarkMiddleware measures what the middleware adds to a request: "bare" serves a
@@ -18,7 +18,7 @@ import (
 func BenchmarkMiddleware(b *testing.B) {
 	gin.SetMode(gin.ReleaseMode)
 	handler := func(c *gin.Context) { c.Status(http.StatusOK) }
-	cfg := core.Config{Default: core.Limits{Limit: 100_000_000, Window: time.Minute}}
+	cfg := config.Config{Default: config.Limits{Limit: 100_000_000, Window: time.Minute}}
 
 	bare := gin.New()
 	bare.GET("/api/v1/users/:id", handler)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/adapters/ginlimit"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // send sends a request from 203.0.113.7 and prints the status, the rate-limit headers
@@ -41,7 +42,7 @@ func send(h http.Handler, method, path string) {
 // the decision with FromContext.
 func Example() {
 	gin.SetMode(gin.ReleaseMode)
-	cfg := core.Config{Default: core.Limits{Limit: 2, Window: time.Minute}}
+	cfg := config.Config{Default: config.Limits{Limit: 2, Window: time.Minute}}
 
 	r := gin.New()
 	r.Use(gin.Recovery(), ginlimit.New(cfg))
@@ -63,7 +64,7 @@ func Example() {
 // it, and put its middleware on one route only.
 func ExampleMiddleware() {
 	gin.SetMode(gin.ReleaseMode)
-	lim, err := core.New(core.Config{Default: core.Limits{Limit: 1, Window: time.Minute}})
+	lim, err := core.New(config.Config{Default: config.Limits{Limit: 1, Window: time.Minute}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func ExampleMiddleware() {
 	send(r, http.MethodPost, "/api/v1/compute")
 	send(r, http.MethodGet, "/health") // not limited
 	// A reload keeps the counters: 1 of the new 3 is used.
-	if err := lim.Reload(core.Config{Default: core.Limits{Limit: 3, Window: time.Minute}}); err != nil {
+	if err := lim.Reload(config.Config{Default: config.Limits{Limit: 3, Window: time.Minute}}); err != nil {
 		fmt.Println(err) // the old configuration stays in force
 	}
 	send(r, http.MethodPost, "/api/v1/compute")

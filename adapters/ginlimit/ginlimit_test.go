@@ -14,13 +14,15 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/ginlimit"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
 
 // TestConformance runs the adapter suite that net/http, echo and chi pass too.
 func TestConformance(t *testing.T) {
-	adaptertest.Run(t, func(t *testing.T, cfg core.Config, opts ...core.Option) http.Handler {
+	adaptertest.Run(t, func(t *testing.T, cfg config.Config, opts ...core.Option) http.Handler {
 		r := gin.New()
 		r.HandleMethodNotAllowed = true // gin answers 404 instead of 405 otherwise
 		r.Use(gin.RecoveryWithWriter(io.Discard), ginlimit.New(cfg, ginlimit.WithCoreOptions(opts...)))
@@ -44,8 +46,8 @@ func TestConformance(t *testing.T) {
 // quiet keeps denial logs out of the test output.
 var quiet = ginlimit.WithCoreOptions(core.WithLogger(slog.New(slog.DiscardHandler)))
 
-func perMinute(n int64) core.Config {
-	return core.Config{Default: core.Limits{Limit: n, Window: time.Minute}}
+func perMinute(n int64) config.Config {
+	return config.Config{Default: config.Limits{Limit: n, Window: time.Minute}}
 }
 
 func ok(c *gin.Context) { c.String(http.StatusOK, "ok") }
@@ -113,10 +115,10 @@ func TestDeniedHandler(t *testing.T) {
 
 func TestErrorHandler(t *testing.T) {
 	t.Parallel()
-	cfg := core.Config{FailMode: core.FailClosed}
+	cfg := config.Config{FailMode: config.FailClosed}
 	store := ginlimit.WithCoreOptions(core.WithStore(adaptertest.DownStore{}))
 	hook := ginlimit.WithErrorHandler(func(c *gin.Context, d *core.Decision) {
-		assert.ErrorIs(t, d.Err, core.ErrUnavailable)
+		assert.ErrorIs(t, d.Err, rate.ErrUnavailable)
 		c.String(http.StatusServiceUnavailable, "try later")
 	})
 
@@ -178,7 +180,7 @@ func TestPerRoute(t *testing.T) {
 
 func TestNewPanicsOnInvalidConfig(t *testing.T) {
 	t.Parallel()
-	adaptertest.CheckPanicsOnInvalidConfig(t, func() { ginlimit.New(core.Config{Mode: "loud"}) })
+	adaptertest.CheckPanicsOnInvalidConfig(t, func() { ginlimit.New(config.Config{Mode: "loud"}) })
 }
 
 // TestRouteTemplate: rules see gin's route template, not only the path. With UseRawPath,
@@ -187,7 +189,7 @@ func TestNewPanicsOnInvalidConfig(t *testing.T) {
 func TestRouteTemplate(t *testing.T) {
 	t.Parallel()
 	for _, pattern := range []string{"/api/v1/users/{id}", "/api/v1/users/:id"} {
-		cfg := core.Config{Endpoints: []core.Endpoint{{Name: "users", Pattern: pattern, Limits: core.Limits{Limit: 3, Window: time.Minute}}}}
+		cfg := config.Config{Endpoints: []config.Endpoint{{Name: "users", Pattern: pattern, Limits: config.Limits{Limit: 3, Window: time.Minute}}}}
 		r := gin.New()
 		r.UseRawPath = true
 		r.Use(ginlimit.New(cfg, quiet))

@@ -14,6 +14,7 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/ginlimit"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // TestRetryAfterGrowsAcrossPenaltyCooldowns drives a repeat offender through gin and the
@@ -22,8 +23,8 @@ import (
 func TestRetryAfterGrowsAcrossPenaltyCooldowns(t *testing.T) {
 	t.Parallel()
 	clock := adaptertest.NewClock()
-	cfg := core.Config{Default: core.Limits{Limit: 1, Window: time.Second}}
-	cfg.Penalty = core.PenaltyConfig{Enabled: true, Threshold: 2, Period: time.Hour, BaseCooldown: 30 * time.Second, Multiplier: 2, MaxCooldown: 5 * time.Minute}
+	cfg := config.Config{Default: config.Limits{Limit: 1, Window: time.Second}}
+	cfg.Penalty = config.PenaltyConfig{Enabled: true, Threshold: 2, Period: time.Hour, BaseCooldown: 30 * time.Second, Multiplier: 2, MaxCooldown: 5 * time.Minute}
 	r := gin.New()
 	r.Use(ginlimit.New(cfg, ginlimit.WithCoreOptions(core.WithClock(clock.Now))))
 	r.GET("/api/v1/test", func(c *gin.Context) { c.Status(http.StatusOK) })

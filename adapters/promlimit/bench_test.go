@@ -12,17 +12,18 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // allowedDecisions returns n allowed decisions of n distinct clients, made by a real
 // limiter, for the observer to see again and again.
 func allowedDecisions(b *testing.B, n int) []core.Decision {
 	b.Helper()
-	store := memorystore.New(core.MemoryConfig{})
+	store := memorystore.New(config.MemoryConfig{})
 	b.Cleanup(func() { _ = store.Close() })
-	cfg := core.Config{
-		Default:   core.Limits{Limit: 1_000_000, Window: time.Minute},
-		Endpoints: []core.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Limits: core.Limits{Limit: 1000, Window: time.Minute}}},
+	cfg := config.Config{
+		Default:   config.Limits{Limit: 1_000_000, Window: time.Minute},
+		Endpoints: []config.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Limits: config.Limits{Limit: 1000, Window: time.Minute}}},
 	}
 	lim, err := core.New(cfg, core.WithStore(store))
 	if err != nil {
@@ -47,7 +48,7 @@ func allowedDecisions(b *testing.B, n int) []core.Decision {
 func BenchmarkObserveDecision(b *testing.B) {
 	for _, clients := range []int{1, 10_000} {
 		ds := allowedDecisions(b, clients)
-		obs, err := promlimit.New(prometheus.NewRegistry(), core.MetricsConfig{})
+		obs, err := promlimit.New(prometheus.NewRegistry(), config.MetricsConfig{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,7 +83,7 @@ func BenchmarkObserveDecision(b *testing.B) {
 
 // BenchmarkObserveBackend measures timing one successful backend operation.
 func BenchmarkObserveBackend(b *testing.B) {
-	obs, err := promlimit.New(prometheus.NewRegistry(), core.MetricsConfig{})
+	obs, err := promlimit.New(prometheus.NewRegistry(), config.MetricsConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func BenchmarkObserveBackend(b *testing.B) {
 func BenchmarkScrape(b *testing.B) {
 	ds := allowedDecisions(b, 10_000)
 	reg := prometheus.NewRegistry()
-	obs, err := promlimit.New(reg, core.MetricsConfig{})
+	obs, err := promlimit.New(reg, config.MetricsConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}

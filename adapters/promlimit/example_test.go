@@ -12,16 +12,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend
 	"github.com/ratewarden/ratewarden/core"
-	"github.com/ratewarden/ratewarden/core/httplimit"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // Wire the observer into the limiter and serve the registry on /metrics, outside the
 // rate-limited routes.
 func ExampleNew() {
-	cfg := core.Config{Default: core.Limits{Limit: 2, Window: time.Minute}}
+	cfg := config.Config{Default: config.Limits{Limit: 2, Window: time.Minute}}
 
 	reg := prometheus.NewRegistry()
 	obs, err := promlimit.New(reg, cfg.Metrics)

@@ -30,6 +30,7 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.2 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
+	github.com/ratewarden/ratewarden/adapters/httplimit v0.2.0
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
@@ -39,3 +40,5 @@ replace (
 	github.com/ratewarden/ratewarden/backends/memorystore => ../../backends/memorystore
 	github.com/ratewarden/ratewarden/core => ../../core
 )
+
+replace github.com/ratewarden/ratewarden/adapters/httplimit => ../httplimit

@@ -22,6 +22,8 @@ import (
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // testSecret is an HS256 secret of at least 32 bytes.
@@ -40,18 +42,18 @@ type env struct {
 }
 
 type envConfig struct {
-	store func(mem core.Store) core.Store // wraps the memory store; nil = the memory store
+	store func(mem rate.Store) rate.Store // wraps the memory store; nil = the memory store
 }
 
-func newEnv(t *testing.T, cfg core.Config, ec envConfig) *env {
+func newEnv(t *testing.T, cfg config.Config, ec envConfig) *env {
 	t.Helper()
 	e := &env{t: t, reg: prometheus.NewRegistry(), clock: adaptertest.NewClock(), log: &syncBuffer{}}
 	obs, err := promlimit.New(e.reg, cfg.Metrics, promlimit.WithClock(e.clock.Now))
 	require.NoError(t, err)
 	e.obs = obs
-	mem := memorystore.New(core.MemoryConfig{}, memorystore.WithClock(e.clock.Now))
+	mem := memorystore.New(config.MemoryConfig{}, memorystore.WithClock(e.clock.Now))
 	t.Cleanup(func() { _ = mem.Close() })
-	var store core.Store = mem
+	var store rate.Store = mem
 	if ec.store != nil {
 		store = ec.store(mem)
 	}
@@ -192,16 +194,16 @@ type failingStore struct{}
 
 var errBackendDown = errors.New("backend down")
 
-func (failingStore) Take(context.Context, *core.Request, *core.Result) error {
+func (failingStore) Take(context.Context, *rate.Request, *rate.Result) error {
 	return errBackendDown
 }
 func (failingStore) Close() error { return nil }
 
 // fallbackStore decides with the memory store and marks each result as decided locally,
 // like the Redis store with fail_mode = "local" during an outage.
-type fallbackStore struct{ core.Store }
+type fallbackStore struct{ rate.Store }
 
-func (s fallbackStore) Take(ctx context.Context, r *core.Request, res *core.Result) error {
+func (s fallbackStore) Take(ctx context.Context, r *rate.Request, res *rate.Result) error {
 	err := s.Store.Take(ctx, r, res)
 	res.Fallback = true
 	return err

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // records decodes the JSON lines of a captured log.
@@ -32,10 +33,10 @@ func records(t *testing.T, log string) []map[string]any {
 // observer; checked here end to end, through a real limiter and store.
 func TestEveryDenialLogsOneWarnRecordWithEverySpecField(t *testing.T) {
 	t.Parallel()
-	compute := core.Endpoint{Name: "compute", Pattern: "/api/v1/compute", Methods: []string{"POST"}, Limits: core.Limits{Limit: 2, Window: 10 * time.Second}}
+	compute := config.Endpoint{Name: "compute", Pattern: "/api/v1/compute", Methods: []string{"POST"}, Limits: config.Limits{Limit: 2, Window: 10 * time.Second}}
 	tests := []struct {
 		name    string
-		cfg     func(*core.Config)
+		cfg     func(*config.Config)
 		auth    bool
 		want    map[string]any
 		without []string
@@ -51,11 +52,11 @@ func TestEveryDenialLogsOneWarnRecordWithEverySpecField(t *testing.T) {
 		},
 		{
 			name: "user client in a penalty",
-			cfg: func(c *core.Config) {
+			cfg: func(c *config.Config) {
 				c.Algorithm = "fixed_window"
-				c.Penalty = core.PenaltyConfig{Enabled: true, Threshold: 1, BaseCooldown: 30 * time.Second}
+				c.Penalty = config.PenaltyConfig{Enabled: true, Threshold: 1, BaseCooldown: 30 * time.Second}
 				c.JWT.Enabled, c.JWT.Secret = true, testSecret
-				c.Endpoints[0].Tiers = map[string]core.Limits{"premium": {Limit: 2, Window: 10 * time.Second}}
+				c.Endpoints[0].Tiers = map[string]config.Limits{"premium": {Limit: 2, Window: 10 * time.Second}}
 			},
 			auth: true,
 			want: map[string]any{
@@ -67,7 +68,7 @@ func TestEveryDenialLogsOneWarnRecordWithEverySpecField(t *testing.T) {
 		},
 		{
 			name: "shadow mode",
-			cfg:  func(c *core.Config) { c.Mode = core.ModeShadow },
+			cfg:  func(c *config.Config) { c.Mode = config.ModeShadow },
 			want: map[string]any{
 				"client_id": "ip:203.0.113.7", "scope": "ip", "tier": "anonymous", "rule": "compute",
 				"method": "POST", "path": "/api/v1/compute", "limit": 2.0, "remaining": 0.0, "window": 10.0,
@@ -79,7 +80,7 @@ func TestEveryDenialLogsOneWarnRecordWithEverySpecField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := core.Config{Endpoints: []core.Endpoint{compute}}
+			cfg := config.Config{Endpoints: []config.Endpoint{compute}}
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}

@@ -11,35 +11,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ratewarden/ratewarden/core"
-)
-
-// DefaultNamespace is the metric namespace when [core.MetricsConfig.Namespace] is empty.
-const DefaultNamespace = "ratelimit"
-
-// The values of the decision label of requests_total.
-const (
-	DecisionAllowed      = "allowed"
-	DecisionDenied       = "denied"
-	DecisionExempt       = "exempt"
-	DecisionShadowDenied = "shadow_denied"
-	DecisionError        = "error" // the backend failed: fail_mode open or closed
-)
-
-// The values of the kind label of redis_errors_total. A kind the store reports that is
-// not one of these is counted as KindOther, so the label stays bounded.
-const (
-	KindTimeout     = "timeout"
-	KindConnection  = "connection"
-	KindScript      = "script"
-	KindCircuitOpen = "circuit_open"
-	KindOther       = "other"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // LatencyBuckets are the upper bounds, in seconds, of redis_latency_seconds: from 50 µs
 // (a loopback round trip) to 250 ms (past the default 100 ms decision budget).
 var LatencyBuckets = []float64{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25}
 
-var decisionNames = [...]string{DecisionAllowed, DecisionDenied, DecisionExempt, DecisionShadowDenied, DecisionError}
+// decisionNames are the values of the decision label of requests_total: the outcomes'
+// names (core.Outcome.String), with core.Unavailable counted as "error" like
+// core.FailedOpen (SPEC section 7: the backend failed, whatever the fail mode).
+var decisionNames = [...]string{
+	decAllowed:      core.Allowed.String(),
+	decDenied:       core.Denied.String(),
+	decExempt:       core.Exempt.String(),
+	decShadowDenied: core.ShadowDenied.String(),
+	decError:        core.FailedOpen.String(),
+}
 
 const (
 	decAllowed = iota
@@ -61,8 +50,6 @@ var decisionOf = [...]int8{
 	core.Unavailable:  decError,
 }
 
-var kindNames = [...]string{KindTimeout, KindConnection, KindScript, KindCircuitOpen, KindOther}
-
 // evictionReasons are the values of the reason label of memory_evictions_total, as the
 // memory store reports them (core.MemoryObserver).
 var evictionReasons = [...]string{"expired", "lru"}
@@ -78,7 +65,7 @@ type Observer struct {
 	requests *prometheus.CounterVec
 	exceeded *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
-	errs     [len(kindNames)]prometheus.Counter
+	errs     [len(rate.ErrorKinds)]prometheus.Counter
 	top      *topClients // nil when top_clients = -1
 
 	memoryKeys atomic.Pointer[func() int] // the memory store's key count; nil before WatchKeys
@@ -109,7 +96,7 @@ type tierSeries struct {
 	exceeded prometheus.Counter
 }
 
-// Option configures an [Observer] beyond its [core.MetricsConfig].
+// Option configures an [Observer] beyond its [config.MetricsConfig].
 type Option interface{ apply(*options) }
 
 type options struct {
@@ -139,7 +126,7 @@ func WithClock(now func() time.Time) Option {
 // New returns an error, and leaves reg as it was, when cfg is invalid or a metric cannot
 // be registered, for instance because reg already holds one of the same name (a second
 // Observer on the same registry).
-func New(reg prometheus.Registerer, cfg core.MetricsConfig, opts ...Option) (*Observer, error) {
+func New(reg prometheus.Registerer, cfg config.MetricsConfig, opts ...Option) (*Observer, error) {
 	if reg == nil {
 		return nil, errors.New("ratewarden: promlimit: nil prometheus.Registerer")
 	}
@@ -153,14 +140,8 @@ func New(reg prometheus.Registerer, cfg core.MetricsConfig, opts ...Option) (*Ob
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	ns := cfg.Namespace
-	if ns == "" {
-		ns = DefaultNamespace
-	}
-	topN := cfg.TopClients
-	if topN == 0 {
-		topN = core.DefaultTopClients
-	}
+	defaulted := config.Config{Metrics: cfg}.WithDefaults().Metrics
+	ns, topN := defaulted.Namespace, defaulted.TopClients
 
 	obs := &Observer{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -181,8 +162,8 @@ func New(reg prometheus.Registerer, cfg core.MetricsConfig, opts ...Option) (*Ob
 		Namespace: ns, Name: "redis_errors_total",
 		Help: "Failed Redis backend operations by kind (timeout, connection, script, circuit_open, other).",
 	}, []string{"kind"})
-	for i, kind := range kindNames {
-		obs.errs[i] = errs.WithLabelValues(kind) // every kind exists from the start, at 0
+	for i, kind := range rate.ErrorKinds {
+		obs.errs[i] = errs.WithLabelValues(string(kind)) // every kind exists from the start, at 0
 	}
 	evictions := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: ns, Name: "memory_evictions_total",
@@ -244,10 +225,10 @@ func (o *Observer) ObserveDecision(d *core.Decision) {
 // ObserveBackend times a backend operation in redis_latency_seconds and, when errKind is
 // not empty, counts it in redis_errors_total. Calls that failed with "circuit_open" never
 // reached Redis and are counted but not timed. It implements [core.Observer].
-func (o *Observer) ObserveBackend(operation string, took time.Duration, errKind string) {
+func (o *Observer) ObserveBackend(operation string, took time.Duration, errKind rate.ErrorKind) {
 	if errKind != "" {
 		o.errs[kindIndex(errKind)].Inc()
-		if errKind == KindCircuitOpen {
+		if errKind == rate.KindCircuitOpen {
 			return
 		}
 	}
@@ -281,18 +262,15 @@ func validNamespace(ns string) bool {
 	return ns != ""
 }
 
-func kindIndex(kind string) int {
-	switch kind {
-	case KindTimeout:
-		return 0
-	case KindConnection:
-		return 1
-	case KindScript:
-		return 2
-	case KindCircuitOpen:
-		return 3
+// kindIndex is the index of kind in rate.ErrorKinds; a kind the store reports that is not
+// one of them is counted as rate.KindOther, so the label stays bounded.
+func kindIndex(kind rate.ErrorKind) int {
+	for i, k := range rate.ErrorKinds {
+		if k == kind {
+			return i
+		}
 	}
-	return 4
+	return len(rate.ErrorKinds) - 1
 }
 
 // seriesFor returns the cached series of (rule, tier), creating them on first sight: all

@@ -19,10 +19,12 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-func limitCfg(limit int64) core.Config {
-	return core.Config{Default: core.Limits{Limit: limit, Window: time.Minute}}
+func limitCfg(limit int64) config.Config {
+	return config.Config{Default: config.Limits{Limit: limit, Window: time.Minute}}
 }
 
 func TestTheExpositionHasTheSpecNamesTypesAndLabels(t *testing.T) {
@@ -83,7 +85,7 @@ ratelimit_redis_errors_total{kind="timeout"} 0
 func TestMemoryKeysAndEvictions(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	obs, err := promlimit.New(reg, core.MetricsConfig{})
+	obs, err := promlimit.New(reg, config.MetricsConfig{})
 	require.NoError(t, err)
 	var _ core.MemoryObserver = obs
 	obs.WatchKeys(func() int { return 42 })
@@ -119,14 +121,14 @@ func TestRequestsAreCountedByDecision(t *testing.T) {
 	exempt := limitCfg(2)
 	exempt.Exemptions.IPs = []string{"203.0.113.0/24"}
 	shadow := limitCfg(2)
-	shadow.Mode = core.ModeShadow
+	shadow.Mode = config.ModeShadow
 	failOpen, failClosed := limitCfg(2), limitCfg(2)
-	failOpen.FailMode, failClosed.FailMode = core.FailOpen, core.FailClosed
+	failOpen.FailMode, failClosed.FailMode = config.FailOpen, config.FailClosed
 
 	tests := []struct {
 		name     string
-		cfg      core.Config
-		store    func(core.Store) core.Store
+		cfg      config.Config
+		store    func(rate.Store) rate.Store
 		n        int
 		outcome  core.Outcome // of the last request
 		want     map[string]float64
@@ -138,17 +140,17 @@ func TestRequestsAreCountedByDecision(t *testing.T) {
 		{name: "shadow_denied is not exceeded", cfg: shadow, n: 5, outcome: core.ShadowDenied, want: with(map[string]float64{"allowed": 2, "shadow_denied": 3})},
 		{
 			name: "fail open is an error", cfg: failOpen, n: 3, outcome: core.FailedOpen,
-			store: func(core.Store) core.Store { return failingStore{} },
+			store: func(rate.Store) rate.Store { return failingStore{} },
 			want:  with(map[string]float64{"error": 3}),
 		},
 		{
 			name: "fail closed is an error", cfg: failClosed, n: 3, outcome: core.Unavailable,
-			store: func(core.Store) core.Store { return failingStore{} },
+			store: func(rate.Store) rate.Store { return failingStore{} },
 			want:  with(map[string]float64{"error": 3}),
 		},
 		{
 			name: "a local fallback counts as what it decided", cfg: limitCfg(2), n: 3, outcome: core.Denied,
-			store: func(mem core.Store) core.Store { return fallbackStore{mem} },
+			store: func(mem rate.Store) rate.Store { return fallbackStore{mem} },
 			want:  with(map[string]float64{"allowed": 2, "denied": 1}), exceeded: 1,
 		},
 	}
@@ -172,7 +174,7 @@ func TestOnlyCountedRequestsShowUsage(t *testing.T) {
 	failing := limitCfg(2)
 	for name, e := range map[string]*env{
 		"exempt": newEnv(t, exempt, envConfig{}),
-		"error":  newEnv(t, failing, envConfig{store: func(core.Store) core.Store { return failingStore{} }}),
+		"error":  newEnv(t, failing, envConfig{store: func(rate.Store) rate.Store { return failingStore{} }}),
 	} {
 		e.doN(3, req{})
 		assert.Empty(t, samples(t, e.reg, "ratelimit_current_usage"), name)
@@ -182,7 +184,7 @@ func TestOnlyCountedRequestsShowUsage(t *testing.T) {
 func TestDisabledDecisionsAreIgnored(t *testing.T) {
 	t.Parallel()
 	cfg := limitCfg(2)
-	cfg.Enabled = core.Bool(false)
+	cfg.Enabled = config.Bool(false)
 	e := newEnv(t, cfg, envConfig{})
 	e.doN(3, req{})
 	e.obs.ObserveDecision(&core.Decision{}) // the zero Decision is a Disabled one
@@ -193,7 +195,7 @@ func TestDisabledDecisionsAreIgnored(t *testing.T) {
 func TestTierLabelIsBoundedByTheConfiguration(t *testing.T) {
 	t.Parallel()
 	cfg := limitCfg(10)
-	cfg.Tiers = map[string]core.Limits{"premium": {Limit: 50, Window: time.Minute}}
+	cfg.Tiers = map[string]config.Limits{"premium": {Limit: 50, Window: time.Minute}}
 	cfg.JWT.Enabled, cfg.JWT.Secret = true, testSecret
 	e := newEnv(t, cfg, envConfig{})
 
@@ -214,9 +216,9 @@ func TestTierLabelIsBoundedByTheConfiguration(t *testing.T) {
 func TestRuleLabelIsTheRuleNameNeverThePath(t *testing.T) {
 	t.Parallel()
 	cfg := limitCfg(10)
-	cfg.Endpoints = []core.Endpoint{
-		{Name: "users", Pattern: "/api/v1/users/{id}", Limits: core.Limits{Limit: 3, Window: time.Minute}},
-		{Pattern: "/api/v1/compute", Methods: []string{"POST"}, Limits: core.Limits{Limit: 1, Window: time.Minute}},
+	cfg.Endpoints = []config.Endpoint{
+		{Name: "users", Pattern: "/api/v1/users/{id}", Limits: config.Limits{Limit: 3, Window: time.Minute}},
+		{Pattern: "/api/v1/compute", Methods: []string{"POST"}, Limits: config.Limits{Limit: 1, Window: time.Minute}},
 	}
 	e := newEnv(t, cfg, envConfig{})
 	e.doN(4, req{path: "/api/v1/users/42"})
@@ -245,7 +247,7 @@ func TestNoLabelButClientCarriesAnIPOrUserID(t *testing.T) {
 	t.Parallel()
 	cfg := limitCfg(3)
 	cfg.JWT.Enabled, cfg.JWT.Secret = true, testSecret
-	cfg.Endpoints = []core.Endpoint{{Name: "users", Pattern: "/api/v1/users/{id}", Limits: core.Limits{Limit: 2, Window: time.Minute}}}
+	cfg.Endpoints = []config.Endpoint{{Name: "users", Pattern: "/api/v1/users/{id}", Limits: config.Limits{Limit: 2, Window: time.Minute}}}
 	e := newEnv(t, cfg, envConfig{})
 	ips := []string{"203.0.113.7", "198.51.100.23", "2001:db8:1:2::abcd", "192.0.2.200"}
 	for _, ip := range ips {
@@ -280,13 +282,13 @@ func TestNoLabelButClientCarriesAnIPOrUserID(t *testing.T) {
 func TestObserveBackendTimesOperationsAndCountsErrorKinds(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	obs, err := promlimit.New(reg, core.MetricsConfig{})
+	obs, err := promlimit.New(reg, config.MetricsConfig{})
 	require.NoError(t, err)
 
 	for _, c := range []struct {
 		op   string
 		took time.Duration
-		kind string
+		kind rate.ErrorKind
 	}{
 		{"take", 40 * time.Microsecond, ""},
 		{"take", 300 * time.Microsecond, ""},
@@ -342,7 +344,7 @@ func TestNewRegistersOnTheCallersRegistry(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, limitCfg(5), envConfig{})
 		e.do(req{})
-		_, err := promlimit.New(e.reg, core.MetricsConfig{})
+		_, err := promlimit.New(e.reg, config.MetricsConfig{})
 		require.Error(t, err)
 		var already prometheus.AlreadyRegisteredError
 		assert.ErrorAs(t, err, &already)
@@ -356,7 +358,7 @@ func TestNewRegistersOnTheCallersRegistry(t *testing.T) {
 		squatter := prometheus.NewGauge(prometheus.GaugeOpts{Name: "ratelimit_redis_errors_total", Help: "in the way"})
 		require.NoError(t, reg.Register(squatter))
 		counting := &countingRegisterer{Registerer: reg}
-		_, err := promlimit.New(counting, core.MetricsConfig{})
+		_, err := promlimit.New(counting, config.MetricsConfig{})
 		require.Error(t, err)
 		assert.Positive(t, counting.registered, "some collectors went in before the failure")
 		assert.Equal(t, counting.registered, counting.unregistered, "and were taken out again")
@@ -369,7 +371,7 @@ func TestNewRegistersOnTheCallersRegistry(t *testing.T) {
 	t.Run("namespace", func(t *testing.T) {
 		t.Parallel()
 		reg := prometheus.NewRegistry()
-		obs, err := promlimit.New(reg, core.MetricsConfig{Namespace: "edge"})
+		obs, err := promlimit.New(reg, config.MetricsConfig{Namespace: "edge"})
 		require.NoError(t, err)
 		obs.ObserveBackend("take", time.Millisecond, "")
 		fams := gather(t, reg)
@@ -379,12 +381,12 @@ func TestNewRegistersOnTheCallersRegistry(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		reg  prometheus.Registerer
-		cfg  core.MetricsConfig
+		cfg  config.MetricsConfig
 		want string
 	}{
-		{"nil registerer", nil, core.MetricsConfig{}, "nil prometheus.Registerer"},
-		{"bad top_clients", prometheus.NewRegistry(), core.MetricsConfig{TopClients: -2}, "top_clients"},
-		{"bad namespace", prometheus.NewRegistry(), core.MetricsConfig{Namespace: "1-bad"}, "metrics.namespace"},
+		{"nil registerer", nil, config.MetricsConfig{}, "nil prometheus.Registerer"},
+		{"bad top_clients", prometheus.NewRegistry(), config.MetricsConfig{TopClients: -2}, "top_clients"},
+		{"bad namespace", prometheus.NewRegistry(), config.MetricsConfig{Namespace: "1-bad"}, "metrics.namespace"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -424,7 +426,7 @@ func TestStackedLimitersAreToldApartByName(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, limitCfg(1), envConfig{})
 	search, err := core.New(limitCfg(5), core.WithName("search"), core.WithObserver(e.obs), core.WithClock(e.clock.Now),
-		core.WithStore(memorystore.New(core.MemoryConfig{}, memorystore.WithClock(e.clock.Now))), core.WithLogger(slog.New(slog.DiscardHandler)))
+		core.WithStore(memorystore.New(config.MemoryConfig{}, memorystore.WithClock(e.clock.Now))), core.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = search.Close() })
 	for range 2 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 func ip(i int) string { return fmt.Sprintf("10.%d.%d.%d:5000", i>>16&255, i>>8&255, i&255) }
@@ -104,7 +105,7 @@ func TestCurrentUsageFollowsTheAlgorithmUntilTheWindowResets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s after %v", tt.algorithm, tt.at), func(t *testing.T) {
 			t.Parallel()
-			cfg := core.Config{Algorithm: tt.algorithm, Default: core.Limits{Limit: 10, Window: time.Minute}}
+			cfg := config.Config{Algorithm: tt.algorithm, Default: config.Limits{Limit: 10, Window: time.Minute}}
 			e := newEnv(t, cfg, envConfig{})
 			e.clock.Advance(10 * time.Second)
 			e.doN(6, req{})
@@ -121,10 +122,10 @@ func TestCurrentUsageFollowsTheAlgorithmUntilTheWindowResets(t *testing.T) {
 
 func TestCurrentUsageIsOfTheBindingWindowAndOnePerRuleAndClient(t *testing.T) {
 	t.Parallel()
-	cfg := core.Config{
-		Default: core.Limits{Windows: []core.WindowConfig{{Limit: 4, Window: time.Second}, {Limit: 10, Window: time.Minute}}},
-		Endpoints: []core.Endpoint{
-			{Name: "compute", Pattern: "/api/v1/compute", Limits: core.Limits{Limit: 5, Window: time.Minute}},
+	cfg := config.Config{
+		Default: config.Limits{Windows: []config.WindowConfig{{Limit: 4, Window: time.Second}, {Limit: 10, Window: time.Minute}}},
+		Endpoints: []config.Endpoint{
+			{Name: "compute", Pattern: "/api/v1/compute", Limits: config.Limits{Limit: 5, Window: time.Minute}},
 		},
 	}
 	e := newEnv(t, cfg, envConfig{})
@@ -146,7 +147,7 @@ func TestTopClientsSetting(t *testing.T) {
 		topClients int
 		want       int // series after 30 clients
 	}{
-		{0, core.DefaultTopClients},
+		{0, config.DefaultTopClients},
 		{-1, 0},
 		{1, 1},
 		{25, 25},
@@ -209,7 +210,7 @@ func TestObserverIsSafeForConcurrentUse(t *testing.T) {
 func TestSeveralLimitersMayShareAnObserver(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	obs, err := promlimit.New(reg, core.MetricsConfig{})
+	obs, err := promlimit.New(reg, config.MetricsConfig{})
 	require.NoError(t, err)
 	for _, limit := range []int64{1, 2} {
 		lim, err := core.New(limitCfg(limit), core.WithObserver(obs), core.WithLogger(slog.New(slog.DiscardHandler)))

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // liveKeys is the number of distinct keys the benchmarks keep live: every key is created
@@ -23,18 +24,18 @@ func benchKeys() []string {
 	return keys
 }
 
-func benchStore(b *testing.B, alg core.Algorithm) (*memorystore.Store, *core.Policy, []string) {
-	p, err := core.NewPolicy(alg, []core.Window{{Limit: 1000, Period: time.Minute, Name: "default"}}, nil)
+func benchStore(b *testing.B, alg rate.Algorithm) (*memorystore.Store, *rate.Policy, []string) {
+	p, err := rate.NewPolicy(alg, []rate.Window{{Limit: 1000, Period: time.Minute, Name: "default"}}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := memorystore.New(core.MemoryConfig{})
+	s := memorystore.New(config.MemoryConfig{})
 	b.Cleanup(func() { _ = s.Close() })
 	keys := benchKeys()
 	now := time.Now()
-	var res core.Result
+	var res rate.Result
 	for _, k := range keys {
-		if err := s.Take(context.Background(), &core.Request{Key: k, Policy: p, Cost: 1, Now: now}, &res); err != nil {
+		if err := s.Take(context.Background(), &rate.Request{Key: k, Policy: p, Cost: 1, Now: now}, &res); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -46,11 +47,11 @@ func benchStore(b *testing.B, alg core.Algorithm) (*memorystore.Store, *core.Pol
 
 // BenchmarkTake decides requests spread over 100,000 live keys, serially.
 func BenchmarkTake(b *testing.B) {
-	for _, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA} {
 		b.Run(alg.String(), func(b *testing.B) {
 			s, p, keys := benchStore(b, alg)
-			req := core.Request{Policy: p, Cost: 1, Now: time.Now()}
-			var res core.Result
+			req := rate.Request{Policy: p, Cost: 1, Now: time.Now()}
+			var res rate.Result
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -65,7 +66,7 @@ func BenchmarkTake(b *testing.B) {
 // BenchmarkTakeParallel decides requests spread over 100,000 live keys from GOMAXPROCS
 // goroutines, each walking the keys from a different offset.
 func BenchmarkTakeParallel(b *testing.B) {
-	for _, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA} {
 		b.Run(alg.String(), func(b *testing.B) {
 			s, p, keys := benchStore(b, alg)
 			var offset atomic.Int64
@@ -75,8 +76,8 @@ func BenchmarkTakeParallel(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				i := int(offset.Add(7919))
-				req := core.Request{Policy: p, Cost: 1, Now: now}
-				var res core.Result
+				req := rate.Request{Policy: p, Cost: 1, Now: now}
+				var res rate.Result
 				for pb.Next() {
 					req.Key = keys[i%liveKeys]
 					_ = s.Take(ctx, &req, &res)

@@ -10,32 +10,33 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
-func newPolicy(t testing.TB, limit int64, penalty *core.PenaltyPolicy) *core.Policy {
+func newPolicy(t testing.TB, limit int64, penalty *rate.PenaltyPolicy) *rate.Policy {
 	t.Helper()
 	return newPolicyPer(t, limit, time.Minute, penalty)
 }
 
-func newPolicyPer(t testing.TB, limit int64, period time.Duration, penalty *core.PenaltyPolicy) *core.Policy {
+func newPolicyPer(t testing.TB, limit int64, period time.Duration, penalty *rate.PenaltyPolicy) *rate.Policy {
 	t.Helper()
-	p, err := core.NewPolicy(core.TokenBucket, []core.Window{{Limit: limit, Period: period, Name: "r"}}, penalty)
+	p, err := rate.NewPolicy(rate.TokenBucket, []rate.Window{{Limit: limit, Period: period, Name: "r"}}, penalty)
 	require.NoError(t, err)
 	return p
 }
 
-func take(t testing.TB, s core.Store, key string, p *core.Policy, at time.Time) core.Result {
+func take(t testing.TB, s rate.Store, key string, p *rate.Policy, at time.Time) rate.Result {
 	t.Helper()
-	var res core.Result
-	require.NoError(t, s.Take(context.Background(), &core.Request{Key: key, Policy: p, Cost: 1, Now: at}, &res))
+	var res rate.Result
+	require.NoError(t, s.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: at}, &res))
 	return res
 }
 
 func TestMaxKeysBoundsTheStoreAndNeverEvictsTheMostRecentlyUsed(t *testing.T) {
 	t.Parallel()
-	s := memorystore.New(core.MemoryConfig{MaxKeys: 64})
+	s := memorystore.New(config.MemoryConfig{MaxKeys: 64})
 	t.Cleanup(func() { _ = s.Close() })
 	p := newPolicyPer(t, 2, 24*time.Hour, nil) // refills too slowly to matter here
 	now := storetest.Base
@@ -56,7 +57,7 @@ func TestMaxKeysBoundsTheStoreAndNeverEvictsTheMostRecentlyUsed(t *testing.T) {
 
 func TestAFullShardEvictsExpiredKeysFirst(t *testing.T) {
 	t.Parallel()
-	s := memorystore.New(core.MemoryConfig{MaxKeys: 16}) // one shard of 16 keys
+	s := memorystore.New(config.MemoryConfig{MaxKeys: 16}) // one shard of 16 keys
 	t.Cleanup(func() { _ = s.Close() })
 	p := newPolicy(t, 1, nil)
 	for i := 0; i < 15; i++ {
@@ -74,7 +75,7 @@ func TestAFullShardEvictsExpiredKeysFirst(t *testing.T) {
 
 func TestSweepForgetsOnlyKeysBackToFresh(t *testing.T) {
 	t.Parallel()
-	s := memorystore.New(core.MemoryConfig{})
+	s := memorystore.New(config.MemoryConfig{})
 	t.Cleanup(func() { _ = s.Close() })
 	p := newPolicy(t, 5, nil) // a token refills every 12 s
 	take(t, s, "a", p, storetest.Base)
@@ -91,9 +92,9 @@ func TestSweepForgetsOnlyKeysBackToFresh(t *testing.T) {
 
 func TestSweepKeepsKeysInACooldown(t *testing.T) {
 	t.Parallel()
-	s := memorystore.New(core.MemoryConfig{})
+	s := memorystore.New(config.MemoryConfig{})
 	t.Cleanup(func() { _ = s.Close() })
-	penalty := &core.PenaltyPolicy{Threshold: 1, Period: time.Minute, BaseCooldown: time.Hour, Multiplier: 1, MaxCooldown: time.Hour}
+	penalty := &rate.PenaltyPolicy{Threshold: 1, Period: time.Minute, BaseCooldown: time.Hour, Multiplier: 1, MaxCooldown: time.Hour}
 	p := newPolicy(t, 1, penalty)
 	take(t, s, "a", p, storetest.Base)
 	res := take(t, s, "a", p, storetest.Base)
@@ -106,7 +107,7 @@ func TestSweepKeepsKeysInACooldown(t *testing.T) {
 func TestSweeperRunsOnItsIntervalUntilClose(t *testing.T) {
 	t.Parallel()
 	later := storetest.Base.Add(time.Hour)
-	s := memorystore.New(core.MemoryConfig{SweepInterval: time.Millisecond}, memorystore.WithClock(func() time.Time { return later }))
+	s := memorystore.New(config.MemoryConfig{SweepInterval: time.Millisecond}, memorystore.WithClock(func() time.Time { return later }))
 	take(t, s, "a", newPolicy(t, 5, nil), storetest.Base)
 	require.Eventually(t, func() bool { return s.Len() == 0 }, 10*time.Second, time.Millisecond)
 	require.NoError(t, s.Close())
@@ -115,12 +116,12 @@ func TestSweeperRunsOnItsIntervalUntilClose(t *testing.T) {
 
 func TestTakeRejectsACostNoWindowCanAdmit(t *testing.T) {
 	t.Parallel()
-	s := memorystore.New(core.MemoryConfig{})
+	s := memorystore.New(config.MemoryConfig{})
 	t.Cleanup(func() { _ = s.Close() })
 	p := newPolicy(t, 5, nil)
 	for _, cost := range []int64{0, -1, 6} {
-		var res core.Result
-		err := s.Take(context.Background(), &core.Request{Key: "a", Policy: p, Cost: cost, Now: storetest.Base}, &res)
-		require.ErrorIs(t, err, memorystore.ErrCost, "cost %d", cost)
+		var res rate.Result
+		err := s.Take(context.Background(), &rate.Request{Key: "a", Policy: p, Cost: cost, Now: storetest.Base}, &res)
+		require.ErrorIs(t, err, rate.ErrCost, "cost %d", cost)
 	}
 }

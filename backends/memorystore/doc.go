@@ -3,7 +3,7 @@
 //
 // A [Store] is safe for concurrent use. Keys are spread over shards, each behind its own
 // mutex, so requests for different clients rarely contend; deciding a known key allocates
-// nothing. A key's state is a [core.KeyState]: about 200 bytes idle, more only with the
+// nothing. A key's state is a [rate.KeyState]: about 200 bytes idle, more only with the
 // requests a sliding window holds.
 //
 // The number of keys is bounded by memory.max_keys, for the store as a whole. When it is

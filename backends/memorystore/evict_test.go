@@ -14,6 +14,8 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
@@ -24,9 +26,9 @@ type memoryObserver struct {
 	evictions map[string]int
 }
 
-func (o *memoryObserver) ObserveDecision(*core.Decision)               {}
-func (o *memoryObserver) ObserveBackend(string, time.Duration, string) {}
-func (o *memoryObserver) WatchKeys(count func() int)                   { o.count = count }
+func (o *memoryObserver) ObserveDecision(*core.Decision)                       {}
+func (o *memoryObserver) ObserveBackend(string, time.Duration, rate.ErrorKind) {}
+func (o *memoryObserver) WatchKeys(count func() int)                           { o.count = count }
 func (o *memoryObserver) ObserveEvictions(reason string, n int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -48,7 +50,7 @@ func (o *memoryObserver) evicted(reason string) int {
 func TestAFullStoreForgetsFreshKeysBeforeTheLeastRecentlyUsed(t *testing.T) {
 	t.Parallel()
 	obs := &memoryObserver{}
-	s := memorystore.New(core.MemoryConfig{MaxKeys: 16}, memorystore.WithObserver(obs)) // one shard of 16 keys
+	s := memorystore.New(config.MemoryConfig{MaxKeys: 16}, memorystore.WithObserver(obs)) // one shard of 16 keys
 	t.Cleanup(func() { _ = s.Close() })
 	perHour := newPolicyPer(t, 3, time.Hour, nil)
 	perSecond := newPolicyPer(t, 1, time.Second, nil)
@@ -77,7 +79,7 @@ func TestEvictingLiveKeysIsCountedAndLoggedOnceAMinute(t *testing.T) {
 	var buf bytes.Buffer
 	clock := storetest.Base
 	obs := &memoryObserver{}
-	s := memorystore.New(core.MemoryConfig{MaxKeys: 16},
+	s := memorystore.New(config.MemoryConfig{MaxKeys: 16},
 		memorystore.WithObserver(obs),
 		memorystore.WithLogger(slog.New(slog.NewJSONHandler(&buf, nil))),
 		memorystore.WithClock(func() time.Time { return clock }))
@@ -106,7 +108,7 @@ func TestNoLiveKeyIsEvictedBeforeTheStoreIsFull(t *testing.T) {
 	t.Parallel()
 	for _, maxKeys := range []int{1_000, 100_000} {
 		obs := &memoryObserver{}
-		s := memorystore.New(core.MemoryConfig{MaxKeys: maxKeys}, memorystore.WithObserver(obs))
+		s := memorystore.New(config.MemoryConfig{MaxKeys: maxKeys}, memorystore.WithObserver(obs))
 		p := newPolicyPer(t, 3, time.Hour, nil)
 		for i := range maxKeys {
 			take(t, s, fmt.Sprintf("k-%d", i), p, storetest.Base)

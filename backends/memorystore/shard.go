@@ -5,7 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // lruResolution is how stale a key's place in its shard's LRU list may get. Moving a key
@@ -27,7 +27,7 @@ type shard struct {
 
 // entry is the state of one key.
 type entry struct {
-	core.KeyState
+	rate.KeyState
 	movedAt int64 // Unix µs of the last move to the front of the LRU list
 	prev    *entry
 	next    *entry

@@ -2,8 +2,6 @@ package memorystore
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"math/bits"
@@ -13,10 +11,12 @@ import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func init() {
-	core.RegisterBackend(core.BackendMemory, func(cfg core.Config, env core.BackendEnv) (core.Store, error) {
+	core.RegisterBackend(config.BackendMemory, func(cfg config.Config, env core.BackendEnv) (rate.Store, error) {
 		return New(cfg.Memory, WithClock(env.Now), WithLogger(env.Logger), WithObserver(env.Observer)), nil
 	})
 }
@@ -28,7 +28,7 @@ const maxShards = 256
 // evictionLogEvery is how often, at most, a full store logs that it evicts live keys.
 const evictionLogEvery = time.Minute
 
-// Store is the in-memory [core.Store]. Create it with [New]; the zero value is not usable.
+// Store is the in-memory [rate.Store]. Create it with [New]; the zero value is not usable.
 type Store struct {
 	shards   []shard
 	mask     uint64
@@ -46,19 +46,19 @@ type Store struct {
 
 // New builds a store bounded by cfg.MaxKeys keys and starts its sweeper, which runs every
 // cfg.SweepInterval until [Store.Close]. Zero fields mean the defaults of
-// [core.DefaultConfig].
-func New(cfg core.MemoryConfig, opts ...Option) *Store {
+// [config.DefaultConfig].
+func New(cfg config.MemoryConfig, opts ...Option) *Store {
 	o := options{now: time.Now, logger: slog.Default()}
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
 	maxKeys := cfg.MaxKeys
 	if maxKeys <= 0 {
-		maxKeys = core.DefaultMaxKeys
+		maxKeys = config.DefaultMaxKeys
 	}
 	interval := cfg.SweepInterval
 	if interval <= 0 {
-		interval = core.DefaultSweepInterval
+		interval = config.DefaultSweepInterval
 	}
 	// Shards hold 16 keys or more on average. The bound is the store's, not a shard's: a
 	// shard that hashing fills beyond its share does not evict while the store has room.
@@ -87,15 +87,12 @@ func New(cfg core.MemoryConfig, opts ...Option) *Store {
 	return s
 }
 
-// ErrCost is returned by Take for a cost below 1 or above the smallest window limit of the
-// policy, which no window could ever admit.
-var ErrCost = errors.New("ratewarden: request cost outside 1..limit")
-
-// Take decides req as [core.Store] specifies. It never fails for a valid request.
-func (s *Store) Take(ctx context.Context, req *core.Request, res *core.Result) error {
+// Take decides req as [rate.Store] specifies. It never fails for a valid request; a cost
+// no window could admit is [rate.ErrCost].
+func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
 	p := req.Policy
-	if req.Cost < 1 || req.Cost > p.MaxCost() {
-		return fmt.Errorf("%w: %d", ErrCost, req.Cost)
+	if err := p.CheckCost(req.Cost); err != nil {
+		return err
 	}
 	now := req.Now.UnixMicro()
 	sh := &s.shards[maphash.String(s.seed, req.Key)&s.mask]

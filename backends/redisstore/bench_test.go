@@ -9,7 +9,8 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // BenchmarkTake measures decisions against a local redis-server started by the harness:
@@ -25,18 +26,18 @@ func BenchmarkTake(b *testing.B) {
 	}
 	for _, alg := range algorithms {
 		limit := 1_000_000
-		if alg == core.SlidingWindow {
-			limit = core.MaxSlidingLimit
+		if alg == rate.SlidingWindow {
+			limit = rate.MaxSlidingLimit
 		}
 		p := policy(b, alg, nil, limit, time.Minute)
-		store := newStore(b, redisConfig(core.RedisStandalone, false, srv.Addr()))
+		store := newStore(b, redisConfig(config.RedisStandalone, false, srv.Addr()))
 		b.Run(alg.String()+"/serial", func(b *testing.B) {
 			b.ReportAllocs()
-			var res core.Result
+			var res rate.Result
 			ctx := context.Background()
 			i := 0
 			for b.Loop() {
-				if err := store.Take(ctx, &core.Request{Key: keys[i%nkeys], Policy: p, Cost: 1, Now: time.Now()}, &res); err != nil {
+				if err := store.Take(ctx, &rate.Request{Key: keys[i%nkeys], Policy: p, Cost: 1, Now: time.Now()}, &res); err != nil {
 					b.Fatal(err)
 				}
 				i++
@@ -47,11 +48,11 @@ func BenchmarkTake(b *testing.B) {
 			b.SetParallelism(8) // requests in flight per CPU: a server handler waits on Redis
 			var next atomic.Int64
 			b.RunParallel(func(pb *testing.PB) {
-				var res core.Result
+				var res rate.Result
 				ctx := context.Background()
 				for pb.Next() {
 					k := keys[next.Add(1)%nkeys]
-					if err := store.Take(ctx, &core.Request{Key: k, Policy: p, Cost: 1, Now: time.Now()}, &res); err != nil {
+					if err := store.Take(ctx, &rate.Request{Key: k, Policy: p, Cost: 1, Now: time.Now()}, &res); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -64,17 +65,17 @@ func BenchmarkTake(b *testing.B) {
 // without the local cache, and reports the Redis calls per request.
 func BenchmarkTakeDeniedFlood(b *testing.B) {
 	srv := redistest.StartServer(b)
-	p := policy(b, core.TokenBucket, nil, 1, time.Hour)
+	p := policy(b, rate.TokenBucket, nil, 1, time.Hour)
 	for _, cache := range []bool{true, false} {
 		name := map[bool]string{true: "local_cache", false: "no_cache"}[cache]
 		b.Run(name, func(b *testing.B) {
 			obs := newObserver()
-			cfg := redisConfig(core.RedisStandalone, cache, srv.Addr())
+			cfg := redisConfig(config.RedisStandalone, cache, srv.Addr())
 			cfg.KeyPrefix = "flood-" + name
 			store := newStore(b, cfg, redisstore.WithObserver(obs))
 			ctx := context.Background()
-			req := core.Request{Key: "ip:192.0.2.99:default", Policy: p, Cost: 1}
-			var res core.Result
+			req := rate.Request{Key: "ip:192.0.2.99:default", Policy: p, Cost: 1}
+			var res rate.Result
 			b.ReportAllocs()
 			for b.Loop() {
 				req.Now = time.Now()

@@ -7,9 +7,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/sony/gobreaker/v2"
-
-	"github.com/ratewarden/ratewarden/core"
 )
 
 // breaker wraps a gobreaker circuit breaker: it opens after failureThreshold consecutive
@@ -22,7 +22,7 @@ type breaker struct {
 	openedAt    atomic.Int64 // ns since epoch of the last transition to open
 }
 
-func newBreaker(cfg core.CircuitBreakerConfig, logger *slog.Logger) *breaker {
+func newBreaker(cfg config.CircuitBreakerConfig, logger *slog.Logger) *breaker {
 	b := &breaker{openTimeout: cfg.OpenTimeout, epoch: time.Now()}
 	threshold := uint32(max(1, cfg.FailureThreshold))
 	b.cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
@@ -53,7 +53,7 @@ func newBreaker(cfg core.CircuitBreakerConfig, logger *slog.Logger) *breaker {
 func (b *breaker) do(f func() error) error {
 	_, err := b.cb.Execute(func() (struct{}, error) { return struct{}{}, f() })
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		return &Error{Kind: KindCircuitOpen, Err: ErrCircuitOpen, retryAfter: b.untilProbe()}
+		return &Error{Kind: rate.KindCircuitOpen, Err: ErrCircuitOpen, retryAfter: b.untilProbe()}
 	}
 	return err
 }

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // DefaultCacheSize bounds the denials the local cache (redis.local_cache) remembers.
@@ -21,7 +21,7 @@ const cacheShards = 64
 //
 // Entries are keyed by (key, policy): a request under another policy (another tier, a
 // reloaded configuration) is never answered from a denial made under the first. Time is
-// the request's own (core.Request.Now: the limiter's clock, monotonic in production).
+// the request's own (rate.Request.Now: the limiter's clock, monotonic in production).
 type denialCache struct {
 	seed     maphash.Seed
 	perShard int
@@ -36,13 +36,13 @@ type cacheShard struct {
 
 type cacheKey struct {
 	key    string
-	policy *core.Policy
+	policy *rate.Policy
 }
 
 type denial struct {
 	at, until time.Time
 	cost      int64 // requests of a smaller cost may pass before until
-	res       core.Result
+	res       rate.Result
 }
 
 func newDenialCache(size int) *denialCache {
@@ -63,7 +63,7 @@ func (c *denialCache) shard(key string) *cacheShard {
 // window whose reset time has passed shows all its units; the others show the units
 // remaining at the denial (a token bucket may have refilled some since: the answer errs
 // on the low side).
-func (c *denialCache) answer(req *core.Request, res *core.Result) bool {
+func (c *denialCache) answer(req *rate.Request, res *rate.Result) bool {
 	sh := c.shard(req.Key)
 	k := cacheKey{req.Key, req.Policy}
 	sh.mu.Lock()
@@ -104,7 +104,7 @@ func (c *denialCache) answer(req *core.Request, res *core.Result) bool {
 // until every denying window's retry-after has passed. With penalties only a denial that
 // comes with a cooldown is remembered, until the cooldown ends: a denial by the windows
 // alone is a violation, which Redis must count.
-func (c *denialCache) remember(req *core.Request, res *core.Result) {
+func (c *denialCache) remember(req *rate.Request, res *rate.Result) {
 	var wait time.Duration
 	cost := req.Cost
 	if req.Policy.Penalty != nil {

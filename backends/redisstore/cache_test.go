@@ -10,24 +10,25 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
 // flood sends a request every step for span from one client, to a store with and one
 // without the local cache, and requires the same decisions (allowed, retry-after,
 // cooldown, violations) from both. It returns the Redis calls each made.
-func flood(t *testing.T, srv *redistest.Server, p *core.Policy, step, span time.Duration) (withCache, without int64, requests, allowed int) {
+func flood(t *testing.T, srv *redistest.Server, p *rate.Policy, step, span time.Duration) (withCache, without int64, requests, allowed int) {
 	t.Helper()
 	obsOn, obsOff := newObserver(), newObserver()
-	on := newStore(t, redisConfig(core.RedisStandalone, true, srv.Addr()), redisstore.WithRequestTime(), redisstore.WithObserver(obsOn))
-	offCfg := redisConfig(core.RedisStandalone, false, srv.Addr())
+	on := newStore(t, redisConfig(config.RedisStandalone, true, srv.Addr()), redisstore.WithRequestTime(), redisstore.WithObserver(obsOn))
+	offCfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	offCfg.KeyPrefix = "nocache"
 	off := newStore(t, offCfg, redisstore.WithRequestTime(), redisstore.WithObserver(obsOff))
 	key := "ip:192.0.2.30:" + t.Name()
 	for at := time.Duration(0); at < span; at += step {
-		req := core.Request{Key: key, Policy: p, Cost: 1, Now: storetest.Base.Add(at)}
-		var a, b core.Result
+		req := rate.Request{Key: key, Policy: p, Cost: 1, Now: storetest.Base.Add(at)}
+		var a, b rate.Result
 		r1, r2 := req, req
 		require.NoError(t, on.Take(context.Background(), &r1, &a))
 		require.NoError(t, off.Take(context.Background(), &r2, &b))
@@ -70,8 +71,8 @@ func TestLocalCacheSparesRedis(t *testing.T) {
 func TestLocalCacheWithPenalty(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	pen := &core.PenaltyPolicy{Threshold: 3, Period: time.Minute, BaseCooldown: 2 * time.Second, Multiplier: 2, MaxCooldown: 10 * time.Second}
-	p := policy(t, core.TokenBucket, pen, 1, time.Second)
+	pen := &rate.PenaltyPolicy{Threshold: 3, Period: time.Minute, BaseCooldown: 2 * time.Second, Multiplier: 2, MaxCooldown: 10 * time.Second}
+	p := policy(t, rate.TokenBucket, pen, 1, time.Second)
 	on, off, requests, allowed := flood(t, srv, p, 10*time.Millisecond, 20*time.Second)
 	t.Logf("%d requests, %d allowed: %d Redis calls with the local cache, %d without", requests, allowed, on, off)
 	assert.Equal(t, int64(requests), off)
@@ -84,13 +85,13 @@ func TestLocalCacheKeyedByPolicyAndClearedOnReload(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	obs := newObserver()
-	store := newStore(t, redisConfig(core.RedisStandalone, true, srv.Addr()), redisstore.WithObserver(obs))
-	basic := policy(t, core.TokenBucket, nil, 1, time.Hour)
-	premium := policy(t, core.TokenBucket, nil, 5, time.Hour)
+	store := newStore(t, redisConfig(config.RedisStandalone, true, srv.Addr()), redisstore.WithObserver(obs))
+	basic := policy(t, rate.TokenBucket, nil, 1, time.Hour)
+	premium := policy(t, rate.TokenBucket, nil, 5, time.Hour)
 	key := "user:alice:cache"
-	take := func(p *core.Policy) core.Result {
-		var res core.Result
-		require.NoError(t, store.Take(context.Background(), &core.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res))
+	take := func(p *rate.Policy) rate.Result {
+		var res rate.Result
+		require.NoError(t, store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res))
 		return res
 	}
 	assert.True(t, take(basic).Allowed)

@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
-
-	"github.com/ratewarden/ratewarden/core"
 )
 
 // Retry backoff between go-redis's attempts: short, since every attempt of a decision
@@ -23,7 +22,7 @@ const (
 // (redis.timeout): socket reads and writes, the wait for a pooled connection, and — since
 // ContextTimeoutEnabled is on — the context deadline of each call. Dials run with
 // redis.dial_timeout but a decision waits for one only until its budget ends.
-func newClient(r core.RedisConfig) (redis.UniversalClient, error) {
+func newClient(r config.RedisConfig) (redis.UniversalClient, error) {
 	o := &redis.UniversalOptions{
 		Addrs:                 r.Addrs,
 		MasterName:            r.MasterName,
@@ -49,13 +48,13 @@ func newClient(r core.RedisConfig) (redis.UniversalClient, error) {
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	}
 	switch r.Mode {
-	case core.RedisSentinel:
+	case config.RedisSentinel:
 		return redis.NewFailoverClient(o.Failover()), nil
-	case core.RedisCluster:
+	case config.RedisCluster:
 		return redis.NewClusterClient(o.Cluster()), nil
 	default:
 		if len(r.Addrs) != 1 {
-			return nil, fmt.Errorf("ratewarden: redis.addrs: standalone mode takes one address, got %d (use mode = %q for several)", len(r.Addrs), core.RedisCluster)
+			return nil, fmt.Errorf("ratewarden: redis.addrs: standalone mode takes one address, got %d (use mode = %q for several)", len(r.Addrs), config.RedisCluster)
 		}
 		return redis.NewClient(o.Simple()), nil
 	}

@@ -5,7 +5,8 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
@@ -19,8 +20,8 @@ func TestConformanceStandalone(t *testing.T) {
 		name := map[bool]string{true: "local cache", false: "no local cache"}[cache]
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			storetest.Run(t, func(t *testing.T) core.Store {
-				return newStore(t, redisConfig(core.RedisStandalone, cache, srv.Addr()), redisstore.WithRequestTime())
+			storetest.Run(t, func(t *testing.T) rate.Store {
+				return newStore(t, redisConfig(config.RedisStandalone, cache, srv.Addr()), redisstore.WithRequestTime())
 			})
 		})
 	}
@@ -29,7 +30,7 @@ func TestConformanceStandalone(t *testing.T) {
 func TestConformanceCluster(t *testing.T) {
 	t.Parallel()
 	cl := redistest.StartCluster(t)
-	storetest.Run(t, func(t *testing.T) core.Store {
-		return newStore(t, redisConfig(core.RedisCluster, false, cl.Addrs()...), redisstore.WithRequestTime())
+	storetest.Run(t, func(t *testing.T) rate.Store {
+		return newStore(t, redisConfig(config.RedisCluster, false, cl.Addrs()...), redisstore.WithRequestTime())
 	})
 }

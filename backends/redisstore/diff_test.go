@@ -14,7 +14,8 @@ import (
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
@@ -27,16 +28,16 @@ func TestSameResultsAsMemory(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	seed := testSeed(t)
-	for _, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA} {
 		for _, withPenalty := range []bool{false, true} {
 			name := fmt.Sprintf("%s/penalty=%v", alg, withPenalty)
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				for run := range 3 {
 					rng := rand.New(rand.NewPCG(seed, uint64(run)<<8|uint64(alg)<<1|b2u(withPenalty)))
-					mem := memorystore.New(core.MemoryConfig{})
+					mem := memorystore.New(config.MemoryConfig{})
 					t.Cleanup(func() { _ = mem.Close() })
-					red := newStore(t, redisConfig(core.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
+					red := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
 					compare(t, rng, mem, red, alg, withPenalty, fmt.Sprintf("seed %d run %d", seed, run))
 				}
 			})
@@ -65,7 +66,7 @@ func b2u(b bool) uint64 {
 }
 
 // compare runs 300 random requests against both stores.
-func compare(t *testing.T, rng *rand.Rand, mem, red core.Store, alg core.Algorithm, withPenalty bool, label string) {
+func compare(t *testing.T, rng *rand.Rand, mem, red rate.Store, alg rate.Algorithm, withPenalty bool, label string) {
 	policies := randomPolicies(t, rng, alg, withPenalty)
 	keys := []string{
 		fmt.Sprintf("ip:%s#%d:a", t.Name(), rng.Uint64()),
@@ -96,8 +97,8 @@ func compare(t *testing.T, rng *rand.Rand, mem, red core.Store, alg core.Algorit
 		if rng.IntN(4) == 0 {
 			cost = 1 + rng.Int64N(p.MaxCost())
 		}
-		req := core.Request{Key: keys[rng.IntN(len(keys))], Policy: p, Cost: cost, Now: now}
-		var want, got core.Result
+		req := rate.Request{Key: keys[rng.IntN(len(keys))], Policy: p, Cost: cost, Now: now}
+		var want, got rate.Result
 		r1, r2 := req, req
 		require.NoError(t, mem.Take(context.Background(), &r1, &want))
 		require.NoError(t, red.Take(context.Background(), &r2, &got))
@@ -108,16 +109,16 @@ func compare(t *testing.T, rng *rand.Rand, mem, red core.Store, alg core.Algorit
 // randomPolicies returns three policies of alg with distinct limits, all with a penalty or
 // none. Their windows are drawn from one set of periods, so that they share some window
 // lengths and not others, as a rule's tiers may.
-func randomPolicies(t *testing.T, rng *rand.Rand, alg core.Algorithm, withPenalty bool) []*core.Policy {
+func randomPolicies(t *testing.T, rng *rand.Rand, alg rate.Algorithm, withPenalty bool) []*rate.Policy {
 	periodSets := [][]time.Duration{{time.Second}, {10 * time.Second}, {time.Second, time.Minute}, {2 * time.Second, 10 * time.Second, time.Minute}}
 	periods := periodSets[rng.IntN(len(periodSets))]
 	// One penalty period for the set: core forgets expired violations only when it counts
 	// them, Redis also when their key expires, so a period that grows could bring back
 	// violations in one store and not the other (see docs/redis.md).
 	penaltyPeriod := time.Duration(10+rng.IntN(60)) * time.Second
-	var ps []*core.Policy
+	var ps []*rate.Policy
 	for i := range 3 {
-		var ws []core.Window
+		var ws []rate.Window
 		for j, period := range periods {
 			if j > 0 && rng.IntN(3) == 0 {
 				continue // a window length this policy lacks
@@ -126,15 +127,15 @@ func randomPolicies(t *testing.T, rng *rand.Rand, alg core.Algorithm, withPenalt
 			if len(ws) == 0 {
 				l = int64(1 + i + 4*rng.IntN(3)) // distinct across the policies
 			}
-			ws = append(ws, core.Window{Limit: l, Period: period, Name: "r"})
+			ws = append(ws, rate.Window{Limit: l, Period: period, Name: "r"})
 		}
 		if i == 1 && len(periods) > 1 && rng.IntN(2) == 0 {
-			ws = []core.Window{{Limit: int64(1 + rng.IntN(6)), Period: periods[len(periods)-1] * 2, Name: "r"}} // another length only
+			ws = []rate.Window{{Limit: int64(1 + rng.IntN(6)), Period: periods[len(periods)-1] * 2, Name: "r"}} // another length only
 		}
-		var pen *core.PenaltyPolicy
+		var pen *rate.PenaltyPolicy
 		if withPenalty {
 			base := time.Duration(1+rng.IntN(5)) * time.Second
-			pen = &core.PenaltyPolicy{
+			pen = &rate.PenaltyPolicy{
 				Threshold:    1 + rng.IntN(4),
 				Period:       penaltyPeriod,
 				BaseCooldown: base,
@@ -142,14 +143,14 @@ func randomPolicies(t *testing.T, rng *rand.Rand, alg core.Algorithm, withPenalt
 				MaxCooldown:  base * time.Duration(1+rng.IntN(20)),
 			}
 		}
-		p, err := core.NewPolicy(alg, ws, pen)
+		p, err := rate.NewPolicy(alg, ws, pen)
 		require.NoError(t, err)
 		ps = append(ps, p)
 	}
 	return ps
 }
 
-func describe(p *core.Policy) string {
+func describe(p *rate.Policy) string {
 	s := p.Algorithm.String()
 	for _, w := range p.Windows {
 		s += fmt.Sprintf(" %d/%s", w.Limit, w.Period)

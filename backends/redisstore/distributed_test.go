@@ -14,6 +14,8 @@ import (
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // decide runs one request of client ip through lim.
@@ -26,7 +28,7 @@ func decide(lim *core.Limiter, ip string) core.Decision {
 }
 
 // instances builds n limiters sharing Redis, each with a store and client of its own.
-func instances(t *testing.T, n int, cfg core.Config, storeOpts []redisstore.Option, limOpts ...core.Option) []*core.Limiter {
+func instances(t *testing.T, n int, cfg config.Config, storeOpts []redisstore.Option, limOpts ...core.Option) []*core.Limiter {
 	t.Helper()
 	var lims []*core.Limiter
 	for range n {
@@ -50,18 +52,18 @@ func TestDistributedAccuracy(t *testing.T) {
 	srv := redistest.StartServer(t)
 	fixed := time.Unix(1_764_158_400, 0)
 	type variant struct {
-		alg        core.Algorithm
+		alg        rate.Algorithm
 		serverTime bool
 	}
-	variants := []variant{{core.TokenBucket, false}, {core.SlidingWindow, false}, {core.FixedWindow, false}, {core.GCRA, false}, {core.SlidingWindow, true}}
+	variants := []variant{{rate.TokenBucket, false}, {rate.SlidingWindow, false}, {rate.FixedWindow, false}, {rate.GCRA, false}, {rate.SlidingWindow, true}}
 	for _, v := range variants {
 		name := v.alg.String() + map[bool]string{true: "/server time", false: "/fixed instant"}[v.serverTime]
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			cfg := redisConfig(core.RedisStandalone, true, srv.Addr())
+			cfg := redisConfig(config.RedisStandalone, true, srv.Addr())
 			cfg.Algorithm = v.alg.String()
 			cfg.KeyPrefix = fmt.Sprintf("acc-%s-%v", v.alg, v.serverTime)
-			cfg.Default = core.Limits{Limit: 100, Window: time.Minute}
+			cfg.Default = config.Limits{Limit: 100, Window: time.Minute}
 			var storeOpts []redisstore.Option
 			var limOpts []core.Option
 			if !v.serverTime {

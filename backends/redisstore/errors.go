@@ -9,37 +9,22 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
-
-	"github.com/ratewarden/ratewarden/core"
 )
 
-// The kinds of backend errors, as in the ratelimit_redis_errors_total metric and the
-// "kind" field of error logs.
-const (
-	KindTimeout     = "timeout"      // the decision's time budget (redis.timeout) ran out
-	KindConnection  = "connection"   // no usable connection: refused, reset, closed, failover in progress
-	KindScript      = "script"       // Redis answered the script with an error
-	KindCircuitOpen = "circuit_open" // the circuit breaker is open: Redis was not asked
-	KindOther       = "other"        // anything else (a canceled request, a malformed reply)
-)
-
-// ErrCircuitOpen is the cause of an [Error] of kind [KindCircuitOpen]: the breaker is
+// ErrCircuitOpen is the cause of an [Error] of kind [rate.KindCircuitOpen]: the breaker is
 // open, or half-open with its probe in flight, so the store did not ask Redis.
 var ErrCircuitOpen = errors.New("ratewarden: redis circuit breaker open")
 
-// ErrCost is returned by [Store.Take] for a cost below 1 or above the smallest window limit
-// of the policy, which no window could ever admit. It is not a backend error.
-var ErrCost = errors.New("ratewarden: request cost outside 1..limit")
-
 // Error is the error [Store.Take] returns when Redis could not decide (with fail_mode
 // "open" or "closed"; "local" decides in-process instead). It matches
-// [core.ErrUnavailable] and its cause with errors.Is. Its message is for logs: the core
+// [rate.ErrUnavailable] and its cause with errors.Is. Its message is for logs: the core
 // never sends it to clients.
 type Error struct {
-	// Kind is one of the Kind constants.
-	Kind string
+	// Kind is the kind of failure: one of the rate.Kind constants.
+	Kind rate.ErrorKind
 	// Err is the cause: a go-redis or network error, or ErrCircuitOpen.
 	Err error
 
@@ -47,35 +32,35 @@ type Error struct {
 }
 
 // Error returns "ratewarden: redis <kind>: <cause>".
-func (e *Error) Error() string { return "ratewarden: redis " + e.Kind + ": " + e.Err.Error() }
+func (e *Error) Error() string { return "ratewarden: redis " + string(e.Kind) + ": " + e.Err.Error() }
 
-// Unwrap returns core.ErrUnavailable and the cause.
-func (e *Error) Unwrap() []error { return []error{core.ErrUnavailable, e.Err} }
+// Unwrap returns rate.ErrUnavailable and the cause.
+func (e *Error) Unwrap() []error { return []error{rate.ErrUnavailable, e.Err} }
 
-// RetryAfter implements core.RetryHinter: while the breaker is open, the time until it
+// RetryAfter implements rate.RetryHinter: while the breaker is open, the time until it
 // lets a probe through, so that 503 answers carry a useful Retry-After; zero otherwise
 // (the core then uses one second).
 func (e *Error) RetryAfter() time.Duration { return e.retryAfter }
 
 // classify returns the kind of a failed decision's error.
-func classify(err error) string {
+func classify(err error) rate.ErrorKind {
 	var rerr redis.Error
 	switch {
 	case errors.Is(err, ErrCircuitOpen), errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
-		return KindCircuitOpen
+		return rate.KindCircuitOpen
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, redis.ErrPoolTimeout), isNetTimeout(err):
-		return KindTimeout
+		return rate.KindTimeout
 	case errors.Is(err, context.Canceled):
-		return KindOther
+		return rate.KindOther
 	case errors.As(err, &rerr):
 		if unavailableReply(err) {
-			return KindConnection
+			return rate.KindConnection
 		}
-		return KindScript
+		return rate.KindScript
 	case isConnection(err):
-		return KindConnection
+		return rate.KindConnection
 	}
-	return KindOther
+	return rate.KindOther
 }
 
 func isNetTimeout(err error) bool {

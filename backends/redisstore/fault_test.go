@@ -20,6 +20,8 @@ import (
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // faultBudget is the decision budget (redis.timeout) of the fault tests.
@@ -34,13 +36,13 @@ const faultBudget = 150 * time.Millisecond
 const schedulingAllowance = 100 * time.Millisecond
 
 // faultConfig is a 5-per-minute limit on Redis at addr with short breaker settings.
-func faultConfig(failMode, addr string) core.Config {
-	cfg := redisConfig(core.RedisStandalone, false, addr)
+func faultConfig(failMode config.FailMode, addr string) config.Config {
+	cfg := redisConfig(config.RedisStandalone, false, addr)
 	cfg.FailMode = failMode
-	cfg.Default = core.Limits{Limit: 5, Window: time.Minute}
+	cfg.Default = config.Limits{Limit: 5, Window: time.Minute}
 	cfg.Redis.Timeout = faultBudget
 	cfg.Redis.PoolSize = 50 // more than the dials before the breaker opens: go-redis's own dial breaker stays out of it
-	cfg.Redis.CircuitBreaker = core.CircuitBreakerConfig{FailureThreshold: 3, OpenTimeout: 300 * time.Millisecond}
+	cfg.Redis.CircuitBreaker = config.CircuitBreakerConfig{FailureThreshold: 3, OpenTimeout: 300 * time.Millisecond}
 	return cfg
 }
 
@@ -62,8 +64,8 @@ func servedByRedis(d core.Decision) bool {
 // Redis by themselves.
 func TestRedisKilledMidTraffic(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{core.FailOpen, core.FailClosed, core.FailLocal} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []config.FailMode{config.FailOpen, config.FailClosed, config.FailLocal} {
+		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
 			srv := redistest.StartServer(t)
 			obs := newObserver()
@@ -84,13 +86,13 @@ func TestRedisKilledMidTraffic(t *testing.T) {
 				d, took := timedDecide(lim, "192.0.2.1")
 				slowest = max(slowest, took)
 				switch mode {
-				case core.FailOpen:
+				case config.FailOpen:
 					require.Equal(t, core.FailedOpen, d.Outcome, "request %d", i)
-					require.ErrorIs(t, d.Err, core.ErrUnavailable)
+					require.ErrorIs(t, d.Err, rate.ErrUnavailable)
 					var e *redisstore.Error
 					require.ErrorAs(t, d.Err, &e)
-					assert.Contains(t, []string{redisstore.KindConnection, redisstore.KindCircuitOpen}, e.Kind)
-				case core.FailClosed:
+					assert.Contains(t, []rate.ErrorKind{rate.KindConnection, rate.KindCircuitOpen}, e.Kind)
+				case config.FailClosed:
 					require.Equal(t, core.Unavailable, d.Outcome, "request %d", i)
 					rec := httptest.NewRecorder()
 					d.WriteResponse(rec)
@@ -99,7 +101,7 @@ func TestRedisKilledMidTraffic(t *testing.T) {
 					require.NoError(t, err, "Retry-After %q", rec.Header().Get("Retry-After"))
 					assert.GreaterOrEqual(t, ra, 1)
 					assert.NotContains(t, rec.Body.String(), "refused", "the backend error stays out of the body")
-				case core.FailLocal:
+				case config.FailLocal:
 					require.NoError(t, d.Err)
 					require.True(t, d.Result.Fallback, "request %d decided locally", i)
 					// The local store starts empty: 5 admitted, then denied.
@@ -112,8 +114,8 @@ func TestRedisKilledMidTraffic(t *testing.T) {
 			}
 			t.Logf("slowest decision with Redis down: %s (budget %s)", slowest, faultBudget)
 			assert.LessOrEqual(t, slowest, faultBudget+schedulingAllowance)
-			assert.GreaterOrEqual(t, obs.count(redisstore.KindConnection), 3, "failures before the breaker opened")
-			assert.Positive(t, obs.count(redisstore.KindCircuitOpen), "fast failures once open")
+			assert.GreaterOrEqual(t, obs.count(rate.KindConnection), 3, "failures before the breaker opened")
+			assert.Positive(t, obs.count(rate.KindCircuitOpen), "fast failures once open")
 			assert.Contains(t, logs.String(), `"msg":"redis_error"`)
 			assert.Contains(t, logs.String(), `"msg":"redis_circuit_breaker"`)
 
@@ -137,7 +139,7 @@ func TestBudgetHoldsWhenRedisHangs(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	obs := newObserver()
-	cfg := faultConfig(core.FailOpen, srv.Addr())
+	cfg := faultConfig(config.FailOpen, srv.Addr())
 	cfg.Redis.CircuitBreaker.FailureThreshold = 30 // let the concurrent wave reach Redis
 	store := newStore(t, cfg, redisstore.WithObserver(obs))
 	lim, err := core.New(cfg, core.WithStore(store))
@@ -165,7 +167,7 @@ func TestBudgetHoldsWhenRedisHangs(t *testing.T) {
 	t.Logf("20 concurrent decisions against a frozen Redis: slowest %s (budget %s)", slowest, faultBudget)
 	assert.LessOrEqual(t, slowest, faultBudget+schedulingAllowance)
 	assert.GreaterOrEqual(t, slowest, faultBudget-time.Millisecond, "they waited for Redis")
-	assert.Equal(t, 20, obs.count(redisstore.KindTimeout))
+	assert.Equal(t, 20, obs.count(rate.KindTimeout))
 }
 
 // freeze stops the server's process (SIGSTOP) until the test ends.
@@ -205,7 +207,7 @@ func (h *dialCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 func TestBreakerStopsHammering(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	cfg := faultConfig(core.FailClosed, srv.Addr())
+	cfg := faultConfig(config.FailClosed, srv.Addr())
 	const openTimeout = 2 * time.Second
 	cfg.Redis.CircuitBreaker.OpenTimeout = openTimeout
 	client, err := redisstore.NewClient(cfg.Redis)
@@ -217,11 +219,11 @@ func TestBreakerStopsHammering(t *testing.T) {
 	store, err := redisstore.NewWithClient(client, cfg, redisstore.WithObserver(obs))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
-	p := policy(t, core.TokenBucket, nil, 100, time.Minute)
+	p := policy(t, rate.TokenBucket, nil, 100, time.Minute)
 	take := func() (time.Duration, error) {
-		var res core.Result
+		var res rate.Result
 		start := time.Now()
-		err := store.Take(context.Background(), &core.Request{Key: "ip:192.0.2.3:default", Policy: p, Cost: 1, Now: time.Now()}, &res)
+		err := store.Take(context.Background(), &rate.Request{Key: "ip:192.0.2.3:default", Policy: p, Cost: 1, Now: time.Now()}, &res)
 		return time.Since(start), err
 	}
 	_, err = take()
@@ -234,7 +236,7 @@ func TestBreakerStopsHammering(t *testing.T) {
 		_, err := take()
 		var e *redisstore.Error
 		require.ErrorAs(t, err, &e)
-		if e.Kind == redisstore.KindCircuitOpen {
+		if e.Kind == rate.KindCircuitOpen {
 			opened = time.Now()
 			assert.Equal(t, 3, i, "opened after failure_threshold consecutive failures")
 			assert.Greater(t, e.RetryAfter(), openTimeout/2, "Retry-After: the time until the probe")
@@ -250,7 +252,7 @@ func TestBreakerStopsHammering(t *testing.T) {
 	if time.Since(opened) < openTimeout {
 		assert.Equal(t, before, dials.n.Load(), "no dial while the breaker is open")
 	}
-	assert.GreaterOrEqual(t, obs.count(redisstore.KindCircuitOpen), 51)
+	assert.GreaterOrEqual(t, obs.count(rate.KindCircuitOpen), 51)
 
 	srv.Restart()
 	eventually(t, openTimeout+10*time.Second, "the probe closes the breaker", func() bool {
@@ -266,16 +268,16 @@ func TestErrorsLoggedOncePerSecondPerKind(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	var logs syncBuffer
-	cfg := faultConfig(core.FailOpen, srv.Addr())
+	cfg := faultConfig(config.FailOpen, srv.Addr())
 	cfg.Redis.CircuitBreaker.FailureThreshold = 1000
 	store := newStore(t, cfg, redisstore.WithLogger(jsonLogger(&logs)))
 	srv.Kill()
-	p := policy(t, core.TokenBucket, nil, 100, time.Minute)
+	p := policy(t, rate.TokenBucket, nil, 100, time.Minute)
 	start := time.Now()
 	for range 50 {
-		var res core.Result
-		err := store.Take(context.Background(), &core.Request{Key: "ip:192.0.2.4:default", Policy: p, Cost: 1, Now: time.Now()}, &res)
-		require.True(t, errors.Is(err, core.ErrUnavailable))
+		var res rate.Result
+		err := store.Take(context.Background(), &rate.Request{Key: "ip:192.0.2.4:default", Policy: p, Cost: 1, Now: time.Now()}, &res)
+		require.True(t, errors.Is(err, rate.ErrUnavailable))
 	}
 	elapsed := time.Since(start)
 	records := strings.Count(logs.String(), `"msg":"redis_error"`)

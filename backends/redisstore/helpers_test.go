@@ -15,6 +15,8 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // TestMain silences go-redis's own log, which prints a line for every failed dial: the
@@ -35,20 +37,20 @@ const relaxedTimeout = 2 * time.Second
 
 // redisConfig returns a configuration for the redis backend at addrs in mode, with a
 // relaxed budget, and the local cache as asked.
-func redisConfig(mode string, localCache bool, addrs ...string) core.Config {
-	return core.Config{
-		Backend: core.BackendRedis,
-		Redis: core.RedisConfig{
+func redisConfig(mode string, localCache bool, addrs ...string) config.Config {
+	return config.Config{
+		Backend: config.BackendRedis,
+		Redis: config.RedisConfig{
 			Mode:       mode,
 			Addrs:      addrs,
 			Timeout:    relaxedTimeout,
-			LocalCache: core.Bool(localCache),
+			LocalCache: config.Bool(localCache),
 		},
 	}
 }
 
 // newStore builds a Store with New and closes it when the test ends.
-func newStore(t testing.TB, cfg core.Config, opts ...redisstore.Option) *redisstore.Store {
+func newStore(t testing.TB, cfg config.Config, opts ...redisstore.Option) *redisstore.Store {
 	t.Helper()
 	s, err := redisstore.New(cfg, opts...)
 	require.NoError(t, err)
@@ -59,15 +61,15 @@ func newStore(t testing.TB, cfg core.Config, opts ...redisstore.Option) *redisst
 // observer records backend observations by kind ("" = success).
 type observer struct {
 	mu    sync.Mutex
-	kinds map[string]int
+	kinds map[rate.ErrorKind]int
 	calls atomic.Int64
 }
 
-func newObserver() *observer { return &observer{kinds: map[string]int{}} }
+func newObserver() *observer { return &observer{kinds: map[rate.ErrorKind]int{}} }
 
 func (o *observer) ObserveDecision(*core.Decision) {}
 
-func (o *observer) ObserveBackend(op string, _ time.Duration, kind string) {
+func (o *observer) ObserveBackend(op string, _ time.Duration, kind rate.ErrorKind) {
 	if op != "take" {
 		panic("unexpected operation " + op)
 	}
@@ -77,7 +79,7 @@ func (o *observer) ObserveBackend(op string, _ time.Duration, kind string) {
 	o.mu.Unlock()
 }
 
-func (o *observer) count(kind string) int {
+func (o *observer) count(kind rate.ErrorKind) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.kinds[kind]
@@ -104,13 +106,13 @@ func (b *syncBuffer) String() string {
 func jsonLogger(w *syncBuffer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
 
 // policy builds a policy or fails the test.
-func policy(t testing.TB, alg core.Algorithm, pen *core.PenaltyPolicy, limitPeriods ...any) *core.Policy {
+func policy(t testing.TB, alg rate.Algorithm, pen *rate.PenaltyPolicy, limitPeriods ...any) *rate.Policy {
 	t.Helper()
-	var ws []core.Window
+	var ws []rate.Window
 	for i := 0; i < len(limitPeriods); i += 2 {
-		ws = append(ws, core.Window{Limit: int64(limitPeriods[i].(int)), Period: limitPeriods[i+1].(time.Duration), Name: "r"})
+		ws = append(ws, rate.Window{Limit: int64(limitPeriods[i].(int)), Period: limitPeriods[i+1].(time.Duration), Name: "r"})
 	}
-	p, err := core.NewPolicy(alg, ws, pen)
+	p, err := rate.NewPolicy(alg, ws, pen)
 	require.NoError(t, err)
 	return p
 }

@@ -16,19 +16,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-func testPolicy(t *testing.T, pen *core.PenaltyPolicy, limit int64) *core.Policy {
+func testPolicy(t *testing.T, pen *rate.PenaltyPolicy, limit int64) *rate.Policy {
 	t.Helper()
-	p, err := core.NewPolicy(core.TokenBucket, []core.Window{{Limit: limit, Period: time.Minute, Name: "r"}}, pen)
+	p, err := rate.NewPolicy(rate.TokenBucket, []rate.Window{{Limit: limit, Period: time.Minute, Name: "r"}}, pen)
 	require.NoError(t, err)
 	return p
 }
 
-func deniedResult(retry time.Duration) *core.Result {
-	res := &core.Result{}
-	res.Windows[0] = core.WindowResult{Allowed: false, Remaining: 0, ResetAfter: 2 * retry, RetryAfter: retry}
+func deniedResult(retry time.Duration) *rate.Result {
+	res := &rate.Result{}
+	res.Windows[0] = rate.WindowResult{Allowed: false, Remaining: 0, ResetAfter: 2 * retry, RetryAfter: retry}
 	return res
 }
 
@@ -37,10 +38,10 @@ func TestCacheAnswersUntilTheRetryInstant(t *testing.T) {
 	c := newDenialCache(100)
 	p := testPolicy(t, nil, 10)
 	t0 := time.Unix(1000, 0)
-	req := &core.Request{Key: "ip:a:r", Policy: p, Cost: 2, Now: t0}
+	req := &rate.Request{Key: "ip:a:r", Policy: p, Cost: 2, Now: t0}
 	c.remember(req, deniedResult(3*time.Second))
 
-	var res core.Result
+	var res rate.Result
 	later := *req
 	later.Now = t0.Add(time.Second)
 	require.True(t, c.answer(&later, &res))
@@ -67,16 +68,16 @@ func TestCacheAnswersUntilTheRetryInstant(t *testing.T) {
 func TestCacheKeepsPenaltyDenialsOnlyDuringACooldown(t *testing.T) {
 	t.Parallel()
 	c := newDenialCache(100)
-	p := testPolicy(t, &core.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}, 10)
+	p := testPolicy(t, &rate.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}, 10)
 	t0 := time.Unix(1000, 0)
-	req := &core.Request{Key: "ip:a:r", Policy: p, Cost: 3, Now: t0}
+	req := &rate.Request{Key: "ip:a:r", Policy: p, Cost: 3, Now: t0}
 	c.remember(req, deniedResult(10*time.Second))
 	assert.Zero(t, c.len(), "a window denial is a violation: Redis must see the next one")
 
 	res := deniedResult(10 * time.Second)
 	res.Cooldown, res.Violations = 4*time.Second, 2
 	c.remember(req, res)
-	var got core.Result
+	var got rate.Result
 	later := *req
 	later.Now, later.Cost = t0.Add(3*time.Second), 1
 	require.True(t, c.answer(&later, &got), "during a cooldown every cost is denied")
@@ -89,15 +90,15 @@ func TestCacheKeepsPenaltyDenialsOnlyDuringACooldown(t *testing.T) {
 func TestCacheWindowsRecoverAsTimePasses(t *testing.T) {
 	t.Parallel()
 	c := newDenialCache(100)
-	p, err := core.NewPolicy(core.FixedWindow, []core.Window{{Limit: 3, Period: time.Second, Name: "a"}, {Limit: 5, Period: time.Minute, Name: "b"}}, nil)
+	p, err := rate.NewPolicy(rate.FixedWindow, []rate.Window{{Limit: 3, Period: time.Second, Name: "a"}, {Limit: 5, Period: time.Minute, Name: "b"}}, nil)
 	require.NoError(t, err)
 	t0 := time.Unix(1000, 0)
-	res := &core.Result{}
-	res.Windows[0] = core.WindowResult{Allowed: false, Remaining: 0, ResetAfter: 500 * time.Millisecond, RetryAfter: 500 * time.Millisecond}
-	res.Windows[1] = core.WindowResult{Allowed: false, Remaining: 0, ResetAfter: 30 * time.Second, RetryAfter: 30 * time.Second}
-	req := &core.Request{Key: "k", Policy: p, Cost: 1, Now: t0}
+	res := &rate.Result{}
+	res.Windows[0] = rate.WindowResult{Allowed: false, Remaining: 0, ResetAfter: 500 * time.Millisecond, RetryAfter: 500 * time.Millisecond}
+	res.Windows[1] = rate.WindowResult{Allowed: false, Remaining: 0, ResetAfter: 30 * time.Second, RetryAfter: 30 * time.Second}
+	req := &rate.Request{Key: "k", Policy: p, Cost: 1, Now: t0}
 	c.remember(req, res)
-	var got core.Result
+	var got rate.Result
 	req.Now = t0.Add(time.Second)
 	require.True(t, c.answer(req, &got))
 	assert.True(t, got.Windows[0].Allowed)
@@ -114,11 +115,11 @@ func TestCacheIsBounded(t *testing.T) {
 	p := testPolicy(t, nil, 10)
 	t0 := time.Unix(1000, 0)
 	for i := range 10 * size {
-		c.remember(&core.Request{Key: fmt.Sprintf("ip:%d:r", i), Policy: p, Cost: 1, Now: t0.Add(time.Duration(i) * time.Millisecond)}, deniedResult(time.Hour))
+		c.remember(&rate.Request{Key: fmt.Sprintf("ip:%d:r", i), Policy: p, Cost: 1, Now: t0.Add(time.Duration(i) * time.Millisecond)}, deniedResult(time.Hour))
 	}
 	assert.LessOrEqual(t, c.len(), size)
-	var res core.Result
-	newest := &core.Request{Key: fmt.Sprintf("ip:%d:r", 10*size-1), Policy: p, Cost: 1, Now: t0.Add(time.Hour - time.Second)}
+	var res rate.Result
+	newest := &rate.Request{Key: fmt.Sprintf("ip:%d:r", 10*size-1), Policy: p, Cost: 1, Now: t0.Add(time.Hour - time.Second)}
 	assert.True(t, c.answer(newest, &res), "the newest entries stay; the oldest went")
 
 }
@@ -152,8 +153,8 @@ func TestCacheConcurrentUse(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 2000 {
-				req := &core.Request{Key: fmt.Sprintf("k%d", (g*7+i)%300), Policy: p, Cost: 1, Now: t0.Add(time.Duration(i) * time.Millisecond)}
-				var res core.Result
+				req := &rate.Request{Key: fmt.Sprintf("k%d", (g*7+i)%300), Policy: p, Cost: 1, Now: t0.Add(time.Duration(i) * time.Millisecond)}
+				var res rate.Result
 				if !c.answer(req, &res) {
 					c.remember(req, deniedResult(50*time.Millisecond))
 				}
@@ -172,24 +173,24 @@ func TestClassify(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want string
+		want rate.ErrorKind
 	}{
-		{"budget", fmt.Errorf("redis: %w", context.DeadlineExceeded), KindTimeout},
-		{"net timeout", &net.OpError{Op: "read", Err: timeoutErr{}}, KindTimeout},
-		{"pool timeout", redis.ErrPoolTimeout, KindTimeout},
-		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, KindConnection},
-		{"eof", io.EOF, KindConnection},
-		{"closed client", redis.ErrClosed, KindConnection},
-		{"readonly replica", redisErr("READONLY You can't write against a read only replica."), KindConnection},
-		{"loading", redisErr("LOADING Redis is loading the dataset in memory"), KindConnection},
-		{"cluster down", redisErr("CLUSTERDOWN The cluster is down"), KindConnection},
-		{"sentinels", errors.New("redis: all sentinels specified in configuration are unreachable"), KindConnection},
-		{"script", redisErr("ERR user_script:12: Script attempted to access nonexistent global variable"), KindScript},
-		{"noscript", redis.ErrNoScript, KindScript},
-		{"breaker", gobreaker.ErrOpenState, KindCircuitOpen},
-		{"half-open", gobreaker.ErrTooManyRequests, KindCircuitOpen},
-		{"canceled", context.Canceled, KindOther},
-		{"reply", errors.New("redisstore: the script answered 2 numbers, want 7"), KindOther},
+		{"budget", fmt.Errorf("redis: %w", context.DeadlineExceeded), rate.KindTimeout},
+		{"net timeout", &net.OpError{Op: "read", Err: timeoutErr{}}, rate.KindTimeout},
+		{"pool timeout", redis.ErrPoolTimeout, rate.KindTimeout},
+		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, rate.KindConnection},
+		{"eof", io.EOF, rate.KindConnection},
+		{"closed client", redis.ErrClosed, rate.KindConnection},
+		{"readonly replica", redisErr("READONLY You can't write against a read only replica."), rate.KindConnection},
+		{"loading", redisErr("LOADING Redis is loading the dataset in memory"), rate.KindConnection},
+		{"cluster down", redisErr("CLUSTERDOWN The cluster is down"), rate.KindConnection},
+		{"sentinels", errors.New("redis: all sentinels specified in configuration are unreachable"), rate.KindConnection},
+		{"script", redisErr("ERR user_script:12: Script attempted to access nonexistent global variable"), rate.KindScript},
+		{"noscript", redis.ErrNoScript, rate.KindScript},
+		{"breaker", gobreaker.ErrOpenState, rate.KindCircuitOpen},
+		{"half-open", gobreaker.ErrTooManyRequests, rate.KindCircuitOpen},
+		{"canceled", context.Canceled, rate.KindOther},
+		{"reply", errors.New("redisstore: the script answered 2 numbers, want 7"), rate.KindOther},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,11 +212,11 @@ func (redisErr) RedisError()     {}
 
 func TestErrorMatchesUnavailableAndHintsRetry(t *testing.T) {
 	t.Parallel()
-	e := &Error{Kind: KindCircuitOpen, Err: ErrCircuitOpen, retryAfter: 3 * time.Second}
+	e := &Error{Kind: rate.KindCircuitOpen, Err: ErrCircuitOpen, retryAfter: 3 * time.Second}
 	var err error = e
-	assert.ErrorIs(t, err, core.ErrUnavailable)
+	assert.ErrorIs(t, err, rate.ErrUnavailable)
 	assert.ErrorIs(t, err, ErrCircuitOpen)
-	var h core.RetryHinter
+	var h rate.RetryHinter
 	require.ErrorAs(t, err, &h)
 	assert.Equal(t, 3*time.Second, h.RetryAfter())
 	assert.Equal(t, "ratewarden: redis circuit_open: ratewarden: redis circuit breaker open", e.Error())
@@ -223,7 +224,7 @@ func TestErrorMatchesUnavailableAndHintsRetry(t *testing.T) {
 
 func TestCooldownTableMirrorsCore(t *testing.T) {
 	t.Parallel()
-	for _, pen := range []*core.PenaltyPolicy{
+	for _, pen := range []*rate.PenaltyPolicy{
 		{Threshold: 3, Period: 10 * time.Minute, BaseCooldown: time.Minute, Multiplier: 2, MaxCooldown: time.Hour},
 		{Threshold: 1, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 1, MaxCooldown: time.Minute},
 		{Threshold: 2, Period: time.Minute, BaseCooldown: 7 * time.Second, Multiplier: 1.1, MaxCooldown: 24 * time.Hour},
@@ -243,12 +244,12 @@ func TestCooldownTableMirrorsCore(t *testing.T) {
 
 func TestSignature(t *testing.T) {
 	t.Parallel()
-	mk := func(limit int64, name string, pen *core.PenaltyPolicy) string {
-		p, err := core.NewPolicy(core.GCRA, []core.Window{{Limit: limit, Period: time.Minute, Name: name}}, pen)
+	mk := func(limit int64, name string, pen *rate.PenaltyPolicy) string {
+		p, err := rate.NewPolicy(rate.GCRA, []rate.Window{{Limit: limit, Period: time.Minute, Name: name}}, pen)
 		require.NoError(t, err)
 		return signature(p)
 	}
-	pen := &core.PenaltyPolicy{Threshold: 3, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}
+	pen := &rate.PenaltyPolicy{Threshold: 3, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}
 	assert.Equal(t, mk(10, "a", nil), mk(10, "b", nil), "a rule's name is no part of its state")
 	assert.NotEqual(t, mk(10, "a", nil), mk(11, "a", nil))
 	assert.NotEqual(t, mk(10, "a", nil), mk(10, "a", pen))
@@ -256,8 +257,8 @@ func TestSignature(t *testing.T) {
 
 func TestKeyLayout(t *testing.T) {
 	t.Parallel()
-	p, err := core.NewPolicy(core.SlidingWindow, []core.Window{{Limit: 10, Period: time.Second, Name: "a"}, {Limit: 100, Period: time.Hour, Name: "b"}},
-		&core.PenaltyPolicy{Threshold: 3, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute})
+	p, err := rate.NewPolicy(rate.SlidingWindow, []rate.Window{{Limit: 10, Period: time.Second, Name: "a"}, {Limit: 100, Period: time.Hour, Name: "b"}},
+		&rate.PenaltyPolicy{Threshold: 3, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute})
 	require.NoError(t, err)
 	assert.Equal(t, []string{
 		"ratelimit:{ip:203.0.113.7:default}:1",
@@ -268,20 +269,20 @@ func TestKeyLayout(t *testing.T) {
 
 func TestConstruction(t *testing.T) {
 	t.Parallel()
-	_, err := New(core.Config{Redis: core.RedisConfig{Timeout: -time.Second, Mode: "replicated"}})
-	var verr *core.ValidationError
+	_, err := New(config.Config{Redis: config.RedisConfig{Timeout: -time.Second, Mode: "replicated"}})
+	var verr *config.ValidationError
 	require.ErrorAs(t, err, &verr)
 	assert.Contains(t, err.Error(), "redis.timeout")
 	assert.Contains(t, err.Error(), "redis.mode")
 
-	_, err = New(core.Config{Redis: core.RedisConfig{Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}}})
+	_, err = New(config.Config{Redis: config.RedisConfig{Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}}})
 	assert.ErrorContains(t, err, "standalone mode takes one address")
 
-	_, err = NewWithClient(nil, core.Config{})
+	_, err = NewWithClient(nil, config.Config{})
 	assert.Error(t, err)
 
-	for _, mode := range []string{core.RedisStandalone, core.RedisSentinel, core.RedisCluster} {
-		s, err := New(core.Config{FailMode: core.FailLocal, Redis: core.RedisConfig{Mode: mode, MasterName: "m", Timeout: 50 * time.Millisecond}})
+	for _, mode := range []string{config.RedisStandalone, config.RedisSentinel, config.RedisCluster} {
+		s, err := New(config.Config{FailMode: config.FailLocal, Redis: config.RedisConfig{Mode: mode, MasterName: "m", Timeout: 50 * time.Millisecond}})
 		require.NoError(t, err, mode)
 		assert.NotNil(t, s.local)
 		assert.NotNil(t, s.cache, "local_cache defaults to on")
@@ -289,31 +290,31 @@ func TestConstruction(t *testing.T) {
 		require.NoError(t, s.Close())
 		require.NoError(t, s.Close(), "idempotent")
 	}
-	s, err := New(core.Config{Redis: core.RedisConfig{LocalCache: core.Bool(false)}})
+	s, err := New(config.Config{Redis: config.RedisConfig{LocalCache: config.Bool(false)}})
 	require.NoError(t, err)
 	assert.Nil(t, s.cache)
 	assert.Nil(t, s.local)
-	assert.Equal(t, core.DefaultRedisTimeout, s.budget)
+	assert.Equal(t, config.DefaultRedisTimeout, s.budget)
 	require.NoError(t, s.Close())
 }
 
 func TestRejectsCostsNoWindowAdmits(t *testing.T) {
 	t.Parallel()
-	s, err := New(core.Config{})
+	s, err := New(config.Config{})
 	require.NoError(t, err)
 	defer s.Close()
 	p := testPolicy(t, nil, 5)
-	var res core.Result
+	var res rate.Result
 	for _, cost := range []int64{0, 6} {
-		err := s.Take(context.Background(), &core.Request{Key: "k", Policy: p, Cost: cost, Now: time.Now()}, &res)
-		assert.ErrorIs(t, err, ErrCost)
-		assert.NotErrorIs(t, err, core.ErrUnavailable)
+		err := s.Take(context.Background(), &rate.Request{Key: "k", Policy: p, Cost: cost, Now: time.Now()}, &res)
+		assert.ErrorIs(t, err, rate.ErrCost)
+		assert.NotErrorIs(t, err, rate.ErrUnavailable)
 	}
 }
 
 func TestPlanCacheIsBoundedAndClearedOnReload(t *testing.T) {
 	t.Parallel()
-	s, err := New(core.Config{})
+	s, err := New(config.Config{})
 	require.NoError(t, err)
 	defer s.Close()
 	for range maxPlans + 10 {

@@ -7,7 +7,7 @@ import (
 	"github.com/ratewarden/ratewarden/core"
 )
 
-// Option configures a [Store] beyond its [core.Config]: the parts that are code, not
+// Option configures a [Store] beyond its [config.Config]: the parts that are code, not
 // settings.
 type Option interface{ apply(*options) }
 
@@ -41,7 +41,7 @@ func WithObserver(obs core.Observer) Option {
 
 // WithClock sets the clock of the error log's rate limiting and of the in-process
 // fallback store's sweeper (default time.Now). Decisions never use it: Redis decides with
-// its own TIME, and the local cache and fallback with [core.Request.Now].
+// its own TIME, and the local cache and fallback with [rate.Request.Now].
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(o *options) {
 		if now != nil {
@@ -50,7 +50,7 @@ func WithClock(now func() time.Time) Option {
 	})
 }
 
-// WithRequestTime is a test mode: the scripts decide with [core.Request.Now], sent as an
+// WithRequestTime is a test mode: the scripts decide with [rate.Request.Now], sent as an
 // argument, instead of the Redis server's TIME, so that tests (the storetest conformance
 // suite) can inject instants instead of sleeping. Production never uses it: with several
 // application hosts, only the Redis clock is one clock. Keys still expire by the server's

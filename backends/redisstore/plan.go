@@ -9,9 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/ratewarden/ratewarden/core"
 )
 
 // plan is what the store derives once from a policy: the script, the key suffixes and the
@@ -25,11 +24,11 @@ type plan struct {
 }
 
 // newPlan builds the plan of p.
-func newPlan(p *core.Policy) *plan {
+func newPlan(p *rate.Policy) *plan {
 	pl := &plan{script: scripts[p.Algorithm], windows: len(p.Windows)}
 	pl.tail = append(pl.tail, signature(p), strconv.Itoa(len(p.Windows)))
 	for _, w := range p.Windows {
-		pl.suffixes = append(pl.suffixes, ":"+strconv.FormatInt(int64(w.Period/time.Second), 10))
+		pl.suffixes = append(pl.suffixes, ":"+strconv.FormatInt(w.Seconds(), 10))
 		pl.tail = append(pl.tail, strconv.FormatInt(w.Limit, 10), strconv.FormatInt(w.Period.Microseconds(), 10))
 	}
 	if pen := p.Penalty; pen != nil {
@@ -51,7 +50,7 @@ func newPlan(p *core.Policy) *plan {
 // starts, as core computes it (so the script needs no floating-point power of its own),
 // up to the first that reaches MaxCooldown or the violation log's capacity: the script
 // repeats the last one beyond.
-func cooldowns(pen *core.PenaltyPolicy) []int64 {
+func cooldowns(pen *rate.PenaltyPolicy) []int64 {
 	var cs []int64
 	for n := pen.Threshold; n <= pen.Capacity(); n++ {
 		c := pen.Cooldown(n)
@@ -67,7 +66,7 @@ func cooldowns(pen *core.PenaltyPolicy) []int64 {
 // written under another policy and keep the newest violations the new one counts (the
 // windows' states need none: they carry over by window length). Rule names are left out:
 // renaming a rule changes no counter.
-func signature(p *core.Policy) string {
+func signature(p *rate.Policy) string {
 	h := fnv.New64a()
 	var b [8]byte
 	put := func(v uint64) {
@@ -121,11 +120,11 @@ func (pl *plan) args(now any, cost int64) []any {
 }
 
 // decode fills res from the script's reply, an array of integers.
-func (pl *plan) decode(reply []any, res *core.Result) error {
+func (pl *plan) decode(reply []any, res *rate.Result) error {
 	if len(reply) != 3+4*pl.windows {
 		return fmt.Errorf("redisstore: the script answered %d values, want %d", len(reply), 3+4*pl.windows)
 	}
-	var v [3 + 4*core.MaxWindows]int64
+	var v [3 + 4*rate.MaxWindows]int64
 	for i, x := range reply {
 		n, ok := x.(int64)
 		if !ok {
@@ -133,14 +132,14 @@ func (pl *plan) decode(reply []any, res *core.Result) error {
 		}
 		v[i] = n
 	}
-	*res = core.Result{
+	*res = rate.Result{
 		Allowed:    v[0] == 1,
 		Cooldown:   micros(v[1]),
 		Violations: int(v[2]),
 	}
 	for i := 0; i < pl.windows; i++ {
 		r := v[3+4*i:]
-		res.Windows[i] = core.WindowResult{Allowed: r[0] == 1, Remaining: r[1], ResetAfter: micros(r[2]), RetryAfter: micros(r[3])}
+		res.Windows[i] = rate.WindowResult{Allowed: r[0] == 1, Remaining: r[1], ResetAfter: micros(r[2]), RetryAfter: micros(r[3])}
 	}
 	return nil
 }

@@ -19,7 +19,9 @@ import (
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/jwtauth"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
@@ -49,7 +51,7 @@ func TestPolicyChangesNeverOverAdmit(t *testing.T) {
 	}
 	srv := redistest.StartServer(t)
 	seed := testSeed(t)
-	for _, alg := range []core.Algorithm{core.TokenBucket, core.GCRA, core.FixedWindow, core.SlidingWindow} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA, rate.FixedWindow, rate.SlidingWindow} {
 		t.Run(alg.String(), func(t *testing.T) {
 			t.Parallel()
 			for run := range runs {
@@ -66,7 +68,7 @@ const propertySecret = "a-secret-of-at-least-32-bytes-for-hs256"
 // sequence is one random run: the model of the configuration and what was admitted.
 type sequence struct {
 	rng     *rand.Rand
-	alg     core.Algorithm
+	alg     rate.Algorithm
 	mem     *core.Limiter
 	red     *core.Limiter
 	appNow  time.Time // the application's clock, read by both limiters
@@ -80,8 +82,8 @@ type sequence struct {
 }
 
 type modelLimits struct {
-	own   []core.WindowConfig
-	tiers map[string][]core.WindowConfig
+	own   []config.WindowConfig
+	tiers map[string][]config.WindowConfig
 }
 
 // modelRule is an endpoint rule; its id survives renames and limit changes, which keep
@@ -105,7 +107,7 @@ type usage struct {
 
 var propertyPeriods = []time.Duration{time.Second, 2 * time.Second, 10 * time.Second, time.Minute}
 
-func newSequence(t *testing.T, rng *rand.Rand, alg core.Algorithm, addr, keyPrefix string) *sequence {
+func newSequence(t *testing.T, rng *rand.Rand, alg rate.Algorithm, addr, keyPrefix string) *sequence {
 	s := &sequence{rng: rng, alg: alg, appNow: storetest.Base, trueNow: storetest.Base, tokens: map[string]string{}, counted: map[counter]*usage{}}
 	for _, tier := range []string{"", "gold", "silver"} {
 		claims := jwt.MapClaims{"sub": "u"}
@@ -121,8 +123,8 @@ func newSequence(t *testing.T, rng *rand.Rand, alg core.Algorithm, addr, keyPref
 		s.addRule()
 	}
 	clock := func() time.Time { return s.appNow }
-	mem := memorystore.New(core.MemoryConfig{SweepInterval: time.Hour}, memorystore.WithClock(clock))
-	cfg := redisConfig(core.RedisStandalone, false, addr)
+	mem := memorystore.New(config.MemoryConfig{SweepInterval: time.Hour}, memorystore.WithClock(clock))
+	cfg := redisConfig(config.RedisStandalone, false, addr)
 	cfg.KeyPrefix = keyPrefix
 	red := newStore(t, cfg, redisstore.WithRequestTime())
 	var err error
@@ -135,18 +137,18 @@ func newSequence(t *testing.T, rng *rand.Rand, alg core.Algorithm, addr, keyPref
 	return s
 }
 
-func (s *sequence) randomWindows() []core.WindowConfig {
+func (s *sequence) randomWindows() []config.WindowConfig {
 	periods := slices.Clone(propertyPeriods)
 	s.rng.Shuffle(len(periods), func(i, j int) { periods[i], periods[j] = periods[j], periods[i] })
-	ws := make([]core.WindowConfig, 1+s.rng.IntN(2))
+	ws := make([]config.WindowConfig, 1+s.rng.IntN(2))
 	for i := range ws {
-		ws[i] = core.WindowConfig{Limit: 1 + s.rng.Int64N(6), Window: periods[i]}
+		ws[i] = config.WindowConfig{Limit: 1 + s.rng.Int64N(6), Window: periods[i]}
 	}
 	return ws
 }
 
 func (s *sequence) randomLimits() modelLimits {
-	l := modelLimits{own: s.randomWindows(), tiers: map[string][]core.WindowConfig{}}
+	l := modelLimits{own: s.randomWindows(), tiers: map[string][]config.WindowConfig{}}
 	for _, tier := range []string{"gold", "silver"} {
 		if s.rng.IntN(2) == 0 {
 			l.tiers[tier] = s.randomWindows()
@@ -172,29 +174,29 @@ func (s *sequence) ruleName() string {
 	}
 }
 
-func limitsOf(ws []core.WindowConfig) core.Limits {
+func limitsOf(ws []config.WindowConfig) config.Limits {
 	if len(ws) == 1 {
-		return core.Limits{Limit: ws[0].Limit, Window: ws[0].Window}
+		return config.Limits{Limit: ws[0].Limit, Window: ws[0].Window}
 	}
-	return core.Limits{Windows: ws}
+	return config.Limits{Windows: ws}
 }
 
-func (s *sequence) config() core.Config {
-	tiers := func(m map[string][]core.WindowConfig) map[string]core.Limits {
-		out := map[string]core.Limits{}
+func (s *sequence) config() config.Config {
+	tiers := func(m map[string][]config.WindowConfig) map[string]config.Limits {
+		out := map[string]config.Limits{}
 		for tier, ws := range m {
 			out[tier] = limitsOf(ws)
 		}
 		return out
 	}
-	cfg := core.Config{
+	cfg := config.Config{
 		Algorithm: s.alg.String(),
 		Default:   limitsOf(s.def.own),
 		Tiers:     tiers(s.def.tiers),
 		JWT:       jwtauth.Config{Enabled: true, Secret: propertySecret},
 	}
 	for _, r := range s.rules {
-		cfg.Endpoints = append(cfg.Endpoints, core.Endpoint{Name: r.name, Pattern: r.pattern, Limits: limitsOf(r.limits.own), Tiers: tiers(r.limits.tiers)})
+		cfg.Endpoints = append(cfg.Endpoints, config.Endpoint{Name: r.name, Pattern: r.pattern, Limits: limitsOf(r.limits.own), Tiers: tiers(r.limits.tiers)})
 	}
 	return cfg
 }
@@ -284,17 +286,17 @@ func (s *sequence) run(t *testing.T, label string) {
 
 // checkBound checks the admissions of one window length, at true times (in order), against
 // what its largest limit allows.
-func checkBound(t *testing.T, alg core.Algorithm, times []time.Time, period time.Duration, limit int64, where string) {
+func checkBound(t *testing.T, alg rate.Algorithm, times []time.Time, period time.Duration, limit int64, where string) {
 	for i := range times {
 		for j := i; j < len(times); j++ {
 			elapsed := times[j].Sub(times[i])
 			units := int64(j - i + 1)
 			switch alg {
-			case core.SlidingWindow:
+			case rate.SlidingWindow:
 				if elapsed < period {
 					require.LessOrEqual(t, units, limit, "%s: %d admitted within %s", where, units, elapsed)
 				}
-			case core.FixedWindow:
+			case rate.FixedWindow:
 				if elapsed < period {
 					require.LessOrEqual(t, units, 2*limit, "%s: %d admitted within %s", where, units, elapsed)
 				}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // TestRegisteredBackend: importing the package makes backend = "redis" available to
@@ -16,8 +17,8 @@ import (
 func TestRegisteredBackend(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	cfg := redisConfig(core.RedisStandalone, true, srv.Addr())
-	cfg.Default = core.Limits{Limit: 2, Window: time.Minute}
+	cfg := redisConfig(config.RedisStandalone, true, srv.Addr())
+	cfg.Default = config.Limits{Limit: 2, Window: time.Minute}
 	obs := newObserver()
 	lim, err := core.New(cfg, core.WithObserver(obs))
 	require.NoError(t, err)

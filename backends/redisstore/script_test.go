@@ -14,10 +14,11 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-var algorithms = []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA}
+var algorithms = []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA}
 
 // commandCounter counts the commands a client sends: its round trips.
 type commandCounter struct {
@@ -45,7 +46,7 @@ func (h *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 func TestOneRoundTripPerDecision(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	cfg := redisConfig(core.RedisStandalone, false, srv.Addr())
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	client, err := redisstore.NewClient(cfg.Redis)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
@@ -53,11 +54,11 @@ func TestOneRoundTripPerDecision(t *testing.T) {
 	client.AddHook(counter)
 	store, err := redisstore.NewWithClient(client, cfg)
 	require.NoError(t, err)
-	pen := &core.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: 10 * time.Second, Multiplier: 2, MaxCooldown: time.Minute}
+	pen := &rate.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: 10 * time.Second, Multiplier: 2, MaxCooldown: time.Minute}
 	for _, alg := range algorithms {
 		p := policy(t, alg, pen, 3, time.Second, 5, time.Minute, 50, time.Hour)
-		req := &core.Request{Key: "ip:192.0.2.20:rt-" + alg.String(), Policy: p, Cost: 1, Now: time.Now()}
-		var res core.Result
+		req := &rate.Request{Key: "ip:192.0.2.20:rt-" + alg.String(), Policy: p, Cost: 1, Now: time.Now()}
+		var res rate.Result
 		require.NoError(t, store.Take(context.Background(), req, &res)) // loads the script (EVALSHA, then EVAL)
 		before := counter.n.Load()
 		allowed, denied := 0, 0
@@ -81,14 +82,14 @@ func TestOneRoundTripPerDecision(t *testing.T) {
 func TestScriptFlush(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	store := newStore(t, redisConfig(core.RedisStandalone, false, srv.Addr()))
+	store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()))
 	ctx := context.Background()
 	for _, alg := range algorithms {
 		p := policy(t, alg, nil, 10, time.Minute)
-		req := &core.Request{Key: "ip:192.0.2.21:flush-" + alg.String(), Policy: p, Cost: 1, Now: time.Now()}
+		req := &rate.Request{Key: "ip:192.0.2.21:flush-" + alg.String(), Policy: p, Cost: 1, Now: time.Now()}
 		for i := range 3 {
 			require.NoError(t, srv.Client().ScriptFlush(ctx).Err())
-			var res core.Result
+			var res rate.Result
 			require.NoError(t, store.Take(ctx, req, &res), "%s after SCRIPT FLUSH", alg)
 			assert.True(t, res.Allowed)
 			assert.Equal(t, int64(9-i), res.Windows[0].Remaining, alg)
@@ -120,40 +121,40 @@ func commandStats(t *testing.T, c *redis.Client) map[string]int {
 func TestKeysAndTTLs(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	cfg := redisConfig(core.RedisStandalone, false, srv.Addr())
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	cfg.KeyPrefix = "rl"
 	store := newStore(t, cfg)
 	c := srv.Client()
 	ctx := context.Background()
-	pen := &core.PenaltyPolicy{Threshold: 1, Period: 30 * time.Second, BaseCooldown: 5 * time.Second, Multiplier: 2, MaxCooldown: 20 * time.Second}
+	pen := &rate.PenaltyPolicy{Threshold: 1, Period: 30 * time.Second, BaseCooldown: 5 * time.Second, Multiplier: 2, MaxCooldown: 20 * time.Second}
 	// The longest TTL each window's state needs after one unit of 10 per 10s and of 100
 	// per hour: until the bucket is full again (one unit's refill: 1s and 36s), until the
 	// arrival time passes (the same), to the end of the aligned window, or until the
 	// admission leaves the window.
-	want := map[core.Algorithm][2]time.Duration{
-		core.TokenBucket:   {time.Second, 36 * time.Second},
-		core.GCRA:          {time.Second, 36 * time.Second},
-		core.FixedWindow:   {10 * time.Second, time.Hour},
-		core.SlidingWindow: {10 * time.Second, time.Hour},
+	want := map[rate.Algorithm][2]time.Duration{
+		rate.TokenBucket:   {time.Second, 36 * time.Second},
+		rate.GCRA:          {time.Second, 36 * time.Second},
+		rate.FixedWindow:   {10 * time.Second, time.Hour},
+		rate.SlidingWindow: {10 * time.Second, time.Hour},
 	}
 	for _, alg := range algorithms {
 		p := policy(t, alg, pen, 10, 10*time.Second, 100, time.Hour)
 		key := "ip:192.0.2.22:ttl-" + alg.String()
-		var res core.Result
-		require.NoError(t, store.Take(ctx, &core.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res))
+		var res rate.Result
+		require.NoError(t, store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res))
 		require.True(t, res.Allowed)
 		for i, suffix := range []string{":10", ":3600"} {
 			name := "rl:{" + key + "}" + suffix
 			ttl := c.PTTL(ctx, name).Val()
 			assert.Positive(t, ttl, "%s has a TTL", name)
 			assert.LessOrEqual(t, ttl, want[alg][i]+time.Millisecond, "%s TTL", name)
-			typ := map[bool]string{true: "zset", false: "string"}[alg == core.SlidingWindow]
+			typ := map[bool]string{true: "zset", false: "string"}[alg == rate.SlidingWindow]
 			assert.Equal(t, typ, c.Type(ctx, name).Val(), name)
 		}
 		penaltyKey := "rl:{" + key + "}:penalty"
 		assert.Zero(t, c.Exists(ctx, penaltyKey).Val(), "no violation yet, no penalty key")
 
-		require.NoError(t, store.Take(ctx, &core.Request{Key: key, Policy: p, Cost: 10, Now: time.Now()}, &res))
+		require.NoError(t, store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 10, Now: time.Now()}, &res))
 		require.False(t, res.Allowed)
 		require.Equal(t, 5*time.Second, res.Cooldown.Round(time.Second))
 		ttl := c.PTTL(ctx, penaltyKey).Val()
@@ -190,23 +191,23 @@ func TestKeysAndTTLs(t *testing.T) {
 func TestServerTime(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	cfg := redisConfig(core.RedisStandalone, false, srv.Addr())
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	cfg.KeyPrefix = "st"
 	store := newStore(t, cfg)
 	ctx := context.Background()
 	for _, alg := range algorithms {
 		p := policy(t, alg, nil, 5, time.Minute)
 		key := "ip:192.0.2.23:time-" + alg.String()
-		var res core.Result
+		var res rate.Result
 		for i := range 6 {
 			// Each request claims to come a century later than the one before: with the
 			// client's clock every one of them would pass.
 			now := time.Now().AddDate(100*i, 0, 0)
-			require.NoError(t, store.Take(ctx, &core.Request{Key: key, Policy: p, Cost: 1, Now: now}, &res))
+			require.NoError(t, store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Now: now}, &res))
 			assert.Equal(t, i < 5, res.Allowed, "%s request %d", alg, i)
 		}
 		assert.Positive(t, res.Windows[0].RetryAfter, alg)
-		if alg != core.FixedWindow { // a fixed window may be about to end
+		if alg != rate.FixedWindow { // a fixed window may be about to end
 			assert.Greater(t, res.Windows[0].RetryAfter, 10*time.Second, alg)
 		}
 	}
@@ -229,15 +230,15 @@ func TestServerTime(t *testing.T) {
 func TestAlgorithmChangeStartsFresh(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	store := newStore(t, redisConfig(core.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
+	store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
 	key := "ip:192.0.2.24:switch"
 	now := time.Unix(1_764_158_400, 0)
-	for i, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.GCRA, core.SlidingWindow, core.FixedWindow, core.TokenBucket} {
+	for i, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.GCRA, rate.SlidingWindow, rate.FixedWindow, rate.TokenBucket} {
 		p := policy(t, alg, nil, 3, time.Minute)
-		var res core.Result
-		require.NoError(t, store.Take(context.Background(), &core.Request{Key: key, Policy: p, Cost: 3, Now: now}, &res), "step %d (%s)", i, alg)
+		var res rate.Result
+		require.NoError(t, store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 3, Now: now}, &res), "step %d (%s)", i, alg)
 		assert.True(t, res.Allowed, "step %d (%s): a fresh window admits its whole limit", i, alg)
-		require.NoError(t, store.Take(context.Background(), &core.Request{Key: key, Policy: p, Cost: 1, Now: now}, &res))
+		require.NoError(t, store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: now}, &res))
 		assert.False(t, res.Allowed, "step %d (%s)", i, alg)
 	}
 }
@@ -247,16 +248,16 @@ func TestAlgorithmChangeStartsFresh(t *testing.T) {
 func TestASlidingWindowRequestOfAnyCostIsOneMember(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	cfg := redisConfig(core.RedisStandalone, false, srv.Addr())
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	cfg.KeyPrefix = "cost"
 	store := newStore(t, cfg)
-	p := policy(t, core.SlidingWindow, nil, 100_000, time.Hour)
+	p := policy(t, rate.SlidingWindow, nil, 100_000, time.Hour)
 	ctx := context.Background()
-	var res core.Result
-	require.NoError(t, store.Take(ctx, &core.Request{Key: "ip:192.0.2.24:c", Policy: p, Cost: 100_000, Now: time.Now()}, &res))
+	var res rate.Result
+	require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.24:c", Policy: p, Cost: 100_000, Now: time.Now()}, &res))
 	require.True(t, res.Allowed)
 	assert.Equal(t, int64(0), res.Windows[0].Remaining)
 	assert.Equal(t, int64(2), srv.Client().ZCard(ctx, "cost:{ip:192.0.2.24:c}:3600").Val(), "the request and the total")
-	require.NoError(t, store.Take(ctx, &core.Request{Key: "ip:192.0.2.24:c", Policy: p, Cost: 1, Now: time.Now()}, &res))
+	require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.24:c", Policy: p, Cost: 1, Now: time.Now()}, &res))
 	assert.False(t, res.Allowed)
 }

@@ -3,9 +3,8 @@ package redisstore
 import (
 	"embed"
 
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/ratewarden/ratewarden/core"
 )
 
 // The decision scripts: for each algorithm, lua/prelude.lua + lua/<algorithm>.lua (+
@@ -16,19 +15,19 @@ import (
 //go:embed lua/*.lua
 var luaFiles embed.FS
 
-// scripts holds one script per algorithm, indexed by core.Algorithm. go-redis runs a
+// scripts holds one script per algorithm, indexed by rate.Algorithm. go-redis runs a
 // script with EVALSHA and falls back to EVAL on NOSCRIPT, which loads it again: after a
 // SCRIPT FLUSH, a restart, or a failover to a replica whose script cache is empty.
 var scripts = func() [4]*redis.Script {
 	var s [4]*redis.Script
-	for _, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA} {
 		s[alg] = redis.NewScript(scriptSource(alg))
 	}
 	return s
 }()
 
 // scriptSource returns the whole Lua source of alg's script.
-func scriptSource(alg core.Algorithm) string {
+func scriptSource(alg rate.Algorithm) string {
 	read := func(name string) string {
 		b, err := luaFiles.ReadFile("lua/" + name + ".lua")
 		if err != nil {
@@ -37,7 +36,7 @@ func scriptSource(alg core.Algorithm) string {
 		return string(b)
 	}
 	src := read("prelude") + "\n" + read(alg.String()) + "\n"
-	if alg == core.TokenBucket || alg == core.GCRA {
+	if alg == rate.TokenBucket || alg == rate.GCRA {
 		src += read("bucket") + "\n"
 	}
 	return src + read("decide")

@@ -11,6 +11,8 @@ import (
 	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // TestSentinelFailover kills the master of a Sentinel group under traffic (fail_mode
@@ -20,17 +22,17 @@ import (
 func TestSentinelFailover(t *testing.T) {
 	t.Parallel()
 	sg := redistest.StartSentinel(t, redistest.WithDownAfter(time.Second))
-	cfg := core.Config{
-		Backend:  core.BackendRedis,
-		FailMode: core.FailLocal,
-		Default:  core.Limits{Limit: 100_000, Window: time.Minute},
-		Redis: core.RedisConfig{
-			Mode:           core.RedisSentinel,
+	cfg := config.Config{
+		Backend:  config.BackendRedis,
+		FailMode: config.FailLocal,
+		Default:  config.Limits{Limit: 100_000, Window: time.Minute},
+		Redis: config.RedisConfig{
+			Mode:           config.RedisSentinel,
 			Addrs:          sg.SentinelAddrs(),
 			MasterName:     sg.MasterName(),
 			Timeout:        200 * time.Millisecond,
-			LocalCache:     core.Bool(false),
-			CircuitBreaker: core.CircuitBreakerConfig{FailureThreshold: 3, OpenTimeout: 200 * time.Millisecond},
+			LocalCache:     config.Bool(false),
+			CircuitBreaker: config.CircuitBreakerConfig{FailureThreshold: 3, OpenTimeout: 200 * time.Millisecond},
 		},
 	}
 	obs := newObserver()
@@ -40,10 +42,10 @@ func TestSentinelFailover(t *testing.T) {
 	ctx := context.Background()
 
 	// A counter that must survive the failover: 4 of 10 used, replicated before the kill.
-	p := policy(t, core.TokenBucket, nil, 10, time.Hour)
-	take := func() core.Result {
-		var res core.Result
-		require.NoError(t, store.Take(ctx, &core.Request{Key: "ip:192.0.2.60:kept", Policy: p, Cost: 1, Now: time.Now()}, &res))
+	p := policy(t, rate.TokenBucket, nil, 10, time.Hour)
+	take := func() rate.Result {
+		var res rate.Result
+		require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.60:kept", Policy: p, Cost: 1, Now: time.Now()}, &res))
 		return res
 	}
 	for range 4 {
@@ -73,7 +75,7 @@ func TestSentinelFailover(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, sg.Replica().Addr(), newMaster)
 	t.Logf("failover disruption (kill → first decision by Redis): %s; %d requests decided locally meanwhile; %d circuit_open, %d connection, %d timeout failures",
-		disruption.Round(time.Millisecond), local, obs.count(redisstore.KindCircuitOpen), obs.count(redisstore.KindConnection), obs.count(redisstore.KindTimeout))
+		disruption.Round(time.Millisecond), local, obs.count(rate.KindCircuitOpen), obs.count(rate.KindConnection), obs.count(rate.KindTimeout))
 
 	res := take()
 	require.False(t, res.Fallback)

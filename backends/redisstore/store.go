@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -13,11 +12,15 @@ import (
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func init() {
-	core.RegisterBackend(core.BackendRedis, func(cfg core.Config, env core.BackendEnv) (core.Store, error) {
-		return New(cfg, WithLogger(env.Logger), WithObserver(env.Observer), WithClock(env.Now))
+	core.RegisterBackend(config.BackendRedis, func(cfg config.Config, env core.BackendEnv) (rate.Store, error) {
+		// core.New hands over a configuration config.Compile has validated and defaulted:
+		// it is not checked a second time.
+		return newOwning(cfg, []Option{WithLogger(env.Logger), WithObserver(env.Observer), WithClock(env.Now)})
 	})
 }
 
@@ -28,7 +31,7 @@ const operation = "take"
 // reload brings new policies).
 const maxPlans = 4096
 
-// Store is the Redis [core.Store]. Create it with [New] or [NewWithClient]; the zero value
+// Store is the Redis [rate.Store]. Create it with [New] or [NewWithClient]; the zero value
 // is not usable. A Store is safe for concurrent use.
 //
 // Take admits a request only if every window of its policy allows it and no penalty
@@ -48,7 +51,7 @@ type Store struct {
 	local       *memorystore.Store // fail_mode = "local"; nil otherwise
 	cache       *denialCache       // redis.local_cache; nil when off
 
-	plans  sync.Map // *core.Policy → *plan
+	plans  sync.Map // *rate.Policy → *plan
 	nplans atomic.Int64
 
 	closeOnce sync.Once
@@ -60,11 +63,16 @@ type Store struct {
 // ("sentinel": master_name and the sentinels' addresses) or a ClusterClient ("cluster").
 // It does not contact Redis: an unreachable server is a run-time failure, handled by
 // fail_mode, not a construction error. An invalid configuration is.
-func New(cfg core.Config, opts ...Option) (*Store, error) {
+func New(cfg config.Config, opts ...Option) (*Store, error) {
 	cfg, err := prepare(cfg)
 	if err != nil {
 		return nil, err
 	}
+	return newOwning(cfg, opts)
+}
+
+// newOwning is New for a configuration that is valid and has its defaults applied.
+func newOwning(cfg config.Config, opts []Option) (*Store, error) {
 	c, err := newClient(cfg.Redis)
 	if err != nil {
 		return nil, err
@@ -79,7 +87,7 @@ func New(cfg core.Config, opts ...Option) (*Store, error) {
 // connection settings of cfg.Redis are ignored. The budget of a decision holds at socket
 // level only if the client applies context deadlines (ContextTimeoutEnabled) or has read
 // and write timeouts within redis.timeout; a warning is logged otherwise.
-func NewWithClient(c redis.UniversalClient, cfg core.Config, opts ...Option) (*Store, error) {
+func NewWithClient(c redis.UniversalClient, cfg config.Config, opts ...Option) (*Store, error) {
 	if c == nil {
 		return nil, errors.New("ratewarden: redisstore.NewWithClient: nil client")
 	}
@@ -96,15 +104,15 @@ func NewWithClient(c redis.UniversalClient, cfg core.Config, opts ...Option) (*S
 }
 
 // prepare validates cfg as a redis configuration and applies its defaults.
-func prepare(cfg core.Config) (core.Config, error) {
-	cfg.Backend = core.BackendRedis
+func prepare(cfg config.Config) (config.Config, error) {
+	cfg.Backend = config.BackendRedis
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
 	return cfg.WithDefaults(), nil
 }
 
-func build(c redis.UniversalClient, cfg core.Config, opts []Option) *Store {
+func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 	o := options{logger: slog.Default(), now: time.Now, cacheSize: DefaultCacheSize}
 	for _, opt := range opts {
 		opt.apply(&o)
@@ -119,23 +127,23 @@ func build(c redis.UniversalClient, cfg core.Config, opts []Option) *Store {
 		errlog:      core.NewErrorLog(o.logger, o.now),
 		breaker:     newBreaker(cfg.Redis.CircuitBreaker, o.logger),
 	}
-	if cfg.FailMode == core.FailLocal {
+	if cfg.FailMode == config.FailLocal {
 		s.local = memorystore.New(cfg.Memory, memorystore.WithClock(o.now))
 	}
-	if core.On(cfg.Redis.LocalCache) {
+	if config.On(cfg.Redis.LocalCache) {
 		s.cache = newDenialCache(o.cacheSize)
 	}
 	return s
 }
 
-// Take decides req as [core.Store] specifies, in one round trip to Redis (none when the
-// local cache knows the key is denied). It returns ErrCost for a cost no window could
+// Take decides req as [rate.Store] specifies, in one round trip to Redis (none when the
+// local cache knows the key is denied). It returns [rate.ErrCost] for a cost no window could
 // admit, and an *[Error] when Redis could not decide within redis.timeout and fail_mode is
 // "open" or "closed"; with "local" it decides in-process instead and sets res.Fallback.
-func (s *Store) Take(ctx context.Context, req *core.Request, res *core.Result) error {
+func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
 	p := req.Policy
-	if req.Cost < 1 || req.Cost > p.MaxCost() {
-		return fmt.Errorf("%w: %d", ErrCost, req.Cost)
+	if err := p.CheckCost(req.Cost); err != nil {
+		return err
 	}
 	if s.cache != nil && s.cache.answer(req, res) {
 		return nil
@@ -151,24 +159,24 @@ func (s *Store) Take(ctx context.Context, req *core.Request, res *core.Result) e
 		}
 		return nil
 	}
-	e := s.failure(err, took)
+	e := s.failure(ctx, err, took)
 	if s.local != nil {
 		if lerr := s.local.Take(ctx, req, res); lerr == nil {
 			res.Fallback = true
 			return nil
 		}
 	}
-	*res = core.Result{}
+	*res = rate.Result{}
 	return e
 }
 
 // eval runs the policy's script for req under the decision budget.
-func (s *Store) eval(ctx context.Context, pl *plan, req *core.Request, res *core.Result) error {
+func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate.Result) error {
 	ctx, cancel := context.WithTimeout(ctx, s.budget)
 	defer cancel()
 	var now any = ""
 	if s.requestTime {
-		now = max(req.Now.UnixMicro(), 0) // as core.Policy.Apply
+		now = max(req.Now.UnixMicro(), 0) // as rate.Policy.Apply
 	}
 	v, err := pl.script.Run(ctx, s.client, pl.keys(s.prefix, req.Key), pl.args(now, req.Cost)...).Slice()
 	if err != nil {
@@ -178,24 +186,24 @@ func (s *Store) eval(ctx context.Context, pl *plan, req *core.Request, res *core
 }
 
 // failure observes and logs a failed decision and returns its *Error.
-func (s *Store) failure(err error, took time.Duration) *Error {
+func (s *Store) failure(ctx context.Context, err error, took time.Duration) *Error {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = &Error{Kind: classify(err), Err: err}
 	}
 	s.observe(took, e.Kind)
-	s.errlog.Log("redis_error", e.Kind, e.Err, slog.String("operation", operation))
+	s.errlog.Log(ctx, "redis_error", e.Kind, e.Err, slog.String("operation", operation))
 	return e
 }
 
-func (s *Store) observe(took time.Duration, kind string) {
+func (s *Store) observe(took time.Duration, kind rate.ErrorKind) {
 	if s.observer != nil {
 		s.observer.ObserveBackend(operation, took, kind)
 	}
 }
 
 // plan returns the cached plan of p, building it on first use.
-func (s *Store) plan(p *core.Policy) *plan {
+func (s *Store) plan(p *rate.Policy) *plan {
 	if pl, ok := s.plans.Load(p); ok {
 		return pl.(*plan)
 	}

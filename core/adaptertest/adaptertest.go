@@ -1,5 +1,5 @@
 // Package adaptertest is the conformance suite every ratewarden middleware passes: the
-// net/http middleware in core/httplimit and the gin, echo and chi adapters run the same
+// net/http middleware in adapters/httplimit and the gin, echo and chi adapters run the same
 // cases against the same routes, end to end through the framework's router, and must
 // answer identically (SPEC sections 1 to 3): bursts and the 429 that follows, the exact
 // X-RateLimit-*, RateLimit, RateLimit-Policy and Retry-After headers on 2xx, 4xx, 429
@@ -12,7 +12,7 @@
 // A framework takes part with a [Mount] that builds its router with [Routes]:
 //
 //	func TestConformance(t *testing.T) {
-//		adaptertest.Run(t, func(t *testing.T, cfg core.Config, opts ...core.Option) http.Handler {
+//		adaptertest.Run(t, func(t *testing.T, cfg config.Config, opts ...core.Option) http.Handler {
 //			r := chi.NewRouter()
 //			r.Use(middleware.Recoverer, chilimit.New(cfg, chilimit.WithCoreOptions(opts...)))
 //			for _, rt := range adaptertest.Routes { … }
@@ -31,6 +31,7 @@ import (
 	"testing"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // Mount builds the server under test for one case: the framework's router serving every
@@ -40,7 +41,7 @@ import (
 // built from cfg with opts passed on to core.New (the adapters' New(cfg,
 // WithCoreOptions(opts...))). It is called
 // once per case, possibly from parallel tests; it may use t for cleanups.
-type Mount func(t *testing.T, cfg core.Config, opts ...core.Option) http.Handler
+type Mount func(t *testing.T, cfg config.Config, opts ...core.Option) http.Handler
 
 // Kind is how a route of [Routes] answers.
 type Kind uint8

@@ -12,14 +12,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/clientip"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // testCase is one configuration and what a server built from it must do.
 type testCase struct {
 	name   string
-	config core.Config
+	config config.Config
 	run    func(t *testing.T, s *server)
 }
 
@@ -30,17 +31,17 @@ const (
 )
 
 // perMinute is a rule of limit requests a minute.
-func perMinute(limit int64) core.Limits {
-	return core.Limits{Limit: limit, Window: time.Minute}
+func perMinute(limit int64) config.Limits {
+	return config.Limits{Limit: limit, Window: time.Minute}
 }
 
 // compute is an endpoint rule for /api/v1/compute, every method, 10 requests a minute.
-func compute() core.Endpoint {
-	return core.Endpoint{Name: "compute", Pattern: "/api/v1/compute", Limits: perMinute(10)}
+func compute() config.Endpoint {
+	return config.Endpoint{Name: "compute", Pattern: "/api/v1/compute", Limits: perMinute(10)}
 }
 
 // jwtConfig enables HS256 tokens signed with jwtSecret.
-func jwtConfig(cfg core.Config) core.Config {
+func jwtConfig(cfg config.Config) config.Config {
 	cfg.JWT.Enabled = true
 	cfg.JWT.Secret = jwtSecret
 	return cfg
@@ -107,7 +108,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "a rule with two windows names both in RateLimit-Policy and the binding one in the others",
-			config: core.Config{Endpoints: []core.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Limits: core.Limits{Windows: []core.WindowConfig{{Limit: 10, Window: time.Minute}, {Limit: 100, Window: time.Hour}}}}}},
+			config: config.Config{Endpoints: []config.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Limits: config.Limits{Windows: []config.WindowConfig{{Limit: 10, Window: time.Minute}, {Limit: 100, Window: time.Hour}}}}}},
 			run: func(t *testing.T, s *server) {
 				post := request{method: http.MethodPost, path: "/api/v1/compute"}
 				for i := int64(1); i <= 10; i++ {
@@ -128,9 +129,9 @@ func cases() []testCase {
 		},
 		{
 			name: "the hour window of a rule binds once it has fewer units left",
-			config: core.Config{Algorithm: "fixed_window", Endpoints: []core.Endpoint{{
+			config: config.Config{Algorithm: "fixed_window", Endpoints: []config.Endpoint{{
 				Name: "compute", Pattern: "/api/v1/compute",
-				Limits: core.Limits{Windows: []core.WindowConfig{{Limit: 10, Window: time.Minute}, {Limit: 100, Window: time.Hour}}},
+				Limits: config.Limits{Windows: []config.WindowConfig{{Limit: 10, Window: time.Minute}, {Limit: 100, Window: time.Hour}}},
 			}}},
 			run: func(t *testing.T, s *server) {
 				post := request{method: http.MethodPost, path: "/api/v1/compute"}
@@ -153,9 +154,9 @@ func cases() []testCase {
 		},
 		{
 			name: "problem format: application/problem+json with the RFC 9457 members",
-			config: core.Config{
+			config: config.Config{
 				Default:          perMinute(2),
-				Response:         core.ResponseConfig{Format: core.FormatProblem},
+				Response:         config.ResponseConfig{Format: config.FormatProblem},
 				DocumentationURL: "https://example.com/docs/rate-limits",
 			},
 			run: func(t *testing.T, s *server) {
@@ -176,7 +177,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "an endpoint rule and the default rule keep separate counters",
-			config: core.Config{Endpoints: []core.Endpoint{compute()}},
+			config: config.Config{Endpoints: []config.Endpoint{compute()}},
 			run: func(t *testing.T, s *server) {
 				// Client A spends its compute budget: its default counter is untouched.
 				a := request{method: http.MethodPost, path: "/api/v1/compute"}
@@ -202,7 +203,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "an endpoint rule with methods applies to those methods only",
-			config: core.Config{Endpoints: []core.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Methods: []string{"POST"}, Limits: perMinute(10)}}},
+			config: config.Config{Endpoints: []config.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Methods: []string{"POST"}, Limits: perMinute(10)}}},
 			run: func(t *testing.T, s *server) {
 				rec := s.allow(t, 1, request{method: http.MethodPost, path: "/api/v1/compute"})
 				assert.Equal(t, `"compute";q=10;w=60`, rec.Header().Get("RateLimit-Policy"))
@@ -213,7 +214,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "HEAD matches a rule that lists GET and shares its counter",
-			config: core.Config{Endpoints: []core.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Methods: []string{"GET"}, Limits: perMinute(2)}}},
+			config: config.Config{Endpoints: []config.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Methods: []string{"GET"}, Limits: perMinute(2)}}},
 			run: func(t *testing.T, s *server) {
 				head := request{method: http.MethodHead, path: "/api/v1/compute"}
 				policy := `"compute";q=2;w=60`
@@ -235,7 +236,7 @@ func cases() []testCase {
 		},
 		{
 			name: "requests the router answers 404 or 405 are decided like any other and carry the headers",
-			config: core.Config{Default: perMinute(3), Endpoints: []core.Endpoint{
+			config: config.Config{Default: perMinute(3), Endpoints: []config.Endpoint{
 				{Name: "admin", Pattern: "/api/v1/admin/*", Limits: perMinute(2)},
 			}},
 			run: func(t *testing.T, s *server) {
@@ -269,7 +270,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "cost: remaining stays above 0 on a denial when the cost exceeds it",
-			config: core.Config{Endpoints: []core.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Limits: core.Limits{Limit: 10, Window: time.Minute, Cost: 3}}}},
+			config: config.Config{Endpoints: []config.Endpoint{{Name: "compute", Pattern: "/api/v1/compute", Limits: config.Limits{Limit: 10, Window: time.Minute, Cost: 3}}}},
 			run: func(t *testing.T, s *server) {
 				post := request{method: http.MethodPost, path: "/api/v1/compute"}
 				rec := s.allow(t, 3, post)
@@ -282,7 +283,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "different clients do not share counters",
-			config: core.Config{Default: perMinute(3)},
+			config: config.Config{Default: perMinute(3)},
 			run: func(t *testing.T, s *server) {
 				s.allow(t, 3, request{})
 				s.deny(t, request{})
@@ -295,7 +296,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "concurrent requests of one client are admitted exactly up to the limit",
-			config: core.Config{Default: perMinute(10)},
+			config: config.Config{Default: perMinute(10)},
 			run: func(t *testing.T, s *server) {
 				var ok, denied atomic.Int64
 				var wg sync.WaitGroup
@@ -320,7 +321,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "shadow mode never blocks but sends the headers enforce would, without Retry-After",
-			config: core.Config{Mode: core.ModeShadow, Default: perMinute(3)},
+			config: config.Config{Mode: config.ModeShadow, Default: perMinute(3)},
 			run: func(t *testing.T, s *server) {
 				for i := int64(1); i <= 6; i++ {
 					rec := s.allow(t, 1, request{})
@@ -336,7 +337,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "enabled = false passes every request through without headers",
-			config: core.Config{Enabled: core.Bool(false), Default: perMinute(1)},
+			config: config.Config{Enabled: config.Bool(false), Default: perMinute(1)},
 			run: func(t *testing.T, s *server) {
 				for i := 0; i < 5; i++ {
 					rec := s.allow(t, 1, request{})
@@ -350,7 +351,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "header switches: x_ratelimit = false keeps the IETF headers",
-			config: core.Config{Default: perMinute(1), Headers: core.HeadersConfig{XRateLimit: core.Bool(false)}},
+			config: config.Config{Default: perMinute(1), Headers: config.HeadersConfig{XRateLimit: config.Bool(false)}},
 			run: func(t *testing.T, s *server) {
 				checkHeaders(t, s.allow(t, 1, request{}), map[string]string{"RateLimit": `"default";r=0;t=60`, "RateLimit-Policy": `"default";q=1;w=60`})
 				checkHeaders(t, s.deny(t, request{}), map[string]string{"RateLimit": `"default";r=0;t=60`, "RateLimit-Policy": `"default";q=1;w=60`, "Retry-After": "60"})
@@ -358,7 +359,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "header switches: ietf = false keeps the X-RateLimit headers",
-			config: core.Config{Default: perMinute(1), Headers: core.HeadersConfig{IETF: core.Bool(false)}},
+			config: config.Config{Default: perMinute(1), Headers: config.HeadersConfig{IETF: config.Bool(false)}},
 			run: func(t *testing.T, s *server) {
 				reset := fmt.Sprint(unix(time.Minute))
 				xrl := map[string]string{"X-RateLimit-Limit": "1", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset, "X-RateLimit-Used": "1"}
@@ -369,9 +370,9 @@ func cases() []testCase {
 		},
 		{
 			name: "penalty: the denial that reaches the threshold starts a cooldown, in Retry-After and the body",
-			config: core.Config{
+			config: config.Config{
 				Default: perMinute(2),
-				Penalty: core.PenaltyConfig{Enabled: true, Threshold: 1, BaseCooldown: 5 * time.Minute, MaxCooldown: time.Hour},
+				Penalty: config.PenaltyConfig{Enabled: true, Threshold: 1, BaseCooldown: 5 * time.Minute, MaxCooldown: time.Hour},
 			},
 			run: func(t *testing.T, s *server) {
 				s.allow(t, 2, request{})
@@ -389,10 +390,10 @@ func cases() []testCase {
 		},
 		{
 			name:   "fail_mode closed: a backend failure answers 503 with Retry-After and the unavailable body",
-			config: core.Config{FailMode: core.FailClosed},
+			config: config.Config{FailMode: config.FailClosed},
 			run: func(t *testing.T, s *server) {
 				s.allow(t, 1, request{})
-				s.store.Fail(core.ErrUnavailable)
+				s.store.Fail(rate.ErrUnavailable)
 				rec := s.do(request{})
 				require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 				checkHeaders(t, rec, map[string]string{"Retry-After": "1"})
@@ -404,9 +405,9 @@ func cases() []testCase {
 		},
 		{
 			name:   "fail_mode closed with the problem format",
-			config: core.Config{FailMode: core.FailClosed, Response: core.ResponseConfig{Format: core.FormatProblem}},
+			config: config.Config{FailMode: config.FailClosed, Response: config.ResponseConfig{Format: config.FormatProblem}},
 			run: func(t *testing.T, s *server) {
-				s.store.Fail(core.ErrUnavailable)
+				s.store.Fail(rate.ErrUnavailable)
 				rec := s.do(request{})
 				require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 				assert.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
@@ -417,9 +418,9 @@ func cases() []testCase {
 		},
 		{
 			name:   "fail_mode open: a backend failure lets the request through without headers",
-			config: core.Config{FailMode: core.FailOpen},
+			config: config.Config{FailMode: config.FailOpen},
 			run: func(t *testing.T, s *server) {
-				s.store.Fail(core.ErrUnavailable)
+				s.store.Fail(rate.ErrUnavailable)
 				rec := s.allow(t, 1, request{})
 				noHeaders(t, rec)
 				assert.Equal(t, "error", reply(t, rec).Outcome)
@@ -427,7 +428,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "X-Forwarded-For is read from trusted proxies only",
-			config: core.Config{Default: perMinute(3), ClientIP: trusting("", "10.0.0.0/8")},
+			config: config.Config{Default: perMinute(3), ClientIP: trusting("", "10.0.0.0/8")},
 			run: func(t *testing.T, s *server) {
 				proxy := "10.1.2.3:443"
 				rec := s.allow(t, 1, request{remote: proxy, xff: "203.0.113.50"})
@@ -453,7 +454,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "the Forwarded header is read from trusted proxies when configured",
-			config: core.Config{ClientIP: trusting(core.HeaderForwarded, "10.0.0.0/8")},
+			config: config.Config{ClientIP: trusting(config.HeaderForwarded, "10.0.0.0/8")},
 			run: func(t *testing.T, s *server) {
 				rec := s.allow(t, 1, request{remote: "10.1.2.3:443", forwarded: `for=203.0.113.50;proto=https, for="[2001:db8:cafe::17]:4711"`})
 				assert.Equal(t, "ip:2001:db8:cafe::/64", reply(t, rec).Client)
@@ -463,7 +464,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "IPv6 clients in one /64 share a counter; IPv4-mapped addresses count as IPv4",
-			config: core.Config{Default: perMinute(3)},
+			config: config.Config{Default: perMinute(3)},
 			run: func(t *testing.T, s *server) {
 				for i, remote := range []string{"[2001:db8:1:2::1]:1234", "[2001:db8:1:2:aaaa::7]:80", "[2001:db8:1:2:ffff:ffff:ffff:ffff]:9"} {
 					rec := s.allow(t, 1, request{remote: remote})
@@ -482,12 +483,12 @@ func cases() []testCase {
 		},
 		{
 			name:   "a {id} rule matches every id through the route template",
-			config: core.Config{Endpoints: []core.Endpoint{{Pattern: "/api/v1/users/{id}", Limits: perMinute(3)}}},
+			config: config.Config{Endpoints: []config.Endpoint{{Pattern: "/api/v1/users/{id}", Limits: perMinute(3)}}},
 			run:    usersRule,
 		},
 		{
 			name:   "a :id rule matches every id through the route template",
-			config: core.Config{Endpoints: []core.Endpoint{{Pattern: "/api/v1/users/:id", Limits: perMinute(3)}}},
+			config: config.Config{Endpoints: []config.Endpoint{{Pattern: "/api/v1/users/:id", Limits: perMinute(3)}}},
 			run:    usersRule,
 		},
 		{
@@ -495,9 +496,9 @@ func cases() []testCase {
 			// without a tier (the default's 5 per minute), alternates them: each window
 			// length keeps its state, so the flips admit 5 + 5, not a fresh 5 each time.
 			name: "alternating a user's tier never grants units",
-			config: jwtConfig(core.Config{
-				Default: core.Limits{Limit: 5, Window: time.Minute},
-				Tiers:   map[string]core.Limits{"standard": {Limit: 5, Window: time.Hour}},
+			config: jwtConfig(config.Config{
+				Default: config.Limits{Limit: 5, Window: time.Minute},
+				Tiers:   map[string]config.Limits{"standard": {Limit: 5, Window: time.Hour}},
 			}),
 			run: func(t *testing.T, s *server) {
 				tokens := []string{
@@ -515,11 +516,11 @@ func cases() []testCase {
 		},
 		{
 			name: "tiers come from verified tokens; forged, expired and unsigned tokens are anonymous",
-			config: jwtConfig(core.Config{
-				Tiers: map[string]core.Limits{"premium": perMinute(1000), "standard": perMinute(500)},
-				Endpoints: []core.Endpoint{{
+			config: jwtConfig(config.Config{
+				Tiers: map[string]config.Limits{"premium": perMinute(1000), "standard": perMinute(500)},
+				Endpoints: []config.Endpoint{{
 					Name: "compute", Pattern: "/api/v1/compute", Limits: perMinute(10),
-					Tiers: map[string]core.Limits{"premium": perMinute(50)},
+					Tiers: map[string]config.Limits{"premium": perMinute(50)},
 				}},
 			}),
 			run: func(t *testing.T, s *server) {
@@ -554,7 +555,7 @@ func cases() []testCase {
 		},
 		{
 			name:   "a token earns its tier only up to its limit",
-			config: jwtConfig(core.Config{Default: perMinute(2), Tiers: map[string]core.Limits{"premium": perMinute(5)}}),
+			config: jwtConfig(config.Config{Default: perMinute(2), Tiers: map[string]config.Limits{"premium": perMinute(5)}}),
 			run: func(t *testing.T, s *server) {
 				premium := token(t, jwtSecret, jwt.MapClaims{"sub": "alice", "tier": "premium"})
 				s.allow(t, 5, request{token: premium})
@@ -567,9 +568,9 @@ func cases() []testCase {
 		},
 		{
 			name: "exempt addresses and users are never limited and get no headers",
-			config: jwtConfig(core.Config{
+			config: jwtConfig(config.Config{
 				Default:    perMinute(2),
-				Exemptions: core.ExemptionsConfig{IPs: []string{"198.51.100.0/24", "2001:db8:ffff::/48"}, Users: []string{"monitor"}},
+				Exemptions: config.ExemptionsConfig{IPs: []string{"198.51.100.0/24", "2001:db8:ffff::/48"}, Users: []string{"monitor"}},
 			}),
 			run: func(t *testing.T, s *server) {
 				monitor := token(t, jwtSecret, jwt.MapClaims{"sub": "monitor"})
@@ -596,10 +597,10 @@ func cases() []testCase {
 			},
 		},
 	}
-	for _, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA} {
 		cs = append(cs, testCase{
 			name:   "algorithm " + alg.String() + ": a burst of the limit is admitted, the next request gets 429",
-			config: core.Config{Algorithm: alg.String(), Default: perMinute(20)},
+			config: config.Config{Algorithm: alg.String(), Default: perMinute(20)},
 			run: func(t *testing.T, s *server) {
 				s.allow(t, 20, request{})
 				rec := s.deny(t, request{})

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // server is the handler of one case with the clock and store it decides with.
@@ -25,7 +26,7 @@ type server struct {
 	store *Store
 }
 
-func newServer(t *testing.T, mount Mount, cfg core.Config) *server {
+func newServer(t *testing.T, mount Mount, cfg config.Config) *server {
 	t.Helper()
 	s := &server{clock: NewClock(), store: NewStore()}
 	s.h = mount(t, cfg, core.WithStore(s.store), core.WithClock(s.clock.Now), core.WithLogger(slog.New(slog.DiscardHandler)))

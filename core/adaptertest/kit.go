@@ -12,7 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // This file is the kit the adapters' own tests share beyond [Run]: framework-free helpers
@@ -32,12 +33,12 @@ func Serve(h http.Handler, method, path, remote string, header ...string) *httpt
 }
 
 // DownStore is a backend that is always unreachable: every Take fails with
-// core.ErrUnavailable.
+// rate.ErrUnavailable.
 type DownStore struct{}
 
-// Take fails with core.ErrUnavailable.
-func (DownStore) Take(context.Context, *core.Request, *core.Result) error {
-	return core.ErrUnavailable
+// Take fails with rate.ErrUnavailable.
+func (DownStore) Take(context.Context, *rate.Request, *rate.Result) error {
+	return rate.ErrUnavailable
 }
 
 // Close does nothing.
@@ -91,12 +92,12 @@ func CheckPerRoute(t *testing.T, h http.Handler) {
 }
 
 // CheckPanicsOnInvalidConfig checks that newWithInvalidConfig — an adapter's New called
-// with Mode "loud" — panics with the *core.ValidationError naming the key.
+// with Mode "loud" — panics with the *config.ValidationError naming the key.
 func CheckPanicsOnInvalidConfig(t *testing.T, newWithInvalidConfig func()) {
 	t.Helper()
 	defer func() {
 		err, _ := recover().(error)
-		var invalid *core.ValidationError
+		var invalid *config.ValidationError
 		require.ErrorAs(t, err, &invalid)
 		assert.ErrorContains(t, err, "mode")
 	}()

@@ -5,26 +5,26 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-// Store is the simplest complete core.Store: one map behind one mutex, deciding with
-// core.Policy like every in-process store, that a test can make fail. The suite passes one
+// Store is the simplest complete rate.Store: one map behind one mutex, deciding with
+// rate.Policy like every in-process store, that a test can make fail. The suite passes one
 // with core.WithStore, so that core's own net/http middleware can run the suite without
 // the memory backend (a module that requires core), and so that cases can make the backend
 // fail; core's own tests use it for the same reasons. Backends prove their semantics in
 // package storetest; this store is for testing the HTTP side. Safe for concurrent use.
 type Store struct {
 	mu     sync.Mutex
-	states map[string]*core.KeyState
+	states map[string]*rate.KeyState
 	fail   error // when set, Take fails with it
 }
 
 // NewStore returns an empty Store.
-func NewStore() *Store { return &Store{states: map[string]*core.KeyState{}} }
+func NewStore() *Store { return &Store{states: map[string]*rate.KeyState{}} }
 
-// Take decides req as core.Store specifies, or fails with the error of [Store.Fail].
-func (s *Store) Take(_ context.Context, req *core.Request, res *core.Result) error {
+// Take decides req as rate.Store specifies, or fails with the error of [Store.Fail].
+func (s *Store) Take(_ context.Context, req *rate.Request, res *rate.Result) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {
@@ -32,7 +32,7 @@ func (s *Store) Take(_ context.Context, req *core.Request, res *core.Result) err
 	}
 	st := s.states[req.Key]
 	if st == nil {
-		st = new(core.KeyState)
+		st = new(rate.KeyState)
 		s.states[strings.Clone(req.Key)] = st // req.Key may share a buffer the caller reuses
 	}
 	req.Policy.Apply(st, req.Now.UnixMicro(), req.Cost, res)

@@ -1,6 +1,10 @@
 package clientip
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/ratewarden/ratewarden/core/internal/defaults"
+)
 
 // Key returns the prefix a client address is counted under: the /32 of an IPv4
 // address (an IPv4-mapped address counts as IPv4) and, for IPv6, the address masked to
@@ -16,7 +20,7 @@ func (r *Resolver) Key(addr netip.Addr) netip.Prefix {
 	}
 	bits := r.ipv6Prefix
 	if bits == 0 {
-		bits = defaultIPv6Prefix
+		bits = defaults.IPv6Prefix
 	}
 	p, _ := addr.WithZone("").Prefix(bits) // bits is within 1..128, validated by New
 	return p

@@ -1,10 +1,11 @@
 package clientip
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/ratewarden/ratewarden/core/internal/problem"
 )
 
 // PrefixSet is a set of IP prefixes (CIDRs), used for trusted proxies and exempted
@@ -21,27 +22,27 @@ type PrefixSet struct {
 // IPv4-mapped entry (::ffff:10.0.0.0/104) is stored in its IPv4 form (10.0.0.0/8); a
 // shorter IPv6 prefix such as ::/0 matches IPv6 addresses only.
 //
-// The error, when not nil, lists every bad entry at once (errors.Join), one per line:
+// The error, when not nil, lists every bad entry at once, one per line:
 //
 //	<key>[i]: not an IP or CIDR, got "x"
 //
 // where key names the list in the configuration (for example "exemptions.ips") and i
 // counts from 0.
 func ParsePrefixSet(key string, entries []string) (PrefixSet, error) {
-	s, errs := parsePrefixSet(key, entries)
-	return s, errors.Join(errs...)
+	s, problems := parsePrefixSet(key, entries)
+	return s, problems.Err()
 }
 
 // parsePrefixSet is ParsePrefixSet returning its problems unjoined.
-func parsePrefixSet(key string, entries []string) (PrefixSet, []error) {
+func parsePrefixSet(key string, entries []string) (PrefixSet, problem.List) {
 	var (
-		s    PrefixSet
-		errs []error
+		s        PrefixSet
+		problems problem.List
 	)
 	for i, e := range entries {
 		p, ok := parsePrefix(strings.TrimSpace(e))
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s[%d]: not an IP or CIDR, got %q", key, i, e))
+			problems.Add(fmt.Sprintf("%s[%d]", key, i), "not an IP or CIDR, got %q", e)
 			continue
 		}
 		if p.Addr().Is4() {
@@ -50,7 +51,7 @@ func parsePrefixSet(key string, entries []string) (PrefixSet, []error) {
 			s.v6 = append(s.v6, p)
 		}
 	}
-	return s, errs
+	return s, problems
 }
 
 // parsePrefix parses an IP address or a CIDR into a masked prefix, converting an

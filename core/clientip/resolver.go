@@ -1,11 +1,11 @@
 package clientip
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/ratewarden/ratewarden/core/internal/defaults"
 )
 
 // Header names accepted in Config.Header, in canonical form.
@@ -14,9 +14,6 @@ const (
 	headerForwarded     = "Forwarded"
 	headerXRealIP       = "X-Real-Ip" // canonical form of X-Real-IP, as http.Header stores it
 )
-
-// defaultIPv6Prefix is the prefix length IPv6 clients are keyed by when Config.IPv6Prefix is 0.
-const defaultIPv6Prefix = 64
 
 // headerKind says which forwarding header a Resolver reads.
 type headerKind uint8
@@ -41,14 +38,14 @@ type Resolver struct {
 // is X-Forwarded-For and IPv6Prefix 0 is 64. Header names are matched
 // case-insensitively. TrustedProxies entries are read as by ParsePrefixSet.
 //
-// The error, when not nil, reports every problem at once (errors.Join), one per line,
+// The error, when not nil, reports every problem at once, one per line,
 // keyed relative to the [client_ip] section of the configuration:
 //
 //	trusted_proxies[1]: not an IP or CIDR, got "10.0.0.999"
 //	header: must be X-Forwarded-For, Forwarded or X-Real-IP, got "X-Foo"
 //	ipv6_prefix: must be between 1 and 128, got 200
 func New(cfg Config) (*Resolver, error) {
-	trusted, errs := parsePrefixSet("trusted_proxies", cfg.TrustedProxies)
+	trusted, problems := parsePrefixSet("trusted_proxies", cfg.TrustedProxies)
 	r := &Resolver{trusted: trusted, ipv6Prefix: cfg.IPv6Prefix}
 
 	switch {
@@ -59,17 +56,17 @@ func New(cfg Config) (*Resolver, error) {
 	case strings.EqualFold(cfg.Header, headerXRealIP):
 		r.kind = kindXRealIP
 	default:
-		errs = append(errs, fmt.Errorf("header: must be X-Forwarded-For, Forwarded or X-Real-IP, got %q", cfg.Header))
+		problems.Add("header", "must be X-Forwarded-For, Forwarded or X-Real-IP, got %q", cfg.Header)
 	}
 
 	if r.ipv6Prefix == 0 {
-		r.ipv6Prefix = defaultIPv6Prefix
+		r.ipv6Prefix = defaults.IPv6Prefix
 	} else if r.ipv6Prefix < 1 || r.ipv6Prefix > 128 {
-		errs = append(errs, fmt.Errorf("ipv6_prefix: must be between 1 and 128, got %d", cfg.IPv6Prefix))
+		problems.Add("ipv6_prefix", "must be between 1 and 128, got %d", cfg.IPv6Prefix)
 	}
 
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if len(problems) > 0 {
+		return nil, problems
 	}
 	return r, nil
 }

@@ -30,9 +30,6 @@ const (
 	// jwksUnknownKIDInterval is the least time between two refreshes triggered by
 	// tokens with an unknown kid, whatever the traffic.
 	jwksUnknownKIDInterval = 5 * time.Minute
-	// DefaultJWKSTimeout is the default of jwt.jwks_timeout: how long a request whose
-	// token has an unknown kid may wait for the key set to be fetched again.
-	DefaultJWKSTimeout = 500 * time.Millisecond
 )
 
 // jwksKeys is the key set of a jwks_url: fetched when it is built, refreshed every

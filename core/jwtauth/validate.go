@@ -2,18 +2,16 @@ package jwtauth
 
 import (
 	"crypto"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/ratewarden/ratewarden/core/internal/defaults"
+	"github.com/ratewarden/ratewarden/core/internal/problem"
 )
 
 const (
-	defaultUserClaim = "sub"
-	defaultTierClaim = "tier"
-	defaultLeeway    = 30 * time.Second
-
 	// minSecretLen is the shortest HMAC secret accepted: 256 bits, the HS256 hash
 	// size that RFC 7518 section 3.2 requires as a minimum key size.
 	minSecretLen = 32
@@ -30,8 +28,7 @@ type settings struct {
 	jwksWait   time.Duration
 }
 
-// Validate checks c without network access and reports every problem at once
-// (joined with [errors.Join]). Each problem is one line that names the key relative
+// Validate checks c without network access and reports every problem at once. Each problem is one line that names the key relative
 // to the [jwt] section and the bad value, for example
 //
 //	algorithms[1]: unknown or unsupported algorithm, got "none"
@@ -49,10 +46,8 @@ func (c Config) Validate() error {
 
 // resolve validates c like Validate and returns the settings New builds a Verifier from.
 func (c Config) resolve() (settings, error) {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf(key+": "+format, args...))
-	}
+	var problems problem.List
+	bad := problems.Add
 	s := settings{
 		userClaim: c.UserClaim,
 		tierClaim: c.TierClaim,
@@ -113,7 +108,7 @@ func (c Config) resolve() (settings, error) {
 
 	switch {
 	case c.Leeway == 0:
-		s.leeway = defaultLeeway
+		s.leeway = defaults.Leeway
 	case c.Leeway == -1 || c.Leeway == -time.Second: // -1 (or "-1" read as integer seconds) = no leeway
 		s.leeway = 0
 	case c.Leeway < 0:
@@ -122,7 +117,7 @@ func (c Config) resolve() (settings, error) {
 
 	switch {
 	case c.JWKSTimeout == 0:
-		s.jwksWait = DefaultJWKSTimeout
+		s.jwksWait = defaults.JWKSTimeout
 	case c.JWKSTimeout < 0 || c.JWKSTimeout > jwksFetchTimeout:
 		bad("jwks_timeout", "must be > 0 and ≤ %s (the time a fetch of the key set may take), got %q", jwksFetchTimeout, c.JWKSTimeout.String())
 	default:
@@ -130,10 +125,10 @@ func (c Config) resolve() (settings, error) {
 	}
 
 	if s.userClaim == "" {
-		s.userClaim = defaultUserClaim
+		s.userClaim = defaults.UserClaim
 	}
 	if s.tierClaim == "" {
-		s.tierClaim = defaultTierClaim
+		s.tierClaim = defaults.TierClaim
 	}
-	return s, errors.Join(errs...)
+	return s, problems.Err()
 }

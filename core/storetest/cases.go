@@ -3,25 +3,25 @@ package storetest
 import (
 	"time"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // smooth reports whether alg refills continuously (token bucket, GCRA) rather than by
 // whole windows (fixed, sliding).
-func smooth(alg core.Algorithm) bool { return alg == core.TokenBucket || alg == core.GCRA }
+func smooth(alg rate.Algorithm) bool { return alg == rate.TokenBucket || alg == rate.GCRA }
 
 // pick returns ifSmooth for the continuous algorithms and ifWindowed for the others.
-func pick[T any](alg core.Algorithm, ifSmooth, ifWindowed T) T {
+func pick[T any](alg rate.Algorithm, ifSmooth, ifWindowed T) T {
 	if smooth(alg) {
 		return ifSmooth
 	}
 	return ifWindowed
 }
 
-func windows(limitPeriods ...any) []core.Window {
-	var ws []core.Window
+func windows(limitPeriods ...any) []rate.Window {
+	var ws []rate.Window
 	for i := 0; i < len(limitPeriods); i += 2 {
-		ws = append(ws, core.Window{Limit: int64(limitPeriods[i].(int)), Period: limitPeriods[i+1].(time.Duration), Name: "r"})
+		ws = append(ws, rate.Window{Limit: int64(limitPeriods[i].(int)), Period: limitPeriods[i+1].(time.Duration), Name: "r"})
 	}
 	return ws
 }
@@ -32,7 +32,7 @@ const (
 	ms  = time.Millisecond
 )
 
-func cases(alg core.Algorithm) []testCase {
+func cases(alg rate.Algorithm) []testCase {
 	return []testCase{
 		{
 			name:     "a burst of limit is admitted and the next denied",
@@ -62,23 +62,23 @@ func cases(alg core.Algorithm) []testCase {
 		{
 			name:     "the window refills or rolls",
 			policies: []policySpec{{windows: windows(10, 10*sec)}},
-			steps: map[core.Algorithm][]step{
-				core.TokenBucket: {
+			steps: map[rate.Algorithm][]step{
+				rate.TokenBucket: {
 					{times: 9, allowed: true},
 					{at: 5 * sec, allowed: true, remaining: []int64{4}, resetAfter: []time.Duration{6 * sec}},
 					{at: 5*sec + 500*ms, allowed: true, remaining: []int64{3}, resetAfter: []time.Duration{6*sec + 500*ms}},
 				},
-				core.GCRA: {
+				rate.GCRA: {
 					{times: 9, allowed: true},
 					{at: 5 * sec, allowed: true, remaining: []int64{4}, resetAfter: []time.Duration{6 * sec}},
 					{at: 5*sec + 500*ms, allowed: true, remaining: []int64{3}, resetAfter: []time.Duration{6*sec + 500*ms}},
 				},
-				core.FixedWindow: { // a full window late in one window, and another right after
+				rate.FixedWindow: { // a full window late in one window, and another right after
 					{at: 9 * sec, times: 9, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{sec}},
 					{at: 9*sec + 999*ms, allowed: false, retryAfter: d(time.Millisecond)},
 					{at: 10 * sec, times: 9, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{10 * sec}},
 				},
-				core.SlidingWindow: {
+				rate.SlidingWindow: {
 					{times: 4, allowed: true},
 					{at: 5 * sec, times: 4, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{10 * sec}},
 					{at: 9 * sec, allowed: false, retryAfter: d(sec), resetAfter: []time.Duration{6 * sec}},
@@ -233,7 +233,7 @@ func cases(alg core.Algorithm) []testCase {
 			// A cooldown is measured from the newest violation's time: a clock stepping back
 			// an hour does not make it an hour longer.
 			name:     "a clock that steps back does not lengthen a cooldown",
-			policies: []policySpec{{windows: windows(1, min), penalty: &core.PenaltyPolicy{Threshold: 1, Period: time.Hour, BaseCooldown: 10 * sec, Multiplier: 1, MaxCooldown: 10 * sec}}},
+			policies: []policySpec{{windows: windows(1, min), penalty: &rate.PenaltyPolicy{Threshold: 1, Period: time.Hour, BaseCooldown: 10 * sec, Multiplier: 1, MaxCooldown: 10 * sec}}},
 			steps: []step{
 				{at: time.Hour, allowed: true},
 				{at: time.Hour, allowed: false, violations: n(1), cooldown: d(10 * sec)},
@@ -245,21 +245,21 @@ func cases(alg core.Algorithm) []testCase {
 }
 
 // largestLimit is the largest limit per second that validation accepts for alg.
-func largestLimit(alg core.Algorithm) int64 {
+func largestLimit(alg rate.Algorithm) int64 {
 	switch alg {
-	case core.TokenBucket, core.GCRA:
+	case rate.TokenBucket, rate.GCRA:
 		return (1 << 52) / 1_000_000
-	case core.FixedWindow:
+	case rate.FixedWindow:
 		return 1 << 52
 	default:
-		return core.MaxSlidingLimit
+		return rate.MaxSlidingLimit
 	}
 }
 
 // penaltyCase escalates, caps and decays a cooldown (threshold 2, period 1 min, base 10 s,
 // multiplier 2, max 15 s) on a window of 1 request per second.
 func penaltyCase() testCase {
-	p := &core.PenaltyPolicy{Threshold: 2, Period: min, BaseCooldown: 10 * sec, Multiplier: 2, MaxCooldown: 15 * sec}
+	p := &rate.PenaltyPolicy{Threshold: 2, Period: min, BaseCooldown: 10 * sec, Multiplier: 2, MaxCooldown: 15 * sec}
 	return testCase{
 		name:     "penalty cooldowns escalate, are capped and decay",
 		policies: []policySpec{{windows: windows(1, sec), penalty: p}},

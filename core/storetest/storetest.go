@@ -1,9 +1,9 @@
-// Package storetest is the conformance suite every ratewarden [core.Store] passes: the
+// Package storetest is the conformance suite every ratewarden [rate.Store] passes: the
 // same table of cases — bursts, refill, windows rolling, multi-window all-or-nothing,
 // cost, retry-after and reset values, penalties, counters kept across policy changes,
 // and concurrency never over-admitting — run against any backend.
 //
-// Time is injected: every request carries its instant in [core.Request.Now] and the store
+// Time is injected: every request carries its instant in [rate.Request.Now] and the store
 // under test must decide with it (the Redis store has a test mode for that). No case
 // sleeps.
 package storetest
@@ -16,15 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/ratewarden/ratewarden/core"
 )
 
-// NewStore returns an empty store for one test, deciding with [core.Request.Now]. It
+// NewStore returns an empty store for one test, deciding with [rate.Request.Now]. It
 // registers its own cleanup with t.
-type NewStore func(t *testing.T) core.Store
+type NewStore func(t *testing.T) rate.Store
 
 // Base is the instant the cases start at: a multiple of one hour, so that fixed windows of
 // 1 s, 1 min and 1 h all begin there.
@@ -34,7 +33,7 @@ var keySeq atomic.Int64
 
 // Run runs the whole suite against the stores newStore builds.
 func Run(t *testing.T, newStore NewStore) {
-	for _, alg := range []core.Algorithm{core.TokenBucket, core.SlidingWindow, core.FixedWindow, core.GCRA} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA} {
 		t.Run(alg.String(), func(t *testing.T) {
 			for _, c := range cases(alg) {
 				t.Run(c.name, func(t *testing.T) {
@@ -74,14 +73,14 @@ type testCase struct {
 }
 
 type policySpec struct {
-	windows []core.Window
-	penalty *core.PenaltyPolicy
+	windows []rate.Window
+	penalty *rate.PenaltyPolicy
 }
 
-func (c testCase) run(t *testing.T, s core.Store, alg core.Algorithm) {
-	policies := make([]*core.Policy, len(c.policies))
+func (c testCase) run(t *testing.T, s rate.Store, alg rate.Algorithm) {
+	policies := make([]*rate.Policy, len(c.policies))
 	for i, ps := range c.policies {
-		p, err := core.NewPolicy(alg, ps.windows, ps.penalty)
+		p, err := rate.NewPolicy(alg, ps.windows, ps.penalty)
 		require.NoError(t, err)
 		policies[i] = p
 	}
@@ -89,8 +88,8 @@ func (c testCase) run(t *testing.T, s core.Store, alg core.Algorithm) {
 	for i, st := range c.steps {
 		for rep := 0; rep <= st.times; rep++ {
 			cost := max(st.cost, 1)
-			req := &core.Request{Key: keys[st.key], Policy: policies[st.policy], Cost: cost, Now: Base.Add(st.at)}
-			var res core.Result
+			req := &rate.Request{Key: keys[st.key], Policy: policies[st.policy], Cost: cost, Now: Base.Add(st.at)}
+			var res rate.Result
 			require.NoError(t, s.Take(context.Background(), req, &res))
 			where := fmt.Sprintf("step %d (at +%s, repetition %d)", i, st.at, rep)
 			require.Equal(t, st.allowed, res.Allowed, "%s: allowed", where)
@@ -119,7 +118,7 @@ func (c testCase) run(t *testing.T, s core.Store, alg core.Algorithm) {
 
 // retryAfter is the wait a denied request is told: the longest over its windows, or the
 // penalty cooldown.
-func retryAfter(p *core.Policy, res *core.Result) time.Duration {
+func retryAfter(p *rate.Policy, res *rate.Result) time.Duration {
 	wait := res.Cooldown
 	for i := range p.Windows {
 		wait = max(wait, res.Windows[i].RetryAfter)
@@ -129,9 +128,9 @@ func retryAfter(p *core.Policy, res *core.Result) time.Duration {
 
 // concurrent sends 400 requests from 8 goroutines at one instant against a limit of 100
 // and requires exactly 100 admissions.
-func concurrent(t *testing.T, s core.Store, alg core.Algorithm) {
+func concurrent(t *testing.T, s rate.Store, alg rate.Algorithm) {
 	const limit, workers, each = 100, 8, 50
-	p, err := core.NewPolicy(alg, []core.Window{{Limit: limit, Period: time.Minute, Name: "c"}}, nil)
+	p, err := rate.NewPolicy(alg, []rate.Window{{Limit: limit, Period: time.Minute, Name: "c"}}, nil)
 	require.NoError(t, err)
 	key := uniqueKey(t)
 	var admitted atomic.Int64
@@ -142,8 +141,8 @@ func concurrent(t *testing.T, s core.Store, alg core.Algorithm) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				var res core.Result
-				if err := s.Take(context.Background(), &core.Request{Key: key, Policy: p, Cost: 1, Now: Base}, &res); err != nil {
+				var res rate.Result
+				if err := s.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: Base}, &res); err != nil {
 					errs <- err
 					return
 				}

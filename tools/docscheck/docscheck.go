@@ -16,7 +16,7 @@
 //
 //	<!-- go fragment
 //	import "github.com/gin-gonic/gin"
-//	var cfg core.Config
+//	var cfg config.Config
 //	func compute(*gin.Context) {}
 //	-->
 //
@@ -35,7 +35,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/configfile"
 	"github.com/ratewarden/ratewarden/tools/modset"
 )
 
@@ -247,7 +247,7 @@ func loadTOML(b Block) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if _, err := (core.Source{Path: f.Name(), Environ: []string{}}).Load(); err != nil {
+	if _, err := (configfile.Source{Path: f.Name(), Environ: []string{}}).Load(); err != nil {
 		msg := strings.ReplaceAll(err.Error(), f.Name(), "the block")
 		return fmt.Errorf("%s:%d: toml block does not load: %s", b.File, b.Line, msg)
 	}

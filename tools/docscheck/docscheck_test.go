@@ -14,8 +14,8 @@ import (
 const doc = "# A page\n" + // line 1
 	"\n" +
 	"<!-- go fragment\n" + // 3
-	"import \"github.com/ratewarden/ratewarden/core\"\n" +
-	"var cfg core.Config\n" + // 5
+	"import \"github.com/ratewarden/ratewarden/core/config\"\n" +
+	"var cfg config.Config\n" + // 5
 	"-->\n" +
 	"```go\n" + // 7
 	"import \"fmt\"\n" + // 8
@@ -40,7 +40,7 @@ func TestExtract(t *testing.T) {
 	require.Len(t, blocks, 3)
 
 	assert.Equal(t, Block{File: "page.md", Line: 8, Lang: "go", Fragment: true, CtxLine: 4,
-		Context: "import \"github.com/ratewarden/ratewarden/core\"\nvar cfg core.Config",
+		Context: "import \"github.com/ratewarden/ratewarden/core/config\"\nvar cfg config.Config",
 		Code:    "import \"fmt\"\n\nfmt.Println(cfg.Validate())\n"}, blocks[0])
 	assert.Equal(t, Block{File: "page.md", Line: 14, Lang: "toml", Code: "[default]\nlimit = 5\n"}, blocks[1])
 	assert.Equal(t, Block{File: "page.md", Line: 19, Lang: "go", Code: "package main\n\nfunc main() {}\n"}, blocks[2])
@@ -48,9 +48,9 @@ func TestExtract(t *testing.T) {
 	src, err := blocks[0].Source("/abs/page.md")
 	require.NoError(t, err)
 	assert.Equal(t, "package snippet\n\n"+
-		"//line /abs/page.md:4\nimport \"github.com/ratewarden/ratewarden/core\"\n"+
+		"//line /abs/page.md:4\nimport \"github.com/ratewarden/ratewarden/core/config\"\n"+
 		"//line /abs/page.md:8\nimport \"fmt\"\n\n"+
-		"//line /abs/page.md:5\nvar cfg core.Config\n"+
+		"//line /abs/page.md:5\nvar cfg config.Config\n"+
 		"func _() {\n//line /abs/page.md:10\nfmt.Println(cfg.Validate())\n}\n", src)
 }
 
@@ -86,10 +86,10 @@ func TestCheck(t *testing.T) {
 	bad := filepath.Join(dir, "bad.md")
 	require.NoError(t, os.WriteFile(bad, []byte("# Bad\n"+ // 1
 		"<!-- go fragment\n"+
-		"import \"github.com/ratewarden/ratewarden/core\"\n"+
+		"import (\"github.com/ratewarden/ratewarden/core\"; \"github.com/ratewarden/ratewarden/core/config\")\n"+
 		"-->\n"+
 		"```go\n"+ // 5
-		"lim, err := core.New(core.Config{})\n"+ // 6
+		"lim, err := core.New(config.Config{})\n"+ // 6
 		"if err != nil { panic(err) }\n"+
 		"```\n"+
 		"```go\n"+ // 9

@@ -1,5 +1,5 @@
 -- The token bucket arithmetic of token_bucket and gcra (after their parse and serialize),
--- step for step as core/token_bucket.go. Every product stays within 2^53: validation keeps
+-- step for step as core/rate/token_bucket.go. Every product stays within 2^53: validation keeps
 -- limit × period ≤ 2^52, used never exceeds it, and a refill is computed only below the
 -- time that empties used.
 

@@ -1,5 +1,5 @@
 -- fixed_window: string "fixed_window <count> <last>", the mirror of
--- core/fixed_window.go: the units counted in the aligned window [k × period, (k+1) ×
+-- core/rate/fixed_window.go: the units counted in the aligned window [k × period, (k+1) ×
 -- period) that holds last, the time of the last change. A policy change keeps the count
 -- as it is (above a lower limit too), so no signature is needed.
 

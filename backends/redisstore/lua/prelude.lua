@@ -1,6 +1,6 @@
 -- ratewarden: one decision in one round trip. Each algorithm's script is prelude.lua, then
 -- <algorithm>.lua (and bucket.lua for token_bucket and gcra), then decide.lua (see
--- scripts.go). The arithmetic mirrors core/<algorithm>.go and core/penalty.go step for
+-- scripts.go). The arithmetic mirrors core/<algorithm>.go and core/rate/penalty.go step for
 -- step; docs/redis.md describes the keys.
 --
 -- Time is monotonic per key (SPEC section 1.5): each window, and the penalty, decides at
@@ -19,7 +19,7 @@
 --        reset-after µs, retry-after µs}.
 --
 -- Lua numbers are doubles, exact for integers up to 2^53; core's validation keeps every
--- number the scripts form within that bound (core/policy.go). Integer division goes through idiv, never a
+-- number the scripts form within that bound (core/rate/policy.go). Integer division goes through idiv, never a
 -- bare math.floor(a / b). Numbers passed to redis.call are printed exactly by Redis;
 -- inside strings they go through string.format('%d'), never tostring or .. (which keep
 -- only 14 digits).

@@ -1,4 +1,4 @@
--- sliding_window: a sorted set, the mirror of core/sliding_window.go. One member per
+-- sliding_window: a sorted set, the mirror of core/rate/sliding_window.go. One member per
 -- admitted request: score = admission time (µs), member "<time>:<j>:<units>", so the state
 -- grows with requests, never with the limit or the cost; and the member "#", whose score is
 -- minus the units of the set, so that counting them takes no walk. A policy change keeps

@@ -1,5 +1,5 @@
 -- token_bucket: string "token_bucket <used> <last> <limit>", the mirror of
--- core/token_bucket.go: used = used units × period (µs), refilled at `limit` per µs from
+-- core/rate/token_bucket.go: used = used units × period (µs), refilled at `limit` per µs from
 -- `last`, the time of the last change, at the limit that change was made under. A policy
 -- change keeps the units used (remaining = new limit − used): no signature is needed.
 -- bucket.lua holds the arithmetic, shared with gcra.

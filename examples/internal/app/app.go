@@ -22,11 +22,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	_ "github.com/ratewarden/ratewarden/backends/memorystore" // backend = "memory"
 	_ "github.com/ratewarden/ratewarden/backends/redisstore"  // backend = "redis"
 	"github.com/ratewarden/ratewarden/core"
-	"github.com/ratewarden/ratewarden/core/httplimit"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/configfile"
 )
 
 // shutdownGrace bounds how long in-flight requests may take to finish on SIGINT/SIGTERM.
@@ -39,7 +41,7 @@ type App struct {
 	Limiter *core.Limiter
 	Logger  *slog.Logger
 
-	source   core.Source
+	source   configfile.Source
 	registry *prometheus.Registry
 }
 
@@ -56,7 +58,7 @@ func Setup(name string, args []string, stderr io.Writer) *App {
 		Name:     name,
 		Addr:     *addr,
 		Logger:   slog.New(slog.NewJSONHandler(stderr, nil)).With("app", name),
-		source:   core.Source{Path: *path, Warnf: func(format string, args ...any) { fmt.Fprintf(stderr, "warning: "+format+"\n", args...) }},
+		source:   configfile.Source{Path: *path, Warnf: func(format string, args ...any) { fmt.Fprintf(stderr, "warning: "+format+"\n", args...) }},
 		registry: prometheus.NewRegistry(),
 	}
 	cfg, err := a.source.Load()
@@ -70,9 +72,9 @@ func Setup(name string, args []string, stderr io.Writer) *App {
 	return a
 }
 
-func (a *App) newLimiter(cfg core.Config) (*core.Limiter, error) {
+func (a *App) newLimiter(cfg config.Config) (*core.Limiter, error) {
 	opts := []core.Option{core.WithLogger(a.Logger)}
-	if metrics := cfg.WithDefaults().Metrics; core.On(metrics.Enabled) {
+	if metrics := cfg.WithDefaults().Metrics; config.On(metrics.Enabled) {
 		obs, err := promlimit.New(a.registry, metrics)
 		if err != nil {
 			return nil, err
@@ -91,6 +93,26 @@ func (a *App) Metrics() http.Handler {
 // admin.token and the lockout of failed attempts; not rate limited.
 func (a *App) Admin() http.Handler { return httplimit.NewAdmin(a.Limiter, a.source.Load) }
 
+// watchFile reloads the configuration when its file changes on disk. A file that does
+// not load is logged as a SIGHUP's is, and the configuration in force stays.
+func (a *App) watchFile(ctx context.Context) {
+	if a.source.Path == "" {
+		return
+	}
+	results, err := a.source.Watch(ctx, 0, a.Limiter.Reload)
+	if err != nil {
+		a.Logger.Warn("config_watch_failed", "path", a.source.Path, "error", err.Error())
+		return
+	}
+	go func() {
+		for err := range results {
+			if err != nil { // a file that did not load (Reload logs its own failures too)
+				a.Logger.Error("config_reload_failed", "error", err.Error())
+			}
+		}
+	}()
+}
+
 // Unlimited reports whether the limiter skips a request: /metrics (SPEC section 8: it
 // neither counts against nor shows a client's limit) and the admin endpoints, which lock
 // out failed attempts themselves. It reads the path as sent (escaped): echo and chi route
@@ -102,11 +124,14 @@ func Unlimited(u *url.URL) bool {
 }
 
 // Run serves handler on a.Addr until SIGINT or SIGTERM, reloading the configuration on
-// SIGHUP. On a stop signal it lets in-flight requests finish, then returns 0.
+// SIGHUP and whenever the configuration file changes on disk (an orchestrator updating a
+// mounted file sends no signal). On a stop signal it lets in-flight requests finish, then
+// returns 0.
 func (a *App) Run(handler http.Handler) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a.Limiter.ReloadOnSignal(ctx, a.source.Load)
+	a.watchFile(ctx)
 	defer a.Limiter.Close()
 
 	ln, err := net.Listen("tcp", a.Addr)

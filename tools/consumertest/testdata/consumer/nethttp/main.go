@@ -1,12 +1,12 @@
-// Command nethttp is a net/http app behind core/httplimit on the memory backend.
+// Command nethttp is a net/http app behind adapters/httplimit on the memory backend,
+// which the adapter links in: no blank import.
 package main
 
 import (
 	"net/http"
 
-	_ "github.com/ratewarden/ratewarden/backends/memorystore"
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
 	"github.com/ratewarden/ratewarden/core"
-	"github.com/ratewarden/ratewarden/core/httplimit"
 
 	"consumer/try"
 )

@@ -11,10 +11,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	_ "github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/core"
-	"github.com/ratewarden/ratewarden/core/httplimit"
 
 	"consumer/try"
 )

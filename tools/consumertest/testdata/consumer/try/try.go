@@ -10,11 +10,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
 )
 
 // Config allows one request a minute per client.
-var Config = core.Config{Default: core.Limits{Limit: 1, Window: time.Minute}}
+var Config = config.Config{Default: config.Limits{Limit: 1, Window: time.Minute}}
 
 // Hello is the handler behind the limiter.
 func Hello(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "hello\n") }

@@ -1,0 +1,212 @@
+package httplimit
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/configfile"
+)
+
+// The lockout of the admin endpoints (SPEC section 8).
+const (
+	// maxFailures failed attempts from one client address within failureWindow lock the
+	// address out of the admin endpoints until the oldest of them is failureWindow old.
+	maxFailures   = 5
+	failureWindow = time.Minute
+	// maxTrackedAddrs bounds the addresses whose failures are remembered.
+	maxTrackedAddrs = 10_000
+)
+
+// Admin serves the admin endpoints of a Limiter (SPEC section 8), under /admin/:
+//
+//	POST /admin/reload   reloads the configuration that load returns
+//
+// Mount it on the router for /admin/ and every path below. Every endpoint needs
+// "Authorization: Bearer <admin.token>", the token of the configuration in force; while
+// admin.token is empty the endpoints do not exist (404). Tokens are compared in constant
+// time. A missing or wrong token is 401 and a failed attempt: after 5 of them within a
+// minute from one client address — resolved as decisions resolve it, trusted proxies
+// and IPv6 prefixes included ([core.Limiter.ClientAddr]) — every admin request from that
+// address is answered 429 with Retry-After, without looking at its token, until the
+// oldest of the 5 is a minute old. An unknown path below /admin/ is 404, a known one
+// with another method 405 with Allow.
+//
+// POST /admin/reload answers 200 {"status":"reloaded"} when the new configuration is in
+// force; 422 {"error":"invalid_configuration","problems":[…]} when the file is not valid
+// TOML (the problem names its line and column) or the configuration is invalid, the old
+// one staying in force; 500 when the configuration cannot be read at all.
+//
+// An Admin is safe for concurrent use.
+type Admin struct {
+	lim      *core.Limiter
+	load     func() (config.Config, error)
+	now      func() time.Time
+	failures failures
+	routes   map[string]map[string]http.HandlerFunc // path → method → handler
+}
+
+// AdminOption configures an [Admin].
+type AdminOption interface{ applyAdmin(*Admin) }
+
+type adminOptionFunc func(*Admin)
+
+func (f adminOptionFunc) applyAdmin(a *Admin) { f(a) }
+
+// WithAdminClock sets the clock the lockout of failed attempts is kept with (default
+// time.Now); tests pass one they move by hand.
+func WithAdminClock(now func() time.Time) AdminOption {
+	return adminOptionFunc(func(a *Admin) { a.now = now })
+}
+
+// NewAdmin returns the admin endpoints of lim; POST /admin/reload reloads lim with the
+// configuration load returns (typically configfile.Source.Load, which reads the file again).
+func NewAdmin(lim *core.Limiter, load func() (config.Config, error), opts ...AdminOption) *Admin {
+	a := &Admin{lim: lim, load: load, now: time.Now, failures: failures{byAddr: map[netip.Prefix][]time.Time{}}}
+	for _, opt := range opts {
+		opt.applyAdmin(a)
+	}
+	a.routes = map[string]map[string]http.HandlerFunc{
+		"/admin/reload": {http.MethodPost: a.reload},
+	}
+	return a
+}
+
+// ServeHTTP checks the token and the lockout, then serves the endpoint of r.
+func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	token := a.lim.Config().Admin.Token
+	if token == "" {
+		http.NotFound(w, r)
+		return
+	}
+	addr, _ := a.lim.ClientAddr(r) // unresolvable peers share the zero prefix
+	wait, ok := a.failures.attempt(addr, a.now(), func() bool { return authorized(r, token) })
+	if wait > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(core.RetryAfterSeconds(wait), 10))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too_many_failed_attempts"})
+		return
+	}
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ratewarden-admin"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
+		return
+	}
+	methods, ok := a.routes[r.URL.Path]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
+		return
+	}
+	h, ok := methods[r.Method]
+	if !ok {
+		allow := make([]string, 0, len(methods))
+		for m := range methods {
+			allow = append(allow, m)
+		}
+		slices.Sort(allow)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method_not_allowed"})
+		return
+	}
+	h(w, r)
+}
+
+// authorized compares the bearer token of r with token in constant time: both are hashed
+// first, so that neither the content nor the length of the token leaks through timing.
+func authorized(r *http.Request, token string) bool {
+	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	g, t := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(g[:], t[:]) == 1 && ok
+}
+
+// reload serves POST /admin/reload.
+func (a *Admin) reload(w http.ResponseWriter, _ *http.Request) {
+	cfg, err := a.load()
+	if err == nil {
+		err = a.lim.Reload(cfg)
+	}
+	var (
+		invalid *config.ValidationError
+		file    *configfile.FileError
+	)
+	switch {
+	case errors.As(err, &invalid):
+		problems := make([]string, len(invalid.Problems))
+		for i, p := range invalid.Problems {
+			problems[i] = p.String()
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "invalid_configuration", "problems": problems})
+	case errors.As(err, &file):
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "invalid_configuration", "problems": []string{file.Problem()}})
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "reload_failed", "message": err.Error()})
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+	}
+}
+
+// failures remembers the failed attempts of each client address within failureWindow.
+type failures struct {
+	mu     sync.Mutex
+	byAddr map[netip.Prefix][]time.Time // at most maxFailures each, oldest first
+}
+
+// attempt is one authentication attempt of addr at now. While addr is locked out it
+// returns how long it stays so, without calling authorize; otherwise it reports what
+// authorize says, recording a failure. It holds the lock throughout, so that concurrent
+// guesses from one address cannot pass the check together.
+func (f *failures) attempt(addr netip.Prefix, now time.Time, authorize func() bool) (lockedFor time.Duration, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ts := f.recent(addr, now)
+	if len(ts) >= maxFailures {
+		// A clock that stepped back never locks out for more than the window.
+		return min(ts[0].Add(failureWindow).Sub(now), failureWindow), false
+	}
+	if ts == nil && len(f.byAddr) >= maxTrackedAddrs {
+		for a := range f.byAddr {
+			f.recent(a, now) // forgets addresses without recent failures
+		}
+		if len(f.byAddr) >= maxTrackedAddrs {
+			// Every tracked address failed within the window: guesses from this many
+			// addresses are an attack. Forgetting one of them would give it five more
+			// guesses, so new addresses are refused, token unchecked, until room frees.
+			return failureWindow, false
+		}
+	}
+	if authorize() {
+		return 0, true
+	}
+	f.byAddr[addr] = append(ts, now)
+	return 0, false
+}
+
+// recent drops the failures of addr older than failureWindow and returns the others.
+func (f *failures) recent(addr netip.Prefix, now time.Time) []time.Time {
+	ts := f.byAddr[addr]
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) >= failureWindow {
+		i++
+	}
+	if i == len(ts) {
+		delete(f.byAddr, addr)
+		return nil
+	}
+	f.byAddr[addr] = ts[i:]
+	return ts[i:]
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,54 @@
+package httplimit_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
+	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
+)
+
+// TestConformance runs the adapter suite against the net/http middleware in front of a
+// http.ServeMux, the same cases the gin, echo and chi adapters pass.
+func TestConformance(t *testing.T) {
+	adaptertest.Run(t, func(t *testing.T, cfg config.Config, opts ...core.Option) http.Handler {
+		mux := http.NewServeMux()
+		for _, rt := range adaptertest.Routes {
+			mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
+				switch rt.Kind {
+				case adaptertest.OK:
+					d, ok := httplimit.FromContext(r.Context())
+					adaptertest.WriteReply(w, d, ok)
+				case adaptertest.Fail:
+					adaptertest.WriteFail(w)
+				case adaptertest.Panic:
+					panic("adaptertest: handler panicked")
+				}
+			})
+		}
+		// The ServeMux knows a request's pattern ("GET /api/v1/users/{id}") before it
+		// routes it; rules see the path part.
+		route := func(r *http.Request) string {
+			_, pattern := mux.Handler(r)
+			_, path, _ := strings.Cut(pattern, " ")
+			return path
+		}
+		limit := httplimit.New(cfg, httplimit.WithCoreOptions(opts...), httplimit.WithRouteFunc(route))
+		return recoverer(limit(mux))
+	})
+}
+
+// recoverer answers 500 for a handler that panics, as frameworks' recovery middleware do.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

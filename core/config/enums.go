@@ -1,0 +1,73 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Mode is what the limiter does with a request over its limit: ModeEnforce answers 429,
+// ModeShadow lets it through and only logs and counts it. "" means ModeEnforce.
+type Mode string
+
+// Backend names the store that keeps the counters: BackendMemory (in process) or
+// BackendRedis. "" means BackendMemory.
+type Backend string
+
+// FailMode is what the limiter does when its backend cannot decide: FailOpen lets the
+// request through, FailClosed answers 503, FailLocal decides in process. "" means FailOpen.
+type FailMode string
+
+// UnmarshalText sets m from a configuration value, rejecting any other than the Mode
+// constants with the message validation reports.
+func (m *Mode) UnmarshalText(b []byte) error { return unmarshalEnum(m, b) }
+
+// UnmarshalText sets b from a configuration value, rejecting unknown backends.
+func (b *Backend) UnmarshalText(text []byte) error { return unmarshalEnum(b, text) }
+
+// UnmarshalText sets f from a configuration value, rejecting unknown fail modes.
+func (f *FailMode) UnmarshalText(b []byte) error { return unmarshalEnum(f, b) }
+
+// check reports a Mode that is none of the constants ("" is the default, and valid).
+func (m Mode) check() error { return oneOf(m, ModeEnforce, ModeShadow) }
+
+func (b Backend) check() error { return oneOf(b, BackendMemory, BackendRedis) }
+
+func (f FailMode) check() error { return oneOf(f, FailOpen, FailClosed, FailLocal) }
+
+// oneOf returns nil when v is "" or one of valid, else the problem as validation words it:
+// must be "a" or "b", got "x".
+func oneOf[T ~string](v T, valid ...T) error {
+	if v == "" {
+		return nil
+	}
+	for _, ok := range valid {
+		if v == ok {
+			return nil
+		}
+	}
+	msg := "must be "
+	for i, ok := range valid {
+		switch {
+		case i == 0:
+		case i == len(valid)-1:
+			msg += " or "
+		default:
+			msg += ", "
+		}
+		msg += fmt.Sprintf("%q", string(ok))
+	}
+	return errors.New(msg + fmt.Sprintf(", got %q", string(v)))
+}
+
+// unmarshalEnum sets *p from text when text is one of its type's values.
+func unmarshalEnum[T interface {
+	~string
+	check() error
+}](p *T, text []byte) error {
+	v := T(text)
+	if err := v.check(); err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}

@@ -1,0 +1,608 @@
+package configfile
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/toml/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+	gotoml "github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/internal/problem"
+)
+
+// Load reads the TOML file at path (none when path is ""), then RATELIMIT_* environment
+// variables, over the defaults, and validates the result. It is Source{Path: path}.Load().
+//
+// A file that cannot be read is an error naming the path; one that is not valid TOML (a
+// syntax error, a key or table defined twice) is a *[FileError] with the line and column.
+// Every other problem — unknown keys, values of the wrong type, unparsable environment
+// variables, invalid settings — is reported at once in a *[ValidationError]. Unknown RATELIMIT_* variables, redis.* settings while the backend is
+// memory, and tier names that differ only by case are only warned about on stderr.
+// docs/configuration.md describes the keys and the environment variables.
+func Load(path string) (config.Config, error) { return Source{Path: path}.Load() }
+
+// Source is a configuration source with every input explicit (tests, and the reload helpers).
+// Its zero value reads no file and the process environment.
+type Source struct {
+	Path    string                           // TOML file; "" = none
+	Environ []string                         // "KEY=value" pairs; nil = os.Environ()
+	Warnf   func(format string, args ...any) // unknown RATELIMIT_* variables; nil = a line on os.Stderr
+}
+
+// Load reads the configuration as [Load] does, from the inputs of s. The Config returned has
+// its defaults applied ([Config.WithDefaults]); on error it is the zero Config.
+func (s Source) Load() (config.Config, error) {
+	var (
+		c        config.Config
+		ps       problem.List
+		explicit = map[string]bool{} // the keys the file or the environment set
+	)
+	if s.Path != "" {
+		raw, err := readTOML(s.Path)
+		if err != nil {
+			return config.Config{}, err
+		}
+		decodeValue(&ps, "", raw, reflect.ValueOf(&c).Elem())
+		leafKeys("", raw, explicit)
+	}
+	environ, warnf := s.Environ, s.Warnf
+	if environ == nil {
+		environ = os.Environ()
+	}
+	if warnf == nil {
+		warnf = func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "ratewarden: warning: "+format+"\n", args...)
+		}
+	}
+	for key, given := range applyEnv(&ps, &c, environ, warnf) {
+		explicit[key] = given
+	}
+
+	for _, p := range ps { // a value that could not be read is reported already
+		delete(explicit, p.Key)
+	}
+	defaulted := c.WithDefaults()
+	explicitZeros(&ps, "", reflect.ValueOf(c), reflect.ValueOf(defaulted), explicit)
+	explicitZeroCosts(&ps, c, explicit)
+	c = defaulted
+	warnIgnoredRedis(c, explicit, warnf)
+	warnTierCase(c, warnf)
+	if err := c.ValidateLoaded(explicit); err != nil {
+		var ve *config.ValidationError
+		if !errors.As(err, &ve) {
+			return config.Config{}, err
+		}
+		ps = mergeProblems(ps, ve.Problems)
+	}
+	if len(ps) > 0 {
+		return config.Config{}, &config.ValidationError{Problems: ps}
+	}
+	return c, nil
+}
+
+// Bounds of a configuration file, far beyond any real one: flattening nested tables costs
+// time and memory quadratic in their depth (a 200 KB file of nested inline tables grew an
+// app to 22 GB during a reload), so deeper or larger files are refused before that.
+const (
+	maxConfigBytes = 1 << 20
+	maxConfigDepth = 32
+)
+
+// readTOML reads and parses the file at path into nested maps.
+func readTOML(path string) (map[string]any, error) {
+	if err := checkShape(path); err != nil {
+		return nil, err
+	}
+	k := koanf.New(".")
+	err := k.Load(file.Provider(path), toml.Parser())
+	var (
+		de *gotoml.DecodeError
+		pe *fs.PathError
+	)
+	switch {
+	case err == nil:
+		return k.Raw(), nil
+	case errors.As(err, &de):
+		line, col := de.Position()
+		return nil, &FileError{Path: path, Line: line, Column: col, Message: err.Error()}
+	case errors.As(err, &pe):
+		return nil, fmt.Errorf("ratewarden: reading configuration: %w", err)
+	}
+	// go-toml reports a key or table defined twice without its position: find it.
+	fe := &FileError{Path: path, Message: err.Error()}
+	if data, rerr := os.ReadFile(path); rerr == nil {
+		fe.Line, fe.Column = redefinition(data)
+	}
+	return nil, fe
+}
+
+// checkShape refuses a file larger than maxConfigBytes or whose tables nest deeper than
+// maxConfigDepth, naming the path.
+func checkShape(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("ratewarden: reading configuration: %w", err)
+	}
+	if len(data) > maxConfigBytes {
+		return fmt.Errorf("ratewarden: %s: %d bytes, more than a configuration file may have (%d)", path, len(data), maxConfigBytes)
+	}
+	var raw map[string]any
+	if gotoml.Unmarshal(data, &raw) != nil {
+		return nil // koanf reports the syntax error with its position
+	}
+	if depth(raw) > maxConfigDepth {
+		return fmt.Errorf("ratewarden: %s: tables nest deeper than %d levels", path, maxConfigDepth)
+	}
+	return nil
+}
+
+// depth returns how deeply v nests tables and arrays (a scalar is 0).
+func depth(v any) int {
+	d := 0
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			d = max(d, depth(e))
+		}
+	case []any:
+		for _, e := range x {
+			d = max(d, depth(e))
+		}
+	default:
+		return 0
+	}
+	return d + 1
+}
+
+// FileError is a configuration file that is not valid TOML — a syntax error, or a key or
+// table defined twice — at Line and Column (from 1; 0 when unknown) of the file at Path.
+// Its message reads "ratewarden: <path>:<line>:<column>: <what is wrong>", as compilers
+// write it.
+type FileError struct {
+	Path         string
+	Line, Column int
+	Message      string // the parser's message, e.g. "toml: key limit is already defined"
+}
+
+// Error returns "ratewarden: " and [FileError.Problem].
+func (e *FileError) Error() string { return "ratewarden: " + e.Problem() }
+
+// Problem returns "<path>:<line>:<column>: <message>", without the position when it is
+// unknown.
+func (e *FileError) Problem() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.Path, e.Message)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.Path, e.Line, e.Column, e.Message)
+}
+
+// redefinition returns the line and column of the first key or table of a TOML document
+// that an earlier one already defined, or 0, 0. Keys are scoped to their table, and to the
+// element of an array of tables ([[endpoints]]); inline tables are not looked into.
+func redefinition(data []byte) (line, col int) {
+	var (
+		p        unstable.Parser
+		seen     = map[string]bool{}
+		table    string
+		elements = map[string]int{} // array-of-tables name → elements so far
+	)
+	p.Reset(data)
+	for p.NextExpression() {
+		e := p.Expression()
+		var key string
+		switch e.Kind {
+		case unstable.Table:
+			table = dottedKey(e.Key())
+			key = "[" + table + "]"
+		case unstable.ArrayTable:
+			name := dottedKey(e.Key())
+			elements[name]++
+			table = fmt.Sprintf("%s[%d]", name, elements[name])
+			continue
+		case unstable.KeyValue:
+			key = table + "." + dottedKey(e.Key())
+		default:
+			continue
+		}
+		if seen[key] {
+			it := e.Key()
+			if it.Next() && it.Node().Raw.Length > 0 {
+				pos := p.Shape(it.Node().Raw).Start
+				return pos.Line, pos.Column
+			}
+			return 0, 0
+		}
+		seen[key] = true
+	}
+	return 0, 0
+}
+
+// dottedKey joins the parts of a (dotted) TOML key.
+func dottedKey(it unstable.Iterator) string {
+	var parts []string
+	for it.Next() {
+		parts = append(parts, string(it.Node().Data))
+	}
+	return strings.Join(parts, ".")
+}
+
+// mergeProblems adds the validation problems to those found while reading the file and the
+// environment, and orders them by section. A validation problem at or under a key that could
+// not be read is dropped: it only describes the zero value left in its place. So is one at
+// or under the key an unknown key's suggestion names ("limt" → "limit"), and the "no limits"
+// of its table: the typo is the problem, not its consequence.
+func mergeProblems(input, validation []config.Problem) []config.Problem {
+	out := slices.Clone(input)
+	suppressed := slices.Clone(input)
+	for _, q := range input {
+		table, target, ok := typoTarget(q)
+		if !ok {
+			continue
+		}
+		suppressed = append(suppressed, config.Problem{Key: problem.JoinKey(table, target)})
+		if target == "limit" || target == "window" || target == "windows" {
+			suppressed = append(suppressed, config.Problem{Key: table, Message: problem.NoLimits})
+		}
+	}
+	for _, p := range validation {
+		if !slices.ContainsFunc(suppressed, func(q config.Problem) bool {
+			if q.Message == problem.NoLimits {
+				return p == q
+			}
+			return within(p.Key, q.Key)
+		}) {
+			out = append(out, p)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b config.Problem) int {
+		sa, ia := keyOrder(a.Key)
+		sb, ib := keyOrder(b.Key)
+		return cmp.Or(cmp.Compare(sa, sb), cmp.Compare(ia, ib))
+	})
+	return out
+}
+
+// typoTarget returns, for an unknown-key problem with a suggestion ("endpoints[0].limt":
+// unknown key (did you mean "limit"?)), the key path of its table and the suggested key.
+func typoTarget(p config.Problem) (table, target string, ok bool) {
+	_, rest, found := strings.Cut(p.Message, didYouMean)
+	if !found || !strings.HasPrefix(p.Message, "unknown key") {
+		return "", "", false
+	}
+	target, _, _ = strings.Cut(rest, `"`)
+	table = p.Key[:max(strings.LastIndexByte(p.Key, '.'), 0)]
+	return table, target, true
+}
+
+// warnIgnoredRedis warns when the file or the environment set redis.* keys that the
+// backend in force (memory) never reads.
+func warnIgnoredRedis(c config.Config, explicit map[string]bool, warnf func(string, ...any)) {
+	if c.Backend == config.BackendRedis {
+		return
+	}
+	for _, key := range sortedKeys(explicit) {
+		if explicit[key] && within(key, "redis") {
+			warnf("%s is set but backend is %q: the [redis] settings are only read with backend = %q", key, c.Backend, config.BackendRedis)
+			return
+		}
+	}
+}
+
+// warnTierCase warns about tier names that differ only by case: tokens' tier claims are
+// compared exactly, so "Pro" and "pro" are two tiers, and a token says only one of them.
+func warnTierCase(c config.Config, warnf func(string, ...any)) {
+	first := map[string]string{}   // lower-cased name → key path of its first spelling
+	spelled := map[string]string{} // lower-cased name → that spelling
+	check := func(prefix string, tiers map[string]config.Limits) {
+		for _, name := range sortedKeys(tiers) {
+			lower, key := strings.ToLower(name), problem.JoinKey(prefix, name)
+			switch prev, seen := spelled[lower]; {
+			case !seen:
+				first[lower], spelled[lower] = key, name
+			case prev != name:
+				warnf("%s and %s differ only by case: tier names are case-sensitive and must equal the token's tier claim exactly", first[lower], key)
+			}
+		}
+	}
+	check("tiers", c.Tiers)
+	for i, e := range c.Endpoints {
+		check(fmt.Sprintf("endpoints[%d].tiers", i), e.Tiers)
+	}
+}
+
+// within reports whether key is parent or under it.
+func within(key, parent string) bool {
+	rest, ok := strings.CutPrefix(key, parent)
+	return ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
+}
+
+// keyOrder returns the position of a key path's top-level key among the fields of Config
+// (unknown keys last) and, for "endpoints[i]…", the index i (else -1).
+func keyOrder(key string) (section, index int) {
+	end := strings.IndexAny(key, ".[")
+	if end < 0 {
+		end = len(key)
+	}
+	section = math.MaxInt
+	for i, f := range fieldsOf(reflect.TypeFor[config.Config]()) {
+		if f.name == key[:end] {
+			section = i
+			break
+		}
+	}
+	index = -1
+	if rest, ok := strings.CutPrefix(key[end:], "["); ok {
+		if n, _, ok := strings.Cut(rest, "]"); ok {
+			index, _ = strconv.Atoi(n)
+		}
+	}
+	return section, index
+}
+
+// field is a configuration key of a struct: its koanf name and its index path, with
+// squashed embedded structs (Endpoint's Limits) flattened.
+type field struct {
+	name  string
+	index []int
+}
+
+// fieldsOf lists the keys of a struct type in declaration order.
+func fieldsOf(t reflect.Type) []field {
+	var fs []field
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("koanf"), ",")
+		switch {
+		case !f.IsExported():
+		case opts == "squash":
+			for _, sub := range fieldsOf(f.Type) {
+				fs = append(fs, field{sub.name, append([]int{i}, sub.index...)})
+			}
+		case name != "":
+			fs = append(fs, field{name, []int{i}})
+		}
+	}
+	return fs
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// decodeValue stores raw (a value from the TOML parser) at key into v, adding a problem for
+// every unknown key and every value of the wrong type. It reports whether v was set.
+func decodeValue(ps *problem.List, key string, raw any, v reflect.Value) bool {
+	t := v.Type()
+	switch {
+	case t.Kind() == reflect.Pointer:
+		elem := reflect.New(t.Elem())
+		if !decodeValue(ps, key, raw, elem.Elem()) {
+			return false
+		}
+		v.Set(elem)
+		return true
+	case t.Kind() == reflect.Struct:
+		table, ok := raw.(map[string]any)
+		if !ok {
+			ps.Add(key, "must be a table, got %s", formatRaw(raw))
+			return false
+		}
+		decodeTable(ps, key, table, v)
+		return true
+	case t.Kind() == reflect.Map:
+		table, ok := raw.(map[string]any)
+		if !ok {
+			ps.Add(key, "must be a table, got %s", formatRaw(raw))
+			return false
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMapWithSize(t, len(table)))
+		}
+		for _, name := range sortedKeys(table) {
+			elem := reflect.New(t.Elem()).Elem()
+			decodeValue(ps, problem.JoinKey(key, name), table[name], elem)
+			v.SetMapIndex(reflect.ValueOf(name), elem)
+		}
+		return true
+	case t.Kind() == reflect.Slice:
+		list := reflect.ValueOf(raw)
+		if raw == nil || list.Kind() != reflect.Slice {
+			what := "an array"
+			if t.Elem().Kind() == reflect.Struct {
+				what = fmt.Sprintf("an array of tables ([[%s]])", key)
+			}
+			ps.Add(key, "must be %s, got %s", what, formatRaw(raw))
+			return false
+		}
+		s := reflect.MakeSlice(t, list.Len(), list.Len())
+		for i := range list.Len() {
+			decodeValue(ps, fmt.Sprintf("%s[%d]", key, i), list.Index(i).Interface(), s.Index(i))
+		}
+		v.Set(s)
+		return true
+	}
+	x, ok := convertScalar(raw, t)
+	if !ok {
+		ps.Add(key, "must be %s, got %s", describeType(t), formatRaw(raw))
+		return false
+	}
+	v.Set(x)
+	return true
+}
+
+// decodeTable reports the keys of a TOML table that are not fields of the struct v, then
+// decodes the others into v, in field order.
+func decodeTable(ps *problem.List, key string, table map[string]any, v reflect.Value) {
+	fields := fieldsOf(v.Type())
+	known := make([]string, len(fields))
+	for i, f := range fields {
+		known[i] = f.name
+	}
+	for _, name := range sortedKeys(table) {
+		if !slices.Contains(known, name) {
+			ps.Add(problem.JoinKey(key, name), "unknown key%s", suggest(name, known))
+		}
+	}
+	for _, f := range fields {
+		if raw, ok := table[f.name]; ok {
+			decodeValue(ps, problem.JoinKey(key, f.name), raw, v.FieldByIndex(f.index))
+		}
+	}
+}
+
+// convertScalar converts a TOML scalar to a string, bool, integer, float or duration field.
+func convertScalar(raw any, t reflect.Type) (reflect.Value, bool) {
+	if t == durationType {
+		var d time.Duration
+		switch x := raw.(type) {
+		case int64:
+			if x > math.MaxInt64/int64(time.Second) || x < math.MinInt64/int64(time.Second) {
+				return reflect.Value{}, false
+			}
+			d = time.Duration(x) * time.Second
+		case string:
+			var err error
+			if d, err = parseDuration(x); err != nil {
+				return reflect.Value{}, false
+			}
+		default:
+			return reflect.Value{}, false
+		}
+		return reflect.ValueOf(d), true
+	}
+	x := reflect.New(t).Elem()
+	switch r := raw.(type) {
+	case string:
+		if t.Kind() != reflect.String {
+			return x, false
+		}
+		x.SetString(r)
+	case bool:
+		if t.Kind() != reflect.Bool {
+			return x, false
+		}
+		x.SetBool(r)
+	case int64:
+		switch {
+		case x.CanInt() && !x.OverflowInt(r):
+			x.SetInt(r)
+		case x.CanFloat():
+			x.SetFloat(float64(r))
+		default:
+			return x, false
+		}
+	case float64:
+		if !x.CanFloat() {
+			return x, false
+		}
+		x.SetFloat(r)
+	default:
+		return x, false
+	}
+	return x, true
+}
+
+// parseDuration parses a Go duration string ("500ms", "1m") or integer seconds ("60").
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
+			return 0, errors.New("out of range")
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// describeType says what a setting of type t must be, for "must be …" messages.
+func describeType(t reflect.Type) string {
+	switch {
+	case t == durationType:
+		return `a duration such as "500ms" or "1m", or integer seconds`
+	case t.Kind() == reflect.Pointer:
+		return describeType(t.Elem())
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	case t.Kind() == reflect.String:
+		return "a string"
+	case t.Kind() == reflect.Float64:
+		return "a number"
+	case t.Kind() == reflect.Slice:
+		return "a list"
+	}
+	return "an integer"
+}
+
+// formatRaw quotes strings and names tables and arrays, for "got …" clauses.
+func formatRaw(raw any) string {
+	switch x := raw.(type) {
+	case string:
+		return strconv.Quote(x)
+	case map[string]any:
+		return "a table"
+	case nil:
+		return "nothing"
+	}
+	if reflect.ValueOf(raw).Kind() == reflect.Slice {
+		return "an array"
+	}
+	return fmt.Sprint(raw)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// suggest returns ` (did you mean "x"?)` for the known key closest to name, when it is
+// close enough to be a typo: one edit for names of up to 5 bytes, two for longer ones.
+func suggest(name string, known []string) string {
+	best, bestDist := "", min(max(len(name)/3, 1), 2)+1
+	for _, k := range known {
+		if d := editDistance(name, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (%s%s\"?)", didYouMean, best)
+}
+
+// didYouMean starts the suggestion of [suggest], up to the suggested key.
+const didYouMean = `did you mean "`
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, sub)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

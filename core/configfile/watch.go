@@ -1,0 +1,98 @@
+package configfile
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/knadh/koanf/providers/file"
+
+	"github.com/ratewarden/ratewarden/core/config"
+)
+
+// DefaultDebounce is how long [Source.Watch] waits after the last change to the file
+// before it reads it: editors and orchestrators write a file in several steps.
+const DefaultDebounce = 200 * time.Millisecond
+
+// Watch reads the configuration again, as [Source.Load] does, each time the file at
+// s.Path changes on disk, and passes it to apply (typically a [core.Limiter]'s Reload),
+// until ctx is done. It is what a mounted configuration file needs: orchestrators update
+// it in place or by swapping a symbolic link, and send no SIGHUP.
+//
+// The watching is koanf's file provider (fsnotify on the file's directory, so writes,
+// files renamed over it and symbolic-link swaps are all seen). Changes less than debounce
+// apart (DefaultDebounce when 0) are read once, after the last. A file that does not load
+// — not valid TOML, an invalid setting — is not applied: the configuration in force
+// stays, exactly as with a SIGHUP. Each read's result (the load or apply error, or nil)
+// is sent on the returned channel, which buffers one result and is never waited for, like
+// the channel of core.Limiter.ReloadOnSignal; it is closed when ctx is done. A file that
+// is removed ends the watch with an error on the channel.
+//
+// [core.Limiter]: https://pkg.go.dev/github.com/ratewarden/ratewarden/core#Limiter
+func (s Source) Watch(ctx context.Context, debounce time.Duration, apply func(config.Config) error) (<-chan error, error) {
+	if s.Path == "" {
+		return nil, errors.New("ratewarden: Watch: the source has no file")
+	}
+	if debounce <= 0 {
+		debounce = DefaultDebounce
+	}
+	fp := file.Provider(s.Path)
+	results := make(chan error, 1)
+	send := func(err error) {
+		select {
+		case results <- err:
+		default:
+		}
+	}
+	var (
+		mu     sync.Mutex // guards timer and done
+		timer  *time.Timer
+		done   bool
+		reload sync.Mutex // one reload at a time
+	)
+	read := func() {
+		reload.Lock()
+		defer reload.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+		cfg, err := s.Load()
+		if err == nil {
+			err = apply(cfg)
+		}
+		send(err)
+	}
+	err := fp.Watch(func(_ any, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return
+		}
+		if err != nil {
+			send(err)
+			return
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		timer = time.AfterFunc(debounce, read)
+	})
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		<-ctx.Done()
+		mu.Lock()
+		done = true
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		_ = fp.Unwatch()
+		reload.Lock() // a reload in progress finishes before the channel closes
+		close(results)
+		reload.Unlock()
+	}()
+	return results, nil
+}

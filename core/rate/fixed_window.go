@@ -1,0 +1,32 @@
+package rate
+
+// fixedWindow is the arithmetic of fixed_window, the mirror of lua/fixed_window.lua: n
+// units counted in the aligned window [k × period, (k+1) × period) that holds last. A
+// change of limit keeps the count, above a lower limit too.
+var fixedWindow = windowAlgorithm{
+	load: func(s *windowState, w *Window, now, cost int64) windowView {
+		period := w.Period.Microseconds()
+		v := windowView{t: max(now, s.last), ok: true}
+		if s.n > 0 && v.t/period == s.last/period {
+			v.used = s.n
+		}
+		if v.used+cost > w.Limit {
+			v.ok, v.retry = false, (v.t/period+1)*period-v.t
+		}
+		return v
+	},
+	finish: func(s *windowState, w *Window, v windowView, cost int64, consume bool) (int64, int64) {
+		period := w.Period.Microseconds()
+		if consume {
+			v.used += cost
+			s.n, s.last = v.used, v.t
+		}
+		return max(0, w.Limit-v.used), (v.t/period+1)*period - v.t
+	},
+	expiry: func(s *windowState) int64 {
+		if s.n == 0 {
+			return 0
+		}
+		return (s.last/s.period + 1) * s.period
+	},
+}

@@ -1,0 +1,177 @@
+package rate
+
+import "time"
+
+// KeyState is what an in-process store keeps for one counter key ("<scope>:<id>:<rule>"):
+// the state of each window length the key has been decided under, and its penalty.
+// [Policy.Apply] reads and updates it.
+//
+// State is kept per window length, as the Redis store keys it (SPEC section 1.5): when the
+// policy of a key changes — a reload, a token whose tier differs — a window of the same
+// length keeps its state, a window of a new length starts its own, and a window the new
+// policy lacks keeps its state for when a policy with that length comes back. Flipping
+// between policies therefore never grants units. A key holds at most 8 window lengths; a
+// ninth makes it forget those whose state has become a fresh window's.
+//
+// The zero value is a fresh key. A KeyState must not be copied after first use, and is not
+// safe for concurrent use: stores guard it.
+type KeyState struct {
+	windows   []windowState // inline[:n] until a key holds more window lengths than fit
+	inline    [1]windowState
+	penalty   *penaltyState // nil until the key's first violation
+	expiresAt int64         // Unix µs from which the whole state equals a fresh key's
+}
+
+// windowState is the state of one window length of one key, under any algorithm:
+//
+//	token_bucket, gcra  n = used units × period (µs), last, limit = the limit at last
+//	fixed_window        n = count in the aligned window of last, last
+//	sliding_window      log = one admission time per unit, oldest first
+//
+// last is the time of the window's last change; decisions are made at max(now, last), so a
+// clock that steps back never refills, resets or lengthens a wait (SPEC section 1.5).
+type windowState struct {
+	period int64 // µs; identifies the window
+	alg    Algorithm
+	n      int64
+	last   int64
+	limit  int64
+	log    *timeLog // sliding_window; nil while empty
+}
+
+// windowView is one window seen at a decision's time, before anything is consumed.
+type windowView struct {
+	t     int64 // the window's decision time: max(now, its last change)
+	used  int64 // token bucket: used units × period at t; fixed and sliding: units counted at t
+	ok    bool  // the window admits the request's cost
+	retry int64 // when not ok, µs until it would
+}
+
+// windowAlgorithm is the arithmetic of one algorithm on one window, in Unix microseconds.
+// Each is the mirror of backends/redisstore/lua/<algorithm>.lua: load reads and checks,
+// finish consumes (when the decision admits) and reports, expiry says when the state equals
+// a fresh window's. Only finish changes the state, and only to consume, except that the
+// sliding window drops the admissions that have left it when it loads (as the script does).
+type windowAlgorithm struct {
+	load   func(s *windowState, w *Window, now, cost int64) windowView
+	finish func(s *windowState, w *Window, v windowView, cost int64, consume bool) (remaining, resetAfter int64)
+	expiry func(s *windowState) int64
+}
+
+// windowAlgorithms is indexed by [Algorithm]. GCRA makes the same decisions as the token
+// bucket (SPEC section 1): in process it shares its arithmetic; the Redis script stores it as
+// a theoretical arrival time.
+var windowAlgorithms = [...]windowAlgorithm{
+	TokenBucket:   tokenBucket,
+	GCRA:          tokenBucket,
+	FixedWindow:   fixedWindow,
+	SlidingWindow: slidingWindow,
+}
+
+// slots sets idx to the index in ks.windows of the state of each window of p, adding fresh
+// states for the window lengths the key has none of yet.
+func (ks *KeyState) slots(p *Policy, now int64, idx *[MaxWindows]int) {
+	if ks.windows == nil {
+		ks.windows = ks.inline[:0]
+	}
+	missing := 0
+	for i := range p.Windows {
+		if idx[i] = ks.find(p.Windows[i].Period.Microseconds()); idx[i] < 0 {
+			missing++
+		}
+	}
+	if missing > 0 {
+		if len(ks.windows)+missing > maxWindowStates {
+			ks.prune(p, now)
+		}
+		for i := range p.Windows {
+			if period := p.Windows[i].Period.Microseconds(); ks.find(period) < 0 {
+				ks.windows = append(ks.windows, windowState{period: period, alg: p.Algorithm})
+			}
+			idx[i] = ks.find(p.Windows[i].Period.Microseconds())
+		}
+	}
+	for i := range p.Windows {
+		if s := &ks.windows[idx[i]]; s.alg != p.Algorithm {
+			// Another algorithm's state (the configuration changed algorithm): start fresh,
+			// as the Redis scripts read another algorithm's state.
+			*s = windowState{period: s.period, alg: p.Algorithm}
+		}
+	}
+}
+
+func (ks *KeyState) find(period int64) int {
+	for j := range ks.windows {
+		if ks.windows[j].period == period {
+			return j
+		}
+	}
+	return -1
+}
+
+// maxWindowStates bounds the window lengths one key keeps state for. A rule's tiers, and
+// the reloads a key lives through, rarely bring more; beyond it the key forgets the states
+// of other lengths that are fresh at the time, as a Redis key would expire.
+const maxWindowStates = 2 * MaxWindows
+
+// prune drops the states of window lengths p lacks that equal a fresh window's at now:
+// the in-process counterpart of their Redis keys expiring.
+func (ks *KeyState) prune(p *Policy, now int64) {
+	kept := ks.windows[:0]
+	for _, s := range ks.windows {
+		if windowAlgorithms[s.alg].expiry(&s) > now || p.hasPeriod(s.period) {
+			kept = append(kept, s)
+		}
+	}
+	clear(ks.windows[len(kept):])
+	ks.windows = kept
+}
+
+// ExpiresAt returns the Unix microsecond from which the key's state equals a fresh key's,
+// so that a store may forget it: every window full again, no cooldown, no violation that
+// still counts. Zero for a key never admitted.
+func (ks *KeyState) ExpiresAt() int64 { return ks.expiresAt }
+
+// Apply decides one request of cost units at now (Unix µs) against ks, updating it in place
+// and filling res, as [Store.Take] specifies: the request is admitted only if every window
+// of p (and the penalty, when p has one) allows it, and then consumes in every window.
+// Each window decides at max(now, its last change). Apply allocates only when a key's
+// state grows: a new window length, a sliding window's log, the penalty's first violation.
+func (p *Policy) Apply(ks *KeyState, now, cost int64, res *Result) {
+	now = max(now, 0) // before 1970 is a broken clock: decided as at 1970, as Redis reads it
+	var (
+		idx   [MaxWindows]int
+		views [MaxWindows]windowView
+	)
+	ks.slots(p, now, &idx)
+	alg := &windowAlgorithms[p.Algorithm]
+	res.Allowed, res.Cooldown, res.Violations, res.Fallback = true, 0, 0, false
+	for i := range p.Windows {
+		views[i] = alg.load(&ks.windows[idx[i]], &p.Windows[i], now, cost)
+		res.Windows[i] = WindowResult{Allowed: views[i].ok}
+		if !views[i].ok {
+			res.Windows[i].RetryAfter = micros(views[i].retry)
+			res.Allowed = false
+		}
+	}
+	if p.Penalty != nil {
+		p.Penalty.apply(ks, now, res)
+	}
+	for i := range p.Windows {
+		s := &ks.windows[idx[i]]
+		remaining, reset := alg.finish(s, &p.Windows[i], views[i], cost, res.Allowed)
+		res.Windows[i].Remaining, res.Windows[i].ResetAfter = remaining, micros(reset)
+		if res.Allowed {
+			ks.expiresAt = max(ks.expiresAt, alg.expiry(s))
+		}
+	}
+}
+
+func micros(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
+
+func ceilDiv(a, b int64) int64 {
+	if a <= 0 {
+		return 0
+	}
+	return (a + b - 1) / b
+}
