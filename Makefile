@@ -9,11 +9,11 @@ GOLANGCI   := $(CURDIR)/bin/golangci-lint
 
 DOCS       := README.md $(wildcard docs/*.md)
 
-.PHONY: test tidy-check unit docs-check fuzz redis-deps lint cover bench load tidy demo release
+.PHONY: test tidy-check unit bench-smoke docs-check fuzz redis-deps lint cover bench load tidy demo release
 
 ## test: every module's tests with -race and shuffling (the tools/ module's include the
 ## go-get consumer test and the go.mod checks), the docs' code, then the fuzz targets briefly.
-test: redis-deps tidy-check unit docs-check fuzz
+test: redis-deps tidy-check unit bench-smoke docs-check fuzz
 
 unit:
 	$(GO) vet work
@@ -51,6 +51,10 @@ cover:
 		(cd $$m && $(GO) test -count=1 -coverprofile=$$out ./... >/dev/null) || exit 1; \
 		printf '%-28s %s\n' $$m "$$($(GO) tool cover -func=$$out | tail -1 | awk '{print $$3}')"; \
 	done
+
+## bench-smoke: every benchmark once, so that none rots between benchmark runs (about 20 s).
+bench-smoke:
+	$(GO) test -count=1 -run=NONE -bench=. -benchtime=1x work
 
 ## bench: the benchmarks of every module.
 bench:

@@ -17,7 +17,7 @@ import (
 // client reaches, 8 client addresses). The overhead is limited minus bare.
 func BenchmarkMiddleware(b *testing.B) {
 	handler := func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
-	cfg := config.Config{Default: config.Limits{Limit: 100_000_000, Window: time.Minute}}
+	cfg := config.Config{Default: config.Limits{Limit: 50_000_000, Window: time.Minute}}
 
 	bare := chi.NewRouter()
 	bare.Get("/api/v1/users/{id}", handler)

@@ -18,7 +18,7 @@ import (
 func BenchmarkMiddleware(b *testing.B) {
 	gin.SetMode(gin.ReleaseMode)
 	handler := func(c *gin.Context) { c.Status(http.StatusOK) }
-	cfg := config.Config{Default: config.Limits{Limit: 100_000_000, Window: time.Minute}}
+	cfg := config.Config{Default: config.Limits{Limit: 50_000_000, Window: time.Minute}}
 
 	bare := gin.New()
 	bare.GET("/api/v1/users/:id", handler)
