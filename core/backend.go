@@ -10,7 +10,7 @@ import (
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-// BackendFactory builds the [Store] a configuration names in `backend`.
+// BackendFactory builds the [rate.Store] a configuration names in `backend`.
 type BackendFactory func(cfg config.Config, env BackendEnv) (rate.Store, error)
 
 // BackendEnv is what a [Limiter] lends the store it builds.

@@ -19,7 +19,7 @@ import (
 
 // Limiter decides, for each request, whether the client is within its limits. It is
 // framework-free: the middleware in package httplimit and the gin, echo and chi adapters
-// all call [Limiter.Decide] and answer from the [Decision].
+// all call [Limiter.Gate] and answer from the [Decision].
 //
 // A Limiter is safe for concurrent use. Its configuration can be replaced at run time
 // with [Limiter.Reload]; the request path never takes a lock.
@@ -50,7 +50,7 @@ type Input struct {
 // New validates cfg and builds a Limiter. Its store is the [WithStore] option, or else
 // the backend the configuration names, which must be registered (see [RegisterBackend]):
 // importing backends/memorystore registers "memory", backends/redisstore "redis".
-// An invalid configuration returns a *[ValidationError] listing every problem.
+// An invalid configuration returns a *[config.ValidationError] listing every problem.
 func New(cfg config.Config, opts ...Option) (*Limiter, error) {
 	var o options
 	for _, opt := range opts {
@@ -89,7 +89,7 @@ func (l *Limiter) Config() config.Config { return l.snap.Load().cfg }
 // Reload validates cfg and, when it is valid, swaps it in atomically: requests already
 // being decided finish under the old configuration, the next ones use the new one.
 // Counters of rules that still exist (same name, or same pattern) are kept. When cfg is
-// invalid the old configuration stays in force and the *[ValidationError] is returned.
+// invalid the old configuration stays in force and the *[config.ValidationError] is returned.
 //
 // The backend is built once: changes to backend, redis.* and memory.* take effect at the
 // next restart, and Reload logs a warning naming them.

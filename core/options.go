@@ -7,7 +7,7 @@ import (
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-// Option configures a [Limiter] beyond its [Config]: the parts that are code, not settings.
+// Option configures a [Limiter] beyond its [config.Config]: the parts that are code, not settings.
 type Option interface{ apply(*options) }
 
 type options struct {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/config"
-	"github.com/ratewarden/ratewarden/core/configfile"
 )
 
 // The lockout of the admin endpoints (SPEC section 8).
@@ -136,7 +135,9 @@ func (a *Admin) reload(w http.ResponseWriter, _ *http.Request) {
 	}
 	var (
 		invalid *config.ValidationError
-		file    *configfile.FileError
+		// A file that is not valid TOML (configfile.FileError), matched by its method so
+		// that the net/http middleware links no configuration loader.
+		file interface{ Problem() string }
 	)
 	switch {
 	case errors.As(err, &invalid):

@@ -15,7 +15,7 @@ import (
 // Where zero is a meaningful setting with a non-zero default (jwt.leeway, redis.max_retries,
 // metrics.top_clients), -1 selects "none", as in go-redis.
 //
-// Build one in code, or read one from TOML and the environment with [Load].
+// Build one in code, or read one from TOML and the environment with configfile.Load.
 // [Config.Validate] reports every problem at once.
 type Config struct {
 	Enabled          *bool    `koanf:"enabled"`           // default true; false = pass-through

@@ -51,7 +51,7 @@ const (
 )
 
 // DefaultConfig returns the configuration that the zero [Config] stands for, with every
-// default spelled out. [Load] starts from it.
+// default spelled out. configfile.Load starts from it.
 func DefaultConfig() Config { return Config{}.WithDefaults() }
 
 // WithDefaults returns a copy of c with every zero field set to its documented default.

@@ -74,8 +74,7 @@ func formatSetting(v reflect.Value) string {
 	if v.Kind() == reflect.String { // string, and the enums: Mode, Backend, FailMode
 		return fmt.Sprintf("%q", v.String())
 	}
-	switch x := v.Interface().(type) {
-	case fmt.Stringer:
+	if x, ok := v.Interface().(fmt.Stringer); ok {
 		return fmt.Sprintf("%q", x.String())
 	}
 	return fmt.Sprint(v.Interface())

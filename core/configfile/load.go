@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"reflect"
@@ -28,7 +29,7 @@ import (
 // A file that cannot be read is an error naming the path; one that is not valid TOML (a
 // syntax error, a key or table defined twice) is a *[FileError] with the line and column.
 // Every other problem — unknown keys, values of the wrong type, unparsable environment
-// variables, invalid settings — is reported at once in a *[ValidationError]. Unknown RATELIMIT_* variables, redis.* settings while the backend is
+// variables, invalid settings — is reported at once in a *[config.ValidationError]. Unknown RATELIMIT_* variables, redis.* settings while the backend is
 // memory, and tier names that differ only by case are only warned about on stderr.
 // docs/configuration.md describes the keys and the environment variables.
 func Load(path string) (config.Config, error) { return Source{Path: path}.Load() }
@@ -39,10 +40,11 @@ type Source struct {
 	Path    string                           // TOML file; "" = none
 	Environ []string                         // "KEY=value" pairs; nil = os.Environ()
 	Warnf   func(format string, args ...any) // unknown RATELIMIT_* variables; nil = a line on os.Stderr
+	Logger  *slog.Logger                     // Watch's record of a file that does not load; nil = slog.Default()
 }
 
 // Load reads the configuration as [Load] does, from the inputs of s. The Config returned has
-// its defaults applied ([Config.WithDefaults]); on error it is the zero Config.
+// its defaults applied ([config.Config.WithDefaults]); on error it is the zero Config.
 func (s Source) Load() (config.Config, error) {
 	var (
 		c        config.Config
@@ -138,11 +140,8 @@ func checkShape(path string) error {
 	if len(data) > maxConfigBytes {
 		return fmt.Errorf("ratewarden: %s: %d bytes, more than a configuration file may have (%d)", path, len(data), maxConfigBytes)
 	}
-	var raw map[string]any
-	if gotoml.Unmarshal(data, &raw) != nil {
-		return nil // koanf reports the syntax error with its position
-	}
-	if depth(raw) > maxConfigDepth {
+	var raw map[string]any // a syntax error is left to koanf, which reports its position
+	if err := gotoml.Unmarshal(data, &raw); err == nil && depth(raw) > maxConfigDepth {
 		return fmt.Errorf("ratewarden: %s: tables nest deeper than %d levels", path, maxConfigDepth)
 	}
 	return nil

@@ -3,6 +3,7 @@ package configfile
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -24,7 +25,9 @@ const DefaultDebounce = 200 * time.Millisecond
 // files renamed over it and symbolic-link swaps are all seen). Changes less than debounce
 // apart (DefaultDebounce when 0) are read once, after the last. A file that does not load
 // — not valid TOML, an invalid setting — is not applied: the configuration in force
-// stays, exactly as with a SIGHUP. Each read's result (the load or apply error, or nil)
+// stays, exactly as with a SIGHUP, and the failure is logged at error level
+// ("config_reload_failed", with the path and the error) through s.Logger. Each read's
+// result (the load or apply error, or nil)
 // is sent on the returned channel, which buffers one result and is never waited for, like
 // the channel of core.Limiter.ReloadOnSignal; it is closed when ctx is done. A file that
 // is removed ends the watch with an error on the channel.
@@ -58,7 +61,15 @@ func (s Source) Watch(ctx context.Context, debounce time.Duration, apply func(co
 			return
 		}
 		cfg, err := s.Load()
-		if err == nil {
+		if err != nil {
+			// apply (a Limiter's Reload) logs the configurations it refuses; one that
+			// does not even load is logged here, so that no failure goes unseen.
+			logger := s.Logger
+			if logger == nil {
+				logger = slog.Default()
+			}
+			logger.ErrorContext(ctx, "config_reload_failed", slog.String("path", s.Path), slog.String("error", err.Error()))
+		} else {
 			err = apply(cfg)
 		}
 		send(err)

@@ -1,12 +1,14 @@
 package configfile
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,7 +40,8 @@ func TestWatchReloadsTheFileWhenItChangesOnDisk(t *testing.T) {
 		require.NoError(t, os.Rename(tmp, path))
 	}
 	write(path, "10")
-	src := Source{Path: path, Environ: []string{}}
+	var logged syncBuffer
+	src := Source{Path: path, Environ: []string{}, Logger: slog.New(slog.NewJSONHandler(&logged, nil))}
 	cfg, err := src.Load()
 	require.NoError(t, err)
 	lim, err := core.New(cfg, core.WithStore(adaptertest.NewStore()), core.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
@@ -75,6 +78,7 @@ func TestWatchReloadsTheFileWhenItChangesOnDisk(t *testing.T) {
 		return errors.As(err, &fe)
 	})
 	assert.Equal(t, int64(20), limit(), "a file that does not parse keeps the configuration in force")
+	assert.Contains(t, logged.String(), `"msg":"config_reload_failed"`, "a file that does not load is logged, not only sent")
 
 	replace("-1") // TOML, but an invalid setting
 	await("the invalid limit", func(err error) bool {
@@ -94,4 +98,22 @@ func TestWatchReloadsTheFileWhenItChangesOnDisk(t *testing.T) {
 func TestWatchNeedsAFile(t *testing.T) {
 	_, err := Source{}.Watch(context.Background(), 0, func(config.Config) error { return nil })
 	assert.Error(t, err)
+}
+
+// syncBuffer is a bytes.Buffer safe for the watcher's goroutine to write while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -99,18 +99,11 @@ func (a *App) watchFile(ctx context.Context) {
 	if a.source.Path == "" {
 		return
 	}
-	results, err := a.source.Watch(ctx, 0, a.Limiter.Reload)
-	if err != nil {
+	src := a.source
+	src.Logger = a.Logger // a file that does not load is logged; Reload logs its own failures
+	if _, err := src.Watch(ctx, 0, a.Limiter.Reload); err != nil {
 		a.Logger.Warn("config_watch_failed", "path", a.source.Path, "error", err.Error())
-		return
 	}
-	go func() {
-		for err := range results {
-			if err != nil { // a file that did not load (Reload logs its own failures too)
-				a.Logger.Error("config_reload_failed", "error", err.Error())
-			}
-		}
-	}()
 }
 
 // Unlimited reports whether the limiter skips a request: /metrics (SPEC section 8: it
