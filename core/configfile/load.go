@@ -1,6 +1,7 @@
 package configfile
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -140,11 +141,51 @@ func checkShape(path string) error {
 	if len(data) > maxConfigBytes {
 		return fmt.Errorf("ratewarden: %s: %d bytes, more than a configuration file may have (%d)", path, len(data), maxConfigBytes)
 	}
+	// Brackets first: the TOML parser descends into each one recursively, and a megabyte of
+	// "[" overflows its stack, which no recover catches. Then dotted keys, once parsed.
+	deep := fmt.Errorf("ratewarden: %s: tables nest deeper than %d levels", path, maxConfigDepth)
+	if bracketDepth(data) > maxConfigDepth {
+		return deep
+	}
 	var raw map[string]any // a syntax error is left to koanf, which reports its position
 	if err := gotoml.Unmarshal(data, &raw); err == nil && depth(raw) > maxConfigDepth {
-		return fmt.Errorf("ratewarden: %s: tables nest deeper than %d levels", path, maxConfigDepth)
+		return deep
 	}
 	return nil
+}
+
+// bracketDepth returns the deepest nesting of "[" and "{" in TOML text outside strings and
+// comments, reading it once without parsing it.
+func bracketDepth(data []byte) int {
+	level, deepest := 0, 0
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '#':
+			for i < len(data) && data[i] != '\n' {
+				i++
+			}
+		case '"', '\'':
+			if i+2 < len(data) && data[i+1] == c && data[i+2] == c { // a multi-line string
+				end := bytes.Index(data[i+3:], []byte{c, c, c})
+				if end < 0 {
+					return deepest
+				}
+				i += 3 + end + 2
+				continue
+			}
+			for i++; i < len(data) && data[i] != c && data[i] != '\n'; i++ {
+				if c == '"' && data[i] == '\\' {
+					i++ // an escaped character
+				}
+			}
+		case '[', '{':
+			level++
+			deepest = max(deepest, level)
+		case ']', '}':
+			level = max(level-1, 0)
+		}
+	}
+	return deepest
 }
 
 // depth returns how deeply v nests tables and arrays (a scalar is 0).

@@ -432,6 +432,19 @@ func TestLoadRefusesDeepOrHugeFiles(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "tables nest deeper than 32 levels")
 
+	// Unclosed brackets up to the size limit: the parser's recursion overflowed its stack
+	// and killed the process (a review, on a reload); they are refused unparsed.
+	unclosed := "a = " + strings.Repeat("[", maxConfigBytes-8) + "\n"
+	_, err = Source{Path: writeTOML(t, unclosed), Environ: []string{}}.Load()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "tables nest deeper than 32 levels")
+
+	// Brackets in strings and comments are not nesting.
+	c, err := Source{Path: writeTOML(t, "# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n"+
+		"documentation_url = \"https://example.com/[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"\n"), Environ: []string{}}.Load()
+	require.NoError(t, err)
+	assert.Contains(t, c.DocumentationURL, "[[[[")
+
 	huge := "# " + strings.Repeat("x", 2<<20) + "\n"
 	_, err = Source{Path: writeTOML(t, huge), Environ: []string{}}.Load()
 	require.Error(t, err)

@@ -30,7 +30,8 @@ const DefaultDebounce = 200 * time.Millisecond
 // result (the load or apply error, or nil)
 // is sent on the returned channel, which buffers one result and is never waited for, like
 // the channel of core.Limiter.ReloadOnSignal; it is closed when ctx is done. A file that
-// is removed ends the watch with an error on the channel.
+// is removed (a delete and re-create, as git checkout does) sends an error and is watched
+// again once it is back, and read then.
 //
 // [core.Limiter]: https://pkg.go.dev/github.com/ratewarden/ratewarden/core#Limiter
 func (s Source) Watch(ctx context.Context, debounce time.Duration, apply func(config.Config) error) (<-chan error, error) {
@@ -40,7 +41,6 @@ func (s Source) Watch(ctx context.Context, debounce time.Duration, apply func(co
 	if debounce <= 0 {
 		debounce = DefaultDebounce
 	}
-	fp := file.Provider(s.Path)
 	results := make(chan error, 1)
 	send := func(err error) {
 		select {
@@ -49,8 +49,9 @@ func (s Source) Watch(ctx context.Context, debounce time.Duration, apply func(co
 		}
 	}
 	var (
-		mu     sync.Mutex // guards timer and done
+		mu     sync.Mutex // guards timer, cur and done
 		timer  *time.Timer
+		cur    *file.File // the provider watching now; nil while the file is away
 		done   bool
 		reload sync.Mutex // one reload at a time
 	)
@@ -74,22 +75,62 @@ func (s Source) Watch(ctx context.Context, debounce time.Duration, apply func(co
 		}
 		send(err)
 	}
-	err := fp.Watch(func(_ any, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if done {
-			return
-		}
-		if err != nil {
-			send(err)
-			return
-		}
+	schedule := func() { // mu held
 		if timer != nil {
 			timer.Stop()
 		}
 		timer = time.AfterFunc(debounce, read)
-	})
-	if err != nil {
+	}
+	var watch func() error
+	// rewatch waits for the file to be back and watches it again: koanf's provider stops
+	// for good when the file is removed, as a delete and re-create does (git checkout, some
+	// editors), and the watch must outlive that.
+	rewatch := func() {
+		tick := time.NewTicker(debounce)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if watch() == nil {
+				mu.Lock()
+				if !done {
+					schedule() // the file may have changed while it was not watched
+				}
+				mu.Unlock()
+				return
+			}
+		}
+	}
+	watch = func() error {
+		fp := file.Provider(s.Path)
+		mu.Lock()
+		defer mu.Unlock()
+		if done {
+			return nil
+		}
+		err := fp.Watch(func(_ any, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if done {
+				return
+			}
+			if err != nil { // the file was removed, or the watcher failed: watch again
+				cur = nil
+				send(err)
+				go rewatch()
+				return
+			}
+			schedule()
+		})
+		if err == nil {
+			cur = fp
+		}
+		return err
+	}
+	if err := watch(); err != nil {
 		return nil, err
 	}
 	go func() {
@@ -99,8 +140,11 @@ func (s Source) Watch(ctx context.Context, debounce time.Duration, apply func(co
 		if timer != nil {
 			timer.Stop()
 		}
+		fp := cur
 		mu.Unlock()
-		_ = fp.Unwatch()
+		if fp != nil { // unlocked: fsnotify's Close waits for a callback that may want mu
+			_ = fp.Unwatch()
+		}
 		reload.Lock() // a reload in progress finishes before the channel closes
 		close(results)
 		reload.Unlock()

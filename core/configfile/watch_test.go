@@ -90,6 +90,15 @@ func TestWatchReloadsTheFileWhenItChangesOnDisk(t *testing.T) {
 	replace("40")
 	await("the file renamed over it", func(err error) bool { return err == nil && limit() == 40 })
 
+	// Deleted and written again, as git checkout does: koanf's watch ends with the file,
+	// and the watch goes on once it is back (it used to stop for good).
+	require.NoError(t, os.Remove(path))
+	await("the removal", func(err error) bool { return err != nil })
+	write(path, "50")
+	await("the file written again", func(err error) bool { return err == nil && limit() == 50 })
+	write(path, "60") // and it is still watched
+	await("an edit after the file came back", func(err error) bool { return err == nil && limit() == 60 })
+
 	cancel()
 	for range results { // closed once the watch has stopped
 	}
