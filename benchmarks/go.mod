@@ -52,6 +52,7 @@ require (
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
+	github.com/ratewarden/ratewarden/adapters/httplimit v0.2.0 // indirect
 	github.com/sony/gobreaker/v2 v2.4.0 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
@@ -76,3 +77,5 @@ replace (
 	github.com/ratewarden/ratewarden/backends/redisstore => ../backends/redisstore
 	github.com/ratewarden/ratewarden/core => ../core
 )
+
+replace github.com/ratewarden/ratewarden/adapters/httplimit => ../adapters/httplimit

@@ -13,7 +13,8 @@
 // lookup without the handler), so rules see the same template wherever the middleware
 // sits: r.Use, a sub-router's Use, r.With or r.Group. The client address is derived by
 // core from the connection and the configured trusted proxies: do not rely on chi's
-// middleware.RealIP for it. Importing chilimit registers the memory backend.
+// middleware.RealIP for it. chilimit is httplimit's middleware told chi's route pattern; its
+// options are httplimit's. Importing chilimit registers the memory backend.
 package chilimit
 
 import (
@@ -24,7 +25,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend for New
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/config"
 )
@@ -34,46 +35,20 @@ import (
 // misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
 // your own to handle that error, to reload the configuration, or to close the Limiter.
 func New(cfg config.Config, opts ...Option) func(http.Handler) http.Handler {
-	o := newOptions(opts)
-	return middleware(core.MustNew(cfg, o.core...), o)
+	return httplimit.New(cfg, withRoutes(opts)...)
 }
 
-// Middleware returns chi middleware that limits requests with lim. It is safe for
-// concurrent use, as lim is.
-//
-// A request that may proceed gets its rate-limit headers before the handler runs, so
-// that every response carries them, including those of middleware.Recoverer. A denied
-// request is answered 429 with the JSON body of the configuration, or by the
-// [WithDeniedHandler] hook; one the backend could not decide with fail_mode "closed" is
-// answered 503, or by the [WithErrorHandler] hook. The handler does not run in either case.
+// Middleware returns chi middleware that limits requests with lim: net/http's
+// ([httplimit.Middleware]), told chi's route pattern of each request. It is safe for
+// concurrent use, as lim is; denials and backend failures are answered as there.
 func Middleware(lim *core.Limiter, opts ...Option) func(http.Handler) http.Handler {
-	return middleware(lim, newOptions(opts))
+	return httplimit.Middleware(lim, withRoutes(opts)...)
 }
 
-func middleware(lim *core.Limiter, o *options) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if o.skip != nil && o.skip(r) {
-				next.ServeHTTP(w, r)
-				return
-			}
-			in := core.Input{Request: r, Route: routePattern(r)}
-			if o.key != nil {
-				in.Key = o.key(r)
-			}
-			r, d := lim.Gate(in, w.Header())
-			switch {
-			case d.Proceed():
-				next.ServeHTTP(w, r)
-			case d.Outcome == core.Denied && o.denied != nil:
-				o.denied(w, r, d)
-			case d.Outcome == core.Unavailable && o.unavailable != nil:
-				o.unavailable(w, r, d)
-			default:
-				d.WriteResponse(w)
-			}
-		})
-	}
+// withRoutes puts chi's route pattern first, so that an option of the caller's may
+// replace it.
+func withRoutes(opts []Option) []Option {
+	return append([]Option{httplimit.WithRouteFunc(routePattern)}, opts...)
 }
 
 // FromContext returns the decision the middleware made for the request whose context is

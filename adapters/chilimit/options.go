@@ -3,63 +3,32 @@ package chilimit
 import (
 	"net/http"
 
+	"github.com/ratewarden/ratewarden/adapters/httplimit"
 	"github.com/ratewarden/ratewarden/core"
 )
 
-// Option configures the middleware of [New] and [Middleware].
-type Option interface{ apply(*options) }
+// Option configures the middleware of [New] and [Middleware]: httplimit's options, which
+// the functions below return (see [httplimit.Option]).
+type Option = httplimit.Option
 
-type options struct {
-	core        []core.Option
-	skip        func(*http.Request) bool
-	key         func(*http.Request) string
-	denied      func(http.ResponseWriter, *http.Request, *core.Decision)
-	unavailable func(http.ResponseWriter, *http.Request, *core.Decision)
-}
+// WithCoreOptions is [httplimit.WithCoreOptions]: options for the Limiter that [New] builds.
+func WithCoreOptions(opts ...core.Option) Option { return httplimit.WithCoreOptions(opts...) }
 
-type optionFunc func(*options)
+// WithSkipper is [httplimit.WithSkipper]: requests for which skip returns true pass
+// untouched.
+func WithSkipper(skip func(r *http.Request) bool) Option { return httplimit.WithSkipper(skip) }
 
-func (f optionFunc) apply(o *options) { f(o) }
+// WithKeyFunc is [httplimit.WithKeyFunc]: requests are counted under the key key returns.
+func WithKeyFunc(key func(r *http.Request) string) Option { return httplimit.WithKeyFunc(key) }
 
-func newOptions(opts []Option) *options {
-	o := &options{}
-	for _, opt := range opts {
-		opt.apply(o)
-	}
-	return o
-}
-
-// WithCoreOptions passes options to the Limiter that [New] builds (a store, a clock, a
-// logger, an observer). [Middleware] ignores them: its Limiter is already built.
-func WithCoreOptions(opts ...core.Option) Option {
-	return optionFunc(func(o *options) { o.core = append(o.core, opts...) })
-}
-
-// WithSkipper lets the requests for which skip returns true through untouched: no
-// counter, no headers, and [FromContext] reports no decision.
-func WithSkipper(skip func(r *http.Request) bool) Option {
-	return optionFunc(func(o *options) { o.skip = skip })
-}
-
-// WithKeyFunc counts requests under the key that key returns (scope "key") instead of
-// the client's address or verified user; when it returns "", the default identity
-// applies. Exemptions by address still apply.
-func WithKeyFunc(key func(r *http.Request) string) Option {
-	return optionFunc(func(o *options) { o.key = key })
-}
-
-// WithDeniedHandler replaces the 429 response. The handler runs instead of the route's
-// handler, with the rate-limit headers and Retry-After already set on w.Header(); it
-// must write the response (d.WriteResponse(w) writes the default one). r carries the
-// decision for [FromContext].
+// WithDeniedHandler is [httplimit.WithDeniedHandler]: h answers a denial instead of the
+// default 429.
 func WithDeniedHandler(h func(w http.ResponseWriter, r *http.Request, d *core.Decision)) Option {
-	return optionFunc(func(o *options) { o.denied = h })
+	return httplimit.WithDeniedHandler(h)
 }
 
-// WithErrorHandler replaces the 503 response to a request the backend could not decide
-// while fail_mode is "closed" (d.Outcome is core.Unavailable and d.Err the cause), as
-// [WithDeniedHandler] does for 429. With fail_mode "open" such requests proceed and no
-// handler is called.
+// WithErrorHandler is [httplimit.WithErrorHandler]: h answers a request the backend could
+// not decide with fail_mode "closed" instead of the default 503.
 func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, d *core.Decision)) Option {
-	return optionFunc(func(o *options) { o.unavailable = h })
+	return httplimit.WithErrorHandler(h)
 }

@@ -18,7 +18,14 @@ func New(cfg config.Config, opts ...Option) func(http.Handler) http.Handler {
 	return middleware(core.MustNew(cfg, o.core...), o)
 }
 
-// Middleware returns net/http middleware that limits requests with lim.
+// Middleware returns net/http middleware that limits requests with lim. It is safe for
+// concurrent use, as lim is.
+//
+// A request that may proceed gets its rate-limit headers before the handler runs, so
+// that every response carries them, 5xx and recovered panics included. A denied request
+// is answered 429 with the JSON body of the configuration, or by the [WithDeniedHandler]
+// hook; one the backend could not decide with fail_mode "closed" is answered 503, or by
+// the [WithErrorHandler] hook. The handler does not run in either case.
 func Middleware(lim *core.Limiter, opts ...Option) func(http.Handler) http.Handler {
 	return middleware(lim, newOptions(opts))
 }

@@ -37,14 +37,15 @@ func WithCoreOptions(opts ...core.Option) Option {
 	return optionFunc(func(o *options) { o.core = append(o.core, opts...) })
 }
 
-// WithSkipper lets requests for which skip returns true through untouched: no counter,
-// no headers.
+// WithSkipper lets the requests for which skip returns true through untouched: no
+// counter, no headers, and [FromContext] reports no decision.
 func WithSkipper(skip func(*http.Request) bool) Option {
 	return optionFunc(func(o *options) { o.skipper = skip })
 }
 
-// WithKeyFunc replaces the client identity with the key key returns (scope "key"), unless
-// it returns "".
+// WithKeyFunc counts requests under the key that key returns (scope "key") instead of
+// the client's address or verified user; when it returns "", the default identity
+// applies. Exemptions by address still apply.
 func WithKeyFunc(key func(*http.Request) string) Option {
 	return optionFunc(func(o *options) { o.keyFunc = key })
 }
@@ -55,14 +56,18 @@ func WithRouteFunc(route func(*http.Request) string) Option {
 	return optionFunc(func(o *options) { o.route = route })
 }
 
-// WithDeniedHandler replaces the 429 response to a denied request. The rate-limit
-// headers, Retry-After included, are already set when it runs.
+// WithDeniedHandler replaces the 429 response. The handler runs instead of the route's
+// handler, with the rate-limit headers and Retry-After already set on w.Header(); it
+// must write the response (d.WriteResponse(w) writes the default one). r carries the
+// decision for [FromContext].
 func WithDeniedHandler(h func(w http.ResponseWriter, r *http.Request, d *core.Decision)) Option {
 	return optionFunc(func(o *options) { o.denied = h })
 }
 
 // WithErrorHandler replaces the 503 response to a request the backend could not decide
-// with fail_mode "closed". Retry-After is already set when it runs.
+// while fail_mode is "closed" (d.Outcome is core.Unavailable and d.Err the cause), as
+// [WithDeniedHandler] does for 429. With fail_mode "open" such requests proceed and no
+// handler is called.
 func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, d *core.Decision)) Option {
 	return optionFunc(func(o *options) { o.unavailable = h })
 }
