@@ -48,8 +48,10 @@ func TestBytesPerIdleKey(t *testing.T) {
 		rate.GCRA:          250,
 		rate.FixedWindow:   250,
 		rate.SlidingWindow: 350,
+
+		rate.SlidingWindowCounter: 250,
 	}
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA, rate.FixedWindow, rate.SlidingWindow} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA, rate.FixedWindow, rate.SlidingWindow, rate.SlidingWindowCounter} {
 		limit := int64(100_000)
 		p, err := rate.NewPolicy(alg, []rate.Window{{Limit: limit, Period: time.Hour, Name: "default"}}, nil)
 		require.NoError(t, err)

@@ -36,7 +36,8 @@ import (
 // grants refills to any limiter). Over the true time, for every rule, client and window
 // length, the admitted units must fit the largest limit any policy of that window length
 // applied to that counter: at most limit in any window-long interval for sliding_window,
-// at most twice it for fixed_window (a window boundary), and limit + elapsed × limit /
+// at most twice it for fixed_window (a window boundary), 2 × limit − 1 for
+// sliding_window_counter (docs/algorithms.md), and limit + elapsed × limit /
 // window for the token bucket and GCRA.
 //
 // RATEWARDEN_PROPERTY_RUNS sets the sequences per algorithm (make fuzz runs more);
@@ -51,7 +52,7 @@ func TestPolicyChangesNeverOverAdmit(t *testing.T) {
 	}
 	srv := redistest.StartServer(t)
 	seed := testSeed(t)
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA, rate.FixedWindow, rate.SlidingWindow} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA, rate.FixedWindow, rate.SlidingWindow, rate.SlidingWindowCounter} {
 		t.Run(alg.String(), func(t *testing.T) {
 			t.Parallel()
 			for run := range runs {
@@ -299,6 +300,10 @@ func checkBound(t *testing.T, alg rate.Algorithm, times []time.Time, period time
 			case rate.FixedWindow:
 				if elapsed < period {
 					require.LessOrEqual(t, units, 2*limit, "%s: %d admitted within %s", where, units, elapsed)
+				}
+			case rate.SlidingWindowCounter: // the bound of docs/algorithms.md, at µs resolution
+				if elapsed < period {
+					require.LessOrEqual(t, units, 2*limit-1, "%s: %d admitted within %s", where, units, elapsed)
 				}
 			default:
 				refill := int64(elapsed) * limit / int64(period)

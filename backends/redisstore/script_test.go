@@ -18,7 +18,7 @@ import (
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-var algorithms = []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA}
+var algorithms = []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA, rate.SlidingWindowCounter}
 
 // commandCounter counts the commands a client sends: its round trips.
 type commandCounter struct {
@@ -96,8 +96,8 @@ func TestScriptFlush(t *testing.T) {
 		}
 	}
 	stats := commandStats(t, srv.Client())
-	assert.Equal(t, 12, stats["eval"], "one EVAL per flushed decision")
-	assert.Equal(t, 12, stats["evalsha"])
+	assert.Equal(t, 3*len(algorithms), stats["eval"], "one EVAL per flushed decision")
+	assert.Equal(t, 3*len(algorithms), stats["evalsha"])
 }
 
 // commandStats returns the calls of each command from INFO commandstats.
@@ -136,6 +136,8 @@ func TestKeysAndTTLs(t *testing.T) {
 		rate.GCRA:          {time.Second, 36 * time.Second},
 		rate.FixedWindow:   {10 * time.Second, time.Hour},
 		rate.SlidingWindow: {10 * time.Second, time.Hour},
+		// until the window after the current one ends (the unit weighs on it)
+		rate.SlidingWindowCounter: {20 * time.Second, 2 * time.Hour},
 	}
 	for _, alg := range algorithms {
 		p := policy(t, alg, pen, 10, 10*time.Second, 100, time.Hour)
@@ -233,7 +235,7 @@ func TestAlgorithmChangeStartsFresh(t *testing.T) {
 	store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
 	key := "ip:192.0.2.24:switch"
 	now := time.Unix(1_764_158_400, 0)
-	for i, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.GCRA, rate.SlidingWindow, rate.FixedWindow, rate.TokenBucket} {
+	for i, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.GCRA, rate.SlidingWindow, rate.FixedWindow, rate.SlidingWindowCounter, rate.SlidingWindow, rate.SlidingWindowCounter, rate.TokenBucket} {
 		p := policy(t, alg, nil, 3, time.Minute)
 		var res rate.Result
 		require.NoError(t, store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 3, Now: now}, &res), "step %d (%s)", i, alg)

@@ -597,7 +597,7 @@ func cases() []testCase {
 			},
 		},
 	}
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA, rate.SlidingWindowCounter} {
 		cs = append(cs, testCase{
 			name:   "algorithm " + alg.String() + ": a burst of the limit is admitted, the next request gets 429",
 			config: config.Config{Algorithm: alg.String(), Default: perMinute(20)},

@@ -19,6 +19,10 @@ const (
 	SlidingWindow                  // at most Limit requests in any interval of length Window (exact log)
 	FixedWindow                    // at most Limit requests per aligned window [k*Window, (k+1)*Window)
 	GCRA                           // token bucket admission stored as one theoretical arrival time
+	// SlidingWindowCounter approximates SlidingWindow from two counters, this and the
+	// previous aligned window's, the previous one weighted by its overlap with the sliding
+	// window (Cloudflare's method); never more than Limit per aligned window.
+	SlidingWindowCounter
 )
 
 var algorithmNames = [...]string{
@@ -26,10 +30,12 @@ var algorithmNames = [...]string{
 	SlidingWindow: "sliding_window",
 	FixedWindow:   "fixed_window",
 	GCRA:          "gcra",
+
+	SlidingWindowCounter: "sliding_window_counter",
 }
 
 // String returns the configuration name of a: "token_bucket", "sliding_window",
-// "fixed_window" or "gcra".
+// "fixed_window", "gcra" or "sliding_window_counter".
 func (a Algorithm) String() string {
 	if int(a) < len(algorithmNames) {
 		return algorithmNames[a]

@@ -25,7 +25,8 @@ const (
 	// MaxWindow is the longest window, penalty period or cooldown: ten years.
 	MaxWindow = 10 * 365 * 24 * time.Hour
 	// maxBucketUnits bounds limit × window (µs) for token_bucket and gcra, whose state
-	// counts used units × window.
+	// counts used units × window, and for sliding_window_counter, which weighs counts by
+	// µs of a window.
 	maxBucketUnits = 1 << 52
 	// maxCount bounds a fixed_window limit, so that a count plus a cost stays within 2^53.
 	maxCount = 1 << 52
@@ -47,8 +48,9 @@ type Policy struct {
 
 // NewPolicy validates and builds a policy. Every window needs a Period of whole seconds
 // from one second to [MaxWindow], distinct from the other windows' periods, and a Limit
-// from 1 to what the algorithm computes exactly (limit × window ≤ 2^52 µs for token_bucket
-// and gcra, 2^52 for fixed_window, [MaxSlidingLimit] for sliding_window).
+// from 1 to what the algorithm computes exactly (limit × window ≤ 2^52 µs for token_bucket,
+// gcra and sliding_window_counter, 2^52 for fixed_window, [MaxSlidingLimit] for
+// sliding_window).
 func NewPolicy(alg Algorithm, windows []Window, penalty *PenaltyPolicy) (*Policy, error) {
 	if int(alg) >= len(algorithmNames) {
 		return nil, fmt.Errorf("ratewarden: unknown algorithm %d", alg)
@@ -87,7 +89,7 @@ func validateWindow(alg Algorithm, w Window) error {
 	}
 	us := w.Period.Microseconds()
 	switch alg {
-	case TokenBucket, GCRA:
+	case TokenBucket, GCRA, SlidingWindowCounter:
 		if w.Limit > maxBucketUnits/us {
 			return fmt.Errorf("ratewarden: %s limit %d per %s is too large (limit × window in µs must be at most 2^52, so at most %d per %s)", alg, w.Limit, w.Period, maxBucketUnits/us, w.Period)
 		}

@@ -27,6 +27,9 @@ type KeyState struct {
 //	token_bucket, gcra  n = used units × period (µs), last, limit = the limit at last
 //	fixed_window        n = count in the aligned window of last, last
 //	sliding_window      log = one admission time per unit, oldest first
+//	sliding_window_counter  n = count in the aligned window of last, last, limit = the
+//	                    count of the window before it (a field of its own would cost
+//	                    every key 16 bytes)
 //
 // last is the time of the window's last change; decisions are made at max(now, last), so a
 // clock that steps back never refills, resets or lengthens a wait (SPEC section 1.5).
@@ -42,7 +45,7 @@ type windowState struct {
 // windowView is one window seen at a decision's time, before anything is consumed.
 type windowView struct {
 	t     int64 // the window's decision time: max(now, its last change)
-	used  int64 // token bucket: used units × period at t; fixed and sliding: units counted at t
+	used  int64 // token bucket: used units × period at t; the others: units counted at t
 	ok    bool  // the window admits the request's cost
 	retry int64 // when not ok, µs until it would
 }
@@ -66,6 +69,8 @@ var windowAlgorithms = [...]windowAlgorithm{
 	GCRA:          tokenBucket,
 	FixedWindow:   fixedWindow,
 	SlidingWindow: slidingWindow,
+
+	SlidingWindowCounter: slidingWindowCounter,
 }
 
 // slots sets idx to the index in ks.windows of the state of each window of p, adding fresh

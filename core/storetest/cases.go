@@ -7,7 +7,7 @@ import (
 )
 
 // smooth reports whether alg refills continuously (token bucket, GCRA) rather than by
-// whole windows (fixed, sliding).
+// whole windows (fixed, sliding, sliding counter).
 func smooth(alg rate.Algorithm) bool { return alg == rate.TokenBucket || alg == rate.GCRA }
 
 // pick returns ifSmooth for the continuous algorithms and ifWindowed for the others.
@@ -16,6 +16,15 @@ func pick[T any](alg rate.Algorithm, ifSmooth, ifWindowed T) T {
 		return ifSmooth
 	}
 	return ifWindowed
+}
+
+// pickCounter returns ifCounter for sliding_window_counter, whose waits and resets reach
+// into the next aligned windows, and otherwise for the other algorithms.
+func pickCounter[T any](alg rate.Algorithm, ifCounter, otherwise T) T {
+	if alg == rate.SlidingWindowCounter {
+		return ifCounter
+	}
+	return otherwise
 }
 
 func windows(limitPeriods ...any) []rate.Window {
@@ -38,26 +47,35 @@ func cases(alg rate.Algorithm) []testCase {
 			name:     "a burst of limit is admitted and the next denied",
 			policies: []policySpec{{windows: windows(10, min)}},
 			steps: []step{
-				{times: 9, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{min}},
-				{allowed: false, remaining: []int64{0}, resetAfter: []time.Duration{min}, retryAfter: d(pick(alg, 6*sec, min))},
+				// sliding_window_counter: full again once the burst's window no longer
+				// weighs, two windows on; the next unit fits when the burst weighs 9/10.
+				{times: 9, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{pickCounter(alg, 2*min, min)}},
+				{allowed: false, remaining: []int64{0}, resetAfter: []time.Duration{pickCounter(alg, 2*min, min)}, retryAfter: d(pickCounter(alg, min+6*sec, pick(alg, 6*sec, min)))},
 			},
 		},
 		{
 			name:     "a denial consumes nothing",
 			policies: []policySpec{{windows: windows(5, min)}},
-			steps: pick(alg,
+			steps: pickCounter(alg,
 				[]step{
+					{times: 4, allowed: true},
+					{at: 59 * sec, times: 3, allowed: false, remaining: []int64{0}, retryAfter: d(13 * sec)},
+					// 12 s into the next window the 5 weigh 4: exactly one unit fits.
+					{at: 72 * sec, allowed: true, remaining: []int64{0}},
+					{at: 72 * sec, allowed: false, retryAfter: d(12 * sec)},
+				},
+				pick(alg, []step{
 					{times: 4, allowed: true},
 					{times: 3, allowed: false, remaining: []int64{0}},
 					{at: 12 * sec, allowed: true, remaining: []int64{0}}, // exactly one unit refilled
 					{at: 12 * sec, allowed: false, retryAfter: d(12 * sec)},
 				},
-				[]step{
-					{times: 4, allowed: true},
-					{at: 59 * sec, times: 3, allowed: false, remaining: []int64{0}, retryAfter: d(sec)},
-					{at: min, times: 4, allowed: true, remaining: []int64{0}},
-					{at: min, allowed: false},
-				}),
+					[]step{
+						{times: 4, allowed: true},
+						{at: 59 * sec, times: 3, allowed: false, remaining: []int64{0}, retryAfter: d(sec)},
+						{at: min, times: 4, allowed: true, remaining: []int64{0}},
+						{at: min, allowed: false},
+					})),
 		},
 		{
 			name:     "the window refills or rolls",
@@ -85,26 +103,50 @@ func cases(alg rate.Algorithm) []testCase {
 					{at: 10 * sec, times: 4, allowed: true, remaining: []int64{0}},
 					{at: 10 * sec, allowed: false, retryAfter: d(5 * sec)},
 				},
+				rate.SlidingWindowCounter: { // the previous window weighs by its overlap
+					{times: 9, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{20 * sec}},
+					{at: 9*sec + 999*ms, allowed: false, retryAfter: d(sec + ms)}, // never more than limit in an aligned window
+					{at: 10 * sec, allowed: false, remaining: []int64{0}, resetAfter: []time.Duration{10 * sec}, retryAfter: d(sec)},
+					{at: 11 * sec, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{19 * sec}}, // 10 × 9/10 + 1
+					{at: 15 * sec, times: 3, allowed: true, remaining: []int64{0}},                              // 10 × 5/10 + 5
+					{at: 15 * sec, allowed: false, remaining: []int64{0}, retryAfter: d(sec)},
+					{at: 20 * sec, times: 4, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{20 * sec}}, // 5 × 10/10 + 5
+					{at: 20 * sec, allowed: false},
+					{at: 40 * sec, times: 9, allowed: true, remaining: []int64{0}}, // two windows on: fresh
+				},
 			}[alg],
 		},
 		{
 			name:     "every window must allow and a denial consumes in none",
 			policies: []policySpec{{windows: windows(3, sec, 5, min)}},
-			steps: []step{
-				{times: 2, allowed: true, remaining: []int64{0, 2}},
-				{allowed: false, remaining: []int64{0, 2}},
-				{at: sec, allowed: true, remaining: []int64{2, 1}},
-				{at: sec, allowed: true, remaining: []int64{1, 0}},
-				{at: sec, allowed: false, remaining: []int64{1, 0}},
-				{at: 2 * sec, allowed: false, remaining: []int64{3, 0}, retryAfter: d(pick(alg, 10*sec, 58*sec))},
-			},
+			steps: pickCounter(alg,
+				[]step{
+					{times: 2, allowed: true, remaining: []int64{0, 2}},
+					{allowed: false, remaining: []int64{0, 2}},
+					// The second's first window still weighs 3 at +1 s: the minute window
+					// would admit, and consumes nothing either.
+					{at: sec, allowed: false, remaining: []int64{0, 2}, retryAfter: d(333_334 * time.Microsecond)},
+					{at: 1500 * ms, allowed: true, remaining: []int64{0, 1}},
+					{at: 2 * sec, allowed: true, remaining: []int64{1, 0}},
+					{at: 2 * sec, allowed: false, remaining: []int64{1, 0}, retryAfter: d(70 * sec)},
+					{at: 4 * sec, allowed: false, remaining: []int64{3, 0}, retryAfter: d(68 * sec)},
+				},
+				[]step{
+					{times: 2, allowed: true, remaining: []int64{0, 2}},
+					{allowed: false, remaining: []int64{0, 2}},
+					{at: sec, allowed: true, remaining: []int64{2, 1}},
+					{at: sec, allowed: true, remaining: []int64{1, 0}},
+					{at: sec, allowed: false, remaining: []int64{1, 0}},
+					{at: 2 * sec, allowed: false, remaining: []int64{3, 0}, retryAfter: d(pick(alg, 10*sec, 58*sec))},
+				}),
 		},
 		{
 			name:     "cost consumes several units and may be denied with units left",
 			policies: []policySpec{{windows: windows(10, min)}},
 			steps: []step{
 				{cost: 3, times: 2, allowed: true, remaining: []int64{1}},
-				{cost: 3, allowed: false, remaining: []int64{1}, retryAfter: d(pick(alg, 12*sec, min))},
+				// sliding_window_counter: when the 9 weigh 7, 13.333334 s into the next window.
+				{cost: 3, allowed: false, remaining: []int64{1}, retryAfter: d(pickCounter(alg, 73_333_334*time.Microsecond, pick(alg, 12*sec, min)))},
 				{cost: 1, allowed: true, remaining: []int64{0}},
 			},
 		},
@@ -164,8 +206,9 @@ func cases(alg rate.Algorithm) []testCase {
 				{times: 20, allowed: false, remaining: []int64{0}},
 				{policy: 1, times: 20, allowed: false, remaining: []int64{0}},
 				{at: 10 * sec, allowed: false}, {at: 10 * sec, policy: 1, allowed: false},
-				// A minute on, the minute window has refilled or rolled; the hour's has not.
-				{at: min, times: 4, allowed: true}, {at: min, policy: 1, allowed: false},
+				// A minute on (two for the counter, whose previous window weighs), the minute
+				// window has refilled or rolled; the hour's has not.
+				{at: pickCounter(alg, 2*min, min), times: 4, allowed: true}, {at: pickCounter(alg, 2*min, min), policy: 1, allowed: false},
 			},
 		},
 		{
@@ -174,12 +217,13 @@ func cases(alg rate.Algorithm) []testCase {
 			name:     "a clock that steps back decides as at the last change",
 			policies: []policySpec{{windows: windows(3, min)}},
 			steps: []step{
-				{at: 2 * time.Hour, allowed: true, remaining: []int64{2}, resetAfter: []time.Duration{pick(alg, 20*sec, min)}},
-				{at: 2*time.Hour - 30*sec, allowed: true, remaining: []int64{1}, resetAfter: []time.Duration{pick(alg, 40*sec, min)}},
+				{at: 2 * time.Hour, allowed: true, remaining: []int64{2}, resetAfter: []time.Duration{pickCounter(alg, 2*min, pick(alg, 20*sec, min))}},
+				{at: 2*time.Hour - 30*sec, allowed: true, remaining: []int64{1}, resetAfter: []time.Duration{pickCounter(alg, 2*min, pick(alg, 40*sec, min))}},
 				{allowed: true, remaining: []int64{0}},
-				{at: -2 * time.Hour, allowed: false, remaining: []int64{0}, retryAfter: d(pick(alg, 20*sec, min))},
+				{at: -2 * time.Hour, allowed: false, remaining: []int64{0}, retryAfter: d(pickCounter(alg, min+20*sec, pick(alg, 20*sec, min)))},
 				{at: 2*time.Hour + 20*sec, allowed: smooth(alg)},
-				{at: 2*time.Hour + min, allowed: true},
+				{at: 2*time.Hour + pickCounter(alg, min+20*sec-time.Microsecond, min-time.Microsecond), allowed: smooth(alg)},
+				{at: 2*time.Hour + pickCounter(alg, min+20*sec, min), allowed: true},
 			},
 		},
 		{
@@ -195,19 +239,36 @@ func cases(alg rate.Algorithm) []testCase {
 					{at: ms + 14*time.Microsecond, allowed: false, retryAfter: d(time.Microsecond)},
 					{at: ms + 15*time.Microsecond, allowed: true},
 				},
-				[]step{
-					{cost: 70_000, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{sec}},
-					{at: ms, allowed: false, retryAfter: d(sec - ms)},
-				}),
+				pickCounter(alg,
+					[]step{ // the weight of 70,000 over a second: one unit per 1/70,000 s
+						{cost: 70_000, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{2 * sec}},
+						{at: ms, allowed: false, retryAfter: d(sec - ms + 15*time.Microsecond)},
+						{at: sec + 14*time.Microsecond, allowed: false, retryAfter: d(time.Microsecond)},
+						{at: sec + 15*time.Microsecond, allowed: true, remaining: []int64{0}},
+						{at: sec + 15*time.Microsecond, allowed: false, retryAfter: d(14 * time.Microsecond)},
+					},
+					[]step{
+						{cost: 70_000, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{sec}},
+						{at: ms, allowed: false, retryAfter: d(sec - ms)},
+					})),
 		},
 		{
 			name:     "the largest limits validation accepts are exact",
 			policies: []policySpec{{windows: windows(int(largestLimit(alg)), sec)}},
-			steps: []step{
-				{allowed: true, remaining: []int64{largestLimit(alg) - 1}, resetAfter: []time.Duration{pick(alg, time.Microsecond, sec)}},
-				{cost: largestLimit(alg) - 1, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{sec}},
-				{allowed: false, remaining: []int64{0}},
-			},
+			steps: pickCounter(alg,
+				[]step{
+					{allowed: true, remaining: []int64{largestLimit(alg) - 1}, resetAfter: []time.Duration{2 * sec}},
+					{cost: largestLimit(alg) - 1, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{2 * sec}},
+					{allowed: false, remaining: []int64{0}},
+					// prev × (period − e) + (n + cost) × period just above and at limit × period ≈ 2^52.
+					{at: sec, allowed: false, retryAfter: d(time.Microsecond)},
+					{at: sec + time.Microsecond, allowed: true, remaining: []int64{largestLimit(alg)/1_000_000 - 1}},
+				},
+				[]step{
+					{allowed: true, remaining: []int64{largestLimit(alg) - 1}, resetAfter: []time.Duration{pick(alg, time.Microsecond, sec)}},
+					{cost: largestLimit(alg) - 1, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{sec}},
+					{allowed: false, remaining: []int64{0}},
+				}),
 		},
 		{
 			// A limit lowered from 100 to 10 per minute after 100 units: the bucket refills at
@@ -222,13 +283,20 @@ func cases(alg rate.Algorithm) []testCase {
 					{at: 54*sec + 600*ms - time.Microsecond, policy: 1, allowed: false},
 					{at: 54*sec + 600*ms, policy: 1, allowed: true, remaining: []int64{0}},
 				},
-				[]step{
-					{cost: 100, allowed: true, remaining: []int64{0}},
-					{at: sec, policy: 1, allowed: false, retryAfter: d(59 * sec)},
-					{at: min, policy: 1, allowed: true, remaining: []int64{9}},
-				}),
+				pickCounter(alg,
+					[]step{ // the 100 must weigh at most 9 of the new 10: 54.6 s into the next window
+						{cost: 100, allowed: true, remaining: []int64{0}},
+						{at: sec, policy: 1, allowed: false, retryAfter: d(113*sec + 600*ms), resetAfter: []time.Duration{119 * sec}},
+						{at: 114*sec + 600*ms - time.Microsecond, policy: 1, allowed: false},
+						{at: 114*sec + 600*ms, policy: 1, allowed: true, remaining: []int64{0}},
+					},
+					[]step{
+						{cost: 100, allowed: true, remaining: []int64{0}},
+						{at: sec, policy: 1, allowed: false, retryAfter: d(59 * sec)},
+						{at: min, policy: 1, allowed: true, remaining: []int64{9}},
+					})),
 		},
-		penaltyCase(),
+		penaltyCase(alg),
 		{
 			// A cooldown is measured from the newest violation's time: a clock stepping back
 			// an hour does not make it an hour longer.
@@ -237,7 +305,7 @@ func cases(alg rate.Algorithm) []testCase {
 			steps: []step{
 				{at: time.Hour, allowed: true},
 				{at: time.Hour, allowed: false, violations: n(1), cooldown: d(10 * sec)},
-				{at: 0, allowed: false, violations: n(1), cooldown: d(10 * sec), retryAfter: d(min)},
+				{at: 0, allowed: false, violations: n(1), cooldown: d(10 * sec), retryAfter: d(pickCounter(alg, 2*min, min))},
 				{at: time.Hour + 10*sec, allowed: false, violations: n(2), cooldown: d(10 * sec)},
 			},
 		},
@@ -247,7 +315,7 @@ func cases(alg rate.Algorithm) []testCase {
 // largestLimit is the largest limit per second that validation accepts for alg.
 func largestLimit(alg rate.Algorithm) int64 {
 	switch alg {
-	case rate.TokenBucket, rate.GCRA:
+	case rate.TokenBucket, rate.GCRA, rate.SlidingWindowCounter:
 		return (1 << 52) / 1_000_000
 	case rate.FixedWindow:
 		return 1 << 52
@@ -258,14 +326,15 @@ func largestLimit(alg rate.Algorithm) int64 {
 
 // penaltyCase escalates, caps and decays a cooldown (threshold 2, period 1 min, base 10 s,
 // multiplier 2, max 15 s) on a window of 1 request per second.
-func penaltyCase() testCase {
+func penaltyCase(alg rate.Algorithm) testCase {
+	windowWait := pickCounter(alg, 2*sec, sec) // the counter's unit weighs the whole next second
 	p := &rate.PenaltyPolicy{Threshold: 2, Period: min, BaseCooldown: 10 * sec, Multiplier: 2, MaxCooldown: 15 * sec}
 	return testCase{
 		name:     "penalty cooldowns escalate, are capped and decay",
 		policies: []policySpec{{windows: windows(1, sec), penalty: p}},
 		steps: []step{
 			{allowed: true},
-			{allowed: false, violations: n(1), cooldown: d(0), retryAfter: d(sec)},
+			{allowed: false, violations: n(1), cooldown: d(0), retryAfter: d(windowWait)},
 			{at: 500 * ms, allowed: false, violations: n(2), cooldown: d(10 * sec), retryAfter: d(10 * sec)},
 			// The window would allow, but the cooldown holds; it is not extended.
 			{at: 2 * sec, allowed: false, violations: n(2), cooldown: d(8*sec + 500*ms), retryAfter: d(8*sec + 500*ms)},
@@ -276,7 +345,7 @@ func penaltyCase() testCase {
 			{at: 25*sec + 500*ms, allowed: false, violations: n(4), cooldown: d(15 * sec)},
 			// A minute later the old violations no longer count.
 			{at: 100 * sec, allowed: true},
-			{at: 100 * sec, allowed: false, violations: n(1), cooldown: d(0), retryAfter: d(sec)},
+			{at: 100 * sec, allowed: false, violations: n(1), cooldown: d(0), retryAfter: d(windowWait)},
 		},
 	}
 }

@@ -33,7 +33,7 @@ var keySeq atomic.Int64
 
 // Run runs the whole suite against the stores newStore builds.
 func Run(t *testing.T, newStore NewStore) {
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA} {
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA, rate.SlidingWindowCounter} {
 		t.Run(alg.String(), func(t *testing.T) {
 			for _, c := range cases(alg) {
 				t.Run(c.name, func(t *testing.T) {

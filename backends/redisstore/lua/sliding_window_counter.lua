@@ -1,0 +1,60 @@
+-- sliding_window_counter: string "sliding_window_counter <count> <prev> <last>", the
+-- mirror of core/rate/sliding_window_counter.go: count = the units of the aligned window
+-- k = ⌊last / period⌋ that holds last, the time of the last change; prev = the units of
+-- window k − 1. At t, e µs into its aligned window, the sliding window is estimated to hold
+-- prev × (period − e) / period + count units; a request is admitted iff count + cost ≤
+-- limit and prev × (period − e) + (count + cost) × period ≤ limit × period, checked in
+-- that order so that every product stays within 2^53 (limit × period ≤ 2^52). A policy
+-- change keeps both counts as they are (above a lower limit too), so no signature is
+-- needed.
+
+-- earliest is core's earliest: the first time in the aligned window starting at start at
+-- which weighted × (period − e) ≤ room × period.
+local function earliest(start, period, weighted, room)
+  return start + period - idiv(room * period, weighted)
+end
+
+-- load reads a window at max(now, its last change) and checks whether it admits cost.
+local function load(key, limit, period)
+  local w = {key = key, limit = limit, period = period, count = 0, prev = 0, t = now, ok = true, retry = 0}
+  local v = rpcall('GET', key)
+  if type(v) == 'string' then
+    local count, prev, last = match(v, '^sliding_window_counter (%d+) (%d+) (%d+)$')
+    if count then
+      last = tonumber(last)
+      w.t = max(now, last)
+      local age = idiv(w.t, period) - idiv(last, period) -- in aligned windows
+      if age == 0 then
+        w.count, w.prev = tonumber(count), tonumber(prev)
+      elseif age == 1 then
+        w.prev = tonumber(count)
+      end
+    end
+  end
+  local start = idiv(w.t, period) * period
+  if w.count + cost > limit then
+    w.ok, w.retry = false, earliest(start + period, period, w.count, limit - cost) - w.t
+  elseif w.prev * (start + period - w.t) + (w.count + cost) * period > limit * period then
+    w.ok, w.retry = false, earliest(start, period, w.prev, limit - w.count - cost) - w.t
+  end
+  return w
+end
+
+-- finish consumes when the decision admits, writing the counters with a TTL until they are
+-- a fresh window's (the end of the window after the current one), and returns the units
+-- remaining and the time until the window is full again.
+local function finish(w, consume)
+  local period = w.period
+  local window_end = (idiv(w.t, period) + 1) * period -- the end of the aligned window of t
+  if consume then
+    w.count = w.count + cost
+    rcall('SET', w.key, format('sliding_window_counter %d %d %d', w.count, w.prev, w.t), 'PX', ttl(window_end + period))
+  end
+  local remaining = max(0, w.limit - w.count - ceildiv(w.prev * (window_end - w.t), period))
+  if w.count > 0 then
+    return remaining, window_end + period - w.t
+  elseif w.prev > 0 then
+    return remaining, window_end - w.t
+  end
+  return remaining, 0
+end
