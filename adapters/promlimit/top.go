@@ -28,7 +28,9 @@ import (
 // the scrape reports that projection (which is exact while the same window stays binding);
 // for fixed_window it stays until the window ends, exactly; for sliding_window the value of
 // the last request is kept until the last admitted request leaves the window, an upper
-// bound. Once the reset time has passed the client is dropped, so its series disappears.
+// bound; for sliding_window_counter it is kept until the window after the request's
+// aligned window ends, when the request's count no longer weighs: an upper bound too.
+// Once the reset time has passed the client is dropped, so its series disappears.
 //
 // The tracker holds at most shardCount × perShard clients (perShard = max(8, topN/2):
 // 16 × 10 = 160 for the default 20). When a shard is full, a new client replaces the

@@ -101,6 +101,8 @@ func TestCurrentUsageFollowsTheAlgorithmUntilTheWindowResets(t *testing.T) {
 		{"fixed_window", 50 * time.Second, 0},
 		{"sliding_window", 59 * time.Second, 0.6}, // the last request's value: an upper bound
 		{"sliding_window", 60 * time.Second, 0},
+		{"sliding_window_counter", 109 * time.Second, 0.6}, // kept until the window after the requests' ends
+		{"sliding_window_counter", 110 * time.Second, 0},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s after %v", tt.algorithm, tt.at), func(t *testing.T) {

@@ -94,6 +94,10 @@ func TestValidateEachRule(t *testing.T) {
 			c.Default = lim(rate.MaxSlidingLimit+1, minute)
 		}, "default.limit", "100001"},
 		{"gcra bound", func(c *Config) { c.Algorithm = "gcra"; c.Default = lim(4_503_599_628, time.Second) }, "default.limit", "4503599628"},
+		{"sliding window counter bound", func(c *Config) {
+			c.Algorithm = "sliding_window_counter"
+			c.Endpoints = []Endpoint{ep("/api/v1/x", lim(1_250_999, time.Hour)), ep("/api/v1/y", lim(1_251_000, time.Hour))}
+		}, "endpoints[1].limit", "sliding_window_counter limit 1251000 per 1h0m0s is too large"},
 		{"fixed window bound", func(c *Config) { c.Algorithm = "fixed_window"; c.Default = lim(1<<52+1, time.Second) }, "default.limit", "4503599627370497"},
 		{"penalty period beyond ten years", func(c *Config) {
 			c.Penalty = PenaltyConfig{Enabled: true, Threshold: 3, Period: 100_000 * time.Hour, BaseCooldown: time.Minute, Multiplier: 2, MaxCooldown: time.Hour}
@@ -304,6 +308,10 @@ func TestValidateAccepts(t *testing.T) {
 		{"algorithm bounds met", func(c *Config) {
 			c.Algorithm = "sliding_window"
 			c.Default = Limits{Limit: rate.MaxSlidingLimit, Window: time.Minute}
+		}},
+		{"sliding window counter at its bound", func(c *Config) {
+			c.Algorithm = "sliding_window_counter"
+			c.Default = Limits{Limit: 1_250_999, Window: time.Hour} // limit × window_µs ≤ 2^52
 		}},
 	}
 	for _, tt := range tests {
