@@ -56,20 +56,21 @@ func cases(alg rate.Algorithm) []testCase {
 		{
 			name:     "a denial consumes nothing",
 			policies: []policySpec{{windows: windows(5, min)}},
-			steps: pickCounter(alg,
+			steps: pick(alg,
 				[]step{
-					{times: 4, allowed: true},
-					{at: 59 * sec, times: 3, allowed: false, remaining: []int64{0}, retryAfter: d(13 * sec)},
-					// 12 s into the next window the 5 weigh 4: exactly one unit fits.
-					{at: 72 * sec, allowed: true, remaining: []int64{0}},
-					{at: 72 * sec, allowed: false, retryAfter: d(12 * sec)},
-				},
-				pick(alg, []step{
 					{times: 4, allowed: true},
 					{times: 3, allowed: false, remaining: []int64{0}},
 					{at: 12 * sec, allowed: true, remaining: []int64{0}}, // exactly one unit refilled
 					{at: 12 * sec, allowed: false, retryAfter: d(12 * sec)},
 				},
+				pickCounter(alg,
+					[]step{
+						{times: 4, allowed: true},
+						{at: 59 * sec, times: 3, allowed: false, remaining: []int64{0}, retryAfter: d(13 * sec)},
+						// 12 s into the next window the 5 weigh 4: exactly one unit fits.
+						{at: 72 * sec, allowed: true, remaining: []int64{0}},
+						{at: 72 * sec, allowed: false, retryAfter: d(12 * sec)},
+					},
 					[]step{
 						{times: 4, allowed: true},
 						{at: 59 * sec, times: 3, allowed: false, remaining: []int64{0}, retryAfter: d(sec)},
