@@ -1,6 +1,8 @@
 package core_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -64,4 +66,21 @@ func TestTheDeniedBodyUnderAPenalty(t *testing.T) {
 	assert.Equal(t, map[string]any{"cooldown": 30.0, "violations": 2.0}, body["penalty"])
 	assert.Equal(t, "30", rec.Header().Get("Retry-After"))
 	assert.Contains(t, h.log.String(), `"penalty_cooldown":30`)
+}
+
+// A Decision built by hand, as a test of a custom denied handler might, is answered with
+// the default settings instead of a panic.
+func TestWriteResponseOfAHandBuiltDecision(t *testing.T) {
+	for _, tc := range []struct {
+		outcome core.Outcome
+		status  int
+	}{{core.Denied, http.StatusTooManyRequests}, {core.Unavailable, http.StatusServiceUnavailable}} {
+		w := httptest.NewRecorder()
+		d := &core.Decision{Outcome: tc.outcome}
+		require.NotPanics(t, func() { d.WriteResponse(w) })
+		assert.Equal(t, tc.status, w.Code)
+		assert.Equal(t, "1", w.Header().Get("Retry-After"))
+		assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
+		assert.Equal(t, core.TierOther, d.TierLabel())
+	}
 }

@@ -124,10 +124,10 @@ const TierOther = "other"
 // TierAnonymous, TierNone), else TierOther, so that token claims cannot create unbounded
 // label values.
 func (d *Decision) TierLabel() string {
-	if d == nil || d.snapshot == nil {
+	if d == nil {
 		return TierOther
 	}
-	if _, ok := d.snapshot.tierNames[d.Tier]; ok || d.Tier == TierAnonymous || d.Tier == TierNone {
+	if _, ok := d.settings().tierNames[d.Tier]; ok || d.Tier == TierAnonymous || d.Tier == TierNone {
 		return d.Tier
 	}
 	return TierOther
@@ -171,11 +171,31 @@ func (d *Decision) RetryAfter() time.Duration {
 		return 0
 	}
 	wait := d.Result.Cooldown
-	for i := range d.Policy.Windows {
+	for i := range d.windows() {
 		wait = max(wait, d.Result.Windows[i].RetryAfter)
 	}
 	return wait
 }
+
+// windows are the windows of the policy that applied; none for a decision that was not
+// limited or was built by hand.
+func (d *Decision) windows() []rate.Window {
+	if d.Policy == nil {
+		return nil
+	}
+	return d.Policy.Windows
+}
+
+// settings is the configuration the decision was made under; the defaults for a
+// Decision built by hand (in a test of a custom denied handler, say).
+func (d *Decision) settings() *snapshot {
+	if d.snapshot == nil {
+		return &handBuilt
+	}
+	return d.snapshot
+}
+
+var handBuilt = snapshot{xRateLimitHeaders: true, ietfHeaders: true}
 
 // chooseBinding picks the window with the fewest remaining units; on a tie, the one that
 // takes longer to fill.

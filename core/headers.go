@@ -82,7 +82,7 @@ func (d *Decision) appendHeaders(b []byte, hs *headerSet) []byte {
 }
 
 func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
-	s := d.snapshot
+	s := d.settings()
 	w, r, _ := d.Binding()
 	if s.xRateLimitHeaders {
 		b = strconv.AppendInt(b, w.Limit, 10)

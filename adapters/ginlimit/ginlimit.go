@@ -16,6 +16,7 @@ import (
 
 	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend for New
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adapter"
 	"github.com/ratewarden/ratewarden/core/config"
 )
 
@@ -24,8 +25,8 @@ import (
 // misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
 // your own to handle that error, to reload the configuration, or to close the Limiter.
 func New(cfg config.Config, opts ...Option) gin.HandlerFunc {
-	o := newOptions(opts)
-	return middleware(core.MustNew(cfg, o.core...), o)
+	o := adapter.Collect(opts)
+	return middleware(core.MustNew(cfg, o.Core...), o)
 }
 
 // Middleware returns gin middleware that limits requests with lim. It is safe for
@@ -37,32 +38,21 @@ func New(cfg config.Config, opts ...Option) gin.HandlerFunc {
 // configuration, or by the [WithDeniedHandler] hook; one the backend could not decide
 // with fail_mode "closed" is answered 503, or by the [WithErrorHandler] hook.
 func Middleware(lim *core.Limiter, opts ...Option) gin.HandlerFunc {
-	return middleware(lim, newOptions(opts))
+	return middleware(lim, adapter.Collect(opts))
 }
 
-func middleware(lim *core.Limiter, o *options) gin.HandlerFunc {
+func middleware(lim *core.Limiter, o *adapter.Options[*gin.Context]) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if o.skip != nil && o.skip(c) {
+		if o.Skip(c) {
 			return
 		}
-		in := core.Input{Request: c.Request, Route: c.FullPath()}
-		if o.key != nil {
-			in.Key = o.key(c)
-		}
 		var d *core.Decision
-		c.Request, d = lim.Gate(in, c.Writer.Header())
+		c.Request, d = lim.Gate(o.Input(c, c.Request, c.FullPath()), c.Writer.Header())
 		if d.Proceed() {
 			return // gin runs the next handler
 		}
 		c.Abort()
-		switch {
-		case d.Outcome == core.Denied && o.denied != nil:
-			o.denied(c, d)
-		case d.Outcome == core.Unavailable && o.unavailable != nil:
-			o.unavailable(c, d)
-		default:
-			d.WriteResponse(c.Writer)
-		}
+		_ = o.Respond(c, c.Writer, d) // gin's hooks return no error
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend for New
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adapter"
 	"github.com/ratewarden/ratewarden/core/config"
 )
 
@@ -14,8 +15,8 @@ import (
 // misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
 // your own to handle the error, to reload the configuration, or to close the Limiter.
 func New(cfg config.Config, opts ...Option) func(http.Handler) http.Handler {
-	o := newOptions(opts)
-	return middleware(core.MustNew(cfg, o.core...), o)
+	o := adapter.Collect(opts)
+	return middleware(core.MustNew(cfg, o.Core...), o)
 }
 
 // Middleware returns net/http middleware that limits requests with lim. It is safe for
@@ -27,34 +28,22 @@ func New(cfg config.Config, opts ...Option) func(http.Handler) http.Handler {
 // hook; one the backend could not decide with fail_mode "closed" is answered 503, or by
 // the [WithErrorHandler] hook. The handler does not run in either case.
 func Middleware(lim *core.Limiter, opts ...Option) func(http.Handler) http.Handler {
-	return middleware(lim, newOptions(opts))
+	return middleware(lim, adapter.Collect(opts))
 }
 
-func middleware(lim *core.Limiter, o *options) func(http.Handler) http.Handler {
+func middleware(lim *core.Limiter, o *adapter.Options[*http.Request]) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if o.skipper != nil && o.skipper(r) {
+			if o.Skip(r) {
 				next.ServeHTTP(w, r)
 				return
 			}
-			in := core.Input{Request: r}
-			if o.route != nil {
-				in.Route = o.route(r)
-			}
-			if o.keyFunc != nil {
-				in.Key = o.keyFunc(r)
-			}
-			r, d := lim.Gate(in, w.Header())
-			switch {
-			case d.Proceed():
+			r, d := lim.Gate(o.Input(r, r, ""), w.Header())
+			if d.Proceed() {
 				next.ServeHTTP(w, r)
-			case d.Outcome == core.Denied && o.denied != nil:
-				o.denied(w, r, d)
-			case d.Outcome == core.Unavailable && o.unavailable != nil:
-				o.unavailable(w, r, d)
-			default:
-				d.WriteResponse(w)
+				return
 			}
+			_ = o.Respond(r, w, d) // net/http's hooks return no error
 		})
 	}
 }
