@@ -77,6 +77,9 @@ func (d *Decision) appendHeaders(b []byte, hs *headerSet) []byte {
 		hs.add(headerRetryAfter, len(b))
 	case d.Limited():
 		b = d.appendLimitHeaders(b, hs)
+	case d.Outcome == Denied: // a Decision built by hand, without a policy
+		b = strconv.AppendInt(b, RetryAfterSeconds(d.RetryAfter()), 10)
+		hs.add(headerRetryAfter, len(b))
 	}
 	return b
 }
