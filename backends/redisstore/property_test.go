@@ -190,7 +190,7 @@ func (s *sequence) config() config.Config {
 		return out
 	}
 	cfg := config.Config{
-		Algorithm: s.alg.String(),
+		Algorithm: config.Algorithm(s.alg.String()),
 		Default:   limitsOf(s.def.own),
 		Tiers:     tiers(s.def.tiers),
 		JWT:       jwtauth.Config{Enabled: true, Secret: propertySecret},

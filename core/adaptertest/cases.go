@@ -600,7 +600,7 @@ func cases() []testCase {
 	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA} {
 		cs = append(cs, testCase{
 			name:   "algorithm " + alg.String() + ": a burst of the limit is admitted, the next request gets 429",
-			config: config.Config{Algorithm: alg.String(), Default: perMinute(20)},
+			config: config.Config{Algorithm: config.Algorithm(alg.String()), Default: perMinute(20)},
 			run: func(t *testing.T, s *server) {
 				s.allow(t, 20, request{})
 				rec := s.deny(t, request{})

@@ -20,7 +20,7 @@ import (
 type Config struct {
 	Enabled          *bool    `koanf:"enabled"`           // default true; false = pass-through
 	Mode             Mode     `koanf:"mode"`              // "enforce" (default) or "shadow"
-	Algorithm        string   `koanf:"algorithm"`         // "token_bucket" (default), "sliding_window", "fixed_window", "gcra"
+	Algorithm        Algorithm `koanf:"algorithm"`        // "token_bucket" (default), "sliding_window", "fixed_window", "gcra"
 	Backend          Backend  `koanf:"backend"`           // "memory" (default) or "redis"
 	FailMode         FailMode `koanf:"fail_mode"`         // "open" (default), "closed" or "local"
 	KeyPrefix        string   `koanf:"key_prefix"`        // default "ratelimit"

@@ -61,7 +61,7 @@ func (c Config) WithDefaults() Config {
 		c.Enabled = Bool(true)
 	}
 	setString((*string)(&c.Mode), string(ModeEnforce))
-	setString(&c.Algorithm, rate.TokenBucket.String())
+	setString((*string)(&c.Algorithm), rate.TokenBucket.String())
 	setString((*string)(&c.Backend), string(BackendMemory))
 	setString((*string)(&c.FailMode), string(FailOpen))
 	setString(&c.KeyPrefix, DefaultKeyPrefix)

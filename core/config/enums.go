@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // Mode is what the limiter does with a request over its limit: ModeEnforce answers 429,
@@ -16,6 +18,27 @@ type Backend string
 // FailMode is what the limiter does when its backend cannot decide: FailOpen lets the
 // request through, FailClosed answers 503, FailLocal decides in process. "" means FailOpen.
 type FailMode string
+
+// Algorithm names the algorithm of every rule: a name of [rate.Algorithm] ("token_bucket",
+// "sliding_window", "fixed_window", "gcra"), which keeps the list. "" means token_bucket.
+type Algorithm string
+
+// Rate returns the algorithm a names ("" is rate.TokenBucket), or the problem validation
+// reports.
+func (a Algorithm) Rate() (rate.Algorithm, error) {
+	if a == "" {
+		return rate.TokenBucket, nil
+	}
+	return rate.ParseAlgorithm(string(a))
+}
+
+// UnmarshalText sets a from a configuration value, rejecting unknown algorithms.
+func (a *Algorithm) UnmarshalText(b []byte) error { return unmarshalEnum(a, b) }
+
+func (a Algorithm) check() error {
+	_, err := a.Rate()
+	return err
+}
 
 // UnmarshalText sets m from a configuration value, rejecting any other than the Mode
 // constants with the message validation reports.

@@ -183,7 +183,7 @@ func quoteDur(d time.Duration) string { return strconv.Quote(d.String()) }
 func (v *validator) general(c *Config) {
 	v.AddAll("mode", c.Mode.check())
 	var err error
-	if v.alg, err = rate.ParseAlgorithm(c.Algorithm); err != nil {
+	if v.alg, err = c.Algorithm.Rate(); err != nil {
 		v.Add("algorithm", "%v", err)
 	}
 	v.algOK = err == nil
