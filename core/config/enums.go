@@ -1,9 +1,9 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 
+	"github.com/ratewarden/ratewarden/core/internal/problem"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
@@ -36,8 +36,10 @@ func (a Algorithm) Rate() (rate.Algorithm, error) {
 func (a *Algorithm) UnmarshalText(b []byte) error { return unmarshalEnum(a, b) }
 
 func (a Algorithm) check() error {
-	_, err := a.Rate()
-	return err
+	if _, err := a.Rate(); err != nil {
+		return problem.List{{Value: string(a), Message: err.Error()}}
+	}
+	return nil
 }
 
 // UnmarshalText sets m from a configuration value, rejecting any other than the Mode
@@ -79,7 +81,7 @@ func oneOf[T ~string](v T, valid ...T) error {
 		}
 		msg += fmt.Sprintf("%q", string(ok))
 	}
-	return errors.New(msg + fmt.Sprintf(", got %q", string(v)))
+	return problem.List{{Value: string(v), Message: msg + fmt.Sprintf(", got %q", string(v))}}
 }
 
 // unmarshalEnum sets *p from text when text is one of its type's values.

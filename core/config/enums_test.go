@@ -30,7 +30,7 @@ func TestEnumsUnmarshalText(t *testing.T) {
 	assert.Equal(t, FailLocal, f)
 	assert.EqualError(t, f.UnmarshalText([]byte("retry")), `must be "open", "closed" or "local", got "retry"`)
 
-	assert.Equal(t, []Problem{{Key: "fail_mode", Message: `must be "open", "closed" or "local", got "retry"`}},
+	assert.Equal(t, []Problem{{Key: "fail_mode", Value: "retry", Message: `must be "open", "closed" or "local", got "retry"`}},
 		validationProblems(t, Config{FailMode: "retry"}), "validation words it the same")
 }
 

@@ -177,15 +177,12 @@ type validator struct {
 // missing reports whether key was left out of a configuration read from a file.
 func (v *validator) missing(key string) bool { return v.present != nil && !v.present[key] }
 
-// quoteDur formats a duration as the quoted Go string, for "got" clauses.
-func quoteDur(d time.Duration) string { return strconv.Quote(d.String()) }
 
 func (v *validator) general(c *Config) {
 	v.AddAll("mode", c.Mode.check())
 	var err error
-	if v.alg, err = c.Algorithm.Rate(); err != nil {
-		v.Add("algorithm", "%v", err)
-	}
+	v.alg, err = c.Algorithm.Rate()
+	v.AddAll("algorithm", c.Algorithm.check())
 	v.algOK = err == nil
 	v.AddAll("backend", c.Backend.check())
 	v.AddAll("fail_mode", c.FailMode.check())
@@ -289,7 +286,7 @@ func (v *validator) windows(key string, l Limits) (ws []rate.Window, ok bool) {
 		}
 		for j, prev := range l.Windows[:i] {
 			if prev.Window == w.Window {
-				v.Add(wk+".window", "same period as %s.windows[%d], got %s", key, j, quoteDur(w.Window))
+				v.Add(wk+".window", "same period as %s.windows[%d], got %q", key, j, w.Window.String())
 				ok = false
 				break
 			}
@@ -316,13 +313,13 @@ func (v *validator) window(key string, limit int64, period time.Duration) bool {
 		v.Add(key+".window", "missing: a rule needs both limit and window, e.g. window = \"1m\"")
 		ok = false
 	case period <= 0:
-		v.Add(key+".window", "must be > 0, got %s", quoteDur(period))
+		v.Add(key+".window", "must be > 0, got %q", period.String())
 		ok = false
 	case period < time.Second || period%time.Second != 0:
-		v.Add(key+".window", "must be whole seconds ≥ 1s, got %s", quoteDur(period))
+		v.Add(key+".window", "must be whole seconds ≥ 1s, got %q", period.String())
 		ok = false
 	case period > rate.MaxWindow:
-		v.Add(key+".window", "must be at most %s (ten years), got %s", quoteDur(rate.MaxWindow), quoteDur(period))
+		v.Add(key+".window", "must be at most %q (ten years), got %q", rate.MaxWindow.String(), period.String())
 		ok = false
 	}
 	if ok && v.algOK {
@@ -456,10 +453,10 @@ func (v *validator) penalty(p PenaltyConfig) {
 		v.Add("penalty.threshold", "must be 1 to 1000, got %d", p.Threshold)
 	}
 	if p.Period <= 0 {
-		v.Add("penalty.period", "must be > 0, got %s", quoteDur(p.Period))
+		v.Add("penalty.period", "must be > 0, got %q", p.Period.String())
 	}
 	if p.BaseCooldown <= 0 {
-		v.Add("penalty.base_cooldown", "must be > 0, got %s", quoteDur(p.BaseCooldown))
+		v.Add("penalty.base_cooldown", "must be > 0, got %q", p.BaseCooldown.String())
 	}
 	if !(p.Multiplier >= 1) || math.IsInf(p.Multiplier, 0) {
 		v.Add("penalty.multiplier", "must be a number ≥ 1, got %v", p.Multiplier)
@@ -469,11 +466,11 @@ func (v *validator) penalty(p PenaltyConfig) {
 		d   time.Duration
 	}{{"penalty.period", p.Period}, {"penalty.max_cooldown", p.MaxCooldown}} {
 		if bound.d > rate.MaxWindow {
-			v.Add(bound.key, "must be at most %s (ten years), got %s", quoteDur(rate.MaxWindow), quoteDur(bound.d))
+			v.Add(bound.key, "must be at most %q (ten years), got %q", rate.MaxWindow.String(), bound.d.String())
 		}
 	}
 	if p.BaseCooldown > 0 && p.MaxCooldown < p.BaseCooldown {
-		v.Add("penalty.max_cooldown", "must be ≥ base_cooldown (%s), got %s", p.BaseCooldown, quoteDur(p.MaxCooldown))
+		v.Add("penalty.max_cooldown", "must be ≥ base_cooldown (%s), got %q", p.BaseCooldown, p.MaxCooldown.String())
 	}
 }
 
@@ -510,10 +507,10 @@ func (v *validator) redis(r RedisConfig) {
 		v.Add("redis.pool_size", "must be ≥ 0 (0 = client default), got %d", r.PoolSize)
 	}
 	if r.DialTimeout <= 0 {
-		v.Add("redis.dial_timeout", "must be > 0, got %s", quoteDur(r.DialTimeout))
+		v.Add("redis.dial_timeout", "must be > 0, got %q", r.DialTimeout.String())
 	}
 	if r.Timeout <= 0 {
-		v.Add("redis.timeout", "must be > 0, got %s", quoteDur(r.Timeout))
+		v.Add("redis.timeout", "must be > 0, got %q", r.Timeout.String())
 	}
 	if r.MaxRetries < -1 {
 		v.Add("redis.max_retries", "must be ≥ 0, or -1 for none, got %d", r.MaxRetries)
@@ -522,7 +519,7 @@ func (v *validator) redis(r RedisConfig) {
 		v.Add("redis.circuit_breaker.failure_threshold", "must be ≥ 1, got %d", r.CircuitBreaker.FailureThreshold)
 	}
 	if r.CircuitBreaker.OpenTimeout <= 0 {
-		v.Add("redis.circuit_breaker.open_timeout", "must be > 0, got %s", quoteDur(r.CircuitBreaker.OpenTimeout))
+		v.Add("redis.circuit_breaker.open_timeout", "must be > 0, got %q", r.CircuitBreaker.OpenTimeout.String())
 	}
 }
 
@@ -532,7 +529,7 @@ func (v *validator) memory(m MemoryConfig) {
 		v.Add("memory.max_keys", "must be ≥ 1, got %d", m.MaxKeys)
 	}
 	if m.SweepInterval <= 0 {
-		v.Add("memory.sweep_interval", "must be > 0, got %s", quoteDur(m.SweepInterval))
+		v.Add("memory.sweep_interval", "must be > 0, got %q", m.SweepInterval.String())
 	}
 }
 

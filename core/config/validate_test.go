@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -219,6 +220,12 @@ func TestValidateEachRule(t *testing.T) {
 			require.Len(t, ps, 1, "problems: %v", ps)
 			assert.Equal(t, tt.key, ps[0].Key)
 			assert.Contains(t, ps[0].Message, tt.want)
+			if v, ok := strings.CutPrefix(tt.want, "got "); ok { // the problem's Value is that value
+				if u, err := strconv.Unquote(v); err == nil {
+					v = u
+				}
+				assert.Equal(t, v, ps[0].Value)
+			}
 		})
 	}
 }

@@ -381,7 +381,7 @@ func TestLoadReturnsValidationError(t *testing.T) {
 	c, err := Source{Path: writeTOML(t, `mode = "block"`), Environ: []string{}}.Load()
 	var ve *config.ValidationError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, []config.Problem{{Key: "mode", Message: `must be "enforce" or "shadow", got "block"`}}, ve.Problems)
+	assert.Equal(t, []config.Problem{{Key: "mode", Value: "block", Message: `must be "enforce" or "shadow", got "block"`}}, ve.Problems)
 	assert.Equal(t, config.Config{}, c)
 }
 
