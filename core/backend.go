@@ -31,10 +31,16 @@ var (
 	backends   = map[config.Backend]BackendFactory{}
 )
 
-// RegisterBackend makes a backend available under name for [New]. Backend packages call
-// it from init: importing backends/memorystore registers "memory", backends/redisstore
-// "redis". It panics if name is registered twice, like database/sql.Register.
+// RegisterBackend makes the implementation of a configurable backend available to [New].
+// The repository's backend packages call it from init: importing backends/memorystore
+// registers [config.BackendMemory], backends/redisstore [config.BackendRedis]. Those are
+// the names the `backend` key accepts, so name must be one of them: a store of your own
+// is passed to [New] with [WithStore] instead. It panics on any other name and when name
+// is registered twice, like database/sql.Register.
 func RegisterBackend(name config.Backend, f BackendFactory) {
+	if err := new(config.Backend).UnmarshalText([]byte(name)); err != nil || name == "" {
+		panic(fmt.Sprintf("ratewarden: RegisterBackend(%q): not a backend the configuration can name; pass the store with WithStore", name))
+	}
 	backendsMu.Lock()
 	defer backendsMu.Unlock()
 	if _, dup := backends[name]; dup {
