@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/knadh/koanf/parsers/toml/v2"
-	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 	gotoml "github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -103,41 +101,45 @@ const (
 	maxConfigDepth = 32
 )
 
-// readTOML reads and parses the file at path into nested maps.
+// readTOML reads and parses the file at path into nested maps. The file is read once:
+// the shape guard and the parser see the same bytes, so a file swapped between them cannot
+// slip a huge or deep one past the guard.
 func readTOML(path string) (map[string]any, error) {
-	if err := checkShape(path); err != nil {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("ratewarden: reading configuration: %w", err)
+	}
+	if err := checkShape(path, data); err != nil {
 		return nil, err
 	}
 	k := koanf.New(".")
-	err := k.Load(file.Provider(path), toml.Parser())
-	var (
-		de *gotoml.DecodeError
-		pe *fs.PathError
-	)
+	err = k.Load(bytesProvider(data), toml.Parser())
+	var de *gotoml.DecodeError
 	switch {
 	case err == nil:
 		return k.Raw(), nil
 	case errors.As(err, &de):
 		line, col := de.Position()
 		return nil, &FileError{Path: path, Line: line, Column: col, Message: err.Error()}
-	case errors.As(err, &pe):
-		return nil, fmt.Errorf("ratewarden: reading configuration: %w", err)
 	}
 	// go-toml reports a key or table defined twice without its position: find it.
 	fe := &FileError{Path: path, Message: err.Error()}
-	if data, rerr := os.ReadFile(path); rerr == nil {
-		fe.Line, fe.Column = redefinition(data)
-	}
+	fe.Line, fe.Column = redefinition(data)
 	return nil, fe
 }
 
-// checkShape refuses a file larger than maxConfigBytes or whose tables nest deeper than
-// maxConfigDepth, naming the path.
-func checkShape(path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("ratewarden: reading configuration: %w", err)
-	}
+// bytesProvider is a koanf.Provider of bytes already read.
+type bytesProvider []byte
+
+func (b bytesProvider) ReadBytes() ([]byte, error) { return b, nil }
+
+func (b bytesProvider) Read() (map[string]any, error) {
+	return nil, errors.New("ratewarden: bytesProvider needs a parser")
+}
+
+// checkShape refuses the file at path, whose contents are data, when it is larger than
+// maxConfigBytes or its tables nest deeper than maxConfigDepth, naming the path.
+func checkShape(path string, data []byte) error {
 	if len(data) > maxConfigBytes {
 		return fmt.Errorf("ratewarden: %s: %d bytes, more than a configuration file may have (%d)", path, len(data), maxConfigBytes)
 	}
