@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -446,31 +445,8 @@ func (v *validator) exemptions(e ExemptionsConfig) clientip.PrefixSet {
 }
 
 func (v *validator) penalty(p PenaltyConfig) {
-	if !p.Enabled {
-		return
-	}
-	if p.Threshold < 1 || p.Threshold > 1000 {
-		v.Add("penalty.threshold", "must be 1 to 1000, got %d", p.Threshold)
-	}
-	if p.Period <= 0 {
-		v.Add("penalty.period", "must be > 0, got %q", p.Period.String())
-	}
-	if p.BaseCooldown <= 0 {
-		v.Add("penalty.base_cooldown", "must be > 0, got %q", p.BaseCooldown.String())
-	}
-	if !(p.Multiplier >= 1) || math.IsInf(p.Multiplier, 0) {
-		v.Add("penalty.multiplier", "must be a number ≥ 1, got %v", p.Multiplier)
-	}
-	for _, bound := range []struct {
-		key string
-		d   time.Duration
-	}{{"penalty.period", p.Period}, {"penalty.max_cooldown", p.MaxCooldown}} {
-		if bound.d > rate.MaxWindow {
-			v.Add(bound.key, "must be at most %q (ten years), got %q", rate.MaxWindow.String(), bound.d.String())
-		}
-	}
-	if p.BaseCooldown > 0 && p.MaxCooldown < p.BaseCooldown {
-		v.Add("penalty.max_cooldown", "must be ≥ base_cooldown (%s), got %q", p.BaseCooldown, p.MaxCooldown.String())
+	if p.Enabled {
+		v.AddAll("penalty", penaltyOf(p).Validate())
 	}
 }
 
