@@ -11,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/ratewarden/ratewarden/core/backend"
 	"github.com/ratewarden/ratewarden/core/clientip"
 	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/internal/pattern"
@@ -48,7 +49,7 @@ type Input struct {
 }
 
 // New validates cfg and builds a Limiter. Its store is the [WithStore] option, or else
-// the backend the configuration names, which must be registered (see [RegisterBackend]):
+// the backend the configuration names, which must be registered (see backend.Register):
 // importing backends/memorystore registers "memory", backends/redisstore "redis".
 // An invalid configuration returns a *[config.ValidationError] listing every problem.
 func New(cfg config.Config, opts ...Option) (*Limiter, error) {
@@ -74,7 +75,7 @@ func New(cfg config.Config, opts ...Option) (*Limiter, error) {
 		l.logger = l.logger.With(slog.String("limiter", l.name))
 	}
 	if l.store == nil {
-		if l.store, err = newBackend(s.cfg, BackendEnv{Logger: l.logger, Observer: l.observer, Now: l.now}); err != nil {
+		if l.store, err = backend.New(s.cfg, backend.Env{Logger: l.logger, Observer: l.observer, Now: l.now}); err != nil {
 			return nil, err
 		}
 		l.ownStore = true
@@ -106,7 +107,7 @@ func (l *Limiter) Reload(cfg config.Config) error {
 	if old.verifier != nil {
 		old.verifier.Close()
 	}
-	if r, ok := l.store.(Reloader); ok {
+	if r, ok := l.store.(backend.Reloader); ok {
 		r.Reloaded()
 	}
 	if keys := restartOnlyChanges(old.cfg, s.cfg); len(keys) > 0 {

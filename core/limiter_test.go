@@ -286,13 +286,3 @@ func TestTierLabelsAreBoundedByTheConfiguration(t *testing.T) {
 	assert.Equal(t, core.TierOther, label("made-up-7"))
 	assert.Equal(t, core.TierAnonymous, h.decide(request{path: "/x"}).TierLabel())
 }
-
-// Only the names the backend key accepts can be registered: a name validation would
-// refuse could never be configured.
-func TestRegisterBackendRefusesNamesTheConfigurationCannotName(t *testing.T) {
-	for _, name := range []config.Backend{"etcd", ""} {
-		assert.PanicsWithValue(t,
-			`ratewarden: RegisterBackend("`+string(name)+`"): not a backend the configuration can name; pass the store with WithStore`,
-			func() { core.RegisterBackend(name, nil) })
-	}
-}

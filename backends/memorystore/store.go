@@ -10,13 +10,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/backend"
 	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func init() {
-	core.RegisterBackend(config.BackendMemory, func(cfg config.Config, env core.BackendEnv) (rate.Store, error) {
+	backend.Register(config.BackendMemory, func(cfg config.Config, env backend.Env) (rate.Store, error) {
 		return New(cfg.Memory, WithClock(env.Now), WithLogger(env.Logger), WithObserver(env.Observer)), nil
 	})
 }
@@ -36,8 +36,8 @@ type Store struct {
 	keys     atomic.Int64 // keys held, all shards together
 	maxKeys  int
 	now      func() time.Time
-	memory   core.MemoryObserver // nil when the observer reports no memory metrics
-	evictLog *core.ThrottledLog
+	memory   backend.MemoryObserver // nil when the observer reports no memory metrics
+	evictLog *backend.ThrottledLog
 
 	stopSweeper chan struct{}
 	sweeperDone chan struct{}
@@ -72,14 +72,14 @@ func New(cfg config.MemoryConfig, opts ...Option) *Store {
 		seed:        maphash.MakeSeed(),
 		maxKeys:     maxKeys,
 		now:         o.now,
-		evictLog:    core.NewThrottledLog(o.logger, slog.LevelWarn, evictionLogEvery, o.now),
+		evictLog:    backend.NewThrottledLog(o.logger, slog.LevelWarn, evictionLogEvery, o.now),
 		stopSweeper: make(chan struct{}),
 		sweeperDone: make(chan struct{}),
 	}
 	for i := range s.shards {
 		s.shards[i].init()
 	}
-	if m, ok := o.observer.(core.MemoryObserver); ok {
+	if m, ok := o.observer.(backend.MemoryObserver); ok {
 		s.memory = m
 		m.WatchKeys(s.Len)
 	}

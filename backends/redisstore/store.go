@@ -11,13 +11,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/backend"
 	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func init() {
-	core.RegisterBackend(config.BackendRedis, func(cfg config.Config, env core.BackendEnv) (rate.Store, error) {
+	backend.Register(config.BackendRedis, func(cfg config.Config, env backend.Env) (rate.Store, error) {
 		// core.New hands over a configuration config.Compile has validated and defaulted:
 		// it is not checked a second time.
 		return newOwning(cfg, []Option{WithLogger(env.Logger), WithObserver(env.Observer), WithClock(env.Now)})
@@ -45,8 +45,8 @@ type Store struct {
 
 	requestTime bool
 	logger      *slog.Logger
-	observer    core.Observer
-	errlog      *core.ErrorLog
+	observer    backend.Observer
+	errlog      *backend.ErrorLog
 	breaker     *breaker
 	local       *memorystore.Store // fail_mode = "local"; nil otherwise
 	cache       *denialCache       // redis.local_cache; nil when off
@@ -124,7 +124,7 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 		requestTime: o.requestTime,
 		logger:      o.logger,
 		observer:    o.observer,
-		errlog:      core.NewErrorLog(o.logger, o.now),
+		errlog:      backend.NewErrorLog(o.logger, o.now),
 		breaker:     newBreaker(cfg.Redis.CircuitBreaker, o.logger),
 	}
 	if cfg.FailMode == config.FailLocal {
@@ -215,7 +215,7 @@ func (s *Store) plan(p *rate.Policy) *plan {
 	return pl.(*plan)
 }
 
-// Reloaded implements core.Reloader: it forgets the local cache of denied keys and the
+// Reloaded implements backend.Reloader: it forgets the local cache of denied keys and the
 // plans derived from the old configuration's policies.
 func (s *Store) Reloaded() {
 	if s.cache != nil {

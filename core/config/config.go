@@ -18,13 +18,13 @@ import (
 // Build one in code, or read one from TOML and the environment with configfile.Load.
 // [Config.Validate] reports every problem at once.
 type Config struct {
-	Enabled          *bool    `koanf:"enabled"`           // default true; false = pass-through
-	Mode             Mode     `koanf:"mode"`              // "enforce" (default) or "shadow"
-	Algorithm        Algorithm `koanf:"algorithm"`        // "token_bucket" (default), "sliding_window", "fixed_window", "gcra"
-	Backend          Backend  `koanf:"backend"`           // "memory" (default) or "redis"
-	FailMode         FailMode `koanf:"fail_mode"`         // "open" (default), "closed" or "local"
-	KeyPrefix        string   `koanf:"key_prefix"`        // default "ratelimit"
-	DocumentationURL string   `koanf:"documentation_url"` // optional link in 429 bodies
+	Enabled          *bool     `koanf:"enabled"`           // default true; false = pass-through
+	Mode             Mode      `koanf:"mode"`              // "enforce" (default) or "shadow"
+	Algorithm        Algorithm `koanf:"algorithm"`         // "token_bucket" (default), "sliding_window", "fixed_window", "gcra"
+	Backend          Backend   `koanf:"backend"`           // "memory" (default) or "redis"
+	FailMode         FailMode  `koanf:"fail_mode"`         // "open" (default), "closed" or "local"
+	KeyPrefix        string    `koanf:"key_prefix"`        // default "ratelimit"
+	DocumentationURL string    `koanf:"documentation_url"` // optional link in 429 bodies
 
 	Default   Limits            `koanf:"default"`   // the rule for paths no endpoint rule matches
 	Tiers     map[string]Limits `koanf:"tiers"`     // per-tier overrides of the default rule

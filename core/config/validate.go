@@ -176,7 +176,6 @@ type validator struct {
 // missing reports whether key was left out of a configuration read from a file.
 func (v *validator) missing(key string) bool { return v.present != nil && !v.present[key] }
 
-
 func (v *validator) general(c *Config) {
 	v.AddAll("mode", c.Mode.check())
 	var err error
