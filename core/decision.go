@@ -89,6 +89,7 @@ type Decision struct {
 
 	binding  int          // index of the binding window in Result.Windows
 	snapshot *snapshot    // the configuration the decision was made under
+	limiter  *Limiter     // the limiter that made it, for GateRule
 	req      rate.Request // the store request; here so that deciding does not allocate
 	gated    bool         // Gate has set the headers on the response already
 	keyBuf   [64]byte     // backing array of req.Key for the usual key lengths

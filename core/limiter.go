@@ -44,8 +44,13 @@ type Input struct {
 	// "/users/{id}"), or "" when there is none. Rules match the path or the template.
 	Route string
 	// Key, when not empty, replaces the client identity (scope "key"): it comes from a
-	// custom key function.
+	// custom key function, or from a handler deciding under a key it computed (the
+	// username of a login form). Only identities the application verified belong here.
 	Key string
+	// Rule, when not empty, names the rule to decide under — an endpoint's name, or
+	// "default" — instead of the rule the request's method and path match. A name no rule
+	// has is ignored: the request is matched by its path as usual.
+	Rule string
 }
 
 // New validates cfg and builds a Limiter. Its store is the [WithStore] option, or else
@@ -154,12 +159,18 @@ func (l *Limiter) ClientAddr(r *http.Request) (addr netip.Prefix, ok bool) {
 func (l *Limiter) decide(in Input, d *Decision) {
 	s := l.snap.Load()
 	r := in.Request
-	d.snapshot, d.Now, d.Method, d.Path = s, l.now(), r.Method, r.URL.Path
+	d.snapshot, d.limiter, d.Now, d.Method, d.Path = s, l, l.now(), r.Method, r.URL.Path
 	if !s.enabled {
 		return
 	}
 	s.identify(in, d)
-	rl := s.resolve(r.Method, r.URL.Path, in.Route)
+	var rl *rule
+	if in.Rule != "" {
+		rl = s.named[in.Rule]
+	}
+	if rl == nil {
+		rl = s.resolve(r.Method, r.URL.Path, in.Route)
+	}
 	d.Rule = rl.Name
 	if s.exempt(d) {
 		d.Outcome = Exempt

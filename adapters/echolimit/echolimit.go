@@ -66,6 +66,26 @@ func middleware(lim *core.Limiter, o *adapter.Options[echo.Context]) echo.Middle
 	}
 }
 
+// Allow decides the request of c again from inside its handler, under the rule named
+// rule (an endpoint's name, or "default") and counted under key ("" keeps the client's
+// identity): a login handler limits attempts per username it read from the form. It
+// sets that decision's headers on c.Response(); when the request may not proceed it
+// answers 429 (or 503) and returns false, and the handler returns nil. It panics when no
+// ratewarden middleware decided the request (see core.GateRule).
+//
+//	if !echolimit.Allow(c, "login", c.FormValue("username")) {
+//		return nil
+//	}
+func Allow(c echo.Context, rule, key string) bool {
+	r, d := core.GateRule(c.Request(), c.Response().Header(), rule, key)
+	c.SetRequest(r)
+	if d.Proceed() {
+		return true
+	}
+	d.WriteResponse(c.Response())
+	return false
+}
+
 // FromContext returns the decision the middleware made for the request of c. ok is
 // false when no ratewarden middleware decided the request (or a skipper let it through).
 // With several limiters on one route, it is the last one's.

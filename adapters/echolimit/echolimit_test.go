@@ -35,6 +35,10 @@ func TestConformance(t *testing.T) {
 					return errors.New("handler failed") // echo's HTTPErrorHandler answers 500
 				case adaptertest.Panic:
 					panic("handler panicked")
+				case adaptertest.Named:
+					if !echolimit.Allow(c, adaptertest.NamedRule, adaptertest.NamedKey(c.Request())) {
+						return nil
+					}
 				}
 				d, ok := echolimit.FromContext(c)
 				adaptertest.WriteReply(c.Response(), d, ok)

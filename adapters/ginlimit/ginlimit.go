@@ -56,6 +56,27 @@ func middleware(lim *core.Limiter, o *adapter.Options[*gin.Context]) gin.Handler
 	}
 }
 
+// Allow decides the request of c again from inside its handler, under the rule named
+// rule (an endpoint's name, or "default") and counted under key ("" keeps the client's
+// identity): a login handler limits attempts per username it read from the form. It
+// sets that decision's headers on c.Writer; when the request may not proceed it aborts
+// c, answers 429 (or 503) and returns false, and the handler returns. It panics when no
+// ratewarden middleware decided the request (see core.GateRule).
+//
+//	if !ginlimit.Allow(c, "login", c.PostForm("username")) {
+//		return
+//	}
+func Allow(c *gin.Context, rule, key string) bool {
+	var d *core.Decision
+	c.Request, d = core.GateRule(c.Request, c.Writer.Header(), rule, key)
+	if d.Proceed() {
+		return true
+	}
+	c.Abort()
+	d.WriteResponse(c.Writer)
+	return false
+}
+
 // FromContext returns the decision the middleware made for the request of c. ok is
 // false when no ratewarden middleware decided the request (or a skipper let it through).
 // With several limiters on one route, it is the last one's.

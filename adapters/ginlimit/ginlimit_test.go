@@ -36,6 +36,11 @@ func TestConformance(t *testing.T) {
 					c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal"})
 				case adaptertest.Panic:
 					panic("handler panicked")
+				case adaptertest.Named:
+					if ginlimit.Allow(c, adaptertest.NamedRule, adaptertest.NamedKey(c.Request)) {
+						d, ok := ginlimit.FromContext(c)
+						adaptertest.WriteReply(c.Writer, d, ok)
+					}
 				}
 			})
 		}

@@ -26,6 +26,11 @@ func TestConformance(t *testing.T) {
 					adaptertest.WriteFail(w)
 				case adaptertest.Panic:
 					panic("adaptertest: handler panicked")
+				case adaptertest.Named:
+					if httplimit.Allow(w, r, adaptertest.NamedRule, adaptertest.NamedKey(r)) {
+						d, ok := httplimit.FromContext(r.Context())
+						adaptertest.WriteReply(w, d, ok)
+					}
 				}
 			})
 		}

@@ -48,6 +48,26 @@ func middleware(lim *core.Limiter, o *adapter.Options[*http.Request]) func(http.
 	}
 }
 
+// Allow decides r again from inside its handler, under the rule named rule (an
+// endpoint's name, or "default") and counted under key ("" keeps the client's identity):
+// a login handler limits attempts per username it read from the form. It sets that
+// decision's headers on w; when the request may not proceed it answers 429 (or 503) and
+// returns false, and the handler returns. r's context still carries the middleware's
+// decision for [FromContext]. It panics when no ratewarden middleware decided r (see
+// core.GateRule).
+//
+//	if !httplimit.Allow(w, r, "login", r.PostFormValue("username")) {
+//		return
+//	}
+func Allow(w http.ResponseWriter, r *http.Request, rule, key string) bool {
+	_, d := core.GateRule(r, w.Header(), rule, key)
+	if d.Proceed() {
+		return true
+	}
+	d.WriteResponse(w)
+	return false
+}
+
 // FromContext returns the decision the middleware made for the request whose context is
 // ctx. ok is false when the middleware did not run (or skipped the request).
 func FromContext(ctx context.Context) (d *core.Decision, ok bool) { return core.FromContext(ctx) }

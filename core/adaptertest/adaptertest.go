@@ -57,7 +57,18 @@ const (
 	// Panic routes panic; the framework's recovery middleware, mounted outside the
 	// limiter, answers 500.
 	Panic
+	// Named routes decide the request again in the handler, with the adapter's Allow
+	// under the rule [NamedRule] and the key [NamedKey] returns; when Allow returns true
+	// they answer as [OK] routes do, otherwise Allow has answered.
+	Named
 )
+
+// NamedRule is the rule [Named] routes decide under from their handler.
+const NamedRule = "signin"
+
+// NamedKey is the key [Named] routes decide under from their handler: the request's
+// "user" query parameter, as a login handler would read a username.
+func NamedKey(r *http.Request) string { return r.URL.Query().Get("user") }
 
 // Route is one route the server under test serves.
 type Route struct {
@@ -91,6 +102,7 @@ var Routes = []Route{
 	{http.MethodGet, "/api/v1/users/{id}", OK},
 	{http.MethodGet, "/api/v1/error", Fail},
 	{http.MethodGet, "/api/v1/panic", Panic},
+	{http.MethodPost, "/api/v1/signin", Named},
 }
 
 // Reply is the body of [OK] routes: what the handler learned from the adapter's

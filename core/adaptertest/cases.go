@@ -53,6 +53,31 @@ func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 func cases() []testCase {
 	cs := []testCase{
 		{
+			name: "a handler decides again under a named rule with a key it computed",
+			config: config.Config{Endpoints: []config.Endpoint{
+				{Name: NamedRule, Pattern: "/decided/from/the/handler", Limits: perMinute(3)},
+			}},
+			run: func(t *testing.T, s *server) {
+				alice := request{method: http.MethodPost, path: "/api/v1/signin?user=alice"}
+				for i := int64(1); i <= 3; i++ {
+					rec := s.allow(t, 1, alice)
+					assert.Equal(t, `"signin";q=3;w=60`, rec.Header().Get("RateLimit-Policy"), "the handler's decision sets the headers")
+					assert.Equal(t, fmt.Sprint(3-i), rec.Header().Get("X-RateLimit-Remaining"))
+					assert.Equal(t, "ok", reply(t, rec).Status)
+				}
+				rec := s.deny(t, alice)
+				assert.Equal(t, "0", rec.Header().Get("X-RateLimit-Remaining"))
+				assert.Equal(t, "20", rec.Header().Get("Retry-After"), "3 a minute: one comes back every 20 s")
+				assert.Contains(t, rec.Body.String(), `"policy":"signin"`, "the 429 body is the handler's rule's")
+
+				bob := request{method: http.MethodPost, path: "/api/v1/signin?user=bob"}
+				s.allow(t, 3, bob) // another key, another counter; same client address
+				// The middleware counted all seven requests under the address's default rule,
+				// and counts this eighth one.
+				assert.Equal(t, "92", s.do(request{}).Header().Get("X-RateLimit-Remaining"))
+			},
+		},
+		{
 			name: "a burst of 100 is admitted, the 101st gets 429 with Retry-After and the JSON body",
 			run: func(t *testing.T, s *server) {
 				for i := int64(1); i <= 100; i++ {
