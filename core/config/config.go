@@ -65,6 +65,11 @@ type Endpoint struct {
 	Methods []string          `koanf:"methods"` // empty = every method
 	Limits  `koanf:",squash"` // the rule's own limits
 	Tiers   map[string]Limits `koanf:"tiers"` // per-tier overrides for this endpoint
+	// CountStatuses, when not empty, makes the rule count by response: a request is
+	// admitted when every window could take its cost, and the cost is consumed after the
+	// handler only when the response status is listed (401 and 403 for failed logins).
+	// Statuses are 100 to 599. See docs/rules.md for the in-flight bound.
+	CountStatuses []int `koanf:"count_statuses"`
 }
 
 // RuleName returns the name of the endpoint's rule: its Name, or else a slug of its

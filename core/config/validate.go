@@ -84,6 +84,9 @@ type Rule struct {
 	Methods []string        // upper-cased; empty = every method
 	Own     RuleLimits      // the rule's own limits
 	Tiers   map[string]RuleLimits
+	// CountStatuses are the response statuses whose requests consume the rule's cost,
+	// sorted; empty when every admitted request does (Endpoint.CountStatuses).
+	CountStatuses []int
 }
 
 // RuleLimits are the policy and cost a rule applies to one tier.
@@ -387,12 +390,29 @@ func (v *validator) endpoints(eps []Endpoint) []*Rule {
 			}
 		}
 
-		r := &Rule{Name: v.prefix + name, Pattern: pat, Methods: methods}
+		r := &Rule{Name: v.prefix + name, Pattern: pat, Methods: methods, CountStatuses: v.statuses(key, e.CountStatuses)}
 		cost := v.limits(r, func(ls RuleLimits) { r.Own = ls }, key, e.Limits, 1, "")
 		v.tiers(r, key+".tiers", e.Tiers, cost, key+".cost")
 		rules = append(rules, r)
 	}
 	return rules
+}
+
+// statuses checks the count_statuses of an endpoint and returns them sorted, without
+// duplicates.
+func (v *validator) statuses(key string, statuses []int) []int {
+	var set []int
+	for j, st := range statuses {
+		if st < 100 || st > 599 {
+			v.Add(fmt.Sprintf("%s.count_statuses[%d]", key, j), "must be an HTTP status from 100 to 599, got %d", st)
+			continue
+		}
+		if !slices.Contains(set, st) {
+			set = append(set, st)
+		}
+	}
+	slices.Sort(set)
+	return set
 }
 
 // methods checks the methods of an endpoint and returns them upper-cased and sorted.

@@ -121,6 +121,16 @@ func TestValidateEachRule(t *testing.T) {
 			c.Tiers = map[string]Limits{"premium": lim(rate.MaxSlidingLimit*2, minute)}
 		}, "tiers.premium.limit", "200000"},
 
+		{"count status too low", func(c *Config) {
+			e := ep("/login", lim(5, minute))
+			e.CountStatuses = []int{401, 99}
+			c.Endpoints = []Endpoint{e}
+		}, "endpoints[0].count_statuses[1]", "got 99"},
+		{"count status too high", func(c *Config) {
+			e := ep("/login", lim(5, minute))
+			e.CountStatuses = []int{600}
+			c.Endpoints = []Endpoint{e}
+		}, "endpoints[0].count_statuses[0]", "got 600"},
 		{"endpoint pattern missing", func(c *Config) { c.Endpoints = []Endpoint{ep("", lim(1, minute))} }, "endpoints[0].pattern", "required"},
 		{"endpoint pattern relative", func(c *Config) {
 			c.Endpoints = []Endpoint{ep("/a", lim(1, minute)), ep("api", lim(1, minute))}

@@ -450,3 +450,33 @@ func TestLoadRefusesDeepOrHugeFiles(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "more than a configuration file may have")
 }
+
+func TestLoadReadsCountStatusesFromTheFileAndTheEnvironment(t *testing.T) {
+	t.Parallel()
+	path := writeTOML(t, `
+[[endpoints]]
+name = "login"
+pattern = "/api/v1/login"
+limit = 5
+window = "1m"
+count_statuses = [401, 403]
+`)
+	c, err := Source{Path: path, Environ: []string{}}.Load()
+	require.NoError(t, err)
+	assert.Equal(t, []int{401, 403}, c.Endpoints[0].CountStatuses)
+
+	c, err = Source{Path: path, Environ: []string{"RATELIMIT_ENDPOINTS_LOGIN_COUNT_STATUSES=429,401"}}.Load()
+	require.NoError(t, err)
+	assert.Equal(t, []int{429, 401}, c.Endpoints[0].CountStatuses)
+
+	_, err = Source{Path: writeTOML(t, `
+[[endpoints]]
+pattern = "/login"
+limit = 5
+window = "1m"
+count_statuses = ["401"]
+`), Environ: []string{}}.Load()
+	var ve *config.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "endpoints[0].count_statuses[0]", ve.Problems[0].Key, "%v", ve.Problems)
+}
