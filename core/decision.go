@@ -69,7 +69,7 @@ type Decision struct {
 
 	Rule  string // rule name, also the policy name in headers: "default", "compute"
 	Scope string // ScopeIP, ScopeUser or ScopeKey
-	Tier  string // the token's tier claim, or TierAnonymous
+	Tier  string // the verified tier (a token's claim), TierNone for a token without one, or TierAnonymous
 	// ID is the user id or key for ScopeUser and ScopeKey; for ScopeIP see [Decision.ClientID].
 	ID string
 

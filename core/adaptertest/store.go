@@ -10,7 +10,7 @@ import (
 
 // Store is the simplest complete rate.Store: one map behind one mutex, deciding with
 // rate.Policy like every in-process store, that a test can make fail. The suite passes one
-// with core.WithStore, so that core's own net/http middleware can run the suite without
+// with core.WithStore, so that adapters/httplimit can run the suite without
 // the memory backend (a module that requires core), and so that cases can make the backend
 // fail; core's own tests use it for the same reasons. Backends prove their semantics in
 // package storetest; this store is for testing the HTTP side. Safe for concurrent use.
