@@ -12,6 +12,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func TestTheDeniedBodyInJSON(t *testing.T) {
@@ -83,4 +84,26 @@ func TestWriteResponseOfAHandBuiltDecision(t *testing.T) {
 		assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
 		assert.Equal(t, core.TierOther, d.TierLabel())
 	}
+}
+
+// Decisions built by hand with a policy of no windows, or more than a store fills, answer
+// too (an attack review made each method panic).
+func TestHandBuiltDecisionsWithOddPolicies(t *testing.T) {
+	many := make([]rate.Window, rate.MaxWindows+1)
+	for _, p := range []*rate.Policy{{}, {Windows: many}} {
+		for _, o := range []core.Outcome{core.Allowed, core.Denied, core.ShadowDenied} {
+			d := &core.Decision{Outcome: o, Policy: p}
+			require.NotPanics(t, func() {
+				d.Binding()
+				_, _, _ = d.Limit(), d.Remaining(), d.Reset()
+				_ = d.RetryAfter()
+				d.WriteHeaders(http.Header{})
+				d.WriteResponse(httptest.NewRecorder())
+			}, "%v with %d windows", o, len(p.Windows))
+		}
+	}
+	d := &core.Decision{Outcome: core.Denied, Result: rate.Result{Cooldown: 1<<63 - 1}}
+	h := http.Header{}
+	d.WriteHeaders(h)
+	assert.Equal(t, "9223372037", h.Get("Retry-After"), "no overflow to 1 s")
 }

@@ -102,7 +102,7 @@ func (d *Decision) Proceed() bool {
 
 // Limited reports whether the request was counted and so carries rate-limit headers.
 func (d *Decision) Limited() bool {
-	return d != nil && d.Policy != nil && (d.Outcome == Allowed || d.Outcome == Denied || d.Outcome == ShadowDenied)
+	return len(d.windows()) > 0 && (d.Outcome == Allowed || d.Outcome == Denied || d.Outcome == ShadowDenied)
 }
 
 // ClientID is the identity a request was counted under, as it appears in logs:
@@ -137,10 +137,11 @@ func (d *Decision) TierLabel() string {
 // Binding returns the window that decides the headers, the one with the fewest remaining
 // units, and its state. ok is false when the request was not limited.
 func (d *Decision) Binding() (w rate.Window, r rate.WindowResult, ok bool) {
-	if d == nil || d.Policy == nil {
+	ws := d.windows()
+	if len(ws) == 0 || d.binding >= len(ws) {
 		return rate.Window{}, rate.WindowResult{}, false
 	}
-	return d.Policy.Windows[d.binding], d.Result.Windows[d.binding], true
+	return ws[d.binding], d.Result.Windows[d.binding], true
 }
 
 // Limit is the limit of the binding window (0 when not limited).
@@ -181,10 +182,10 @@ func (d *Decision) RetryAfter() time.Duration {
 // windows are the windows of the policy that applied; none for a decision that was not
 // limited or was built by hand.
 func (d *Decision) windows() []rate.Window {
-	if d.Policy == nil {
+	if d == nil || d.Policy == nil {
 		return nil
 	}
-	return d.Policy.Windows
+	return d.Policy.Windows[:min(len(d.Policy.Windows), rate.MaxWindows)]
 }
 
 // settings is the configuration the decision was made under; the defaults for a
@@ -216,5 +217,9 @@ func RetryAfterSeconds(d time.Duration) int64 { return max(1, ceilSeconds(d)) }
 
 // ceilSeconds rounds d up to whole seconds.
 func ceilSeconds(d time.Duration) int64 {
-	return int64((d + time.Second - 1) / time.Second)
+	s := int64(d / time.Second)
+	if d%time.Second > 0 {
+		s++
+	}
+	return s
 }

@@ -104,7 +104,7 @@ func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, ceilSeconds(r.ResetAfter), 10)
 		hs.add(headerRateLimit, len(b))
-		for i, pw := range d.Policy.Windows {
+		for i, pw := range d.windows() {
 			if i > 0 {
 				b = append(b, ',')
 			}

@@ -50,5 +50,8 @@ func WithErrorHandler(h func(c echo.Context, d *core.Decision) error) Option {
 }
 
 func hook(h func(echo.Context, *core.Decision) error) adapter.Handler[echo.Context] {
+	if h == nil {
+		return nil // the default answer, as with no option
+	}
 	return func(c echo.Context, _ http.ResponseWriter, d *core.Decision) error { return h(c, d) }
 }

@@ -49,6 +49,9 @@ func WithErrorHandler(h func(c *gin.Context, d *core.Decision)) Option {
 }
 
 func hook(h func(*gin.Context, *core.Decision)) adapter.Handler[*gin.Context] {
+	if h == nil {
+		return nil // the default answer, as with no option
+	}
 	return func(c *gin.Context, _ http.ResponseWriter, d *core.Decision) error {
 		h(c, d)
 		return nil

@@ -52,6 +52,9 @@ func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, d *core.Dec
 }
 
 func hook(h func(http.ResponseWriter, *http.Request, *core.Decision)) adapter.Handler[*http.Request] {
+	if h == nil {
+		return nil // the default answer, as with no option
+	}
 	return func(r *http.Request, w http.ResponseWriter, d *core.Decision) error {
 		h(w, r, d)
 		return nil

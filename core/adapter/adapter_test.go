@@ -57,3 +57,15 @@ func TestRespondWritesTheDefaultAnswerWithoutHooks(t *testing.T) {
 	require.NoError(t, adapter.Collect[ctx](nil).Respond(ctx{}, w, &core.Decision{Outcome: core.Unavailable}))
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 }
+
+// A nil hook means the default answer: an adapter's WithDeniedHandler(nil) after an
+// earlier hook undoes it rather than calling nil on every denial (an attack review).
+func TestANilHookMeansTheDefaultAnswer(t *testing.T) {
+	o := adapter.Collect([]adapter.Option[ctx]{
+		adapter.WithDeniedHandler(func(ctx, http.ResponseWriter, *core.Decision) error { return errors.New("hook") }),
+		adapter.WithDeniedHandler[ctx](nil),
+	})
+	w := httptest.NewRecorder()
+	require.NoError(t, o.Respond(ctx{}, w, &core.Decision{Outcome: core.Denied}))
+	assert.Equal(t, http.StatusTooManyRequests, w.Code)
+}

@@ -62,11 +62,14 @@ var (
 // The repository's backend packages call it from init: importing backends/memorystore
 // registers [config.BackendMemory], backends/redisstore [config.BackendRedis]. Those are
 // the names the `backend` key accepts, so name must be one of them: a store of your own
-// is passed to core.New with core.WithStore instead. It panics on any other name and when
-// name is registered twice, like database/sql.Register.
+// is passed to core.New with core.WithStore instead. It panics on any other name, on a nil
+// factory and when name is registered twice, like database/sql.Register.
 func Register(name config.Backend, f Factory) {
 	if err := new(config.Backend).UnmarshalText([]byte(name)); err != nil || name == "" {
 		panic(fmt.Sprintf("ratewarden: backend.Register(%q): not a backend the configuration can name; pass the store with core.WithStore", name))
+	}
+	if f == nil {
+		panic("ratewarden: backend.Register: nil factory for " + string(name))
 	}
 	registryMu.Lock()
 	defer registryMu.Unlock()

@@ -47,4 +47,6 @@ func TestRegisterRefusesNamesTheConfigurationCannotName(t *testing.T) {
 			`ratewarden: backend.Register("`+string(name)+`"): not a backend the configuration can name; pass the store with core.WithStore`,
 			func() { backend.Register(name, nil) })
 	}
+	assert.PanicsWithValue(t, "ratewarden: backend.Register: nil factory for redis",
+		func() { backend.Register(config.BackendRedis, nil) })
 }

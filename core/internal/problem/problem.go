@@ -33,11 +33,16 @@ func (p Problem) Error() string { return p.String() }
 type List []Problem
 
 // Add appends a problem at key. The message is format and args as fmt.Sprintf makes it;
-// the argument of its "got %…" verb, when it has one, is the problem's Value.
+// the argument of its "got %…" verb, when it has one, is the problem's Value (its
+// ProblemValue() when it has that method, for values the message shows decorated).
 func (l *List) Add(key, format string, args ...any) {
 	p := Problem{Key: key, Message: fmt.Sprintf(format, args...)}
 	if i := gotArg(format); i >= 0 && i < len(args) {
-		p.Value = fmt.Sprint(args[i])
+		if v, ok := args[i].(interface{ ProblemValue() string }); ok {
+			p.Value = v.ProblemValue()
+		} else {
+			p.Value = fmt.Sprint(args[i])
+		}
 	}
 	*l = append(*l, p)
 }
