@@ -16,7 +16,7 @@ import (
 )
 
 // A multi-line string closed by a run of four or five quotes ends at the last three (an
-// attack review hid 500,000 levels behind '''x'''' from a guard that stopped at the first
+// attack review hid 500,000 levels behind ”'x”” from a guard that stopped at the first
 // three, and go-toml then spent 10 s and 830 MB on them).
 func TestBracketDepthSeesPastStringsClosedByLongQuoteRuns(t *testing.T) {
 	t.Parallel()
