@@ -43,7 +43,9 @@ func WithSkipper(skip func(c echo.Context) bool) Option {
 
 // WithKeyFunc counts requests under the key that key returns (scope "key") instead of
 // the client's address or verified user; when it returns "", the default identity
-// applies. Exemptions by address still apply.
+// applies. Exemptions by address still apply. The key is not verified: returning a
+// header the client sends, such as a raw API key, lets a client rotate values for fresh
+// quota ([core.Input.Key]); verify API keys with core.WithKeyLookup instead.
 func WithKeyFunc(key func(c echo.Context) string) Option {
 	return optionFunc(func(o *options) { o.key = key })
 }
