@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,13 +18,6 @@ const (
 	plainKey   = "sk_example_plain_91c2"
 	laterKey   = "sk_example_later_44d0"
 )
-
-func writeKeys(t *testing.T, content string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "keys.txt")
-	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
-	return path
-}
 
 func TestAPIKeysFromTheKeysFile(t *testing.T) {
 	const cfg = `
@@ -43,7 +35,7 @@ limit  = 10
 window = "1m"
 `
 	forEachApp(t, func(t *testing.T, bin string) {
-		keys := writeKeys(t, "# customers\n\n"+premiumKey+" cust-1 premium\n\t"+plainKey+"\tcust-2   standard\n")
+		keys := writeFile(t, "keys.txt", "# customers\n\n"+premiumKey+" cust-1 premium\n\t"+plainKey+"\tcust-2   standard\n")
 		srv := start(t, bin, nil, "-config", writeConfig(t, cfg), "-api-keys", keys)
 		withKey := func(key string) http.Header { return http.Header{"X-API-Key": {key}} }
 
@@ -92,7 +84,7 @@ window = "1m"
 
 func TestAnInvalidKeysFileExitsWithItsLine(t *testing.T) {
 	forEachApp(t, func(t *testing.T, bin string) {
-		keys := writeKeys(t, "# customers\n"+premiumKey+" cust-1 premium\n"+premiumKey+" cust-9 free\n")
+		keys := writeFile(t, "keys.txt", "# customers\n"+premiumKey+" cust-1 premium\n"+premiumKey+" cust-9 free\n")
 		code, stderr := proc.Run(bin, []string{"RATELIMIT_API_KEY_ENABLED=true"}, "-api-keys", keys)
 		assert.NotEqual(t, 0, code)
 		assert.Contains(t, stderr, keys+":3: the key of line 2 again")
