@@ -45,12 +45,17 @@ func (o Outcome) String() string {
 
 // Scope names the kind of identity a request is counted under.
 const (
-	ScopeIP   = "ip"
-	ScopeUser = "user"
-	ScopeKey  = "key" // an identity from a custom key function
+	ScopeIP     = "ip"
+	ScopeUser   = "user"   // a verified JWT
+	ScopeKey    = "key"    // a custom key function's key, or a verified API key's user id
+	ScopeGlobal = "global" // every client of a rule with scope = "global", as one
 )
 
-// TierAnonymous is the tier of a request without a verified token.
+// GlobalID is the id of the one client a rule with scope = "global" counts
+// (Decision.ID, and the Redis key "<prefix>:{global:*:<rule>}:<seconds>").
+const GlobalID = "*"
+
+// TierAnonymous is the tier of a request without a verified token or API key.
 const TierAnonymous = "anonymous"
 
 // Decision is the outcome of one request and everything needed to answer it: the
@@ -68,9 +73,10 @@ type Decision struct {
 	Outcome Outcome
 
 	Rule  string // rule name, also the policy name in headers: "default", "compute"
-	Scope string // ScopeIP, ScopeUser or ScopeKey
-	Tier  string // the verified tier (a token's claim), TierNone for a token without one, or TierAnonymous
-	// ID is the user id or key for ScopeUser and ScopeKey; for ScopeIP see [Decision.ClientID].
+	Scope string // ScopeIP, ScopeUser, ScopeKey or ScopeGlobal (the rule's scope applied)
+	Tier  string // the verified tier (a token's claim or the API key's), TierNone for an identity without one, or TierAnonymous
+	// ID is the user id or key for ScopeUser and ScopeKey, GlobalID for ScopeGlobal; for
+	// ScopeIP see [Decision.ClientID].
 	ID string
 
 	Method string // request method and path, for logs
@@ -92,6 +98,7 @@ type Decision struct {
 	limiter  *Limiter     // the limiter that made it, for GateRule
 	req      rate.Request // the store request; here so that deciding does not allocate
 	gated    bool         // Gate has set the headers on the response already
+	apiKey   bool         // the identity is a verified API key's (for user exemptions)
 	keyBuf   [64]byte     // backing array of req.Key for the usual key lengths
 }
 
@@ -106,14 +113,17 @@ func (d *Decision) Limited() bool {
 }
 
 // ClientID is the identity a request was counted under, as it appears in logs:
-// "ip:203.0.113.7", "ip:2001:db8:1:2::/64", "user:alice" or "key:<key>"; "" when no
-// client was identified (a nil, disabled or zero Decision).
+// "ip:203.0.113.7", "ip:2001:db8:1:2::/64", "user:alice", "key:<id>" (a custom key, or
+// the user id of an API key) or "global"; "" when no client was identified (a nil,
+// disabled or zero Decision).
 func (d *Decision) ClientID() string {
 	switch {
 	case d == nil || d.Scope == "":
 		return ""
 	case d.Scope == ScopeIP:
 		return string(clientip.AppendKey([]byte("ip:"), d.IPKey))
+	case d.Scope == ScopeGlobal:
+		return ScopeGlobal
 	}
 	return d.Scope + ":" + d.ID
 }

@@ -33,6 +33,10 @@ type Limiter struct {
 	observer Observer
 	name     string // WithName; prefixes policy names
 
+	keyLookup KeyLookup             // WithKeyLookup; nil when none
+	keySecret *[32]byte             // keys the hash that names API keys in caches
+	keyLog    *backend.ThrottledLog // failed key lookups, at most one record a second per kind
+
 	reloadMu sync.Mutex // serializes Reload
 }
 
@@ -44,8 +48,15 @@ type Input struct {
 	// "/users/{id}"), or "" when there is none. Rules match the path or the template.
 	Route string
 	// Key, when not empty, replaces the client identity (scope "key"): it comes from a
-	// custom key function, or from a handler deciding under a key it computed (the
-	// username of a login form). Only identities the application verified belong here.
+	// custom key function (the adapters' WithKeyFunc), or from a handler deciding under a
+	// key it computed (the username of a login form, see [GateRule]), and takes precedence
+	// over API keys, tokens and the IP.
+	//
+	// A custom key is trusted as it is: nothing verifies it. A key function that returns a
+	// header the client sends — an API key read raw — lets a client that rotates random
+	// values get a fresh quota with each one, and puts the raw key in logs, metrics and
+	// Redis keys. Return an id the application has verified, or use [WithKeyLookup], which
+	// verifies API keys and gives them their tier.
 	Key string
 	// Rule, when not empty, names the rule to decide under — an endpoint's name, or
 	// "default" — instead of the rule the request's method and path match. A name no rule
@@ -65,19 +76,23 @@ func New(cfg config.Config, opts ...Option) (*Limiter, error) {
 	if o.name != "" && !pattern.Name.MatchString(o.name) {
 		return nil, fmt.Errorf("ratewarden: WithName: must match %s, got %q", pattern.Name, o.name)
 	}
-	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer, name: o.name}
+	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer, name: o.name, keyLookup: o.keyLookup}
 	if l.now == nil {
 		l.now = time.Now
-	}
-	s, err := compile(cfg, nil, l.now, l.name)
-	if err != nil {
-		return nil, err
 	}
 	if l.logger == nil {
 		l.logger = slog.Default()
 	}
 	if l.name != "" {
 		l.logger = l.logger.With(slog.String("limiter", l.name))
+	}
+	if l.keyLookup != nil {
+		l.keySecret = newKeySecret()
+		l.keyLog = backend.NewThrottledLog(l.logger, slog.LevelError, time.Second, l.now)
+	}
+	s, err := l.compile(cfg, nil)
+	if err != nil {
+		return nil, err
 	}
 	if l.store == nil {
 		if l.store, err = backend.New(s.cfg, backend.Env{Logger: l.logger, Observer: l.observer, Now: l.now}); err != nil {
@@ -94,8 +109,10 @@ func (l *Limiter) Config() config.Config { return l.snap.Load().cfg }
 
 // Reload validates cfg and, when it is valid, swaps it in atomically: requests already
 // being decided finish under the old configuration, the next ones use the new one.
-// Counters of rules that still exist (same name, or same pattern) are kept. When cfg is
-// invalid the old configuration stays in force and the *[config.ValidationError] is returned.
+// Counters of rules that still exist (same name, or same pattern) are kept; the cached
+// answers of the key lookup ([WithKeyLookup]) are not, so that keys revoked or changed
+// since are looked up again. When cfg is invalid the old configuration stays in force and
+// the *[config.ValidationError] is returned.
 //
 // The backend is built once: changes to backend, redis.* and memory.* take effect at the
 // next restart, and Reload logs a warning naming them.
@@ -103,7 +120,7 @@ func (l *Limiter) Reload(cfg config.Config) error {
 	l.reloadMu.Lock()
 	defer l.reloadMu.Unlock()
 	old := l.snap.Load()
-	s, err := compile(cfg, old, l.now, l.name)
+	s, err := l.compile(cfg, old)
 	if err != nil {
 		l.logger.Error("config_reload_failed", slog.String("error", err.Error()))
 		return err
@@ -120,6 +137,21 @@ func (l *Limiter) Reload(cfg config.Config) error {
 	}
 	l.logger.Info("config_reloaded", slog.Int("endpoints", len(s.endpoints)))
 	return nil
+}
+
+// compile builds the snapshot of cfg (see compile) with the limiter's key resolver.
+func (l *Limiter) compile(cfg config.Config, prev *snapshot) (*snapshot, error) {
+	s, err := compile(cfg, prev, l.now, l.name)
+	if err != nil {
+		return nil, err
+	}
+	if s.apiKeys, err = l.newKeyResolver(s.cfg.APIKey); err != nil {
+		if s.verifier != nil {
+			s.verifier.Close()
+		}
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close releases the store (when the Limiter built it) and background work.
@@ -178,6 +210,12 @@ func (l *Limiter) decide(in Input, d *Decision) {
 		return
 	}
 	ls := rl.limitsFor(d.Tier)
+	switch rl.Scope { // after the exemptions, which the identity decides
+	case config.ScopeIP:
+		d.Scope, d.ID = ScopeIP, ""
+	case config.ScopeGlobal:
+		d.Scope, d.ID, ls = ScopeGlobal, GlobalID, rl.Own
+	}
 	d.Policy, d.Cost = ls.Policy, ls.Cost
 	d.req = rate.Request{Key: d.buildKey(rl.counter), Policy: ls.Policy, Cost: ls.Cost, Now: d.Now}
 	if err := l.store.Take(r.Context(), &d.req, &d.Result); err != nil {

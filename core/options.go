@@ -16,6 +16,8 @@ type options struct {
 	logger   *slog.Logger
 	observer Observer
 	name     string
+
+	keyLookup KeyLookup
 }
 
 type optionFunc func(*options)

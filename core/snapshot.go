@@ -31,6 +31,7 @@ type snapshot struct {
 	tierNames   map[string]struct{} // every tier some rule configures
 	resolver    *clientip.Resolver
 	verifier    *jwtauth.Verifier // nil when jwt is off
+	apiKeys     *keyResolver      // nil when api_key is off
 	exemptIPs   clientip.PrefixSet
 	exemptUsers map[string]struct{}
 }

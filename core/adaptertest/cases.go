@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/clientip"
 	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
@@ -19,9 +20,10 @@ import (
 
 // testCase is one configuration and what a server built from it must do.
 type testCase struct {
-	name   string
-	config config.Config
-	run    func(t *testing.T, s *server)
+	name    string
+	config  config.Config
+	options []core.Option // for core.New, after the suite's store, clock and logger
+	run     func(t *testing.T, s *server)
 }
 
 // Policies of the cases' rules, as RateLimit-Policy writes them.
@@ -622,6 +624,7 @@ func cases() []testCase {
 			},
 		},
 	}
+	cs = append(cs, identityCases()...)
 	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA} {
 		cs = append(cs, testCase{
 			name:   "algorithm " + alg.String() + ": a burst of the limit is admitted, the next request gets 429",

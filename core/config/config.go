@@ -30,6 +30,7 @@ type Config struct {
 	Tiers     map[string]Limits `koanf:"tiers"`     // per-tier overrides of the default rule
 	Endpoints []Endpoint        `koanf:"endpoints"` // per-endpoint rules
 
+	APIKey     APIKeyConfig     `koanf:"api_key"`
 	ClientIP   clientip.Config  `koanf:"client_ip"`
 	JWT        jwtauth.Config   `koanf:"jwt"`
 	Exemptions ExemptionsConfig `koanf:"exemptions"`
@@ -63,6 +64,7 @@ type Endpoint struct {
 	Name    string            `koanf:"name"`    // default: a slug of Pattern
 	Pattern string            `koanf:"pattern"` // "/exact", "/prefix/*", "/users/{id}" or "/users/:id"
 	Methods []string          `koanf:"methods"` // empty = every method
+	Scope   Scope             `koanf:"scope"`   // whom the rule counts: "client" (default), "ip" or "global"
 	Limits  `koanf:",squash"` // the rule's own limits
 	Tiers   map[string]Limits `koanf:"tiers"` // per-tier overrides for this endpoint
 	// CountStatuses, when not empty, makes the rule count by response: a request is
@@ -79,6 +81,16 @@ func (e Endpoint) RuleName() string {
 		return e.Name
 	}
 	return pattern.Slug(e.Pattern)
+}
+
+// APIKeyConfig identifies clients by an API key, verified by the lookup the application
+// gives in code (core.WithKeyLookup): a key header alone never earns a counter or a tier.
+// See docs/identity.md.
+type APIKeyConfig struct {
+	Enabled  bool          `koanf:"enabled"`
+	Header   string        `koanf:"header"`    // request header carrying the key; default "X-API-Key"
+	CacheTTL time.Duration `koanf:"cache_ttl"` // how long a lookup's answer, "not found" included, is reused; default 1m
+	Timeout  time.Duration `koanf:"timeout"`   // bound on one lookup; default 100ms
 }
 
 // ExemptionsConfig lists clients that are never limited and get no rate-limit headers.

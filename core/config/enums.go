@@ -42,6 +42,15 @@ func (a Algorithm) check() error {
 	return nil
 }
 
+// Scope is whom an endpoint rule counts (SPEC section 2, Rule scope): ScopeClient, the
+// client as identified (custom key, API key, verified user, else IP); ScopeIP, the client
+// address even for identified clients; ScopeGlobal, one counter for every client of the
+// rule, with the rule's own limits whatever the tier. "" means ScopeClient.
+type Scope string
+
+// UnmarshalText sets s from a configuration value, rejecting unknown scopes.
+func (s *Scope) UnmarshalText(b []byte) error { return unmarshalEnum(s, b) }
+
 // UnmarshalText sets m from a configuration value, rejecting any other than the Mode
 // constants with the message validation reports.
 func (m *Mode) UnmarshalText(b []byte) error { return unmarshalEnum(m, b) }
@@ -58,6 +67,8 @@ func (m Mode) check() error { return oneOf(m, ModeEnforce, ModeShadow) }
 func (b Backend) check() error { return oneOf(b, BackendMemory, BackendRedis) }
 
 func (f FailMode) check() error { return oneOf(f, FailOpen, FailClosed, FailLocal) }
+
+func (s Scope) check() error { return oneOf(s, ScopeClient, ScopeIP, ScopeGlobal) }
 
 // oneOf returns nil when v is "" or one of valid, else the problem as validation words it:
 // must be "a" or "b", got "x".

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
@@ -82,6 +83,7 @@ type Rule struct {
 	Name    string          // the policy name in headers, metrics and logs
 	Pattern pattern.Pattern // the zero Pattern for the default rule
 	Methods []string        // upper-cased; empty = every method
+	Scope   Scope           // ScopeClient, ScopeIP or ScopeGlobal; ScopeClient for the default rule
 	Own     RuleLimits      // the rule's own limits
 	Tiers   map[string]RuleLimits
 	// CountStatuses are the response statuses whose requests consume the rule's cost,
@@ -108,6 +110,7 @@ func (c Config) compile(present map[string]bool, name string) (*Compiled, error)
 	v.general(&c)
 	out.Default = v.rules(&c)
 	out.Endpoints = v.endpoints(c.Endpoints)
+	v.apiKey(c.APIKey)
 	var err error
 	out.Resolver, err = clientip.New(c.ClientIP)
 	v.AddAll("client_ip", err)
@@ -202,7 +205,7 @@ func (v *validator) general(c *Config) {
 
 // rules checks the default rule and its tier overrides.
 func (v *validator) rules(c *Config) *Rule {
-	r := &Rule{Name: v.prefix + "default"}
+	r := &Rule{Name: v.prefix + "default", Scope: ScopeClient}
 	cost := v.limits(r, func(ls RuleLimits) { r.Own = ls }, "default", c.Default, 1, "")
 	v.tiers(r, "tiers", c.Tiers, cost, "default.cost")
 	return r
@@ -390,7 +393,13 @@ func (v *validator) endpoints(eps []Endpoint) []*Rule {
 			}
 		}
 
-		r := &Rule{Name: v.prefix + name, Pattern: pat, Methods: methods, CountStatuses: v.statuses(key, e.CountStatuses)}
+		scope := cmp.Or(e.Scope, ScopeClient)
+		v.AddAll(key+".scope", e.Scope.check())
+		if scope == ScopeGlobal && len(e.Tiers) > 0 {
+			v.Add(key+".tiers", "tiers do not apply to scope %q (one counter for every client, with the rule's own limits); remove them or choose another scope", ScopeGlobal)
+		}
+
+		r := &Rule{Name: v.prefix + name, Pattern: pat, Methods: methods, Scope: scope, CountStatuses: v.statuses(key, e.CountStatuses)}
 		cost := v.limits(r, func(ls RuleLimits) { r.Own = ls }, key, e.Limits, 1, "")
 		v.tiers(r, key+".tiers", e.Tiers, cost, key+".cost")
 		rules = append(rules, r)
@@ -450,6 +459,20 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// apiKey checks the api_key section; its durations and header are checked even while it
+// is disabled, so that enabling it later by an environment variable finds them valid.
+func (v *validator) apiKey(a APIKeyConfig) {
+	if !isToken(a.Header) {
+		v.Add("api_key.header", "must be an HTTP header name such as %q, got %q", DefaultAPIKeyHeader, a.Header)
+	}
+	if a.CacheTTL <= 0 {
+		v.Add("api_key.cache_ttl", "must be > 0, got %q", a.CacheTTL.String())
+	}
+	if a.Timeout <= 0 {
+		v.Add("api_key.timeout", "must be > 0, got %q", a.Timeout.String())
+	}
 }
 
 func (v *validator) exemptions(e ExemptionsConfig) clientip.PrefixSet {

@@ -49,6 +49,16 @@ cost    = 1
   limit  = 100
   window = "1m"
 
+# scope          = "client"          # client | ip | global (section 2, Rule scope)
+# count_statuses = [401, 403]        # optional: only responses with these statuses consume
+#                                    # (e.g. failed logins); see "Counting by response" below
+
+[api_key]                            # section 2: API keys, verified by a lookup in code
+enabled   = false
+header    = "X-API-Key"
+cache_ttl = "1m"
+timeout   = "100ms"
+
 [client_ip]
 trusted_proxies = []                 # CIDRs or single IPs
 header          = "X-Forwarded-For"  # X-Forwarded-For | Forwarded | X-Real-IP
@@ -180,6 +190,7 @@ func TestLoadSpecFile(t *testing.T) {
 		Limits:  config.Limits{Limit: 10, Window: time.Minute, Cost: 1},
 		Tiers:   map[string]config.Limits{"premium": {Limit: 100, Window: time.Minute}},
 	}}, c.Endpoints)
+	assert.Equal(t, config.APIKeyConfig{Header: "X-API-Key", CacheTTL: time.Minute, Timeout: 100 * time.Millisecond}, c.APIKey)
 	assert.Equal(t, []string{}, c.ClientIP.TrustedProxies)
 	assert.Equal(t, 30*time.Second, c.JWT.Leeway)
 	assert.Equal(t, config.PenaltyConfig{Threshold: 3, Period: 10 * time.Minute, BaseCooldown: time.Minute, Multiplier: 2, MaxCooldown: time.Hour}, c.Penalty)
