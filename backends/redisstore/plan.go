@@ -91,7 +91,9 @@ func signature(p *rate.Policy) string {
 
 // keys returns the keys of one decision: "<prefix>:{<key>}:<seconds>" per window, then
 // "<prefix>:{<key>}:penalty".
-func (pl *plan) keys(prefix, key string) []string { return taggedKeys(prefix, key, pl.suffixes, pl.keysLen) }
+func (pl *plan) keys(prefix, key string) []string {
+	return taggedKeys(prefix, key, pl.suffixes, pl.keysLen)
+}
 
 // resetKeys returns the keys [Store.Reset] deletes: one per distinct period, then the
 // penalty key.
