@@ -46,7 +46,6 @@ func TestChecksAndPeeksOfUnknownKeysAddNoKeyAndPeeksUseNone(t *testing.T) {
 	require.Equal(t, 16, s.Len())
 	assert.Equal(t, int64(1), do(rate.OpPeek, "k0").Windows[0].Remaining, "k0 kept its state")
 
-
 	var res rate.Result
 	require.NoError(t, s.Take(ctx, &rate.Request{Key: "another", Policy: p, Cost: 1, Now: later}, &res))
 	// That take evicted the least recently used key: still k0, the peeks notwithstanding.

@@ -22,15 +22,8 @@ var ops = []rate.Op{rate.OpTake, rate.OpCheck, rate.OpConsume, rate.OpPeek}
 func TestEveryOpAndResetIsOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
-	client, err := redisstore.NewClient(cfg.Redis)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = client.Close() })
-	counter := &commandCounter{}
-	client.AddHook(counter)
 	obs := newObserver()
-	store, err := redisstore.NewWithClient(client, cfg, redisstore.WithObserver(obs))
-	require.NoError(t, err)
+	store, counter := countingStore(t, srv, redisstore.WithObserver(obs))
 	pen := &rate.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: 10 * time.Second, Multiplier: 2, MaxCooldown: time.Minute}
 	ctx := context.Background()
 	for _, alg := range algorithms {

@@ -151,84 +151,75 @@ func retryAfter(p *rate.Policy, res *rate.Result) time.Duration {
 // concurrent sends 400 requests from 8 goroutines at one instant against a limit of 100
 // and requires exactly 100 admissions.
 func concurrent(t *testing.T, s rate.Store, alg rate.Algorithm) {
-	const limit, workers, each = 100, 8, 50
-	p, err := rate.NewPolicy(alg, []rate.Window{{Limit: limit, Period: time.Minute, Name: "c"}}, nil)
-	require.NoError(t, err)
-	key := uniqueKey(t)
-	var admitted atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				var res rate.Result
-				if err := s.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: Base}, &res); err != nil {
-					errs <- err
-					return
-				}
-				if res.Allowed {
-					admitted.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	require.Equal(t, int64(limit), admitted.Load())
+	p, key := concurrentPolicy(t, alg), uniqueKey(t)
+	admitted := inParallel(t, func() (bool, error) {
+		var res rate.Result
+		err := s.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: Base}, &res)
+		return res.Allowed, err
+	})
+	require.Equal(t, int64(concurrentLimit), admitted)
 }
 
-// concurrentConsumes runs what count_statuses does for 400 requests at one instant from 8
-// goroutines against a limit of 100 — a check, then a consume when admitted — and requires
-// that exactly 100 consumes counted, however many passed their check: a window never
-// counts more than its limit.
+// concurrentConsumes does for 400 requests at one instant from 8 goroutines what
+// count_statuses does — a check, then a consume when admitted — against a limit of 100, and
+// requires that exactly 100 consumes counted, however many passed their check: a window
+// never counts more than its limit.
 func concurrentConsumes(t *testing.T, s rate.Store, alg rate.Algorithm) {
-	const limit, workers, each = 100, 8, 50
-	p, err := rate.NewPolicy(alg, []rate.Window{{Limit: limit, Period: time.Minute, Name: "c"}}, nil)
-	require.NoError(t, err)
-	key := uniqueKey(t)
-	var counted atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				var res rate.Result
-				req := rate.Request{Key: key, Policy: p, Cost: 1, Now: Base, Op: rate.OpCheck}
-				if err := s.Take(context.Background(), &req, &res); err != nil {
-					errs <- err
-					return
-				}
-				if !res.Allowed {
-					continue
-				}
-				req.Op = rate.OpConsume
-				if err := s.Take(context.Background(), &req, &res); err != nil {
-					errs <- err
-					return
-				}
-				if res.Allowed {
-					counted.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	require.Equal(t, int64(limit), counted.Load())
+	p, key := concurrentPolicy(t, alg), uniqueKey(t)
+	counted := inParallel(t, func() (bool, error) {
+		var res rate.Result
+		req := rate.Request{Key: key, Policy: p, Cost: 1, Now: Base, Op: rate.OpCheck}
+		if err := s.Take(context.Background(), &req, &res); err != nil || !res.Allowed {
+			return false, err
+		}
+		req.Op = rate.OpConsume
+		err := s.Take(context.Background(), &req, &res)
+		return res.Allowed, err
+	})
+	require.Equal(t, int64(concurrentLimit), counted)
 	var res rate.Result
 	require.NoError(t, s.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: Base, Op: rate.OpPeek}, &res))
 	require.False(t, res.Allowed)
 	require.Equal(t, int64(0), res.Windows[0].Remaining)
+}
+
+const concurrentLimit = 100
+
+func concurrentPolicy(t *testing.T, alg rate.Algorithm) *rate.Policy {
+	p, err := rate.NewPolicy(alg, []rate.Window{{Limit: concurrentLimit, Period: time.Minute, Name: "c"}}, nil)
+	require.NoError(t, err)
+	return p
+}
+
+// inParallel runs request 400 times from 8 goroutines and returns how many times it
+// reported true; any error fails the test.
+func inParallel(t *testing.T, request func() (bool, error)) int64 {
+	const workers, each = 8, 50
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				ok, err := request()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if ok {
+					n.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	return n.Load()
 }
 
 func uniqueKey(t *testing.T) string {
