@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ratewarden/ratewarden/core/rate"
 )
@@ -35,7 +36,18 @@ func (s *Store) Take(_ context.Context, req *rate.Request, res *rate.Result) err
 		st = new(rate.KeyState)
 		s.states[strings.Clone(req.Key)] = st // req.Key may share a buffer the caller reuses
 	}
-	req.Policy.Apply(st, req.Now.UnixMicro(), req.Cost, res)
+	req.Policy.Apply(st, req.Op, req.Now.UnixMicro(), req.Cost, res)
+	return nil
+}
+
+// Reset forgets key, or fails with the error of [Store.Fail].
+func (s *Store) Reset(_ context.Context, key string, _ []time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	delete(s.states, key)
 	return nil
 }
 

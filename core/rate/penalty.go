@@ -134,3 +134,22 @@ func (p *PenaltyPolicy) apply(ks *KeyState, now int64, res *Result) {
 	res.Cooldown, res.Violations = micros(cooldown), n
 	ks.expiresAt = max(ks.expiresAt, ps.until, t+p.Period.Microseconds())
 }
+
+// peek is the penalty step of an [OpPeek] at now, the mirror of the peek function of
+// lua/decide.lua: it reads the penalty as apply would see it and changes nothing. A cooldown
+// in force denies and shows what is left of it; Violations is the number of violations
+// that count at max(now, the newest violation) — at most Capacity, the newest ones, as
+// apply keeps them under a policy that keeps fewer — whether or not the request is denied.
+func (p *PenaltyPolicy) peek(ks *KeyState, now int64, res *Result) {
+	ps := ks.penalty
+	if ps == nil {
+		return
+	}
+	t := max(now, ps.log.newest())
+	counted := min(ps.log.len()-ps.log.unitsThrough(t-p.Period.Microseconds()), int64(p.Capacity()))
+	res.Violations = int(counted)
+	if left := ps.until - t; left > 0 {
+		res.Allowed = false
+		res.Cooldown = micros(left)
+	}
+}
