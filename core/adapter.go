@@ -56,6 +56,10 @@ func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
 // carrying the new decision; when d.Proceed() is false the caller answers, by default
 // with d.WriteResponse.
 //
+// The decision consumes the request's cost at once, even under a rule with count_statuses:
+// the handler calls GateRule when it knows the attempt counts (after a wrong password,
+// say), as no middleware sees the status of its answer to count it later.
+//
 // It panics when no ratewarden middleware decided r (none runs before the handler, or a
 // skipper let r through): that is a wiring mistake that would otherwise leave the
 // handler unlimited. A name no rule has is ignored (see [Input.Rule]).
@@ -64,7 +68,7 @@ func GateRule(r *http.Request, h http.Header, rule, key string) (*http.Request, 
 	if !ok || prev.limiter == nil {
 		panic("ratewarden: GateRule: no ratewarden middleware decided this request; add the adapter's middleware before the handler")
 	}
-	return prev.limiter.Gate(Input{Request: r, Rule: rule, Key: key}, h)
+	return prev.limiter.Gate(Input{Request: r, Rule: rule, Key: key, inHandler: true}, h)
 }
 
 // FromContext returns the decision [Limiter.Gate] made for the request whose context is

@@ -95,7 +95,10 @@ type Decision struct {
 
 	binding  int          // index of the binding window in Result.Windows
 	snapshot *snapshot    // the configuration the decision was made under
-	limiter  *Limiter     // the limiter that made it, for GateRule
+	limiter  *Limiter     // the limiter that made it, for GateRule and Complete
+	// countStatuses are the statuses whose responses consume the cost (count_statuses);
+	// nil when the decision consumed it already.
+	countStatuses []int
 	req      rate.Request // the store request; here so that deciding does not allocate
 	gated    bool         // Gate has set the headers on the response already
 	apiKey   bool         // the identity is a verified API key's (for user exemptions)

@@ -62,6 +62,8 @@ type Input struct {
 	// "default" — instead of the rule the request's method and path match. A name no rule
 	// has is ignored: the request is matched by its path as usual.
 	Rule string
+
+	inHandler bool // decided by GateRule: a count_statuses rule consumes at once
 }
 
 // New validates cfg and builds a Limiter. Its store is the [WithStore] option, or else
@@ -218,6 +220,9 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	}
 	d.Policy, d.Cost = ls.Policy, ls.Cost
 	d.req = rate.Request{Key: d.buildKey(rl.counter), Policy: ls.Policy, Cost: ls.Cost, Now: d.Now}
+	if len(rl.CountStatuses) > 0 && !in.inHandler { // counted after the handler, by Decision.Complete
+		d.req.Op, d.countStatuses = rate.OpCheck, rl.CountStatuses
+	}
 	if err := l.store.Take(r.Context(), &d.req, &d.Result); err != nil {
 		d.Err = err
 		d.Outcome = FailedOpen

@@ -58,7 +58,14 @@ func middleware(lim *core.Limiter, o *adapter.Options[echo.Context]) echo.Middle
 			}
 			r, d := lim.Gate(o.Input(c, c.Request(), c.Path()), c.Response().Header())
 			c.SetRequest(r)
-			if d.Proceed() {
+			switch {
+			case d.CountsResponse(): // count_statuses: the status decides whether it counts
+				if err := next(c); err != nil {
+					c.Error(err) // the HTTPErrorHandler's answer is the status to count
+				}
+				d.Complete(r.Context(), c.Response().Status)
+				return nil
+			case d.Proceed():
 				return next(c)
 			}
 			return o.Respond(c, c.Response(), d)

@@ -48,11 +48,15 @@ func middleware(lim *core.Limiter, o *adapter.Options[*gin.Context]) gin.Handler
 		}
 		var d *core.Decision
 		c.Request, d = lim.Gate(o.Input(c, c.Request, c.FullPath()), c.Writer.Header())
-		if d.Proceed() {
-			return // gin runs the next handler
+		switch {
+		case d.CountsResponse(): // count_statuses: the status decides whether it counts
+			c.Next()
+			d.Complete(c.Request.Context(), c.Writer.Status())
+		case d.Proceed(): // gin runs the next handler
+		default:
+			c.Abort()
+			_ = o.Respond(c, c.Writer, d) // gin's hooks return no error
 		}
-		c.Abort()
-		_ = o.Respond(c, c.Writer, d) // gin's hooks return no error
 	}
 }
 

@@ -39,11 +39,16 @@ func middleware(lim *core.Limiter, o *adapter.Options[*http.Request]) func(http.
 				return
 			}
 			r, d := lim.Gate(o.Input(r, r, ""), w.Header())
-			if d.Proceed() {
+			switch {
+			case d.CountsResponse(): // count_statuses: the status decides whether it counts
+				sw := &statusWriter{ResponseWriter: w}
+				next.ServeHTTP(sw, r)
+				d.Complete(r.Context(), sw.Status())
+			case d.Proceed():
 				next.ServeHTTP(w, r)
-				return
+			default:
+				_ = o.Respond(r, w, d) // net/http's hooks return no error
 			}
-			_ = o.Respond(r, w, d) // net/http's hooks return no error
 		})
 	}
 }

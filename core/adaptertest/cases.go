@@ -55,6 +55,26 @@ func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 func cases() []testCase {
 	cs := []testCase{
 		{
+			name: "count_statuses: only responses with a listed status consume, the framework's error answers included",
+			config: config.Config{Endpoints: []config.Endpoint{
+				{Name: "failures", Pattern: "/api/v1/error", Limits: perMinute(2), CountStatuses: []int{http.StatusInternalServerError}},
+				{Name: "successes", Pattern: "/api/v1/test", Limits: perMinute(2), CountStatuses: []int{http.StatusInternalServerError}},
+			}},
+			run: func(t *testing.T, s *server) {
+				for range 5 {
+					rec := s.allow(t, 1, request{})
+					assert.Equal(t, "2", rec.Header().Get("X-RateLimit-Remaining"), "a 200 never counts")
+				}
+				for i, left := range []string{"2", "1"} {
+					rec := s.do(request{path: "/api/v1/error"})
+					require.Equal(t, http.StatusInternalServerError, rec.Code, "failure %d", i+1)
+					assert.Equal(t, left, rec.Header().Get("X-RateLimit-Remaining"), "the state at the check, before its own cost")
+				}
+				rec := s.deny(t, request{path: "/api/v1/error"})
+				assert.Equal(t, "30", rec.Header().Get("Retry-After"))
+			},
+		},
+		{
 			name: "a handler decides again under a named rule with a key it computed",
 			config: config.Config{Endpoints: []config.Endpoint{
 				{Name: NamedRule, Pattern: "/decided/from/the/handler", Limits: perMinute(3)},
