@@ -47,6 +47,30 @@ func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
 	return in.Request, &dc.d
 }
 
+// GateRule decides r again from inside its handler, under the rule named rule (an
+// endpoint's name, or "default") and counted under key (scope "key"; "" keeps the
+// client's own identity), with the Limiter whose middleware decided r: a login handler
+// limits attempts per username it read from the form, under a rule of its own, with the
+// same headers and 429 answer as the middleware's. Like [Limiter.Gate], it sets the
+// decision's headers on h — replacing the middleware's — and returns the request copy
+// carrying the new decision; when d.Proceed() is false the caller answers, by default
+// with d.WriteResponse.
+//
+// The decision consumes the request's cost at once, even under a rule with count_statuses:
+// the handler calls GateRule when it knows the attempt counts (after a wrong password,
+// say), as no middleware sees the status of its answer to count it later.
+//
+// It panics when no ratewarden middleware decided r (none runs before the handler, or a
+// skipper let r through): that is a wiring mistake that would otherwise leave the
+// handler unlimited. A name no rule has is ignored (see [Input.Rule]).
+func GateRule(r *http.Request, h http.Header, rule, key string) (*http.Request, *Decision) {
+	prev, ok := FromContext(r.Context())
+	if !ok || prev.limiter == nil {
+		panic("ratewarden: GateRule: no ratewarden middleware decided this request; add the adapter's middleware before the handler")
+	}
+	return prev.limiter.Gate(Input{Request: r, Rule: rule, Key: key, inHandler: true}, h)
+}
+
 // FromContext returns the decision [Limiter.Gate] made for the request whose context is
 // ctx (or a context derived from it). ok is false when no limiter decided the request,
 // for example because a skipper let it through.

@@ -102,3 +102,11 @@ func TestMustNew(t *testing.T) {
 		return err.Error()
 	}(), func() { core.MustNew(config.Config{Mode: "loud"}, core.WithStore(adaptertest.NewStore())) })
 }
+
+// GateRule needs the limiter of a middleware that decided the request: without one the
+// handler would be unlimited, a wiring mistake it reports loudly.
+func TestGateRuleWithoutAMiddlewarePanics(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/login", nil)
+	assert.PanicsWithValue(t, "ratewarden: GateRule: no ratewarden middleware decided this request; add the adapter's middleware before the handler",
+		func() { core.GateRule(r, http.Header{}, "login", "alice") })
+}

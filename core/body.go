@@ -94,7 +94,7 @@ func (d *Decision) WriteResponse(w http.ResponseWriter) {
 }
 
 func (d *Decision) contentType() string {
-	if d.snapshot.problemFormat {
+	if d.settings().problemFormat {
 		return "application/problem+json"
 	}
 	return "application/json"
@@ -116,9 +116,9 @@ func (d *Decision) deniedBody() *deniedBody {
 		Scope:            d.Scope,
 		Policy:           w.Name,
 		LimitsExceeded:   []exceededLimit{},
-		DocumentationURL: d.snapshot.documentationURL,
+		DocumentationURL: d.settings().documentationURL,
 	}
-	for i, pw := range d.Policy.Windows {
+	for i, pw := range d.windows() {
 		wr := d.Result.Windows[i]
 		if wr.Allowed {
 			continue
@@ -135,7 +135,7 @@ func (d *Decision) deniedBody() *deniedBody {
 	if d.Result.Cooldown > 0 {
 		b.Penalty = &penaltyInfo{Cooldown: RetryAfterSeconds(d.Result.Cooldown), Violations: d.Result.Violations}
 	}
-	if d.snapshot.problemFormat {
+	if d.settings().problemFormat {
 		b.problem = d.problem(http.StatusTooManyRequests, b.Message)
 	}
 	return b
@@ -146,7 +146,7 @@ func (d *Decision) unavailableBody() *unavailableBody {
 		Error:   "rate_limit_unavailable",
 		Message: fmt.Sprintf("Rate limiting is temporarily unavailable. Retry in %s.", plural(RetryAfterSeconds(d.unavailableRetry()), "second")),
 	}
-	if d.snapshot.problemFormat {
+	if d.settings().problemFormat {
 		b.problem = d.problem(http.StatusServiceUnavailable, b.Message)
 	}
 	return b
@@ -155,7 +155,7 @@ func (d *Decision) unavailableBody() *unavailableBody {
 // problem returns the RFC 9457 members for a status: the type is the configured
 // documentation URL, else about:blank, and the title the status text.
 func (d *Decision) problem(status int, detail string) problem {
-	typ := d.snapshot.documentationURL
+	typ := d.settings().documentationURL
 	if typ == "" {
 		typ = "about:blank"
 	}

@@ -1,6 +1,8 @@
 package core_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func TestTheDeniedBodyInJSON(t *testing.T) {
@@ -64,4 +67,43 @@ func TestTheDeniedBodyUnderAPenalty(t *testing.T) {
 	assert.Equal(t, map[string]any{"cooldown": 30.0, "violations": 2.0}, body["penalty"])
 	assert.Equal(t, "30", rec.Header().Get("Retry-After"))
 	assert.Contains(t, h.log.String(), `"penalty_cooldown":30`)
+}
+
+// A Decision built by hand, as a test of a custom denied handler might, is answered with
+// the default settings instead of a panic.
+func TestWriteResponseOfAHandBuiltDecision(t *testing.T) {
+	for _, tc := range []struct {
+		outcome core.Outcome
+		status  int
+	}{{core.Denied, http.StatusTooManyRequests}, {core.Unavailable, http.StatusServiceUnavailable}} {
+		w := httptest.NewRecorder()
+		d := &core.Decision{Outcome: tc.outcome}
+		require.NotPanics(t, func() { d.WriteResponse(w) })
+		assert.Equal(t, tc.status, w.Code)
+		assert.Equal(t, "1", w.Header().Get("Retry-After"))
+		assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
+		assert.Equal(t, core.TierOther, d.TierLabel())
+	}
+}
+
+// Decisions built by hand with a policy of no windows, or more than a store fills, answer
+// too (an attack review made each method panic).
+func TestHandBuiltDecisionsWithOddPolicies(t *testing.T) {
+	many := make([]rate.Window, rate.MaxWindows+1)
+	for _, p := range []*rate.Policy{{}, {Windows: many}} {
+		for _, o := range []core.Outcome{core.Allowed, core.Denied, core.ShadowDenied} {
+			d := &core.Decision{Outcome: o, Policy: p}
+			require.NotPanics(t, func() {
+				d.Binding()
+				_, _, _ = d.Limit(), d.Remaining(), d.Reset()
+				_ = d.RetryAfter()
+				d.WriteHeaders(http.Header{})
+				d.WriteResponse(httptest.NewRecorder())
+			}, "%v with %d windows", o, len(p.Windows))
+		}
+	}
+	d := &core.Decision{Outcome: core.Denied, Result: rate.Result{Cooldown: 1<<63 - 1}}
+	h := http.Header{}
+	d.WriteHeaders(h)
+	assert.Equal(t, "9223372037", h.Get("Retry-After"), "no overflow to 1 s")
 }

@@ -45,12 +45,17 @@ func (o Outcome) String() string {
 
 // Scope names the kind of identity a request is counted under.
 const (
-	ScopeIP   = "ip"
-	ScopeUser = "user"
-	ScopeKey  = "key" // an identity from a custom key function
+	ScopeIP     = "ip"
+	ScopeUser   = "user"   // a verified JWT
+	ScopeKey    = "key"    // a custom key function's key, or a verified API key's user id
+	ScopeGlobal = "global" // every client of a rule with scope = "global", as one
 )
 
-// TierAnonymous is the tier of a request without a verified token.
+// GlobalID is the id of the one client a rule with scope = "global" counts
+// (Decision.ID, and the Redis key "<prefix>:{global:*:<rule>}:<seconds>").
+const GlobalID = "*"
+
+// TierAnonymous is the tier of a request without a verified token or API key.
 const TierAnonymous = "anonymous"
 
 // Decision is the outcome of one request and everything needed to answer it: the
@@ -68,9 +73,10 @@ type Decision struct {
 	Outcome Outcome
 
 	Rule  string // rule name, also the policy name in headers: "default", "compute"
-	Scope string // ScopeIP, ScopeUser or ScopeKey
-	Tier  string // the token's tier claim, or TierAnonymous
-	// ID is the user id or key for ScopeUser and ScopeKey; for ScopeIP see [Decision.ClientID].
+	Scope string // ScopeIP, ScopeUser, ScopeKey or ScopeGlobal (the rule's scope applied)
+	Tier  string // the verified tier (a token's claim or the API key's), TierNone for an identity without one, or TierAnonymous
+	// ID is the user id or key for ScopeUser and ScopeKey, GlobalID for ScopeGlobal; for
+	// ScopeIP see [Decision.ClientID].
 	ID string
 
 	Method string // request method and path, for logs
@@ -89,8 +95,13 @@ type Decision struct {
 
 	binding  int          // index of the binding window in Result.Windows
 	snapshot *snapshot    // the configuration the decision was made under
+	limiter  *Limiter     // the limiter that made it, for GateRule and Complete
+	// countStatuses are the statuses whose responses consume the cost (count_statuses);
+	// nil when the decision consumed it already.
+	countStatuses []int
 	req      rate.Request // the store request; here so that deciding does not allocate
 	gated    bool         // Gate has set the headers on the response already
+	apiKey   bool         // the identity is a verified API key's (for user exemptions)
 	keyBuf   [64]byte     // backing array of req.Key for the usual key lengths
 }
 
@@ -101,18 +112,21 @@ func (d *Decision) Proceed() bool {
 
 // Limited reports whether the request was counted and so carries rate-limit headers.
 func (d *Decision) Limited() bool {
-	return d != nil && d.Policy != nil && (d.Outcome == Allowed || d.Outcome == Denied || d.Outcome == ShadowDenied)
+	return len(d.windows()) > 0 && (d.Outcome == Allowed || d.Outcome == Denied || d.Outcome == ShadowDenied)
 }
 
 // ClientID is the identity a request was counted under, as it appears in logs:
-// "ip:203.0.113.7", "ip:2001:db8:1:2::/64", "user:alice" or "key:<key>"; "" when no
-// client was identified (a nil, disabled or zero Decision).
+// "ip:203.0.113.7", "ip:2001:db8:1:2::/64", "user:alice", "key:<id>" (a custom key, or
+// the user id of an API key) or "global"; "" when no client was identified (a nil,
+// disabled or zero Decision).
 func (d *Decision) ClientID() string {
 	switch {
 	case d == nil || d.Scope == "":
 		return ""
 	case d.Scope == ScopeIP:
 		return string(clientip.AppendKey([]byte("ip:"), d.IPKey))
+	case d.Scope == ScopeGlobal:
+		return ScopeGlobal
 	}
 	return d.Scope + ":" + d.ID
 }
@@ -124,10 +138,10 @@ const TierOther = "other"
 // TierAnonymous, TierNone), else TierOther, so that token claims cannot create unbounded
 // label values.
 func (d *Decision) TierLabel() string {
-	if d == nil || d.snapshot == nil {
+	if d == nil {
 		return TierOther
 	}
-	if _, ok := d.snapshot.tierNames[d.Tier]; ok || d.Tier == TierAnonymous || d.Tier == TierNone {
+	if _, ok := d.settings().tierNames[d.Tier]; ok || d.Tier == TierAnonymous || d.Tier == TierNone {
 		return d.Tier
 	}
 	return TierOther
@@ -136,10 +150,11 @@ func (d *Decision) TierLabel() string {
 // Binding returns the window that decides the headers, the one with the fewest remaining
 // units, and its state. ok is false when the request was not limited.
 func (d *Decision) Binding() (w rate.Window, r rate.WindowResult, ok bool) {
-	if d == nil || d.Policy == nil {
+	ws := d.windows()
+	if len(ws) == 0 || d.binding >= len(ws) {
 		return rate.Window{}, rate.WindowResult{}, false
 	}
-	return d.Policy.Windows[d.binding], d.Result.Windows[d.binding], true
+	return ws[d.binding], d.Result.Windows[d.binding], true
 }
 
 // Limit is the limit of the binding window (0 when not limited).
@@ -171,11 +186,31 @@ func (d *Decision) RetryAfter() time.Duration {
 		return 0
 	}
 	wait := d.Result.Cooldown
-	for i := range d.Policy.Windows {
+	for i := range d.windows() {
 		wait = max(wait, d.Result.Windows[i].RetryAfter)
 	}
 	return wait
 }
+
+// windows are the windows of the policy that applied; none for a decision that was not
+// limited or was built by hand.
+func (d *Decision) windows() []rate.Window {
+	if d == nil || d.Policy == nil {
+		return nil
+	}
+	return d.Policy.Windows[:min(len(d.Policy.Windows), rate.MaxWindows)]
+}
+
+// settings is the configuration the decision was made under; the defaults for a
+// Decision built by hand (in a test of a custom denied handler, say).
+func (d *Decision) settings() *snapshot {
+	if d.snapshot == nil {
+		return &handBuilt
+	}
+	return d.snapshot
+}
+
+var handBuilt = snapshot{xRateLimitHeaders: true, ietfHeaders: true}
 
 // chooseBinding picks the window with the fewest remaining units; on a tie, the one that
 // takes longer to fill.
@@ -195,5 +230,9 @@ func RetryAfterSeconds(d time.Duration) int64 { return max(1, ceilSeconds(d)) }
 
 // ceilSeconds rounds d up to whole seconds.
 func ceilSeconds(d time.Duration) int64 {
-	return int64((d + time.Second - 1) / time.Second)
+	s := int64(d / time.Second)
+	if d%time.Second > 0 {
+		s++
+	}
+	return s
 }

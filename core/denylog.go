@@ -26,7 +26,7 @@ func (l *Limiter) logDenial(ctx context.Context, d *Decision) {
 		slog.Int64("remaining", r.Remaining),
 		slog.Int64("window", w.Seconds()),
 		slog.Int64("retry_after", RetryAfterSeconds(d.RetryAfter())),
-		slog.String("algorithm", s.cfg.Algorithm),
+		slog.String("algorithm", string(s.cfg.Algorithm)),
 		slog.String("backend", string(s.cfg.Backend)),
 	}
 	if d.Result.Cooldown > 0 {

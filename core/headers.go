@@ -77,12 +77,15 @@ func (d *Decision) appendHeaders(b []byte, hs *headerSet) []byte {
 		hs.add(headerRetryAfter, len(b))
 	case d.Limited():
 		b = d.appendLimitHeaders(b, hs)
+	case d.Outcome == Denied: // a Decision built by hand, without a policy
+		b = strconv.AppendInt(b, RetryAfterSeconds(d.RetryAfter()), 10)
+		hs.add(headerRetryAfter, len(b))
 	}
 	return b
 }
 
 func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
-	s := d.snapshot
+	s := d.settings()
 	w, r, _ := d.Binding()
 	if s.xRateLimitHeaders {
 		b = strconv.AppendInt(b, w.Limit, 10)
@@ -101,7 +104,7 @@ func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, ceilSeconds(r.ResetAfter), 10)
 		hs.add(headerRateLimit, len(b))
-		for i, pw := range d.Policy.Windows {
+		for i, pw := range d.windows() {
 			if i > 0 {
 				b = append(b, ',')
 			}

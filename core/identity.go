@@ -1,11 +1,16 @@
 package core
 
-// TierNone is the tier of a verified user whose token has no tier claim. Like any tier
+import "cmp"
+
+// TierNone is the tier of a verified user whose token has no tier claim (or an API key
+// whose lookup answered no tier). Like any tier
 // that is not configured, it gets the rule's own limits.
 const TierNone = "none"
 
 // identify fills the identity of d: the client IP always (exemptions and logs need it),
-// then a custom key, a verified JWT user, or the IP as the counted identity.
+// then, first found first (SPEC section 2): a custom key, a verified API key, a verified
+// JWT user, or the IP as the counted identity. A key the lookup does not verify falls
+// through to the token and the IP: it never earns a counter of its own.
 func (s *snapshot) identify(in Input, d *Decision) {
 	r := in.Request
 	if addr, ok := s.resolver.ClientIP(r.RemoteAddr, r.Header); ok {
@@ -20,6 +25,14 @@ func (s *snapshot) identify(in Input, d *Decision) {
 		d.Scope, d.ID = ScopeKey, in.Key
 		return
 	}
+	if s.apiKeys != nil {
+		if key := r.Header.Get(s.apiKeys.header); key != "" {
+			if id, ok := s.apiKeys.identify(r.Context(), key); ok {
+				d.Scope, d.ID, d.Tier, d.apiKey = ScopeKey, id.User, cmp.Or(id.Tier, TierNone), true
+				return
+			}
+		}
+	}
 	if s.verifier == nil {
 		return
 	}
@@ -28,19 +41,17 @@ func (s *snapshot) identify(in Input, d *Decision) {
 		return
 	}
 	if id, ok := s.verifier.Identify(auth); ok {
-		d.Scope, d.ID, d.Tier = ScopeUser, id.User, id.Tier
-		if d.Tier == "" {
-			d.Tier = TierNone
-		}
+		d.Scope, d.ID, d.Tier = ScopeUser, id.User, cmp.Or(id.Tier, TierNone)
 	}
 }
 
-// exempt reports whether the client of d is exempted by IP or by verified user id.
+// exempt reports whether the client of d is exempted by IP or by verified user id: a
+// token's user, or an API key's. A custom key is not verified, so it is never exempt by id.
 func (s *snapshot) exempt(d *Decision) bool {
 	if s.exemptIPs.Len() > 0 && d.ClientIP.IsValid() && s.exemptIPs.Contains(d.ClientIP) {
 		return true
 	}
-	if d.Scope != ScopeUser || len(s.exemptUsers) == 0 {
+	if d.Scope != ScopeUser && !d.apiKey || len(s.exemptUsers) == 0 {
 		return false
 	}
 	_, ok := s.exemptUsers[d.ID]

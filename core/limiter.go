@@ -11,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/ratewarden/ratewarden/core/backend"
 	"github.com/ratewarden/ratewarden/core/clientip"
 	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/internal/pattern"
@@ -32,6 +33,10 @@ type Limiter struct {
 	observer Observer
 	name     string // WithName; prefixes policy names
 
+	keyLookup KeyLookup             // WithKeyLookup; nil when none
+	keySecret *[32]byte             // keys the hash that names API keys in caches
+	keyLog    *backend.ThrottledLog // failed key lookups, at most one record a second per kind
+
 	reloadMu sync.Mutex // serializes Reload
 }
 
@@ -43,12 +48,26 @@ type Input struct {
 	// "/users/{id}"), or "" when there is none. Rules match the path or the template.
 	Route string
 	// Key, when not empty, replaces the client identity (scope "key"): it comes from a
-	// custom key function.
+	// custom key function (the adapters' WithKeyFunc), or from a handler deciding under a
+	// key it computed (the username of a login form, see [GateRule]), and takes precedence
+	// over API keys, tokens and the IP.
+	//
+	// A custom key is trusted as it is: nothing verifies it. A key function that returns a
+	// header the client sends — an API key read raw — lets a client that rotates random
+	// values get a fresh quota with each one, and puts the raw key in logs, metrics and
+	// Redis keys. Return an id the application has verified, or use [WithKeyLookup], which
+	// verifies API keys and gives them their tier.
 	Key string
+	// Rule, when not empty, names the rule to decide under — an endpoint's name, or
+	// "default" — instead of the rule the request's method and path match. A name no rule
+	// has is ignored: the request is matched by its path as usual.
+	Rule string
+
+	inHandler bool // decided by GateRule: a count_statuses rule consumes at once
 }
 
 // New validates cfg and builds a Limiter. Its store is the [WithStore] option, or else
-// the backend the configuration names, which must be registered (see [RegisterBackend]):
+// the backend the configuration names, which must be registered (see backend.Register):
 // importing backends/memorystore registers "memory", backends/redisstore "redis".
 // An invalid configuration returns a *[config.ValidationError] listing every problem.
 func New(cfg config.Config, opts ...Option) (*Limiter, error) {
@@ -59,13 +78,9 @@ func New(cfg config.Config, opts ...Option) (*Limiter, error) {
 	if o.name != "" && !pattern.Name.MatchString(o.name) {
 		return nil, fmt.Errorf("ratewarden: WithName: must match %s, got %q", pattern.Name, o.name)
 	}
-	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer, name: o.name}
+	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer, name: o.name, keyLookup: o.keyLookup}
 	if l.now == nil {
 		l.now = time.Now
-	}
-	s, err := compile(cfg, nil, l.now, l.name)
-	if err != nil {
-		return nil, err
 	}
 	if l.logger == nil {
 		l.logger = slog.Default()
@@ -73,8 +88,16 @@ func New(cfg config.Config, opts ...Option) (*Limiter, error) {
 	if l.name != "" {
 		l.logger = l.logger.With(slog.String("limiter", l.name))
 	}
+	if l.keyLookup != nil {
+		l.keySecret = newKeySecret()
+		l.keyLog = backend.NewThrottledLog(l.logger, slog.LevelError, time.Second, l.now)
+	}
+	s, err := l.compile(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
 	if l.store == nil {
-		if l.store, err = newBackend(s.cfg, BackendEnv{Logger: l.logger, Observer: l.observer, Now: l.now}); err != nil {
+		if l.store, err = backend.New(s.cfg, backend.Env{Logger: l.logger, Observer: l.observer, Now: l.now}); err != nil {
 			return nil, err
 		}
 		l.ownStore = true
@@ -88,8 +111,10 @@ func (l *Limiter) Config() config.Config { return l.snap.Load().cfg }
 
 // Reload validates cfg and, when it is valid, swaps it in atomically: requests already
 // being decided finish under the old configuration, the next ones use the new one.
-// Counters of rules that still exist (same name, or same pattern) are kept. When cfg is
-// invalid the old configuration stays in force and the *[config.ValidationError] is returned.
+// Counters of rules that still exist (same name, or same pattern) are kept; the cached
+// answers of the key lookup ([WithKeyLookup]) are not, so that keys revoked or changed
+// since are looked up again. When cfg is invalid the old configuration stays in force and
+// the *[config.ValidationError] is returned.
 //
 // The backend is built once: changes to backend, redis.* and memory.* take effect at the
 // next restart, and Reload logs a warning naming them.
@@ -97,7 +122,7 @@ func (l *Limiter) Reload(cfg config.Config) error {
 	l.reloadMu.Lock()
 	defer l.reloadMu.Unlock()
 	old := l.snap.Load()
-	s, err := compile(cfg, old, l.now, l.name)
+	s, err := l.compile(cfg, old)
 	if err != nil {
 		l.logger.Error("config_reload_failed", slog.String("error", err.Error()))
 		return err
@@ -106,7 +131,7 @@ func (l *Limiter) Reload(cfg config.Config) error {
 	if old.verifier != nil {
 		old.verifier.Close()
 	}
-	if r, ok := l.store.(Reloader); ok {
+	if r, ok := l.store.(backend.Reloader); ok {
 		r.Reloaded()
 	}
 	if keys := restartOnlyChanges(old.cfg, s.cfg); len(keys) > 0 {
@@ -114,6 +139,21 @@ func (l *Limiter) Reload(cfg config.Config) error {
 	}
 	l.logger.Info("config_reloaded", slog.Int("endpoints", len(s.endpoints)))
 	return nil
+}
+
+// compile builds the snapshot of cfg (see compile) with the limiter's key resolver.
+func (l *Limiter) compile(cfg config.Config, prev *snapshot) (*snapshot, error) {
+	s, err := compile(cfg, prev, l.now, l.name)
+	if err != nil {
+		return nil, err
+	}
+	if s.apiKeys, err = l.newKeyResolver(s.cfg.APIKey); err != nil {
+		if s.verifier != nil {
+			s.verifier.Close()
+		}
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close releases the store (when the Limiter built it) and background work.
@@ -153,12 +193,18 @@ func (l *Limiter) ClientAddr(r *http.Request) (addr netip.Prefix, ok bool) {
 func (l *Limiter) decide(in Input, d *Decision) {
 	s := l.snap.Load()
 	r := in.Request
-	d.snapshot, d.Now, d.Method, d.Path = s, l.now(), r.Method, r.URL.Path
+	d.snapshot, d.limiter, d.Now, d.Method, d.Path = s, l, l.now(), r.Method, r.URL.Path
 	if !s.enabled {
 		return
 	}
 	s.identify(in, d)
-	rl := s.resolve(r.Method, r.URL.Path, in.Route)
+	var rl *rule
+	if in.Rule != "" {
+		rl = s.named[in.Rule]
+	}
+	if rl == nil {
+		rl = s.resolve(r.Method, r.URL.Path, in.Route)
+	}
 	d.Rule = rl.Name
 	if s.exempt(d) {
 		d.Outcome = Exempt
@@ -166,8 +212,17 @@ func (l *Limiter) decide(in Input, d *Decision) {
 		return
 	}
 	ls := rl.limitsFor(d.Tier)
+	switch rl.Scope { // after the exemptions, which the identity decides
+	case config.ScopeIP:
+		d.Scope, d.ID = ScopeIP, ""
+	case config.ScopeGlobal:
+		d.Scope, d.ID, ls = ScopeGlobal, GlobalID, rl.Own
+	}
 	d.Policy, d.Cost = ls.Policy, ls.Cost
 	d.req = rate.Request{Key: d.buildKey(rl.counter), Policy: ls.Policy, Cost: ls.Cost, Now: d.Now}
+	if len(rl.CountStatuses) > 0 && !in.inHandler { // counted after the handler, by Decision.Complete
+		d.req.Op, d.countStatuses = rate.OpCheck, rl.CountStatuses
+	}
 	if err := l.store.Take(r.Context(), &d.req, &d.Result); err != nil {
 		d.Err = err
 		d.Outcome = FailedOpen

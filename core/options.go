@@ -16,6 +16,8 @@ type options struct {
 	logger   *slog.Logger
 	observer Observer
 	name     string
+
+	keyLookup KeyLookup
 }
 
 type optionFunc func(*options)
@@ -31,6 +33,9 @@ func WithStore(s rate.Store) Option { return optionFunc(func(o *options) { o.sto
 func WithClock(now func() time.Time) Option { return optionFunc(func(o *options) { o.now = now }) }
 
 // WithLogger sets the logger for denials, backend errors and reloads (default slog.Default()).
+// Every denial is one record at warn (rate_limit_exceeded), as operators search for them
+// by client: under a flood of denied requests, size the log pipeline for it or filter the
+// level in the handler. Backend errors are throttled to one record per second per kind.
 func WithLogger(l *slog.Logger) Option { return optionFunc(func(o *options) { o.logger = l }) }
 
 // WithObserver sets an observer called for every decision and backend call, such as the

@@ -25,11 +25,13 @@ type snapshot struct {
 	documentationURL  string
 
 	defaultRule *rule
-	endpoints   []*rule // in configuration order
+	endpoints   []*rule          // in configuration order
+	named       map[string]*rule // by configured name ("login", "default"), for Input.Rule
 
 	tierNames   map[string]struct{} // every tier some rule configures
 	resolver    *clientip.Resolver
 	verifier    *jwtauth.Verifier // nil when jwt is off
+	apiKeys     *keyResolver      // nil when api_key is off
 	exemptIPs   clientip.PrefixSet
 	exemptUsers map[string]struct{}
 }
@@ -70,8 +72,12 @@ func compile(cfg config.Config, prev *snapshot, now func() time.Time, name strin
 		exemptIPs:         c.ExemptIPs,
 		exemptUsers:       make(map[string]struct{}, len(cfg.Exemptions.Users)),
 	}
+	s.named = map[string]*rule{"default": s.defaultRule}
 	for i, r := range c.Endpoints {
 		s.endpoints = append(s.endpoints, &rule{Rule: r, counter: counterPrefix + cfg.Endpoints[i].RuleName()})
+		if _, dup := s.named[cfg.Endpoints[i].RuleName()]; !dup { // a duplicate name is the first rule's
+			s.named[cfg.Endpoints[i].RuleName()] = s.endpoints[i]
+		}
 	}
 	assignCounters(s.endpoints, prev, s.defaultRule.counter)
 	for _, u := range cfg.Exemptions.Users {

@@ -88,8 +88,15 @@ func get(t *testing.T, url string) response { return send(t, http.MethodGet, url
 
 func writeConfig(t *testing.T, toml string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "ratewarden.toml")
-	require.NoError(t, os.WriteFile(path, []byte(toml), 0o600))
+	return writeFile(t, "ratewarden.toml", toml)
+}
+
+// writeFile writes content to a file named name in a fresh temporary directory and
+// returns its path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
 	return path
 }
 

@@ -51,6 +51,12 @@ func withRoutes(opts []Option) []Option {
 	return append([]Option{httplimit.WithRouteFunc(routePattern)}, opts...)
 }
 
+// Allow is [httplimit.Allow]: it decides r again from inside its handler, under the rule
+// named rule and counted under key, and answers 429 itself when r may not proceed.
+func Allow(w http.ResponseWriter, r *http.Request, rule, key string) bool {
+	return httplimit.Allow(w, r, rule, key)
+}
+
 // FromContext returns the decision the middleware made for the request whose context is
 // ctx (r.Context() in a handler). ok is false when no ratewarden middleware decided the
 // request (or a skipper let it through). With several limiters on one route, it is the

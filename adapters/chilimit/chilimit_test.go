@@ -35,6 +35,11 @@ func TestConformance(t *testing.T) {
 					adaptertest.WriteFail(w)
 				case adaptertest.Panic:
 					panic("handler panicked") // middleware.Recoverer prints its stack to stderr
+				case adaptertest.Named:
+					if chilimit.Allow(w, r, adaptertest.NamedRule, adaptertest.NamedKey(r)) {
+						d, ok := chilimit.FromContext(r.Context())
+						adaptertest.WriteReply(w, d, ok)
+					}
 				}
 			})
 		}

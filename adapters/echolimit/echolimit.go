@@ -24,6 +24,7 @@ import (
 
 	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend for New
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adapter"
 	"github.com/ratewarden/ratewarden/core/config"
 )
 
@@ -32,8 +33,8 @@ import (
 // misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
 // your own to handle that error, to reload the configuration, or to close the Limiter.
 func New(cfg config.Config, opts ...Option) echo.MiddlewareFunc {
-	o := newOptions(opts)
-	return middleware(core.MustNew(cfg, o.core...), o)
+	o := adapter.Collect(opts)
+	return middleware(core.MustNew(cfg, o.Core...), o)
 }
 
 // Middleware returns echo middleware that limits requests with lim. It is safe for
@@ -46,33 +47,50 @@ func New(cfg config.Config, opts ...Option) echo.MiddlewareFunc {
 // with fail_mode "closed" is answered 503, or by the [WithErrorHandler] hook. The handler
 // does not run in either case.
 func Middleware(lim *core.Limiter, opts ...Option) echo.MiddlewareFunc {
-	return middleware(lim, newOptions(opts))
+	return middleware(lim, adapter.Collect(opts))
 }
 
-func middleware(lim *core.Limiter, o *options) echo.MiddlewareFunc {
+func middleware(lim *core.Limiter, o *adapter.Options[echo.Context]) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if o.skip != nil && o.skip(c) {
+			if o.Skip(c) {
 				return next(c)
 			}
-			in := core.Input{Request: c.Request(), Route: c.Path()}
-			if o.key != nil {
-				in.Key = o.key(c)
-			}
-			r, d := lim.Gate(in, c.Response().Header())
+			r, d := lim.Gate(o.Input(c, c.Request(), c.Path()), c.Response().Header())
 			c.SetRequest(r)
 			switch {
+			case d.CountsResponse(): // count_statuses: the status decides whether it counts
+				if err := next(c); err != nil {
+					c.Error(err) // the HTTPErrorHandler's answer is the status to count
+				}
+				d.Complete(r.Context(), c.Response().Status)
+				return nil
 			case d.Proceed():
 				return next(c)
-			case d.Outcome == core.Denied && o.denied != nil:
-				return o.denied(c, d)
-			case d.Outcome == core.Unavailable && o.unavailable != nil:
-				return o.unavailable(c, d)
 			}
-			d.WriteResponse(c.Response())
-			return nil
+			return o.Respond(c, c.Response(), d)
 		}
 	}
+}
+
+// Allow decides the request of c again from inside its handler, under the rule named
+// rule (an endpoint's name, or "default") and counted under key ("" keeps the client's
+// identity): a login handler limits attempts per username it read from the form. It
+// sets that decision's headers on c.Response(); when the request may not proceed it
+// answers 429 (or 503) and returns false, and the handler returns nil. It panics when no
+// ratewarden middleware decided the request (see core.GateRule).
+//
+//	if !echolimit.Allow(c, "login", c.FormValue("username")) {
+//		return nil
+//	}
+func Allow(c echo.Context, rule, key string) bool {
+	r, d := core.GateRule(c.Request(), c.Response().Header(), rule, key)
+	c.SetRequest(r)
+	if d.Proceed() {
+		return true
+	}
+	d.WriteResponse(c.Response())
+	return false
 }
 
 // FromContext returns the decision the middleware made for the request of c. ok is

@@ -35,6 +35,10 @@ func TestConformance(t *testing.T) {
 					return errors.New("handler failed") // echo's HTTPErrorHandler answers 500
 				case adaptertest.Panic:
 					panic("handler panicked")
+				case adaptertest.Named:
+					if !echolimit.Allow(c, adaptertest.NamedRule, adaptertest.NamedKey(c.Request())) {
+						return nil
+					}
 				}
 				d, ok := echolimit.FromContext(c)
 				adaptertest.WriteReply(c.Response(), d, ok)
@@ -254,4 +258,18 @@ func TestRouteTemplate(t *testing.T) {
 		adaptertest.Serve(e, http.MethodGet, "/api/v1/users/2", "203.0.113.7:1")
 		assert.Equal(t, http.StatusTooManyRequests, adaptertest.Serve(e, http.MethodGet, "/api/v1/users/3", "203.0.113.7:1").Code)
 	}
+}
+
+// A nil hook is the default answer, also when it replaces an earlier hook.
+func TestNilHooksAnswerByDefault(t *testing.T) {
+	t.Parallel()
+	e := echo.New()
+	e.Use(echolimit.New(perMinute(1), quiet,
+		echolimit.WithDeniedHandler(func(echo.Context, *core.Decision) error { return errors.New("replaced") }),
+		echolimit.WithDeniedHandler(nil), echolimit.WithErrorHandler(nil)))
+	e.GET("/api", ok)
+	adaptertest.Serve(e, http.MethodGet, "/api", "203.0.113.7:1")
+	rec := adaptertest.Serve(e, http.MethodGet, "/api", "203.0.113.7:1")
+	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+	assert.Contains(t, rec.Body.String(), `"error":"rate_limit_exceeded"`)
 }

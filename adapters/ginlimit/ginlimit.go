@@ -16,6 +16,7 @@ import (
 
 	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend for New
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adapter"
 	"github.com/ratewarden/ratewarden/core/config"
 )
 
@@ -24,8 +25,8 @@ import (
 // misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
 // your own to handle that error, to reload the configuration, or to close the Limiter.
 func New(cfg config.Config, opts ...Option) gin.HandlerFunc {
-	o := newOptions(opts)
-	return middleware(core.MustNew(cfg, o.core...), o)
+	o := adapter.Collect(opts)
+	return middleware(core.MustNew(cfg, o.Core...), o)
 }
 
 // Middleware returns gin middleware that limits requests with lim. It is safe for
@@ -37,33 +38,47 @@ func New(cfg config.Config, opts ...Option) gin.HandlerFunc {
 // configuration, or by the [WithDeniedHandler] hook; one the backend could not decide
 // with fail_mode "closed" is answered 503, or by the [WithErrorHandler] hook.
 func Middleware(lim *core.Limiter, opts ...Option) gin.HandlerFunc {
-	return middleware(lim, newOptions(opts))
+	return middleware(lim, adapter.Collect(opts))
 }
 
-func middleware(lim *core.Limiter, o *options) gin.HandlerFunc {
+func middleware(lim *core.Limiter, o *adapter.Options[*gin.Context]) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if o.skip != nil && o.skip(c) {
+		if o.Skip(c) {
 			return
 		}
-		in := core.Input{Request: c.Request, Route: c.FullPath()}
-		if o.key != nil {
-			in.Key = o.key(c)
-		}
 		var d *core.Decision
-		c.Request, d = lim.Gate(in, c.Writer.Header())
-		if d.Proceed() {
-			return // gin runs the next handler
-		}
-		c.Abort()
+		c.Request, d = lim.Gate(o.Input(c, c.Request, c.FullPath()), c.Writer.Header())
 		switch {
-		case d.Outcome == core.Denied && o.denied != nil:
-			o.denied(c, d)
-		case d.Outcome == core.Unavailable && o.unavailable != nil:
-			o.unavailable(c, d)
+		case d.CountsResponse(): // count_statuses: the status decides whether it counts
+			c.Next()
+			d.Complete(c.Request.Context(), c.Writer.Status())
+		case d.Proceed(): // gin runs the next handler
 		default:
-			d.WriteResponse(c.Writer)
+			c.Abort()
+			_ = o.Respond(c, c.Writer, d) // gin's hooks return no error
 		}
 	}
+}
+
+// Allow decides the request of c again from inside its handler, under the rule named
+// rule (an endpoint's name, or "default") and counted under key ("" keeps the client's
+// identity): a login handler limits attempts per username it read from the form. It
+// sets that decision's headers on c.Writer; when the request may not proceed it aborts
+// c, answers 429 (or 503) and returns false, and the handler returns. It panics when no
+// ratewarden middleware decided the request (see core.GateRule).
+//
+//	if !ginlimit.Allow(c, "login", c.PostForm("username")) {
+//		return
+//	}
+func Allow(c *gin.Context, rule, key string) bool {
+	var d *core.Decision
+	c.Request, d = core.GateRule(c.Request, c.Writer.Header(), rule, key)
+	if d.Proceed() {
+		return true
+	}
+	c.Abort()
+	d.WriteResponse(c.Writer)
+	return false
 }
 
 // FromContext returns the decision the middleware made for the request of c. ok is

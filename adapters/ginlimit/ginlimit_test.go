@@ -36,6 +36,11 @@ func TestConformance(t *testing.T) {
 					c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal"})
 				case adaptertest.Panic:
 					panic("handler panicked")
+				case adaptertest.Named:
+					if ginlimit.Allow(c, adaptertest.NamedRule, adaptertest.NamedKey(c.Request)) {
+						d, ok := ginlimit.FromContext(c)
+						adaptertest.WriteReply(c.Writer, d, ok)
+					}
 				}
 			})
 		}
@@ -202,4 +207,18 @@ func TestRouteTemplate(t *testing.T) {
 		adaptertest.Serve(r, http.MethodGet, "/api/v1/users/2", "203.0.113.7:1")
 		assert.Equal(t, http.StatusTooManyRequests, adaptertest.Serve(r, http.MethodGet, "/api/v1/users/3", "203.0.113.7:1").Code)
 	}
+}
+
+// A nil hook is the default answer, also when it replaces an earlier hook.
+func TestNilHooksAnswerByDefault(t *testing.T) {
+	t.Parallel()
+	r := gin.New()
+	r.Use(ginlimit.New(perMinute(1), quiet,
+		ginlimit.WithDeniedHandler(func(c *gin.Context, _ *core.Decision) { c.String(http.StatusTeapot, "replaced") }),
+		ginlimit.WithDeniedHandler(nil), ginlimit.WithErrorHandler(nil)))
+	r.GET("/api", ok)
+	adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+	rec := adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1")
+	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+	assert.Contains(t, rec.Body.String(), `"error":"rate_limit_exceeded"`)
 }

@@ -1,58 +1,43 @@
 package ginlimit
 
 import (
+	"net/http"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adapter"
 )
 
-// Option configures the middleware of [New] and [Middleware].
-type Option interface{ apply(*options) }
-
-type options struct {
-	core        []core.Option
-	skip        func(*gin.Context) bool
-	key         func(*gin.Context) string
-	denied      func(*gin.Context, *core.Decision)
-	unavailable func(*gin.Context, *core.Decision)
-}
-
-type optionFunc func(*options)
-
-func (f optionFunc) apply(o *options) { f(o) }
-
-func newOptions(opts []Option) *options {
-	o := &options{}
-	for _, opt := range opts {
-		opt.apply(o)
-	}
-	return o
-}
+// Option configures the middleware of [New] and [Middleware]; the functions below build
+// them.
+type Option = adapter.Option[*gin.Context]
 
 // WithCoreOptions passes options to the Limiter that [New] builds (a store, a clock, a
 // logger, an observer). [Middleware] ignores them: its Limiter is already built.
 func WithCoreOptions(opts ...core.Option) Option {
-	return optionFunc(func(o *options) { o.core = append(o.core, opts...) })
+	return adapter.WithCoreOptions[*gin.Context](opts...)
 }
 
 // WithSkipper lets the requests for which skip returns true through untouched: no
 // counter, no headers, and [FromContext] reports no decision.
-func WithSkipper(skip func(c *gin.Context) bool) Option {
-	return optionFunc(func(o *options) { o.skip = skip })
-}
+func WithSkipper(skip func(c *gin.Context) bool) Option { return adapter.WithSkipper(skip) }
 
 // WithKeyFunc counts requests under the key that key returns (scope "key") instead of
 // the client's address or verified user; when it returns "", the default identity
 // applies. Exemptions by address still apply.
-func WithKeyFunc(key func(c *gin.Context) string) Option {
-	return optionFunc(func(o *options) { o.key = key })
-}
+//
+// The key is trusted as given: a key function that returns a raw request header (an API
+// key nobody verified) lets a client send a fresh random value with every request and
+// get a fresh quota each time. Return only identities the application has verified; for
+// API keys, use core.WithKeyLookup, which counts unknown keys by address.
+func WithKeyFunc(key func(c *gin.Context) string) Option { return adapter.WithKeyFunc(key) }
 
 // WithDeniedHandler replaces the 429 response. The handler runs after c.Abort, with the
 // rate-limit headers and Retry-After already set on c.Writer; it must write the response
 // (d.WriteResponse(c.Writer) writes the default one).
 func WithDeniedHandler(h func(c *gin.Context, d *core.Decision)) Option {
-	return optionFunc(func(o *options) { o.denied = h })
+	return adapter.WithDeniedHandler(hook(h))
 }
 
 // WithErrorHandler replaces the 503 response to a request the backend could not decide
@@ -60,5 +45,15 @@ func WithDeniedHandler(h func(c *gin.Context, d *core.Decision)) Option {
 // handler runs after c.Abort, with Retry-After already set; it must write the response.
 // With fail_mode "open" such requests proceed and no handler is called.
 func WithErrorHandler(h func(c *gin.Context, d *core.Decision)) Option {
-	return optionFunc(func(o *options) { o.unavailable = h })
+	return adapter.WithErrorHandler(hook(h))
+}
+
+func hook(h func(*gin.Context, *core.Decision)) adapter.Handler[*gin.Context] {
+	if h == nil {
+		return nil // the default answer, as with no option
+	}
+	return func(c *gin.Context, _ http.ResponseWriter, d *core.Decision) error {
+		h(c, d)
+		return nil
+	}
 }

@@ -30,7 +30,8 @@ func (nopStore) Take(_ context.Context, _ *rate.Request, res *rate.Result) error
 	res.Allowed = true
 	return nil
 }
-func (nopStore) Close() error { return nil }
+func (nopStore) Reset(context.Context, string, []time.Duration) error { return nil }
+func (nopStore) Close() error                                         { return nil }
 
 // bearer is the Authorization header of token, as name, value for adaptertest.Serve.
 func bearer(token string) []string { return []string{"Authorization", "Bearer " + token} }

@@ -1,9 +1,13 @@
 package httplimit_test
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
 
 	"github.com/ratewarden/ratewarden/adapters/httplimit"
 	"github.com/ratewarden/ratewarden/core"
@@ -26,6 +30,11 @@ func TestConformance(t *testing.T) {
 					adaptertest.WriteFail(w)
 				case adaptertest.Panic:
 					panic("adaptertest: handler panicked")
+				case adaptertest.Named:
+					if httplimit.Allow(w, r, adaptertest.NamedRule, adaptertest.NamedKey(r)) {
+						d, ok := httplimit.FromContext(r.Context())
+						adaptertest.WriteReply(w, d, ok)
+					}
 				}
 			})
 		}
@@ -51,4 +60,18 @@ func recoverer(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// A nil hook is the default answer, also when it replaces an earlier hook.
+func TestNilHooksAnswerByDefault(t *testing.T) {
+	t.Parallel()
+	h := httplimit.New(config.Config{Default: config.Limits{Limit: 1, Window: time.Minute}},
+		httplimit.WithCoreOptions(core.WithLogger(slog.New(slog.DiscardHandler))),
+		httplimit.WithDeniedHandler(func(w http.ResponseWriter, _ *http.Request, _ *core.Decision) { w.WriteHeader(http.StatusTeapot) }),
+		httplimit.WithDeniedHandler(nil), httplimit.WithErrorHandler(nil),
+	)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	adaptertest.Serve(h, http.MethodGet, "/api", "203.0.113.7:1")
+	rec := adaptertest.Serve(h, http.MethodGet, "/api", "203.0.113.7:1")
+	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+	assert.Contains(t, rec.Body.String(), `"error":"rate_limit_exceeded"`)
 }

@@ -6,6 +6,7 @@ import (
 
 	_ "github.com/ratewarden/ratewarden/backends/memorystore" // the "memory" backend for New
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adapter"
 	"github.com/ratewarden/ratewarden/core/config"
 )
 
@@ -14,8 +15,8 @@ import (
 // misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
 // your own to handle the error, to reload the configuration, or to close the Limiter.
 func New(cfg config.Config, opts ...Option) func(http.Handler) http.Handler {
-	o := newOptions(opts)
-	return middleware(core.MustNew(cfg, o.core...), o)
+	o := adapter.Collect(opts)
+	return middleware(core.MustNew(cfg, o.Core...), o)
 }
 
 // Middleware returns net/http middleware that limits requests with lim. It is safe for
@@ -27,36 +28,49 @@ func New(cfg config.Config, opts ...Option) func(http.Handler) http.Handler {
 // hook; one the backend could not decide with fail_mode "closed" is answered 503, or by
 // the [WithErrorHandler] hook. The handler does not run in either case.
 func Middleware(lim *core.Limiter, opts ...Option) func(http.Handler) http.Handler {
-	return middleware(lim, newOptions(opts))
+	return middleware(lim, adapter.Collect(opts))
 }
 
-func middleware(lim *core.Limiter, o *options) func(http.Handler) http.Handler {
+func middleware(lim *core.Limiter, o *adapter.Options[*http.Request]) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if o.skipper != nil && o.skipper(r) {
+			if o.Skip(r) {
 				next.ServeHTTP(w, r)
 				return
 			}
-			in := core.Input{Request: r}
-			if o.route != nil {
-				in.Route = o.route(r)
-			}
-			if o.keyFunc != nil {
-				in.Key = o.keyFunc(r)
-			}
-			r, d := lim.Gate(in, w.Header())
+			r, d := lim.Gate(o.Input(r, r, ""), w.Header())
 			switch {
+			case d.CountsResponse(): // count_statuses: the status decides whether it counts
+				sw := &statusWriter{ResponseWriter: w}
+				next.ServeHTTP(sw, r)
+				d.Complete(r.Context(), sw.Status())
 			case d.Proceed():
 				next.ServeHTTP(w, r)
-			case d.Outcome == core.Denied && o.denied != nil:
-				o.denied(w, r, d)
-			case d.Outcome == core.Unavailable && o.unavailable != nil:
-				o.unavailable(w, r, d)
 			default:
-				d.WriteResponse(w)
+				_ = o.Respond(r, w, d) // net/http's hooks return no error
 			}
 		})
 	}
+}
+
+// Allow decides r again from inside its handler, under the rule named rule (an
+// endpoint's name, or "default") and counted under key ("" keeps the client's identity):
+// a login handler limits attempts per username it read from the form. It sets that
+// decision's headers on w; when the request may not proceed it answers 429 (or 503) and
+// returns false, and the handler returns. r's context still carries the middleware's
+// decision for [FromContext]. It panics when no ratewarden middleware decided r (see
+// core.GateRule).
+//
+//	if !httplimit.Allow(w, r, "login", r.PostFormValue("username")) {
+//		return
+//	}
+func Allow(w http.ResponseWriter, r *http.Request, rule, key string) bool {
+	_, d := core.GateRule(r, w.Header(), rule, key)
+	if d.Proceed() {
+		return true
+	}
+	d.WriteResponse(w)
+	return false
 }
 
 // FromContext returns the decision the middleware made for the request whose context is

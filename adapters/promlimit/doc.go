@@ -16,6 +16,8 @@
 //	ratelimit_current_usage{rule, client}            gauge, at most metrics.top_clients series
 //	ratelimit_redis_latency_seconds{operation}       histogram
 //	ratelimit_redis_errors_total{kind}               counter
+//	ratelimit_memory_keys                            gauge, keys the memory backend holds
+//	ratelimit_memory_evictions_total{reason}         counter
 //
 // rule and tier come from the configuration (tiers no rule configures are "other"), so
 // their values are bounded; client, on the bounded gauge only, is the one label that names

@@ -197,6 +197,9 @@ var errBackendDown = errors.New("backend down")
 func (failingStore) Take(context.Context, *rate.Request, *rate.Result) error {
 	return errBackendDown
 }
+func (failingStore) Reset(context.Context, string, []time.Duration) error {
+	return errBackendDown
+}
 func (failingStore) Close() error { return nil }
 
 // fallbackStore decides with the memory store and marks each result as decided locally,

@@ -51,7 +51,7 @@ var decisionOf = [...]int8{
 }
 
 // evictionReasons are the values of the reason label of memory_evictions_total, as the
-// memory store reports them (core.MemoryObserver).
+// memory store reports them (backend.MemoryObserver).
 var evictionReasons = [...]string{"expired", "lru"}
 
 // Observer exports decisions and backend calls as Prometheus metrics (SPEC section 7). It
@@ -236,11 +236,11 @@ func (o *Observer) ObserveBackend(operation string, took time.Duration, errKind 
 }
 
 // WatchKeys makes memory_keys read count when metrics are collected. The memory store
-// calls it when it is built; it implements [core.MemoryObserver].
+// calls it when it is built; it implements core/backend.MemoryObserver.
 func (o *Observer) WatchKeys(count func() int) { o.memoryKeys.Store(&count) }
 
 // ObserveEvictions counts n keys the memory store forgot for reason ("expired" or "lru") in
-// memory_evictions_total; it implements [core.MemoryObserver].
+// memory_evictions_total; it implements core/backend.MemoryObserver.
 func (o *Observer) ObserveEvictions(reason string, n int) {
 	for i, r := range evictionReasons {
 		if r == reason {

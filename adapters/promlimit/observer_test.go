@@ -19,6 +19,7 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	"github.com/ratewarden/ratewarden/backends/memorystore"
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/backend"
 	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
@@ -81,13 +82,13 @@ ratelimit_redis_errors_total{kind="timeout"} 0
 	assert.Len(t, fams, len(tests), "no other metrics")
 }
 
-// The memory store reports its keys and evictions through core.MemoryObserver.
+// The memory store reports its keys and evictions through backend.MemoryObserver.
 func TestMemoryKeysAndEvictions(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
 	obs, err := promlimit.New(reg, config.MetricsConfig{})
 	require.NoError(t, err)
-	var _ core.MemoryObserver = obs
+	var _ backend.MemoryObserver = obs
 	obs.WatchKeys(func() int { return 42 })
 	obs.ObserveEvictions("expired", 3)
 	obs.ObserveEvictions("lru", 2)

@@ -107,7 +107,7 @@ func TestCurrentUsageFollowsTheAlgorithmUntilTheWindowResets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s after %v", tt.algorithm, tt.at), func(t *testing.T) {
 			t.Parallel()
-			cfg := config.Config{Algorithm: tt.algorithm, Default: config.Limits{Limit: 10, Window: time.Minute}}
+			cfg := config.Config{Algorithm: config.Algorithm(tt.algorithm), Default: config.Limits{Limit: 10, Window: time.Minute}}
 			e := newEnv(t, cfg, envConfig{})
 			e.clock.Advance(10 * time.Second)
 			e.doN(6, req{})

@@ -9,7 +9,7 @@
 // The number of keys is bounded by memory.max_keys, for the store as a whole. When it is
 // reached, a new key's shard first forgets its keys whose state equals a fresh key's, then
 // its least recently used key (to within a second); each eviction is reported to a
-// [core.MemoryObserver] and a live key's eviction is logged at warn at most once a minute,
+// [backend.MemoryObserver] and a live key's eviction is logged at warn at most once a minute,
 // since it hands its client a fresh quota. Keys whose state has returned to that of a
 // fresh key are also swept every memory.sweep_interval.
 package memorystore

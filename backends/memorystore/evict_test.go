@@ -19,7 +19,7 @@ import (
 	"github.com/ratewarden/ratewarden/core/storetest"
 )
 
-// memoryObserver records what a store reports through core.MemoryObserver.
+// memoryObserver records what a store reports through backend.MemoryObserver.
 type memoryObserver struct {
 	mu        sync.Mutex
 	count     func() int

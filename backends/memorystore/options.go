@@ -4,7 +4,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/backend"
 )
 
 // Option configures a [Store].
@@ -13,7 +13,7 @@ type Option interface{ apply(*options) }
 type options struct {
 	now      func() time.Time
 	logger   *slog.Logger
-	observer core.Observer
+	observer backend.Observer
 }
 
 type optionFunc func(*options)
@@ -41,7 +41,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithObserver reports the store's keys and evictions to o when it implements
-// [core.MemoryObserver] (adapters/promlimit's Observer does); other observers are ignored.
-func WithObserver(o core.Observer) Option {
+// [backend.MemoryObserver] (adapters/promlimit's Observer does); other observers are ignored.
+func WithObserver(o backend.Observer) Option {
 	return optionFunc(func(opts *options) { opts.observer = o })
 }

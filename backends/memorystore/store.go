@@ -10,13 +10,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/backend"
 	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func init() {
-	core.RegisterBackend(config.BackendMemory, func(cfg config.Config, env core.BackendEnv) (rate.Store, error) {
+	backend.Register(config.BackendMemory, func(cfg config.Config, env backend.Env) (rate.Store, error) {
 		return New(cfg.Memory, WithClock(env.Now), WithLogger(env.Logger), WithObserver(env.Observer)), nil
 	})
 }
@@ -36,8 +36,8 @@ type Store struct {
 	keys     atomic.Int64 // keys held, all shards together
 	maxKeys  int
 	now      func() time.Time
-	memory   core.MemoryObserver // nil when the observer reports no memory metrics
-	evictLog *core.ThrottledLog
+	memory   backend.MemoryObserver // nil when the observer reports no memory metrics
+	evictLog *backend.ThrottledLog
 
 	stopSweeper chan struct{}
 	sweeperDone chan struct{}
@@ -72,14 +72,14 @@ func New(cfg config.MemoryConfig, opts ...Option) *Store {
 		seed:        maphash.MakeSeed(),
 		maxKeys:     maxKeys,
 		now:         o.now,
-		evictLog:    core.NewThrottledLog(o.logger, slog.LevelWarn, evictionLogEvery, o.now),
+		evictLog:    backend.NewThrottledLog(o.logger, slog.LevelWarn, evictionLogEvery, o.now),
 		stopSweeper: make(chan struct{}),
 		sweeperDone: make(chan struct{}),
 	}
 	for i := range s.shards {
 		s.shards[i].init()
 	}
-	if m, ok := o.observer.(core.MemoryObserver); ok {
+	if m, ok := o.observer.(backend.MemoryObserver); ok {
 		s.memory = m
 		m.WatchKeys(s.Len)
 	}
@@ -87,24 +87,33 @@ func New(cfg config.MemoryConfig, opts ...Option) *Store {
 	return s
 }
 
-// Take decides req as [rate.Store] specifies. It never fails for a valid request; a cost
-// no window could admit is [rate.ErrCost].
+// Take decides req as [rate.Store] specifies, for each [rate.Op]. It never fails for a
+// valid request; a cost no window could admit is [rate.ErrCost]. A check or a peek of a key
+// the store does not hold is decided as a fresh key's without adding it: it would hold
+// nothing, yet could make a full store evict a live key. A peek does not count as a use of
+// the key for eviction either.
 func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
 	p := req.Policy
 	if err := p.CheckCost(req.Cost); err != nil {
 		return err
 	}
 	now := req.Now.UnixMicro()
-	sh := &s.shards[maphash.String(s.seed, req.Key)&s.mask]
+	sh := s.shard(req.Key)
 	var ev evictions
 	sh.mu.Lock()
 	e := sh.m[req.Key]
-	if e == nil {
+	switch {
+	case e == nil && (req.Op == rate.OpCheck || req.Op == rate.OpPeek):
+		sh.mu.Unlock()
+		var fresh rate.KeyState // a fresh key admits every valid cost: a check writes nothing
+		p.Apply(&fresh, req.Op, now, req.Cost, res)
+		return nil
+	case e == nil:
 		e = sh.insert(strings.Clone(req.Key), &s.keys, int64(s.maxKeys), now, &ev)
-	} else {
+	case req.Op != rate.OpPeek:
 		sh.touch(e, now)
 	}
-	p.Apply(&e.KeyState, now, req.Cost, res)
+	p.Apply(&e.KeyState, req.Op, now, req.Cost, res)
 	sh.nextExpiry = min(sh.nextExpiry, e.ExpiresAt())
 	sh.mu.Unlock()
 	if ev != (evictions{}) {
@@ -112,6 +121,24 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 	}
 	return nil
 }
+
+// Reset forgets key as [rate.Store] specifies: its whole state, every window length and
+// the penalty, whatever periods lists (they are only validated).
+func (s *Store) Reset(_ context.Context, key string, periods []time.Duration) error {
+	if err := rate.CheckPeriods(periods); err != nil {
+		return err
+	}
+	sh := s.shard(key)
+	sh.mu.Lock()
+	if e := sh.m[key]; e != nil {
+		sh.remove(e)
+		s.keys.Add(-1)
+	}
+	sh.mu.Unlock()
+	return nil
+}
+
+func (s *Store) shard(key string) *shard { return &s.shards[maphash.String(s.seed, key)&s.mask] }
 
 // evicted reports the keys a decision made room by forgetting. An eviction of a live key
 // hands its client a fresh quota, so it is logged (at most once a minute).

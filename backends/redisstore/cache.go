@@ -151,6 +151,18 @@ func (sh *cacheShard) evict(now time.Time, limit int) {
 	}
 }
 
+// forget forgets the denials of key, under every policy.
+func (c *denialCache) forget(key string) {
+	sh := c.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for k := range sh.m {
+		if k.key == key {
+			delete(sh.m, k)
+		}
+	}
+}
+
 // clear forgets every denial.
 func (c *denialCache) clear() {
 	for i := range c.shards {

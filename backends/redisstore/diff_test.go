@@ -20,10 +20,12 @@ import (
 )
 
 // TestSameResultsAsMemory applies random sequences of requests — key, cost, time step
-// (backward ones included) and policy — to the memory store and to the Redis store, and
-// requires identical results, for every algorithm, with and without penalties. Policy
-// switches cover limit increases and decreases and windows of other lengths, as a reload
-// or a token of another tier brings them.
+// (backward ones included), policy and op (take, check, consume, peek), and resets — to the
+// memory store and to the Redis store, and requires identical results, for every
+// algorithm, with and without penalties. Policy switches cover limit increases and
+// decreases and windows of other lengths, as a reload or a token of another tier brings
+// them. A third store, in memory, gets the same sequence without the peeks and must give
+// the same answer to everything else: a peek never changes a later answer.
 func TestSameResultsAsMemory(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
@@ -36,9 +38,10 @@ func TestSameResultsAsMemory(t *testing.T) {
 				for run := range 3 {
 					rng := rand.New(rand.NewPCG(seed, uint64(run)<<8|uint64(alg)<<1|b2u(withPenalty)))
 					mem := memorystore.New(config.MemoryConfig{})
-					t.Cleanup(func() { _ = mem.Close() })
+					ref := memorystore.New(config.MemoryConfig{})
+					t.Cleanup(func() { _, _ = mem.Close(), ref.Close() })
 					red := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
-					compare(t, rng, mem, red, alg, withPenalty, fmt.Sprintf("seed %d run %d", seed, run))
+					compare(t, rng, stores{mem, red, ref}, alg, withPenalty, fmt.Sprintf("seed %d run %d", seed, run))
 				}
 			})
 		}
@@ -65,9 +68,19 @@ func b2u(b bool) uint64 {
 	return 0
 }
 
-// compare runs 300 random requests against both stores.
-func compare(t *testing.T, rng *rand.Rand, mem, red rate.Store, alg rate.Algorithm, withPenalty bool, label string) {
+// stores are the stores compare compares: ref never sees a peek.
+type stores struct{ mem, red, ref rate.Store }
+
+// compare runs 300 random requests and resets against the stores.
+func compare(t *testing.T, rng *rand.Rand, s stores, alg rate.Algorithm, withPenalty bool, label string) {
+	ctx := context.Background()
 	policies := randomPolicies(t, rng, alg, withPenalty)
+	var periods []time.Duration // every window length of the policies, for resets
+	for _, p := range policies {
+		for _, w := range p.Windows {
+			periods = append(periods, w.Period)
+		}
+	}
 	keys := []string{
 		fmt.Sprintf("ip:%s#%d:a", t.Name(), rng.Uint64()),
 		fmt.Sprintf("ip:%s#%d:b", t.Name(), rng.Uint64()),
@@ -98,11 +111,29 @@ func compare(t *testing.T, rng *rand.Rand, mem, red rate.Store, alg rate.Algorit
 			cost = 1 + rng.Int64N(p.MaxCost())
 		}
 		req := rate.Request{Key: keys[rng.IntN(len(keys))], Policy: p, Cost: cost, Now: now}
-		var want, got rate.Result
-		r1, r2 := req, req
-		require.NoError(t, mem.Take(context.Background(), &r1, &want))
-		require.NoError(t, red.Take(context.Background(), &r2, &got))
-		require.Equal(t, want, got, "%s, step %d: %s cost %d at %s under %s", label, step, req.Key, cost, now.Sub(storetest.Base), describe(p))
+		switch r := rng.IntN(100); {
+		case r < 2:
+			for _, st := range []rate.Store{s.mem, s.red, s.ref} {
+				require.NoError(t, st.Reset(ctx, req.Key, periods), "%s, step %d: reset %s", label, step, req.Key)
+			}
+			continue
+		case r < 17:
+			req.Op = rate.OpCheck
+		case r < 32:
+			req.Op = rate.OpConsume
+		case r < 47:
+			req.Op = rate.OpPeek
+		}
+		where := fmt.Sprintf("%s, step %d: %s %s cost %d at %s under %s", label, step, req.Op, req.Key, cost, now.Sub(storetest.Base), describe(p))
+		var want, got, ref rate.Result
+		r1, r2, r3 := req, req, req
+		require.NoError(t, s.mem.Take(ctx, &r1, &want))
+		require.NoError(t, s.red.Take(ctx, &r2, &got))
+		require.Equal(t, want, got, where)
+		if req.Op != rate.OpPeek {
+			require.NoError(t, s.ref.Take(ctx, &r3, &ref))
+			require.Equal(t, ref, want, "%s: the store that saw the peeks answers otherwise", where)
+		}
 	}
 }
 

@@ -61,7 +61,7 @@ func TestDistributedAccuracy(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			cfg := redisConfig(config.RedisStandalone, true, srv.Addr())
-			cfg.Algorithm = v.alg.String()
+			cfg.Algorithm = config.Algorithm(v.alg.String())
 			cfg.KeyPrefix = fmt.Sprintf("acc-%s-%v", v.alg, v.serverTime)
 			cfg.Default = config.Limits{Limit: 100, Window: time.Minute}
 			var storeOpts []redisstore.Option

@@ -62,21 +62,33 @@ func newStore(t testing.TB, cfg config.Config, opts ...redisstore.Option) *redis
 type observer struct {
 	mu    sync.Mutex
 	kinds map[rate.ErrorKind]int
+	ops   map[string]int // observations by operation label
 	calls atomic.Int64
 }
 
-func newObserver() *observer { return &observer{kinds: map[rate.ErrorKind]int{}} }
+func newObserver() *observer {
+	return &observer{kinds: map[rate.ErrorKind]int{}, ops: map[string]int{}}
+}
 
 func (o *observer) ObserveDecision(*core.Decision) {}
 
 func (o *observer) ObserveBackend(op string, _ time.Duration, kind rate.ErrorKind) {
-	if op != "take" {
+	switch op {
+	case "take", "check", "consume", "peek", "reset":
+	default:
 		panic("unexpected operation " + op)
 	}
 	o.calls.Add(1)
 	o.mu.Lock()
 	o.kinds[kind]++
+	o.ops[op]++
 	o.mu.Unlock()
+}
+
+func (o *observer) op(name string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.ops[name]
 }
 
 func (o *observer) count(kind rate.ErrorKind) int {

@@ -4,7 +4,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/backend"
 )
 
 // Option configures a [Store] beyond its [config.Config]: the parts that are code, not
@@ -13,7 +13,7 @@ type Option interface{ apply(*options) }
 
 type options struct {
 	logger      *slog.Logger
-	observer    core.Observer
+	observer    backend.Observer
 	now         func() time.Time
 	requestTime bool
 	cacheSize   int
@@ -35,7 +35,7 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithObserver sets the observer told about every Redis call: its duration and, for a
 // failure, its kind (see the Kind constants). The default is none.
-func WithObserver(obs core.Observer) Option {
+func WithObserver(obs backend.Observer) Option {
 	return optionFunc(func(o *options) { o.observer = obs })
 }
 

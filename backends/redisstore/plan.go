@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,13 +15,13 @@ import (
 )
 
 // plan is what the store derives once from a policy: the script, the key suffixes and the
-// ARGV after now and cost. Plans are cached by policy address (policies are immutable).
+// ARGV after now, cost and op. Plans are cached by policy address (policies are immutable).
 type plan struct {
 	script   *redis.Script
 	windows  int
 	suffixes []string // ":<seconds>" per window, then ":penalty"
 	keysLen  int      // bytes of the suffixes
-	tail     []any    // ARGV[3:]
+	tail     []any    // ARGV[4:]
 }
 
 // newPlan builds the plan of p.
@@ -89,12 +90,35 @@ func signature(p *rate.Policy) string {
 }
 
 // keys returns the keys of one decision: "<prefix>:{<key>}:<seconds>" per window, then
-// "<prefix>:{<key>}:penalty", all carved out of one string.
+// "<prefix>:{<key>}:penalty".
 func (pl *plan) keys(prefix, key string) []string {
+	return taggedKeys(prefix, key, pl.suffixes, pl.keysLen)
+}
+
+// resetKeys returns the keys [Store.Reset] deletes: one per distinct period, then the
+// penalty key.
+func resetKeys(prefix, key string, periods []time.Duration) []string {
+	suffixes := make([]string, 0, len(periods)+1)
+	n := 0
+	for _, p := range periods {
+		s := ":" + strconv.FormatInt(int64(p/time.Second), 10)
+		if !slices.Contains(suffixes, s) {
+			suffixes = append(suffixes, s)
+			n += len(s)
+		}
+	}
+	suffixes = append(suffixes, ":penalty")
+	return taggedKeys(prefix, key, suffixes, n+len(":penalty"))
+}
+
+// taggedKeys returns "<prefix>:{<key>}<suffix>" for each suffix (suffixLen bytes in all),
+// carved out of one string. The braces make key a Cluster hash tag: all of them live in
+// one slot.
+func taggedKeys(prefix, key string, suffixes []string, suffixLen int) []string {
 	base := len(prefix) + len(key) + 3
 	var b strings.Builder
-	b.Grow(base*len(pl.suffixes) + pl.keysLen)
-	for _, s := range pl.suffixes {
+	b.Grow(base*len(suffixes) + suffixLen)
+	for _, s := range suffixes {
 		b.WriteString(prefix)
 		b.WriteString(":{")
 		b.WriteString(key)
@@ -102,9 +126,9 @@ func (pl *plan) keys(prefix, key string) []string {
 		b.WriteString(s)
 	}
 	all := b.String()
-	keys := make([]string, len(pl.suffixes))
+	keys := make([]string, len(suffixes))
 	off := 0
-	for i, s := range pl.suffixes {
+	for i, s := range suffixes {
 		n := base + len(s)
 		keys[i] = all[off : off+n]
 		off += n
@@ -112,12 +136,15 @@ func (pl *plan) keys(prefix, key string) []string {
 	return keys
 }
 
-// args returns ARGV for a decision at now (nil: the server's TIME) of cost units.
-func (pl *plan) args(now any, cost int64) []any {
-	args := make([]any, 2, 2+len(pl.tail))
-	args[0], args[1] = now, cost
+// args returns ARGV for a decision at now ("": the server's TIME) of cost units.
+func (pl *plan) args(now any, cost int64, op rate.Op) []any {
+	args := make([]any, 3, 3+len(pl.tail))
+	args[0], args[1], args[2] = now, cost, opArgs[op]
 	return append(args, pl.tail...)
 }
+
+// opArgs is ARGV[3] of each op, boxed once.
+var opArgs = [...]any{rate.OpTake: "0", rate.OpCheck: "1", rate.OpConsume: "2", rate.OpPeek: "3"}
 
 // decode fills res from the script's reply, an array of integers.
 func (pl *plan) decode(reply []any, res *rate.Result) error {

@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -29,6 +30,10 @@ import (
 // sequence of requests, reloads (rules renamed, added, removed, limits raised and lowered,
 // the algorithm kept), tier flips and backward clock steps ever admits more than the
 // policies allow, and the memory and Redis backends give the same answer to every request.
+// Requests are also decided as count_statuses decides them — a check, then a consume when
+// the response is one to count — and preceded by peeks: a check and its consume never
+// admit and count more than a take would, and a peek answers what the take right after it
+// gets, changing nothing.
 //
 // Two limiters, one over each store, receive the same random sequence through core. Time
 // has two clocks: the true time of the sequence, which only goes forward, and the
@@ -72,6 +77,8 @@ type sequence struct {
 	alg     rate.Algorithm
 	mem     *core.Limiter
 	red     *core.Limiter
+	memOps  *opStore // the stores under mem and red, which decide the ops of the sequence
+	redOps  *opStore
 	appNow  time.Time // the application's clock, read by both limiters
 	trueNow time.Time // the sequence's own time, never stepping back
 
@@ -128,11 +135,12 @@ func newSequence(t *testing.T, rng *rand.Rand, alg rate.Algorithm, addr, keyPref
 	cfg := redisConfig(config.RedisStandalone, false, addr)
 	cfg.KeyPrefix = keyPrefix
 	red := newStore(t, cfg, redisstore.WithRequestTime())
+	s.memOps, s.redOps = &opStore{Store: mem}, &opStore{Store: red}
 	var err error
 	quiet := core.WithLogger(slog.New(slog.DiscardHandler))
-	s.mem, err = core.New(s.config(), core.WithStore(mem), core.WithClock(clock), quiet)
+	s.mem, err = core.New(s.config(), core.WithStore(s.memOps), core.WithClock(clock), quiet)
 	require.NoError(t, err)
-	s.red, err = core.New(s.config(), core.WithStore(red), core.WithClock(clock), quiet)
+	s.red, err = core.New(s.config(), core.WithStore(s.redOps), core.WithClock(clock), quiet)
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _, _ = s.mem.Close(), s.red.Close(), mem.Close() })
 	return s
@@ -191,7 +199,7 @@ func (s *sequence) config() config.Config {
 		return out
 	}
 	cfg := config.Config{
-		Algorithm: s.alg.String(),
+		Algorithm: config.Algorithm(s.alg.String()),
 		Default:   limitsOf(s.def.own),
 		Tiers:     tiers(s.def.tiers),
 		JWT:       jwtauth.Config{Enabled: true, Secret: propertySecret},
@@ -236,13 +244,25 @@ func (s *sequence) request(t *testing.T, label string, step int) {
 		req.Header.Set("Authorization", "Bearer "+s.tokens[tier])
 		client = "user"
 	}
+	mode := opMode(s.rng.IntN(int(numModes)))
+	s.memOps.mode, s.redOps.mode = mode, mode
 	var dm, dr core.Decision
 	s.mem.Decide(core.Input{Request: req}, &dm)
 	s.red.Decide(core.Input{Request: req}, &dr)
-	where := fmt.Sprintf("%s step %d: %s as %s at app %s, true %s", label, step, path, client, s.appNow.Sub(storetest.Base), s.trueNow.Sub(storetest.Base))
+	where := fmt.Sprintf("%s step %d: %s as %s (%s) at app %s, true %s", label, step, path, client, mode, s.appNow.Sub(storetest.Base), s.trueNow.Sub(storetest.Base))
 	require.Equal(t, dm.Outcome, dr.Outcome, where)
 	require.Equal(t, dm.Result, dr.Result, where)
+	require.Equal(t, s.memOps.extra, s.redOps.extra, "%s: the consume or peek", where)
 	require.NotNil(t, dm.Policy, where)
+	counted := dm.Outcome == core.Allowed
+	switch mode {
+	case checkConsume:
+		counted = counted && s.memOps.extra.Allowed
+	case checkOnly:
+		counted = false
+	case peekFirst:
+		s.memOps.checkPeek(t, where)
+	}
 
 	u := s.counted[counter{ruleID, client}]
 	if u == nil {
@@ -251,7 +271,7 @@ func (s *sequence) request(t *testing.T, label string, step int) {
 	}
 	for _, w := range dm.Policy.Windows {
 		u.largest[w.Period] = max(u.largest[w.Period], w.Limit)
-		if dm.Outcome == core.Allowed {
+		if counted {
 			u.admitted[w.Period] = append(u.admitted[w.Period], s.trueNow)
 		}
 	}
@@ -310,5 +330,69 @@ func checkBound(t *testing.T, alg rate.Algorithm, times []time.Time, period time
 				require.LessOrEqual(t, units, limit+refill, "%s: %d admitted within %s", where, units, elapsed)
 			}
 		}
+	}
+}
+
+// opMode is how an opStore decides the take a limiter asks of it.
+type opMode int
+
+const (
+	plainTake    opMode = iota
+	checkConsume        // count_statuses with a status to count: a check, then a consume if admitted
+	checkOnly           // count_statuses with a status not to count: a check alone
+	peekFirst           // a peek, then the take
+	numModes
+)
+
+func (m opMode) String() string {
+	return [...]string{"take", "check and consume", "check only", "peek, then take"}[m]
+}
+
+// opStore turns the takes a limiter asks for into the ops of its mode; extra is the result
+// of the consume (checkConsume, zero when the check denied) or of the peek (peekFirst).
+type opStore struct {
+	rate.Store
+	mode  opMode
+	extra rate.Result
+	take  rate.Result // the take after the peek
+	req   rate.Request
+}
+
+func (s *opStore) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
+	s.extra, s.req = rate.Result{}, *req
+	r := *req
+	switch s.mode {
+	case checkConsume, checkOnly:
+		r.Op = rate.OpCheck
+		if err := s.Store.Take(ctx, &r, res); err != nil || !res.Allowed || s.mode == checkOnly {
+			return err
+		}
+		r.Op = rate.OpConsume
+		return s.Store.Take(ctx, &r, &s.extra)
+	case peekFirst:
+		r.Op = rate.OpPeek
+		if err := s.Store.Take(ctx, &r, &s.extra); err != nil {
+			return err
+		}
+	}
+	err := s.Store.Take(ctx, req, res)
+	s.take = *res
+	return err
+}
+
+// checkPeek requires that the peek answered what the take after it got: the same verdicts
+// and waits, and the units left before the take's cost.
+func (s *opStore) checkPeek(t *testing.T, where string) {
+	peek, take := s.extra, s.take
+	require.Equal(t, take.Allowed, peek.Allowed, "%s: the peek's verdict", where)
+	for i := range s.req.Policy.Windows {
+		pw, tw := peek.Windows[i], take.Windows[i]
+		require.Equal(t, tw.Allowed, pw.Allowed, "%s: window %d", where, i)
+		require.Equal(t, tw.RetryAfter, pw.RetryAfter, "%s: window %d", where, i)
+		want := pw.Remaining
+		if take.Allowed {
+			want -= s.req.Cost
+		}
+		require.Equal(t, want, tw.Remaining, "%s: window %d remaining", where, i)
 	}
 }

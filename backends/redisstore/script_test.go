@@ -41,19 +41,25 @@ func (h *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 	}
 }
 
-// TestOneRoundTripPerDecision: a decision over three windows with a penalty, allowed or
-// denied, is one EVALSHA.
-func TestOneRoundTripPerDecision(t *testing.T) {
-	t.Parallel()
-	srv := redistest.StartServer(t)
+// countingStore returns a store on srv whose client counts the commands it sends.
+func countingStore(t *testing.T, srv *redistest.Server, opts ...redisstore.Option) (*redisstore.Store, *commandCounter) {
 	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	client, err := redisstore.NewClient(cfg.Redis)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
 	counter := &commandCounter{}
 	client.AddHook(counter)
-	store, err := redisstore.NewWithClient(client, cfg)
+	store, err := redisstore.NewWithClient(client, cfg, opts...)
 	require.NoError(t, err)
+	return store, counter
+}
+
+// TestOneRoundTripPerDecision: a decision over three windows with a penalty, allowed or
+// denied, is one EVALSHA.
+func TestOneRoundTripPerDecision(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	store, counter := countingStore(t, srv)
 	pen := &rate.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: 10 * time.Second, Multiplier: 2, MaxCooldown: time.Minute}
 	for _, alg := range algorithms {
 		p := policy(t, alg, pen, 3, time.Second, 5, time.Minute, 50, time.Hour)

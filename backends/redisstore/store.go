@@ -11,21 +11,22 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
-	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/backend"
 	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func init() {
-	core.RegisterBackend(config.BackendRedis, func(cfg config.Config, env core.BackendEnv) (rate.Store, error) {
+	backend.Register(config.BackendRedis, func(cfg config.Config, env backend.Env) (rate.Store, error) {
 		// core.New hands over a configuration config.Compile has validated and defaulted:
 		// it is not checked a second time.
 		return newOwning(cfg, []Option{WithLogger(env.Logger), WithObserver(env.Observer), WithClock(env.Now)})
 	})
 }
 
-// operation is the operation label of every backend observation.
-const operation = "take"
+// resetOperation is the operation label of a Reset's observation; a Take's is its
+// [rate.Op] ("take", "check", "consume", "peek").
+const resetOperation = "reset"
 
 // maxPlans bounds the per-policy plans kept; the cache starts over beyond it (each
 // reload brings new policies).
@@ -45,8 +46,8 @@ type Store struct {
 
 	requestTime bool
 	logger      *slog.Logger
-	observer    core.Observer
-	errlog      *core.ErrorLog
+	observer    backend.Observer
+	errlog      *backend.ErrorLog
 	breaker     *breaker
 	local       *memorystore.Store // fail_mode = "local"; nil otherwise
 	cache       *denialCache       // redis.local_cache; nil when off
@@ -124,7 +125,7 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 		requestTime: o.requestTime,
 		logger:      o.logger,
 		observer:    o.observer,
-		errlog:      core.NewErrorLog(o.logger, o.now),
+		errlog:      backend.NewErrorLog(o.logger, o.now),
 		breaker:     newBreaker(cfg.Redis.CircuitBreaker, o.logger),
 	}
 	if cfg.FailMode == config.FailLocal {
@@ -136,16 +137,22 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 	return s
 }
 
-// Take decides req as [rate.Store] specifies, in one round trip to Redis (none when the
-// local cache knows the key is denied). It returns [rate.ErrCost] for a cost no window could
-// admit, and an *[Error] when Redis could not decide within redis.timeout and fail_mode is
-// "open" or "closed"; with "local" it decides in-process instead and sets res.Fallback.
+// Take decides req as [rate.Store] specifies, for every [rate.Op] in one round trip to
+// Redis (none when the local cache knows the key is denied). It returns [rate.ErrCost] for a
+// cost no window could admit, and an *[Error] when Redis could not decide within
+// redis.timeout and fail_mode is "open" or "closed"; with "local" it decides in-process
+// instead and sets res.Fallback.
+//
+// The local cache answers and remembers takes and checks only, which deny alike. A peek
+// asks Redis, for the exact state; a consume ignores cooldowns, which the cache remembers,
+// so it asks Redis too.
 func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
 	p := req.Policy
 	if err := p.CheckCost(req.Cost); err != nil {
 		return err
 	}
-	if s.cache != nil && s.cache.answer(req, res) {
+	cached := s.cache != nil && (req.Op == rate.OpTake || req.Op == rate.OpCheck)
+	if cached && s.cache.answer(req, res) {
 		return nil
 	}
 	pl := s.plan(p)
@@ -153,13 +160,13 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 	err := s.breaker.do(func() error { return s.eval(ctx, pl, req, res) })
 	took := time.Since(start)
 	if err == nil {
-		s.observe(took, "")
-		if s.cache != nil && !res.Allowed {
+		s.observe(req.Op.String(), took, "")
+		if cached && !res.Allowed {
 			s.cache.remember(req, res)
 		}
 		return nil
 	}
-	e := s.failure(ctx, err, took)
+	e := s.failure(ctx, req.Op.String(), err, took)
 	if s.local != nil {
 		if lerr := s.local.Take(ctx, req, res); lerr == nil {
 			res.Fallback = true
@@ -178,25 +185,58 @@ func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate
 	if s.requestTime {
 		now = max(req.Now.UnixMicro(), 0) // as rate.Policy.Apply
 	}
-	v, err := pl.script.Run(ctx, s.client, pl.keys(s.prefix, req.Key), pl.args(now, req.Cost)...).Slice()
+	v, err := pl.script.Run(ctx, s.client, pl.keys(s.prefix, req.Key), pl.args(now, req.Cost, req.Op)...).Slice()
 	if err != nil {
 		return err
 	}
 	return pl.decode(v, res)
 }
 
-// failure observes and logs a failed decision and returns its *Error.
-func (s *Store) failure(ctx context.Context, err error, took time.Duration) *Error {
+// Reset forgets key as [rate.Store] specifies, in one round trip: one UNLINK of the key's
+// window for each distinct length in periods and of its penalty (all in one Cluster slot,
+// by their hash tag). The state of a window length periods leaves out — one no policy of
+// the rule uses any more — expires by its TTL. Reset also forgets the key's denials in the
+// local cache, or the reset client would stay denied here until they expire, and the key
+// in the fail_mode "local" store. It returns an *[Error] when Redis could not be reached
+// within redis.timeout (whatever fail_mode says: a reset is not a decision to fail open).
+func (s *Store) Reset(ctx context.Context, key string, periods []time.Duration) error {
+	if err := rate.CheckPeriods(periods); err != nil {
+		return err
+	}
+	keys := resetKeys(s.prefix, key, periods)
+	start := time.Now()
+	err := s.breaker.do(func() error {
+		ctx, cancel := context.WithTimeout(ctx, s.budget)
+		defer cancel()
+		return s.client.Unlink(ctx, keys...).Err()
+	})
+	took := time.Since(start)
+	// After the UNLINK, so that a denial remembered while it ran is forgotten too.
+	if s.cache != nil {
+		s.cache.forget(key)
+	}
+	if s.local != nil {
+		_ = s.local.Reset(ctx, key, periods) // never fails for valid periods
+	}
+	if err != nil {
+		return s.failure(ctx, resetOperation, err, took)
+	}
+	s.observe(resetOperation, took, "")
+	return nil
+}
+
+// failure observes and logs a failed operation and returns its *Error.
+func (s *Store) failure(ctx context.Context, operation string, err error, took time.Duration) *Error {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = &Error{Kind: classify(err), Err: err}
 	}
-	s.observe(took, e.Kind)
+	s.observe(operation, took, e.Kind)
 	s.errlog.Log(ctx, "redis_error", e.Kind, e.Err, slog.String("operation", operation))
 	return e
 }
 
-func (s *Store) observe(took time.Duration, kind rate.ErrorKind) {
+func (s *Store) observe(operation string, took time.Duration, kind rate.ErrorKind) {
 	if s.observer != nil {
 		s.observer.ObserveBackend(operation, took, kind)
 	}
@@ -215,7 +255,7 @@ func (s *Store) plan(p *rate.Policy) *plan {
 	return pl.(*plan)
 }
 
-// Reloaded implements core.Reloader: it forgets the local cache of denied keys and the
+// Reloaded implements backend.Reloader: it forgets the local cache of denied keys and the
 // plans derived from the old configuration's policies.
 func (s *Store) Reloaded() {
 	if s.cache != nil {

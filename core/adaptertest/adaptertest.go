@@ -5,9 +5,10 @@
 // X-RateLimit-*, RateLimit, RateLimit-Policy and Retry-After headers on 2xx, 4xx, 429
 // and 5xx responses, the 429 body in both formats, the 503 of fail_mode = "closed",
 // per-endpoint counters, route templates, HEAD under a rule that lists GET, the 404 and
-// 405 the router answers to unrouted requests, tiers from signed tokens, exemptions, shadow
-// mode, enabled = false, trusted proxies, IPv6 prefixes and the decision a handler
-// reads back from the adapter's FromContext.
+// 405 the router answers to unrouted requests, tiers from signed tokens, API keys and their
+// tiers from the application's lookup (found, not found, timed out), rule scopes (ip,
+// global), exemptions, shadow mode, enabled = false, trusted proxies, IPv6 prefixes and the
+// decision a handler reads back from the adapter's FromContext.
 //
 // A framework takes part with a [Mount] that builds its router with [Routes]:
 //
@@ -20,8 +21,9 @@
 //		})
 //	}
 //
-// The suite passes its own store, clock and logger in opts, so no case sleeps and the
-// cases can make the backend fail. It imports no framework.
+// The suite passes its own store, clock and logger in opts (and, for API keys, a key
+// lookup), so no case sleeps and the cases can make the backend fail; the lookup's timeout
+// passes in a testing/synctest bubble. It imports no framework.
 package adaptertest
 
 import (
@@ -57,7 +59,18 @@ const (
 	// Panic routes panic; the framework's recovery middleware, mounted outside the
 	// limiter, answers 500.
 	Panic
+	// Named routes decide the request again in the handler, with the adapter's Allow
+	// under the rule [NamedRule] and the key [NamedKey] returns; when Allow returns true
+	// they answer as [OK] routes do, otherwise Allow has answered.
+	Named
 )
+
+// NamedRule is the rule [Named] routes decide under from their handler.
+const NamedRule = "signin"
+
+// NamedKey is the key [Named] routes decide under from their handler: the request's
+// "user" query parameter, as a login handler would read a username.
+func NamedKey(r *http.Request) string { return r.URL.Query().Get("user") }
 
 // Route is one route the server under test serves.
 type Route struct {
@@ -91,6 +104,7 @@ var Routes = []Route{
 	{http.MethodGet, "/api/v1/users/{id}", OK},
 	{http.MethodGet, "/api/v1/error", Fail},
 	{http.MethodGet, "/api/v1/panic", Panic},
+	{http.MethodPost, "/api/v1/signin", Named},
 }
 
 // Reply is the body of [OK] routes: what the handler learned from the adapter's
@@ -134,7 +148,7 @@ func Run(t *testing.T, mount Mount) {
 	for _, c := range cases() {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			c.run(t, newServer(t, mount, c.config))
+			c.run(t, newServer(t, mount, c.config, c.options...))
 		})
 	}
 }

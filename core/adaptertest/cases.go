@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/clientip"
 	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
@@ -19,9 +20,10 @@ import (
 
 // testCase is one configuration and what a server built from it must do.
 type testCase struct {
-	name   string
-	config config.Config
-	run    func(t *testing.T, s *server)
+	name    string
+	config  config.Config
+	options []core.Option // for core.New, after the suite's store, clock and logger
+	run     func(t *testing.T, s *server)
 }
 
 // Policies of the cases' rules, as RateLimit-Policy writes them.
@@ -52,6 +54,51 @@ func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
 func cases() []testCase {
 	cs := []testCase{
+		{
+			name: "count_statuses: only responses with a listed status consume, the framework's error answers included",
+			config: config.Config{Endpoints: []config.Endpoint{
+				{Name: "failures", Pattern: "/api/v1/error", Limits: perMinute(2), CountStatuses: []int{http.StatusInternalServerError}},
+				{Name: "successes", Pattern: "/api/v1/test", Limits: perMinute(2), CountStatuses: []int{http.StatusInternalServerError}},
+			}},
+			run: func(t *testing.T, s *server) {
+				for range 5 {
+					rec := s.allow(t, 1, request{})
+					assert.Equal(t, "2", rec.Header().Get("X-RateLimit-Remaining"), "a 200 never counts")
+				}
+				for i, left := range []string{"2", "1"} {
+					rec := s.do(request{path: "/api/v1/error"})
+					require.Equal(t, http.StatusInternalServerError, rec.Code, "failure %d", i+1)
+					assert.Equal(t, left, rec.Header().Get("X-RateLimit-Remaining"), "the state at the check, before its own cost")
+				}
+				rec := s.deny(t, request{path: "/api/v1/error"})
+				assert.Equal(t, "30", rec.Header().Get("Retry-After"))
+			},
+		},
+		{
+			name: "a handler decides again under a named rule with a key it computed",
+			config: config.Config{Endpoints: []config.Endpoint{
+				{Name: NamedRule, Pattern: "/decided/from/the/handler", Limits: perMinute(3)},
+			}},
+			run: func(t *testing.T, s *server) {
+				alice := request{method: http.MethodPost, path: "/api/v1/signin?user=alice"}
+				for i := int64(1); i <= 3; i++ {
+					rec := s.allow(t, 1, alice)
+					assert.Equal(t, `"signin";q=3;w=60`, rec.Header().Get("RateLimit-Policy"), "the handler's decision sets the headers")
+					assert.Equal(t, fmt.Sprint(3-i), rec.Header().Get("X-RateLimit-Remaining"))
+					assert.Equal(t, "ok", reply(t, rec).Status)
+				}
+				rec := s.deny(t, alice)
+				assert.Equal(t, "0", rec.Header().Get("X-RateLimit-Remaining"))
+				assert.Equal(t, "20", rec.Header().Get("Retry-After"), "3 a minute: one comes back every 20 s")
+				assert.Contains(t, rec.Body.String(), `"policy":"signin"`, "the 429 body is the handler's rule's")
+
+				bob := request{method: http.MethodPost, path: "/api/v1/signin?user=bob"}
+				s.allow(t, 3, bob) // another key, another counter; same client address
+				// The middleware counted all seven requests under the address's default rule,
+				// and counts this eighth one.
+				assert.Equal(t, "92", s.do(request{}).Header().Get("X-RateLimit-Remaining"))
+			},
+		},
 		{
 			name: "a burst of 100 is admitted, the 101st gets 429 with Retry-After and the JSON body",
 			run: func(t *testing.T, s *server) {
@@ -597,10 +644,11 @@ func cases() []testCase {
 			},
 		},
 	}
+	cs = append(cs, identityCases()...)
 	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA, rate.SlidingWindowCounter} {
 		cs = append(cs, testCase{
 			name:   "algorithm " + alg.String() + ": a burst of the limit is admitted, the next request gets 429",
-			config: config.Config{Algorithm: alg.String(), Default: perMinute(20)},
+			config: config.Config{Algorithm: config.Algorithm(alg.String()), Default: perMinute(20)},
 			run: func(t *testing.T, s *server) {
 				s.allow(t, 20, request{})
 				rec := s.deny(t, request{})

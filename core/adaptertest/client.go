@@ -26,10 +26,11 @@ type server struct {
 	store *Store
 }
 
-func newServer(t *testing.T, mount Mount, cfg config.Config) *server {
+func newServer(t *testing.T, mount Mount, cfg config.Config, opts ...core.Option) *server {
 	t.Helper()
 	s := &server{clock: NewClock(), store: NewStore()}
-	s.h = mount(t, cfg, core.WithStore(s.store), core.WithClock(s.clock.Now), core.WithLogger(slog.New(slog.DiscardHandler)))
+	opts = append([]core.Option{core.WithStore(s.store), core.WithClock(s.clock.Now), core.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+	s.h = mount(t, cfg, opts...)
 	require.NotNil(t, s.h, "Mount returned no handler")
 	return s
 }
@@ -43,6 +44,7 @@ type request struct {
 	path      string
 	remote    string // RemoteAddr
 	token     string // sent as "Authorization: Bearer <token>"
+	apiKey    string // X-API-Key
 	xff       string // X-Forwarded-For
 	forwarded string // Forwarded
 }
@@ -61,6 +63,9 @@ func (s *server) do(r request) *httptest.ResponseRecorder {
 	req.RemoteAddr = r.remote
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	if r.apiKey != "" {
+		req.Header.Set("X-API-Key", r.apiKey)
 	}
 	if r.xff != "" {
 		req.Header.Set("X-Forwarded-For", r.xff)

@@ -32,12 +32,17 @@ func Serve(h http.Handler, method, path, remote string, header ...string) *httpt
 	return rec
 }
 
-// DownStore is a backend that is always unreachable: every Take fails with
+// DownStore is a backend that is always unreachable: every Take and Reset fails with
 // rate.ErrUnavailable.
 type DownStore struct{}
 
 // Take fails with rate.ErrUnavailable.
 func (DownStore) Take(context.Context, *rate.Request, *rate.Result) error {
+	return rate.ErrUnavailable
+}
+
+// Reset fails with rate.ErrUnavailable.
+func (DownStore) Reset(context.Context, string, []time.Duration) error {
 	return rate.ErrUnavailable
 }
 

@@ -4,13 +4,14 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // Store is the simplest complete rate.Store: one map behind one mutex, deciding with
 // rate.Policy like every in-process store, that a test can make fail. The suite passes one
-// with core.WithStore, so that core's own net/http middleware can run the suite without
+// with core.WithStore, so that adapters/httplimit can run the suite without
 // the memory backend (a module that requires core), and so that cases can make the backend
 // fail; core's own tests use it for the same reasons. Backends prove their semantics in
 // package storetest; this store is for testing the HTTP side. Safe for concurrent use.
@@ -35,7 +36,18 @@ func (s *Store) Take(_ context.Context, req *rate.Request, res *rate.Result) err
 		st = new(rate.KeyState)
 		s.states[strings.Clone(req.Key)] = st // req.Key may share a buffer the caller reuses
 	}
-	req.Policy.Apply(st, req.Now.UnixMicro(), req.Cost, res)
+	req.Policy.Apply(st, req.Op, req.Now.UnixMicro(), req.Cost, res)
+	return nil
+}
+
+// Reset forgets key, or fails with the error of [Store.Fail].
+func (s *Store) Reset(_ context.Context, key string, _ []time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	delete(s.states, key)
 	return nil
 }
 

@@ -18,18 +18,19 @@ import (
 // Build one in code, or read one from TOML and the environment with configfile.Load.
 // [Config.Validate] reports every problem at once.
 type Config struct {
-	Enabled          *bool    `koanf:"enabled"`           // default true; false = pass-through
-	Mode             Mode     `koanf:"mode"`              // "enforce" (default) or "shadow"
-	Algorithm        string   `koanf:"algorithm"`         // "token_bucket" (default), "sliding_window", "fixed_window", "gcra", "sliding_window_counter"
-	Backend          Backend  `koanf:"backend"`           // "memory" (default) or "redis"
-	FailMode         FailMode `koanf:"fail_mode"`         // "open" (default), "closed" or "local"
-	KeyPrefix        string   `koanf:"key_prefix"`        // default "ratelimit"
-	DocumentationURL string   `koanf:"documentation_url"` // optional link in 429 bodies
+	Enabled          *bool     `koanf:"enabled"`           // default true; false = pass-through
+	Mode             Mode      `koanf:"mode"`              // "enforce" (default) or "shadow"
+	Algorithm        Algorithm `koanf:"algorithm"`         // "token_bucket" (default), "sliding_window", "fixed_window", "gcra", "sliding_window_counter"
+	Backend          Backend   `koanf:"backend"`           // "memory" (default) or "redis"
+	FailMode         FailMode  `koanf:"fail_mode"`         // "open" (default), "closed" or "local"
+	KeyPrefix        string    `koanf:"key_prefix"`        // default "ratelimit"
+	DocumentationURL string    `koanf:"documentation_url"` // optional link in 429 bodies
 
 	Default   Limits            `koanf:"default"`   // the rule for paths no endpoint rule matches
 	Tiers     map[string]Limits `koanf:"tiers"`     // per-tier overrides of the default rule
 	Endpoints []Endpoint        `koanf:"endpoints"` // per-endpoint rules
 
+	APIKey     APIKeyConfig     `koanf:"api_key"`
 	ClientIP   clientip.Config  `koanf:"client_ip"`
 	JWT        jwtauth.Config   `koanf:"jwt"`
 	Exemptions ExemptionsConfig `koanf:"exemptions"`
@@ -63,8 +64,14 @@ type Endpoint struct {
 	Name    string            `koanf:"name"`    // default: a slug of Pattern
 	Pattern string            `koanf:"pattern"` // "/exact", "/prefix/*", "/users/{id}" or "/users/:id"
 	Methods []string          `koanf:"methods"` // empty = every method
+	Scope   Scope             `koanf:"scope"`   // whom the rule counts: "client" (default), "ip" or "global"
 	Limits  `koanf:",squash"` // the rule's own limits
 	Tiers   map[string]Limits `koanf:"tiers"` // per-tier overrides for this endpoint
+	// CountStatuses, when not empty, makes the rule count by response: a request is
+	// admitted when every window could take its cost, and the cost is consumed after the
+	// handler only when the response status is listed (401 and 403 for failed logins).
+	// Statuses are 100 to 599. See docs/rules.md for the in-flight bound.
+	CountStatuses []int `koanf:"count_statuses"`
 }
 
 // RuleName returns the name of the endpoint's rule: its Name, or else a slug of its
@@ -74,6 +81,16 @@ func (e Endpoint) RuleName() string {
 		return e.Name
 	}
 	return pattern.Slug(e.Pattern)
+}
+
+// APIKeyConfig identifies clients by an API key, verified by the lookup the application
+// gives in code (core.WithKeyLookup): a key header alone never earns a counter or a tier.
+// See docs/identity.md.
+type APIKeyConfig struct {
+	Enabled  bool          `koanf:"enabled"`
+	Header   string        `koanf:"header"`    // request header carrying the key; default "X-API-Key"
+	CacheTTL time.Duration `koanf:"cache_ttl"` // how long a lookup's answer, "not found" included, is reused; default 1m
+	Timeout  time.Duration `koanf:"timeout"`   // bound on one lookup; default 100ms
 }
 
 // ExemptionsConfig lists clients that are never limited and get no rate-limit headers.

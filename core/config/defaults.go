@@ -24,6 +24,9 @@ const (
 	DefaultBreakerFailures  = 5
 	DefaultBreakerOpen      = 5 * time.Second
 	DefaultTopClients       = 20
+	DefaultAPIKeyHeader     = "X-API-Key"
+	DefaultAPIKeyCacheTTL   = time.Minute
+	DefaultAPIKeyTimeout    = 100 * time.Millisecond
 )
 
 // String values of the enumerated settings.
@@ -48,6 +51,10 @@ const (
 	RedisStandalone = "standalone"
 	RedisSentinel   = "sentinel"
 	RedisCluster    = "cluster"
+
+	ScopeClient Scope = "client"
+	ScopeIP     Scope = "ip"
+	ScopeGlobal Scope = "global"
 )
 
 // DefaultConfig returns the configuration that the zero [Config] stands for, with every
@@ -61,7 +68,7 @@ func (c Config) WithDefaults() Config {
 		c.Enabled = Bool(true)
 	}
 	setString((*string)(&c.Mode), string(ModeEnforce))
-	setString(&c.Algorithm, rate.TokenBucket.String())
+	setString((*string)(&c.Algorithm), rate.TokenBucket.String())
 	setString((*string)(&c.Backend), string(BackendMemory))
 	setString((*string)(&c.FailMode), string(FailOpen))
 	setString(&c.KeyPrefix, DefaultKeyPrefix)
@@ -69,6 +76,10 @@ func (c Config) WithDefaults() Config {
 		setInt64(&c.Default.Limit, DefaultLimit)
 		setDuration(&c.Default.Window, DefaultWindow)
 	}
+
+	setString(&c.APIKey.Header, DefaultAPIKeyHeader)
+	setDuration(&c.APIKey.CacheTTL, DefaultAPIKeyCacheTTL)
+	setDuration(&c.APIKey.Timeout, DefaultAPIKeyTimeout)
 
 	setString(&c.ClientIP.Header, HeaderXForwardedFor)
 	setInt(&c.ClientIP.IPv6Prefix, DefaultIPv6Prefix)

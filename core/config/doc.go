@@ -1,6 +1,6 @@
 // Package config holds ratewarden's configuration: the [Config] types (plain structs whose
 // zero values mean the defaults, [DefaultConfig]), the typed settings ([Mode], [Backend],
-// [FailMode]), and one pass that validates a configuration and compiles it, reporting
+// [FailMode], [Algorithm]), and one pass that validates a configuration and compiles it, reporting
 // every problem at once as a *[ValidationError] whose [Problem]s name their key path
 // ("endpoints[2].window") and the bad value. [Config.Validate] is that pass with the
 // compiled result dropped. Reading a configuration from TOML and the environment is

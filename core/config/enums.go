@@ -1,8 +1,10 @@
 package config
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/ratewarden/ratewarden/core/internal/problem"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // Mode is what the limiter does with a request over its limit: ModeEnforce answers 429,
@@ -16,6 +18,39 @@ type Backend string
 // FailMode is what the limiter does when its backend cannot decide: FailOpen lets the
 // request through, FailClosed answers 503, FailLocal decides in process. "" means FailOpen.
 type FailMode string
+
+// Algorithm names the algorithm of every rule: a name of [rate.Algorithm] ("token_bucket",
+// "sliding_window", "fixed_window", "gcra", "sliding_window_counter"), which keeps the
+// list. "" means token_bucket.
+type Algorithm string
+
+// Rate returns the algorithm a names ("" is rate.TokenBucket), or the problem validation
+// reports.
+func (a Algorithm) Rate() (rate.Algorithm, error) {
+	if a == "" {
+		return rate.TokenBucket, nil
+	}
+	return rate.ParseAlgorithm(string(a))
+}
+
+// UnmarshalText sets a from a configuration value, rejecting unknown algorithms.
+func (a *Algorithm) UnmarshalText(b []byte) error { return unmarshalEnum(a, b) }
+
+func (a Algorithm) check() error {
+	if _, err := a.Rate(); err != nil {
+		return problem.List{{Value: string(a), Message: err.Error()}}
+	}
+	return nil
+}
+
+// Scope is whom an endpoint rule counts (SPEC section 2, Rule scope): ScopeClient, the
+// client as identified (custom key, API key, verified user, else IP); ScopeIP, the client
+// address even for identified clients; ScopeGlobal, one counter for every client of the
+// rule, with the rule's own limits whatever the tier. "" means ScopeClient.
+type Scope string
+
+// UnmarshalText sets s from a configuration value, rejecting unknown scopes.
+func (s *Scope) UnmarshalText(b []byte) error { return unmarshalEnum(s, b) }
 
 // UnmarshalText sets m from a configuration value, rejecting any other than the Mode
 // constants with the message validation reports.
@@ -33,6 +68,8 @@ func (m Mode) check() error { return oneOf(m, ModeEnforce, ModeShadow) }
 func (b Backend) check() error { return oneOf(b, BackendMemory, BackendRedis) }
 
 func (f FailMode) check() error { return oneOf(f, FailOpen, FailClosed, FailLocal) }
+
+func (s Scope) check() error { return oneOf(s, ScopeClient, ScopeIP, ScopeGlobal) }
 
 // oneOf returns nil when v is "" or one of valid, else the problem as validation words it:
 // must be "a" or "b", got "x".
@@ -56,7 +93,7 @@ func oneOf[T ~string](v T, valid ...T) error {
 		}
 		msg += fmt.Sprintf("%q", string(ok))
 	}
-	return errors.New(msg + fmt.Sprintf(", got %q", string(v)))
+	return problem.List{{Value: string(v), Message: msg + fmt.Sprintf(", got %q", string(v))}}
 }
 
 // unmarshalEnum sets *p from text when text is one of its type's values.

@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // TestEnumsUnmarshalText: the enumerated settings decode from text as any
@@ -28,6 +30,22 @@ func TestEnumsUnmarshalText(t *testing.T) {
 	assert.Equal(t, FailLocal, f)
 	assert.EqualError(t, f.UnmarshalText([]byte("retry")), `must be "open", "closed" or "local", got "retry"`)
 
-	assert.Equal(t, []Problem{{Key: "fail_mode", Message: `must be "open", "closed" or "local", got "retry"`}},
+	assert.Equal(t, []Problem{{Key: "fail_mode", Value: "retry", Message: `must be "open", "closed" or "local", got "retry"`}},
 		validationProblems(t, Config{FailMode: "retry"}), "validation words it the same")
+}
+
+func TestAlgorithmNamesComeFromRate(t *testing.T) {
+	var a Algorithm
+	require.NoError(t, a.UnmarshalText([]byte("gcra")))
+	alg, err := a.Rate()
+	require.NoError(t, err)
+	assert.Equal(t, rate.GCRA, alg)
+
+	err = a.UnmarshalText([]byte("leaky_bucket"))
+	require.ErrorContains(t, err, `got "leaky_bucket"`)
+	assert.Equal(t, Algorithm("gcra"), a, "a rejected value leaves the old one")
+
+	alg, err = Algorithm("").Rate()
+	require.NoError(t, err)
+	assert.Equal(t, rate.TokenBucket, alg, `"" is the default`)
 }

@@ -1,8 +1,8 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
-	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -83,8 +83,12 @@ type Rule struct {
 	Name    string          // the policy name in headers, metrics and logs
 	Pattern pattern.Pattern // the zero Pattern for the default rule
 	Methods []string        // upper-cased; empty = every method
+	Scope   Scope           // ScopeClient, ScopeIP or ScopeGlobal; ScopeClient for the default rule
 	Own     RuleLimits      // the rule's own limits
 	Tiers   map[string]RuleLimits
+	// CountStatuses are the response statuses whose requests consume the rule's cost,
+	// sorted; empty when every admitted request does (Endpoint.CountStatuses).
+	CountStatuses []int
 }
 
 // RuleLimits are the policy and cost a rule applies to one tier.
@@ -106,6 +110,7 @@ func (c Config) compile(present map[string]bool, name string) (*Compiled, error)
 	v.general(&c)
 	out.Default = v.rules(&c)
 	out.Endpoints = v.endpoints(c.Endpoints)
+	v.apiKey(c.APIKey)
 	var err error
 	out.Resolver, err = clientip.New(c.ClientIP)
 	v.AddAll("client_ip", err)
@@ -177,15 +182,11 @@ type validator struct {
 // missing reports whether key was left out of a configuration read from a file.
 func (v *validator) missing(key string) bool { return v.present != nil && !v.present[key] }
 
-// quoteDur formats a duration as the quoted Go string, for "got" clauses.
-func quoteDur(d time.Duration) string { return strconv.Quote(d.String()) }
-
 func (v *validator) general(c *Config) {
 	v.AddAll("mode", c.Mode.check())
 	var err error
-	if v.alg, err = rate.ParseAlgorithm(c.Algorithm); err != nil {
-		v.Add("algorithm", "%v", err)
-	}
+	v.alg, err = c.Algorithm.Rate()
+	v.AddAll("algorithm", c.Algorithm.check())
 	v.algOK = err == nil
 	v.AddAll("backend", c.Backend.check())
 	v.AddAll("fail_mode", c.FailMode.check())
@@ -204,7 +205,7 @@ func (v *validator) general(c *Config) {
 
 // rules checks the default rule and its tier overrides.
 func (v *validator) rules(c *Config) *Rule {
-	r := &Rule{Name: v.prefix + "default"}
+	r := &Rule{Name: v.prefix + "default", Scope: ScopeClient}
 	cost := v.limits(r, func(ls RuleLimits) { r.Own = ls }, "default", c.Default, 1, "")
 	v.tiers(r, "tiers", c.Tiers, cost, "default.cost")
 	return r
@@ -289,7 +290,7 @@ func (v *validator) windows(key string, l Limits) (ws []rate.Window, ok bool) {
 		}
 		for j, prev := range l.Windows[:i] {
 			if prev.Window == w.Window {
-				v.Add(wk+".window", "same period as %s.windows[%d], got %s", key, j, quoteDur(w.Window))
+				v.Add(wk+".window", "same period as %s.windows[%d], got %q", key, j, w.Window.String())
 				ok = false
 				break
 			}
@@ -316,13 +317,13 @@ func (v *validator) window(key string, limit int64, period time.Duration) bool {
 		v.Add(key+".window", "missing: a rule needs both limit and window, e.g. window = \"1m\"")
 		ok = false
 	case period <= 0:
-		v.Add(key+".window", "must be > 0, got %s", quoteDur(period))
+		v.Add(key+".window", "must be > 0, got %q", period.String())
 		ok = false
 	case period < time.Second || period%time.Second != 0:
-		v.Add(key+".window", "must be whole seconds ≥ 1s, got %s", quoteDur(period))
+		v.Add(key+".window", "must be whole seconds ≥ 1s, got %q", period.String())
 		ok = false
 	case period > rate.MaxWindow:
-		v.Add(key+".window", "must be at most %s (ten years), got %s", quoteDur(rate.MaxWindow), quoteDur(period))
+		v.Add(key+".window", "must be at most %q (ten years), got %q", rate.MaxWindow.String(), period.String())
 		ok = false
 	}
 	if ok && v.algOK {
@@ -392,12 +393,35 @@ func (v *validator) endpoints(eps []Endpoint) []*Rule {
 			}
 		}
 
-		r := &Rule{Name: v.prefix + name, Pattern: pat, Methods: methods}
+		scope := cmp.Or(e.Scope, ScopeClient)
+		v.AddAll(key+".scope", e.Scope.check())
+		if scope == ScopeGlobal && len(e.Tiers) > 0 {
+			v.Add(key+".tiers", "tiers do not apply to scope %q (one counter for every client, with the rule's own limits); remove them or choose another scope", ScopeGlobal)
+		}
+
+		r := &Rule{Name: v.prefix + name, Pattern: pat, Methods: methods, Scope: scope, CountStatuses: v.statuses(key, e.CountStatuses)}
 		cost := v.limits(r, func(ls RuleLimits) { r.Own = ls }, key, e.Limits, 1, "")
 		v.tiers(r, key+".tiers", e.Tiers, cost, key+".cost")
 		rules = append(rules, r)
 	}
 	return rules
+}
+
+// statuses checks the count_statuses of an endpoint and returns them sorted, without
+// duplicates.
+func (v *validator) statuses(key string, statuses []int) []int {
+	var set []int
+	for j, st := range statuses {
+		if st < 100 || st > 599 {
+			v.Add(fmt.Sprintf("%s.count_statuses[%d]", key, j), "must be an HTTP status from 100 to 599, got %d", st)
+			continue
+		}
+		if !slices.Contains(set, st) {
+			set = append(set, st)
+		}
+	}
+	slices.Sort(set)
+	return set
 }
 
 // methods checks the methods of an endpoint and returns them upper-cased and sorted.
@@ -437,6 +461,20 @@ func isToken(s string) bool {
 	return true
 }
 
+// apiKey checks the api_key section; its durations and header are checked even while it
+// is disabled, so that enabling it later by an environment variable finds them valid.
+func (v *validator) apiKey(a APIKeyConfig) {
+	if !isToken(a.Header) {
+		v.Add("api_key.header", "must be an HTTP header name such as %q, got %q", DefaultAPIKeyHeader, a.Header)
+	}
+	if a.CacheTTL <= 0 {
+		v.Add("api_key.cache_ttl", "must be > 0, got %q", a.CacheTTL.String())
+	}
+	if a.Timeout <= 0 {
+		v.Add("api_key.timeout", "must be > 0, got %q", a.Timeout.String())
+	}
+}
+
 func (v *validator) exemptions(e ExemptionsConfig) clientip.PrefixSet {
 	ips, err := clientip.ParsePrefixSet("exemptions.ips", e.IPs)
 	v.AddAll("", err)
@@ -449,31 +487,8 @@ func (v *validator) exemptions(e ExemptionsConfig) clientip.PrefixSet {
 }
 
 func (v *validator) penalty(p PenaltyConfig) {
-	if !p.Enabled {
-		return
-	}
-	if p.Threshold < 1 || p.Threshold > 1000 {
-		v.Add("penalty.threshold", "must be 1 to 1000, got %d", p.Threshold)
-	}
-	if p.Period <= 0 {
-		v.Add("penalty.period", "must be > 0, got %s", quoteDur(p.Period))
-	}
-	if p.BaseCooldown <= 0 {
-		v.Add("penalty.base_cooldown", "must be > 0, got %s", quoteDur(p.BaseCooldown))
-	}
-	if !(p.Multiplier >= 1) || math.IsInf(p.Multiplier, 0) {
-		v.Add("penalty.multiplier", "must be a number ≥ 1, got %v", p.Multiplier)
-	}
-	for _, bound := range []struct {
-		key string
-		d   time.Duration
-	}{{"penalty.period", p.Period}, {"penalty.max_cooldown", p.MaxCooldown}} {
-		if bound.d > rate.MaxWindow {
-			v.Add(bound.key, "must be at most %s (ten years), got %s", quoteDur(rate.MaxWindow), quoteDur(bound.d))
-		}
-	}
-	if p.BaseCooldown > 0 && p.MaxCooldown < p.BaseCooldown {
-		v.Add("penalty.max_cooldown", "must be ≥ base_cooldown (%s), got %s", p.BaseCooldown, quoteDur(p.MaxCooldown))
+	if p.Enabled {
+		v.AddAll("penalty", penaltyOf(p).Validate())
 	}
 }
 
@@ -510,10 +525,10 @@ func (v *validator) redis(r RedisConfig) {
 		v.Add("redis.pool_size", "must be ≥ 0 (0 = client default), got %d", r.PoolSize)
 	}
 	if r.DialTimeout <= 0 {
-		v.Add("redis.dial_timeout", "must be > 0, got %s", quoteDur(r.DialTimeout))
+		v.Add("redis.dial_timeout", "must be > 0, got %q", r.DialTimeout.String())
 	}
 	if r.Timeout <= 0 {
-		v.Add("redis.timeout", "must be > 0, got %s", quoteDur(r.Timeout))
+		v.Add("redis.timeout", "must be > 0, got %q", r.Timeout.String())
 	}
 	if r.MaxRetries < -1 {
 		v.Add("redis.max_retries", "must be ≥ 0, or -1 for none, got %d", r.MaxRetries)
@@ -522,7 +537,7 @@ func (v *validator) redis(r RedisConfig) {
 		v.Add("redis.circuit_breaker.failure_threshold", "must be ≥ 1, got %d", r.CircuitBreaker.FailureThreshold)
 	}
 	if r.CircuitBreaker.OpenTimeout <= 0 {
-		v.Add("redis.circuit_breaker.open_timeout", "must be > 0, got %s", quoteDur(r.CircuitBreaker.OpenTimeout))
+		v.Add("redis.circuit_breaker.open_timeout", "must be > 0, got %q", r.CircuitBreaker.OpenTimeout.String())
 	}
 }
 
@@ -532,7 +547,7 @@ func (v *validator) memory(m MemoryConfig) {
 		v.Add("memory.max_keys", "must be ≥ 1, got %d", m.MaxKeys)
 	}
 	if m.SweepInterval <= 0 {
-		v.Add("memory.sweep_interval", "must be > 0, got %s", quoteDur(m.SweepInterval))
+		v.Add("memory.sweep_interval", "must be > 0, got %q", m.SweepInterval.String())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +125,16 @@ func TestValidateEachRule(t *testing.T) {
 			c.Tiers = map[string]Limits{"premium": lim(rate.MaxSlidingLimit*2, minute)}
 		}, "tiers.premium.limit", "200000"},
 
+		{"count status too low", func(c *Config) {
+			e := ep("/login", lim(5, minute))
+			e.CountStatuses = []int{401, 99}
+			c.Endpoints = []Endpoint{e}
+		}, "endpoints[0].count_statuses[1]", "got 99"},
+		{"count status too high", func(c *Config) {
+			e := ep("/login", lim(5, minute))
+			e.CountStatuses = []int{600}
+			c.Endpoints = []Endpoint{e}
+		}, "endpoints[0].count_statuses[0]", "got 600"},
 		{"endpoint pattern missing", func(c *Config) { c.Endpoints = []Endpoint{ep("", lim(1, minute))} }, "endpoints[0].pattern", "required"},
 		{"endpoint pattern relative", func(c *Config) {
 			c.Endpoints = []Endpoint{ep("/a", lim(1, minute)), ep("api", lim(1, minute))}
@@ -178,6 +189,21 @@ func TestValidateEachRule(t *testing.T) {
 			c.Endpoints = []Endpoint{e}
 		}, "endpoints[0].tiers.premium", "inherits cost 20 from endpoints[0].cost"},
 
+		{"endpoint scope", func(c *Config) {
+			e := ep("/a", lim(1, minute))
+			e.Scope = "user"
+			c.Endpoints = []Endpoint{e}
+		}, "endpoints[0].scope", `must be "client", "ip" or "global", got "user"`},
+		{"global endpoint with tiers", func(c *Config) {
+			e := ep("/a", lim(10, minute))
+			e.Scope, e.Tiers = ScopeGlobal, map[string]Limits{"premium": lim(20, minute)}
+			c.Endpoints = []Endpoint{e}
+		}, "endpoints[0].tiers", `tiers do not apply to scope "global"`},
+
+		{"api key header", func(c *Config) { c.APIKey.Header = "X API Key" }, "api_key.header", `got "X API Key"`},
+		{"api key cache ttl", func(c *Config) { c.APIKey.CacheTTL = -time.Second }, "api_key.cache_ttl", `must be > 0, got "-1s"`},
+		{"api key timeout", func(c *Config) { c.APIKey.Enabled, c.APIKey.Timeout = true, -time.Millisecond }, "api_key.timeout", `must be > 0, got "-1ms"`},
+
 		{"trusted proxy", func(c *Config) { c.ClientIP.TrustedProxies = []string{"10.0.0.0/8", "nope"} }, "client_ip.trusted_proxies[1]", `got "nope"`},
 		{"client ip header", func(c *Config) { c.ClientIP.Header = "X-Client" }, "client_ip.header", `got "X-Client"`},
 		{"ipv6 prefix", func(c *Config) { c.ClientIP.IPv6Prefix = 200 }, "client_ip.ipv6_prefix", "got 200"},
@@ -223,6 +249,12 @@ func TestValidateEachRule(t *testing.T) {
 			require.Len(t, ps, 1, "problems: %v", ps)
 			assert.Equal(t, tt.key, ps[0].Key)
 			assert.Contains(t, ps[0].Message, tt.want)
+			if v, ok := strings.CutPrefix(tt.want, "got "); ok { // the problem's Value is that value
+				if u, err := strconv.Unquote(v); err == nil {
+					v = u
+				}
+				assert.Equal(t, v, ps[0].Value)
+			}
 		})
 	}
 }

@@ -243,7 +243,7 @@ func isEnvLeaf(t reflect.Type) bool {
 	case reflect.Pointer:
 		return t.Elem().Kind() == reflect.Bool
 	case reflect.Slice:
-		return t.Elem().Kind() == reflect.String
+		return t.Elem().Kind() == reflect.String || t.Elem().Kind() == reflect.Int
 	}
 	return false
 }
@@ -289,13 +289,16 @@ func parseEnvValue(s string, t reflect.Type) (reflect.Value, bool) {
 		}
 		x.SetFloat(f)
 	case t.Kind() == reflect.Slice:
-		var items []string
 		for item := range strings.SplitSeq(s, ",") {
-			if item = strings.TrimSpace(item); item != "" {
-				items = append(items, item)
+			if item = strings.TrimSpace(item); item == "" {
+				continue
 			}
+			e, ok := parseEnvValue(item, t.Elem())
+			if !ok {
+				return reflect.New(t).Elem(), false
+			}
+			x = reflect.Append(x, e)
 		}
-		x.Set(reflect.ValueOf(items))
 	default:
 		return x, false
 	}

@@ -102,6 +102,12 @@ func TestEnvSetsKeys(t *testing.T) {
 			assert.Equal(t, "s3cret", c.Admin.Token)
 			assert.Equal(t, []string{"10.0.0.0/8"}, c.ClientIP.TrustedProxies)
 		}},
+		{"api key section", "", []string{"RATELIMIT_API_KEY_ENABLED=true", "RATELIMIT_API_KEY_HEADER=X-Customer-Key", "RATELIMIT_API_KEY_CACHE_TTL=5m", "RATELIMIT_API_KEY_TIMEOUT=250ms"}, func(t *testing.T, c config.Config) {
+			assert.Equal(t, config.APIKeyConfig{Enabled: true, Header: "X-Customer-Key", CacheTTL: 5 * time.Minute, Timeout: 250 * time.Millisecond}, c.APIKey)
+		}},
+		{"endpoint scope by name", envTestFile, []string{"RATELIMIT_ENDPOINTS_API_V1_USERS_ID_SCOPE=global"}, func(t *testing.T, c config.Config) {
+			assert.Equal(t, config.ScopeGlobal, c.Endpoints[1].Scope)
+		}},
 		{"lower-case name after the prefix", "", []string{"RATELIMIT_key_prefix=app"}, func(t *testing.T, c config.Config) {
 			assert.Equal(t, "app", c.KeyPrefix)
 		}},

@@ -60,10 +60,25 @@ func explicitZeros(ps *problem.List, key string, before, after reflect.Value, ex
 	}
 	ps.Add(key, "is set to %s, which would silently mean the default %s: leave the key out for the default%s",
 		formatSetting(before), formatSetting(after), hint)
+	(*ps)[len(*ps)-1].Value = settingValue(before)
 }
 
 // formatSetting writes a setting as it would appear in messages: durations and strings
 // quoted, pointers dereferenced.
+// settingValue is v as a Problem's Value: as formatSetting shows it, unquoted.
+func settingValue(v reflect.Value) string {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return ""
+		}
+		v = v.Elem()
+	}
+	if x, ok := v.Interface().(fmt.Stringer); ok {
+		return x.String()
+	}
+	return fmt.Sprint(v.Interface())
+}
+
 func formatSetting(v reflect.Value) string {
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
@@ -85,7 +100,7 @@ func formatSetting(v reflect.Value) string {
 func explicitZeroCosts(ps *problem.List, c config.Config, explicit map[string]bool) {
 	check := func(key string, l config.Limits) {
 		if l.Cost == 0 && explicit[key+".cost"] {
-			ps.Add(key+".cost", "must be ≥ 1, got 0: leave the key out for the rule's cost (or 1)")
+			ps.Add(key+".cost", "must be ≥ 1, got %d: leave the key out for the rule's cost (or 1)", 0)
 		}
 	}
 	checkTiers := func(key string, tiers map[string]config.Limits) {

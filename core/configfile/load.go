@@ -1,11 +1,9 @@
 package configfile
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	"github.com/knadh/koanf/parsers/toml/v2"
-	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
 	gotoml "github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
@@ -103,44 +100,45 @@ const (
 	maxConfigDepth = 32
 )
 
-// readTOML reads and parses the file at path into nested maps.
+// readTOML reads and parses the file at path into nested maps. The file is read once:
+// the shape guard and the parser see the same bytes, so a file swapped between them cannot
+// slip a huge or deep one past the guard.
 func readTOML(path string) (map[string]any, error) {
-	if err := checkShape(path); err != nil {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkShape(path, data); err != nil {
 		return nil, err
 	}
 	k := koanf.New(".")
-	err := k.Load(file.Provider(path), toml.Parser())
-	var (
-		de *gotoml.DecodeError
-		pe *fs.PathError
-	)
+	err = k.Load(bytesProvider(data), toml.Parser())
+	var de *gotoml.DecodeError
 	switch {
 	case err == nil:
 		return k.Raw(), nil
 	case errors.As(err, &de):
 		line, col := de.Position()
 		return nil, &FileError{Path: path, Line: line, Column: col, Message: err.Error()}
-	case errors.As(err, &pe):
-		return nil, fmt.Errorf("ratewarden: reading configuration: %w", err)
 	}
 	// go-toml reports a key or table defined twice without its position: find it.
 	fe := &FileError{Path: path, Message: err.Error()}
-	if data, rerr := os.ReadFile(path); rerr == nil {
-		fe.Line, fe.Column = redefinition(data)
-	}
+	fe.Line, fe.Column = redefinition(data)
 	return nil, fe
 }
 
-// checkShape refuses a file larger than maxConfigBytes or whose tables nest deeper than
-// maxConfigDepth, naming the path.
-func checkShape(path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("ratewarden: reading configuration: %w", err)
-	}
-	if len(data) > maxConfigBytes {
-		return fmt.Errorf("ratewarden: %s: %d bytes, more than a configuration file may have (%d)", path, len(data), maxConfigBytes)
-	}
+// bytesProvider is a koanf.Provider of bytes already read.
+type bytesProvider []byte
+
+func (b bytesProvider) ReadBytes() ([]byte, error) { return b, nil }
+
+func (b bytesProvider) Read() (map[string]any, error) {
+	return nil, errors.New("ratewarden: bytesProvider needs a parser")
+}
+
+// checkShape refuses the file at path, whose contents are data, when its tables nest
+// deeper than maxConfigDepth, naming the path. (readFile has bounded its size.)
+func checkShape(path string, data []byte) error {
 	// Brackets first: the TOML parser descends into each one recursively, and a megabyte of
 	// "[" overflows its stack, which no recover catches. Then dotted keys, once parsed.
 	deep := fmt.Errorf("ratewarden: %s: tables nest deeper than %d levels", path, maxConfigDepth)
@@ -166,11 +164,9 @@ func bracketDepth(data []byte) int {
 			}
 		case '"', '\'':
 			if i+2 < len(data) && data[i+1] == c && data[i+2] == c { // a multi-line string
-				end := bytes.Index(data[i+3:], []byte{c, c, c})
-				if end < 0 {
+				if i = multilineEnd(data, i+3, c); i < 0 {
 					return deepest
 				}
-				i += 3 + end + 2
 				continue
 			}
 			for i++; i < len(data) && data[i] != c && data[i] != '\n'; i++ {
@@ -186,6 +182,27 @@ func bracketDepth(data []byte) int {
 		}
 	}
 	return deepest
+}
+
+// multilineEnd returns the index of the last quote that closes the multi-line string
+// whose text starts at data[from] and whose quote is q, or -1 when it is not closed. As
+// TOML allows, one or two quotes may end the text right before the closing three (a run of
+// four or five ends the string at its last three); a basic string's backslash escapes the
+// next character.
+func multilineEnd(data []byte, from int, q byte) int {
+	for j := from; j < len(data); j++ {
+		switch {
+		case q == '"' && data[j] == '\\':
+			j++
+		case data[j] == q && j+2 < len(data) && data[j+1] == q && data[j+2] == q:
+			end := j + 2
+			for end+1 < len(data) && end+1 < j+5 && data[end+1] == q {
+				end++
+			}
+			return end
+		}
+	}
+	return -1
 }
 
 // depth returns how deeply v nests tables and arrays (a scalar is 0).
@@ -472,7 +489,11 @@ func decodeValue(ps *problem.List, key string, raw any, v reflect.Value) bool {
 		return true
 	}
 	x, ok := convertScalar(raw, t)
-	if !ok {
+	switch {
+	case !ok && secretKeys[key]:
+		ps.Add(key, "must be %s (the value is a secret, not shown)", describeType(t))
+		return false
+	case !ok:
 		ps.Add(key, "must be %s, got %s", describeType(t), formatRaw(raw))
 		return false
 	}
@@ -583,21 +604,33 @@ func describeType(t reflect.Type) string {
 	return "an integer"
 }
 
-// formatRaw quotes strings and names tables and arrays, for "got …" clauses.
-func formatRaw(raw any) string {
+// rawValue is a value of the file as a "got …" clause shows it: strings quoted, tables and
+// arrays named. Its ProblemValue is the value itself, the Value of the problem, or "" for
+// a table or an array, which is no one value.
+type rawValue struct{ shown, value string }
+
+func (r rawValue) String() string       { return r.shown }
+func (r rawValue) ProblemValue() string { return r.value }
+
+// formatRaw is raw for a "got …" clause.
+func formatRaw(raw any) rawValue {
 	switch x := raw.(type) {
 	case string:
-		return strconv.Quote(x)
+		return rawValue{strconv.Quote(x), x}
 	case map[string]any:
-		return "a table"
+		return rawValue{shown: "a table"}
 	case nil:
-		return "nothing"
+		return rawValue{shown: "nothing"}
 	}
 	if reflect.ValueOf(raw).Kind() == reflect.Slice {
-		return "an array"
+		return rawValue{shown: "an array"}
 	}
-	return fmt.Sprint(raw)
+	return rawValue{fmt.Sprint(raw), fmt.Sprint(raw)}
 }
+
+// secretKeys are the keys whose values no problem quotes: a secret written with the wrong
+// type (a numeric token) must not reach stderr, logs or the admin endpoint's 422 body.
+var secretKeys = map[string]bool{"jwt.secret": true, "redis.password": true, "admin.token": true}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -49,6 +49,16 @@ cost    = 1
   limit  = 100
   window = "1m"
 
+# scope          = "client"          # client | ip | global (section 2, Rule scope)
+# count_statuses = [401, 403]        # optional: only responses with these statuses consume
+#                                    # (e.g. failed logins); see "Counting by response" below
+
+[api_key]                            # section 2: API keys, verified by a lookup in code
+enabled   = false
+header    = "X-API-Key"
+cache_ttl = "1m"
+timeout   = "100ms"
+
 [client_ip]
 trusted_proxies = []                 # CIDRs or single IPs
 header          = "X-Forwarded-For"  # X-Forwarded-For | Forwarded | X-Real-IP
@@ -180,6 +190,7 @@ func TestLoadSpecFile(t *testing.T) {
 		Limits:  config.Limits{Limit: 10, Window: time.Minute, Cost: 1},
 		Tiers:   map[string]config.Limits{"premium": {Limit: 100, Window: time.Minute}},
 	}}, c.Endpoints)
+	assert.Equal(t, config.APIKeyConfig{Header: "X-API-Key", CacheTTL: time.Minute, Timeout: 100 * time.Millisecond}, c.APIKey)
 	assert.Equal(t, []string{}, c.ClientIP.TrustedProxies)
 	assert.Equal(t, 30*time.Second, c.JWT.Leeway)
 	assert.Equal(t, config.PenaltyConfig{Threshold: 3, Period: 10 * time.Minute, BaseCooldown: time.Minute, Multiplier: 2, MaxCooldown: time.Hour}, c.Penalty)
@@ -381,7 +392,7 @@ func TestLoadReturnsValidationError(t *testing.T) {
 	c, err := Source{Path: writeTOML(t, `mode = "block"`), Environ: []string{}}.Load()
 	var ve *config.ValidationError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, []config.Problem{{Key: "mode", Message: `must be "enforce" or "shadow", got "block"`}}, ve.Problems)
+	assert.Equal(t, []config.Problem{{Key: "mode", Value: "block", Message: `must be "enforce" or "shadow", got "block"`}}, ve.Problems)
 	assert.Equal(t, config.Config{}, c)
 }
 
@@ -449,4 +460,34 @@ func TestLoadRefusesDeepOrHugeFiles(t *testing.T) {
 	_, err = Source{Path: writeTOML(t, huge), Environ: []string{}}.Load()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "more than a configuration file may have")
+}
+
+func TestLoadReadsCountStatusesFromTheFileAndTheEnvironment(t *testing.T) {
+	t.Parallel()
+	path := writeTOML(t, `
+[[endpoints]]
+name = "login"
+pattern = "/api/v1/login"
+limit = 5
+window = "1m"
+count_statuses = [401, 403]
+`)
+	c, err := Source{Path: path, Environ: []string{}}.Load()
+	require.NoError(t, err)
+	assert.Equal(t, []int{401, 403}, c.Endpoints[0].CountStatuses)
+
+	c, err = Source{Path: path, Environ: []string{"RATELIMIT_ENDPOINTS_LOGIN_COUNT_STATUSES=429,401"}}.Load()
+	require.NoError(t, err)
+	assert.Equal(t, []int{429, 401}, c.Endpoints[0].CountStatuses)
+
+	_, err = Source{Path: writeTOML(t, `
+[[endpoints]]
+pattern = "/login"
+limit = 5
+window = "1m"
+count_statuses = ["401"]
+`), Environ: []string{}}.Load()
+	var ve *config.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "endpoints[0].count_statuses[0]", ve.Problems[0].Key, "%v", ve.Problems)
 }

@@ -1,9 +1,10 @@
 package rate
 
 import (
-	"fmt"
 	"math"
 	"time"
+
+	"github.com/ratewarden/ratewarden/core/internal/problem"
 )
 
 // PenaltyPolicy makes repeated denials cost more. A violation is a denial by the rule's
@@ -28,18 +29,35 @@ const (
 	violationSlack       = 8
 )
 
-func (p *PenaltyPolicy) validate() error {
-	switch {
-	case p.Threshold < 1 || p.Threshold > 1000:
-		return fmt.Errorf("ratewarden: penalty threshold must be 1 to 1000, got %d", p.Threshold)
-	case p.Period <= 0 || p.BaseCooldown <= 0 || p.MaxCooldown < p.BaseCooldown:
-		return fmt.Errorf("ratewarden: penalty needs period > 0, base_cooldown > 0 and max_cooldown ≥ base_cooldown")
-	case p.Period > MaxWindow || p.MaxCooldown > MaxWindow:
-		return fmt.Errorf("ratewarden: penalty period and max_cooldown must be at most %s", MaxWindow)
-	case !(p.Multiplier >= 1) || math.IsInf(p.Multiplier, 0):
-		return fmt.Errorf("ratewarden: penalty multiplier must be ≥ 1, got %v", p.Multiplier)
+// Validate reports every invalid field of p at once, as a problem list keyed by the
+// field's configuration name (threshold, period, base_cooldown, multiplier,
+// max_cooldown); the configuration's [penalty] section is validated by it.
+func (p *PenaltyPolicy) Validate() error {
+	var ps problem.List
+	if p.Threshold < 1 || p.Threshold > 1000 {
+		ps.Add("threshold", "must be 1 to 1000, got %d", p.Threshold)
 	}
-	return nil
+	if p.Period <= 0 {
+		ps.Add("period", "must be > 0, got %q", p.Period.String())
+	}
+	if p.BaseCooldown <= 0 {
+		ps.Add("base_cooldown", "must be > 0, got %q", p.BaseCooldown.String())
+	}
+	if !(p.Multiplier >= 1) || math.IsInf(p.Multiplier, 0) {
+		ps.Add("multiplier", "must be a number ≥ 1, got %v", p.Multiplier)
+	}
+	for _, bound := range []struct {
+		key string
+		d   time.Duration
+	}{{"period", p.Period}, {"max_cooldown", p.MaxCooldown}} {
+		if bound.d > MaxWindow {
+			ps.Add(bound.key, "must be at most %q (ten years), got %q", MaxWindow.String(), bound.d.String())
+		}
+	}
+	if p.BaseCooldown > 0 && p.MaxCooldown < p.BaseCooldown {
+		ps.Add("max_cooldown", "must be ≥ base_cooldown (%s), got %q", p.BaseCooldown, p.MaxCooldown.String())
+	}
+	return ps.Err()
 }
 
 // Capacity is the number of violation times a key keeps: enough to count up to the
@@ -115,4 +133,23 @@ func (p *PenaltyPolicy) apply(ks *KeyState, now int64, res *Result) {
 	}
 	res.Cooldown, res.Violations = micros(cooldown), n
 	ks.expiresAt = max(ks.expiresAt, ps.until, t+p.Period.Microseconds())
+}
+
+// peek is the penalty step of an [OpPeek] at now, the mirror of the peek function of
+// lua/decide.lua: it reads the penalty as apply would see it and changes nothing. A cooldown
+// in force denies and shows what is left of it; Violations is the number of violations
+// that count at max(now, the newest violation) — at most Capacity, the newest ones, as
+// apply keeps them under a policy that keeps fewer — whether or not the request is denied.
+func (p *PenaltyPolicy) peek(ks *KeyState, now int64, res *Result) {
+	ps := ks.penalty
+	if ps == nil {
+		return
+	}
+	t := max(now, ps.log.newest())
+	counted := min(ps.log.len()-ps.log.unitsThrough(t-p.Period.Microseconds()), int64(p.Capacity()))
+	res.Violations = int(counted)
+	if left := ps.until - t; left > 0 {
+		res.Allowed = false
+		res.Cooldown = micros(left)
+	}
 }

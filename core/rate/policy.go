@@ -60,8 +60,8 @@ func NewPolicy(alg Algorithm, windows []Window, penalty *PenaltyPolicy) (*Policy
 	}
 	p := &Policy{Algorithm: alg, Windows: append([]Window(nil), windows...), Penalty: penalty}
 	if penalty != nil {
-		if err := penalty.validate(); err != nil {
-			return nil, err
+		if err := penalty.Validate(); err != nil {
+			return nil, fmt.Errorf("ratewarden: penalty: %w", err)
 		}
 	}
 	for i, w := range p.Windows {

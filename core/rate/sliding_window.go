@@ -11,17 +11,12 @@ var slidingWindow = windowAlgorithm{
 		v := windowView{t: now, ok: true}
 		if s.log != nil {
 			v.t = max(now, s.log.newest())
-			s.log.dropThrough(v.t - period) // the admissions that left the window
-			if s.log.len() == 0 {
-				s.log = nil
-			}
-		}
-		if s.log != nil {
-			v.used = s.log.len()
+			v.gone = s.log.unitsThrough(v.t - period) // the admissions that left the window
+			v.used = s.log.len() - v.gone
 		}
 		if v.used+cost > w.Limit {
-			// The oldest used+cost−limit units must leave the window first.
-			v.ok, v.retry = false, s.log.at(v.used+cost-w.Limit-1)+period-v.t
+			// The oldest used+cost−limit units in the window must leave it first.
+			v.ok, v.retry = false, s.log.at(v.gone+v.used+cost-w.Limit-1)+period-v.t
 		}
 		return v
 	},
@@ -30,6 +25,7 @@ var slidingWindow = windowAlgorithm{
 			if s.log == nil {
 				s.log = new(timeLog)
 			}
+			s.log.dropOldest(v.gone) // only now: loading changes nothing
 			s.log.push(v.t, cost)
 			v.used += cost
 		}

@@ -114,7 +114,7 @@ func replay(t *testing.T, alg rate.Algorithm, limit int64, window time.Duration,
 	var res rate.Result
 	var admitted []int64
 	for _, at := range trace {
-		p.Apply(&ks, base+at, 1, &res)
+		p.Apply(&ks, rate.OpTake, base+at, 1, &res)
 		if res.Allowed {
 			admitted = append(admitted, at)
 		}

@@ -2,6 +2,8 @@ package rate
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -12,17 +14,87 @@ const MaxWindows = 4
 
 // Store keeps the counters behind decisions. Implementations are safe for concurrent use.
 //
-// Take decides one request against every window of req.Policy at once: it admits the
-// request only if every window allows req.Cost more units, and then consumes them in all
-// windows; a denied request consumes nothing. It fills res and returns a non-nil error only
-// when it could not decide (the backend is unreachable, the time budget ran out); the
-// core.Limiter then applies the configured fail mode.
+// Take decides one request against every window of req.Policy at once, as req.Op says
+// (see [Op]): [OpTake], the default, admits the request only if every window allows
+// req.Cost more units, and then consumes them in all windows; a denied request consumes
+// nothing. It fills res and returns a non-nil error only when it could not decide (the
+// backend is unreachable, the time budget ran out); the core.Limiter then applies the
+// configured fail mode.
+//
+// Reset forgets the windows and the penalty of one key, so that its next request is decided
+// as a fresh client's (a cleared login counter, an unblocked customer). periods lists the
+// window lengths to forget: the union of the windows of every policy the key may be decided
+// under (a rule's own limits and its tiers'). An in-process store forgets the whole key
+// whatever periods says; the Redis store deletes one key per listed length plus the
+// penalty, so the state of a length no policy uses any more is left to expire by its TTL.
+// Every period must be whole seconds, at least one (as [NewPolicy] requires).
 //
 // The conformance suite in package storetest states the contract case by case; every
 // backend passes it.
 type Store interface {
 	Take(ctx context.Context, req *Request, res *Result) error
+	Reset(ctx context.Context, key string, periods []time.Duration) error
 	Close() error
+}
+
+// Op is what a [Store] does with a [Request]. The zero value is [OpTake].
+//
+// OpCheck and OpConsume split one OpTake in two around a handler, for rules that count
+// only some responses (count_statuses, SPEC section 4): the check decides before the
+// handler without consuming, the consume counts after it if the response is one to count.
+// Concurrent requests may each pass the check before any of them is consumed, so the
+// requests admitted and counted can exceed a limit by the number in flight; sequential
+// ones are exact, and no window ever counts more than its limit (see OpConsume).
+//
+// For every op Result.Windows describe the state the decision saw or left: after the
+// request's cost when it was consumed (an admitted OpTake, an OpConsume that counted),
+// before it otherwise (an admitted OpCheck or OpPeek shows the state at the check, SPEC
+// section 4, and a denial leaves the state as it was).
+type Op uint8
+
+// The operations.
+const (
+	// OpTake admits the request if every window allows Cost and no cooldown is in force,
+	// and then consumes Cost in every window. A denial by the windows is a penalty
+	// violation, which may start a cooldown.
+	OpTake Op = iota
+	// OpCheck decides exactly as OpTake — a denial is a violation and may start a
+	// cooldown — but an admitted request consumes nothing. It is the check of a
+	// count_statuses rule before its handler.
+	OpCheck
+	// OpConsume consumes Cost in every window if every window still allows it, and
+	// reports Allowed; otherwise it consumes nothing. It neither reads nor changes the
+	// penalty: a consume that does not fit is no violation (the request was admitted at
+	// its check), and a cooldown started since the check does not stop it from counting.
+	// Its Result has Cooldown and Violations zero.
+	//
+	// The consume is conditional rather than a debt for two reasons. A window never holds
+	// more than its limit, so every algorithm's state stays within the bounds its exact
+	// arithmetic is validated for (limit × window ≤ 2^52 µs for a bucket, one log entry
+	// per admitted unit for the sliding window); and none of the states can represent
+	// "more than full" the same way in every algorithm and in Redis. A consume that finds
+	// no room is one of the concurrent requests of the in-flight bound: it passed its
+	// check while others that passed theirs were being counted.
+	OpConsume
+	// OpPeek answers what an OpTake would answer at req.Now and writes nothing at all: no
+	// unit, no violation, no new key, no TTL, no "last change" time. It is
+	// Limiter.Status. Its Windows show the units left now (before the request's cost),
+	// the time until each window is full and, for a window that would deny, its
+	// retry-after. Allowed is false during a cooldown or when a window denies; Cooldown
+	// is the cooldown in force (zero when none: a denial that would start one does not
+	// show it) and Violations the violations that count at req.Now — the client's
+	// penalty state, not the one a take would leave.
+	OpPeek
+)
+
+var opNames = [...]string{OpTake: "take", OpCheck: "check", OpConsume: "consume", OpPeek: "peek"}
+
+// String returns the op's name: "take", "check", "consume" or "peek".
+func (o Op) String() string {
+	if int(o) < len(opNames) {
+		return opNames[o]
+	}
+	return "Op(" + strconv.Itoa(int(o)) + ")"
 }
 
 // Request is one decision asked of a [Store].
@@ -40,11 +112,14 @@ type Request struct {
 	// Now is the decision time as the application sees it. In-process stores use it;
 	// the Redis store uses the Redis server's clock instead.
 	Now time.Time
+	// Op is what to do: take (the zero value), check, consume or peek.
+	Op Op
 }
 
 // Result is what a [Store] answers for one [Request].
 type Result struct {
-	// Allowed reports whether the request was admitted (and its cost consumed).
+	// Allowed reports whether the request was admitted: its cost consumed for OpTake and
+	// OpConsume, admissible for OpCheck and OpPeek.
 	Allowed bool
 	// Windows holds one entry per window of the policy, in the policy's order.
 	Windows [MaxWindows]WindowResult
@@ -59,16 +134,30 @@ type Result struct {
 	Fallback bool
 }
 
-// WindowResult is the state of one window after a decision.
+// WindowResult is the state of one window at a decision (see [Op] for before or after
+// the request's cost).
 type WindowResult struct {
 	// Allowed reports whether this window alone would admit the request.
 	Allowed bool
-	// Remaining is the number of units left in the window after the decision; a denied
-	// request leaves it as it was, so it can be above 0 when the cost exceeded it.
+	// Remaining is the number of units left in the window after the decision (before the
+	// cost for an admitted OpCheck or OpPeek); a denied request leaves it as it was, so it
+	// can be above 0 when the cost exceeded it.
 	Remaining int64
 	// ResetAfter is the time until the window is full again (all Limit units available).
 	ResetAfter time.Duration
 	// RetryAfter is, for a window that denied, the time until it would admit the same
 	// request; zero for a window that allowed.
 	RetryAfter time.Duration
+}
+
+// CheckPeriods returns an error naming the first of periods that is no window length
+// [NewPolicy] accepts (whole seconds from one second to [MaxWindow]). Stores call it in
+// Reset.
+func CheckPeriods(periods []time.Duration) error {
+	for _, d := range periods {
+		if d < time.Second || d%time.Second != 0 || d > MaxWindow {
+			return fmt.Errorf("ratewarden: reset: window must be whole seconds from 1s to %s, got %s", MaxWindow, d)
+		}
+	}
+	return nil
 }

@@ -54,6 +54,20 @@ func (l *timeLog) newest() int64 {
 	return l.entry(l.n - 1).t
 }
 
+// unitsThrough returns the units of time t or before (the oldest ones), walking only
+// their entries.
+func (l *timeLog) unitsThrough(t int64) int64 {
+	var units int64
+	for j := 0; j < l.n; j++ {
+		e := l.entry(j)
+		if e.t > t {
+			break
+		}
+		units += e.units
+	}
+	return units
+}
+
 // push adds k units of time t, newest.
 func (l *timeLog) push(t, k int64) {
 	l.units += k

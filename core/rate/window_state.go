@@ -48,13 +48,16 @@ type windowView struct {
 	used  int64 // token bucket: used units × period at t; the others: units counted at t
 	ok    bool  // the window admits the request's cost
 	retry int64 // when not ok, µs until it would
+	gone  int64 // sliding window: the oldest units of the log, which have left the window at t
 }
 
 // windowAlgorithm is the arithmetic of one algorithm on one window, in Unix microseconds.
 // Each is the mirror of backends/redisstore/lua/<algorithm>.lua: load reads and checks,
-// finish consumes (when the decision admits) and reports, expiry says when the state equals
-// a fresh window's. Only finish changes the state, and only to consume, except that the
-// sliding window drops the admissions that have left it when it loads (as the script does).
+// finish consumes (when consume is true) and reports, expiry says when the state equals a
+// fresh window's. load never changes the state and finish changes it only to consume (the
+// sliding window drops the admissions that have left it then): an admitted OpCheck and
+// every OpPeek, which finish with consume false, leave the window exactly as it was, its
+// time of last change included, so they cannot change a later answer.
 type windowAlgorithm struct {
 	load   func(s *windowState, w *Window, now, cost int64) windowView
 	finish func(s *windowState, w *Window, v windowView, cost int64, consume bool) (remaining, resetAfter int64)
@@ -73,9 +76,10 @@ var windowAlgorithms = [...]windowAlgorithm{
 	SlidingWindowCounter: slidingWindowCounter,
 }
 
-// slots sets idx to the index in ks.windows of the state of each window of p, adding fresh
-// states for the window lengths the key has none of yet.
-func (ks *KeyState) slots(p *Policy, now int64, idx *[MaxWindows]int) {
+// slots sets states to the state of each window of p in ks, adding fresh states for the
+// window lengths the key has none of yet.
+func (ks *KeyState) slots(p *Policy, now int64, states *[MaxWindows]*windowState) {
+	var idx [MaxWindows]int
 	if ks.windows == nil {
 		ks.windows = ks.inline[:0]
 	}
@@ -101,6 +105,21 @@ func (ks *KeyState) slots(p *Policy, now int64, idx *[MaxWindows]int) {
 			// Another algorithm's state (the configuration changed algorithm): start fresh,
 			// as the Redis scripts read another algorithm's state.
 			*s = windowState{period: s.period, alg: p.Algorithm}
+		}
+		states[i] = &ks.windows[idx[i]]
+	}
+}
+
+// peekSlots is slots for [OpPeek], which writes nothing: a window length the key holds no
+// state of, or only another algorithm's, is seen as the fresh state in fresh.
+func (ks *KeyState) peekSlots(p *Policy, states *[MaxWindows]*windowState, fresh *[MaxWindows]windowState) {
+	for i := range p.Windows {
+		period := p.Windows[i].Period.Microseconds()
+		if j := ks.find(period); j >= 0 && ks.windows[j].alg == p.Algorithm {
+			states[i] = &ks.windows[j]
+		} else {
+			fresh[i] = windowState{period: period, alg: p.Algorithm}
+			states[i] = &fresh[i]
 		}
 	}
 }
@@ -137,38 +156,74 @@ func (ks *KeyState) prune(p *Policy, now int64) {
 // still counts. Zero for a key never admitted.
 func (ks *KeyState) ExpiresAt() int64 { return ks.expiresAt }
 
-// Apply decides one request of cost units at now (Unix µs) against ks, updating it in place
-// and filling res, as [Store.Take] specifies: the request is admitted only if every window
-// of p (and the penalty, when p has one) allows it, and then consumes in every window.
-// Each window decides at max(now, its last change). Apply allocates only when a key's
-// state grows: a new window length, a sliding window's log, the penalty's first violation.
-func (p *Policy) Apply(ks *KeyState, now, cost int64, res *Result) {
+// Apply decides one request of cost units at now (Unix µs) against ks, as [Store.Take]
+// specifies for op, updating ks in place and filling res. Each window decides at max(now,
+// its last change). For [OpTake] the request is admitted only if every window of p (and the
+// penalty, when p has one) allows it, and then consumes in every window; [OpCheck] decides
+// the same but consumes nothing; [OpConsume] consumes if every window allows, leaving the
+// penalty alone; [OpPeek] changes nothing in ks (a key never decided may be passed as a
+// zero KeyState). Apply allocates only when a key's state grows — a new window length, a
+// sliding window's log, the penalty's first violation — and for OpPeek of a window length
+// the key holds no state of.
+func (p *Policy) Apply(ks *KeyState, op Op, now, cost int64, res *Result) {
 	now = max(now, 0) // before 1970 is a broken clock: decided as at 1970, as Redis reads it
+	if op == OpPeek {
+		p.peek(ks, now, cost, res)
+		return
+	}
+	var states [MaxWindows]*windowState
+	ks.slots(p, now, &states)
+	var views [MaxWindows]windowView
+	p.load(&states, &views, now, cost, res)
+	if p.Penalty != nil && op != OpConsume {
+		p.Penalty.apply(ks, now, res)
+	}
+	consume := res.Allowed && op != OpCheck
+	p.finish(&states, &views, cost, consume, res)
+	if consume {
+		for i := range p.Windows {
+			ks.expiresAt = max(ks.expiresAt, windowAlgorithms[p.Algorithm].expiry(states[i]))
+		}
+	}
+}
+
+// peek is Apply for [OpPeek].
+func (p *Policy) peek(ks *KeyState, now, cost int64, res *Result) {
 	var (
-		idx   [MaxWindows]int
-		views [MaxWindows]windowView
+		states [MaxWindows]*windowState
+		fresh  [MaxWindows]windowState
+		views  [MaxWindows]windowView
 	)
-	ks.slots(p, now, &idx)
+	ks.peekSlots(p, &states, &fresh)
+	p.load(&states, &views, now, cost, res)
+	if p.Penalty != nil {
+		p.Penalty.peek(ks, now, res)
+	}
+	p.finish(&states, &views, cost, false, res)
+}
+
+// load loads every window of p, filling views and the windows' verdicts in res; res.Allowed
+// reports whether all of them admit cost.
+func (p *Policy) load(states *[MaxWindows]*windowState, views *[MaxWindows]windowView, now, cost int64, res *Result) {
 	alg := &windowAlgorithms[p.Algorithm]
 	res.Allowed, res.Cooldown, res.Violations, res.Fallback = true, 0, 0, false
 	for i := range p.Windows {
-		views[i] = alg.load(&ks.windows[idx[i]], &p.Windows[i], now, cost)
+		views[i] = alg.load(states[i], &p.Windows[i], now, cost)
 		res.Windows[i] = WindowResult{Allowed: views[i].ok}
 		if !views[i].ok {
 			res.Windows[i].RetryAfter = micros(views[i].retry)
 			res.Allowed = false
 		}
 	}
-	if p.Penalty != nil {
-		p.Penalty.apply(ks, now, res)
-	}
+}
+
+// finish finishes every window of p, consuming cost when consume is true, and fills the
+// windows' remaining units and reset times in res.
+func (p *Policy) finish(states *[MaxWindows]*windowState, views *[MaxWindows]windowView, cost int64, consume bool, res *Result) {
+	alg := &windowAlgorithms[p.Algorithm]
 	for i := range p.Windows {
-		s := &ks.windows[idx[i]]
-		remaining, reset := alg.finish(s, &p.Windows[i], views[i], cost, res.Allowed)
+		remaining, reset := alg.finish(states[i], &p.Windows[i], views[i], cost, consume)
 		res.Windows[i].Remaining, res.Windows[i].ResetAfter = remaining, micros(reset)
-		if res.Allowed {
-			ks.expiresAt = max(ks.expiresAt, alg.expiry(s))
-		}
 	}
 }
 

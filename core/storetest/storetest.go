@@ -35,7 +35,7 @@ var keySeq atomic.Int64
 func Run(t *testing.T, newStore NewStore) {
 	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA, rate.SlidingWindowCounter} {
 		t.Run(alg.String(), func(t *testing.T) {
-			for _, c := range cases(alg) {
+			for _, c := range append(cases(alg), opCases(alg)...) {
 				t.Run(c.name, func(t *testing.T) {
 					t.Parallel()
 					c.run(t, newStore(t), alg)
@@ -45,17 +45,29 @@ func Run(t *testing.T, newStore NewStore) {
 				t.Parallel()
 				concurrent(t, newStore(t), alg)
 			})
+			t.Run("concurrent consumes never count over the limit", func(t *testing.T) {
+				t.Parallel()
+				concurrentConsumes(t, newStore(t), alg)
+			})
 		})
 	}
+	t.Run("reset refuses a window that is not whole seconds", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		err := s.Reset(context.Background(), uniqueKey(t), []time.Duration{time.Minute, 1500 * time.Millisecond})
+		require.ErrorContains(t, err, "1.5s")
+	})
 }
 
-// step is one request of a case and what the store must answer.
+// step is one request of a case and what the store must answer, or a reset.
 type step struct {
 	at     time.Duration // after Base
 	cost   int64         // 0 = 1
 	key    int           // which of the case's keys
 	policy int           // which of the case's policies
 	times  int           // repeat the step; 0 = once
+	op     rate.Op       // the request's op; OpTake by default
+	reset  bool          // instead of a request, reset the key for every window length of the case's policies
 
 	allowed    bool
 	remaining  []int64        // per window, when not nil
@@ -85,13 +97,23 @@ func (c testCase) run(t *testing.T, s rate.Store, alg rate.Algorithm) {
 		policies[i] = p
 	}
 	keys := []string{uniqueKey(t), uniqueKey(t)}
+	var periods []time.Duration
+	for _, p := range policies {
+		for _, w := range p.Windows {
+			periods = append(periods, w.Period)
+		}
+	}
 	for i, st := range c.steps {
+		if st.reset {
+			require.NoError(t, s.Reset(context.Background(), keys[st.key], periods), "step %d: reset", i)
+			continue
+		}
 		for rep := 0; rep <= st.times; rep++ {
 			cost := max(st.cost, 1)
-			req := &rate.Request{Key: keys[st.key], Policy: policies[st.policy], Cost: cost, Now: Base.Add(st.at)}
+			req := &rate.Request{Key: keys[st.key], Policy: policies[st.policy], Cost: cost, Now: Base.Add(st.at), Op: st.op}
 			var res rate.Result
 			require.NoError(t, s.Take(context.Background(), req, &res))
-			where := fmt.Sprintf("step %d (at +%s, repetition %d)", i, st.at, rep)
+			where := fmt.Sprintf("step %d (%s at +%s, repetition %d)", i, st.op, st.at, rep)
 			require.Equal(t, st.allowed, res.Allowed, "%s: allowed", where)
 			if rep < st.times {
 				continue // expectations hold for the last repetition
@@ -129,11 +151,51 @@ func retryAfter(p *rate.Policy, res *rate.Result) time.Duration {
 // concurrent sends 400 requests from 8 goroutines at one instant against a limit of 100
 // and requires exactly 100 admissions.
 func concurrent(t *testing.T, s rate.Store, alg rate.Algorithm) {
-	const limit, workers, each = 100, 8, 50
-	p, err := rate.NewPolicy(alg, []rate.Window{{Limit: limit, Period: time.Minute, Name: "c"}}, nil)
+	p, key := concurrentPolicy(t, alg), uniqueKey(t)
+	admitted := inParallel(t, func() (bool, error) {
+		var res rate.Result
+		err := s.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: Base}, &res)
+		return res.Allowed, err
+	})
+	require.Equal(t, int64(concurrentLimit), admitted)
+}
+
+// concurrentConsumes does for 400 requests at one instant from 8 goroutines what
+// count_statuses does — a check, then a consume when admitted — against a limit of 100, and
+// requires that exactly 100 consumes counted, however many passed their check: a window
+// never counts more than its limit.
+func concurrentConsumes(t *testing.T, s rate.Store, alg rate.Algorithm) {
+	p, key := concurrentPolicy(t, alg), uniqueKey(t)
+	counted := inParallel(t, func() (bool, error) {
+		var res rate.Result
+		req := rate.Request{Key: key, Policy: p, Cost: 1, Now: Base, Op: rate.OpCheck}
+		if err := s.Take(context.Background(), &req, &res); err != nil || !res.Allowed {
+			return false, err
+		}
+		req.Op = rate.OpConsume
+		err := s.Take(context.Background(), &req, &res)
+		return res.Allowed, err
+	})
+	require.Equal(t, int64(concurrentLimit), counted)
+	var res rate.Result
+	require.NoError(t, s.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: Base, Op: rate.OpPeek}, &res))
+	require.False(t, res.Allowed)
+	require.Equal(t, int64(0), res.Windows[0].Remaining)
+}
+
+const concurrentLimit = 100
+
+func concurrentPolicy(t *testing.T, alg rate.Algorithm) *rate.Policy {
+	p, err := rate.NewPolicy(alg, []rate.Window{{Limit: concurrentLimit, Period: time.Minute, Name: "c"}}, nil)
 	require.NoError(t, err)
-	key := uniqueKey(t)
-	var admitted atomic.Int64
+	return p
+}
+
+// inParallel runs request 400 times from 8 goroutines and returns how many times it
+// reported true; any error fails the test.
+func inParallel(t *testing.T, request func() (bool, error)) int64 {
+	const workers, each = 8, 50
+	var n atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := 0; w < workers; w++ {
@@ -141,13 +203,13 @@ func concurrent(t *testing.T, s rate.Store, alg rate.Algorithm) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				var res rate.Result
-				if err := s.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: Base}, &res); err != nil {
+				ok, err := request()
+				if err != nil {
 					errs <- err
 					return
 				}
-				if res.Allowed {
-					admitted.Add(1)
+				if ok {
+					n.Add(1)
 				}
 			}
 		}()
@@ -157,7 +219,7 @@ func concurrent(t *testing.T, s rate.Store, alg rate.Algorithm) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	require.Equal(t, int64(limit), admitted.Load())
+	return n.Load()
 }
 
 func uniqueKey(t *testing.T) string {

@@ -1,6 +1,6 @@
 // Command chi is the ratewarden example app on Chi (SPEC section 8).
 //
-//	go run ./examples/chi [-addr 127.0.0.1:8080] [-config ratewarden.toml]
+//	go run ./examples/chi [-addr 127.0.0.1:8080] [-config ratewarden.toml] [-api-keys keys.txt]
 package main
 
 import (

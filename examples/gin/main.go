@@ -1,6 +1,6 @@
 // Command gin is the ratewarden example app on Gin (SPEC section 8).
 //
-//	go run ./examples/gin [-addr 127.0.0.1:8080] [-config ratewarden.toml]
+//	go run ./examples/gin [-addr 127.0.0.1:8080] [-config ratewarden.toml] [-api-keys keys.txt]
 package main
 
 import (

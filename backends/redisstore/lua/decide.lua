@@ -2,15 +2,18 @@
 -- still count, oldest first, at most `capacity` of them (core's penaltyState). Like core it
 -- decides at max(now, the newest violation), drops expired violations only when it counts
 -- them (a cooldown, a violation), and keeps the newest `capacity` when the policy changes.
-local function penalty(key, a, windowsAllow)
+local function read_penalty(key) -- signature, cooldown end, log, and the decision time t
   local v = rpcall('GET', key)
   local s, untilv, log
   if type(v) == 'string' then
     s, untilv, log = match(v, '^penalty (%w+) (%d+) ([%d,]*)$')
   end
+  return s, tonumber(untilv) or 0, log, max(now, tonumber(log and match(log, '(%d+)$') or 0))
+end
+
+local function penalty(key, a, windowsAllow)
+  local s, cooldownUntil, log, t = read_penalty(key)
   local migrate = s ~= nil and s ~= sig
-  local cooldownUntil = tonumber(untilv) or 0
-  local t = max(now, tonumber(log and match(log, '(%d+)$') or 0))
   local left = cooldownUntil - t
   if left <= 0 and windowsAllow and not migrate then
     return true, 0, 0
@@ -77,13 +80,36 @@ local function penalty(key, a, windowsAllow)
   return false, cooldown, n
 end
 
--- The decision: load and check every window, the penalty, then consume in every window
--- only if all of them (and the penalty) allow; a denial changes no window (it may only
--- rewrite a representation, see load).
+-- peek is the penalty step of a peek, core's PenaltyPolicy.peek: it reads the penalty as
+-- penalty would see it and writes nothing. A cooldown in force denies; the violations are
+-- those that count at t, at most capacity (the newest ones), denied or not.
+local function peek(key, a, windowsAllow)
+  local _, cooldownUntil, log, t = read_penalty(key)
+  if not log then
+    return windowsAllow, 0, 0
+  end
+  local capacity, period = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local counted = 0
+  for v in string.gmatch(log, '%d+') do
+    if tonumber(v) > t - period then
+      counted = counted + 1
+    end
+  end
+  counted = min(counted, capacity)
+  local left = cooldownUntil - t
+  if left > 0 then
+    return false, left, counted
+  end
+  return windowsAllow, 0, counted
+end
+
+-- The decision: load and check every window, then the penalty (not for a consume), then
+-- consume in every window only if all of them (and the penalty) allow and the op consumes;
+-- a denial changes no window.
 local allowed = true
 local windows = {}
 for i = 1, nwin do
-  local w = load(KEYS[i], tonumber(ARGV[3 + 2 * i]), tonumber(ARGV[4 + 2 * i]))
+  local w = load(KEYS[i], tonumber(ARGV[4 + 2 * i]), tonumber(ARGV[5 + 2 * i]))
   if not w.ok then
     allowed = false
   end
@@ -91,15 +117,20 @@ for i = 1, nwin do
 end
 
 local cooldown, violations = 0, 0
-local a = 5 + 2 * nwin
+local a = 6 + 2 * nwin
 if ARGV[a] == '1' then
-  allowed, cooldown, violations = penalty(KEYS[nwin + 1], a, allowed)
+  if op == '3' then
+    allowed, cooldown, violations = peek(KEYS[nwin + 1], a, allowed)
+  elseif op ~= '2' then
+    allowed, cooldown, violations = penalty(KEYS[nwin + 1], a, allowed)
+  end
 end
 
+local consume = allowed and (op == '0' or op == '2')
 local out = {allowed and 1 or 0, cooldown, violations}
 for i = 1, nwin do
   local w = windows[i]
-  local remaining, reset = finish(w, allowed)
+  local remaining, reset = finish(w, consume)
   out[#out + 1] = w.ok and 1 or 0
   out[#out + 1] = remaining
   out[#out + 1] = reset

@@ -10,11 +10,19 @@
 -- KEYS  one key per window, in the policy's order, then the penalty key when penalties
 --       are on. They share one hash tag, so they live in one Cluster slot.
 -- ARGV  [1]  now in µs, or "" to read the server's TIME (the only production mode)
---       [2]  cost          [3] policy signature          [4] number of windows n
---       [3+2i], [4+2i]     limit and period (µs) of window i
---       [5+2n] "1" when penalties are on, followed by the violation log capacity, the
+--       [2]  cost          [3] op (core/rate.Op): "0" take, "1" check, "2" consume, "3" peek
+--       [4]  policy signature                             [5] number of windows n
+--       [4+2i], [5+2i]     limit and period (µs) of window i
+--       [6+2n] "1" when penalties are on, followed by the violation log capacity, the
 --              penalty period (µs), the threshold, and the cooldowns (µs) started by the
 --              threshold-th, (threshold+1)-th, … violation (the last one repeats); "0" else.
+--
+-- The ops (core/rate/store.go): take admits if every window and the penalty allow, then
+-- consumes; check decides the same but consumes nothing; consume consumes if every window
+-- allows, leaving the penalty alone; peek answers as take would and writes nothing. Each
+-- algorithm's load only reads and its finish writes only when it consumes, so that a check
+-- that admits and every peek leave the windows as they were; the penalty step of a peek
+-- only reads.
 -- Reply {allowed, cooldown µs, violations, then per window: allowed, remaining,
 --        reset-after µs, retry-after µs}.
 --
@@ -68,8 +76,9 @@ else
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 local cost = tonumber(ARGV[2])
-local sig = ARGV[3]
-local nwin = tonumber(ARGV[4])
+local op = ARGV[3]
+local sig = ARGV[4]
+local nwin = tonumber(ARGV[5])
 
 -- ttl is the PX of state that is fresh again at the instant untilUs (µs): measured from the
 -- server's now, which may be earlier than the instants the state was decided at.

@@ -8,9 +8,10 @@ local function units_of(member) -- "<time>:<j>:<units>"; a member of an older la
   return tonumber(match(member, '^%d+:%d+:(%d+)$')) or 1
 end
 
--- unit_at returns the time of the k-th oldest unit (0 = the oldest), k < the units held.
-local function unit_at(key, k)
-  local rank = 1 -- rank 0 is "#", whose score is negative
+-- unit_at returns the time of the k-th oldest unit (0 = the oldest), k < the units held,
+-- from rank first on (1 past the total "#", 0 in an older layout without it).
+local function unit_at(key, first, k)
+  local rank = first
   while true do
     local page = rcall('ZRANGE', key, rank, rank + 99, 'WITHSCORES')
     for i = 1, #page, 2 do
@@ -24,59 +25,56 @@ local function unit_at(key, k)
   end
 end
 
--- load decides at max(now, the newest admission), drops the admissions that left the
--- window and checks whether it admits cost.
+-- load decides at max(now, the newest admission) and checks whether the window admits
+-- cost, counting the admissions that left the window (gone) without dropping them: it
+-- writes nothing (core's load neither).
 local function load(key, limit, period)
-  local w = {key = key, limit = limit, period = period, n = 0, members = 0, t = now, ok = true, retry = 0}
+  local w = {key = key, limit = limit, period = period, n = 0, gone = 0, t = now, ok = true, retry = 0}
   local newest = rpcall('ZRANGE', key, -1, -1, 'WITHSCORES')
+  local first = 1
   if newest.err then
-    rcall('DEL', key) -- another algorithm's state: start fresh
+    w.other = true -- another algorithm's state: decided fresh, replaced when consuming
   elseif newest[2] and newest[1] ~= '#' then
-    w.t = max(now, tonumber(newest[2]))
+    w.t, w.newest = max(now, tonumber(newest[2])), tonumber(newest[2])
     local total = tonumber(rcall('ZSCORE', key, '#') or '')
     if not total then -- an older layout: one member per unit, no total
-      total = -rcall('ZCARD', key)
-      rcall('ZADD', key, total, '#')
+      total, first = -rcall('ZCARD', key), 0
     end
-    local gone = rcall('ZRANGEBYSCORE', key, 0, w.t - period)
-    if #gone > 0 then
-      for _, m in ipairs(gone) do
-        total = total + units_of(m)
-      end
-      rcall('ZREMRANGEBYSCORE', key, 0, w.t - period)
-      if total == 0 then
-        rcall('DEL', key)
-      else
-        rcall('ZADD', key, total, '#')
-      end
+    for _, m in ipairs(rcall('ZRANGEBYSCORE', key, 0, w.t - period)) do
+      w.gone = w.gone + units_of(m)
     end
-    w.n = -total
-    w.members = rcall('ZCARD', key)
+    w.n = -total - w.gone
   end
   if w.n + cost > limit then
-    -- The oldest n+cost-limit units must leave the window first.
-    w.ok, w.retry = false, unit_at(key, w.n + cost - limit - 1) + period - w.t
+    -- The oldest n+cost-limit units in the window must leave it first.
+    w.ok, w.retry = false, unit_at(key, first, w.gone + w.n + cost - limit - 1) + period - w.t
   end
   return w
 end
 
--- finish adds the request when the decision admits, with a TTL until it leaves the
+-- finish adds the request when consume is true — first dropping the admissions that left
+-- the window, and replacing another algorithm's state — with a TTL until it leaves the
 -- window, and returns the units remaining and the time until the window is empty.
 local function finish(w, consume)
   if consume then
+    if w.other then
+      rcall('DEL', w.key)
+    elseif w.gone > 0 then
+      rcall('ZREMRANGEBYSCORE', w.key, 0, w.t - w.period)
+    end
     -- Name "<t>:<j>:<cost>" with j past the members held: the members of time t are all
     -- still in the window, so the name is new; should it exist, the next one is tried.
-    local j = w.members
+    local j = rcall('ZCARD', w.key)
     repeat
       j = j + 1
     until rcall('ZADD', w.key, 'NX', w.t, format('%d:%d:%d', w.t, j, cost)) == 1
     w.n = w.n + cost
-    rcall('ZADD', w.key, -w.n, '#')
+    rcall('ZADD', w.key, -w.n, '#') -- also adds the total to an older layout
     rcall('PEXPIRE', w.key, ttl(w.t + w.period))
     return max(0, w.limit - w.n), w.period
   end
   if w.n == 0 then
     return w.limit, 0
   end
-  return max(0, w.limit - w.n), tonumber(rcall('ZRANGE', w.key, -1, -1, 'WITHSCORES')[2]) + w.period - w.t
+  return max(0, w.limit - w.n), w.newest + w.period - w.t
 end

@@ -10,12 +10,19 @@ import (
 	"strings"
 )
 
-// Problem is one invalid setting: Key is the key path ("endpoints[2].window"), Message says
-// what is wrong and quotes the bad value.
-type Problem struct{ Key, Message string }
+// Problem is one invalid setting: Key is the key path ("endpoints[2].window"), Value the
+// bad value as the configuration gave it ("0s"; "" when the problem is not one value's,
+// such as a missing key), and Message what is wrong, quoting the value as it ends in
+// "got <value>".
+type Problem struct{ Key, Value, Message string }
 
-// String returns the problem as "key: message".
-func (p Problem) String() string { return p.Key + ": " + p.Message }
+// String returns the problem as "key: message", or the message alone when it has no key.
+func (p Problem) String() string {
+	if p.Key == "" {
+		return p.Message
+	}
+	return p.Key + ": " + p.Message
+}
 
 // Error returns the problem as "key: message", so that each problem of a [List] is an
 // error of its own (see [List.Unwrap]).
@@ -25,9 +32,40 @@ func (p Problem) Error() string { return p.String() }
 // "key: message" line per problem, as a section (clientip, jwtauth) reports them.
 type List []Problem
 
-// Add appends a problem at key.
+// Add appends a problem at key. The message is format and args as fmt.Sprintf makes it;
+// the argument of its "got %…" verb, when it has one, is the problem's Value (its
+// ProblemValue() when it has that method, for values the message shows decorated).
 func (l *List) Add(key, format string, args ...any) {
-	*l = append(*l, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+	p := Problem{Key: key, Message: fmt.Sprintf(format, args...)}
+	if i := gotArg(format); i >= 0 && i < len(args) {
+		if v, ok := args[i].(interface{ ProblemValue() string }); ok {
+			p.Value = v.ProblemValue()
+		} else {
+			p.Value = fmt.Sprint(args[i])
+		}
+	}
+	*l = append(*l, p)
+}
+
+// gotArg returns the index of the argument that the verb after "got " in format formats,
+// or -1 when format has no "got %" clause.
+func gotArg(format string) int {
+	at := strings.Index(format, "got %")
+	if at < 0 {
+		return -1
+	}
+	n := 0
+	for i := 0; i < at; i++ {
+		if format[i] != '%' {
+			continue
+		}
+		if i+1 < len(format) && format[i+1] == '%' {
+			i++ // a literal %
+			continue
+		}
+		n++
+	}
+	return n
 }
 
 // AddAll appends the problems of err, a List returned by a section, with each key put
@@ -38,7 +76,8 @@ func (l *List) AddAll(prefix string, err error) {
 	case err == nil:
 	case errors.As(err, &sub):
 		for _, p := range sub {
-			*l = append(*l, Problem{Key: JoinPath(prefix, p.Key), Message: p.Message})
+			p.Key = JoinPath(prefix, p.Key)
+			*l = append(*l, p)
 		}
 	default:
 		*l = append(*l, Problem{Key: prefix, Message: err.Error()})

@@ -42,16 +42,19 @@ type App struct {
 	Logger  *slog.Logger
 
 	source   configfile.Source
+	keys     *keyFile // -api-keys; nil when not given
 	registry *prometheus.Registry
 }
 
-// Setup parses the flags (-addr, -config), loads the configuration (built-in defaults when
-// -config is absent; RATELIMIT_* variables either way) and builds the limiter. An invalid
-// configuration is written to stderr and Setup exits with status 2.
+// Setup parses the flags (-addr, -config, -api-keys), loads the configuration (built-in
+// defaults when -config is absent; RATELIMIT_* variables either way) and the keys file,
+// and builds the limiter. An invalid configuration or keys file is written to stderr and
+// Setup exits with status 2.
 func Setup(name string, args []string, stderr io.Writer) *App {
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	path := fs.String("config", "", "TOML configuration file (default: built-in defaults)")
+	keysPath := fs.String("api-keys", "", "file of API keys, one \"<key> <user id> <tier>\" a line, for [api_key] (read again on every reload)")
 	_ = fs.Parse(args)
 
 	a := &App{
@@ -61,7 +64,10 @@ func Setup(name string, args []string, stderr io.Writer) *App {
 		source:   configfile.Source{Path: *path, Warnf: func(format string, args ...any) { fmt.Fprintf(stderr, "warning: "+format+"\n", args...) }},
 		registry: prometheus.NewRegistry(),
 	}
-	cfg, err := a.source.Load()
+	if *keysPath != "" {
+		a.keys = &keyFile{path: *keysPath}
+	}
+	cfg, err := a.load()
 	if err == nil {
 		a.Limiter, err = a.newLimiter(cfg)
 	}
@@ -74,6 +80,12 @@ func Setup(name string, args []string, stderr io.Writer) *App {
 
 func (a *App) newLimiter(cfg config.Config) (*core.Limiter, error) {
 	opts := []core.Option{core.WithLogger(a.Logger)}
+	switch {
+	case a.keys != nil:
+		opts = append(opts, core.WithKeyLookup(a.keys.lookup))
+	case cfg.APIKey.Enabled:
+		return nil, errors.New("ratewarden: api_key.enabled is true, but no -api-keys file was given: the example apps look API keys up in it")
+	}
 	if metrics := cfg.WithDefaults().Metrics; config.On(metrics.Enabled) {
 		obs, err := promlimit.New(a.registry, metrics)
 		if err != nil {
@@ -91,7 +103,31 @@ func (a *App) Metrics() http.Handler {
 
 // Admin serves the admin endpoints under /admin/ (POST /admin/reload), guarded by
 // admin.token and the lockout of failed attempts; not rate limited.
-func (a *App) Admin() http.Handler { return httplimit.NewAdmin(a.Limiter, a.source.Load) }
+func (a *App) Admin() http.Handler { return httplimit.NewAdmin(a.Limiter, a.load) }
+
+// load reads the configuration and, with -api-keys, the keys file again: every reload
+// (SIGHUP, POST /admin/reload, a change of the configuration file) goes through it, and
+// the limiter's Reload then forgets the answers it cached from the old keys. A keys file
+// that does not load fails the reload like an invalid configuration: the old keys and
+// configuration stay.
+func (a *App) load() (config.Config, error) {
+	cfg, err := a.source.Load()
+	if err == nil {
+		err = a.reloadKeys()
+	}
+	if err != nil {
+		return config.Config{}, err
+	}
+	return cfg, nil
+}
+
+// reloadKeys reads the keys file again, when there is one.
+func (a *App) reloadKeys() error {
+	if a.keys == nil {
+		return nil
+	}
+	return a.keys.load()
+}
 
 // watchFile reloads the configuration when its file changes on disk. A file that does
 // not load is logged as a SIGHUP's is, and the configuration in force stays.
@@ -101,7 +137,14 @@ func (a *App) watchFile(ctx context.Context) {
 	}
 	src := a.source
 	src.Logger = a.Logger // a file that does not load is logged; Reload logs its own failures
-	if _, err := src.Watch(ctx, 0, a.Limiter.Reload); err != nil {
+	apply := func(cfg config.Config) error {
+		if err := a.reloadKeys(); err != nil {
+			a.Logger.Error("config_reload_failed", "error", err.Error())
+			return err
+		}
+		return a.Limiter.Reload(cfg)
+	}
+	if _, err := src.Watch(ctx, 0, apply); err != nil {
 		a.Logger.Warn("config_watch_failed", "path", a.source.Path, "error", err.Error())
 	}
 }
@@ -123,7 +166,7 @@ func Unlimited(u *url.URL) bool {
 func (a *App) Run(handler http.Handler) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a.Limiter.ReloadOnSignal(ctx, a.source.Load)
+	a.Limiter.ReloadOnSignal(ctx, a.load)
 	a.watchFile(ctx)
 	defer a.Limiter.Close()
 

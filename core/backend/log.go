@@ -1,4 +1,4 @@
-package core
+package backend
 
 import (
 	"context"
@@ -63,7 +63,7 @@ func (l *ThrottledLog) Log(ctx context.Context, msg, kind string, attrs ...slog.
 
 // ErrorLog writes backend errors at error level, at most once per second for each kind
 // ("timeout", "connection", …). It is safe for concurrent use; stores build one from
-// [BackendEnv].
+// the Logger and clock of their [Env].
 type ErrorLog struct{ log *ThrottledLog }
 
 // NewErrorLog returns an ErrorLog writing to logger with the clock now (time.Now if nil).
