@@ -15,7 +15,6 @@ import (
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/clientip"
-	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // topClients is the collector behind current_usage: a bounded tracker of the clients with
@@ -172,7 +171,7 @@ func (t *topClients) observe(d *core.Decision, ruleHash uint64) {
 	u := usageSample{
 		ratio:  min(max(float64(limit-r.Remaining)/float64(limit), 0), 1),
 		at:     d.Now.UnixNano(),
-		linear: d.Policy.Algorithm == rate.TokenBucket || d.Policy.Algorithm == rate.GCRA,
+		linear: d.Policy.Algorithm.Continuous(),
 	}
 	u.reset = u.at + int64(r.ResetAfter)
 	k := clientKey{rule: d.Rule, scope: d.Scope}

@@ -15,6 +15,7 @@ import (
 	"github.com/ratewarden/ratewarden/adapters/promlimit"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func ip(i int) string { return fmt.Sprintf("10.%d.%d.%d:5000", i>>16&255, i>>8&255, i&255) }
@@ -103,6 +104,13 @@ func TestCurrentUsageFollowsTheAlgorithmUntilTheWindowResets(t *testing.T) {
 		{"sliding_window", 60 * time.Second, 0},
 		{"sliding_window_counter", 109 * time.Second, 0.6}, // kept until the window after the requests' ends
 		{"sliding_window_counter", 110 * time.Second, 0},
+	}
+	covered := map[string]bool{}
+	for _, tt := range tests {
+		covered[tt.algorithm] = true
+	}
+	for _, alg := range rate.Algorithms() {
+		require.True(t, covered[alg.String()], "no case for %s", alg)
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s after %v", tt.algorithm, tt.at), func(t *testing.T) {

@@ -47,7 +47,7 @@ func benchStore(b *testing.B, alg rate.Algorithm) (*memorystore.Store, *rate.Pol
 
 // BenchmarkTake decides requests spread over 100,000 live keys, serially.
 func BenchmarkTake(b *testing.B) {
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA, rate.SlidingWindowCounter} {
+	for _, alg := range rate.Algorithms() {
 		b.Run(alg.String(), func(b *testing.B) {
 			s, p, keys := benchStore(b, alg)
 			req := rate.Request{Policy: p, Cost: 1, Now: time.Now()}
@@ -66,7 +66,7 @@ func BenchmarkTake(b *testing.B) {
 // BenchmarkTakeParallel decides requests spread over 100,000 live keys from GOMAXPROCS
 // goroutines, each walking the keys from a different offset.
 func BenchmarkTakeParallel(b *testing.B) {
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA, rate.SlidingWindowCounter} {
+	for _, alg := range rate.Algorithms() {
 		b.Run(alg.String(), func(b *testing.B) {
 			s, p, keys := benchStore(b, alg)
 			var offset atomic.Int64

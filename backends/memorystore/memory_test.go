@@ -51,7 +51,7 @@ func TestBytesPerIdleKey(t *testing.T) {
 
 		rate.SlidingWindowCounter: 250,
 	}
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA, rate.FixedWindow, rate.SlidingWindow, rate.SlidingWindowCounter} {
+	for _, alg := range rate.Algorithms() {
 		limit := int64(100_000)
 		p, err := rate.NewPolicy(alg, []rate.Window{{Limit: limit, Period: time.Hour, Name: "default"}}, nil)
 		require.NoError(t, err)

@@ -30,7 +30,7 @@ func TestSameResultsAsMemory(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	seed := testSeed(t)
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA, rate.SlidingWindowCounter} {
+	for _, alg := range rate.Algorithms() {
 		for _, withPenalty := range []bool{false, true} {
 			name := fmt.Sprintf("%s/penalty=%v", alg, withPenalty)
 			t.Run(name, func(t *testing.T) {

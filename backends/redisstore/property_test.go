@@ -57,7 +57,7 @@ func TestPolicyChangesNeverOverAdmit(t *testing.T) {
 	}
 	srv := redistest.StartServer(t)
 	seed := testSeed(t)
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA, rate.FixedWindow, rate.SlidingWindow, rate.SlidingWindowCounter} {
+	for _, alg := range rate.Algorithms() {
 		t.Run(alg.String(), func(t *testing.T) {
 			t.Parallel()
 			for run := range runs {

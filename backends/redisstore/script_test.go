@@ -18,7 +18,8 @@ import (
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-var algorithms = []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA, rate.SlidingWindowCounter}
+// algorithms is every algorithm, for the tests that run each.
+var algorithms = rate.Algorithms()
 
 // commandCounter counts the commands a client sends: its round trips.
 type commandCounter struct {

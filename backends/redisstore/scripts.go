@@ -18,10 +18,10 @@ var luaFiles embed.FS
 // scripts holds one script per algorithm, indexed by rate.Algorithm. go-redis runs a
 // script with EVALSHA and falls back to EVAL on NOSCRIPT, which loads it again: after a
 // SCRIPT FLUSH, a restart, or a failover to a replica whose script cache is empty.
-var scripts = func() [5]*redis.Script {
-	var s [5]*redis.Script
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA, rate.SlidingWindowCounter} {
-		s[alg] = redis.NewScript(scriptSource(alg))
+var scripts = func() []*redis.Script {
+	var s []*redis.Script
+	for _, alg := range rate.Algorithms() {
+		s = append(s, redis.NewScript(scriptSource(alg)))
 	}
 	return s
 }()

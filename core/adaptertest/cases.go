@@ -645,7 +645,7 @@ func cases() []testCase {
 		},
 	}
 	cs = append(cs, identityCases()...)
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA, rate.SlidingWindowCounter} {
+	for _, alg := range rate.Algorithms() {
 		cs = append(cs, testCase{
 			name:   "algorithm " + alg.String() + ": a burst of the limit is admitted, the next request gets 429",
 			config: config.Config{Algorithm: config.Algorithm(alg.String()), Default: perMinute(20)},

@@ -20,8 +20,8 @@ type Backend string
 type FailMode string
 
 // Algorithm names the algorithm of every rule: a name of [rate.Algorithm] ("token_bucket",
-// "sliding_window", "fixed_window", "gcra", "sliding_window_counter"), which keeps the
-// list. "" means token_bucket.
+// "sliding_window", "fixed_window", "gcra", "sliding_window_counter"), which keeps the list
+// ([rate.Algorithms]). "" means token_bucket.
 type Algorithm string
 
 // Rate returns the algorithm a names ("" is rate.TokenBucket), or the problem validation

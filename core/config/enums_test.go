@@ -48,4 +48,12 @@ func TestAlgorithmNamesComeFromRate(t *testing.T) {
 	alg, err = Algorithm("").Rate()
 	require.NoError(t, err)
 	assert.Equal(t, rate.TokenBucket, alg, `"" is the default`)
+
+	for _, want := range rate.Algorithms() {
+		require.NoError(t, a.UnmarshalText([]byte(want.String())), want)
+		alg, err := a.Rate()
+		require.NoError(t, err)
+		assert.Equal(t, want, alg)
+		assert.Empty(t, validationProblems(t, Config{Algorithm: a}), "%s is valid", want)
+	}
 }

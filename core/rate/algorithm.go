@@ -43,6 +43,21 @@ func (a Algorithm) String() string {
 	return fmt.Sprintf("Algorithm(%d)", uint8(a))
 }
 
+// Algorithms returns every algorithm, in the order of their values ([TokenBucket] first).
+// Code that handles or tests each algorithm ranges over it — the Redis scripts, the
+// conformance suites — so that a new algorithm cannot be left out of one of them.
+func Algorithms() []Algorithm {
+	all := make([]Algorithm, len(algorithmNames))
+	for i := range all {
+		all[i] = Algorithm(i)
+	}
+	return all
+}
+
+// Continuous reports whether a refills continuously, a fraction of a unit at a time
+// ([TokenBucket], [GCRA]), rather than by whole windows or by admissions leaving one.
+func (a Algorithm) Continuous() bool { return a == TokenBucket || a == GCRA }
+
 // ParseAlgorithm returns the algorithm with configuration name s. Its error says what
 // the name must be: "must be one of token_bucket, …, got \"x\"".
 func ParseAlgorithm(s string) (Algorithm, error) {

@@ -6,13 +6,10 @@ import (
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-// smooth reports whether alg refills continuously (token bucket, GCRA) rather than by
-// whole windows (fixed, sliding, sliding counter).
-func smooth(alg rate.Algorithm) bool { return alg == rate.TokenBucket || alg == rate.GCRA }
-
-// pick returns ifSmooth for the continuous algorithms and ifWindowed for the others.
+// pick returns ifSmooth for the algorithms that refill continuously (token bucket, GCRA)
+// and ifWindowed for the others (fixed, sliding, sliding counter).
 func pick[T any](alg rate.Algorithm, ifSmooth, ifWindowed T) T {
-	if smooth(alg) {
+	if alg.Continuous() {
 		return ifSmooth
 	}
 	return ifWindowed
@@ -222,8 +219,8 @@ func cases(alg rate.Algorithm) []testCase {
 				{at: 2*time.Hour - 30*sec, allowed: true, remaining: []int64{1}, resetAfter: []time.Duration{pickCounter(alg, 2*min, pick(alg, 40*sec, min))}},
 				{allowed: true, remaining: []int64{0}},
 				{at: -2 * time.Hour, allowed: false, remaining: []int64{0}, retryAfter: d(pickCounter(alg, min+20*sec, pick(alg, 20*sec, min)))},
-				{at: 2*time.Hour + 20*sec, allowed: smooth(alg)},
-				{at: 2*time.Hour + pickCounter(alg, min+20*sec-time.Microsecond, min-time.Microsecond), allowed: smooth(alg)},
+				{at: 2*time.Hour + 20*sec, allowed: alg.Continuous()},
+				{at: 2*time.Hour + pickCounter(alg, min+20*sec-time.Microsecond, min-time.Microsecond), allowed: alg.Continuous()},
 				{at: 2*time.Hour + pickCounter(alg, min+20*sec, min), allowed: true},
 			},
 		},

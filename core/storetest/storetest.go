@@ -33,7 +33,7 @@ var keySeq atomic.Int64
 
 // Run runs the whole suite against the stores newStore builds.
 func Run(t *testing.T, newStore NewStore) {
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.FixedWindow, rate.GCRA, rate.SlidingWindowCounter} {
+	for _, alg := range rate.Algorithms() {
 		t.Run(alg.String(), func(t *testing.T) {
 			for _, c := range append(cases(alg), opCases(alg)...) {
 				t.Run(c.name, func(t *testing.T) {
@@ -90,6 +90,7 @@ type policySpec struct {
 }
 
 func (c testCase) run(t *testing.T, s rate.Store, alg rate.Algorithm) {
+	require.NotEmpty(t, c.steps, "the case has no steps for %s", alg) // a table that lacks the algorithm
 	policies := make([]*rate.Policy, len(c.policies))
 	for i, ps := range c.policies {
 		p, err := rate.NewPolicy(alg, ps.windows, ps.penalty)
