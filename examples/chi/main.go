@@ -30,6 +30,7 @@ func main() {
 	r.Get("/api/v1/compute", app.Compute)
 	r.Post("/api/v1/compute", app.Compute)
 	r.Get("/api/v1/users/{id}", func(w http.ResponseWriter, r *http.Request) { app.User(w, chi.URLParam(r, "id")) })
+	r.Post("/api/v1/login", app.Login)
 	r.Get("/api/v1/error", app.Error)
 	os.Exit(a.Run(r))
 }

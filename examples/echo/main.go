@@ -30,6 +30,7 @@ func main() {
 	e.GET("/api/v1/compute", wrap(app.Compute))
 	e.POST("/api/v1/compute", wrap(app.Compute))
 	e.GET("/api/v1/users/:id", func(c echo.Context) error { app.User(c.Response(), c.Param("id")); return nil })
+	e.POST("/api/v1/login", wrap(app.Login))
 	e.GET("/api/v1/error", wrap(app.Error))
 	os.Exit(a.Run(e))
 }

@@ -29,6 +29,7 @@ func main() {
 	r.GET("/api/v1/compute", gin.WrapF(app.Compute))
 	r.POST("/api/v1/compute", gin.WrapF(app.Compute))
 	r.GET("/api/v1/users/:id", func(c *gin.Context) { app.User(c.Writer, c.Param("id")) })
+	r.POST("/api/v1/login", gin.WrapF(app.Login))
 	r.GET("/api/v1/error", gin.WrapF(app.Error))
 	os.Exit(a.Run(r))
 }

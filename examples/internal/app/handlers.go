@@ -27,6 +27,19 @@ func User(w http.ResponseWriter, id string) {
 	writeJSON(w, http.StatusOK, map[string]string{"id": id})
 }
 
+// Password is the one password Login accepts: the example has no users.
+const Password = "letmein"
+
+// Login answers POST /api/v1/login: 200 when the form value "password" is [Password],
+// else 401 — to show count_statuses, which counts only the failures.
+func Login(w http.ResponseWriter, r *http.Request) {
+	if r.PostFormValue("password") != Password {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_credentials"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "logged_in"})
+}
+
 // Error answers GET /api/v1/error with a 500, to show the rate-limit headers on errors.
 func Error(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal_error"})
