@@ -36,8 +36,8 @@ func redisKeyset() []string {
 // decider is one library's decision on a key.
 type decider func(ctx context.Context, key string) (allowed bool, err error)
 
-// BenchmarkRedis compares decisions per second of ratewarden's Redis store (token bucket
-// and GCRA, one EVALSHA per decision, server time) with go-redis/redis_rate (GCRA, one
+// BenchmarkRedis compares decisions per second of ratewarden's Redis store (each
+// algorithm, one EVALSHA per decision, server time) with go-redis/redis_rate (GCRA, one
 // EVALSHA per decision) on one redis-server, serial and with 16 requests in flight.
 // Both use go-redis v9 with the same pool size; ratewarden's store also runs each decision
 // under its redis.timeout budget and circuit breaker, which redis_rate has not, and
@@ -68,7 +68,7 @@ func BenchmarkRedis(b *testing.B) {
 			return res.Allowed > 0, nil
 		}})
 	}
-	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA} {
+	for _, alg := range rate.Algorithms() {
 		cfg := config.Config{
 			Backend: config.BackendRedis,
 			// A 1s budget: this measures throughput, and a loaded machine can stall a

@@ -234,21 +234,29 @@ func TestServerTime(t *testing.T) {
 	assert.InDelta(t, serverNow.UnixMicro(), last, float64(10*time.Second/time.Microsecond), "the window's last change is a server instant")
 }
 
-// TestAlgorithmChangeStartsFresh: a key whose state another algorithm wrote (hash or
-// sorted set) is decided fresh, as core does when the algorithm changes.
+// TestAlgorithmChangeStartsFresh: a key whose state another algorithm wrote (a string of
+// another layout or a sorted set) is decided fresh, as core does when the algorithm
+// changes: from every algorithm to every other.
 func TestAlgorithmChangeStartsFresh(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
-	key := "ip:192.0.2.24:switch"
 	now := time.Unix(1_764_158_400, 0)
-	for i, alg := range []rate.Algorithm{rate.TokenBucket, rate.SlidingWindow, rate.GCRA, rate.SlidingWindow, rate.FixedWindow, rate.SlidingWindowCounter, rate.SlidingWindow, rate.SlidingWindowCounter, rate.TokenBucket} {
-		p := policy(t, alg, nil, 3, time.Minute)
-		var res rate.Result
-		require.NoError(t, store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 3, Now: now}, &res), "step %d (%s)", i, alg)
-		assert.True(t, res.Allowed, "step %d (%s): a fresh window admits its whole limit", i, alg)
-		require.NoError(t, store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: now}, &res))
-		assert.False(t, res.Allowed, "step %d (%s)", i, alg)
+	for _, from := range algorithms {
+		for _, to := range algorithms {
+			if to == from {
+				continue
+			}
+			key := "ip:192.0.2.24:" + from.String() + "-" + to.String()
+			for _, alg := range []rate.Algorithm{from, to} {
+				p := policy(t, alg, nil, 3, time.Minute)
+				var res rate.Result
+				require.NoError(t, store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 3, Now: now}, &res), "%s then %s", from, to)
+				assert.True(t, res.Allowed, "%s then %s: %s, fresh, admits its whole limit", from, to, alg)
+				require.NoError(t, store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: now}, &res))
+				assert.False(t, res.Allowed, "%s then %s: %s", from, to, alg)
+			}
+		}
 	}
 }
 
