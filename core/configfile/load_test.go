@@ -207,7 +207,8 @@ func TestLoadExampleFile(t *testing.T) {
 	warn := func(format string, args ...any) { t.Errorf("the example warns: "+format, args...) }
 	c, err := Source{Path: filepath.Join("..", "..", "docs", "examples", "ratewarden.toml"), Environ: []string{}, Warnf: warn}.Load()
 	require.NoError(t, err)
-	assert.Len(t, c.Endpoints, 3)
+	assert.Len(t, c.Endpoints, 4)
+	assert.Equal(t, []int{401}, c.Endpoints[3].CountStatuses, "the login rule counts only failed logins")
 	assert.Len(t, c.Default.Windows, 2)
 	assert.Equal(t, time.Minute, c.Tiers["premium"].Window)
 	assert.True(t, c.Penalty.Enabled)
