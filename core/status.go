@@ -40,7 +40,8 @@ type ClientStatus struct {
 
 // RuleStatus is the state of one client's counter under one rule.
 type RuleStatus struct {
-	// Rule is the rule's name: "default", or an endpoint's name as configured.
+	// Rule is the rule's name as configured: "default", or an endpoint's name (without
+	// the [WithName] prefix).
 	Rule string `json:"rule"`
 	// Windows holds one entry per window of the limits shown, in configuration order.
 	Windows []WindowStatus `json:"windows"`
@@ -68,8 +69,9 @@ type PenaltyStatus struct {
 }
 
 // Status answers what a request of client would get under rule — "default", an
-// endpoint's name, or "" for every rule (the default rule first, then the endpoint rules
-// in configuration order) — without consuming anything: no unit, no violation, no key
+// endpoint's name (as configured, or as [Decision.Rule] names it, with the [WithName]
+// prefix), or "" for every rule (the default rule first, then the endpoint rules in
+// configuration order) — without consuming anything: no unit, no violation, no key
 // written (rate.OpPeek). A client without state shows full windows.
 //
 // client is written as decisions name clients in the denial logs (client_id) and in
@@ -93,7 +95,8 @@ type PenaltyStatus struct {
 // an exempted client's counter is shown (full, as exempted requests count nothing).
 //
 // A backend failure returns an error wrapping [rate.ErrUnavailable]. With fail_mode
-// "local" the Redis store answers from its in-process fallback while Redis is down.
+// "local" the Redis store answers from its in-process fallback while Redis is down, as it
+// decides requests.
 func (l *Limiter) Status(ctx context.Context, client, rule, tier string) (ClientStatus, error) {
 	s := l.snap.Load()
 	c, rules, err := s.target(client, rule, false)
@@ -139,8 +142,9 @@ func (l *Limiter) Status(ctx context.Context, client, rule, tier string) (Client
 // it is [ErrInvalidClient]. A rule with scope "ip" is reset for "ip:" clients only, as
 // Status shows it.
 //
-// A backend failure returns an error wrapping [rate.ErrUnavailable]; with several rules,
-// those reset before the failure stay reset.
+// A backend failure returns an error wrapping [rate.ErrUnavailable], whatever fail_mode
+// says: the state in the backend is still there. With several rules, those reset before
+// the failure stay reset.
 func (l *Limiter) Reset(ctx context.Context, client, rule string) error {
 	s := l.snap.Load()
 	c, rules, err := s.target(client, rule, true)
@@ -193,7 +197,7 @@ func (s *snapshot) target(client, rule string, reset bool) (*statusClient, []nam
 	if rule == "" {
 		return c, slices.DeleteFunc(all, func(r namedRule) bool { return !c.countedBy(r, reset) }), nil
 	}
-	i := slices.IndexFunc(all, func(r namedRule) bool { return r.name == rule })
+	i := slices.IndexFunc(all, func(r namedRule) bool { return r.name == rule || r.Name == rule })
 	if i < 0 {
 		names := make([]string, len(all))
 		for j, r := range all {
