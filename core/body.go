@@ -163,9 +163,14 @@ func (d *Decision) problem(status int, detail string) problem {
 }
 
 // unavailableRetry is the Retry-After of a 503: the backend's hint, else one second.
-func (d *Decision) unavailableRetry() time.Duration {
+func (d *Decision) unavailableRetry() time.Duration { return UnavailableRetry(d.Err) }
+
+// UnavailableRetry is how long a client should wait before retrying after the backend
+// failed with err, as the Retry-After of a 503 says it: the hint of an open circuit
+// breaker ([rate.RetryHinter]), else one second.
+func UnavailableRetry(err error) time.Duration {
 	var h rate.RetryHinter
-	if errors.As(d.Err, &h) && h.RetryAfter() > 0 {
+	if errors.As(err, &h) && h.RetryAfter() > 0 {
 		return h.RetryAfter()
 	}
 	return time.Second

@@ -29,7 +29,9 @@ const (
 
 // Admin serves the admin endpoints of a Limiter (SPEC section 8), under /admin/:
 //
-//	POST /admin/reload   reloads the configuration that load returns
+//	POST   /admin/reload                             reloads the configuration that load returns
+//	GET    /admin/limits?client=…[&rule=…][&tier=…]  a client's limits ([core.Limiter.Status])
+//	DELETE /admin/limits?client=…[&rule=…]           forgets them ([core.Limiter.Reset])
 //
 // Mount it on the router for /admin/ and every path below. Every endpoint needs
 // "Authorization: Bearer <admin.token>", the token of the configuration in force; while
@@ -45,6 +47,22 @@ const (
 // force; 422 {"error":"invalid_configuration","problems":[…]} when the file is not valid
 // TOML (the problem names its line and column) or the configuration is invalid, the old
 // one staying in force; 500 when the configuration cannot be read at all.
+//
+// GET /admin/limits answers 200 with what a request of the client would get under the
+// rule, or under every rule when rule is absent, consuming nothing:
+//
+//	{"client": "ip:203.0.113.7", "rules": [{"rule": "default", "windows": [{"limit": 3,
+//	 "window": 60, "remaining": 0, "reset": 1764160800}], "penalty": {"cooldown": 0,
+//	 "violations": 0}}]}
+//
+// client is written as the denial logs' client_id ("ip:203.0.113.7",
+// "ip:2001:db8:1:2::/64", "user:alice", "key:<id>", "global"); the optional tier picks
+// the tier's limits (default: the rule's own). DELETE /admin/limits resets the client's
+// windows and penalty under the rule, or every rule, and answers 204. Both answer 400
+// {"error":"invalid_client","message":…} for a missing or malformed client (or one the
+// rule does not count), 404 {"error":"unknown_rule","message":…} for a rule the
+// configuration does not have, and 503 {"error":"rate_limit_unavailable",…} with
+// Retry-After when the backend cannot answer.
 //
 // An Admin is safe for concurrent use.
 type Admin struct {
@@ -77,6 +95,7 @@ func NewAdmin(lim *core.Limiter, load func() (config.Config, error), opts ...Adm
 	}
 	a.routes = map[string]map[string]http.HandlerFunc{
 		"/admin/reload": {http.MethodPost: a.reload},
+		"/admin/limits": {http.MethodGet: a.status, http.MethodDelete: a.reset},
 	}
 	return a
 }
@@ -152,6 +171,41 @@ func (a *Admin) reload(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "reload_failed", "message": err.Error()})
 	default:
 		writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+	}
+}
+
+// status serves GET /admin/limits.
+func (a *Admin) status(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	st, err := a.lim.Status(r.Context(), q.Get("client"), q.Get("rule"), q.Get("tier"))
+	if err != nil {
+		writeLimitsError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// reset serves DELETE /admin/limits.
+func (a *Admin) reset(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := a.lim.Reset(r.Context(), q.Get("client"), q.Get("rule")); err != nil {
+		writeLimitsError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// writeLimitsError answers an error of Status or Reset: the caller's mistakes with their
+// message, a backend failure without its cause (which names hosts), as 503s do.
+func writeLimitsError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, core.ErrInvalidClient):
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_client", "message": err.Error()})
+	case errors.Is(err, core.ErrUnknownRule):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown_rule", "message": err.Error()})
+	default:
+		w.Header().Set("Retry-After", strconv.FormatInt(core.RetryAfterSeconds(core.UnavailableRetry(err)), 10))
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "rate_limit_unavailable", "message": "The rate-limit backend is unavailable; retry later."})
 	}
 }
 

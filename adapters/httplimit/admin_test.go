@@ -23,7 +23,7 @@ import (
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-// nopStore admits everything; the admin endpoints never consult the store.
+// nopStore admits everything and keeps nothing: POST /admin/reload never consults the store.
 type nopStore struct{}
 
 func (nopStore) Take(_ context.Context, _ *rate.Request, res *rate.Result) error {

@@ -17,9 +17,10 @@ const MaxWindows = 4
 // Take decides one request against every window of req.Policy at once, as req.Op says
 // (see [Op]): [OpTake], the default, admits the request only if every window allows
 // req.Cost more units, and then consumes them in all windows; a denied request consumes
-// nothing. It fills res and returns a non-nil error only when it could not decide (the
-// backend is unreachable, the time budget ran out); the core.Limiter then applies the
-// configured fail mode.
+// nothing. It fills res and returns a non-nil error when it could not decide (the
+// backend is unreachable, the time budget ran out; the core.Limiter then applies the
+// configured fail mode), or when req is invalid: a cost no window could ever admit is
+// [ErrCost] (a Limiter never asks one: validation bounds every rule's cost).
 //
 // Reset forgets the windows and the penalty of one key, so that its next request is decided
 // as a fresh client's (a cleared login counter, an unblocked customer). periods lists the

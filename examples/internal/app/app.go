@@ -101,8 +101,9 @@ func (a *App) Metrics() http.Handler {
 	return promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})
 }
 
-// Admin serves the admin endpoints under /admin/ (POST /admin/reload), guarded by
-// admin.token and the lockout of failed attempts; not rate limited.
+// Admin serves the admin endpoints under /admin/ (POST /admin/reload, GET and DELETE
+// /admin/limits), guarded by admin.token and the lockout of failed attempts; not rate
+// limited.
 func (a *App) Admin() http.Handler { return httplimit.NewAdmin(a.Limiter, a.load) }
 
 // load reads the configuration and, with -api-keys, the keys file again: every reload
