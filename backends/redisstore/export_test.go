@@ -10,3 +10,6 @@ func NewClient(r config.RedisConfig) (redis.UniversalClient, error) { return new
 
 // WithCacheSize exposes withCacheSize.
 var WithCacheSize = withCacheSize
+
+// BreakerState is the state of s's circuit breaker: "closed", "half-open" or "open".
+func BreakerState(s *Store) string { return s.breaker.cb.State().String() }

@@ -28,6 +28,13 @@ func init() {
 // [rate.Op] ("take", "check", "consume", "peek").
 const resetOperation = "reset"
 
+// directDecisions is how many decisions at once run on a pooled connection of their
+// own, one round trip each, before the next ones are batched by the AutoPipeliner. A
+// lone decision so skips the AutoPipeliner's hand-offs between goroutines (measured:
+// serial latency 125 µs through it against 48 µs direct, redis_rate 41–67 µs, on the
+// loaded 2-vCPU VM), and a burst still holds at most this many pooled connections.
+const directDecisions = 1
+
 // maxPlans bounds the per-policy plans kept; the cache starts over beyond it (each
 // reload brings new policies).
 const maxPlans = 4096
@@ -40,6 +47,7 @@ const maxPlans = 4096
 // nothing. When Redis cannot decide in time, the configured fail_mode applies.
 type Store struct {
 	client    redis.UniversalClient
+	pipe      *redis.AutoPipeliner // batches concurrent decisions; nil when the client has none
 	ownClient bool
 	prefix    string
 	budget    time.Duration
@@ -54,6 +62,11 @@ type Store struct {
 
 	plans  sync.Map // *rate.Policy → *plan
 	nplans atomic.Int64
+
+	inflight atomic.Int64 // decisions running (see run)
+	loaded   sync.Map     // *redis.Script → struct{}: scripts Redis ran for this store
+	loadMu   sync.Mutex
+	loading  map[*redis.Script]chan struct{} // scripts a decision is loading (see load)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -127,7 +140,9 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 		observer:    o.observer,
 		errlog:      backend.NewErrorLog(o.logger, o.now),
 		breaker:     newBreaker(cfg.Redis.CircuitBreaker, o.logger),
+		loading:     map[*redis.Script]chan struct{}{},
 	}
+	s.pipe = autoPipeliner(c, o.logger)
 	if cfg.FailMode == config.FailLocal {
 		s.local = memorystore.New(cfg.Memory, memorystore.WithClock(o.now))
 	}
@@ -185,11 +200,93 @@ func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate
 	if s.requestTime {
 		now = max(req.Now.UnixMicro(), 0) // as rate.Policy.Apply
 	}
-	v, err := pl.script.Run(ctx, s.client, pl.keys(s.prefix, req.Key), pl.args(now, req.Cost, req.Op)...).Slice()
+	v, err := s.run(ctx, pl.script, pl.keys(s.prefix, req.Key), pl.args(now, req.Cost, req.Op))
 	if err != nil {
 		return err
 	}
 	return pl.decode(v, res)
+}
+
+// run runs sc by EVALSHA, batched with the concurrent decisions into one pipelined round
+// trip when the client has an AutoPipeliner, and loads it with one EVAL when Redis
+// answers NOSCRIPT (its first use, or after a restart, a failover or SCRIPT FLUSH).
+func (s *Store) run(ctx context.Context, sc *redis.Script, keys []string, args []any) ([]any, error) {
+	n := s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	if s.pipe == nil || n <= directDecisions {
+		cmd := sc.Run(ctx, s.client, keys, args...)
+		if s.pipe != nil && ran(cmd.Err()) {
+			s.loaded.Store(sc, struct{}{})
+		}
+		return cmd.Slice()
+	}
+	if _, ok := s.loaded.Load(sc); !ok {
+		return s.load(ctx, sc, keys, args, false)
+	}
+	v, err := s.evalsha(ctx, sc, keys, args)
+	if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return v, err
+	}
+	s.loaded.Delete(sc)
+	return s.load(ctx, sc, keys, args, true)
+}
+
+// evalsha runs sc through the AutoPipeliner. The AutoPipeliner runs a batch on its own
+// context, bounded by the client's read and write timeouts (redis.timeout), so the wait
+// is bounded by ctx here: a decision never waits for Redis past its budget, whatever
+// its batch does.
+func (s *Store) evalsha(ctx context.Context, sc *redis.Script, keys []string, args []any) ([]any, error) {
+	a := make([]any, 0, 3+len(keys)+len(args))
+	a = append(a, "evalsha", sc.Hash(), len(keys))
+	for _, k := range keys {
+		a = append(a, k)
+	}
+	cmd := redis.NewCmd(ctx, append(a, args...)...)
+	cmd.SetFirstKeyPos(3) // routes the command to the keys' slot in Cluster mode
+	if err := s.pipe.Submit(ctx, cmd).WaitContext(ctx); err != nil {
+		return nil, err
+	}
+	return cmd.Slice()
+}
+
+// load runs sc for a decision when the store does not know it is in Redis's script
+// cache: on the store's first use of sc (noscript false: EVALSHA first, in case another
+// instance loaded it), or after an EVALSHA found NOSCRIPT (noscript true: EVAL). One
+// decision per script does so, unbatched, and the decisions that come meanwhile wait for
+// it and then run EVALSHA, batched: a burst on a fresh Redis or a fresh store sends one
+// copy of the script, not one per decision.
+func (s *Store) load(ctx context.Context, sc *redis.Script, keys []string, args []any, noscript bool) ([]any, error) {
+	s.loadMu.Lock()
+	done, loading := s.loading[sc]
+	if !loading {
+		done = make(chan struct{})
+		s.loading[sc] = done
+	}
+	s.loadMu.Unlock()
+	if !loading {
+		defer func() {
+			s.loadMu.Lock()
+			delete(s.loading, sc)
+			s.loadMu.Unlock()
+			close(done)
+		}()
+		var cmd *redis.Cmd
+		if noscript {
+			cmd = sc.Eval(ctx, s.client, keys, args...)
+		} else {
+			cmd = sc.Run(ctx, s.client, keys, args...)
+		}
+		if ran(cmd.Err()) {
+			s.loaded.Store(sc, struct{}{})
+		}
+		return cmd.Slice()
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.run(ctx, sc, keys, args)
 }
 
 // Reset forgets key as [rate.Store] specifies, in one round trip: one UNLINK of the key's
@@ -223,6 +320,13 @@ func (s *Store) Reset(ctx context.Context, key string, periods []time.Duration) 
 	}
 	s.observe(resetOperation, took, "")
 	return nil
+}
+
+// ran reports whether a script call that returned err reached the script: it succeeded,
+// or Redis answered an error other than NOSCRIPT. Redis then has the script cached.
+func ran(err error) bool {
+	var rerr redis.Error
+	return err == nil || errors.As(err, &rerr) && !redis.HasErrorPrefix(err, "NOSCRIPT")
 }
 
 // failure observes and logs a failed operation and returns its *Error.
