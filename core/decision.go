@@ -93,16 +93,16 @@ type Decision struct {
 	Result rate.Result  // the store's answer, when the store answered
 	Err    error        // the backend error behind FailedOpen or Unavailable
 
-	binding  int          // index of the binding window in Result.Windows
-	snapshot *snapshot    // the configuration the decision was made under
-	limiter  *Limiter     // the limiter that made it, for GateRule and Complete
+	binding  int       // index of the binding window in Result.Windows
+	snapshot *snapshot // the configuration the decision was made under
+	limiter  *Limiter  // the limiter that made it, for GateRule and Complete
 	// countStatuses are the statuses whose responses consume the cost (count_statuses);
 	// nil when the decision consumed it already.
 	countStatuses []int
-	req      rate.Request // the store request; here so that deciding does not allocate
-	gated    bool         // Gate has set the headers on the response already
-	apiKey   bool         // the identity is a verified API key's (for user exemptions)
-	keyBuf   [64]byte     // backing array of req.Key for the usual key lengths
+	req           rate.Request // the store request; here so that deciding does not allocate
+	gated         bool         // Gate has set the headers on the response already
+	apiKey        bool         // the identity is a verified API key's (for user exemptions)
+	keyBuf        [64]byte     // backing array of req.Key for the usual key lengths
 }
 
 // Proceed reports whether the request should reach the handler.
