@@ -110,3 +110,18 @@ func TestGateRuleWithoutAMiddlewarePanics(t *testing.T) {
 	assert.PanicsWithValue(t, "ratewarden: GateRule: no ratewarden middleware decided this request; add the adapter's middleware before the handler",
 		func() { core.GateRule(r, http.Header{}, "login", "alice") })
 }
+
+// A rule name no rule has is decided by the path, and logged: a typo in a handler's
+// Allow would otherwise apply another limit silently (a new-user review).
+func TestGateRuleWithAnUnknownNameIsLogged(t *testing.T) {
+	h := newHarness(t, config.Config{})
+	r := httptest.NewRequest(http.MethodPost, "/login", nil)
+	r.RemoteAddr = "203.0.113.7:41000"
+	r, _ = h.lim.Gate(core.Input{Request: r}, http.Header{})
+	for range 3 {
+		_, d := core.GateRule(r, http.Header{}, "Login-Per-User", "bob")
+		assert.Equal(t, "default", d.Rule)
+	}
+	assert.Equal(t, 1, strings.Count(h.log.String(), `"msg":"rate_limit_unknown_rule"`), h.log.String())
+	assert.Contains(t, h.log.String(), `"rule":"Login-Per-User"`)
+}

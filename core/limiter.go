@@ -36,6 +36,7 @@ type Limiter struct {
 	keyLookup KeyLookup             // WithKeyLookup; nil when none
 	keySecret *[32]byte             // keys the hash that names API keys in caches
 	keyLog    *backend.ThrottledLog // failed key lookups, at most one record a second per kind
+	ruleLog   *backend.ThrottledLog // Input.Rule names no rule: at most one record a minute
 
 	reloadMu sync.Mutex // serializes Reload
 }
@@ -59,8 +60,9 @@ type Input struct {
 	// verifies API keys and gives them their tier.
 	Key string
 	// Rule, when not empty, names the rule to decide under — an endpoint's name, or
-	// "default" — instead of the rule the request's method and path match. A name no rule
-	// has is ignored: the request is matched by its path as usual.
+	// "default" — instead of the rule the request's method and path match; names are
+	// compared exactly. A name no rule has (a typo, a rule a reload removed) is logged at
+	// error, at most once a minute, and the request is matched by its path as usual.
 	Rule string
 
 	inHandler bool // decided by GateRule: a count_statuses rule consumes at once
@@ -92,6 +94,7 @@ func New(cfg config.Config, opts ...Option) (*Limiter, error) {
 		l.keySecret = newKeySecret()
 		l.keyLog = backend.NewThrottledLog(l.logger, slog.LevelError, time.Second, l.now)
 	}
+	l.ruleLog = backend.NewThrottledLog(l.logger, slog.LevelError, time.Minute, l.now)
 	s, err := l.compile(cfg, nil)
 	if err != nil {
 		return nil, err
@@ -200,7 +203,9 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	s.identify(in, d)
 	var rl *rule
 	if in.Rule != "" {
-		rl = s.named[in.Rule]
+		if rl = s.named[in.Rule]; rl == nil {
+			l.ruleLog.Log(r.Context(), "rate_limit_unknown_rule", "unknown_rule", slog.String("rule", in.Rule))
+		}
 	}
 	if rl == nil {
 		rl = s.resolve(r.Method, r.URL.Path, in.Route)

@@ -84,7 +84,9 @@ type PenaltyStatus struct {
 // tier picks the limits shown, as a request's tier picks them: the rule's override for
 // the tier, else the rule's own limits — what "" and any tier the rule does not
 // configure show. A client's id does not tell its tier (a token or an API key lookup
-// does), so the caller names it. Tiers share the counter of a rule, window length by
+// does), so the caller names it; for an "ip:" client "" means [TierAnonymous], the tier of
+// every request counted by its address (under a scope "ip" rule a verified user keeps
+// its tier: name it). Tiers share the counter of a rule, window length by
 // window length (SPEC section 1.5), so every tier reads the same state.
 //
 // Scopes: a rule with scope "global" counts every client as one, and shows that counter
@@ -104,6 +106,9 @@ func (l *Limiter) Status(ctx context.Context, client, rule, tier string) (Client
 		return ClientStatus{}, err
 	}
 	st := ClientStatus{Client: c.ClientID(), Rules: make([]RuleStatus, 0, len(rules))}
+	if tier == "" && c.d.Scope == ScopeIP {
+		tier = TierAnonymous // a client counted by its address has no verified tier
+	}
 	now := l.now()
 	for _, r := range rules {
 		ls := r.limitsFor(tier)

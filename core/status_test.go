@@ -360,3 +360,17 @@ func TestStatusAndResetFollowReloadedCounters(t *testing.T) {
 	require.NoError(t, h.lim.Reset(context.Background(), "ip:203.0.113.7", "calc"))
 	assert.Equal(t, int64(1), h.decide(request{path: "/api/v1/compute"}).Remaining())
 }
+
+// An "ip:" client is anonymous: with [tiers.anonymous] configured, its status shows that
+// tier's limits, as its requests get them (a new-user review saw 100 where requests got 60).
+func TestStatusOfAnAddressIsAnonymous(t *testing.T) {
+	t.Parallel()
+	cfg := config.Config{Tiers: map[string]config.Limits{core.TierAnonymous: {Limit: 60, Window: time.Minute}}}
+	h := newHarness(t, cfg)
+	d := h.decide(request{path: "/api/v1/test"})
+	require.EqualValues(t, 60, d.Limit())
+	w := h.status(t, "ip:203.0.113.7", "default", "").Rules[0].Windows[0]
+	assert.EqualValues(t, 60, w.Limit)
+	assert.EqualValues(t, 59, w.Remaining)
+	assert.EqualValues(t, 100, h.status(t, "user:alice", "default", "").Rules[0].Windows[0].Limit, "a user of no named tier: the rule's own limits")
+}

@@ -95,3 +95,15 @@ func TestAnInvalidKeysFileExitsWithItsLine(t *testing.T) {
 		assert.Contains(t, stderr, "api_key.enabled is true, but no -api-keys file was given")
 	})
 }
+
+// A keys file given while [api_key] is off is not silently ignored: the app says so
+// (a new-user review passed -api-keys with the example configuration and got no premium).
+func TestKeysFileWithAPIKeysOffIsWarnedAbout(t *testing.T) {
+	forEachApp(t, func(t *testing.T, bin string) {
+		keys := writeFile(t, "keys.txt", premiumKey+" cust-1 premium\n")
+		srv := start(t, bin, nil, "-api-keys", keys)
+		r := get(t, srv.URL+"/api/v1/test")
+		require.Equal(t, http.StatusOK, r.status)
+		assert.Contains(t, srv.Stderr(), `"msg":"api_keys_ignored"`)
+	})
+}

@@ -81,6 +81,9 @@ func Setup(name string, args []string, stderr io.Writer) *App {
 func (a *App) newLimiter(cfg config.Config) (*core.Limiter, error) {
 	opts := []core.Option{core.WithLogger(a.Logger)}
 	switch {
+	case a.keys != nil && !cfg.APIKey.Enabled:
+		a.Logger.Warn("api_keys_ignored", slog.String("reason", "-api-keys was given but api_key.enabled is false: keys are not looked up (set [api_key] enabled = true or RATELIMIT_API_KEY_ENABLED=true)"))
+		opts = append(opts, core.WithKeyLookup(a.keys.lookup)) // ready for a reload that enables it
 	case a.keys != nil:
 		opts = append(opts, core.WithKeyLookup(a.keys.lookup))
 	case cfg.APIKey.Enabled:
