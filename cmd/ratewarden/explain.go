@@ -113,8 +113,8 @@ func (r *recorder) Take(ctx context.Context, req *rate.Request, res *rate.Result
 type explanation struct {
 	Request  string `json:"request"`   // "GET /api/v1/compute"
 	ClientIP string `json:"client_ip"` // as derived from -remote and trusted forwarding headers
-	// Outcome is "limited" (counted under Rule), "exempt" (no counter, no headers) or
-	// "disabled" (enabled = false).
+	// Outcome is "limited" (counted under Rule), "exempt" (no counter, no headers),
+	// "disabled" (enabled = false) or "error" (the store refused it, see Notes).
 	Outcome string `json:"outcome"`
 	// Client is the counted identity as logs and GET /admin/limits write it
 	// ("user:alice", "ip:203.0.113.7", "global"); Identity says where it came from.
@@ -194,10 +194,12 @@ func explainDecision(cfg config.Config, req *http.Request, d *core.Decision, las
 		x.Notes = append(x.Notes, "exempted by [exemptions]: the request passes untouched, with no counter and no headers")
 		return x
 	}
-	x.Outcome = "limited"
-	if last == nil || d.Policy == nil { // the in-memory store cannot fail; kept for safety of output
+	if d.Err != nil { // the in-memory store refuses only a cost no window admits (rate.ErrCost)
+		x.Outcome = "error"
+		x.Notes = append(x.Notes, "the store refused the request: "+d.Err.Error())
 		return x
 	}
+	x.Outcome = "limited"
 	x.Rule = explainRule(cfg, d, last)
 	if d.Scope == core.ScopeIP && d.Tier != core.TierAnonymous {
 		x.Notes = append(x.Notes, "the rule's scope is ip: the verified client (tier "+d.Tier+") is counted by its address")
