@@ -32,6 +32,8 @@ var programs = []struct{ dir, name string }{
 // TestGoGetFromAProxy installs the released modules as a user does, from a module proxy,
 // with the README's own go get lines, into a module outside the repository that has no
 // go.work and no replace, then builds and runs one program per adapter: 200, then 429.
+// The README's go install line of the ratewarden command installs it from the same proxy
+// (go install refuses a module with replace lines), and the binary runs.
 // It fails when a go.mod requires a sibling at a version the proxy does not serve (the
 // v0.0.0-00010101000000-000000000000 placeholder, say).
 func TestGoGetFromAProxy(t *testing.T) {
@@ -81,6 +83,7 @@ func TestGoGetFromAProxy(t *testing.T) {
 	for _, m := range set.Published() {
 		assert.Containsf(t, strings.Join(gets, "\n"), m.Path+"@"+set.Version, "the README's Install section does not go get %s at %s", m.Dir, set.Version)
 	}
+	env = append(env, "GOBIN="+filepath.Join(tmp, "gobin"))
 	for _, line := range gets {
 		t.Logf("$ %s", line)
 		for l := range strings.Lines(run("go", strings.Fields(line)[1:]...)) {
@@ -106,6 +109,14 @@ func TestGoGetFromAProxy(t *testing.T) {
 		}
 	}
 
+	// go install of the command, from the same proxy, outside any module: the binary
+	// checks a configuration.
+	cli := filepath.Join(tmp, "gobin", "ratewarden")
+	cfg := filepath.Join(tmp, "ratewarden.toml")
+	require.NoError(t, os.WriteFile(cfg, []byte("[default]\nlimit = 5\nwindow = \"1m\"\n"), 0o644))
+	out := run(cli, "check", "-config", cfg)
+	assert.Equal(t, cfg+": valid (backend memory, algorithm token_bucket, mode enforce, 0 endpoint rules)\n", out)
+
 	redis := redistest.StartServer(t)
 	env = append(env, "REDIS_ADDR="+redis.Addr())
 	for _, p := range programs {
@@ -118,7 +129,7 @@ func TestGoGetFromAProxy(t *testing.T) {
 	}
 }
 
-// installLines returns the go get lines of the README's Install section.
+// installLines returns the go get and go install lines of the README's Install section.
 func installLines(t *testing.T, root string) []string {
 	data, err := os.ReadFile(filepath.Join(root, "README.md"))
 	require.NoError(t, err)
@@ -127,7 +138,7 @@ func installLines(t *testing.T, root string) []string {
 	section, _, _ = strings.Cut(section, "\n## ")
 	var gets []string
 	for line := range strings.Lines(section) {
-		if strings.HasPrefix(line, "go get ") {
+		if strings.HasPrefix(line, "go get ") || strings.HasPrefix(line, "go install ") {
 			gets = append(gets, strings.TrimSpace(line))
 		}
 	}

@@ -39,6 +39,15 @@ func (m Module) GoModPath(root string) string {
 	return filepath.Join(root, filepath.FromSlash(m.Dir), "go.mod")
 }
 
+// CommandDir is the directory of the command modules: programs installed with `go
+// install <module>@<version>`, which refuses a module whose go.mod has replace lines. A
+// command module's go.mod therefore has none; the go.work builds it against its siblings
+// in development, and scripts/tidy-command.sh tidies it.
+const CommandDir = "cmd/"
+
+// Command reports whether m is a command module (see [CommandDir]).
+func (m Module) Command() bool { return strings.HasPrefix(m.Dir, CommandDir) }
+
 // Tag returns the git tag of the module at version v: its directory, a slash and v.
 func (m Module) Tag(v string) string { return m.Dir + "/" + v }
 
@@ -168,7 +177,8 @@ func (s *Set) SetVersion(v string) (changed []string, err error) {
 	return changed, nil
 }
 
-// rewriteInstallLines moves the README's `go get …ratewarden/…@version` lines to v.
+// rewriteInstallLines moves the README's `go get …ratewarden/…@version` and `go install
+// …@version` lines to v.
 func (s *Set) rewriteInstallLines(v string) (bool, error) {
 	path := filepath.Join(s.Root, "README.md")
 	data, err := os.ReadFile(path)
@@ -179,7 +189,7 @@ func (s *Set) rewriteInstallLines(v string) (bool, error) {
 	}
 	lines := strings.SplitAfter(string(data), "\n")
 	for i, line := range lines {
-		if strings.HasPrefix(line, "go get ") && strings.Contains(line, PathPrefix+"/") {
+		if (strings.HasPrefix(line, "go get ") || strings.HasPrefix(line, "go install ")) && strings.Contains(line, PathPrefix+"/") {
 			lines[i] = strings.ReplaceAll(line, "@"+s.Version, "@"+v)
 		}
 	}

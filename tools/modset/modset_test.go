@@ -25,8 +25,9 @@ func loadRepo(t *testing.T) *modset.Set {
 }
 
 // Every require of a sibling names the set's version (never the placeholder no proxy
-// serves), comes with a replace to the sibling's directory for development, and no released
-// module depends on one that is not released.
+// serves), comes with a replace to the sibling's directory for development — except in a
+// command module, which must have no replace at all for `go install …@version` — and no
+// released module depends on one that is not released.
 func TestSiblingRequiresUseTheSetVersion(t *testing.T) {
 	s := loadRepo(t)
 	require.NotEmpty(t, s.Published())
@@ -34,6 +35,9 @@ func TestSiblingRequiresUseTheSetVersion(t *testing.T) {
 		replaced := map[string]string{}
 		for _, r := range m.File.Replace {
 			replaced[r.Old.Path] = r.New.Path
+		}
+		if m.Command() {
+			assert.Emptyf(t, replaced, "%s: a command module has no replace: go install %s@%s refuses it", m.Dir, m.Path, s.Version)
 		}
 		for _, r := range m.File.Require {
 			if !strings.HasPrefix(r.Mod.Path, modset.PathPrefix+"/") {
@@ -45,6 +49,9 @@ func TestSiblingRequiresUseTheSetVersion(t *testing.T) {
 			}
 			assert.Truef(t, sib.Published, "%s requires %s, which is not released (versions.txt)", m.Dir, sib.Dir)
 			assert.Equalf(t, s.Version, r.Mod.Version, "%s: require %s (run `make release VERSION=%s`)", m.Dir, r.Mod.Path, s.Version)
+			if m.Command() {
+				continue
+			}
 			rel, err := filepath.Rel(filepath.Join(s.Root, m.Dir), filepath.Join(s.Root, sib.Dir))
 			require.NoError(t, err)
 			assert.Equalf(t, filepath.ToSlash(rel), replaced[r.Mod.Path], "%s: replace %s => ../%s for development", m.Dir, r.Mod.Path, sib.Dir)
@@ -73,6 +80,9 @@ func TestOneGoVersion(t *testing.T) {
 			cmd := exec.Command("go", "list", "-m", "-f", "{{.Path}} {{.GoVersion}}", "all")
 			cmd.Dir = filepath.Join(s.Root, m.Dir)
 			cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
+			if m.Command() { // no replace: only the workspace resolves its unreleased siblings
+				cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(s.Root, "go.work"))
+			}
 			out, err := cmd.Output()
 			require.NoError(t, err, "go list -m all in %s: %s", m.Dir, exitStderr(err))
 			for line := range strings.Lines(string(out)) {
@@ -129,7 +139,7 @@ replace (
 	github.com/ratewarden/ratewarden/core => ../core
 )
 `)
-	write("README.md", "```sh\ngo get github.com/ratewarden/ratewarden/adapters/ginlimit@v0.2.0\ngo get example.com/other@v0.2.0\n```\n")
+	write("README.md", "```sh\ngo get github.com/ratewarden/ratewarden/adapters/ginlimit@v0.2.0\ngo install github.com/ratewarden/ratewarden/cmd/ratewarden@v0.2.0\ngo get example.com/other@v0.2.0\n```\n")
 	s, err := modset.Load(root)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"core/v0.2.0", "adapters/ginlimit/v0.2.0"}, s.Tags(s.Version))
@@ -162,7 +172,7 @@ replace (
 	assert.Equal(t, "# the set\nversion v0.3.0\n\ncore\nadapters/ginlimit\n", string(versions))
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
 	require.NoError(t, err)
-	assert.Equal(t, "```sh\ngo get github.com/ratewarden/ratewarden/adapters/ginlimit@v0.3.0\ngo get example.com/other@v0.2.0\n```\n", string(readme))
+	assert.Equal(t, "```sh\ngo get github.com/ratewarden/ratewarden/adapters/ginlimit@v0.3.0\ngo install github.com/ratewarden/ratewarden/cmd/ratewarden@v0.3.0\ngo get example.com/other@v0.2.0\n```\n", string(readme))
 }
 
 func TestLoadRejectsAReleasedModuleOutsideTheWorkspace(t *testing.T) {
