@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -124,4 +125,37 @@ func TestGateRuleWithAnUnknownNameIsLogged(t *testing.T) {
 	}
 	assert.Equal(t, 1, strings.Count(h.log.String(), `"msg":"rate_limit_unknown_rule"`), h.log.String())
 	assert.Contains(t, h.log.String(), `"rule":"Login-Per-User"`)
+}
+
+// GateRule with no key keeps the identity the middleware gave the client — a custom key
+// (or a verified API key) — instead of falling back to its address (an attack review
+// rotated addresses past a per-tenant rule that way).
+func TestGateRuleWithNoKeyKeepsTheMiddlewaresIdentity(t *testing.T) {
+	h := newHarness(t, config.Config{Endpoints: []config.Endpoint{
+		{Name: "per-tenant", Pattern: "/never", Limits: config.Limits{Limit: 2, Window: time.Minute}},
+	}})
+	for i := range 4 {
+		r := httptest.NewRequest(http.MethodPost, "/upload", nil)
+		r.RemoteAddr = fmt.Sprintf("203.0.113.%d:41000", i+1) // a new address each time
+		r, _ = h.lim.Gate(core.Input{Request: r, Key: "tenant-1"}, http.Header{})
+		_, d := core.GateRule(r, http.Header{}, "per-tenant", "")
+		assert.Equal(t, "key:tenant-1", d.ClientID())
+		assert.Equal(t, i < 2, d.Proceed(), "request %d", i+1)
+	}
+}
+
+// Under WithName, the rule name a decision reports ("search.login") names the rule too.
+func TestGateRuleTakesTheNameDecisionsReport(t *testing.T) {
+	h := newHarness(t, config.Config{Endpoints: []config.Endpoint{
+		{Name: "login", Pattern: "/never", Limits: config.Limits{Limit: 2, Window: time.Minute}},
+	}}, core.WithName("search"))
+	r := httptest.NewRequest(http.MethodPost, "/login", nil)
+	r.RemoteAddr = "203.0.113.7:41000"
+	r, _ = h.lim.Gate(core.Input{Request: r}, http.Header{})
+	for _, name := range []string{"search.login", "login"} {
+		_, d := core.GateRule(r, http.Header{}, name, "bob")
+		assert.Equal(t, "search.login", d.Rule, name)
+	}
+	_, d := core.GateRule(r, http.Header{}, "search.login", "bob")
+	assert.False(t, d.Proceed(), "both names count on one rule")
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -62,10 +61,30 @@ func WithKeyLookup(lookup KeyLookup) Option {
 const (
 	maxKnownKeys   = 100_000
 	maxUnknownKeys = 10_000
+	// maxLookupsInFlight bounds the lookups running at once (see keyResolver.slots).
+	maxLookupsInFlight = 256
 )
 
 // errNoUser is the failure of a lookup that answered an identity without a user id.
-var errNoUser = errors.New("the lookup answered an Identity with an empty User")
+// lookupError is the attribute that logs a failed lookup's err. The lookup's own words are
+// not logged, only their Go type: they may quote the key in any form (%q, upper case, a
+// prefix), and raw keys never reach the logs. A lookup that wants its errors seen logs
+// them itself, where it knows what is secret.
+func lookupError(err error) slog.Attr {
+	var f lookupFault
+	if errors.As(err, &f) {
+		return slog.String("error", f.Error())
+	}
+	return slog.String("error", fmt.Sprintf("the lookup returned an error (%T; its text is not logged, as it may quote the key)", err))
+}
+
+// lookupFault is a failure of the lookup that ratewarden itself words, and so may log:
+// unlike the lookup's own errors, its text cannot quote the key.
+type lookupFault string
+
+func (f lookupFault) Error() string { return string(f) }
+
+const errNoUser = lookupFault("the lookup answered an Identity with an empty User")
 
 // keyResolver verifies API keys for one configuration: a new snapshot gets a new one, so
 // a reload forgets every cached answer and every lookup still in flight.
@@ -80,6 +99,10 @@ type keyResolver struct {
 
 	known, unknown keyCache
 	flights        singleflight.Group // concurrent lookups of one key become one call
+	// slots bound the lookups running at once: a lookup that hangs (ignoring its context)
+	// keeps its goroutine and its slot, so random keys cannot pile up goroutines; when
+	// every slot is taken, a key not in the cache is left unverified (anonymous).
+	slots chan struct{}
 }
 
 // newKeyResolver returns the resolver for the api_key section a, or nil when API keys
@@ -97,6 +120,7 @@ func (l *Limiter) newKeyResolver(a config.APIKeyConfig) (*keyResolver, error) {
 	return &keyResolver{
 		lookup: l.keyLookup, header: a.Header, ttl: a.CacheTTL, timeout: a.Timeout,
 		now: l.now, secret: l.keySecret, log: l.keyLog,
+		slots:   make(chan struct{}, maxLookupsInFlight),
 		known:   keyCache{max: maxKnownKeys},
 		unknown: keyCache{max: maxUnknownKeys},
 	}, nil
@@ -131,7 +155,7 @@ func (k *keyResolver) identify(ctx context.Context, key string) (id Identity, ok
 		case r.Err == nil:
 			return r.Val.(Identity), true
 		case !errors.Is(r.Err, ErrKeyNotFound):
-			k.log.Log(ctx, "api_key_lookup_failed", "error", slog.String("error", redact(r.Err.Error(), key)))
+			k.log.Log(ctx, "api_key_lookup_failed", "error", lookupError(r.Err))
 		}
 	case <-timer.C:
 		k.log.Log(ctx, "api_key_lookup_failed", "timeout", slog.String("error", fmt.Sprintf("no answer within api_key.timeout (%s)", k.timeout)))
@@ -145,11 +169,17 @@ func (k *keyResolver) identify(ctx context.Context, key string) (id Identity, ok
 // and caches the answer. An answer that comes after waiters gave up is cached all the
 // same; failures are not cached.
 func (k *keyResolver) fetch(ctx context.Context, h [sha256.Size]byte, key string) (id Identity, err error) {
+	select {
+	case k.slots <- struct{}{}:
+		defer func() { <-k.slots }() // when the lookup returns: a hanging one keeps its slot
+	default:
+		return Identity{}, errBusy
+	}
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.timeout)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil { // a panic here would end the process: no handler recovers it
-			id, err = Identity{}, fmt.Errorf("the lookup panicked: %v", p)
+			id, err = Identity{}, lookupFault("the lookup panicked") // its value may quote the key
 		}
 	}()
 	id, err = k.lookup(lctx, key)
@@ -177,8 +207,7 @@ func (k *keyResolver) hash(key string) (h [sha256.Size]byte) {
 	return h
 }
 
-// redact replaces key in msg, so that a lookup error quoting the key does not log it.
-func redact(msg, key string) string { return strings.ReplaceAll(msg, key, "[key]") }
+var errBusy = lookupFault(fmt.Sprintf("%d lookups already running: a key not in the cache is left unverified", maxLookupsInFlight))
 
 // keyCache is a bounded map from key hashes to identities with expiry, evicting the least
 // recently used entry when full. It is safe for concurrent use; its zero value (with max

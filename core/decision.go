@@ -1,6 +1,8 @@
 package core
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/netip"
 	"time"
 
@@ -96,6 +98,9 @@ type Decision struct {
 	binding  int       // index of the binding window in Result.Windows
 	snapshot *snapshot // the configuration the decision was made under
 	limiter  *Limiter  // the limiter that made it, for GateRule and Complete
+	// clientScope and clientID are the client's identity before the rule's scope applied
+	// (Scope and ID are the counted one), for GateRule with no key.
+	clientScope, clientID string
 	// countStatuses are the statuses whose responses consume the cost (count_statuses);
 	// nil when the decision consumed it already.
 	countStatuses []int
@@ -128,7 +133,23 @@ func (d *Decision) ClientID() string {
 	case d.Scope == ScopeGlobal:
 		return ScopeGlobal
 	}
-	return d.Scope + ":" + d.ID
+	return string(appendID([]byte(d.Scope+":"), d.ID))
+}
+
+// maxIDBytes bounds the ids that counter keys, logs and metrics carry: a longer user id or
+// key (a username of a megabyte, from a form) is written as "sha256:" and the hex of its
+// SHA-256, so the memory and Redis a key costs, and a log record, stay bounded whatever
+// clients send. Distinct ids stay distinct.
+const maxIDBytes = 128
+
+// appendID appends id to b, or its digest when it is longer than maxIDBytes.
+func appendID(b []byte, id string) []byte {
+	if len(id) <= maxIDBytes {
+		return append(b, id...)
+	}
+	sum := sha256.Sum256([]byte(id))
+	b = append(b, "sha256:"...)
+	return hex.AppendEncode(b, sum[:])
 }
 
 // TierOther is the metric label of a tier that no rule configures.

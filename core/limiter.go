@@ -65,7 +65,8 @@ type Input struct {
 	// error, at most once a minute, and the request is matched by its path as usual.
 	Rule string
 
-	inHandler bool // decided by GateRule: a count_statuses rule consumes at once
+	inHandler bool      // decided by GateRule: a count_statuses rule consumes at once
+	identity  *Decision // GateRule with no key: the middleware's decision, whose identity is kept
 }
 
 // New validates cfg and builds a Limiter. Its store is the [WithStore] option, or else
@@ -200,7 +201,13 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	if !s.enabled {
 		return
 	}
-	s.identify(in, d)
+	if in.identity != nil && in.Key == "" {
+		p := in.identity // the client as the middleware identified it: custom key and API key included
+		d.ClientIP, d.IPKey, d.Scope, d.ID, d.Tier, d.apiKey = p.ClientIP, p.IPKey, p.clientScope, p.clientID, p.Tier, p.apiKey
+	} else {
+		s.identify(in, d)
+	}
+	d.clientScope, d.clientID = d.Scope, d.ID // before the rule's scope applies
 	var rl *rule
 	if in.Rule != "" {
 		if rl = s.named[in.Rule]; rl == nil {
@@ -267,7 +274,7 @@ func (d *Decision) buildKey(counter string) string {
 	if d.Scope == ScopeIP {
 		b = clientip.AppendKey(b, d.IPKey)
 	} else {
-		b = append(b, d.ID...)
+		b = appendID(b, d.ID)
 	}
 	b = append(b, ':')
 	b = append(b, counter...)

@@ -286,3 +286,23 @@ func TestTierLabelsAreBoundedByTheConfiguration(t *testing.T) {
 	assert.Equal(t, core.TierOther, label("made-up-7"))
 	assert.Equal(t, core.TierAnonymous, h.decide(request{path: "/x"}).TierLabel())
 }
+
+// A huge id — a megabyte username from a form, a custom key — costs a bounded key: the
+// memory store's bound counts keys, so the bytes per key must be bounded too (an attack
+// review grew the heap by 63 MiB with 60 such requests).
+func TestLongIDsAreDigestedInKeysAndLogs(t *testing.T) {
+	h := newHarness(t, config.Config{})
+	huge := strings.Repeat("u", 1<<20)
+	d := h.decide(request{path: "/", key: huge})
+	assert.Equal(t, core.Allowed, d.Outcome)
+	assert.Len(t, d.ClientID(), len("key:sha256:")+64)
+	assert.True(t, strings.HasPrefix(d.ClientID(), "key:sha256:"))
+	for _, k := range h.store.Keys() {
+		assert.Less(t, len(k), 200, "the store's key")
+	}
+	other := h.decide(request{path: "/", key: huge + "v"})
+	assert.NotEqual(t, d.ClientID(), other.ClientID(), "distinct ids stay distinct")
+	assert.EqualValues(t, 99, other.Remaining())
+	short := strings.Repeat("u", 128)
+	assert.Equal(t, "key:"+short, h.decide(request{path: "/", key: short}).ClientID(), "ids up to 128 bytes are kept as they are")
+}

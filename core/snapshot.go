@@ -72,11 +72,15 @@ func compile(cfg config.Config, prev *snapshot, now func() time.Time, name strin
 		exemptIPs:         c.ExemptIPs,
 		exemptUsers:       make(map[string]struct{}, len(cfg.Exemptions.Users)),
 	}
-	s.named = map[string]*rule{"default": s.defaultRule}
+	// Rules by configured name and by the name decisions report (Decision.Rule, which
+	// carries the WithName prefix: "search.login"); a duplicate name is the first rule's.
+	s.named = map[string]*rule{"default": s.defaultRule, s.defaultRule.Name: s.defaultRule}
 	for i, r := range c.Endpoints {
 		s.endpoints = append(s.endpoints, &rule{Rule: r, counter: counterPrefix + cfg.Endpoints[i].RuleName()})
-		if _, dup := s.named[cfg.Endpoints[i].RuleName()]; !dup { // a duplicate name is the first rule's
-			s.named[cfg.Endpoints[i].RuleName()] = s.endpoints[i]
+		for _, name := range []string{cfg.Endpoints[i].RuleName(), r.Name} {
+			if _, dup := s.named[name]; !dup {
+				s.named[name] = s.endpoints[i]
+			}
 		}
 	}
 	assignCounters(s.endpoints, prev, s.defaultRule.counter)

@@ -107,3 +107,34 @@ func TestKeysFileWithAPIKeysOffIsWarnedAbout(t *testing.T) {
 		assert.Contains(t, srv.Stderr(), `"msg":"api_keys_ignored"`)
 	})
 }
+
+// A reload refused because the configuration is invalid leaves the old keys too: a key
+// added to the keys file with the refused configuration is not accepted (an attack
+// review found the new keys live after a 422).
+func TestARefusedReloadKeepsTheOldKeys(t *testing.T) {
+	const cfg = `
+[api_key]
+enabled = true
+
+[admin]
+token = "s3cret"
+
+[default]
+limit = 3
+
+[tiers.premium]
+limit  = 10
+window = "1m"
+`
+	forEachApp(t, func(t *testing.T, bin string) {
+		keys := writeFile(t, "keys.txt", premiumKey+" cust-1 premium\n")
+		config := writeConfig(t, cfg)
+		srv := start(t, bin, nil, "-config", config, "-api-keys", keys)
+		require.NoError(t, os.WriteFile(keys, []byte(premiumKey+" cust-1 premium\n"+laterKey+" cust-3 premium\n"), 0o600))
+		require.NoError(t, os.WriteFile(config, []byte(cfg+"\nmode = \"block\"\n"), 0o600))
+		bad := send(t, http.MethodPost, srv.URL+"/admin/reload", http.Header{"Authorization": {"Bearer s3cret"}})
+		require.Equal(t, 422, bad.status, bad.body)
+		r := send(t, http.MethodGet, srv.URL+"/api/v1/test", http.Header{"X-API-Key": {laterKey}})
+		assert.Equal(t, "3", r.header.Get("X-RateLimit-Limit"), "the key of the refused reload is unknown")
+	})
+}

@@ -66,5 +66,16 @@ func (s *Store) Len() int {
 	return len(s.states)
 }
 
+// Keys returns the keys the store holds, in no order.
+func (s *Store) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]string, 0, len(s.states))
+	for k := range s.states {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
 // Close does nothing.
 func (s *Store) Close() error { return nil }

@@ -112,25 +112,28 @@ func (a *App) Admin() http.Handler { return httplimit.NewAdmin(a.Limiter, a.load
 // load reads the configuration and, with -api-keys, the keys file again: every reload
 // (SIGHUP, POST /admin/reload, a change of the configuration file) goes through it, and
 // the limiter's Reload then forgets the answers it cached from the old keys. A keys file
-// that does not load fails the reload like an invalid configuration: the old keys and
-// configuration stay.
+// that does not load fails the reload like an invalid configuration, and the new keys are
+// made the lookup's only once the configuration has validated too: a reload refused for
+// either leaves the old keys and configuration in force. (Reload's own later steps — a
+// JWKS fetched at start — can still refuse a validated configuration; the new keys stay
+// then, until the next reload.)
 func (a *App) load() (config.Config, error) {
 	cfg, err := a.source.Load()
-	if err == nil {
-		err = a.reloadKeys()
-	}
 	if err != nil {
 		return config.Config{}, err
 	}
-	return cfg, nil
-}
-
-// reloadKeys reads the keys file again, when there is one.
-func (a *App) reloadKeys() error {
 	if a.keys == nil {
-		return nil
+		return cfg, nil
 	}
-	return a.keys.load()
+	keys, err := a.keys.read()
+	if err != nil {
+		return config.Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return config.Config{}, err
+	}
+	a.keys.keys.Store(&keys)
+	return cfg, nil
 }
 
 // watchFile reloads the configuration when its file changes on disk. A file that does
@@ -142,9 +145,20 @@ func (a *App) watchFile(ctx context.Context) {
 	src := a.source
 	src.Logger = a.Logger // a file that does not load is logged; Reload logs its own failures
 	apply := func(cfg config.Config) error {
-		if err := a.reloadKeys(); err != nil {
-			a.Logger.Error("config_reload_failed", "error", err.Error())
-			return err
+		if a.keys != nil {
+			keys, err := a.keys.read()
+			if err != nil {
+				a.Logger.Error("config_reload_failed", "error", err.Error())
+				return err
+			}
+			// The new keys before the Reload that empties the cache of answers, so none is
+			// cached from the old keys under the new configuration; back if it is refused.
+			old := a.keys.keys.Swap(&keys)
+			if err := a.Limiter.Reload(cfg); err != nil {
+				a.keys.keys.Store(old)
+				return err
+			}
+			return nil
 		}
 		return a.Limiter.Reload(cfg)
 	}

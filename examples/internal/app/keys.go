@@ -39,9 +39,19 @@ func (e *keyFileError) Problem() string { return fmt.Sprintf("%s:%d: %s", e.path
 
 // load reads the file and, when it is valid, makes its keys the ones the lookup answers.
 func (f *keyFile) load() error {
+	keys, err := f.read()
+	if err != nil {
+		return err
+	}
+	f.keys.Store(&keys)
+	return nil
+}
+
+// read reads and checks the file, without making its keys the ones the lookup answers.
+func (f *keyFile) read() (map[string]core.Identity, error) {
 	data, err := os.ReadFile(f.path)
 	if err != nil {
-		return fmt.Errorf("ratewarden: -api-keys: %w", err)
+		return nil, fmt.Errorf("ratewarden: -api-keys: %w", err)
 	}
 	keys := map[string]core.Identity{}
 	firstLine := map[string]int{}
@@ -53,19 +63,18 @@ func (f *keyFile) load() error {
 		}
 		fields := strings.Fields(line)
 		if len(fields) != 3 {
-			return &keyFileError{f.path, n, fmt.Sprintf(`want "<key> <user id> <tier>", got %d fields`, len(fields))}
+			return nil, &keyFileError{f.path, n, fmt.Sprintf(`want "<key> <user id> <tier>", got %d fields`, len(fields))}
 		}
 		if prev, dup := firstLine[fields[0]]; dup {
-			return &keyFileError{f.path, n, fmt.Sprintf("the key of line %d again", prev)}
+			return nil, &keyFileError{f.path, n, fmt.Sprintf("the key of line %d again", prev)}
 		}
 		firstLine[fields[0]] = n
 		keys[fields[0]] = core.Identity{User: fields[1], Tier: fields[2]}
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("ratewarden: -api-keys %s: %w", f.path, err)
+		return nil, fmt.Errorf("ratewarden: -api-keys %s: %w", f.path, err)
 	}
-	f.keys.Store(&keys)
-	return nil
+	return keys, nil
 }
 
 // lookup is the apps' core.KeyLookup.
