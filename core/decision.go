@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/ratewarden/ratewarden/core/clientip"
@@ -139,12 +140,14 @@ func (d *Decision) ClientID() string {
 // maxIDBytes bounds the ids that counter keys, logs and metrics carry: a longer user id or
 // key (a username of a megabyte, from a form) is written as "sha256:" and the hex of its
 // SHA-256, so the memory and Redis a key costs, and a log record, stay bounded whatever
-// clients send. Distinct ids stay distinct.
+// clients send. So is an id with "{" or "}", which would otherwise choose the Redis
+// Cluster hash tag of its keys (SPEC section 5) and let clients pile keys on one node.
+// Distinct ids stay distinct.
 const maxIDBytes = 128
 
 // appendID appends id to b, or its digest when it is longer than maxIDBytes.
 func appendID(b []byte, id string) []byte {
-	if len(id) <= maxIDBytes {
+	if len(id) <= maxIDBytes && !strings.ContainsAny(id, "{}") {
 		return append(b, id...)
 	}
 	sum := sha256.Sum256([]byte(id))

@@ -306,3 +306,15 @@ func TestLongIDsAreDigestedInKeysAndLogs(t *testing.T) {
 	short := strings.Repeat("u", 128)
 	assert.Equal(t, "key:"+short, h.decide(request{path: "/", key: short}).ClientID(), "ids up to 128 bytes are kept as they are")
 }
+
+// An id with a brace would choose the Redis Cluster hash tag of its keys: it is digested.
+func TestIDsWithBracesAreDigested(t *testing.T) {
+	h := newHarness(t, config.Config{})
+	a := h.decide(request{path: "/", key: "a}x"})
+	b := h.decide(request{path: "/", key: "a}y"})
+	assert.True(t, strings.HasPrefix(a.ClientID(), "key:sha256:"), a.ClientID())
+	assert.NotEqual(t, a.ClientID(), b.ClientID())
+	for _, k := range h.store.Keys() {
+		assert.NotContains(t, k, "}")
+	}
+}
