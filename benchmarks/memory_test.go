@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chi/httprate"
 	golimiter "github.com/sethvargo/go-limiter"
 	golimitermem "github.com/sethvargo/go-limiter/memorystore"
 	"github.com/throttled/throttled/v2"
@@ -75,6 +77,7 @@ var memLibraries = []struct {
 	{"sethvargo", newSethvargoMem},
 	{"ulule", newUluleMem},
 	{"throttled", newThrottledMem},
+	{"httprate", newHttprateMem},
 }
 
 // BenchmarkMemoryDecision compares one in-process decision per operation over 100,000
@@ -313,4 +316,48 @@ func countKeys(keys []string, has func(string) bool) int {
 		}
 	}
 	return n
+}
+
+// newHttprateMem uses go-chi/httprate's local counter (two maps of counters keyed by the
+// xxh3 hash of the key, behind an RWMutex: a sliding window estimated from the current
+// and previous fixed windows) with the decision of its RateLimiter.OnLimit, which holds
+// the limiter's mutex around reading the rate and counting the request. OnLimit itself
+// needs a ResponseWriter and sets three headers, which the other rows do not do; this is
+// its decision alone, as httprate computes it.
+func newHttprateMem(*testing.B) memLimiter {
+	c := httprate.NewLocalLimitCounter(memPeriod)
+	c.Config(memLimit, memPeriod)
+	var mu sync.Mutex // RateLimiter.mu
+	return memLimiter{
+		newDecider: func() func(string) bool {
+			return func(key string) bool {
+				now := time.Now().UTC()
+				cur := now.Truncate(memPeriod)
+				mu.Lock()
+				defer mu.Unlock()
+				curN, prevN, err := c.Get(key, cur, cur.Add(-memPeriod))
+				if err != nil {
+					panic(err)
+				}
+				elapsed := float64(now.Sub(cur)) / float64(memPeriod)
+				if int(math.Round(float64(prevN)*(1-elapsed)+float64(curN)))+1 > memLimit {
+					return false
+				}
+				if err := c.IncrementBy(key, cur, 1); err != nil {
+					panic(err)
+				}
+				return true
+			}
+		},
+		live: func(keys []string) int {
+			return countKeys(keys, func(key string) bool {
+				cur := time.Now().UTC().Truncate(memPeriod)
+				curN, prevN, err := c.Get(key, cur, cur.Add(-memPeriod))
+				// A key it does not hold counts 0 in both windows (and a run that crosses two
+				// window boundaries would fail here: the counter forgets every key).
+				return err == nil && curN+prevN > 0
+			})
+		},
+		close: func() {},
+	}
 }
