@@ -54,9 +54,10 @@ cover:
 		printf '%-28s %s\n' $$m "$$($(GO) tool cover -func=$$out | tail -1 | awk '{print $$3}')"; \
 	done
 
-## bench-smoke: every benchmark once, so that none rots between benchmark runs (about 20 s).
+## bench-smoke: every benchmark once, so that none rots between benchmark runs (about 20 s);
+## -short keeps BenchmarkMemoryGrowth to its 1k-key size.
 bench-smoke:
-	$(GO) test -count=1 -run=NONE -bench=. -benchtime=1x work
+	$(GO) test -count=1 -short -run=NONE -bench=. -benchtime=1x work
 
 ## bench: the benchmarks of every module.
 bench:
