@@ -11,7 +11,7 @@ GOLANGCI   := $(CURDIR)/bin/golangci-lint
 
 DOCS       := README.md $(wildcard docs/*.md)
 
-.PHONY: test tidy-check unit bench-smoke docs-check fuzz redis-deps lint cover bench load tidy demo release
+.PHONY: test tidy-check unit bench-smoke docs-check fuzz redis-deps lint cover bench bench-report load tidy demo release
 
 ## test: every module's tests with -race and shuffling (the tools/ module's include the
 ## go-get consumer test and the go.mod checks), the docs' code, then the fuzz targets briefly.
@@ -57,13 +57,20 @@ cover:
 		printf '%-28s %s\n' $$m "$$($(GO) tool cover -func=$$out | tail -1 | awk '{print $$3}')"; \
 	done
 
-## bench-smoke: every benchmark once, so that none rots between benchmark runs (about 20 s).
+## bench-smoke: every benchmark once, so that none rots between benchmark runs (about 20 s);
+## -short keeps BenchmarkMemoryGrowth to its 1k-key size.
 bench-smoke:
-	$(GO) test -count=1 -run=NONE -bench=. -benchtime=1x work
+	$(GO) test -count=1 -short -run=NONE -bench=. -benchtime=1x work
 
 ## bench: the benchmarks of every module.
 bench:
 	$(GO) test -run=NONE -bench=. -benchmem work
+
+## bench-report: run the memory and middleware benchmarks (-count=3, a few minutes), profile
+## the ones that miss a SPEC 9 target, and regenerate docs/benchmarks.md, its SVG charts and
+## docs/benchmarks.txt (the raw output). REPORT_FLAGS='-in FILE' reads a saved output instead.
+bench-report:
+	$(GO) run ./benchmarks/report $(REPORT_FLAGS)
 
 ## load: the SPEC 9 load scenario (100 clients on loopback, about a minute); prints a table.
 load: redis-deps

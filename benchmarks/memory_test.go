@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chi/httprate"
 	golimiter "github.com/sethvargo/go-limiter"
 	golimitermem "github.com/sethvargo/go-limiter/memorystore"
 	"github.com/throttled/throttled/v2"
@@ -18,6 +20,7 @@ import (
 	xrate "golang.org/x/time/rate"
 
 	"github.com/ratewarden/ratewarden/backends/memorystore"
+	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
 )
@@ -26,7 +29,8 @@ import (
 // all created before the timer starts, with the same limit (1,000 per minute, burst
 // 1,000, so that nearly every decision admits; the allowed/op column shows it). Each
 // iteration decides a different key, and every library reads the clock on every decision
-// (the peers do it inside; ratewarden and x/time/rate are given time.Now()).
+// as its users' code does: the peers inside (sethvargo from the runtime's time.now),
+// x/time/rate given time.Now(), ratewarden given core.Now(), a core.Limiter's clock.
 const (
 	memKeys   = 100_000
 	memLimit  = 1000
@@ -75,6 +79,7 @@ var memLibraries = []struct {
 	{"sethvargo", newSethvargoMem},
 	{"ulule", newUluleMem},
 	{"throttled", newThrottledMem},
+	{"httprate", newHttprateMem},
 }
 
 // BenchmarkMemoryDecision compares one in-process decision per operation over 100,000
@@ -132,15 +137,23 @@ func BenchmarkMemoryDecision(b *testing.B) {
 	}
 }
 
-// BenchmarkMemoryClock is the cost of the time.Now() that every decision above includes,
-// for reading the table.
+// BenchmarkMemoryClock is the cost of the clock reads the decisions above include, for
+// reading the table: time.Now(), which x/time/rate, ulule, throttled and httprate read,
+// and core.Now, the clock of a core.Limiter (the same time from the monotonic clock alone).
 func BenchmarkMemoryClock(b *testing.B) {
-	b.ReportAllocs()
-	var t time.Time
-	for b.Loop() {
-		t = time.Now()
+	for _, c := range []struct {
+		name string
+		now  func() time.Time
+	}{{"time.Now", time.Now}, {"core.Now", core.Now}} {
+		b.Run("clock="+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var t time.Time
+			for b.Loop() {
+				t = c.now()
+			}
+			_ = t
+		})
 	}
-	_ = t
 }
 
 func checkLive(b *testing.B, l memLimiter, keys []string) {
@@ -152,7 +165,8 @@ func checkLive(b *testing.B, l memLimiter, keys []string) {
 
 // newRatewardenMem decides with the memory store's Take (token bucket), through the
 // rate.Store interface as core.Limiter calls it, with one Request and Result reused per
-// goroutine: the decision path only, without identity, rule matching or headers.
+// goroutine, at the time of core.Now, the clock core.Limiter reads: the decision path
+// only, without identity, rule matching or headers.
 func newRatewardenMem(b *testing.B) memLimiter {
 	p, err := rate.NewPolicy(rate.TokenBucket, []rate.Window{{Limit: memLimit, Period: memPeriod, Name: "default"}}, nil)
 	if err != nil {
@@ -166,7 +180,7 @@ func newRatewardenMem(b *testing.B) memLimiter {
 			req := &rate.Request{Policy: p, Cost: 1}
 			res := &rate.Result{}
 			return func(key string) bool {
-				req.Key, req.Now = key, time.Now()
+				req.Key, req.Now = key, core.Now()
 				if err := st.Take(ctx, req, res); err != nil {
 					panic(err)
 				}
@@ -313,4 +327,48 @@ func countKeys(keys []string, has func(string) bool) int {
 		}
 	}
 	return n
+}
+
+// newHttprateMem uses go-chi/httprate's local counter (two maps of counters keyed by the
+// xxh3 hash of the key, behind an RWMutex: a sliding window estimated from the current
+// and previous fixed windows) with the decision of its RateLimiter.OnLimit, which holds
+// the limiter's mutex around reading the rate and counting the request. OnLimit itself
+// needs a ResponseWriter and sets three headers, which the other rows do not do; this is
+// its decision alone, as httprate computes it.
+func newHttprateMem(*testing.B) memLimiter {
+	c := httprate.NewLocalLimitCounter(memPeriod)
+	c.Config(memLimit, memPeriod)
+	var mu sync.Mutex // RateLimiter.mu
+	return memLimiter{
+		newDecider: func() func(string) bool {
+			return func(key string) bool {
+				now := time.Now().UTC()
+				cur := now.Truncate(memPeriod)
+				mu.Lock()
+				defer mu.Unlock()
+				curN, prevN, err := c.Get(key, cur, cur.Add(-memPeriod))
+				if err != nil {
+					panic(err)
+				}
+				elapsed := float64(now.Sub(cur)) / float64(memPeriod)
+				if int(math.Round(float64(prevN)*(1-elapsed)+float64(curN)))+1 > memLimit {
+					return false
+				}
+				if err := c.IncrementBy(key, cur, 1); err != nil {
+					panic(err)
+				}
+				return true
+			}
+		},
+		live: func(keys []string) int {
+			return countKeys(keys, func(key string) bool {
+				cur := time.Now().UTC().Truncate(memPeriod)
+				curN, prevN, err := c.Get(key, cur, cur.Add(-memPeriod))
+				// A key it does not hold counts 0 in both windows (and a run that crosses two
+				// window boundaries would fail here: the counter forgets every key).
+				return err == nil && curN+prevN > 0
+			})
+		},
+		close: func() {},
+	}
 }

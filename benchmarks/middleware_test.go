@@ -12,6 +12,8 @@ import (
 	tollboothlimiter "github.com/didip/tollbooth/v7/limiter"
 	"github.com/gin-gonic/gin"
 	"github.com/go-chi/chi/v5"
+	chimw "github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
 	"github.com/labstack/echo/v4"
 	ulule "github.com/ulule/limiter/v3"
 	ululegin "github.com/ulule/limiter/v3/drivers/middleware/gin"
@@ -49,8 +51,8 @@ type mwVariant struct {
 }
 
 // BenchmarkMiddleware serves GET /api/v1/users/42 through gin, echo and chi, bare and
-// behind ratewarden's adapter, ulule/limiter's middleware and tollbooth's, all on their
-// memory stores (SPEC section 9, middleware overhead). Every variant serves through the
+// behind ratewarden's adapter, ulule/limiter's middleware and tollbooth's (and, on chi,
+// go-chi/httprate's), all on their memory stores (SPEC section 9, middleware overhead). Every variant serves through the
 // same reused ResponseWriter, whose header map is cleared between requests.
 func BenchmarkMiddleware(b *testing.B) {
 	gin.SetMode(gin.ReleaseMode)
@@ -221,6 +223,14 @@ func chiVariants() []mwVariant {
 		{"tollbooth", "RateLimit-Limit", func(*testing.B) http.Handler {
 			lmt := tollboothLimiter()
 			return router(func(next http.Handler) http.Handler { return tollbooth.LimitHandler(lmt, next) })
+		}},
+		{"httprate", "X-RateLimit-Limit", func(*testing.B) http.Handler {
+			// chi's limiter on its local counter, keyed by the client IP as its documentation
+			// says to (LimitByIP is deprecated): chi's ClientIPFromRemoteAddr, then
+			// CanonicalizeIP (IPv6 by /64). It sets X-RateLimit-Limit, -Remaining and -Reset.
+			return router(chimw.ClientIPFromRemoteAddr, httprate.LimitBy(mwLimit, time.Minute, func(r *http.Request) (string, error) {
+				return httprate.CanonicalizeIP(chimw.GetClientIP(r.Context())), nil
+			}))
 		}},
 	}
 }

@@ -36,11 +36,14 @@ func MustNew(cfg config.Config, opts ...Option) *Limiter {
 // Gate writes no status and no body. When d.Proceed() is false the caller answers,
 // by default with d.WriteResponse; otherwise it passes the returned request on.
 //
-// Gate costs two allocations: one holds the decision, its context and the header
-// values; the other is the request copy.
+// Gate costs one allocation, which holds the decision, its context, the header values and
+// the request copy.
 func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
 	dc := &decisionContext{Context: in.Request.Context()}
-	in.Request = in.Request.WithContext(dc)
+	// WithContext is inlined, so the copy it makes stays on the stack and is copied into
+	// dc: one allocation instead of two (TestGateAllocs).
+	dc.req = *in.Request.WithContext(dc)
+	in.Request = &dc.req
 	l.decide(in, &dc.d)
 	dc.writeHeaders(h)
 	dc.d.gated = true
@@ -82,11 +85,12 @@ func FromContext(ctx context.Context) (d *Decision, ok bool) {
 type decisionKey struct{}
 
 // decisionContext is a context.WithValue for the decision key that holds the Decision
-// itself and the backing arrays of its headers, so that deciding a request, storing its
-// decision and setting its headers cost one allocation.
+// itself, the backing arrays of its headers and the request that carries it, so that
+// deciding a request, storing its decision and setting its headers cost one allocation.
 type decisionContext struct {
 	context.Context
 	d      Decision
+	req    http.Request // the request copy Gate returns, whose context is this one
 	buf    [128]byte          // the header values, back to back (typically under 100 bytes)
 	values [maxHeaders]string // the header map's value slices
 }

@@ -83,7 +83,7 @@ func New(cfg config.Config, opts ...Option) (*Limiter, error) {
 	}
 	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer, name: o.name, keyLookup: o.keyLookup}
 	if l.now == nil {
-		l.now = time.Now
+		l.now = Now
 	}
 	if l.logger == nil {
 		l.logger = slog.Default()

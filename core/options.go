@@ -28,8 +28,8 @@ func (f optionFunc) apply(o *options) { f(o) }
 // caller keeps ownership: [Limiter.Close] does not close s.
 func WithStore(s rate.Store) Option { return optionFunc(func(o *options) { o.store = s }) }
 
-// WithClock sets the clock decisions are made with (default time.Now). Tests pass a fixed
-// or stepped clock instead of sleeping.
+// WithClock sets the clock decisions are made with (default [Now], time.Now at a lower cost).
+// Tests pass a fixed or stepped clock instead of sleeping.
 func WithClock(now func() time.Time) Option { return optionFunc(func(o *options) { o.now = now }) }
 
 // WithLogger sets the logger for denials, backend errors and reloads (default slog.Default()).

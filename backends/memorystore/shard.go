@@ -1,9 +1,12 @@
 package memorystore
 
 import (
+	"hash/maphash"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/ratewarden/ratewarden/core/rate"
 )
@@ -16,9 +19,10 @@ const lruResolution = 1_000_000 // µs
 
 // shard is one lock's worth of keys, in a list from most to least recently used.
 type shard struct {
-	mu  sync.Mutex
-	m   map[string]*entry
-	lru entry // sentinel: lru.next is the most recently used key, lru.prev the least
+	mu   sync.Mutex
+	t    table        // the keys, by their hash under seed
+	seed maphash.Seed // the store's
+	lru  entry        // sentinel: lru.next is the most recently used key, lru.prev the least
 	// nextExpiry is a lower bound of the keys' ExpiresAt: no key is fresh before it. It is
 	// lowered as keys are decided and made exact by each sweep, so that a full shard looks
 	// for fresh keys to forget only when there may be some.
@@ -34,8 +38,30 @@ type entry struct {
 	key     string
 }
 
-func (sh *shard) init() {
-	sh.m = make(map[string]*entry)
+// inlineKey is the longest key stored in its entry's own allocation ("ip:" and an IPv6
+// /64 and a rule name of a few letters fit): one allocation per key instead of two, and
+// the key compared on a lookup lies next to the state the decision reads.
+const inlineKey = 32
+
+// entryWithKey is an entry and the bytes of its key, in one allocation.
+type entryWithKey struct {
+	entry
+	buf [inlineKey]byte
+}
+
+// newEntry returns a fresh entry for a copy of key, which the caller may reuse.
+func newEntry(key string, now int64) *entry {
+	if len(key) > inlineKey || len(key) == 0 {
+		return &entry{key: strings.Clone(key), movedAt: now}
+	}
+	ek := &entryWithKey{}
+	n := copy(ek.buf[:], key)
+	ek.key, ek.movedAt = unsafe.String(&ek.buf[0], n), now
+	return &ek.entry
+}
+
+func (sh *shard) init(seed maphash.Seed) {
+	sh.seed = seed
 	sh.lru.next, sh.lru.prev = &sh.lru, &sh.lru
 	sh.nextExpiry = math.MaxInt64
 }
@@ -43,22 +69,23 @@ func (sh *shard) init() {
 // evictions counts the keys a shard forgot, by reason.
 type evictions struct{ expired, lru int }
 
-// insert adds a fresh key. When the store holds its bound, the shard first forgets its keys
-// whose state equals a fresh key's, then, if that made no room, its least recently used
-// key (SPEC section 5). keys counts the keys of the whole store.
-func (sh *shard) insert(key string, keys *atomic.Int64, limit int64, now int64, ev *evictions) *entry {
+// insert adds a fresh key (a copy of key, whose hash is hash). When the store holds its
+// bound, the shard first forgets its keys whose state equals a fresh key's, then, if that
+// made no room, its least recently used key (SPEC section 5). keys counts the keys of the
+// whole store.
+func (sh *shard) insert(hash uint64, key string, keys *atomic.Int64, limit int64, now int64, ev *evictions) *entry {
 	if keys.Load() >= limit && sh.nextExpiry <= now {
 		n := sh.sweepLocked(now)
 		keys.Add(-int64(n))
 		ev.expired += n
 	}
-	if keys.Load() >= limit && len(sh.m) > 0 {
+	if keys.Load() >= limit && sh.t.n > 0 {
 		sh.remove(sh.lru.prev)
 		keys.Add(-1)
 		ev.lru++
 	}
-	e := &entry{key: key, movedAt: now}
-	sh.m[key] = e
+	e := newEntry(key, now)
+	sh.t.put(hash, e)
 	sh.pushFront(e)
 	keys.Add(1)
 	return e
@@ -83,7 +110,7 @@ func (sh *shard) pushFront(e *entry) {
 func (sh *shard) remove(e *entry) {
 	e.prev.next, e.next.prev = e.next, e.prev
 	e.prev, e.next = nil, nil
-	delete(sh.m, e.key)
+	sh.t.remove(maphash.String(sh.seed, e.key), e)
 }
 
 func (sh *shard) sweep(now int64, keys *atomic.Int64) int {

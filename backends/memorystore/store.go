@@ -5,7 +5,6 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"math/bits"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,7 +76,7 @@ func New(cfg config.MemoryConfig, opts ...Option) *Store {
 		sweeperDone: make(chan struct{}),
 	}
 	for i := range s.shards {
-		s.shards[i].init()
+		s.shards[i].init(s.seed)
 	}
 	if m, ok := o.observer.(backend.MemoryObserver); ok {
 		s.memory = m
@@ -98,10 +97,11 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 		return err
 	}
 	now := req.Now.UnixMicro()
-	sh := s.shard(req.Key)
+	h := maphash.String(s.seed, req.Key) // the one hash of the decision: shard and table
+	sh := &s.shards[h&s.mask]
 	var ev evictions
 	sh.mu.Lock()
-	e := sh.m[req.Key]
+	e := sh.t.get(h, req.Key)
 	switch {
 	case e == nil && (req.Op == rate.OpCheck || req.Op == rate.OpPeek):
 		sh.mu.Unlock()
@@ -109,7 +109,7 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 		p.Apply(&fresh, req.Op, now, req.Cost, res)
 		return nil
 	case e == nil:
-		e = sh.insert(strings.Clone(req.Key), &s.keys, int64(s.maxKeys), now, &ev)
+		e = sh.insert(h, req.Key, &s.keys, int64(s.maxKeys), now, &ev)
 	case req.Op != rate.OpPeek:
 		sh.touch(e, now)
 	}
@@ -128,17 +128,16 @@ func (s *Store) Reset(_ context.Context, key string, periods []time.Duration) er
 	if err := rate.CheckPeriods(periods); err != nil {
 		return err
 	}
-	sh := s.shard(key)
+	h := maphash.String(s.seed, key)
+	sh := &s.shards[h&s.mask]
 	sh.mu.Lock()
-	if e := sh.m[key]; e != nil {
+	if e := sh.t.get(h, key); e != nil {
 		sh.remove(e)
 		s.keys.Add(-1)
 	}
 	sh.mu.Unlock()
 	return nil
 }
-
-func (s *Store) shard(key string) *shard { return &s.shards[maphash.String(s.seed, key)&s.mask] }
 
 // evicted reports the keys a decision made room by forgetting. An eviction of a live key
 // hands its client a fresh quota, so it is logged (at most once a minute).

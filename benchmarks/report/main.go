@@ -1,0 +1,205 @@
+// Command report turns a go test -bench run of package benchmarks into docs/benchmarks.md:
+// tables with ratios against each peer, the machine, Go version and date, each SPEC
+// section 9 target marked met or not met with a CPU or heap profile of each one not met,
+// and SVG charts. It runs the benchmarks itself (-count runs each) unless -in names a saved
+// output, and includes the load test's JSON result when one is under benchmarks/.
+//
+//	go run ./benchmarks/report                   # from the repository root: make bench-report
+//	go run ./benchmarks/report -in bench.txt     # from a saved output, without profiles
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// benchPattern selects the benchmarks the report reads (BenchmarkRedis needs a
+// redis-server and has its own make target).
+const benchPattern = "^Benchmark(MemoryDecision|MemoryClock|MemoryGrowth|Middleware)$"
+
+func main() {
+	in := flag.String("in", "", "a saved go test -bench output to read instead of running the benchmarks")
+	count := flag.Int("count", 3, "runs of each benchmark (go test -count)")
+	out := flag.String("out", "docs/benchmarks.md", "the Markdown file to write; the SVG charts go beside it")
+	raw := flag.String("raw", "docs/benchmarks.txt", "where to save the go test -bench output of a run")
+	load := flag.String("load", "benchmarks/*.json", "glob of the load test's JSON result; the newest match is used")
+	flag.Parse()
+	log.SetFlags(0)
+	if err := generate(*in, *count, *out, *raw, *load); err != nil {
+		log.Fatal("bench-report: ", err)
+	}
+}
+
+func generate(in string, count int, out, raw, loadGlob string) error {
+	var (
+		output []byte
+		err    error
+	)
+	if in != "" {
+		if output, err = os.ReadFile(in); err != nil {
+			return err
+		}
+	} else {
+		args := []string{"test", "-run=NONE", "-bench", benchPattern, "-benchmem", fmt.Sprint("-count=", count), "./benchmarks"}
+		log.Printf("go %s (a few minutes)", strings.Join(args, " "))
+		if output, err = goCmd(args...); err != nil {
+			return fmt.Errorf("go test: %w\n%s", err, output)
+		}
+		if err := os.WriteFile(raw, output, 0o644); err != nil {
+			return err
+		}
+		in = raw
+	}
+	r, err := parse(bytes.NewReader(output))
+	if err != nil {
+		return err
+	}
+	if len(r.bench) == 0 {
+		return fmt.Errorf("%s holds no benchmark results", in)
+	}
+	dir := filepath.Dir(out)
+	rel, err := filepath.Rel(dir, in)
+	if err != nil {
+		rel = in
+	}
+	rp := &report{run: r, machine: thisMachine(r), rawName: filepath.ToSlash(rel), profiles: map[string]string{}}
+	rp.loadName, rp.load = newest(loadGlob)
+	for name, chart := range map[string]func(string) error{"benchmarks-memory.svg": rp.memoryChart, "benchmarks-middleware.svg": rp.middlewareChart} {
+		if err := chart(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		rp.charts = append(rp.charts, name)
+	}
+	slices.Sort(rp.charts)
+	if in == raw { // a fresh run on this machine: profile what missed its target
+		if err := rp.profile(); err != nil {
+			return err
+		}
+	}
+	var md bytes.Buffer
+	rp.write(&md)
+	return os.WriteFile(out, md.Bytes(), 0o644)
+}
+
+// profile records a CPU (or heap) profile of the benchmark behind each target not met and
+// keeps pprof's top functions.
+func (rp *report) profile() error {
+	tmp, err := os.MkdirTemp("", "bench-report")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "benchmarks.test")
+	if out, err := goCmd("test", "-c", "-o", bin, "./benchmarks"); err != nil {
+		return fmt.Errorf("go test -c: %w\n%s", err, out)
+	}
+	for i, t := range rp.targets() {
+		if t.Met || t.NA || t.Profile == "" || rp.profiles[t.Profile] != "" {
+			continue
+		}
+		prof := filepath.Join(tmp, fmt.Sprintf("%d.prof", i))
+		args := []string{"-test.run=NONE", "-test.bench=" + t.Profile, "-test.benchtime=2s"}
+		top := []string{"tool", "pprof", "-top", "-nodecount=15"}
+		if t.Mem {
+			args = append(args, "-test.memprofile="+prof)
+			top = append(top, "-sample_index=inuse_space")
+		} else {
+			args = append(args, "-test.cpuprofile="+prof)
+		}
+		log.Printf("profiling %s", t.Profile)
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = tmp
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %w\n%s", t.Profile, err, out)
+		}
+		out, err := goCmd(append(top, bin, prof)...)
+		if err != nil {
+			return fmt.Errorf("pprof %s: %w\n%s", t.Profile, err, out)
+		}
+		rp.profiles[t.Profile] = pprofTable(string(out))
+	}
+	return nil
+}
+
+// pprofTable keeps the table of pprof -top's output, from its header line on.
+func pprofTable(out string) string {
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "flat%") {
+			return strings.Join(lines[i:], "\n")
+		}
+	}
+	return out
+}
+
+func goCmd(args ...string) ([]byte, error) {
+	cmd := exec.Command("go", args...)
+	cmd.Stderr = nil
+	return cmd.CombinedOutput()
+}
+
+// newest returns the most recently modified file matching glob and its contents, or
+// nothing when there is none.
+func newest(glob string) (string, []byte) {
+	files, _ := filepath.Glob(glob)
+	var best string
+	var bestTime time.Time
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.ModTime().After(bestTime) {
+			best, bestTime = f, st.ModTime()
+		}
+	}
+	if best == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(best)
+	if err != nil {
+		return "", nil
+	}
+	return best, b
+}
+
+// thisMachine describes the machine: the CPU the run names (else /proc/cpuinfo's), the
+// cores, the Go toolchain and the date.
+func thisMachine(r *run) machine {
+	cpu := r.header["cpu"]
+	if cpu == "" {
+		cpu = cpuModel()
+	}
+	goVersion := runtime.Version()
+	if out, err := goCmd("env", "GOVERSION"); err == nil {
+		goVersion = strings.TrimSpace(string(out))
+	}
+	return machine{
+		CPU:   cpu,
+		Cores: fmt.Sprint(runtime.NumCPU()),
+		Go:    goVersion,
+		OS:    runtime.GOOS + "/" + runtime.GOARCH,
+		Date:  time.Now().UTC().Format("2006-01-02 15:04 MST"),
+	}
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(f)
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// sample is one benchmark's measurements over the runs of a go test -bench output: one
+// value per run for each unit (ns/op, B/op, allocs/op, B/key, ...).
+type sample map[string][]float64
+
+// stat is the spread of one unit of a benchmark.
+type stat struct{ min, med, max float64 }
+
+func (s sample) stat(unit string) (stat, bool) {
+	v := slices.Clone(s[unit])
+	if len(v) == 0 {
+		return stat{}, false
+	}
+	slices.Sort(v)
+	med := v[len(v)/2]
+	if len(v)%2 == 0 {
+		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return stat{v[0], med, v[len(v)-1]}, true
+}
+
+// run is a parsed go test -bench output: the benchmarks by name (without the -GOMAXPROCS
+// suffix) and the header lines (goos, goarch, cpu, pkg).
+type run struct {
+	bench  map[string]sample
+	header map[string]string
+	procs  int // the -GOMAXPROCS suffix, 0 when the names have none
+}
+
+// parse reads a go test -bench output; lines that are not results are skipped.
+func parse(r io.Reader) (*run, error) {
+	out := &run{bench: map[string]sample{}, header: map[string]string{}}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if k, v, ok := strings.Cut(line, ": "); ok && !strings.Contains(k, " ") && !strings.HasPrefix(k, "Benchmark") {
+			out.header[k] = strings.TrimSpace(v)
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
+			continue
+		}
+		if _, err := strconv.Atoi(f[1]); err != nil { // the iteration count
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if p, err := strconv.Atoi(name[i+1:]); err == nil {
+				name, out.procs = name[:i], p
+			}
+		}
+		s := out.bench[name]
+		if s == nil {
+			s = sample{}
+			out.bench[name] = s
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			s[f[i+1]] = append(s[f[i+1]], v)
+		}
+	}
+	return out, sc.Err()
+}
+
+// get returns the stat of unit for the benchmark name.
+func (r *run) get(name, unit string) (stat, bool) {
+	s, ok := r.bench[name]
+	if !ok {
+		return stat{}, false
+	}
+	return s.stat(unit)
+}

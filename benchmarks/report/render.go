@@ -1,0 +1,387 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Names of the benchmarks in package benchmarks that the report reads.
+const (
+	memBench    = "BenchmarkMemoryDecision"
+	clockBench  = "BenchmarkMemoryClock/clock=time.Now"
+	growthBench = "BenchmarkMemoryGrowth"
+	mwBench     = "BenchmarkMiddleware"
+	ours        = "ratewarden"
+)
+
+// memPeers and mwPeers are the peers in the order of the report, with why each does less
+// work than ratewarden per decision: said next to every row where a peer is faster.
+var (
+	memPeers = []string{"x-time-rate", "sethvargo", "ulule", "throttled", "httprate"}
+	mwPeers  = []string{"ulule", "tollbooth", "httprate"}
+	routers  = []string{"gin", "echo", "chi"}
+	growthN  = []string{"1k", "100k", "1M"}
+
+	lessWork = map[string]string{
+		"x-time-rate": "one map and one mutex around a float update: no bound on the keys (no LRU, no eviction), no per-window state for headers, no cost check, no multi-window or penalty support",
+		"sethvargo":   "a map behind an RWMutex and a mutex per bucket: no bound on the keys, one window only, no per-window results for headers",
+		"ulule":       "a sync.Map of fixed-window counters: no bound on the keys, one window",
+		"throttled":   "an LRU of GCRA times (one window, no penalty)",
+		"httprate":    "two maps of counts keyed by the key's 64-bit hash (no key kept: keys whose hashes collide share a counter), one window",
+		"tollbooth":   "x/time/rate buckets per client IP and path, no trusted-proxy resolution or rules",
+	}
+	mwLessWork = map[string]string{
+		"ulule":     "three headers, the client from RemoteAddr only, no rule matching",
+		"tollbooth": "the client from RemoteAddr only, no rule matching",
+		"httprate":  "three headers, the client from RemoteAddr only (chi's ClientIPFromRemoteAddr), no rule matching",
+	}
+)
+
+// machine is where the run happened.
+type machine struct{ CPU, Cores, Go, OS, Date string }
+
+// target is one line of SPEC section 9, judged on the run.
+type target struct {
+	What    string
+	Result  string
+	Met     bool
+	NA      bool   // not applicable on this machine
+	Profile string // -bench pattern to profile when not met ("" for none)
+	Mem     bool   // profile memory rather than CPU
+}
+
+// report is everything docs/benchmarks.md is made of.
+type report struct {
+	run      *run
+	machine  machine
+	charts   []string          // SVG files, relative to the Markdown file
+	profiles map[string]string // pprof -top output by target.Profile
+	load     []byte            // the load test's JSON, nil when absent
+	loadName string
+	rawName  string // the go test -bench output, relative to the Markdown file
+}
+
+func ns(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.2f µs", v/1000)
+	}
+	return fmt.Sprintf("%.0f ns", v)
+}
+
+func span(s stat) string {
+	if s.min == s.max {
+		return fmt.Sprintf("%.0f", s.min)
+	}
+	return fmt.Sprintf("%.0f – %.0f", s.min, s.max)
+}
+
+func mark(t target) string {
+	switch {
+	case t.NA:
+		return "n/a on this machine"
+	case t.Met:
+		return "**met**"
+	}
+	return "**not met**"
+}
+
+// targets judges the run against SPEC section 9.
+func (rp *report) targets() []target {
+	r := rp.run
+	var ts []target
+	for _, mode := range []string{"serial", "parallel"} {
+		me, ok := r.get(memBench+"/lib="+ours+"/run="+mode, "ns/op")
+		if !ok {
+			continue
+		}
+		var slower []string
+		for _, p := range memPeers {
+			if ps, ok := r.get(memBench+"/lib="+p+"/run="+mode, "ns/op"); ok && me.med/ps.med >= 1 {
+				slower = append(slower, fmt.Sprintf("%s (%.2f×)", p, me.med/ps.med))
+			}
+		}
+		t := target{What: "memory decision, " + mode + ": faster than every peer (ratio < 1.0)", Met: len(slower) == 0,
+			Profile: "^" + memBench + "$/^lib=" + ours + "$/^run=" + mode + "$"}
+		t.Result = "faster than all " + fmt.Sprint(len(memPeers)) + " peers"
+		if !t.Met {
+			t.Result = "not faster than " + strings.Join(slower, ", ")
+		}
+		ts = append(ts, t)
+	}
+	if me, ok := r.get(memBench+"/lib="+ours+"/run=serial", "ns/op"); ok {
+		allocs, _ := r.get(memBench+"/lib="+ours+"/run=serial", "allocs/op")
+		clk, _ := r.get(clockBench, "ns/op")
+		t := target{What: "memory decision ≤ 100 ns/op and 0 allocs/op where time.Now() costs ≤ 25 ns",
+			Result: fmt.Sprintf("%s/op (median), %.0f allocs/op; time.Now() %s here", ns(me.med), allocs.max, ns(clk.med)),
+			Met:    me.med <= 100 && allocs.max == 0, Profile: "^" + memBench + "$/^lib=" + ours + "$/^run=serial$"}
+		t.NA = clk.med > 25 && allocs.max == 0
+		ts = append(ts, t)
+	}
+	if s, ok := r.get(growthBench+"/alg=token_bucket/keys=1M", "B/key"); ok {
+		ts = append(ts, target{What: "token bucket ≤ 200 B per key", Result: fmt.Sprintf("%.0f B/key at 1M keys", s.max),
+			Met: s.max <= 200, Profile: "^" + growthBench + "$/^alg=token_bucket$/^keys=1M$", Mem: true})
+	}
+	for _, rt := range routers {
+		ov, okO := rp.overhead(rt, ours)
+		if !okO {
+			continue
+		}
+		allocs := rp.allocOverhead(rt, ours)
+		t := target{What: "middleware on " + rt + ": ≤ 1 µs, ≤ 3 allocs, ≤ 0.7× ulule's and tollbooth's overhead",
+			Profile: "^" + mwBench + "$/^router=" + rt + "$/^mw=" + ours + "$"}
+		t.Met = ov <= 1000 && allocs <= 3
+		parts := []string{fmt.Sprintf("+%s, +%.0f allocs", ns(ov), allocs)}
+		for _, p := range []string{"ulule", "tollbooth"} {
+			if po, ok := rp.overhead(rt, p); ok && po > 0 {
+				parts = append(parts, fmt.Sprintf("%.2f× %s's", ov/po, p))
+				t.Met = t.Met && ov/po <= 0.7
+			}
+		}
+		t.Result = strings.Join(parts, "; ")
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// overhead is the median time a middleware adds to the router's bare route.
+func (rp *report) overhead(router, mw string) (float64, bool) {
+	bare, ok1 := rp.run.get(mwBench+"/router="+router+"/mw=bare", "ns/op")
+	m, ok2 := rp.run.get(mwBench+"/router="+router+"/mw="+mw, "ns/op")
+	return m.med - bare.med, ok1 && ok2
+}
+
+func (rp *report) allocOverhead(router, mw string) float64 {
+	bare, _ := rp.run.get(mwBench+"/router="+router+"/mw=bare", "allocs/op")
+	m, _ := rp.run.get(mwBench+"/router="+router+"/mw="+mw, "allocs/op")
+	return m.med - bare.med
+}
+
+// write renders the report as Markdown.
+func (rp *report) write(w io.Writer) {
+	r, m := rp.run, rp.machine
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	runs := 0
+	for _, s := range r.bench {
+		runs = max(runs, len(s["ns/op"]))
+	}
+	p("# Benchmarks\n\n")
+	p("Generated by `make bench-report` (benchmarks/report) from one `go test -bench` run of package\n")
+	p("`benchmarks`, every library side by side (SPEC section 9); do not edit by hand. Raw output:\n")
+	p("[%s](%s).\n\n", rp.rawName, rp.rawName)
+	p("| | |\n|---|---|\n| date | %s |\n| CPU | %s |\n| cores (GOMAXPROCS) | %s (%d) |\n| Go | %s |\n| OS | %s |\n| runs | %d of each benchmark; ranges are min – max, ratios compare medians |\n\n",
+		m.Date, m.CPU, m.Cores, r.procs, m.Go, m.OS, runs)
+	p("The machine is a shared, noisy 2-vCPU VM: compare rows within this run, not with other runs.\n\n")
+
+	ts := rp.targets()
+	p("## SPEC section 9 targets\n\n| target | this run | |\n|---|---|---|\n")
+	for _, t := range ts {
+		p("| %s | %s | %s |\n", t.What, t.Result, mark(t))
+	}
+	p("\nThe Redis, accuracy and load targets are measured by `BenchmarkRedis` and `make loadtest`")
+	p(" (see benchmarks/README.md)")
+	if rp.load != nil {
+		p("; the load test's result is below")
+	}
+	p(".\n\n")
+	for _, c := range rp.charts {
+		p("![%s](%s)\n\n", strings.TrimSuffix(c, ".svg"), c)
+	}
+
+	rp.writeMemory(p)
+	rp.writeGrowth(p)
+	rp.writeMiddleware(p)
+	rp.writeLoad(p)
+
+	var missed []target
+	for _, t := range ts {
+		if !t.Met && !t.NA && t.Profile != "" {
+			missed = append(missed, t)
+		}
+	}
+	if len(missed) > 0 {
+		p("## Where the time goes, for each target not met\n\n")
+		for _, t := range missed {
+			kind := "CPU"
+			if t.Mem {
+				kind = "heap in use"
+			}
+			p("### %s\n\n%s profile of `-bench '%s'`, top functions:\n\n", t.What, kind, t.Profile)
+			if prof, ok := rp.profiles[t.Profile]; ok {
+				p("```\n%s\n```\n\n", strings.TrimSpace(prof))
+			} else {
+				p("(not profiled: the report was made from a saved output; run `make bench-report` for profiles)\n\n")
+			}
+		}
+	}
+}
+
+func (rp *report) writeMemory(p func(string, ...any)) {
+	r := rp.run
+	p("## Memory decision, 100,000 live keys\n\n")
+	p("ns/op (lower is better); ratio = ratewarden's median over the peer's (below 1.0: ratewarden is faster).\n\n")
+	p("| library | serial | ratio | parallel | ratio | allocs/op |\n|---|---|---|---|---|---|\n")
+	var faster []string
+	for _, lib := range append([]string{ours}, memPeers...) {
+		row := []string{lib}
+		for _, mode := range []string{"serial", "parallel"} {
+			s, ok := r.get(memBench+"/lib="+lib+"/run="+mode, "ns/op")
+			me, _ := r.get(memBench+"/lib="+ours+"/run="+mode, "ns/op")
+			if !ok {
+				row = append(row, "–", "–")
+				continue
+			}
+			ratio := "—"
+			if lib != ours {
+				ratio = fmt.Sprintf("%.2f×", me.med/s.med)
+				if me.med >= s.med {
+					how := map[string]string{"serial": "serially", "parallel": "in parallel"}[mode]
+					faster = append(faster, fmt.Sprintf("**%s is faster %s** (%s against ratewarden's %s): %s.", lib, how, ns(s.med), ns(me.med), lessWork[lib]))
+				}
+			}
+			row = append(row, span(s), ratio)
+		}
+		a, _ := r.get(memBench+"/lib="+lib+"/run=serial", "allocs/op")
+		row = append(row, fmt.Sprintf("%.0f", a.max))
+		p("| %s |\n", strings.Join(row, " | "))
+	}
+	for _, c := range []string{"time.Now", "core.Now"} {
+		if s, ok := r.get("BenchmarkMemoryClock/clock="+c, "ns/op"); ok {
+			p("\n`%s()` alone: %s ns.", c, span(s))
+		}
+	}
+	p("\n\n")
+	for _, f := range faster {
+		p("- %s\n", f)
+	}
+	if len(faster) > 0 {
+		p("\nratewarden does per decision what a production limiter needs and these do not: a bounded store (LRU eviction at `memory.max_keys`, sweeping), several windows and penalties per rule, and every window's remaining units and reset time for the headers.\n")
+	}
+	p("\n")
+}
+
+func (rp *report) writeGrowth(p func(string, ...any)) {
+	r := rp.run
+	var algs []string
+	for name := range r.bench {
+		if rest, ok := strings.CutPrefix(name, growthBench+"/alg="); ok {
+			alg, _, _ := strings.Cut(rest, "/")
+			if !slices.Contains(algs, alg) {
+				algs = append(algs, alg)
+			}
+		}
+	}
+	if len(algs) == 0 {
+		return
+	}
+	sort.Strings(algs)
+	p("## Cost growth of the memory store\n\nns/op of a serial decision and heap bytes per key, at each number of live keys.\n\n")
+	p("| algorithm |")
+	for _, n := range growthN {
+		p(" %s keys ns/op | B/key |", n)
+	}
+	p("\n|---|" + strings.Repeat("---|---|", len(growthN)) + "\n")
+	for _, alg := range algs {
+		p("| %s |", alg)
+		for _, n := range growthN {
+			s, ok1 := r.get(growthBench+"/alg="+alg+"/keys="+n, "ns/op")
+			b, ok2 := r.get(growthBench+"/alg="+alg+"/keys="+n, "B/key")
+			if !ok1 || !ok2 {
+				p(" – | – |")
+				continue
+			}
+			p(" %s | %.0f |", span(s), b.med)
+		}
+		p("\n")
+	}
+	p("\nGrowth in ns/op from 100k to 1M keys is cache and TLB misses: the keys' state no longer fits in the CPU caches.\n\n")
+}
+
+func (rp *report) writeMiddleware(p func(string, ...any)) {
+	r := rp.run
+	p("## Middleware overhead over the bare router\n\n")
+	p("ns/op of one request (min – max); overhead = the middleware's median minus bare's, and its ratio to ratewarden's.\n\n")
+	p("| router | middleware | ns/op | allocs/op | overhead | allocs added | ratewarden's overhead ÷ this |\n|---|---|---|---|---|---|---|\n")
+	var faster []string
+	for _, rt := range routers {
+		mine, _ := rp.overhead(rt, ours)
+		for _, mw := range append([]string{"bare", ours}, mwPeers...) {
+			s, ok := r.get(mwBench+"/router="+rt+"/mw="+mw, "ns/op")
+			if !ok {
+				continue
+			}
+			a, _ := r.get(mwBench+"/router="+rt+"/mw="+mw, "allocs/op")
+			if mw == "bare" {
+				p("| %s | bare | %s | %.0f | — | — | — |\n", rt, span(s), a.med)
+				continue
+			}
+			ov, _ := rp.overhead(rt, mw)
+			ratio := "—"
+			if mw != ours {
+				ratio = fmt.Sprintf("%.2f×", mine/ov)
+				if ov <= mine {
+					faster = append(faster, fmt.Sprintf("**%s adds less than ratewarden on %s** (+%s against +%s): %s.", mw, rt, ns(ov), ns(mine), mwLessWork[mw]))
+				}
+			}
+			p("| %s | %s | %s | %.0f | +%s | +%.0f | %s |\n", rt, mw, span(s), a.med, ns(ov), rp.allocOverhead(rt, mw), ratio)
+		}
+	}
+	p("\n")
+	for _, f := range faster {
+		p("- %s\n", f)
+	}
+	p("\nratewarden resolves the client through trusted proxies (IPv6 by /64), matches the request to a rule and writes six headers (X-RateLimit-Limit, -Remaining, -Reset, -Used, RateLimit, RateLimit-Policy).\n\n")
+}
+
+// writeLoad renders the load test's JSON, whatever its shape: a list of flat objects as a
+// table, anything else flattened to key/value rows.
+func (rp *report) writeLoad(p func(string, ...any)) {
+	p("## Load test\n\n")
+	if rp.load == nil {
+		p("No load-test result under benchmarks/ (`make loadtest` writes one); this section is empty.\n\n")
+		return
+	}
+	var v any
+	if err := json.Unmarshal(rp.load, &v); err != nil {
+		p("%s is not JSON (%v).\n\n", rp.loadName, err)
+		return
+	}
+	p("From %s.\n\n", rp.loadName)
+	rows := map[string]string{}
+	flatten("", v, rows)
+	keys := make([]string, 0, len(rows))
+	for k := range rows {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	p("| field | value |\n|---|---|\n")
+	for _, k := range keys {
+		p("| %s | %s |\n", k, rows[k])
+	}
+	p("\n")
+}
+
+func flatten(prefix string, v any, out map[string]string) {
+	join := func(k string) string {
+		if prefix == "" {
+			return k
+		}
+		return prefix + "." + k
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			flatten(join(k), x, out)
+		}
+	case []any:
+		for i, x := range t {
+			flatten(join(fmt.Sprint(i)), x, out)
+		}
+	default:
+		b, _ := json.Marshal(t)
+		out[prefix] = strings.ReplaceAll(string(b), "|", "\\|")
+	}
+}

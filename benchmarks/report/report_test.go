@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// canned is a small go test -bench output in the shape package benchmarks prints: two
+// runs of each benchmark, ratewarden faster than every memory peer but sethvargo in
+// parallel, and a middleware target missed on chi.
+const canned = `goos: linux
+goarch: amd64
+pkg: github.com/ratewarden/ratewarden/benchmarks
+cpu: Test CPU @ 1.0GHz
+BenchmarkMemoryDecision/lib=ratewarden/run=serial-2     1000  90 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=ratewarden/run=serial-2     1000  110 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=ratewarden/run=parallel-2   1000  60 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=ratewarden/run=parallel-2   1000  80 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=x-time-rate/run=serial-2    1000  200 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=x-time-rate/run=serial-2    1000  200 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=x-time-rate/run=parallel-2  1000  140 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=x-time-rate/run=parallel-2  1000  140 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=sethvargo/run=serial-2      1000  150 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=sethvargo/run=serial-2      1000  250 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=sethvargo/run=parallel-2    1000  50 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=sethvargo/run=parallel-2    1000  50 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryClock/clock=time.Now-2                   1000  20 ns/op  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=token_bucket/keys=1k-2        1000  80 ns/op  190 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=token_bucket/keys=1M-2        1000  300 ns/op  194 B/key  0 B/op  0 allocs/op
+BenchmarkMiddleware/router=chi/mw=bare-2                1000  1000 ns/op  700 B/op  5 allocs/op
+BenchmarkMiddleware/router=chi/mw=ratewarden-2          1000  2500 ns/op  1900 B/op  6 allocs/op
+BenchmarkMiddleware/router=chi/mw=ulule-2               1000  3000 ns/op  900 B/op  19 allocs/op
+BenchmarkMiddleware/router=chi/mw=tollbooth-2           1000  5000 ns/op  1300 B/op  32 allocs/op
+BenchmarkMiddleware/router=chi/mw=httprate-2            1000  2000 ns/op  1300 B/op  19 allocs/op
+PASS
+ok  	github.com/ratewarden/ratewarden/benchmarks	12.3s
+`
+
+func TestParse(t *testing.T) {
+	r, err := parse(strings.NewReader(canned))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.procs != 2 || r.header["cpu"] != "Test CPU @ 1.0GHz" {
+		t.Fatalf("procs %d, header %v", r.procs, r.header)
+	}
+	s, ok := r.get("BenchmarkMemoryDecision/lib=sethvargo/run=serial", "ns/op")
+	if !ok || s != (stat{150, 200, 250}) {
+		t.Fatalf("sethvargo serial: %+v %v, want min 150, median 200, max 250", s, ok)
+	}
+	if b, _ := r.get("BenchmarkMemoryGrowth/alg=token_bucket/keys=1M", "B/key"); b.med != 194 {
+		t.Fatalf("B/key: %+v", b)
+	}
+}
+
+// TestReport generates the report from the canned output and checks its verdicts, ratios
+// and plain statements, and that the charts are SVG files.
+func TestReport(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "bench.txt")
+	if err := os.WriteFile(in, []byte(canned), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "docs", "benchmarks.md")
+	if err := os.Mkdir(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	load := filepath.Join(dir, "load.json")
+	if err := os.WriteFile(load, []byte(`{"memory":{"p95_ms":0.25,"admitted":5}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := generate(in, 3, out, filepath.Join(dir, "raw.txt"), filepath.Join(dir, "*.json")); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| CPU | Test CPU @ 1.0GHz |",
+		"| memory decision, serial: faster than every peer (ratio < 1.0) | faster than all 5 peers | **met** |",
+		"| memory decision, parallel: faster than every peer (ratio < 1.0) | not faster than sethvargo (1.40×) | **not met** |",
+		// 100 ns median and 0 allocs where time.Now() costs 20 ns.
+		"| memory decision ≤ 100 ns/op and 0 allocs/op where time.Now() costs ≤ 25 ns | 100 ns/op (median), 0 allocs/op; time.Now() 20 ns here | **met** |",
+		"| token bucket ≤ 200 B per key | 194 B/key at 1M keys | **met** |",
+		// +1.50 µs, 1 alloc; 0.75× ulule's +2 µs, 0.38× tollbooth's +4 µs.
+		"+1.50 µs, +1 allocs; 0.75× ulule's; 0.38× tollbooth's | **not met** |",
+		"| x-time-rate | 200 | 0.50× | 140 | 0.50× | 0 |",
+		"**sethvargo is faster in parallel** (50 ns against ratewarden's 70 ns)",
+		"**httprate adds less than ratewarden on chi** (+1.00 µs against +1.50 µs)",
+		"| chi | ratewarden | 2500 | 6 | +1.50 µs | +1 | — |",
+		"| memory.p95_ms | 0.25 |",
+		"### memory decision, parallel: faster than every peer (ratio < 1.0)",
+		"(not profiled: the report was made from a saved output",
+		"](../bench.txt)",
+		"![benchmarks-memory](benchmarks-memory.svg)",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(string(md))
+	}
+	for _, svg := range []string{"benchmarks-memory.svg", "benchmarks-middleware.svg"} {
+		b, err := os.ReadFile(filepath.Join(dir, "docs", svg))
+		if err != nil || !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte("ratewarden")) {
+			t.Errorf("%s: not an SVG chart naming ratewarden (%v)", svg, err)
+		}
+	}
+}
+
+// TestReportWithoutLoadResult: no load-test JSON is no error, and says so.
+func TestReportWithoutLoadResult(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "bench.txt")
+	if err := os.WriteFile(in, []byte(canned), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "benchmarks.md")
+	if err := generate(in, 3, out, filepath.Join(dir, "raw.txt"), filepath.Join(dir, "none-*.json")); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(out)
+	if !strings.Contains(string(md), "No load-test result under benchmarks/") {
+		t.Fatalf("no word of the missing load test:\n%s", md)
+	}
+}
+
+// TestGenerateRejectsAnEmptyRun: an output without results is an error naming the file.
+func TestGenerateRejectsAnEmptyRun(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "empty.txt")
+	if err := os.WriteFile(in, []byte("PASS\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := generate(in, 3, filepath.Join(t.TempDir(), "b.md"), "", "")
+	if err == nil || !strings.Contains(err.Error(), "empty.txt holds no benchmark results") {
+		t.Fatalf("err = %v", err)
+	}
+}
