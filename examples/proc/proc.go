@@ -1,5 +1,6 @@
 // Package proc runs an example app as a real child process on a free loopback port, for
-// the demo and the example apps' tests.
+// the demo, the example apps' tests and the load test of the benchmarks module (which is
+// why it is not internal: that module imports it).
 package proc
 
 import (
