@@ -14,7 +14,6 @@ require (
 	github.com/ratewarden/ratewarden/backends/memorystore v0.2.0
 	github.com/ratewarden/ratewarden/backends/redisstore v0.2.0
 	github.com/ratewarden/ratewarden/core v0.2.0
-	github.com/ratewarden/ratewarden/examples v0.0.0-00010101000000-000000000000
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sethvargo/go-limiter v0.7.1
 	github.com/stretchr/testify v1.12.1
@@ -85,8 +84,4 @@ replace (
 	github.com/ratewarden/ratewarden/core => ../core
 )
 
-replace (
-	github.com/ratewarden/ratewarden/adapters/httplimit => ../adapters/httplimit
-	github.com/ratewarden/ratewarden/adapters/promlimit => ../adapters/promlimit
-	github.com/ratewarden/ratewarden/examples => ../examples
-)
+replace github.com/ratewarden/ratewarden/adapters/httplimit => ../adapters/httplimit

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -26,7 +28,6 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/examples/proc"
 )
 
 // The load test of SPEC section 9 (make loadtest): an example app runs as its own
@@ -186,7 +187,7 @@ func TestLoad(t *testing.T) {
 	bin := os.Getenv(loadAppEnv)
 	if bin == "" {
 		var err error
-		if bin, err = proc.Build(t.TempDir(), loadApp); err != nil {
+		if bin, err = buildApp(t.TempDir(), loadApp); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -273,24 +274,90 @@ ips = ["198.18.0.0/24"]
 	return cfg
 }
 
-// startApp writes cfg to a file and starts the app on it.
-func startApp(t *testing.T, bin, cfg string) *proc.Server {
+// buildApp compiles the package pkg into dir (from the workspace: the benchmarks module
+// does not require the examples module, which is not released) and returns the binary.
+func buildApp(dir, pkg string) (string, error) {
+	out := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build %s: %w", pkg, err)
+	}
+	return out, nil
+}
+
+// loadProc is the app running as a child process, its JSON logs (stderr) in a file.
+type loadProc struct {
+	URL    string
+	cmd    *exec.Cmd
+	logs   string
+	exited chan struct{}
+}
+
+// startApp writes cfg to a file and starts the app on it, on a free loopback port, and
+// waits until it answers GET /metrics.
+func startApp(t *testing.T, bin, cfg string) *loadProc {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "ratewarden.toml")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ratewarden.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	app, err := proc.Start(bin, nil, "-config", path)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return app
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	logs, err := os.Create(filepath.Join(dir, "stderr.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close() // the child has its own descriptor
+	app := &loadProc{URL: "http://" + addr, logs: logs.Name(), exited: make(chan struct{})}
+	app.cmd = exec.Command(bin, "-config", path, "-addr", addr)
+	app.cmd.Stderr = logs
+	if err := app.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.cmd.Wait(); close(app.exited) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get(app.URL + "/metrics"); err == nil {
+			_ = resp.Body.Close()
+			return app
+		}
+		select {
+		case <-app.exited:
+			t.Fatalf("app exited before answering: %s", app.Stderr())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = app.cmd.Process.Kill()
+			<-app.exited
+			t.Fatalf("app did not answer within 30s: %s", app.Stderr())
+		}
+	}
 }
 
-func stopApp(t *testing.T, app *proc.Server) {
+// Stderr is what the app has logged so far.
+func (a *loadProc) Stderr() string {
+	b, _ := os.ReadFile(a.logs)
+	return string(b)
+}
+
+// stopApp stops the app with SIGTERM and requires a graceful exit (status 0).
+func stopApp(t *testing.T, app *loadProc) {
 	t.Helper()
-	if code, err := app.Stop(); err != nil || code != 0 {
-		t.Errorf("app exit: status %d, %v\nstderr (end):\n%s", code, err, tail(app.Stderr(), 2000))
+	_ = app.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-app.exited:
+	case <-time.After(30 * time.Second):
+		_ = app.cmd.Process.Kill()
+		<-app.exited
+	}
+	if code := app.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("app exit status %d\nstderr (end):\n%s", code, tail(app.Stderr(), 2000))
 	}
 }
 

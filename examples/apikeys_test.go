@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratewarden/ratewarden/examples/proc"
+	"github.com/ratewarden/ratewarden/examples/internal/proc"
 )
 
 // The raw keys of the test: the apps must never write them to their logs.

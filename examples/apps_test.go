@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/examples/proc"
+	"github.com/ratewarden/ratewarden/examples/internal/proc"
 )
 
 var apps = []string{"gin", "echo", "chi"}

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
-	"github.com/ratewarden/ratewarden/examples/proc"
+	"github.com/ratewarden/ratewarden/examples/internal/proc"
 )
 
 // TestAdminLimits: GET /admin/limits shows a client's windows without consuming, DELETE

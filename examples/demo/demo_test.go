@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ratewarden/ratewarden/examples/proc"
+	"github.com/ratewarden/ratewarden/examples/internal/proc"
 )
 
 func TestHeaderLinesShowResetInSeconds(t *testing.T) {

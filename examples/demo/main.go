@@ -22,7 +22,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ratewarden/ratewarden/examples/proc"
+	"github.com/ratewarden/ratewarden/examples/internal/proc"
 )
 
 // healthChecker is the address the health checks come from, exempt in demo.toml as a load

@@ -1,6 +1,5 @@
 // Package proc runs an example app as a real child process on a free loopback port, for
-// the demo, the example apps' tests and the load test of the benchmarks module (which is
-// why it is not internal: that module imports it).
+// the demo and the example apps' tests.
 package proc
 
 import (
