@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,6 +124,7 @@ func BenchmarkRedis(b *testing.B) {
 				ctx := context.Background()
 				var next, allowed atomic.Int64
 				var wg sync.WaitGroup
+				before, cpu0 := redisCost(b, srv), processCPU(b)
 				b.ResetTimer()
 				for range callers {
 					wg.Go(func() {
@@ -140,11 +142,60 @@ func BenchmarkRedis(b *testing.B) {
 				}
 				wg.Wait()
 				b.StopTimer()
+				cpu := processCPU(b) - cpu0
+				after := redisCost(b, srv)
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+				b.ReportMetric((after.cmdUS-before.cmdUS)/float64(b.N), "redis-cmd-µs/op")
+				b.ReportMetric((after.cpuUS-before.cpuUS)/float64(b.N), "redis-cpu-µs/op")
+				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "client-cpu-µs/op")
 				b.ReportMetric(float64(allowed.Load())/float64(b.N), "allowed/op")
 			})
 		}
 	}
+}
+
+// redisUse is what redis-server has spent so far: cmdUS the time its commands ran (the sum
+// of INFO commandstats usec: scripts included, reading and writing sockets not), cpuUS
+// its process's CPU time (INFO cpu, user + sys: everything, network I/O included).
+type redisUse struct{ cmdUS, cpuUS float64 }
+
+// redisCost reads srv's redisUse. The benchmarks report its increase per decision: how
+// much of one core Redis needs per decision, which bounds decisions/s on a shared machine
+// whatever the client does.
+func redisCost(b *testing.B, srv *redistest.Server) redisUse {
+	b.Helper()
+	info, err := srv.Client().Info(context.Background(), "commandstats", "cpu").Result()
+	require.NoError(b, err)
+	var u redisUse
+	for line := range strings.SplitSeq(info, "\n") {
+		line = strings.TrimSpace(line)
+		if k, v, ok := strings.Cut(line, ":"); ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, err := strconv.ParseFloat(v, 64)
+			require.NoError(b, err)
+			u.cpuUS += f * 1e6
+		}
+		if !strings.HasPrefix(line, "cmdstat_") {
+			continue
+		}
+		for field := range strings.SplitSeq(line[strings.IndexByte(line, ':')+1:], ",") {
+			if v, ok := strings.CutPrefix(field, "usec="); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				require.NoError(b, err)
+				u.cmdUS += f
+			}
+		}
+	}
+	return u
+}
+
+// processCPU is the CPU time this process has used, user and system: the benchmarks
+// report its increase per decision (the client side's whole cost, go-redis and the
+// runtime included).
+func processCPU(b *testing.B) time.Duration {
+	b.Helper()
+	var ru syscall.Rusage
+	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // TestDeniedFloodRedisCalls counts, on the server (INFO commandstats), the script calls
