@@ -53,7 +53,10 @@ func newKeyDB() *keyDB {
 // rule of 2 a minute, premium 20.
 func apiKeyConfig() config.Config {
 	return config.Config{
-		APIKey:  config.APIKeyConfig{Enabled: true},
+		// A lookup answers at once here; a budget far above the default 100 ms keeps a
+		// loaded machine (-race, every package at once) from turning an answer into a
+		// timeout. The tests of the timeout set their own, in synctest bubbles.
+		APIKey:  config.APIKeyConfig{Enabled: true, Timeout: 10 * time.Second},
 		Default: config.Limits{Limit: 5, Window: time.Minute},
 		Tiers:   map[string]config.Limits{"premium": {Limit: 50, Window: time.Minute}},
 		Endpoints: []config.Endpoint{{
