@@ -32,7 +32,7 @@ func main() {
 	count := flag.Int("count", 3, "runs of each benchmark (go test -count)")
 	out := flag.String("out", "docs/benchmarks.md", "the Markdown file to write; the SVG charts go beside it")
 	raw := flag.String("raw", "docs/benchmarks.txt", "where to save the go test -bench output of a run")
-	load := flag.String("load", "benchmarks/*.json", "glob of the load test's JSON result; the newest match is used")
+	load := flag.String("load", "benchmarks/results/*.json", "glob of the load test's JSON result; the newest match is used")
 	flag.Parse()
 	log.SetFlags(0)
 	if err := generate(*in, *count, *out, *raw, *load); err != nil {

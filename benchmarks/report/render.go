@@ -336,52 +336,84 @@ func (rp *report) writeMiddleware(p func(string, ...any)) {
 	p("\nratewarden resolves the client through trusted proxies (IPv6 by /64), matches the request to a rule and writes six headers (X-RateLimit-Limit, -Remaining, -Reset, -Used, RateLimit, RateLimit-Policy).\n\n")
 }
 
-// writeLoad renders the load test's JSON, whatever its shape: a list of flat objects as a
-// table, anything else flattened to key/value rows.
+// loadResult is the part of benchmarks/results/loadtest.json the report shows (its shape
+// is described in benchmarks/README.md).
+type loadResult struct {
+	Date      string `json:"date"`
+	Commit    string `json:"commit"`
+	GoVersion string `json:"go_version"`
+	Machine   struct {
+		CPUs        int    `json:"cpus"`
+		CPUModel    string `json:"cpu_model"`
+		LoadBefore  string `json:"load_average_before"`
+		SharedCores bool   `json:"shared_cores"`
+	} `json:"machine"`
+	Clients   int `json:"clients"`
+	Scenarios []struct {
+		Backend   string      `json:"backend"`
+		Route     string      `json:"route"`
+		Rate      int         `json:"rate"`
+		Requests  int         `json:"requests"`
+		Expected  int         `json:"expected_admitted"`
+		Admitted  int         `json:"admitted"`
+		Denied    int         `json:"denied"`
+		Errors    int         `json:"errors"`
+		Added     percentiles `json:"added_latency_us"`
+		TargetP95 float64     `json:"target_added_p95_us"`
+		TargetMet bool        `json:"target_met"`
+	} `json:"scenarios"`
+	Bursts []struct {
+		Requests       int            `json:"requests"`
+		Limit          int            `json:"limit"`
+		Admitted       int            `json:"admitted"`
+		FailedOpen     int            `json:"failed_open"`
+		Denied         int            `json:"denied"`
+		RedisErrors    map[string]int `json:"redis_errors"`
+		Latency        percentiles    `json:"latency_us"`
+		DecidedByRedis bool           `json:"decided_by_redis"`
+	} `json:"bursts"`
+}
+
+type percentiles struct{ P50, P95, P99 float64 }
+
+// writeLoad renders the load test's result: one row per scenario, one per burst.
 func (rp *report) writeLoad(p func(string, ...any)) {
 	p("## Load test\n\n")
 	if rp.load == nil {
-		p("No load-test result under benchmarks/ (`make loadtest` writes one); this section is empty.\n\n")
+		p("No load-test result under benchmarks/results (`make loadtest` writes one); this section is empty.\n\n")
 		return
 	}
-	var v any
-	if err := json.Unmarshal(rp.load, &v); err != nil {
-		p("%s is not JSON (%v).\n\n", rp.loadName, err)
+	var r loadResult
+	if err := json.Unmarshal(rp.load, &r); err != nil {
+		p("%s is not a load-test result (%v).\n\n", rp.loadName, err)
 		return
 	}
-	p("From %s.\n\n", rp.loadName)
-	rows := map[string]string{}
-	flatten("", v, rows)
-	keys := make([]string, 0, len(rows))
-	for k := range rows {
-		keys = append(keys, k)
+	p("From %s: %s, commit %s, %s, %d CPUs (%s), load average %s before the run; %d clients.\n\n",
+		rp.loadName, r.Date, r.Commit, r.GoVersion, r.Machine.CPUs, r.Machine.CPUModel, r.Machine.LoadBefore, r.Clients)
+	p("| backend | route | req/s | admitted (expected) | denied | errors | added p50 | added p95 | added p99 | p95 target |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, s := range r.Scenarios {
+		met := "met"
+		switch {
+		case s.Errors > 0 || s.Admitted != s.Expected:
+			met = "**not met** (errors or inexact admissions)"
+		case !s.TargetMet:
+			met = "**not met**"
+		}
+		p("| %s | %s | %d | %d (%d) | %d | %d | %+.0f µs | %+.0f µs | %+.0f µs | < %.0f µs: %s |\n",
+			s.Backend, s.Route, s.Rate, s.Admitted, s.Expected, s.Denied, s.Errors, s.Added.P50, s.Added.P95, s.Added.P99, s.TargetP95, met)
 	}
-	sort.Strings(keys)
-	p("| field | value |\n|---|---|\n")
-	for _, k := range keys {
-		p("| %s | %s |\n", k, rows[k])
+	if len(r.Bursts) > 0 {
+		p("\nBursts of concurrent requests on one key, default settings:\n\n")
+		p("| requests | limit | admitted | failed open | denied | Redis errors | p50 | p99 | decided by Redis |\n|---|---|---|---|---|---|---|---|---|\n")
+		for _, b := range r.Bursts {
+			errs := 0
+			for _, n := range b.RedisErrors {
+				errs += n
+			}
+			p("| %d | %d | %d | %d | %d | %d | %.0f ms | %.0f ms | %v |\n", b.Requests, b.Limit, b.Admitted, b.FailedOpen, b.Denied, errs,
+				b.Latency.P50/1000, b.Latency.P99/1000, b.DecidedByRedis)
+		}
 	}
 	p("\n")
-}
-
-func flatten(prefix string, v any, out map[string]string) {
-	join := func(k string) string {
-		if prefix == "" {
-			return k
-		}
-		return prefix + "." + k
-	}
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			flatten(join(k), x, out)
-		}
-	case []any:
-		for i, x := range t {
-			flatten(join(fmt.Sprint(i)), x, out)
-		}
-	default:
-		b, _ := json.Marshal(t)
-		out[prefix] = strings.ReplaceAll(string(b), "|", "\\|")
-	}
 }

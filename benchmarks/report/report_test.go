@@ -69,7 +69,14 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	load := filepath.Join(dir, "load.json")
-	if err := os.WriteFile(load, []byte(`{"memory":{"p95_ms":0.25,"admitted":5}}`), 0o644); err != nil {
+	if err := os.WriteFile(load, []byte(`{"date":"2026-11-30T12:00:00Z","commit":"abc","go_version":"go1.26.8","clients":100,
+		"machine":{"cpus":2,"cpu_model":"Test CPU","load_average_before":"1.0 1.0 1.0"},
+		"scenarios":[{"backend":"memory","route":"limited","rate":1000,"expected_admitted":9000,"admitted":9000,"denied":1000,
+			"added_latency_us":{"p50":26,"p95":140,"p99":714},"target_added_p95_us":1000,"target_met":true},
+			{"backend":"redis","route":"limited","rate":2000,"expected_admitted":18000,"admitted":2240,"errors":17760,
+			"added_latency_us":{"p50":94,"p95":4719,"p99":9000},"target_added_p95_us":2000,"target_met":false}],
+		"bursts":[{"requests":1500,"limit":5,"admitted":5,"denied":1495,"redis_errors":{"timeout":0},
+			"latency_us":{"p50":110000,"p99":137000},"decided_by_redis":true}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := generate(in, 3, out, filepath.Join(dir, "raw.txt"), filepath.Join(dir, "*.json")); err != nil {
@@ -92,7 +99,9 @@ func TestReport(t *testing.T) {
 		"**sethvargo is faster in parallel** (50 ns against ratewarden's 70 ns)",
 		"**httprate adds less than ratewarden on chi** (+1.00 µs against +1.50 µs)",
 		"| chi | ratewarden | 2500 | 6 | +1.50 µs | +1 | — |",
-		"| memory.p95_ms | 0.25 |",
+		"| memory | limited | 1000 | 9000 (9000) | 1000 | 0 | +26 µs | +140 µs | +714 µs | < 1000 µs: met |",
+		"| redis | limited | 2000 | 2240 (18000) | 0 | 17760 | +94 µs | +4719 µs | +9000 µs | < 2000 µs: **not met** |",
+		"| 1500 | 5 | 5 | 0 | 1495 | 0 | 110 ms | 137 ms | true |",
 		"### memory decision, parallel: faster than every peer (ratio < 1.0)",
 		"(not profiled: the report was made from a saved output",
 		"](../bench.txt)",
@@ -125,7 +134,7 @@ func TestReportWithoutLoadResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	md, _ := os.ReadFile(out)
-	if !strings.Contains(string(md), "No load-test result under benchmarks/") {
+	if !strings.Contains(string(md), "No load-test result under benchmarks/results") {
 		t.Fatalf("no word of the missing load test:\n%s", md)
 	}
 }
