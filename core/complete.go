@@ -18,9 +18,10 @@ func (d *Decision) CountsResponse() bool {
 
 // Complete tells the decision of a request the status its handler answered with. When the
 // request's rule counts by response (count_statuses, see [Decision.CountsResponse]) and
-// status is listed, it consumes the request's cost now, in every window, as far as the
-// windows still have room (rate.OpConsume); otherwise it does nothing. The adapters call
-// it after the handler; call it once per decision.
+// status is listed, it consumes the request's cost now, in every window, beyond full too
+// (rate.OpConsume: a window may owe up to its limit, and denies until that has drained);
+// otherwise it does nothing. The adapters call it after the handler; call it once per
+// decision.
 //
 // The check before the handler and this consume are two steps: concurrent requests may
 // each pass the check before any is counted, so the requests admitted and counted can

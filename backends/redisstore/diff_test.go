@@ -25,7 +25,9 @@ import (
 // algorithm, with and without penalties. Policy switches cover limit increases and
 // decreases and windows of other lengths, as a reload or a token of another tier brings
 // them. A third store, in memory, gets the same sequence without the peeks and must give
-// the same answer to everything else: a peek never changes a later answer.
+// the same answer to everything else: a peek never changes a later answer. Consumes come
+// alone or in bursts of up to 6 at one instant, as requests in flight answer, so that
+// windows go beyond full and reach the cap of twice their limit.
 func TestSameResultsAsMemory(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
@@ -124,15 +126,21 @@ func compare(t *testing.T, rng *rand.Rand, s stores, alg rate.Algorithm, withPen
 		case r < 47:
 			req.Op = rate.OpPeek
 		}
-		where := fmt.Sprintf("%s, step %d: %s %s cost %d at %s under %s", label, step, req.Op, req.Key, cost, now.Sub(storetest.Base), describe(p))
-		var want, got, ref rate.Result
-		r1, r2, r3 := req, req, req
-		require.NoError(t, s.mem.Take(ctx, &r1, &want))
-		require.NoError(t, s.red.Take(ctx, &r2, &got))
-		require.Equal(t, want, got, where)
-		if req.Op != rate.OpPeek {
-			require.NoError(t, s.ref.Take(ctx, &r3, &ref))
-			require.Equal(t, ref, want, "%s: the store that saw the peeks answers otherwise", where)
+		burst := 1
+		if req.Op == rate.OpConsume && rng.IntN(3) == 0 {
+			burst = 2 + rng.IntN(5)
+		}
+		for i := range burst {
+			where := fmt.Sprintf("%s, step %d.%d: %s %s cost %d at %s under %s", label, step, i, req.Op, req.Key, cost, now.Sub(storetest.Base), describe(p))
+			var want, got, ref rate.Result
+			r1, r2, r3 := req, req, req
+			require.NoError(t, s.mem.Take(ctx, &r1, &want))
+			require.NoError(t, s.red.Take(ctx, &r2, &got))
+			require.Equal(t, want, got, where)
+			if req.Op != rate.OpPeek {
+				require.NoError(t, s.ref.Take(ctx, &r3, &ref))
+				require.Equal(t, ref, want, "%s: the store that saw the peeks answers otherwise", where)
+			}
 		}
 	}
 }

@@ -5,7 +5,8 @@
 //
 // Each decision is one Lua script call (EVALSHA, with EVAL when the server lost the
 // script): one round trip that checks every window of the rule and the penalty, and
-// consumes in every window only when all allow, deciding with the Redis server's clock.
+// consumes in every window only when all allow (a consume of count_statuses counts
+// beyond full, see rate.OpConsume), deciding with the Redis server's clock.
 // The scripts mirror core's arithmetic exactly, so a Store passes the same conformance
 // suite (core/storetest) as the memory backend and decides the same. Every key has a TTL
 // no longer than its state needs.

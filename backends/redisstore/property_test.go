@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,9 +32,9 @@ import (
 // the algorithm kept), tier flips and backward clock steps ever admits more than the
 // policies allow, and the memory and Redis backends give the same answer to every request.
 // Requests are also decided as count_statuses decides them — a check, then a consume when
-// the response is one to count — and preceded by peeks: a check and its consume never
-// admit and count more than a take would, and a peek answers what the take right after it
-// gets, changing nothing.
+// the response is one to count, at once or at a later step (a request in flight while
+// others are decided) — and preceded by peeks: a peek answers what the take right after
+// it gets, changing nothing.
 //
 // Two limiters, one over each store, receive the same random sequence through core. Time
 // has two clocks: the true time of the sequence, which only goes forward, and the
@@ -43,7 +44,16 @@ import (
 // applied to that counter: at most limit in any window-long interval for sliding_window,
 // at most twice it for fixed_window (a window boundary), 2 × limit − 1 for
 // sliding_window_counter (docs/algorithms.md), and limit + elapsed × limit /
-// window for the token bucket and GCRA.
+// window for the token bucket and GCRA. The admitted units are the takes admitted and the
+// checks whose consume counted (in full), each at the time it was admitted. Consumes count
+// beyond full (core/rate/store.go), so the bound holds up to the consumes in flight (SPEC
+// section 4): over admissions i..j it grows by F, the most consumes of the counter in
+// flight at one of their checks (checked, not yet consumed, other than the admission
+// itself), and by 2F for fixed_window and sliding_window_counter, whose bound spans two
+// aligned windows, each of which may have had F in flight. For a counter none of whose
+// consumes was cut short by the cap of twice the limit (which takes more in flight than
+// the cap's slack, after a limit was lowered or the clock stepped back), the bound holds
+// for every check whose consume was sent, counted or not: no admitted request escapes it.
 //
 // RATEWARDEN_PROPERTY_RUNS sets the sequences per algorithm (make fuzz runs more);
 // RATEWARDEN_SEED replays one.
@@ -87,6 +97,15 @@ type sequence struct {
 	nextID  int
 	tokens  map[string]string // tier ("" for none) → a signed token of user "u"
 	counted map[counter]*usage
+	flying  []inFlight // the deferred consumes not yet sent, in the order of memOps.pending
+}
+
+// inFlight is a request whose check admitted it and whose consume is still to come.
+type inFlight struct {
+	c        counter
+	policy   *rate.Policy // of the check (memOps' and redOps' policies are equal)
+	at       time.Time    // true time of the check
+	inFlight int          // the counter's other consumes in flight at the check
 }
 
 type modelLimits struct {
@@ -106,11 +125,20 @@ type modelRule struct {
 // counter is one rule and client: what the store counts under one key.
 type counter struct{ rule, client string }
 
-// usage is what one counter admitted (true times, per window length) and the largest limit
-// each window length had.
+// usage is what one counter admitted (per window length) and the largest limit each window
+// length had.
 type usage struct {
-	admitted map[time.Duration][]time.Time
+	admitted map[time.Duration][]admission
 	largest  map[time.Duration]int64
+	short    bool // a consume reached a window's cap
+}
+
+// admission is one unit admitted and sent to be counted: its true time, the counter's
+// consumes in flight then, other than its own, and whether it was counted in full.
+type admission struct {
+	at       time.Time
+	inFlight int
+	counted  bool
 }
 
 var propertyPeriods = []time.Duration{time.Second, 2 * time.Second, 10 * time.Second, time.Minute}
@@ -245,6 +273,9 @@ func (s *sequence) request(t *testing.T, label string, step int) {
 		client = "user"
 	}
 	mode := opMode(s.rng.IntN(int(numModes)))
+	if mode == checkDeferred && len(s.flying) >= 3 {
+		mode = checkConsume
+	}
 	s.memOps.mode, s.redOps.mode = mode, mode
 	var dm, dr core.Decision
 	s.mem.Decide(core.Input{Request: req}, &dm)
@@ -254,27 +285,64 @@ func (s *sequence) request(t *testing.T, label string, step int) {
 	require.Equal(t, dm.Result, dr.Result, where)
 	require.Equal(t, s.memOps.extra, s.redOps.extra, "%s: the consume or peek", where)
 	require.NotNil(t, dm.Policy, where)
-	counted := dm.Outcome == core.Allowed
+	c := counter{ruleID, client}
+	flying := 0
+	for _, f := range s.flying {
+		if f.c == c {
+			flying++
+		}
+	}
+	counted, full := dm.Outcome == core.Allowed, true
+	u := s.usage(c)
 	switch mode {
 	case checkConsume:
-		counted = counted && s.memOps.extra.Allowed
+		full = s.memOps.extra.Allowed
+		u.short = u.short || counted && !full
 	case checkOnly:
 		counted = false
+	case checkDeferred:
+		if counted {
+			s.flying = append(s.flying, inFlight{c: c, policy: s.memOps.req.Policy, at: s.trueNow, inFlight: flying})
+		}
+		counted = false // when its consume counts
 	case peekFirst:
 		s.memOps.checkPeek(t, where)
 	}
-
-	u := s.counted[counter{ruleID, client}]
-	if u == nil {
-		u = &usage{admitted: map[time.Duration][]time.Time{}, largest: map[time.Duration]int64{}}
-		s.counted[counter{ruleID, client}] = u
-	}
 	for _, w := range dm.Policy.Windows {
 		u.largest[w.Period] = max(u.largest[w.Period], w.Limit)
-		if counted {
-			u.admitted[w.Period] = append(u.admitted[w.Period], s.trueNow)
-		}
 	}
+	if counted {
+		u.add(dm.Policy, admission{s.trueNow, flying, full})
+	}
+}
+
+func (s *sequence) usage(c counter) *usage {
+	u := s.counted[c]
+	if u == nil {
+		u = &usage{admitted: map[time.Duration][]admission{}, largest: map[time.Duration]int64{}}
+		s.counted[c] = u
+	}
+	return u
+}
+
+func (u *usage) add(p *rate.Policy, a admission) {
+	for _, w := range p.Windows {
+		u.admitted[w.Period] = append(u.admitted[w.Period], a)
+	}
+}
+
+// complete sends the consume of the i-th request in flight to both stores, now: its
+// response came back.
+func (s *sequence) complete(t *testing.T, i int, label string) {
+	f := s.flying[i]
+	s.flying = slices.Delete(s.flying, i, i+1)
+	var rm, rr rate.Result
+	s.memOps.consume(t, i, s.appNow, &rm)
+	s.redOps.consume(t, i, s.appNow, &rr)
+	require.Equal(t, rm, rr, "%s: the consume of %s checked at true %s, at app %s", label, f.c, f.at.Sub(storetest.Base), s.appNow.Sub(storetest.Base))
+	u := s.usage(f.c)
+	u.add(f.policy, admission{f.at, f.inFlight, rm.Allowed})
+	u.short = u.short || !rm.Allowed
 }
 
 func (s *sequence) run(t *testing.T, label string) {
@@ -296,38 +364,51 @@ func (s *sequence) run(t *testing.T, label string) {
 		if s.rng.IntN(15) == 0 {
 			s.reload(t)
 		}
+		if len(s.flying) > 0 && s.rng.IntN(3) == 0 {
+			s.complete(t, s.rng.IntN(len(s.flying)), fmt.Sprintf("%s step %d", label, step))
+		}
 		s.request(t, label, step)
 	}
+	for len(s.flying) > 0 {
+		s.complete(t, 0, label+" at the end")
+	}
 	for c, u := range s.counted {
-		for period, times := range u.admitted {
-			checkBound(t, s.alg, times, period, u.largest[period], fmt.Sprintf("%s: rule %s, client %s, window %s", label, c.rule, c.client, period))
+		for period, as := range u.admitted {
+			slices.SortStableFunc(as, func(a, b admission) int { return a.at.Compare(b.at) })
+			where := fmt.Sprintf("%s: rule %s, client %s, window %s", label, c.rule, c.client, period)
+			checkBound(t, s.alg, slices.DeleteFunc(slices.Clone(as), func(a admission) bool { return !a.counted }), period, u.largest[period], where+", counted")
+			if !u.short {
+				checkBound(t, s.alg, as, period, u.largest[period], where+", sent")
+			}
 		}
 	}
 }
 
 // checkBound checks the admissions of one window length, at true times (in order), against
-// what its largest limit allows.
-func checkBound(t *testing.T, alg rate.Algorithm, times []time.Time, period time.Duration, limit int64, where string) {
-	for i := range times {
-		for j := i; j < len(times); j++ {
-			elapsed := times[j].Sub(times[i])
+// what its largest limit allows, and the consumes in flight at them.
+func checkBound(t *testing.T, alg rate.Algorithm, as []admission, period time.Duration, limit int64, where string) {
+	for i := range as {
+		flying := int64(0) // the most in flight at one of the admissions i..j
+		for j := i; j < len(as); j++ {
+			flying = max(flying, int64(as[j].inFlight))
+			elapsed := as[j].at.Sub(as[i].at)
 			units := int64(j - i + 1)
 			switch alg {
 			case rate.SlidingWindow:
 				if elapsed < period {
-					require.LessOrEqual(t, units, limit, "%s: %d admitted within %s", where, units, elapsed)
+					require.LessOrEqual(t, units, limit+flying, "%s: %d admitted within %s, %d in flight", where, units, elapsed, flying)
 				}
 			case rate.FixedWindow:
 				if elapsed < period {
-					require.LessOrEqual(t, units, 2*limit, "%s: %d admitted within %s", where, units, elapsed)
+					require.LessOrEqual(t, units, 2*limit+2*flying, "%s: %d admitted within %s, %d in flight", where, units, elapsed, flying)
 				}
 			case rate.SlidingWindowCounter: // the bound of docs/algorithms.md, at µs resolution
 				if elapsed < period {
-					require.LessOrEqual(t, units, 2*limit-1, "%s: %d admitted within %s", where, units, elapsed)
+					require.LessOrEqual(t, units, 2*limit-1+2*flying, "%s: %d admitted within %s, %d in flight", where, units, elapsed, flying)
 				}
 			default:
 				refill := int64(elapsed) * limit / int64(period)
-				require.LessOrEqual(t, units, limit+refill, "%s: %d admitted within %s", where, units, elapsed)
+				require.LessOrEqual(t, units, limit+refill+flying, "%s: %d admitted within %s, %d in flight", where, units, elapsed, flying)
 			}
 		}
 	}
@@ -337,35 +418,51 @@ func checkBound(t *testing.T, alg rate.Algorithm, times []time.Time, period time
 type opMode int
 
 const (
-	plainTake    opMode = iota
-	checkConsume        // count_statuses with a status to count: a check, then a consume if admitted
-	checkOnly           // count_statuses with a status not to count: a check alone
-	peekFirst           // a peek, then the take
+	plainTake     opMode = iota
+	checkConsume         // count_statuses with a status to count: a check, then a consume if admitted
+	checkOnly            // count_statuses with a status not to count: a check alone
+	peekFirst            // a peek, then the take
+	checkDeferred        // count_statuses with a status to count, the consume at a later step
 	numModes
 )
 
 func (m opMode) String() string {
-	return [...]string{"take", "check and consume", "check only", "peek, then take"}[m]
+	return [...]string{"take", "check and consume", "check only", "peek, then take", "check, consume later"}[m]
 }
 
 // opStore turns the takes a limiter asks for into the ops of its mode; extra is the result
 // of the consume (checkConsume, zero when the check denied) or of the peek (peekFirst).
+// pending holds the consumes of checkDeferred checks that admitted, to be sent later.
 type opStore struct {
 	rate.Store
-	mode  opMode
-	extra rate.Result
-	take  rate.Result // the take after the peek
-	req   rate.Request
+	mode    opMode
+	extra   rate.Result
+	take    rate.Result // the take after the peek
+	req     rate.Request
+	pending []rate.Request
+}
+
+// consume sends the i-th pending consume at now.
+func (s *opStore) consume(t *testing.T, i int, now time.Time, res *rate.Result) {
+	r := s.pending[i]
+	s.pending = slices.Delete(s.pending, i, i+1)
+	r.Op, r.Now = rate.OpConsume, now
+	require.NoError(t, s.Store.Take(context.Background(), &r, res))
 }
 
 func (s *opStore) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
 	s.extra, s.req = rate.Result{}, *req
 	r := *req
 	switch s.mode {
-	case checkConsume, checkOnly:
+	case checkConsume, checkOnly, checkDeferred:
 		r.Op = rate.OpCheck
 		if err := s.Store.Take(ctx, &r, res); err != nil || !res.Allowed || s.mode == checkOnly {
 			return err
+		}
+		if s.mode == checkDeferred {
+			r.Key = strings.Clone(r.Key) // kept beyond Take (rate.Request.Key)
+			s.pending = append(s.pending, r)
+			return nil
 		}
 		r.Op = rate.OpConsume
 		return s.Store.Take(ctx, &r, &s.extra)

@@ -1,8 +1,9 @@
 package rate
 
 // fixedWindow is the arithmetic of fixed_window, the mirror of lua/fixed_window.lua: n
-// units counted in the aligned window [k × period, (k+1) × period) that holds last. A
-// change of limit keeps the count, above a lower limit too.
+// units counted in the aligned window [k × period, (k+1) × period) that holds last, up to
+// twice the limit after consumes beyond full (see debtFactor). A change of limit keeps the
+// count, above a lower limit too.
 var fixedWindow = windowAlgorithm{
 	load: func(s *windowState, w *Window, now, cost int64) windowView {
 		period := w.Period.Microseconds()
@@ -15,13 +16,17 @@ var fixedWindow = windowAlgorithm{
 		}
 		return v
 	},
-	finish: func(s *windowState, w *Window, v windowView, cost int64, consume bool) (int64, int64) {
+	finish: func(s *windowState, w *Window, v windowView, cost int64, consume bool) (int64, int64, bool) {
 		period := w.Period.Microseconds()
+		short := false
 		if consume {
-			v.used += cost
-			s.n, s.last = v.used, v.t
+			var used int64
+			if used, short = debit(v.used, cost, debtFactor*w.Limit); used > v.used {
+				v.used = used
+				s.n, s.last = v.used, v.t
+			}
 		}
-		return max(0, w.Limit-v.used), (v.t/period+1)*period - v.t
+		return max(0, w.Limit-v.used), (v.t/period+1)*period - v.t, short
 	},
 	expiry: func(s *windowState) int64 {
 		if s.n == 0 {

@@ -4,7 +4,8 @@ package rate
 // the exact log of admission times, one entry per admitted request with its units. The log
 // grows with the requests admitted and is trimmed as they leave the window, never sized by
 // the limit or the cost (SPEC section 1); a change of limit keeps every admission, above a
-// lower limit too.
+// lower limit too. Consumes beyond full may put up to twice the limit in the window (see
+// debtFactor): a check then waits until enough of them have left it.
 var slidingWindow = windowAlgorithm{
 	load: func(s *windowState, w *Window, now, cost int64) windowView {
 		period := w.Period.Microseconds()
@@ -20,19 +21,23 @@ var slidingWindow = windowAlgorithm{
 		}
 		return v
 	},
-	finish: func(s *windowState, w *Window, v windowView, cost int64, consume bool) (int64, int64) {
+	finish: func(s *windowState, w *Window, v windowView, cost int64, consume bool) (int64, int64, bool) {
+		short := false
 		if consume {
-			if s.log == nil {
-				s.log = new(timeLog)
+			var used int64
+			if used, short = debit(v.used, cost, debtFactor*w.Limit); used > v.used {
+				if s.log == nil {
+					s.log = new(timeLog)
+				}
+				s.log.dropOldest(v.gone) // only now: loading changes nothing
+				s.log.push(v.t, used-v.used)
+				v.used = used
 			}
-			s.log.dropOldest(v.gone) // only now: loading changes nothing
-			s.log.push(v.t, cost)
-			v.used += cost
 		}
 		if v.used == 0 {
-			return w.Limit, 0
+			return w.Limit, 0, short
 		}
-		return max(0, w.Limit-v.used), s.log.newest() + w.Period.Microseconds() - v.t
+		return max(0, w.Limit-v.used), s.log.newest() + w.Period.Microseconds() - v.t, short
 	},
 	expiry: func(s *windowState) int64 {
 		if s.log == nil {

@@ -14,10 +14,12 @@ package rate
 //	n + cost ≤ limit  and  prev × (period − e) + (n + cost) × period ≤ limit × period,
 //
 // exactly, in integers: the second implies the first (never more than limit in an aligned
-// window), which is checked first so that every product stays within 2^53 for the doubles
-// of the Redis script (validation keeps limit × period ≤ 2^52, as for the token bucket;
-// prev and n never exceed the largest limit of the window's length). A change of limit
-// keeps both counts, above a lower limit too.
+// window for takes), which is checked first, and the second is compared as prev × (period
+// − e) > (limit − n − cost) × period, so that every product stays within 2^53 for the
+// doubles of the Redis script (validation keeps limit × period ≤ 2^52, as for the token
+// bucket; prev and n never exceed twice the largest limit of the window's length, which
+// consumes beyond full reach, see debtFactor). A change of limit keeps both counts, above
+// a lower limit too.
 //
 // A denied request waits until the previous window's weight has shrunk enough, or, when
 // the current window cannot take cost more units at all, into the next window, where the
@@ -33,27 +35,31 @@ var slidingWindowCounter = windowAlgorithm{
 		switch {
 		case cur+cost > w.Limit:
 			v.ok, v.retry = false, earliest(start+period, period, cur, w.Limit-cost)-v.t
-		case prev*(start+period-v.t)+(cur+cost)*period > w.Limit*period:
+		case prev*(start+period-v.t) > (w.Limit-cur-cost)*period:
 			v.ok, v.retry = false, earliest(start, period, prev, w.Limit-cur-cost)-v.t
 		}
 		return v
 	},
-	finish: func(s *windowState, w *Window, v windowView, cost int64, consume bool) (int64, int64) {
+	finish: func(s *windowState, w *Window, v windowView, cost int64, consume bool) (int64, int64, bool) {
 		period := w.Period.Microseconds()
 		_, prev := s.counts(v.t)
+		short := false
 		if consume {
-			v.used += cost
-			s.n, s.limit, s.last = v.used, prev, v.t
+			var used int64
+			if used, short = debit(v.used, cost, debtFactor*w.Limit); used > v.used {
+				v.used = used
+				s.n, s.limit, s.last = v.used, prev, v.t
+			}
 		}
 		end := (v.t/period + 1) * period // of the aligned window that holds t
 		remaining := max(0, w.Limit-v.used-ceilDiv(prev*(end-v.t), period))
 		switch {
 		case v.used > 0: // full once the current count's weight is gone, a window after it ends
-			return remaining, end + period - v.t
+			return remaining, end + period - v.t, short
 		case prev > 0:
-			return remaining, end - v.t
+			return remaining, end - v.t, short
 		}
-		return remaining, 0
+		return remaining, 0, short
 	},
 	expiry: func(s *windowState) int64 {
 		if s.n == 0 { // n ≥ 1 in every state an admission wrote

@@ -44,13 +44,20 @@ type Store interface {
 // only some responses (count_statuses, SPEC section 4): the check decides before the
 // handler without consuming, the consume counts after it if the response is one to count.
 // Concurrent requests may each pass the check before any of them is consumed, so the
-// requests admitted and counted can exceed a limit by the number in flight; sequential
-// ones are exact, and no window ever counts more than its limit (see OpConsume).
+// requests admitted and counted can exceed a limit by the number in flight (SPEC section
+// 4); sequential ones are exact. The consume counts beyond full (see OpConsume) so that
+// this bound holds in every window: over any window-long interval the requests admitted
+// and counted are at most what takes alone could admit (the limit; plus the refill for
+// the token bucket and GCRA; twice the limit for fixed_window and 2 × limit − 1 for
+// sliding_window_counter, whose admissions may span two aligned windows) plus the
+// requests in flight (checked, not yet counted) at the checks — counted once, twice for
+// the two aligned windows.
 //
 // For every op Result.Windows describe the state the decision saw or left: after the
-// request's cost when it was consumed (an admitted OpTake, an OpConsume that counted),
-// before it otherwise (an admitted OpCheck or OpPeek shows the state at the check, SPEC
-// section 4, and a denial leaves the state as it was).
+// request's cost when it was consumed (an admitted OpTake, an OpConsume), before it
+// otherwise (an admitted OpCheck or OpPeek shows the state at the check, SPEC section 4,
+// and a denial leaves the state as it was). Remaining is never negative: a window beyond
+// full shows 0.
 type Op uint8
 
 // The operations.
@@ -63,19 +70,32 @@ const (
 	// cooldown — but an admitted request consumes nothing. It is the check of a
 	// count_statuses rule before its handler.
 	OpCheck
-	// OpConsume consumes Cost in every window if every window still allows it, and
-	// reports Allowed; otherwise it consumes nothing. It neither reads nor changes the
-	// penalty: a consume that does not fit is no violation (the request was admitted at
-	// its check), and a cooldown started since the check does not stop it from counting.
-	// Its Result has Cooldown and Violations zero.
+	// OpConsume counts Cost in every window unconditionally, beyond full too, up to a cap
+	// of twice the window's limit: the window then owes what it counted beyond its limit,
+	// and denies later takes and checks until that has drained (a token bucket refills
+	// from below zero, a sliding log waits until enough of its entries have left the
+	// window, a fixed window until it ends, a sliding window counter until the count's
+	// weight is low enough), with RetryAfter and ResetAfter exact. A consume that reaches
+	// the cap counts what fits under it and reports Allowed false; otherwise Allowed is
+	// true (the cost was counted in full in every window). Windows[i].Allowed and
+	// RetryAfter are the window's verdict before the cost, as a check's at that moment:
+	// false when the consume put the window beyond full. A consume that counts nothing
+	// (every unit of it beyond the cap) writes nothing. It neither reads nor changes the
+	// penalty: a consume beyond full is no violation (the request was admitted at its
+	// check), and a cooldown started since the check does not stop it from counting. Its
+	// Result has Cooldown and Violations zero.
 	//
-	// The consume is conditional rather than a debt for two reasons. A window never holds
-	// more than its limit, so every algorithm's state stays within the bounds its exact
-	// arithmetic is validated for (limit × window ≤ 2^52 µs for a bucket, one log entry
-	// per admitted unit for the sliding window); and none of the states can represent
-	// "more than full" the same way in every algorithm and in Redis. A consume that finds
-	// no room is one of the concurrent requests of the in-flight bound: it passed its
-	// check while others that passed theirs were being counted.
+	// Counting beyond full is what keeps the in-flight bound: a consume that counted only
+	// while the window had room let a whole concurrent burst through its checks each time
+	// one unit came back, and counted the overflow of a short window in no longer window
+	// either. The cap keeps every algorithm's state within the range its arithmetic is
+	// exact in, in Go and in the doubles of the Redis scripts: a bucket's used units ×
+	// window reach 2 × limit × window ≤ 2^53 µs (validation keeps limit × window ≤ 2^52),
+	// a fixed window's count 2 × limit ≤ 2^53, a sliding log holds at most 2 ×
+	// [MaxSlidingLimit] units in its window. It is reached only when more requests than
+	// the limit are in flight at once (or a limit was lowered, or the clock stepped back,
+	// meanwhile); the requests beyond it are admitted and not counted, so the bound then
+	// no longer holds for them.
 	OpConsume
 	// OpPeek answers what an OpTake would answer at req.Now and writes nothing at all: no
 	// unit, no violation, no new key, no TTL, no "last change" time. It is
@@ -119,8 +139,9 @@ type Request struct {
 
 // Result is what a [Store] answers for one [Request].
 type Result struct {
-	// Allowed reports whether the request was admitted: its cost consumed for OpTake and
-	// OpConsume, admissible for OpCheck and OpPeek.
+	// Allowed reports whether the request was admitted: its cost consumed for OpTake,
+	// counted in full for OpConsume (false only at the cap, see [OpConsume]), admissible
+	// for OpCheck and OpPeek.
 	Allowed bool
 	// Windows holds one entry per window of the policy, in the policy's order.
 	Windows [MaxWindows]WindowResult
@@ -142,7 +163,8 @@ type WindowResult struct {
 	Allowed bool
 	// Remaining is the number of units left in the window after the decision (before the
 	// cost for an admitted OpCheck or OpPeek); a denied request leaves it as it was, so it
-	// can be above 0 when the cost exceeded it.
+	// can be above 0 when the cost exceeded it. It is 0, never negative, for a window
+	// beyond full.
 	Remaining int64
 	// ResetAfter is the time until the window is full again (all Limit units available).
 	ResetAfter time.Duration

@@ -7,8 +7,10 @@ package rate
 // (µs), which the bucket refills at limit per µs, so that every step is exact in integers
 // and a change of limit needs no conversion: the units used stay used, and remaining =
 // limit − used (SPEC section 1.5). A fresh bucket has n = 0; it is full again
-// ceil(n / limit) µs after its last change. Validation keeps limit × period ≤ 2^52, so
-// that n stays exact in the doubles of the Redis scripts too.
+// ceil(n / limit) µs after its last change. A consume beyond full leaves n above limit ×
+// period, up to twice it (see debtFactor): the bucket then refills from below zero, and
+// admits again once n ≤ (limit − cost) × period. Validation keeps limit × period ≤ 2^52,
+// so that n stays exact in the doubles of the Redis scripts too.
 var tokenBucket = windowAlgorithm{
 	load: func(s *windowState, w *Window, now, cost int64) windowView {
 		v := windowView{t: max(now, s.last), used: s.n, ok: true}
@@ -27,13 +29,18 @@ var tokenBucket = windowAlgorithm{
 		}
 		return v
 	},
-	finish: func(s *windowState, w *Window, v windowView, cost int64, consume bool) (int64, int64) {
+	finish: func(s *windowState, w *Window, v windowView, cost int64, consume bool) (int64, int64, bool) {
 		period := w.Period.Microseconds()
+		short := false
 		if consume {
-			v.used += cost * period
-			s.n, s.last, s.limit = v.used, v.t, w.Limit
+			var used int64
+			used, short = debit(v.used, cost*period, debtFactor*w.Limit*period)
+			if used > v.used {
+				v.used = used
+				s.n, s.last, s.limit = v.used, v.t, w.Limit
+			}
 		}
-		return max(0, w.Limit*period-v.used) / period, ceilDiv(v.used, s.limit) // s.limit is 0 only when used is
+		return max(0, w.Limit*period-v.used) / period, ceilDiv(v.used, s.limit), short // s.limit is 0 only when used is
 	},
 	expiry: func(s *windowState) int64 {
 		if s.n == 0 {

@@ -54,14 +54,37 @@ type windowView struct {
 // windowAlgorithm is the arithmetic of one algorithm on one window, in Unix microseconds.
 // Each is the mirror of backends/redisstore/lua/<algorithm>.lua: load reads and checks,
 // finish consumes (when consume is true) and reports, expiry says when the state equals a
-// fresh window's. load never changes the state and finish changes it only to consume (the
-// sliding window drops the admissions that have left it then): an admitted OpCheck and
-// every OpPeek, which finish with consume false, leave the window exactly as it was, its
-// time of last change included, so they cannot change a later answer.
+// fresh window's. load never changes the state and finish changes it only to count units
+// (the sliding window drops the admissions that have left it then): an admitted OpCheck,
+// every OpPeek, which finish with consume false, and a consume that counts nothing (its
+// window at the cap) leave the window exactly as it was, its time of last change included,
+// so they cannot change a later answer.
+//
+// finish counts cost with [debit], up to [debtFactor] × limit units: beyond full only for
+// an [OpConsume] (a take consumes only what fits). short reports that the cap left part of
+// cost uncounted.
 type windowAlgorithm struct {
 	load   func(s *windowState, w *Window, now, cost int64) windowView
-	finish func(s *windowState, w *Window, v windowView, cost int64, consume bool) (remaining, resetAfter int64)
+	finish func(s *windowState, w *Window, v windowView, cost int64, consume bool) (remaining, resetAfter int64, short bool)
 	expiry func(s *windowState) int64
+}
+
+// debtFactor bounds the units an [OpConsume] may count in a window: debtFactor × limit, so
+// up to limit units beyond full. Every algorithm stays exact there in the doubles of the
+// Redis scripts: a bucket's used units × period reach 2 × limit × period ≤ 2^53 (validation
+// keeps limit × period ≤ 2^52, and so for the counter's weighted counts), a fixed window's
+// count 2 × 2^52, and a sliding log holds at most 2 × [MaxSlidingLimit] units in its window.
+const debtFactor = 2
+
+// debit returns used + cost capped at capacity, never below used (a window already beyond
+// the cap, from a policy with a larger limit, keeps its units), and whether the cap left
+// part of cost uncounted. It compares used with capacity − cost, so that no sum beyond
+// capacity is formed (capacity ≤ 2^53: exact in doubles too).
+func debit(used, cost, capacity int64) (int64, bool) {
+	if used <= capacity-cost {
+		return used + cost, false
+	}
+	return max(used, capacity), true
 }
 
 // windowAlgorithms is indexed by [Algorithm]. GCRA makes the same decisions as the token
@@ -160,8 +183,8 @@ func (ks *KeyState) ExpiresAt() int64 { return ks.expiresAt }
 // specifies for op, updating ks in place and filling res. Each window decides at max(now,
 // its last change). For [OpTake] the request is admitted only if every window of p (and the
 // penalty, when p has one) allows it, and then consumes in every window; [OpCheck] decides
-// the same but consumes nothing; [OpConsume] consumes if every window allows, leaving the
-// penalty alone; [OpPeek] changes nothing in ks (a key never decided may be passed as a
+// the same but consumes nothing; [OpConsume] counts the cost in every window, beyond full up
+// to twice the limit, leaving the penalty alone; [OpPeek] changes nothing in ks (a key never decided may be passed as a
 // zero KeyState). Apply allocates only when a key's state grows — a new window length, a
 // sliding window's log, the penalty's first violation — and for OpPeek of a window length
 // the key holds no state of.
@@ -178,8 +201,11 @@ func (p *Policy) Apply(ks *KeyState, op Op, now, cost int64, res *Result) {
 	if p.Penalty != nil && op != OpConsume {
 		p.Penalty.apply(ks, now, res)
 	}
-	consume := res.Allowed && op != OpCheck
-	p.finish(&states, &views, cost, consume, res)
+	consume := op == OpConsume || op == OpTake && res.Allowed
+	short := p.finish(&states, &views, cost, consume, res)
+	if op == OpConsume {
+		res.Allowed = !short
+	}
 	if consume {
 		for i := range p.Windows {
 			ks.expiresAt = max(ks.expiresAt, windowAlgorithms[p.Algorithm].expiry(states[i]))
@@ -218,13 +244,16 @@ func (p *Policy) load(states *[MaxWindows]*windowState, views *[MaxWindows]windo
 }
 
 // finish finishes every window of p, consuming cost when consume is true, and fills the
-// windows' remaining units and reset times in res.
-func (p *Policy) finish(states *[MaxWindows]*windowState, views *[MaxWindows]windowView, cost int64, consume bool, res *Result) {
+// windows' remaining units and reset times in res. It reports whether a window's cap left
+// part of the cost uncounted.
+func (p *Policy) finish(states *[MaxWindows]*windowState, views *[MaxWindows]windowView, cost int64, consume bool, res *Result) (short bool) {
 	alg := &windowAlgorithms[p.Algorithm]
 	for i := range p.Windows {
-		remaining, reset := alg.finish(states[i], &p.Windows[i], views[i], cost, consume)
+		remaining, reset, cut := alg.finish(states[i], &p.Windows[i], views[i], cost, consume)
 		res.Windows[i].Remaining, res.Windows[i].ResetAfter = remaining, micros(reset)
+		short = short || cut
 	}
+	return short
 }
 
 func micros(us int64) time.Duration { return time.Duration(us) * time.Microsecond }

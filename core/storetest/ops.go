@@ -93,42 +93,104 @@ func opCases(alg rate.Algorithm) []testCase {
 			},
 		},
 		{
-			name:     "a consume never counts over the limit",
+			// Five requests pass their checks together: the consumes that find the window
+			// full still count, so the window owes units, up to twice its limit. (A consume
+			// used to count nothing then, and every unit that came back let a whole
+			// concurrent burst through: SPEC section 4 bounds admitted-and-counted requests
+			// by limit + in flight.)
+			name:     "a consume beyond full counts, up to twice the limit",
 			policies: []policySpec{{windows: windows(2, min)}},
-			steps: pick(alg,
-				[]step{
-					{op: check, times: 2, allowed: true, remaining: []int64{2}}, // three in flight
-					{op: consume, times: 1, allowed: true, remaining: []int64{0}},
-					{op: consume, allowed: false, remaining: []int64{0}, retryAfter: d(30 * sec)},
-					// Had the third counted, the bucket would owe a unit: none back at +30 s.
-					{at: 30 * sec, allowed: true, remaining: []int64{0}},
-					{at: 30 * sec, allowed: false},
-				},
-				pickCounter(alg,
-					[]step{
-						{op: check, times: 2, allowed: true, remaining: []int64{2}},
-						{op: consume, times: 1, allowed: true, remaining: []int64{0}},
-						{op: consume, allowed: false, remaining: []int64{0}, retryAfter: d(min + 30*sec)},
-						// 30 s into the next window the 2 weigh 1: one fits. Had the third
-						// counted, the 3 would weigh 1.5 and none would.
-						{at: min + 30*sec, allowed: true, remaining: []int64{0}},
-						{at: min + 30*sec, allowed: false},
-					},
-					[]step{
-						{op: check, times: 2, allowed: true, remaining: []int64{2}},
-						{op: consume, times: 1, allowed: true, remaining: []int64{0}},
-						{op: consume, allowed: false, remaining: []int64{0}, retryAfter: d(min)},
-						{at: min, times: 1, allowed: true, remaining: []int64{0}},
-						{at: min, allowed: false},
-					})),
+			steps: []step{
+				{op: check, times: 4, allowed: true, remaining: []int64{2}},
+				{op: consume, times: 1, allowed: true, remaining: []int64{0}},
+				{op: consume, times: 1, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{pickCounter(alg, 2*min, pick(alg, 2*min, min))}},
+				// Four units counted: the cap. The fifth counts nothing and says so.
+				{op: consume, allowed: false, remaining: []int64{0}},
+				// The bucket owes 2 units beyond full and drains 1 per 30 s; the counter's 4
+				// weigh 1 when 45 s of the next window have passed.
+				{op: check, allowed: false, remaining: []int64{0}, retryAfter: d(afterCap(alg))},
+				{at: afterCap(alg) - time.Microsecond, allowed: false, retryAfter: d(time.Microsecond)},
+				{at: afterCap(alg), allowed: true, remaining: []int64{pick[int64](alg, 0, pickCounter[int64](alg, 0, 1))}},
+			},
 		},
 		{
-			name:     "a consume that does not fit records no violation",
+			// Consumes spread over the window put more than limit units in it; the next
+			// check waits exactly until enough have drained or left.
+			name:     "after consumes beyond full the wait is exact",
+			policies: []policySpec{{windows: windows(2, min)}},
+			steps: []step{
+				{op: check, times: 2, allowed: true, remaining: []int64{2}},
+				{at: 30 * sec, op: consume, allowed: true, remaining: []int64{1}},
+				{at: 40 * sec, op: consume, allowed: true, remaining: []int64{0}},
+				{at: 50 * sec, op: consume, allowed: true, remaining: []int64{0}},
+				// token bucket: 7/3 units used at 50 s, 4/3 beyond the one a request needs,
+				// drained at 1 per 30 s; sliding_window: the unit of 40 s must leave;
+				// fixed_window: the window ends; sliding_window_counter: the 3 weigh 1.
+				{at: 50 * sec, op: check, allowed: false, retryAfter: d(afterDebt(alg))},
+				{at: 50*sec + afterDebt(alg) - time.Microsecond, op: check, allowed: false, retryAfter: d(time.Microsecond)},
+				{at: 50*sec + afterDebt(alg) - time.Microsecond, op: peek, allowed: false, remaining: []int64{0}, retryAfter: d(time.Microsecond)},
+				{at: 50*sec + afterDebt(alg), allowed: true},
+			},
+		},
+		{
+			// The cap is counted exactly: 5 units, then a cost of 2 of which 1 fits under
+			// the cap of 6. The waits tell 6 from 5 or 7 in every algorithm but the fixed
+			// window, whose wait is the window's end whatever its count.
+			name:     "a consume that reaches the cap counts what fits",
+			policies: []policySpec{{windows: windows(3, min)}},
+			steps: []step{
+				{op: consume, allowed: true, remaining: []int64{2}},
+				{at: sec, op: consume, allowed: true},
+				{at: 2 * sec, op: consume, allowed: true},
+				{at: 3 * sec, op: consume, allowed: true, remaining: []int64{0}},
+				{at: 4 * sec, op: consume, allowed: true, remaining: []int64{0}},
+				{at: 5 * sec, op: consume, cost: 2, allowed: false, remaining: []int64{0}},
+				{at: 5 * sec, op: consume, allowed: false, remaining: []int64{0}},
+				{at: 5 * sec, op: check, allowed: false, retryAfter: d(map[rate.Algorithm]time.Duration{
+					rate.TokenBucket: 80 * sec, rate.GCRA: 80 * sec, // 6 units, 4 beyond the 2 a request needs, 20 s each
+					rate.FixedWindow:          55 * sec,
+					rate.SlidingWindow:        58 * sec, // the unit of 3 s must leave
+					rate.SlidingWindowCounter: 95 * sec, // the 6 weigh 2 at 40 s into the next window
+				}[alg])},
+			},
+		},
+		{
+			// Two windows: a consume beyond the minute's limit counts in the hour's too (it
+			// used to count in neither), so the hour holds every request admitted.
+			name:     "a consume counts in every window",
+			policies: []policySpec{{windows: windows(2, min, 5, time.Hour)}},
+			steps: []step{
+				{op: check, times: 3, allowed: true, remaining: []int64{2, 5}},
+				{op: consume, allowed: true, remaining: []int64{1, 4}},
+				{op: consume, allowed: true, remaining: []int64{0, 3}},
+				{op: consume, allowed: true, remaining: []int64{0, 2}},
+				{op: consume, allowed: true, remaining: []int64{0, 1}},
+				{op: peek, allowed: false, remaining: []int64{0, 1}},
+				// Once the minute window has drained, the hour has room for one more.
+				{at: 2 * min, allowed: true, remaining: []int64{1, 0}},
+				{at: 2 * min, allowed: false, remaining: []int64{1, 0}},
+			},
+		},
+		{
+			// Twice the largest limit validation accepts, the state of every algorithm at
+			// its cap (2 × limit × window ≈ 2^53 µs for a bucket), decided exactly.
+			name:     "consumes up to the cap at the largest limits are exact",
+			policies: []policySpec{{windows: windows(int(largestLimit(alg)), sec)}},
+			steps: []step{
+				{op: consume, cost: largestLimit(alg), times: 1, allowed: true, remaining: []int64{0}},
+				{op: consume, allowed: false, remaining: []int64{0}},
+				{op: check, allowed: false, retryAfter: d(capWait(alg))},
+				{at: capWait(alg) - time.Microsecond, allowed: false, retryAfter: d(time.Microsecond)},
+				{at: capWait(alg), allowed: true},
+			},
+		},
+		{
+			name:     "a consume beyond full records no violation",
 			policies: []policySpec{{windows: windows(1, min), penalty: penalty1}},
 			steps: []step{
 				{op: check, allowed: true},
 				{allowed: true},
-				{op: consume, allowed: false, violations: n(0), cooldown: d(0)},
+				{op: consume, allowed: true, remaining: []int64{0}, violations: n(0), cooldown: d(0)},
 				{allowed: false, violations: n(1), cooldown: d(10 * sec)},
 			},
 		},
@@ -187,4 +249,30 @@ func opCases(alg rate.Algorithm) []testCase {
 			},
 		},
 	}
+}
+
+// afterCap is the wait after "a consume beyond full counts, up to twice the limit": 4 units
+// of a limit of 2 per minute counted at once.
+func afterCap(alg rate.Algorithm) time.Duration {
+	return pickCounter(alg, min+45*sec, pick(alg, 90*sec, min))
+}
+
+// afterDebt is the wait of the check at 50 s in "after consumes beyond full the wait is
+// exact".
+func afterDebt(alg rate.Algorithm) time.Duration {
+	return map[rate.Algorithm]time.Duration{
+		rate.TokenBucket:          40 * sec,
+		rate.GCRA:                 40 * sec,
+		rate.FixedWindow:          10 * sec,
+		rate.SlidingWindow:        50 * sec,
+		rate.SlidingWindowCounter: 50 * sec,
+	}[alg]
+}
+
+// capWait is the wait after "consumes up to the cap at the largest limits are exact": a
+// bucket of L a second holding 2L units admits a unit once L + 1 have drained, ⌈(L + 1) ×
+// 1 s / L⌉ = 1 s + 1 µs (L > 10^6); the counter's 2L weigh L − 1 from 500,000 µs into the
+// next second on.
+func capWait(alg rate.Algorithm) time.Duration {
+	return pick(alg, sec+time.Microsecond, pickCounter(alg, sec+500_001*time.Microsecond, sec))
 }

@@ -45,7 +45,7 @@ func Run(t *testing.T, newStore NewStore) {
 				t.Parallel()
 				concurrent(t, newStore(t), alg)
 			})
-			t.Run("concurrent consumes never count over the limit", func(t *testing.T) {
+			t.Run("concurrent consumes count every request admitted", func(t *testing.T) {
 				t.Parallel()
 				concurrentConsumes(t, newStore(t), alg)
 			})
@@ -162,12 +162,14 @@ func concurrent(t *testing.T, s rate.Store, alg rate.Algorithm) {
 }
 
 // concurrentConsumes does for 400 requests at one instant from 8 goroutines what
-// count_statuses does — a check, then a consume when admitted — against a limit of 100, and
-// requires that exactly 100 consumes counted, however many passed their check: a window
-// never counts more than its limit.
+// count_statuses does — a check, then a consume when admitted — against a limit of 100. Every
+// consume counts, beyond full too, so the window ends full however the requests interleave,
+// and the requests admitted exceed the limit by at most the 7 others in flight when the
+// last of them was checked (SPEC section 4).
 func concurrentConsumes(t *testing.T, s rate.Store, alg rate.Algorithm) {
 	p, key := concurrentPolicy(t, alg), uniqueKey(t)
-	counted := inParallel(t, func() (bool, error) {
+	var uncounted atomic.Int64
+	admitted := inParallel(t, func() (bool, error) {
 		var res rate.Result
 		req := rate.Request{Key: key, Policy: p, Cost: 1, Now: Base, Op: rate.OpCheck}
 		if err := s.Take(context.Background(), &req, &res); err != nil || !res.Allowed {
@@ -175,9 +177,14 @@ func concurrentConsumes(t *testing.T, s rate.Store, alg rate.Algorithm) {
 		}
 		req.Op = rate.OpConsume
 		err := s.Take(context.Background(), &req, &res)
-		return res.Allowed, err
+		if !res.Allowed {
+			uncounted.Add(1)
+		}
+		return true, err
 	})
-	require.Equal(t, int64(concurrentLimit), counted)
+	assert.Zero(t, uncounted.Load(), "consumes that did not count")
+	assert.GreaterOrEqual(t, admitted, int64(concurrentLimit))
+	assert.LessOrEqual(t, admitted, int64(concurrentLimit+parallelWorkers-1))
 	var res rate.Result
 	require.NoError(t, s.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: Base, Op: rate.OpPeek}, &res))
 	require.False(t, res.Allowed)
@@ -192,14 +199,17 @@ func concurrentPolicy(t *testing.T, alg rate.Algorithm) *rate.Policy {
 	return p
 }
 
+// parallelWorkers is the number of goroutines of inParallel.
+const parallelWorkers = 8
+
 // inParallel runs request 400 times from 8 goroutines and returns how many times it
 // reported true; any error fails the test.
 func inParallel(t *testing.T, request func() (bool, error)) int64 {
-	const workers, each = 8, 50
+	const each = 400 / parallelWorkers
 	var n atomic.Int64
 	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := 0; w < workers; w++ {
+	errs := make(chan error, parallelWorkers)
+	for w := 0; w < parallelWorkers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -1,7 +1,7 @@
 -- The token bucket arithmetic of token_bucket and gcra (after their parse and serialize),
 -- step for step as core/rate/token_bucket.go. Every product stays within 2^53: validation keeps
--- limit × period ≤ 2^52, used never exceeds it, and a refill is computed only below the
--- time that empties used.
+-- limit × period ≤ 2^52, used never exceeds twice it (a consume beyond full, see debit), and
+-- a refill is computed only below the time that empties used.
 
 -- load reads a window at max(now, its last change), refills it and checks whether it
 -- admits cost.
@@ -31,18 +31,22 @@ local function load(key, limit, period)
   return w
 end
 
--- finish consumes when the decision admits, writing the state with a TTL until the bucket
--- is full again (a full bucket is a fresh one), and returns the units remaining and the
--- time until full.
+-- finish consumes when the decision consumes, up to the cap, writing the state with a TTL
+-- until the bucket is full again (a full bucket is a fresh one), and returns the units
+-- remaining, the time until full and whether the cap cut the cost short.
 local function finish(w, consume)
   local limit, period = w.limit, w.period
+  local short, counted = false, false
   if consume then
-    w.used = w.used + cost * period
-    w.rate = limit
+    local used
+    used, short = debit(w.used, cost * period, 2 * limit * period)
+    if used > w.used then
+      w.used, w.rate, counted = used, limit, true
+    end
   end
   local reset = ceildiv(w.used, w.rate) -- rate is 0 only when used is
-  if consume then
+  if counted then
     rcall('SET', w.key, serialize(w.used, w.t, limit), 'PX', ttl(w.t + reset))
   end
-  return idiv(max(0, limit * period - w.used), period), reset
+  return idiv(max(0, limit * period - w.used), period), reset, short
 end

@@ -104,8 +104,8 @@ local function peek(key, a, windowsAllow)
 end
 
 -- The decision: load and check every window, then the penalty (not for a consume), then
--- consume in every window only if all of them (and the penalty) allow and the op consumes;
--- a denial changes no window.
+-- consume in every window: for a take only if all of them (and the penalty) allow — a
+-- denial changes no window —, for a consume always, up to each window's cap.
 local allowed = true
 local windows = {}
 for i = 1, nwin do
@@ -126,11 +126,15 @@ if ARGV[a] == '1' then
   end
 end
 
-local consume = allowed and (op == '0' or op == '2')
-local out = {allowed and 1 or 0, cooldown, violations}
+local consume = op == '2' or (allowed and op == '0')
+-- A consume answers whether it counted its cost in full in every window.
+local out = {(allowed or op == '2') and 1 or 0, cooldown, violations}
 for i = 1, nwin do
   local w = windows[i]
-  local remaining, reset = finish(w, consume)
+  local remaining, reset, short = finish(w, consume)
+  if short then -- a consume's only: a take consumes what fits
+    out[1] = 0
+  end
   out[#out + 1] = w.ok and 1 or 0
   out[#out + 1] = remaining
   out[#out + 1] = reset

@@ -1,6 +1,6 @@
 -- fixed_window: string "fixed_window <count> <last>", the mirror of
 -- core/rate/fixed_window.go: the units counted in the aligned window [k × period, (k+1) ×
--- period) that holds last, the time of the last change. A policy change keeps the count
+-- period) that holds last, the time of the last change (up to twice the limit, see debit). A policy change keeps the count
 -- as it is (above a lower limit too), so no signature is needed.
 
 -- load reads a window at max(now, its last change) and checks whether it admits cost.
@@ -23,13 +23,19 @@ local function load(key, limit, period)
   return w
 end
 
--- finish consumes when the decision admits, writing the counter with a TTL until the end
--- of its window, and returns the units remaining and the time until the window ends.
+-- finish consumes when the decision consumes, up to the cap, writing the counter with a
+-- TTL until the end of its window, and returns the units remaining, the time until the
+-- window ends and whether the cap cut the cost short.
 local function finish(w, consume)
   local reset = (idiv(w.t, w.period) + 1) * w.period - w.t
+  local short = false
   if consume then
-    w.count = w.count + cost
-    rcall('SET', w.key, format('fixed_window %d %d', w.count, w.t), 'PX', ttl(w.t + reset))
+    local count
+    count, short = debit(w.count, cost, 2 * w.limit)
+    if count > w.count then
+      w.count = count
+      rcall('SET', w.key, format('fixed_window %d %d', w.count, w.t), 'PX', ttl(w.t + reset))
+    end
   end
-  return max(0, w.limit - w.count), reset
+  return max(0, w.limit - w.count), reset, short
 end

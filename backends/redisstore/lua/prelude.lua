@@ -18,13 +18,15 @@
 --              threshold-th, (threshold+1)-th, … violation (the last one repeats); "0" else.
 --
 -- The ops (core/rate/store.go): take admits if every window and the penalty allow, then
--- consumes; check decides the same but consumes nothing; consume consumes if every window
--- allows, leaving the penalty alone; peek answers as take would and writes nothing. Each
--- algorithm's load only reads and its finish writes only when it consumes, so that a check
--- that admits and every peek leave the windows as they were; the penalty step of a peek
+-- consumes; check decides the same but consumes nothing; consume counts the cost in every
+-- window, beyond full up to twice the limit (debit), leaving the penalty alone; peek
+-- answers as take would and writes nothing. Each algorithm's load only reads and its
+-- finish writes only when it counts units, so that a check that admits, every peek and a
+-- consume that counts nothing leave the windows as they were; the penalty step of a peek
 -- only reads.
 -- Reply {allowed, cooldown µs, violations, then per window: allowed, remaining,
---        reset-after µs, retry-after µs}.
+--        reset-after µs, retry-after µs}. For a consume, allowed is 1 when the cost was
+--        counted in full in every window (0 when a window's cap cut it short).
 --
 -- Lua numbers are doubles, exact for integers up to 2^53; core's validation keeps every
 -- number the scripts form within that bound (core/rate/policy.go). Integer division goes through idiv, never a
@@ -58,6 +60,16 @@ local function ceildiv(a, b) -- core's ceilDiv: ceil(a / b), and 0 when a <= 0
     q = q + 1
   end
   return q
+end
+
+-- debit is core's debit: used + c capped at capacity, never below used, and whether the cap
+-- left part of c uncounted. A consume counts up to capacity = 2 × limit units (core's
+-- debtFactor), ≤ 2^53; used is compared with capacity − c so that no larger sum is formed.
+local function debit(used, c, capacity)
+  if used <= capacity - c then
+    return used + c, false
+  end
+  return max(used, capacity), true
 end
 
 -- TTLs are in ms, rounded up from µs: ceildiv(us, 1000) + slack. With injected instants

@@ -2,7 +2,8 @@
 -- admitted request: score = admission time (µs), member "<time>:<j>:<units>", so the state
 -- grows with requests, never with the limit or the cost; and the member "#", whose score is
 -- minus the units of the set, so that counting them takes no walk. A policy change keeps
--- every admission.
+-- every admission. Consumes beyond full may put up to twice the limit in the window (see
+-- debit); a check then waits until enough of them have left it.
 
 local function units_of(member) -- "<time>:<j>:<units>"; a member of an older layout is 1
   return tonumber(match(member, '^%d+:%d+:(%d+)$')) or 1
@@ -52,29 +53,34 @@ local function load(key, limit, period)
   return w
 end
 
--- finish adds the request when consume is true — first dropping the admissions that left
--- the window, and replacing another algorithm's state — with a TTL until it leaves the
--- window, and returns the units remaining and the time until the window is empty.
+-- finish adds the request when consume is true, with the units that fit under the cap —
+-- first dropping the admissions that left the window, and replacing another algorithm's
+-- state — with a TTL until it leaves the window, and returns the units remaining, the time
+-- until the window is empty and whether the cap cut the cost short.
 local function finish(w, consume)
+  local n, short = w.n, false
   if consume then
+    n, short = debit(w.n, cost, 2 * w.limit)
+  end
+  if n > w.n then
     if w.other then
       rcall('DEL', w.key)
     elseif w.gone > 0 then
       rcall('ZREMRANGEBYSCORE', w.key, 0, w.t - w.period)
     end
-    -- Name "<t>:<j>:<cost>" with j past the members held: the members of time t are all
+    -- Name "<t>:<j>:<units>" with j past the members held: the members of time t are all
     -- still in the window, so the name is new; should it exist, the next one is tried.
     local j = rcall('ZCARD', w.key)
     repeat
       j = j + 1
-    until rcall('ZADD', w.key, 'NX', w.t, format('%d:%d:%d', w.t, j, cost)) == 1
-    w.n = w.n + cost
+    until rcall('ZADD', w.key, 'NX', w.t, format('%d:%d:%d', w.t, j, n - w.n)) == 1
+    w.n = n
     rcall('ZADD', w.key, -w.n, '#') -- also adds the total to an older layout
     rcall('PEXPIRE', w.key, ttl(w.t + w.period))
-    return max(0, w.limit - w.n), w.period
+    return max(0, w.limit - w.n), w.period, short
   end
   if w.n == 0 then
-    return w.limit, 0
+    return w.limit, 0, short
   end
-  return max(0, w.limit - w.n), w.newest + w.period - w.t
+  return max(0, w.limit - w.n), w.newest + w.period - w.t, short
 end

@@ -3,10 +3,10 @@
 -- k = ⌊last / period⌋ that holds last, the time of the last change; prev = the units of
 -- window k − 1. At t, e µs into its aligned window, the sliding window is estimated to hold
 -- prev × (period − e) / period + count units; a request is admitted iff count + cost ≤
--- limit and prev × (period − e) + (count + cost) × period ≤ limit × period, checked in
--- that order so that every product stays within 2^53 (limit × period ≤ 2^52). A policy
--- change keeps both counts as they are (above a lower limit too), so no signature is
--- needed.
+-- limit and prev × (period − e) ≤ (limit − count − cost) × period, checked in that order
+-- so that every product stays within 2^53 (limit × period ≤ 2^52, and the counts reach at
+-- most twice the limit, see debit). A policy change keeps both counts as they are (above a
+-- lower limit too), so no signature is needed.
 
 -- earliest is core's earliest: the first time in the aligned window starting at start at
 -- which weighted × (period − e) ≤ room × period.
@@ -34,27 +34,33 @@ local function load(key, limit, period)
   local start = idiv(w.t, period) * period
   if w.count + cost > limit then
     w.ok, w.retry = false, earliest(start + period, period, w.count, limit - cost) - w.t
-  elseif w.prev * (start + period - w.t) + (w.count + cost) * period > limit * period then
+  elseif w.prev * (start + period - w.t) > (limit - w.count - cost) * period then
     w.ok, w.retry = false, earliest(start, period, w.prev, limit - w.count - cost) - w.t
   end
   return w
 end
 
--- finish consumes when the decision admits, writing the counters with a TTL until they are
--- a fresh window's (the end of the window after the current one), and returns the units
--- remaining and the time until the window is full again.
+-- finish consumes when the decision consumes, up to the cap, writing the counters with a
+-- TTL until they are a fresh window's (the end of the window after the current one), and
+-- returns the units remaining, the time until the window is full again and whether the cap
+-- cut the cost short.
 local function finish(w, consume)
   local period = w.period
   local window_end = (idiv(w.t, period) + 1) * period -- the end of the aligned window of t
+  local short = false
   if consume then
-    w.count = w.count + cost
-    rcall('SET', w.key, format('sliding_window_counter %d %d %d', w.count, w.prev, w.t), 'PX', ttl(window_end + period))
+    local count
+    count, short = debit(w.count, cost, 2 * w.limit)
+    if count > w.count then
+      w.count = count
+      rcall('SET', w.key, format('sliding_window_counter %d %d %d', w.count, w.prev, w.t), 'PX', ttl(window_end + period))
+    end
   end
   local remaining = max(0, w.limit - w.count - ceildiv(w.prev * (window_end - w.t), period))
   if w.count > 0 then
-    return remaining, window_end + period - w.t
+    return remaining, window_end + period - w.t, short
   elseif w.prev > 0 then
-    return remaining, window_end - w.t
+    return remaining, window_end - w.t, short
   end
-  return remaining, 0
+  return remaining, 0, short
 end
