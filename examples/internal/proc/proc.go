@@ -7,12 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"regexp"
 	"sync"
 	"syscall"
 	"time"
@@ -42,17 +41,15 @@ type Server struct {
 	err    error // the process's exit error, once exited is closed
 }
 
-// Start runs binary with args plus -addr on a free loopback port and extra environment
-// variables, and waits until it answers GET /metrics (which is never rate limited). When
-// the app exits first, Start returns its exit error with what it wrote to stderr.
+// Start runs binary with args plus -addr 127.0.0.1:0 and extra environment variables,
+// reads the address the app listens on from its "listening" log record, and waits until
+// it answers GET /metrics there (which is never rate limited). The port is the kernel's
+// choice at the app's own bind, so no other process — another test's app, a Redis —
+// can take it in between and answer in its place. When the app exits first, Start
+// returns its exit error with what it wrote to stderr.
 func Start(binary string, env []string, args ...string) (*Server, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	s := &Server{URL: "http://" + addr, exited: make(chan struct{})}
-	s.cmd = exec.Command(binary, append(args, "-addr", addr)...)
+	s := &Server{exited: make(chan struct{})}
+	s.cmd = exec.Command(binary, append(args, "-addr", "127.0.0.1:0")...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stderr = &s.stderr
 	if err := s.cmd.Start(); err != nil {
@@ -73,10 +70,16 @@ func (s *Server) waitReady() error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		resp, err := http.Get(s.URL + "/metrics")
-		if err == nil {
-			resp.Body.Close()
-			return nil
+		if s.URL == "" {
+			if m := listening.FindStringSubmatch(s.Stderr()); m != nil {
+				s.URL = "http://" + m[1]
+			}
+		}
+		if s.URL != "" {
+			if resp, err := http.Get(s.URL + "/metrics"); err == nil {
+				resp.Body.Close()
+				return nil
+			}
 		}
 		select {
 		case <-s.exited:
@@ -128,14 +131,8 @@ func Run(binary string, env []string, args ...string) (int, string) {
 	return cmd.ProcessState.ExitCode(), stderr.String()
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+// listening finds the address in the app's JSON "listening" log record.
+var listening = regexp.MustCompile(`"msg":"listening"[^\n]*?"addr":"([^"]+)"`)
 
 // lockedBuffer is a bytes.Buffer safe for the process's writes and our reads.
 type lockedBuffer struct {
