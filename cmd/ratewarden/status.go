@@ -98,6 +98,9 @@ func (e *env) backendLimiter(fs *flag.FlagSet, f clientFlags, args []string) (*c
 	// Always Redis itself: with fail_mode "local" the store would answer from an empty
 	// in-process fallback while Redis is down, a status that looks real and is not.
 	cfg.FailMode = config.FailClosed
+	// redis.timeout is a request's budget (100 ms by default); an operator's one-off
+	// command, which also dials and loads the script first, may wait longer.
+	cfg.Redis.Timeout = max(cfg.Redis.Timeout, operatorTimeout)
 	// Backend errors are the command's error: the store's logs of them would say it twice.
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	lim, err := core.New(cfg, core.WithLogger(logger), core.WithKeyLookup(noKeys))
@@ -154,3 +157,6 @@ func plural(n int) string {
 	}
 	return "s"
 }
+
+// operatorTimeout is the least time status and reset give Redis.
+const operatorTimeout = 5 * time.Second
