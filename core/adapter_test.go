@@ -159,3 +159,34 @@ func TestGateRuleTakesTheNameDecisionsReport(t *testing.T) {
 	_, d := core.GateRule(r, http.Header{}, "search.login", "bob")
 	assert.False(t, d.Proceed(), "both names count on one rule")
 }
+
+// A second in-handler decision with no key counts under the middleware's client, not
+// under the key of the first in-handler decision (a review rotated usernames past a
+// per-client rule that way on gin and echo, whose Allow passes the new request on).
+func TestGateRuleChainsKeepTheMiddlewaresClient(t *testing.T) {
+	h := newHarness(t, config.Config{Endpoints: []config.Endpoint{
+		{Name: "per-user", Pattern: "/never-user", Limits: config.Limits{Limit: 100, Window: time.Minute}},
+		{Name: "per-client", Pattern: "/never-client", Limits: config.Limits{Limit: 3, Window: time.Minute}},
+	}})
+	for i := range 5 {
+		r := httptest.NewRequest(http.MethodPost, "/login", nil)
+		r.RemoteAddr = "203.0.113.7:41000"
+		r, _ = h.lim.Gate(core.Input{Request: r}, http.Header{})
+		r, _ = core.GateRule(r, http.Header{}, "per-user", fmt.Sprintf("login:user%d", i))
+		_, d := core.GateRule(r, http.Header{}, "per-client", "")
+		assert.Equal(t, "ip:203.0.113.7", d.ClientID())
+		assert.Equal(t, i < 3, d.Proceed(), "request %d", i+1)
+	}
+}
+
+// A GateRule after a reload enabled a limiter whose middleware saw it disabled
+// identifies the client itself instead of counting everyone under no identity.
+func TestGateRuleAfterTheLimiterWasEnabled(t *testing.T) {
+	h := newHarness(t, config.Config{Enabled: config.Bool(false)})
+	r := httptest.NewRequest(http.MethodPost, "/login", nil)
+	r.RemoteAddr = "203.0.113.7:41000"
+	r, _ = h.lim.Gate(core.Input{Request: r}, http.Header{})
+	require.NoError(t, h.lim.Reload(config.Config{}))
+	_, d := core.GateRule(r, http.Header{}, "default", "")
+	assert.Equal(t, "ip:203.0.113.7", d.ClientID())
+}

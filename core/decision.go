@@ -102,6 +102,9 @@ type Decision struct {
 	// clientScope and clientID are the client's identity before the rule's scope applied
 	// (Scope and ID are the counted one), for GateRule with no key.
 	clientScope, clientID string
+	// origin is the middleware's decision an in-handler decision (GateRule) descends from;
+	// nil for the middleware's own.
+	origin *Decision
 	// countStatuses are the statuses whose responses consume the cost (count_statuses);
 	// nil when the decision consumed it already.
 	countStatuses []int
@@ -141,13 +144,36 @@ func (d *Decision) ClientID() string {
 // key (a username of a megabyte, from a form) is written as "sha256:" and the hex of its
 // SHA-256, so the memory and Redis a key costs, and a log record, stay bounded whatever
 // clients send. So is an id with "{" or "}", which would otherwise choose the Redis
-// Cluster hash tag of its keys (SPEC section 5) and let clients pile keys on one node.
-// Distinct ids stay distinct.
+// Cluster hash tag of its keys (SPEC section 5) and let clients pile keys on one node,
+// and an id that itself starts with "sha256:", which could otherwise name the counter of
+// the id it is the digest of. Distinct ids stay distinct.
 const maxIDBytes = 128
 
-// appendID appends id to b, or its digest when it is longer than maxIDBytes.
+// CountedID is the id the client of d is counted, logged and labelled under: ID itself,
+// or its digest "sha256:<hex>" when ID is longer than 128 bytes, contains "{" or "}", or
+// starts with "sha256:" (see [Decision.ClientID]). It allocates only for a digest.
+func (d *Decision) CountedID() string {
+	if d == nil || keptAsIs(d.ID) {
+		return d.idOrEmpty()
+	}
+	return string(appendID(nil, d.ID))
+}
+
+func (d *Decision) idOrEmpty() string {
+	if d == nil {
+		return ""
+	}
+	return d.ID
+}
+
+// keptAsIs reports whether an id is counted as it is, not as its digest.
+func keptAsIs(id string) bool {
+	return len(id) <= maxIDBytes && !strings.ContainsAny(id, "{}") && !strings.HasPrefix(id, "sha256:")
+}
+
+// appendID appends id to b, or its digest when it is not kept as it is.
 func appendID(b []byte, id string) []byte {
-	if len(id) <= maxIDBytes && !strings.ContainsAny(id, "{}") {
+	if keptAsIs(id) {
 		return append(b, id...)
 	}
 	sum := sha256.Sum256([]byte(id))
@@ -214,6 +240,15 @@ func (d *Decision) RetryAfter() time.Duration {
 		wait = max(wait, d.Result.Windows[i].RetryAfter)
 	}
 	return wait
+}
+
+// originDecision is the middleware's decision d descends from: d itself for the middleware's own,
+// nil for a nil d.
+func (d *Decision) originDecision() *Decision {
+	if d == nil || d.origin == nil {
+		return d
+	}
+	return d.origin
 }
 
 // windows are the windows of the policy that applied; none for a decision that was not

@@ -201,10 +201,16 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	if !s.enabled {
 		return
 	}
-	if in.identity != nil && in.Key == "" {
-		p := in.identity // the client as the middleware identified it: custom key and API key included
-		d.ClientIP, d.IPKey, d.Scope, d.ID, d.Tier, d.apiKey = p.ClientIP, p.IPKey, p.clientScope, p.clientID, p.Tier, p.apiKey
-	} else {
+	if o := in.identity.originDecision(); o != nil && o.clientScope != "" {
+		// Decided from a handler: the client is the one the middleware identified (custom
+		// key and API key included), however many in-handler decisions came in between.
+		d.origin = o
+		if in.Key == "" {
+			d.ClientIP, d.IPKey, d.Scope, d.ID, d.Tier, d.apiKey = o.ClientIP, o.IPKey, o.clientScope, o.clientID, o.Tier, o.apiKey
+		} else {
+			s.identify(in, d)
+		}
+	} else { // the middleware (or a GateRule after a reload enabled the limiter): identify
 		s.identify(in, d)
 	}
 	d.clientScope, d.clientID = d.Scope, d.ID // before the rule's scope applies

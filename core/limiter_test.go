@@ -318,3 +318,13 @@ func TestIDsWithBracesAreDigested(t *testing.T) {
 		assert.NotContains(t, k, "}")
 	}
 }
+
+// An id written as a digest is digested again: it cannot name the counter of the id it is
+// the digest of (a review locked a client out by sending its digest as a key).
+func TestAnIDThatLooksLikeADigestIsDigestedToo(t *testing.T) {
+	h := newHarness(t, config.Config{})
+	victim := h.decide(request{path: "/", key: "{acme}/alice"})
+	forged := h.decide(request{path: "/", key: strings.TrimPrefix(victim.ClientID(), "key:")})
+	assert.NotEqual(t, victim.ClientID(), forged.ClientID())
+	assert.EqualValues(t, 99, forged.Remaining(), "a counter of its own")
+}

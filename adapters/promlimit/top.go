@@ -178,7 +178,7 @@ func (t *topClients) observe(d *core.Decision, ruleHash uint64) {
 	if d.Scope == core.ScopeIP {
 		k.ip = d.IPKey
 	} else {
-		k.id = d.ID
+		k.id = d.CountedID() // bounded, as in the logs: a client's id could be a megabyte
 	}
 	h := hashClient(&k, ruleHash)
 	sh := &t.shards[h>>shardShift]

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -239,4 +240,20 @@ func TestClientLabelsOfCustomKeysAreValidAndUnique(t *testing.T) {
 	e.doN(3, req{key: "tenant-\xff"})
 	e.doN(4, req{key: "tenant-\xfe"}) // the same label once made valid UTF-8: the busier is kept
 	assert.InDeltaMapValues(t, map[string]float64{"key:tenant-7": 0.2, "key:tenant-\uFFFD": 0.4}, usage(t, e.reg, "default"), 1e-9)
+}
+
+// The client label carries the id as the logs do: a huge or brace-holding key is its
+// digest, so a client cannot put a megabyte into /metrics (a review saw a 100 KB label).
+func TestCurrentUsageLabelsBoundedIDs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, limitCfg(100), envConfig{})
+	d := e.do(req{key: strings.Repeat("k", 100_000)})
+	e.do(req{key: "{tag}x"})
+	got := usage(t, e.reg, "default")
+	require.Len(t, got, 2)
+	for client := range got {
+		assert.Less(t, len(client), 100, client)
+		assert.True(t, strings.HasPrefix(client, "key:sha256:"), client)
+	}
+	assert.Contains(t, got, d.ClientID(), "the label is the logs' client_id")
 }

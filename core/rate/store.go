@@ -92,10 +92,10 @@ const (
 	// exact in, in Go and in the doubles of the Redis scripts: a bucket's used units ×
 	// window reach 2 × limit × window ≤ 2^53 µs (validation keeps limit × window ≤ 2^52),
 	// a fixed window's count 2 × limit ≤ 2^53, a sliding log holds at most 2 ×
-	// [MaxSlidingLimit] units in its window. It is reached only when more requests than
-	// the limit are in flight at once (or a limit was lowered, or the clock stepped back,
-	// meanwhile); the requests beyond it are admitted and not counted, so the bound then
-	// no longer holds for them.
+	// [MaxSlidingLimit] units in its window. It is reached only when the requests in
+	// flight at once carry more units than the limit (or a limit was lowered, or the clock
+	// stepped back, meanwhile); the requests beyond it are admitted and not counted, so
+	// the bound then no longer holds for them.
 	OpConsume
 	// OpPeek answers what an OpTake would answer at req.Now and writes nothing at all: no
 	// unit, no violation, no new key, no TTL, no "last change" time. It is
