@@ -90,7 +90,7 @@ type decisionKey struct{}
 type decisionContext struct {
 	context.Context
 	d      Decision
-	req    http.Request // the request copy Gate returns, whose context is this one
+	req    http.Request       // the request copy Gate returns, whose context is this one
 	buf    [128]byte          // the header values, back to back (typically under 100 bytes)
 	values [maxHeaders]string // the header map's value slices
 }

@@ -3,8 +3,8 @@ package promlimit_test
 import (
 	"fmt"
 	"log/slog"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
