@@ -32,8 +32,9 @@ import (
 )
 
 // Option configures an adapter's middleware for a framework whose request context is C.
-// Options are sealed: the adapters' With… functions build them.
-type Option[C any] interface{ apply(*Options[C]) }
+// Options are sealed: the adapters' With… functions build them; the zero Option does
+// nothing.
+type Option[C any] struct{ apply func(*Options[C]) }
 
 // Handler answers a request that may not proceed, in place of the default 429 or 503.
 // The rate-limit headers and Retry-After are already set on w. It returns the error the
@@ -58,46 +59,44 @@ type Options[C any] struct {
 func Collect[C any](opts []Option[C]) *Options[C] {
 	o := &Options[C]{}
 	for _, opt := range opts {
-		opt.apply(o)
+		if opt.apply != nil {
+			opt.apply(o)
+		}
 	}
 	return o
 }
 
-type optionFunc[C any] func(*Options[C])
-
-func (f optionFunc[C]) apply(o *Options[C]) { f(o) }
-
 // WithCoreOptions adds options for the Limiter an adapter's New builds.
 func WithCoreOptions[C any](opts ...core.Option) Option[C] {
-	return optionFunc[C](func(o *Options[C]) { o.Core = append(o.Core, opts...) })
+	return Option[C]{func(o *Options[C]) { o.Core = append(o.Core, opts...) }}
 }
 
 // WithSkipper lets the requests for which skip returns true through untouched.
 func WithSkipper[C any](skip func(C) bool) Option[C] {
-	return optionFunc[C](func(o *Options[C]) { o.skip = skip })
+	return Option[C]{func(o *Options[C]) { o.skip = skip }}
 }
 
 // WithKeyFunc counts requests under the key that key returns (scope "key"); "" keeps the
 // default identity.
 func WithKeyFunc[C any](key func(C) string) Option[C] {
-	return optionFunc[C](func(o *Options[C]) { o.key = key })
+	return Option[C]{func(o *Options[C]) { o.key = key }}
 }
 
 // WithRouteFunc tells the middleware the route template of a request, for routers whose
 // template the adapter cannot read itself.
 func WithRouteFunc[C any](route func(C) string) Option[C] {
-	return optionFunc[C](func(o *Options[C]) { o.route = route })
+	return Option[C]{func(o *Options[C]) { o.route = route }}
 }
 
 // WithDeniedHandler replaces the 429 response.
 func WithDeniedHandler[C any](h Handler[C]) Option[C] {
-	return optionFunc[C](func(o *Options[C]) { o.denied = h })
+	return Option[C]{func(o *Options[C]) { o.denied = h }}
 }
 
 // WithErrorHandler replaces the 503 response to a request the backend could not decide
 // while fail_mode is "closed".
 func WithErrorHandler[C any](h Handler[C]) Option[C] {
-	return optionFunc[C](func(o *Options[C]) { o.unavailable = h })
+	return Option[C]{func(o *Options[C]) { o.unavailable = h }}
 }
 
 // Skip reports whether the request of c passes untouched ([WithSkipper]).

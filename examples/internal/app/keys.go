@@ -37,16 +37,6 @@ func (e *keyFileError) Error() string { return "ratewarden: " + e.Problem() }
 // Problem returns "path:line: message".
 func (e *keyFileError) Problem() string { return fmt.Sprintf("%s:%d: %s", e.path, e.line, e.msg) }
 
-// load reads the file and, when it is valid, makes its keys the ones the lookup answers.
-func (f *keyFile) load() error {
-	keys, err := f.read()
-	if err != nil {
-		return err
-	}
-	f.keys.Store(&keys)
-	return nil
-}
-
 // read reads and checks the file, without making its keys the ones the lookup answers.
 func (f *keyFile) read() (map[string]core.Identity, error) {
 	data, err := os.ReadFile(f.path)
