@@ -19,8 +19,9 @@ const (
 	laterKey   = "sk_example_later_44d0"
 )
 
-func TestAPIKeysFromTheKeysFile(t *testing.T) {
-	const cfg = `
+// keysConfig turns API keys on, sets an admin token and gives the premium tier 10 a
+// minute against the default rule's 3.
+const keysConfig = `
 [api_key]
 enabled = true
 
@@ -34,9 +35,11 @@ limit = 3
 limit  = 10
 window = "1m"
 `
+
+func TestAPIKeysFromTheKeysFile(t *testing.T) {
 	forEachApp(t, func(t *testing.T, bin string) {
 		keys := writeFile(t, "keys.txt", "# customers\n\n"+premiumKey+" cust-1 premium\n\t"+plainKey+"\tcust-2   standard\n")
-		srv := start(t, bin, nil, "-config", writeConfig(t, cfg), "-api-keys", keys)
+		srv := start(t, bin, nil, "-config", writeConfig(t, keysConfig), "-api-keys", keys)
 		withKey := func(key string) http.Header { return http.Header{"X-API-Key": {key}} }
 
 		r := send(t, http.MethodGet, srv.URL+"/api/v1/test", withKey(premiumKey))
@@ -112,26 +115,12 @@ func TestKeysFileWithAPIKeysOffIsWarnedAbout(t *testing.T) {
 // added to the keys file with the refused configuration is not accepted (an attack
 // review found the new keys live after a 422).
 func TestARefusedReloadKeepsTheOldKeys(t *testing.T) {
-	const cfg = `
-[api_key]
-enabled = true
-
-[admin]
-token = "s3cret"
-
-[default]
-limit = 3
-
-[tiers.premium]
-limit  = 10
-window = "1m"
-`
 	forEachApp(t, func(t *testing.T, bin string) {
 		keys := writeFile(t, "keys.txt", premiumKey+" cust-1 premium\n")
-		config := writeConfig(t, cfg)
+		config := writeConfig(t, keysConfig)
 		srv := start(t, bin, nil, "-config", config, "-api-keys", keys)
 		require.NoError(t, os.WriteFile(keys, []byte(premiumKey+" cust-1 premium\n"+laterKey+" cust-3 premium\n"), 0o600))
-		require.NoError(t, os.WriteFile(config, []byte(cfg+"\nmode = \"block\"\n"), 0o600))
+		require.NoError(t, os.WriteFile(config, []byte(keysConfig+"\nmode = \"block\"\n"), 0o600))
 		bad := send(t, http.MethodPost, srv.URL+"/admin/reload", http.Header{"Authorization": {"Bearer s3cret"}})
 		require.Equal(t, 422, bad.status, bad.body)
 		r := send(t, http.MethodGet, srv.URL+"/api/v1/test", http.Header{"X-API-Key": {laterKey}})
