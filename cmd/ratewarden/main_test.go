@@ -44,6 +44,11 @@ func runProcess(t *testing.T, dir string, environ []string, args ...string) resu
 	cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{runMainEnv + "=1", "PATH=" + os.Getenv("PATH")}, environ...)
+	if dir := os.Getenv("GOCOVERDIR"); dir != "" {
+		// Under -cover (make cover) the binary writes its coverage there; without it the
+		// process would warn on stderr, which the tests compare.
+		cmd.Env = append(cmd.Env, "GOCOVERDIR="+dir)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -1,9 +1,17 @@
 package jwtauth_test
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"fmt"
+	"hash"
 	"os"
 	"strings"
 	"sync"
@@ -387,8 +395,19 @@ func TestIdentifyConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
+// FuzzIdentify feeds arbitrary Authorization values to an HMAC verifier: it never panics,
+// and whatever it identifies is a token whose signature the test checks on its own, with
+// crypto/hmac and the key, so that no parser quirk (alg confusion, "none", padding, a
+// second header) can let a token through that was not signed with the key.
 func FuzzIdentify(f *testing.F) {
-	f.Add("Bearer " + sign(f, jwt.SigningMethodHS256, []byte(testSecret), claims("premium"), ""))
+	valid := sign(f, jwt.SigningMethodHS256, []byte(testSecret), claims("premium"), "")
+	f.Add("Bearer " + valid)
+	f.Add("bearer \t" + sign(f, jwt.SigningMethodHS512, []byte(testSecret), claims(""), "k1") + " ")
+	f.Add("Bearer " + sign(f, jwt.SigningMethodHS256, []byte(attackerSecret), claims("premium"), ""))
+	f.Add("Bearer " + sign(f, jwt.SigningMethodHS384, []byte(testSecret), jwt.MapClaims{"sub": "alice", "exp": now.Add(-time.Hour).Unix()}, ""))
+	f.Add("Bearer " + valid[:len(valid)-2])
+	f.Add("Bearer " + valid + "=")
+	f.Add("Bearer " + strings.Replace(valid, ".", "..", 1))
 	f.Add("Bearer " + unsignedToken(`{"sub":"alice"}`))
 	for _, s := range []string{"", "Bearer", "Bearer ", "Bearer a.b", "Bearer a.b.c", "Bearer e30.e30.", "Bearer bnVsbA.bnVsbA.", "Basic x"} {
 		f.Add(s)
@@ -396,8 +415,52 @@ func FuzzIdentify(f *testing.F) {
 	v := newVerifier(f, secretConfig())
 	f.Fuzz(func(t *testing.T, header string) {
 		id, ok := v.Identify(header)
-		if ok && id.User == "" {
+		if !ok {
+			return
+		}
+		if id.User == "" {
 			t.Fatalf("ok with an empty user for %q", header)
 		}
+		if err := signedWithTestSecret(header); err != nil {
+			t.Fatalf("identified %+v from %q, a token not signed with the key: %v", id, header, err)
+		}
 	})
+}
+
+// signedWithTestSecret checks, independently of the verifier, that the Bearer token of the
+// Authorization value header carries an HS256/384/512 signature made with testSecret.
+func signedWithTestSecret(header string) error {
+	const scheme = "bearer"
+	if len(header) <= len(scheme) || strings.ToLower(header[:len(scheme)]) != scheme {
+		return errors.New("no Bearer scheme")
+	}
+	parts := strings.Split(strings.Trim(header[len(scheme):], " \t"), ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("%d parts", len(parts))
+	}
+	rawHeader, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return fmt.Errorf("header: %w", err)
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if err := json.Unmarshal(rawHeader, &h); err != nil {
+		return fmt.Errorf("header: %w", err)
+	}
+	hashes := map[string]func() hash.Hash{"HS256": sha256.New, "HS384": sha512.New384, "HS512": sha512.New}
+	newHash, known := hashes[h.Alg]
+	if !known {
+		return fmt.Errorf("alg %q", h.Alg)
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		return fmt.Errorf("signature: %w", err)
+	}
+	mac := hmac.New(newHash, []byte(testSecret))
+	mac.Write([]byte(parts[0] + "." + parts[1]))
+	if !hmac.Equal(sig, mac.Sum(nil)) {
+		return errors.New("signature does not match")
+	}
+	return nil
 }
