@@ -71,7 +71,7 @@ func GateRule(r *http.Request, h http.Header, rule, key string) (*http.Request, 
 	if !ok || prev.limiter == nil {
 		panic("ratewarden: GateRule: no ratewarden middleware decided this request; add the adapter's middleware before the handler")
 	}
-	return prev.limiter.Gate(Input{Request: r, Rule: rule, Key: key, inHandler: true, identity: prev}, h)
+	return prev.limiter.Gate(Input{Request: r, Rule: rule, Key: key, identity: prev}, h)
 }
 
 // FromContext returns the decision [Limiter.Gate] made for the request whose context is

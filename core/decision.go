@@ -137,7 +137,7 @@ func (d *Decision) ClientID() string {
 	case d.Scope == ScopeGlobal:
 		return ScopeGlobal
 	}
-	return string(appendID([]byte(d.Scope+":"), d.ID))
+	return d.Scope + ":" + d.CountedID() // one allocation, as before the digest existed
 }
 
 // maxIDBytes bounds the ids that counter keys, logs and metrics carry: a longer user id or
@@ -153,17 +153,13 @@ const maxIDBytes = 128
 // or its digest "sha256:<hex>" when ID is longer than 128 bytes, contains "{" or "}", or
 // starts with "sha256:" (see [Decision.ClientID]). It allocates only for a digest.
 func (d *Decision) CountedID() string {
-	if d == nil || keptAsIs(d.ID) {
-		return d.idOrEmpty()
+	switch {
+	case d == nil:
+		return ""
+	case keptAsIs(d.ID):
+		return d.ID
 	}
 	return string(appendID(nil, d.ID))
-}
-
-func (d *Decision) idOrEmpty() string {
-	if d == nil {
-		return ""
-	}
-	return d.ID
 }
 
 // keptAsIs reports whether an id is counted as it is, not as its digest.

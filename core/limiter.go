@@ -65,8 +65,9 @@ type Input struct {
 	// error, at most once a minute, and the request is matched by its path as usual.
 	Rule string
 
-	inHandler bool      // decided by GateRule: a count_statuses rule consumes at once
-	identity  *Decision // GateRule with no key: the middleware's decision, whose identity is kept
+	// identity is the middleware's decision when GateRule decides from a handler: its
+	// client is kept when no key is given, and a count_statuses rule consumes at once.
+	identity *Decision
 }
 
 // New validates cfg and builds a Limiter. Its store is the [WithStore] option, or else
@@ -201,16 +202,16 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	if !s.enabled {
 		return
 	}
+	// Decided from a handler: the client is the one the middleware identified (custom key
+	// and API key included), however many in-handler decisions came in between — unless
+	// the handler names a key, or the middleware identified no one (the limiter was
+	// disabled then).
 	if o := in.identity.originDecision(); o != nil && o.clientScope != "" {
-		// Decided from a handler: the client is the one the middleware identified (custom
-		// key and API key included), however many in-handler decisions came in between.
 		d.origin = o
-		if in.Key == "" {
-			d.ClientIP, d.IPKey, d.Scope, d.ID, d.Tier, d.apiKey = o.ClientIP, o.IPKey, o.clientScope, o.clientID, o.Tier, o.apiKey
-		} else {
-			s.identify(in, d)
-		}
-	} else { // the middleware (or a GateRule after a reload enabled the limiter): identify
+	}
+	if o := d.origin; o != nil && in.Key == "" {
+		d.ClientIP, d.IPKey, d.Scope, d.ID, d.Tier, d.apiKey = o.ClientIP, o.IPKey, o.clientScope, o.clientID, o.Tier, o.apiKey
+	} else {
 		s.identify(in, d)
 	}
 	d.clientScope, d.clientID = d.Scope, d.ID // before the rule's scope applies
@@ -238,7 +239,7 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	}
 	d.Policy, d.Cost = ls.Policy, ls.Cost
 	d.req = rate.Request{Key: d.buildKey(rl.counter), Policy: ls.Policy, Cost: ls.Cost, Now: d.Now}
-	if len(rl.CountStatuses) > 0 && !in.inHandler { // counted after the handler, by Decision.Complete
+	if len(rl.CountStatuses) > 0 && in.identity == nil { // counted after the handler, by Decision.Complete
 		d.req.Op, d.countStatuses = rate.OpCheck, rl.CountStatuses
 	}
 	if err := l.store.Take(r.Context(), &d.req, &d.Result); err != nil {
