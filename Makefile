@@ -20,7 +20,7 @@ GOLANGCI   := $(CURDIR)/bin/golangci-lint
 
 DOCS       := README.md $(wildcard docs/*.md)
 
-.PHONY: test tidy-check unit bench-smoke docs-check fuzz redis-deps lint cover bench bench-report loadtest tidy demo release
+.PHONY: test tidy-check unit bench-smoke docs-check config-ref fuzz redis-deps lint cover bench bench-report loadtest tidy demo release
 
 ## test: every module's tests with -race and shuffling (the tools/ module's include the
 ## go-get consumer test and the go.mod checks), the docs' code, then the fuzz targets briefly.
@@ -30,13 +30,21 @@ unit:
 	$(GO) vet work
 	$(GO) test $(TESTFLAGS) work
 
-## docs-check: every ```go block of the docs builds against the workspace, every ```toml
+## docs-check: docs/configuration.md's key tables are current (make config-ref), every
+## ```go block of the docs builds against the workspace, every ```toml
 ## block loads with core's loader (tools/docscheck says how to mark a fragment), and every
 ## ```sh block of docs/cli.md that runs `ratewarden` prints the output shown under it
 ## (cmd/ratewarden's TestDocs, against a real redis-server).
 docs-check: redis-deps
+	$(GO) run ./tools/configref -check docs/configuration.md
 	$(GO) run ./tools/docscheck $(DOCS)
 	$(GO) test -count=1 -run '^TestDocs$$' ./cmd/ratewarden
+
+## config-ref: regenerate the key tables of docs/configuration.md from core/config (types,
+## defaults, environment names, config.Reference's rules); tools/configref's test, in
+## `make test`, fails when they are out of date.
+config-ref:
+	$(GO) run ./tools/configref docs/configuration.md
 
 ## fuzz: each fuzz target for $(FUZZTIME) inputs ($(SLOW_FUZZTIME) for the slower API key
 ## and configuration targets), then the policy-change property test for $(PROPERTY_RUNS)

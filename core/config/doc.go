@@ -3,6 +3,8 @@
 // [FailMode], [Algorithm]), and one pass that validates a configuration and compiles it, reporting
 // every problem at once as a *[ValidationError] whose [Problem]s name their key path
 // ("endpoints[2].window") and the bad value. [Config.Validate] is that pass with the
-// compiled result dropped. Reading a configuration from TOML and the environment is
-// package configfile's job.
+// compiled result dropped. [Reference] documents every key (meaning and validation rule;
+// the checks it names are the ones validation runs), from which, with the types and
+// [DefaultConfig], tools/configref generates the tables of docs/configuration.md. Reading a
+// configuration from TOML and the environment is package configfile's job.
 package config

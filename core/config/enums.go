@@ -63,13 +63,13 @@ func (b *Backend) UnmarshalText(text []byte) error { return unmarshalEnum(b, tex
 func (f *FailMode) UnmarshalText(b []byte) error { return unmarshalEnum(f, b) }
 
 // check reports a Mode that is none of the constants ("" is the default, and valid).
-func (m Mode) check() error { return oneOf(m, ModeEnforce, ModeShadow) }
+func (m Mode) check() error { return oneOf(m, modes...) }
 
-func (b Backend) check() error { return oneOf(b, BackendMemory, BackendRedis) }
+func (b Backend) check() error { return oneOf(b, backends...) }
 
-func (f FailMode) check() error { return oneOf(f, FailOpen, FailClosed, FailLocal) }
+func (f FailMode) check() error { return oneOf(f, failModes...) }
 
-func (s Scope) check() error { return oneOf(s, ScopeClient, ScopeIP, ScopeGlobal) }
+func (s Scope) check() error { return oneOf(s, scopes...) }
 
 // oneOf returns nil when v is "" or one of valid, else the problem as validation words it:
 // must be "a" or "b", got "x".

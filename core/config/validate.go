@@ -183,13 +183,13 @@ type validator struct {
 func (v *validator) missing(key string) bool { return v.present != nil && !v.present[key] }
 
 func (v *validator) general(c *Config) {
-	v.AddAll("mode", c.Mode.check())
+	v.run("mode", c.Mode)
 	var err error
 	v.alg, err = c.Algorithm.Rate()
 	v.AddAll("algorithm", c.Algorithm.check())
 	v.algOK = err == nil
-	v.AddAll("backend", c.Backend.check())
-	v.AddAll("fail_mode", c.FailMode.check())
+	v.run("backend", c.Backend)
+	v.run("fail_mode", c.FailMode)
 	if strings.ContainsFunc(c.KeyPrefix, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsControl(r) || r == '{' || r == '}'
 	}) {
@@ -394,7 +394,7 @@ func (v *validator) endpoints(eps []Endpoint) []*Rule {
 		}
 
 		scope := cmp.Or(e.Scope, ScopeClient)
-		v.AddAll(key+".scope", e.Scope.check())
+		v.runAt("endpoints[<i>].scope", key+".scope", e.Scope)
 		if scope == ScopeGlobal && len(e.Tiers) > 0 {
 			v.Add(key+".tiers", "tiers do not apply to scope %q (one counter for every client, with the rule's own limits); remove them or choose another scope", ScopeGlobal)
 		}
@@ -467,12 +467,8 @@ func (v *validator) apiKey(a APIKeyConfig) {
 	if !isToken(a.Header) {
 		v.Add("api_key.header", "must be an HTTP header name such as %q, got %q", DefaultAPIKeyHeader, a.Header)
 	}
-	if a.CacheTTL <= 0 {
-		v.Add("api_key.cache_ttl", "must be > 0, got %q", a.CacheTTL.String())
-	}
-	if a.Timeout <= 0 {
-		v.Add("api_key.timeout", "must be > 0, got %q", a.Timeout.String())
-	}
+	v.run("api_key.cache_ttl", a.CacheTTL)
+	v.run("api_key.timeout", a.Timeout)
 }
 
 func (v *validator) exemptions(e ExemptionsConfig) clientip.PrefixSet {
@@ -493,18 +489,12 @@ func (v *validator) penalty(p PenaltyConfig) {
 }
 
 func (v *validator) response(r ResponseConfig) {
-	if r.Format != FormatJSON && r.Format != FormatProblem {
-		v.Add("response.format", "must be %q or %q, got %q", FormatJSON, FormatProblem, r.Format)
-	}
+	v.run("response.format", r.Format)
 }
 
 // redis checks the redis section; it is only read with backend = "redis".
 func (v *validator) redis(r RedisConfig) {
-	switch r.Mode {
-	case RedisStandalone, RedisSentinel, RedisCluster:
-	default:
-		v.Add("redis.mode", "must be %q, %q or %q, got %q", RedisStandalone, RedisSentinel, RedisCluster, r.Mode)
-	}
+	v.run("redis.mode", r.Mode)
 	for i, a := range r.Addrs {
 		host, port, err := net.SplitHostPort(a)
 		n, perr := strconv.Atoi(port)
@@ -521,41 +511,23 @@ func (v *validator) redis(r RedisConfig) {
 	case r.DB != 0 && r.Mode == RedisCluster:
 		v.Add("redis.db", "must be 0 in cluster mode (Redis Cluster has only database 0), got %d", r.DB)
 	}
-	if r.PoolSize < 0 {
-		v.Add("redis.pool_size", "must be ≥ 0 (0 = client default), got %d", r.PoolSize)
-	}
-	if r.DialTimeout <= 0 {
-		v.Add("redis.dial_timeout", "must be > 0, got %q", r.DialTimeout.String())
-	}
-	if r.Timeout <= 0 {
-		v.Add("redis.timeout", "must be > 0, got %q", r.Timeout.String())
-	}
-	if r.MaxRetries < -1 {
-		v.Add("redis.max_retries", "must be ≥ 0, or -1 for none, got %d", r.MaxRetries)
-	}
-	if r.CircuitBreaker.FailureThreshold < 1 {
-		v.Add("redis.circuit_breaker.failure_threshold", "must be ≥ 1, got %d", r.CircuitBreaker.FailureThreshold)
-	}
-	if r.CircuitBreaker.OpenTimeout <= 0 {
-		v.Add("redis.circuit_breaker.open_timeout", "must be > 0, got %q", r.CircuitBreaker.OpenTimeout.String())
-	}
+	v.run("redis.pool_size", r.PoolSize)
+	v.run("redis.dial_timeout", r.DialTimeout)
+	v.run("redis.timeout", r.Timeout)
+	v.run("redis.max_retries", r.MaxRetries)
+	v.run("redis.circuit_breaker.failure_threshold", r.CircuitBreaker.FailureThreshold)
+	v.run("redis.circuit_breaker.open_timeout", r.CircuitBreaker.OpenTimeout)
 }
 
 // memory checks the memory section, also read by fail_mode = "local".
 func (v *validator) memory(m MemoryConfig) {
-	if m.MaxKeys < 1 {
-		v.Add("memory.max_keys", "must be ≥ 1, got %d", m.MaxKeys)
-	}
-	if m.SweepInterval <= 0 {
-		v.Add("memory.sweep_interval", "must be > 0, got %q", m.SweepInterval.String())
-	}
+	v.run("memory.max_keys", m.MaxKeys)
+	v.run("memory.sweep_interval", m.SweepInterval)
 }
 
 func (v *validator) metrics(m MetricsConfig) {
 	if !promNameRE.MatchString(m.Namespace) {
 		v.Add("metrics.namespace", "must be a Prometheus name matching %s, got %q", promNameRE, m.Namespace)
 	}
-	if m.TopClients < -1 {
-		v.Add("metrics.top_clients", "must be ≥ 0, or -1 for none, got %d", m.TopClients)
-	}
+	v.run("metrics.top_clients", m.TopClients)
 }
