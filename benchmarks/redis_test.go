@@ -147,6 +147,7 @@ func BenchmarkRedis(b *testing.B) {
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 				b.ReportMetric((after.cmdUS-before.cmdUS)/float64(b.N), "redis-cmd-µs/op")
 				b.ReportMetric((after.cpuUS-before.cpuUS)/float64(b.N), "redis-cpu-µs/op")
+				b.ReportMetric((after.scripts-before.scripts)/float64(b.N), "script-calls/op")
 				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "client-cpu-µs/op")
 				b.ReportMetric(float64(allowed.Load())/float64(b.N), "allowed/op")
 			})
@@ -154,10 +155,12 @@ func BenchmarkRedis(b *testing.B) {
 	}
 }
 
-// redisUse is what redis-server has spent so far: cmdUS the time its commands ran (the sum
-// of INFO commandstats usec: scripts included, reading and writing sockets not), cpuUS
-// its process's CPU time (INFO cpu, user + sys: everything, network I/O included).
-type redisUse struct{ cmdUS, cpuUS float64 }
+// redisUse is what redis-server has spent so far: cmdUS the time its script calls ran (INFO
+// commandstats usec of EVAL and EVALSHA, the commands the scripts call included, reading
+// and writing sockets not), cpuUS its process's CPU time (INFO cpu, user + sys:
+// everything, network I/O included), and scripts the number of those script calls (fewer
+// than the decisions when a library batches them). Every library decides with scripts.
+type redisUse struct{ cmdUS, cpuUS, scripts float64 }
 
 // redisCost reads srv's redisUse. The benchmarks report its increase per decision: how
 // much of one core Redis needs per decision, which bounds decisions/s on a shared machine
@@ -174,7 +177,9 @@ func redisCost(b *testing.B, srv *redistest.Server) redisUse {
 			require.NoError(b, err)
 			u.cpuUS += f * 1e6
 		}
-		if !strings.HasPrefix(line, "cmdstat_") {
+		// The commands a script calls have lines of their own, whose time the script's
+		// includes: only the script calls count.
+		if !strings.HasPrefix(line, "cmdstat_eval:") && !strings.HasPrefix(line, "cmdstat_evalsha:") {
 			continue
 		}
 		for field := range strings.SplitSeq(line[strings.IndexByte(line, ':')+1:], ",") {
@@ -182,6 +187,11 @@ func redisCost(b *testing.B, srv *redistest.Server) redisUse {
 				f, err := strconv.ParseFloat(v, 64)
 				require.NoError(b, err)
 				u.cmdUS += f
+			}
+			if v, ok := strings.CutPrefix(field, "calls="); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				require.NoError(b, err)
+				u.scripts += f
 			}
 		}
 	}

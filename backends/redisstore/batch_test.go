@@ -1,0 +1,92 @@
+package redisstore_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/backends/redisstore"
+	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
+)
+
+// TestBatchDecidesLikeSeparateCalls queues decisions of two clients under two policies of
+// each algorithm — one window, and three windows with a penalty, so that the requests of a
+// batch have replies of different lengths — behind a frozen Redis, then lets Redis run
+// them. They share a few script calls, and every answer is the one separate calls give:
+// each client admitted exactly its limit, each admitted request one unit fewer remaining
+// than the one before it, in some order.
+func TestBatchDecidesLikeSeparateCalls(t *testing.T) {
+	t.Parallel()
+	pen := &rate.PenaltyPolicy{Threshold: 1000, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}
+	for _, alg := range algorithms {
+		t.Run(alg.String(), func(t *testing.T) {
+			t.Parallel()
+			srv := redistest.StartServer(t)
+			// One instant for every decision: nothing refills while they wait.
+			store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
+			now := time.Now()
+			clients := []struct {
+				key     string
+				p       *rate.Policy
+				binding int // the window that runs out first
+				limit   int64
+			}{
+				{"ip:192.0.2.30:one", policy(t, alg, nil, 40, time.Hour), 0, 40},
+				{"ip:192.0.2.31:three", policy(t, alg, pen, 100, time.Second, 25, time.Minute, 1000, time.Hour), 1, 25},
+			}
+			// A first decision loads the script, so that the ones below find it.
+			var res rate.Result
+			require.NoError(t, store.Take(context.Background(), &rate.Request{Key: "ip:192.0.2.32:warm", Policy: clients[0].p, Cost: 1, Now: now}, &res))
+			before := commandStats(t, srv.Client())["evalsha"]
+
+			resume := freeze(t, srv)
+			const perClient = 150
+			results := make([][]rate.Result, len(clients))
+			var wg sync.WaitGroup
+			for i, c := range clients {
+				results[i] = make([]rate.Result, perClient)
+				for j := range perClient {
+					wg.Go(func() {
+						req := &rate.Request{Key: c.key, Policy: c.p, Cost: 1, Now: now}
+						assert.NoError(t, store.Take(context.Background(), req, &results[i][j]))
+					})
+				}
+			}
+			// Two decisions are in flight, stuck in the frozen Redis; the others queue.
+			eventually(t, 10*time.Second, "decisions queued", func() bool {
+				return redisstore.QueuedDecisions(store) == len(clients)*perClient-2
+			})
+			resume()
+			wg.Wait()
+
+			calls := commandStats(t, srv.Client())["evalsha"] - before
+			queued := len(clients)*perClient - 2
+			assert.Equal(t, 2+(queued+redisstore.MaxBatch-1)/redisstore.MaxBatch, calls, "script calls: the two in flight, then the queue in batches of at most %d", redisstore.MaxBatch)
+			for i, c := range clients {
+				var remaining []int64
+				for _, r := range results[i] {
+					if r.Allowed {
+						remaining = append(remaining, r.Windows[c.binding].Remaining)
+					}
+				}
+				require.Len(t, remaining, int(c.limit), "%s: admitted", c.key)
+				assert.ElementsMatch(t, countdown(c.limit), remaining, "%s: remaining after each admission", c.key)
+			}
+		})
+	}
+}
+
+// countdown is limit-1, limit-2, …, 0.
+func countdown(limit int64) []int64 {
+	var v []int64
+	for r := limit - 1; r >= 0; r-- {
+		v = append(v, r)
+	}
+	return v
+}
