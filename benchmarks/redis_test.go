@@ -46,7 +46,7 @@ var redisCallers = []int{1, 16, 64}
 
 // redisDeciders returns each library's decider on the redis-server at addr, each on a
 // go-redis v9 client of its own with the library's default settings: ratewarden's store
-// from a redis configuration with its defaults (pool, AutoPipeline), except a 1 s budget
+// from a redis configuration with its defaults (pool, batching), except a 1 s budget
 // and no local cache; redis_rate and ulule on redis.NewClient with default options (RESP3,
 // a pool of 10 per CPU). prefix keeps each run's keys apart from earlier runs'.
 func redisDeciders(b *testing.B, addr, prefix string) []namedDecider {
@@ -100,11 +100,10 @@ type namedDecider struct {
 	decide decider
 }
 
-// BenchmarkRedis compares Redis decisions of ratewarden's store (each algorithm: one
-// EVALSHA per decision, server time, concurrent decisions coalesced into pipelined
-// round trips by go-redis's AutoPipeline), go-redis/redis_rate (GCRA, one EVALSHA per
-// decision) and ulule/limiter's Redis store (fixed window, one EVALSHA per decision) on
-// one local redis-server, with 1, 16 and 64 callers deciding at once. Same limit
+// BenchmarkRedis compares Redis decisions of ratewarden's store (each algorithm: server
+// time, concurrent decisions batched into one EVALSHA, docs/redis.md), go-redis/redis_rate
+// (GCRA, one EVALSHA per decision) and ulule/limiter's Redis store (fixed window, one
+// EVALSHA per decision) on one local redis-server, with 1, 16 and 64 callers deciding at once. Same limit
 // (1,000 per minute), the same 10,000 distinct keys walked in turn, so that every
 // decision admits (allowed/op shows it). ratewarden also runs each decision under its
 // budget and circuit breaker, which the peers have not, and returns every window's
