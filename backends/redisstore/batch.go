@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -48,9 +49,19 @@ type call struct {
 	cost     int64
 	op       rate.Op
 
-	reply []int64
-	err   error
-	done  chan struct{} // closed when reply or err is set (batcher only)
+	reply    []int64
+	err      error
+	done     chan struct{} // closed when reply or err is set (queued calls only)
+	finished atomic.Bool   // reply or err is set (queued calls only; see finish)
+}
+
+// finish sets the outcome of a queued call and wakes its caller, once: the second of its
+// batch's reply and its own deadline (batcher.expire) is ignored.
+func (c *call) finish(reply []int64, err error) {
+	if c.finished.CompareAndSwap(false, true) {
+		c.reply, c.err = reply, err
+		close(c.done)
+	}
 }
 
 // argc is the number of arguments of c's request (A in lua/prelude.lua).
@@ -87,8 +98,8 @@ func command(ctx context.Context, sc *script, load bool, calls []*call) *redis.I
 
 // exec runs sc for calls on the client, in one round trip, or two when Redis answers
 // NOSCRIPT (the script's first use, or after a restart, a failover or SCRIPT FLUSH): EVAL
-// then loads it. It sets each call's reply or error.
-func (s *Store) exec(ctx context.Context, sc *script, calls []*call) {
+// then loads it. It returns every request's reply, back to back.
+func (s *Store) exec(ctx context.Context, sc *script, calls []*call) ([]int64, error) {
 	cmd := command(ctx, sc, false, calls)
 	err := s.client.Process(ctx, cmd)
 	if redis.HasErrorPrefix(err, "NOSCRIPT") {
@@ -98,12 +109,12 @@ func (s *Store) exec(ctx context.Context, sc *script, calls []*call) {
 	if ran(err) {
 		s.loaded.Store(sc, struct{}{})
 	}
-	split(cmd.Val(), err, calls)
+	return cmd.Val(), err
 }
 
-// split hands each call its part of reply, or err, or an error for a reply whose length
-// is not the calls' (a script of another version answered).
-func split(reply []int64, err error, calls []*call) {
+// split hands each call its part of reply, or err, through set; or an error for a reply
+// whose length is not the calls' (a script of another version answered).
+func split(reply []int64, err error, calls []*call, set func(c *call, reply []int64, err error)) {
 	if err == nil {
 		want := 0
 		for _, c := range calls {
@@ -117,13 +128,16 @@ func split(reply []int64, err error, calls []*call) {
 	for _, c := range calls {
 		n := c.pl.replyLen()
 		if err != nil {
-			c.err = err
+			set(c, nil, err)
 		} else {
-			c.reply = reply[off : off+n : off+n]
+			set(c, reply[off:off+n:off+n], nil)
 		}
 		off += n
 	}
 }
+
+// setReply sets the outcome of a call its caller sent itself.
+func setReply(c *call, reply []int64, err error) { c.reply, c.err = reply, err }
 
 // batcher sends the decisions of one script on one Redis in batches (see Batching above).
 // It is safe for concurrent use.
@@ -139,21 +153,23 @@ type batcher struct {
 // decide runs c, alone when fewer than maxInFlight calls are in flight, else in the next
 // batch, and returns its reply, or an error by c's deadline or when c.ctx is done.
 //
-// A waiting decision arms no timer of its own (one per decision cost a tenth of the
-// client's CPU under load): the batches keep its deadline. The queue is in arrival order
-// and every decision has the same budget, so the calls in flight end, by their own
-// deadlines, no later than the queued ones' would; a batch leaves out the decisions whose
-// deadline has passed and runs under the earliest deadline of the rest. A caller's
-// context that ends earlier ends the wait itself.
+// A queued decision arms no timer of its own (one per decision cost a tenth of the
+// client's CPU under load). While it waits in the queue, the calls in flight end by their
+// own deadlines, which are no later than its own: the queue is in arrival order and
+// budgets are equal (a caller's context with an earlier deadline ends its wait itself). A
+// batch leaves out the decisions whose deadline has passed; it runs until the latest
+// deadline of the others, and one timer per batch fails each of them at its own deadline
+// (expire): one decision's short time left never shortens another's.
 func (b *batcher) decide(c *call) ([]int64, error) {
 	b.mu.Lock()
 	if b.inFlight < maxInFlight {
 		b.inFlight++
 		b.mu.Unlock()
 		ctx, cancel := context.WithDeadline(c.ctx, c.deadline)
-		b.s.exec(ctx, b.sc, []*call{c})
+		reply, err := b.s.exec(ctx, b.sc, []*call{c})
 		cancel()
 		b.next()
+		split(reply, err, []*call{c}, setReply)
 		return c.reply, c.err
 	}
 	c.done = make(chan struct{})
@@ -187,33 +203,78 @@ func (b *batcher) next() {
 	go b.run(batch)
 }
 
-// run sends batch under the earliest deadline of its decisions, leaving out those whose
-// deadline has passed or whose caller's context is done, and starts the next one.
+// run sends batch, leaving out the decisions whose deadline has passed or whose caller's
+// context is done, until the latest deadline of the others, and starts the next one.
 func (b *batcher) run(batch []*call) {
 	now := time.Now()
 	live := batch[:0]
-	var deadline time.Time
+	var latest time.Time
 	for _, c := range batch {
 		if err := c.ctx.Err(); err != nil || !now.Before(c.deadline) {
 			if err == nil {
 				err = context.DeadlineExceeded
 			}
-			c.err = err
-			close(c.done)
+			c.finish(nil, err)
 			continue
 		}
-		if deadline.IsZero() || c.deadline.Before(deadline) {
-			deadline = c.deadline
+		if c.deadline.After(latest) {
+			latest = c.deadline
 		}
 		live = append(live, c)
 	}
 	if len(live) > 0 {
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		b.s.exec(ctx, b.sc, live)
+		stop := expire(live)
+		ctx, cancel := context.WithDeadline(context.Background(), latest)
+		reply, err := b.s.exec(ctx, b.sc, live)
 		cancel()
-		for _, c := range live {
-			close(c.done)
-		}
+		stop()
+		split(reply, err, live, (*call).finish)
 	}
 	b.next()
+}
+
+// expire fails each of calls with context.DeadlineExceeded when its deadline passes
+// before it finished, with one timer, until stop is called.
+func expire(calls []*call) (stop func()) {
+	var (
+		mu      sync.Mutex
+		stopped bool
+		t       *time.Timer
+	)
+	fire := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		now := time.Now()
+		var next time.Time
+		for _, c := range calls {
+			switch {
+			case c.finished.Load():
+			case !now.Before(c.deadline):
+				c.finish(nil, context.DeadlineExceeded)
+			case next.IsZero() || c.deadline.Before(next):
+				next = c.deadline
+			}
+		}
+		if !next.IsZero() {
+			t.Reset(next.Sub(now))
+		}
+	}
+	earliest := calls[0].deadline
+	for _, c := range calls[1:] {
+		if c.deadline.Before(earliest) {
+			earliest = c.deadline
+		}
+	}
+	mu.Lock()
+	t = time.AfterFunc(time.Until(earliest), fire)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+	}
 }

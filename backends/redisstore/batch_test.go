@@ -2,10 +2,14 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -89,4 +93,92 @@ func countdown(limit int64) []int64 {
 		v = append(v, r)
 	}
 	return v
+}
+
+// gateHook holds script calls until released, or until their context ends: lone calls (one
+// request) until lone is closed, batches until batch is.
+type gateHook struct {
+	lone, batch chan struct{}
+	waiting     atomic.Int64
+}
+
+func (h *gateHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *gateHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		if name := cmd.Name(); name != "evalsha" && name != "eval" || len(args) < 4 {
+			return next(ctx, cmd)
+		}
+		gate := h.lone
+		if nkeys, _ := args[2].(int); len(args) > 3+nkeys && args[3+nkeys] != 1 {
+			gate = h.batch
+		}
+		h.waiting.Add(1)
+		defer h.waiting.Add(-1)
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			cmd.SetErr(ctx.Err())
+			return ctx.Err()
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *gateHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestBatchKeepsEachDecisionsDeadline: a decision whose budget ends while its batch is
+// still in Redis fails then, as a timeout, and the others of the batch, whose budgets
+// started later, still get their answers — one decision's short time left never cuts
+// another's short.
+func TestBatchKeepsEachDecisionsDeadline(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
+	cfg.Redis.Timeout = 2 * time.Second
+	client, err := redisstore.NewClient(cfg.Redis)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	open := make(chan struct{})
+	close(open)
+	hook := &gateHook{lone: open, batch: open}
+	client.AddHook(hook)
+	store, err := redisstore.NewWithClient(client, cfg)
+	require.NoError(t, err)
+	p := policy(t, rate.TokenBucket, nil, 100, time.Minute)
+	take := func(key string) error {
+		var res rate.Result
+		err := store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1}, &res)
+		if err == nil && !res.Allowed {
+			return errors.New("denied")
+		}
+		return err
+	}
+	require.NoError(t, take("ip:192.0.2.40:warm")) // loads the script
+
+	lone, batch := make(chan struct{}), make(chan struct{})
+	hook.lone, hook.batch = lone, batch
+	var wg sync.WaitGroup
+	for _, key := range []string{"ip:192.0.2.41:a", "ip:192.0.2.42:b"} {
+		wg.Go(func() { assert.NoError(t, take(key)) }) // the two calls in flight
+	}
+	eventually(t, 10*time.Second, "two lone calls held", func() bool { return hook.waiting.Load() == 2 })
+	first := make(chan error, 1)
+	go func() { first <- take("ip:192.0.2.43:first") }()
+	eventually(t, 10*time.Second, "the first decision queued", func() bool { return redisstore.QueuedDecisions(store) == 1 })
+	time.Sleep(cfg.Redis.Timeout / 2) // the others' budgets start later
+	const later = 20
+	for i := range later {
+		wg.Go(func() { assert.NoError(t, take("ip:192.0.2.44:later-"+strconv.Itoa(i)), "a later decision") })
+	}
+	eventually(t, 10*time.Second, "all queued", func() bool { return redisstore.QueuedDecisions(store) == 1+later })
+
+	close(lone) // the two in flight end; the queue goes as one batch, held
+	err = <-first
+	var rerr *redisstore.Error
+	require.ErrorAs(t, err, &rerr, "the first decision, at the end of its budget")
+	assert.Equal(t, rate.KindTimeout, rerr.Kind)
+	close(batch) // Redis answers the batch: the later decisions are within their budgets
+	wg.Wait()
 }

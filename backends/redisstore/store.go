@@ -240,7 +240,8 @@ func (s *Store) pipelined(c *call) ([]int64, error) {
 	n := s.inflight.Add(1)
 	defer s.inflight.Add(-1)
 	if s.pipe == nil || n <= directDecisions {
-		s.exec(c.ctx, sc, []*call{c})
+		reply, err := s.exec(c.ctx, sc, []*call{c})
+		split(reply, err, []*call{c}, setReply)
 		return c.reply, c.err
 	}
 	if _, ok := s.loaded.Load(sc); !ok {
@@ -263,7 +264,7 @@ func (s *Store) evalsha(c *call) error {
 	if err := s.pipe.Submit(c.ctx, cmd).WaitContext(c.ctx); err != nil {
 		return err
 	}
-	split(cmd.Val(), cmd.Err(), []*call{c})
+	split(cmd.Val(), cmd.Err(), []*call{c}, setReply)
 	return c.err
 }
 
@@ -295,9 +296,10 @@ func (s *Store) load(c *call, noscript bool) ([]int64, error) {
 			if ran(err) {
 				s.loaded.Store(sc, struct{}{})
 			}
-			split(cmd.Val(), err, []*call{c})
+			split(cmd.Val(), err, []*call{c}, setReply)
 		} else {
-			s.exec(c.ctx, sc, []*call{c})
+			reply, err := s.exec(c.ctx, sc, []*call{c})
+			split(reply, err, []*call{c}, setReply)
 		}
 		return c.reply, c.err
 	}
