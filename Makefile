@@ -96,10 +96,12 @@ bench-smoke:
 bench:
 	$(GO) test -run=NONE -bench=. -benchmem work
 
-## bench-report: run the memory and middleware benchmarks (-count=3, a few minutes), profile
-## the ones that miss a SPEC 9 target, and regenerate docs/benchmarks.md, its SVG charts and
-## docs/benchmarks.txt (the raw output). REPORT_FLAGS='-in FILE' reads a saved output instead.
-bench-report:
+## bench-report: run the memory, middleware and Redis benchmarks (-count=3, about ten
+## minutes; Redis on a redis-server of its own), profile the ones that miss a SPEC 9 target,
+## and regenerate docs/benchmarks.md, its SVG charts and docs/benchmarks.txt (the raw
+## output). REPORT_FLAGS='-in FILE' reads a saved output instead; '-redis-benchtime ""'
+## leaves Redis out.
+bench-report: redis-deps
 	$(GO) run ./benchmarks/report $(REPORT_FLAGS)
 
 ## loadtest: the SPEC 9 load test (about 3 minutes, not part of `make test`): examples/gin

@@ -46,7 +46,7 @@ var redisCallers = []int{1, 16, 64}
 
 // redisDeciders returns each library's decider on the redis-server at addr, each on a
 // go-redis v9 client of its own with the library's default settings: ratewarden's store
-// from a redis configuration with its defaults (pool, AutoPipeline), except a 1 s budget
+// from a redis configuration with its defaults (pool, batching), except a 1 s budget
 // and no local cache; redis_rate and ulule on redis.NewClient with default options (RESP3,
 // a pool of 10 per CPU). prefix keeps each run's keys apart from earlier runs'.
 func redisDeciders(b *testing.B, addr, prefix string) []namedDecider {
@@ -100,11 +100,10 @@ type namedDecider struct {
 	decide decider
 }
 
-// BenchmarkRedis compares Redis decisions of ratewarden's store (each algorithm: one
-// EVALSHA per decision, server time, concurrent decisions coalesced into pipelined
-// round trips by go-redis's AutoPipeline), go-redis/redis_rate (GCRA, one EVALSHA per
-// decision) and ulule/limiter's Redis store (fixed window, one EVALSHA per decision) on
-// one local redis-server, with 1, 16 and 64 callers deciding at once. Same limit
+// BenchmarkRedis compares Redis decisions of ratewarden's store (each algorithm: server
+// time, concurrent decisions batched into one EVALSHA, docs/redis.md), go-redis/redis_rate
+// (GCRA, one EVALSHA per decision) and ulule/limiter's Redis store (fixed window, one
+// EVALSHA per decision) on one local redis-server, with 1, 16 and 64 callers deciding at once. Same limit
 // (1,000 per minute), the same 10,000 distinct keys walked in turn, so that every
 // decision admits (allowed/op shows it). ratewarden also runs each decision under its
 // budget and circuit breaker, which the peers have not, and returns every window's
@@ -147,6 +146,7 @@ func BenchmarkRedis(b *testing.B) {
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 				b.ReportMetric((after.cmdUS-before.cmdUS)/float64(b.N), "redis-cmd-µs/op")
 				b.ReportMetric((after.cpuUS-before.cpuUS)/float64(b.N), "redis-cpu-µs/op")
+				b.ReportMetric((after.scripts-before.scripts)/float64(b.N), "script-calls/op")
 				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "client-cpu-µs/op")
 				b.ReportMetric(float64(allowed.Load())/float64(b.N), "allowed/op")
 			})
@@ -154,10 +154,12 @@ func BenchmarkRedis(b *testing.B) {
 	}
 }
 
-// redisUse is what redis-server has spent so far: cmdUS the time its commands ran (the sum
-// of INFO commandstats usec: scripts included, reading and writing sockets not), cpuUS
-// its process's CPU time (INFO cpu, user + sys: everything, network I/O included).
-type redisUse struct{ cmdUS, cpuUS float64 }
+// redisUse is what redis-server has spent so far: cmdUS the time its script calls ran (INFO
+// commandstats usec of EVAL and EVALSHA, the commands the scripts call included, reading
+// and writing sockets not), cpuUS its process's CPU time (INFO cpu, user + sys:
+// everything, network I/O included), and scripts the number of those script calls (fewer
+// than the decisions when a library batches them). Every library decides with scripts.
+type redisUse struct{ cmdUS, cpuUS, scripts float64 }
 
 // redisCost reads srv's redisUse. The benchmarks report its increase per decision: how
 // much of one core Redis needs per decision, which bounds decisions/s on a shared machine
@@ -174,7 +176,9 @@ func redisCost(b *testing.B, srv *redistest.Server) redisUse {
 			require.NoError(b, err)
 			u.cpuUS += f * 1e6
 		}
-		if !strings.HasPrefix(line, "cmdstat_") {
+		// The commands a script calls have lines of their own, whose time the script's
+		// includes: only the script calls count.
+		if !strings.HasPrefix(line, "cmdstat_eval:") && !strings.HasPrefix(line, "cmdstat_evalsha:") {
 			continue
 		}
 		for field := range strings.SplitSeq(line[strings.IndexByte(line, ':')+1:], ",") {
@@ -182,6 +186,11 @@ func redisCost(b *testing.B, srv *redistest.Server) redisUse {
 				f, err := strconv.ParseFloat(v, 64)
 				require.NoError(b, err)
 				u.cmdUS += f
+			}
+			if v, ok := strings.CutPrefix(field, "calls="); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				require.NoError(b, err)
+				u.scripts += f
 			}
 		}
 	}

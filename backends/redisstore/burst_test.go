@@ -112,8 +112,8 @@ func serverStat(t *testing.T, srv *redistest.Server, field string) int {
 // burst: 1,500 requests of one client released together on one instance with the default
 // redis settings against a limit of 5 per minute are all decided by Redis — exactly 5
 // admitted, the rest denied, no error, the breaker still closed — and they share a few
-// pipelined round trips on a few connections instead of queueing for a pooled connection
-// each. Before AutoPipeline, each decision took a connection of the pool (20 on 2 cores)
+// batched script calls on a few connections instead of queueing for a pooled connection
+// each. Before batching, each decision took a connection of the pool (20 on 2 cores)
 // for its own round trip: with the default 100 ms budget, decisions timed out waiting for
 // one, the breaker opened and the instance failed open (up to 15 admitted).
 //
@@ -164,8 +164,8 @@ func TestBurstIsDecidedByRedis(t *testing.T) {
 			for kind, n := range obs.kinds {
 				assert.Empty(t, kind, "%d backend errors of kind %s", n, kind)
 			}
-			// One connection for the script's load, two for the pipelines (the next batch
-			// is written while the last one's replies are read), with room for a spill.
+			// At most two script calls in flight (the next batch is written while the last
+			// one's reply is read), with room for a spill.
 			assert.LessOrEqual(t, conns, 4, "connections opened by the burst")
 			assert.LessOrEqual(t, trips, int64(burstSize/10), "round trips for %d decisions", burstSize)
 		})

@@ -13,3 +13,17 @@ var WithCacheSize = withCacheSize
 
 // BreakerState is the state of s's circuit breaker: "closed", "half-open" or "open".
 func BreakerState(s *Store) string { return s.breaker.cb.State().String() }
+
+// QueuedDecisions is the number of decisions of s waiting for a script call (batch.go).
+func QueuedDecisions(s *Store) int {
+	n := 0
+	for _, b := range s.batchers {
+		b.mu.Lock()
+		n += len(b.queue)
+		b.mu.Unlock()
+	}
+	return n
+}
+
+// MaxBatch exposes maxBatch.
+const MaxBatch = maxBatch

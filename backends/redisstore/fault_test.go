@@ -170,8 +170,9 @@ func TestBudgetHoldsWhenRedisHangs(t *testing.T) {
 	assert.Equal(t, 20, obs.count(rate.KindTimeout))
 }
 
-// freeze stops the server's process (SIGSTOP) until the test ends.
-func freeze(t *testing.T, srv *redistest.Server) {
+// freeze stops the server's process (SIGSTOP) until the test ends, or until the returned
+// function resumes it.
+func freeze(t *testing.T, srv *redistest.Server) (resume func()) {
 	t.Helper()
 	info, err := srv.Client().Info(context.Background(), "server").Result()
 	require.NoError(t, err)
@@ -184,7 +185,9 @@ func freeze(t *testing.T, srv *redistest.Server) {
 	}
 	require.Positive(t, pid)
 	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	resume = func() { _ = syscall.Kill(pid, syscall.SIGCONT) }
+	t.Cleanup(resume)
+	return resume
 }
 
 // dialCounter counts the client's dial attempts.

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"encoding/binary"
-	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -11,22 +10,22 @@ import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/core/rate"
-	"github.com/redis/go-redis/v9"
 )
 
 // plan is what the store derives once from a policy: the script, the key suffixes and the
-// ARGV after now, cost and op. Plans are cached by policy address (policies are immutable).
+// arguments after now, cost and op. Plans are cached by policy address (policies are immutable).
 type plan struct {
-	script   *redis.Script
-	windows  int
-	suffixes []string // ":<seconds>" per window, then ":penalty"
-	keysLen  int      // bytes of the suffixes
-	tail     []any    // ARGV[4:]
+	script    *script
+	algorithm rate.Algorithm
+	windows   int
+	suffixes  []string // ":<seconds>" per window, then ":penalty"
+	keysLen   int      // bytes of the suffixes
+	tail      []any    // a request's arguments from the 4th on (lua/prelude.lua)
 }
 
 // newPlan builds the plan of p.
 func newPlan(p *rate.Policy) *plan {
-	pl := &plan{script: scripts[p.Algorithm], windows: len(p.Windows)}
+	pl := &plan{script: scripts[p.Algorithm], algorithm: p.Algorithm, windows: len(p.Windows)}
 	pl.tail = append(pl.tail, signature(p), strconv.Itoa(len(p.Windows)))
 	for _, w := range p.Windows {
 		pl.suffixes = append(pl.suffixes, ":"+strconv.FormatInt(w.Seconds(), 10))
@@ -136,29 +135,15 @@ func taggedKeys(prefix, key string, suffixes []string, suffixLen int) []string {
 	return keys
 }
 
-// args returns ARGV for a decision at now ("": the server's TIME) of cost units.
-func (pl *plan) args(now any, cost int64, op rate.Op) []any {
-	args := make([]any, 3, 3+len(pl.tail))
-	args[0], args[1], args[2] = now, cost, opArgs[op]
-	return append(args, pl.tail...)
-}
-
-// opArgs is ARGV[3] of each op, boxed once.
+// opArgs is a request's 3rd argument for each op, boxed once.
 var opArgs = [...]any{rate.OpTake: "0", rate.OpCheck: "1", rate.OpConsume: "2", rate.OpPeek: "3"}
 
-// decode fills res from the script's reply, an array of integers.
-func (pl *plan) decode(reply []any, res *rate.Result) error {
-	if len(reply) != 3+4*pl.windows {
-		return fmt.Errorf("redisstore: the script answered %d values, want %d", len(reply), 3+4*pl.windows)
-	}
-	var v [3 + 4*rate.MaxWindows]int64
-	for i, x := range reply {
-		n, ok := x.(int64)
-		if !ok {
-			return fmt.Errorf("redisstore: the script answered %T, want integers", x)
-		}
-		v[i] = n
-	}
+// replyLen is the length of a request's reply under pl: allowed, cooldown and
+// violations, then four values per window.
+func (pl *plan) replyLen() int { return 3 + 4*pl.windows }
+
+// decode fills res from the request's reply, of pl.replyLen() values (lua/prelude.lua).
+func (pl *plan) decode(v []int64, res *rate.Result) {
 	*res = rate.Result{
 		Allowed:    v[0] == 1,
 		Cooldown:   micros(v[1]),
@@ -168,7 +153,6 @@ func (pl *plan) decode(reply []any, res *rate.Result) error {
 		r := v[3+4*i:]
 		res.Windows[i] = rate.WindowResult{Allowed: r[0] == 1, Remaining: r[1], ResetAfter: micros(r[2]), RetryAfter: micros(r[3])}
 	}
-	return nil
 }
 
 func micros(us int64) time.Duration { return time.Duration(us) * time.Microsecond }

@@ -15,16 +15,20 @@ import (
 //go:embed lua/*.lua
 var luaFiles embed.FS
 
-// scripts holds one script per algorithm, indexed by rate.Algorithm. go-redis runs a
+// scripts holds one script per algorithm, indexed by rate.Algorithm. The store runs a
 // script with EVALSHA and falls back to EVAL on NOSCRIPT, which loads it again: after a
 // SCRIPT FLUSH, a restart, or a failover to a replica whose script cache is empty.
-var scripts = func() []*redis.Script {
-	var s []*redis.Script
+var scripts = func() []*script {
+	var s []*script
 	for _, alg := range rate.Algorithms() {
-		s = append(s, redis.NewScript(scriptSource(alg)))
+		src := scriptSource(alg)
+		s = append(s, &script{src: src, hash: redis.NewScript(src).Hash()})
 	}
 	return s
 }()
+
+// script is one decision script: its Lua source, for EVAL, and its SHA1, for EVALSHA.
+type script struct{ src, hash string }
 
 // scriptSource returns the whole Lua source of alg's script.
 func scriptSource(alg rate.Algorithm) string {

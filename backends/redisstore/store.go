@@ -64,9 +64,10 @@ type Store struct {
 	nplans atomic.Int64
 
 	inflight atomic.Int64 // decisions running (see run)
-	loaded   sync.Map     // *redis.Script → struct{}: scripts Redis ran for this store
+	batchers []*batcher   // per algorithm, on one Redis (batch.go); nil on a Cluster
+	loaded   sync.Map     // *script → struct{}: scripts Redis ran for this store
 	loadMu   sync.Mutex
-	loading  map[*redis.Script]chan struct{} // scripts a decision is loading (see load)
+	loading  map[*script]chan struct{} // scripts a decision is loading (see load)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -140,9 +141,17 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 		observer:    o.observer,
 		errlog:      backend.NewErrorLog(o.logger, o.now),
 		breaker:     newBreaker(cfg.Redis.CircuitBreaker, o.logger),
-		loading:     map[*redis.Script]chan struct{}{},
+		loading:     map[*script]chan struct{}{},
 	}
-	s.pipe = autoPipeliner(c, o.logger)
+	// One Redis holds every key: batch the decisions. (A FailoverClient is a *redis.Client
+	// too.) Any other client, a Cluster or a caller's Ring, spreads keys over servers.
+	if _, ok := c.(*redis.Client); ok {
+		for _, sc := range scripts {
+			s.batchers = append(s.batchers, &batcher{s: s, sc: sc})
+		}
+	} else {
+		s.pipe = autoPipeliner(c, o.logger)
+	}
 	if cfg.FailMode == config.FailLocal {
 		s.local = memorystore.New(cfg.Memory, memorystore.WithClock(o.now))
 	}
@@ -172,7 +181,7 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 	}
 	pl := s.plan(p)
 	start := time.Now()
-	err := s.breaker.do(func() error { return s.eval(ctx, pl, req, res) })
+	err := s.breaker.do(func() error { return s.eval(ctx, pl, req, res, start) })
 	took := time.Since(start)
 	if err == nil {
 		s.observe(req.Op.String(), took, "")
@@ -192,70 +201,81 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 	return e
 }
 
-// eval runs the policy's script for req under the decision budget.
-func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate.Result) error {
-	ctx, cancel := context.WithTimeout(ctx, s.budget)
-	defer cancel()
-	var now any = ""
-	if s.requestTime {
-		now = max(req.Now.UnixMicro(), 0) // as rate.Policy.Apply
+// eval runs the policy's script for req within the decision budget that began at start:
+// by start + redis.timeout, or ctx's deadline when that is earlier.
+func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate.Result, start time.Time) error {
+	c := &call{ctx: ctx, deadline: start.Add(s.budget), pl: pl, keys: pl.keys(s.prefix, req.Key), now: "", cost: req.Cost, op: req.Op}
+	if d, ok := ctx.Deadline(); ok && d.Before(c.deadline) {
+		c.deadline = d
 	}
-	v, err := s.run(ctx, pl.script, pl.keys(s.prefix, req.Key), pl.args(now, req.Cost, req.Op))
+	if s.requestTime {
+		c.now = max(req.Now.UnixMicro(), 0) // as rate.Policy.Apply
+	}
+	v, err := s.run(c)
 	if err != nil {
 		return err
 	}
-	return pl.decode(v, res)
+	pl.decode(v, res)
+	return nil
 }
 
-// run runs sc by EVALSHA, batched with the concurrent decisions into one pipelined round
-// trip when the client has an AutoPipeliner, and loads it with one EVAL when Redis
-// answers NOSCRIPT (its first use, or after a restart, a failover or SCRIPT FLUSH).
-func (s *Store) run(ctx context.Context, sc *redis.Script, keys []string, args []any) ([]any, error) {
+// run sends c: on one Redis, through the script's batcher, which decides it with the
+// decisions that come meanwhile in one call (batch.go); on a Cluster, alone when it is the
+// only decision running, else by EVALSHA through the AutoPipeliner, pipelined with the
+// concurrent ones into one round trip. It loads the script with EVAL when Redis answers
+// NOSCRIPT (its first use, or after a restart, a failover or SCRIPT FLUSH).
+func (s *Store) run(c *call) ([]int64, error) {
+	if s.batchers != nil {
+		return s.batchers[c.pl.algorithm].decide(c)
+	}
+	ctx, cancel := context.WithDeadline(c.ctx, c.deadline)
+	defer cancel()
+	c.ctx = ctx
+	return s.pipelined(c)
+}
+
+// pipelined is run on a Cluster, under c.ctx's deadline.
+func (s *Store) pipelined(c *call) ([]int64, error) {
+	sc := c.pl.script
 	n := s.inflight.Add(1)
 	defer s.inflight.Add(-1)
 	if s.pipe == nil || n <= directDecisions {
-		cmd := sc.Run(ctx, s.client, keys, args...)
-		if s.pipe != nil && ran(cmd.Err()) {
-			s.loaded.Store(sc, struct{}{})
-		}
-		return cmd.Slice()
+		reply, err := s.exec(c.ctx, sc, []*call{c})
+		split(reply, err, []*call{c}, setReply)
+		return c.reply, c.err
 	}
 	if _, ok := s.loaded.Load(sc); !ok {
-		return s.load(ctx, sc, keys, args, false)
+		return s.load(c, false)
 	}
-	v, err := s.evalsha(ctx, sc, keys, args)
+	err := s.evalsha(c)
 	if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
-		return v, err
+		return c.reply, err
 	}
 	s.loaded.Delete(sc)
-	return s.load(ctx, sc, keys, args, true)
+	return s.load(c, true)
 }
 
-// evalsha runs sc through the AutoPipeliner. The AutoPipeliner runs a batch on its own
-// context, bounded by the client's read and write timeouts (redis.timeout), so the wait
-// is bounded by ctx here: a decision never waits for Redis past its budget, whatever
-// its batch does.
-func (s *Store) evalsha(ctx context.Context, sc *redis.Script, keys []string, args []any) ([]any, error) {
-	a := make([]any, 0, 3+len(keys)+len(args))
-	a = append(a, "evalsha", sc.Hash(), len(keys))
-	for _, k := range keys {
-		a = append(a, k)
+// evalsha runs c's script through the AutoPipeliner. The AutoPipeliner runs a batch on
+// its own context, bounded by the client's read and write timeouts (redis.timeout), so
+// the wait is bounded by c.ctx here: a decision never waits for Redis past its budget,
+// whatever its batch does.
+func (s *Store) evalsha(c *call) error {
+	cmd := command(c.ctx, c.pl.script, false, []*call{c})
+	if err := s.pipe.Submit(c.ctx, cmd).WaitContext(c.ctx); err != nil {
+		return err
 	}
-	cmd := redis.NewCmd(ctx, append(a, args...)...)
-	cmd.SetFirstKeyPos(3) // routes the command to the keys' slot in Cluster mode
-	if err := s.pipe.Submit(ctx, cmd).WaitContext(ctx); err != nil {
-		return nil, err
-	}
-	return cmd.Slice()
+	split(cmd.Val(), cmd.Err(), []*call{c}, setReply)
+	return c.err
 }
 
-// load runs sc for a decision when the store does not know it is in Redis's script
-// cache: on the store's first use of sc (noscript false: EVALSHA first, in case another
-// instance loaded it), or after an EVALSHA found NOSCRIPT (noscript true: EVAL). One
-// decision per script does so, unbatched, and the decisions that come meanwhile wait for
-// it and then run EVALSHA, batched: a burst on a fresh Redis or a fresh store sends one
-// copy of the script, not one per decision.
-func (s *Store) load(ctx context.Context, sc *redis.Script, keys []string, args []any, noscript bool) ([]any, error) {
+// load runs c when the store does not know its script is in Redis's script cache, on a
+// Cluster: on the store's first use of the script (noscript false: EVALSHA first, in case
+// another instance loaded it), or after an EVALSHA found NOSCRIPT (noscript true: EVAL).
+// One decision per script does so, unpipelined, and the decisions that come meanwhile
+// wait for it and then run EVALSHA, pipelined: a burst on a fresh Redis or a fresh store
+// sends one copy of the script, not one per decision.
+func (s *Store) load(c *call, noscript bool) ([]int64, error) {
+	sc := c.pl.script
 	s.loadMu.Lock()
 	done, loading := s.loading[sc]
 	if !loading {
@@ -270,23 +290,25 @@ func (s *Store) load(ctx context.Context, sc *redis.Script, keys []string, args 
 			s.loadMu.Unlock()
 			close(done)
 		}()
-		var cmd *redis.Cmd
 		if noscript {
-			cmd = sc.Eval(ctx, s.client, keys, args...)
+			cmd := command(c.ctx, sc, true, []*call{c})
+			err := s.client.Process(c.ctx, cmd)
+			if ran(err) {
+				s.loaded.Store(sc, struct{}{})
+			}
+			split(cmd.Val(), err, []*call{c}, setReply)
 		} else {
-			cmd = sc.Run(ctx, s.client, keys, args...)
+			reply, err := s.exec(c.ctx, sc, []*call{c})
+			split(reply, err, []*call{c}, setReply)
 		}
-		if ran(cmd.Err()) {
-			s.loaded.Store(sc, struct{}{})
-		}
-		return cmd.Slice()
+		return c.reply, c.err
 	}
 	select {
 	case <-done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case <-c.ctx.Done():
+		return nil, c.ctx.Err()
 	}
-	return s.run(ctx, sc, keys, args)
+	return s.pipelined(c)
 }
 
 // Reset forgets key as [rate.Store] specifies, in one round trip: one UNLINK of the key's

@@ -23,9 +23,13 @@ import (
 	"time"
 )
 
-// benchPattern selects the benchmarks the report reads (BenchmarkRedis needs a
-// redis-server and has its own make target).
-const benchPattern = "^Benchmark(MemoryDecision|MemoryClock|MemoryGrowth|Middleware)$"
+// benchPattern selects the in-process benchmarks the report reads; redisPattern the Redis
+// ones, run separately for a fixed number of decisions (-redis-benchtime), since each of
+// their decisions is a network round trip. BenchmarkRedis starts its own redis-server.
+const (
+	benchPattern = "^Benchmark(MemoryDecision|MemoryClock|MemoryGrowth|Middleware)$"
+	redisPattern = "^BenchmarkRedis(Paired)?$"
+)
 
 func main() {
 	in := flag.String("in", "", "a saved go test -bench output to read instead of running the benchmarks")
@@ -33,14 +37,17 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "the Markdown file to write; the SVG charts go beside it")
 	raw := flag.String("raw", "docs/benchmarks.txt", "where to save the go test -bench output of a run")
 	load := flag.String("load", "benchmarks/results/*.json", "glob of the load test's JSON result; the newest match is used")
+	redisTime := flag.String("redis-benchtime", "20000x", "-benchtime of the Redis benchmarks; \"\" skips them")
 	flag.Parse()
 	log.SetFlags(0)
-	if err := generate(*in, *count, *out, *raw, *load); err != nil {
+	if err := generate(*in, *count, *out, *raw, *load, *redisTime); err != nil {
 		log.Fatal("bench-report: ", err)
 	}
 }
 
-func generate(in string, count int, out, raw, loadGlob string) error {
+// generate writes the report of the run saved in in, or of a new run of -count of each
+// benchmark (and of the Redis ones for redisTime, unless it is "") saved in raw.
+func generate(in string, count int, out, raw, loadGlob, redisTime string) error {
 	var (
 		output []byte
 		err    error
@@ -54,6 +61,15 @@ func generate(in string, count int, out, raw, loadGlob string) error {
 		log.Printf("go %s (a few minutes)", strings.Join(args, " "))
 		if output, err = goCmd(args...); err != nil {
 			return fmt.Errorf("go test: %w\n%s", err, output)
+		}
+		if redisTime != "" {
+			args := []string{"test", "-run=NONE", "-bench", redisPattern, "-benchmem", "-benchtime=" + redisTime, fmt.Sprint("-count=", count), "./benchmarks"}
+			log.Printf("go %s (a few minutes more; it starts a redis-server)", strings.Join(args, " "))
+			more, err := goCmd(args...)
+			if err != nil {
+				return fmt.Errorf("go test: %w\n%s", err, more)
+			}
+			output = append(output, more...)
 		}
 		if err := os.WriteFile(raw, output, 0o644); err != nil {
 			return err

@@ -84,3 +84,15 @@ func (r *run) get(name, unit string) (stat, bool) {
 	}
 	return s.stat(unit)
 }
+
+// names lists the benchmarks whose name begins with prefix, sorted.
+func (r *run) names(prefix string) []string {
+	var ns []string
+	for name := range r.bench {
+		if strings.HasPrefix(name, prefix) {
+			ns = append(ns, name)
+		}
+	}
+	slices.Sort(ns)
+	return ns
+}

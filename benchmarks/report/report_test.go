@@ -35,6 +35,14 @@ BenchmarkMiddleware/router=chi/mw=ratewarden-2          1000  2500 ns/op  1900 B
 BenchmarkMiddleware/router=chi/mw=ulule-2               1000  3000 ns/op  900 B/op  19 allocs/op
 BenchmarkMiddleware/router=chi/mw=tollbooth-2           1000  5000 ns/op  1300 B/op  32 allocs/op
 BenchmarkMiddleware/router=chi/mw=httprate-2            1000  2000 ns/op  1300 B/op  19 allocs/op
+BenchmarkRedis/lib=ratewarden-token-bucket/callers=1-2   1000  80000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  12500 decisions/s  20 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1200 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-gcra/callers=1-2           1000  90000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  11111 decisions/s  20 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1200 B/op  20 allocs/op
+BenchmarkRedis/lib=redis_rate/callers=1-2                1000  100000 ns/op  1.000 allowed/op  28 client-cpu-µs/op  10000 decisions/s  18 redis-cmd-µs/op  30 redis-cpu-µs/op  1.000 script-calls/op  750 B/op  23 allocs/op
+BenchmarkRedis/lib=ratewarden-token-bucket/callers=64-2  1000  25000 ns/op  1.000 allowed/op  9 client-cpu-µs/op  40000 decisions/s  11 redis-cmd-µs/op  13 redis-cpu-µs/op  0.050 script-calls/op  677 B/op  6 allocs/op
+BenchmarkRedis/lib=ratewarden-gcra/callers=64-2          1000  20000 ns/op  1.000 allowed/op  9 client-cpu-µs/op  50000 decisions/s  11 redis-cmd-µs/op  13 redis-cpu-µs/op  0.050 script-calls/op  677 B/op  6 allocs/op
+BenchmarkRedis/lib=redis_rate/callers=64-2               1000  50000 ns/op  1.000 allowed/op  25 client-cpu-µs/op  20000 decisions/s  17 redis-cmd-µs/op  23 redis-cpu-µs/op  1.000 script-calls/op  772 B/op  23 allocs/op
+BenchmarkRedisPaired/token_bucket-2                      1000  400000 ns/op  210000 ratewarden-ns/decision  1.10 ratio  190000 redis_rate-ns/decision
+BenchmarkRedisPaired/gcra-2                              1000  400000 ns/op  190000 ratewarden-ns/decision  0.95 ratio  200000 redis_rate-ns/decision
 PASS
 ok  	github.com/ratewarden/ratewarden/benchmarks	12.3s
 `
@@ -79,7 +87,7 @@ func TestReport(t *testing.T) {
 			"latency_us":{"p50":110000,"p99":137000},"decided_by_redis":true}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := generate(in, 3, out, filepath.Join(dir, "raw.txt"), filepath.Join(dir, "*.json")); err != nil {
+	if err := generate(in, 3, out, filepath.Join(dir, "raw.txt"), filepath.Join(dir, "*.json"), ""); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(out)
@@ -102,6 +110,12 @@ func TestReport(t *testing.T) {
 		"| memory | limited | 1000 | 9000 (9000) | 1000 | 0 | +26 µs | +140 µs | +714 µs | < 1000 µs: met |",
 		"| redis | limited | 2000 | 2240 (18000) | 0 | 17760 | +94 µs | +4719 µs | +9000 µs | < 2000 µs: **not met** (errors or inexact admissions) |",
 		"| 1500 | 5 | 5 | 0 | 1495 | 0 | 110 ms | 137 ms | true |",
+		// Paired serial ratios 1.10 (token bucket) and 0.95 (GCRA).
+		"| Redis decision, serial: latency ≤ redis_rate's (paired ratio ≤ 1.0) | gcra 0.95×, token_bucket 1.10× | **not met** |",
+		// 40,000 and 50,000 against 20,000 decisions/s.
+		"| Redis decisions/s with 64 callers ≥ 3× redis_rate's | ratewarden-gcra 2.50×, ratewarden-token-bucket 2.00× | **not met** |",
+		"| ratewarden-token-bucket | 64 | 40000 | 2.00× | 9.0 | 13.0 | 0.050 |",
+		"| redis_rate | 1 | 10000 | — | 28.0 | 30.0 | 1.000 |",
 		"### memory decision, parallel: faster than every peer (ratio < 1.0)",
 		"(not profiled: the report was made from a saved output",
 		"](../bench.txt)",
@@ -130,7 +144,7 @@ func TestReportWithoutLoadResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "benchmarks.md")
-	if err := generate(in, 3, out, filepath.Join(dir, "raw.txt"), filepath.Join(dir, "none-*.json")); err != nil {
+	if err := generate(in, 3, out, filepath.Join(dir, "raw.txt"), filepath.Join(dir, "none-*.json"), ""); err != nil {
 		t.Fatal(err)
 	}
 	md, _ := os.ReadFile(out)
@@ -145,7 +159,7 @@ func TestGenerateRejectsAnEmptyRun(t *testing.T) {
 	if err := os.WriteFile(in, []byte("PASS\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := generate(in, 3, filepath.Join(t.TempDir(), "b.md"), "", "")
+	err := generate(in, 3, filepath.Join(t.TempDir(), "b.md"), "", "", "")
 	if err == nil || !strings.Contains(err.Error(), "empty.txt holds no benchmark results") {
 		t.Fatalf("err = %v", err)
 	}

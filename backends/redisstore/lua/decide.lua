@@ -18,7 +18,7 @@ local function penalty(key, a, windowsAllow)
   if left <= 0 and windowsAllow and not migrate then
     return true, 0, 0
   end
-  local capacity, period, threshold = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local capacity, period, threshold = tonumber(ARGV[ao + a + 1]), tonumber(ARGV[ao + a + 2]), tonumber(ARGV[ao + a + 3])
   local times = {}
   if log then
     for t in string.gmatch(log, '%d+') do
@@ -71,7 +71,7 @@ local function penalty(key, a, windowsAllow)
   local n = #times
   local cooldown = 0
   if n >= threshold then
-    cooldown = tonumber(ARGV[a + 3 + min(n - threshold + 1, #ARGV - a - 3)])
+    cooldown = tonumber(ARGV[ao + a + 3 + min(n - threshold + 1, na - a - 3)])
   end
   if cooldown > 0 then
     cooldownUntil = t + cooldown
@@ -88,7 +88,7 @@ local function peek(key, a, windowsAllow)
   if not log then
     return windowsAllow, 0, 0
   end
-  local capacity, period = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local capacity, period = tonumber(ARGV[ao + a + 1]), tonumber(ARGV[ao + a + 2])
   local counted = 0
   for v in string.gmatch(log, '%d+') do
     if tonumber(v) > t - period then
@@ -103,41 +103,58 @@ local function peek(key, a, windowsAllow)
   return windowsAllow, 0, counted
 end
 
--- The decision: load and check every window, then the penalty (not for a consume), then
+-- decide appends the reply of the request being decided to out: load and check every
+-- window, then the penalty (not for a consume), then
 -- consume in every window: for a take only if all of them (and the penalty) allow — a
 -- denial changes no window —, for a consume always, up to each window's cap.
-local allowed = true
-local windows = {}
-for i = 1, nwin do
-  local w = load(KEYS[i], tonumber(ARGV[4 + 2 * i]), tonumber(ARGV[5 + 2 * i]))
-  if not w.ok then
-    allowed = false
+local function decide(out)
+  local allowed = true
+  local windows = {}
+  for i = 1, nwin do
+    local w = load(KEYS[ko + i], tonumber(ARGV[ao + 4 + 2 * i]), tonumber(ARGV[ao + 5 + 2 * i]))
+    if not w.ok then
+      allowed = false
+    end
+    windows[i] = w
   end
-  windows[i] = w
+
+  local cooldown, violations = 0, 0
+  local a = 6 + 2 * nwin
+  if ARGV[ao + a] == '1' then
+    if op == '3' then
+      allowed, cooldown, violations = peek(KEYS[ko + nwin + 1], a, allowed)
+    elseif op ~= '2' then
+      allowed, cooldown, violations = penalty(KEYS[ko + nwin + 1], a, allowed)
+    end
+  end
+
+  local consume = op == '2' or (allowed and op == '0')
+  -- A consume answers whether it counted its cost in full in every window.
+  out[#out + 1] = (allowed or op == '2') and 1 or 0
+  out[#out + 1] = cooldown
+  out[#out + 1] = violations
+  local first = #out - 2
+  for i = 1, nwin do
+    local w = windows[i]
+    local remaining, reset, short = finish(w, consume)
+    if short then -- a consume's only: a take consumes what fits
+      out[first] = 0
+    end
+    out[#out + 1] = w.ok and 1 or 0
+    out[#out + 1] = remaining
+    out[#out + 1] = reset
+    out[#out + 1] = w.retry
+  end
 end
 
-local cooldown, violations = 0, 0
-local a = 6 + 2 * nwin
-if ARGV[a] == '1' then
-  if op == '3' then
-    allowed, cooldown, violations = peek(KEYS[nwin + 1], a, allowed)
-  elseif op ~= '2' then
-    allowed, cooldown, violations = penalty(KEYS[nwin + 1], a, allowed)
-  end
-end
-
-local consume = op == '2' or (allowed and op == '0')
--- A consume answers whether it counted its cost in full in every window.
-local out = {(allowed or op == '2') and 1 or 0, cooldown, violations}
-for i = 1, nwin do
-  local w = windows[i]
-  local remaining, reset, short = finish(w, consume)
-  if short then -- a consume's only: a take consumes what fits
-    out[1] = 0
-  end
-  out[#out + 1] = w.ok and 1 or 0
-  out[#out + 1] = remaining
-  out[#out + 1] = reset
-  out[#out + 1] = w.retry
+-- The batch, request after request.
+local out = {}
+local kpos, apos = 0, 1
+for _ = 1, tonumber(ARGV[1]) do
+  local nkeys, nargs = tonumber(ARGV[apos + 1]), tonumber(ARGV[apos + 2])
+  apos = apos + 2
+  begin(kpos, apos, nargs)
+  kpos, apos = kpos + nkeys, apos + nargs
+  decide(out)
 end
 return out

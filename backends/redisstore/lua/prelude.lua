@@ -7,9 +7,20 @@
 -- max(now, the time of its last change), so a server clock that steps back (an NTP step, a
 -- failover to a host whose clock is behind) never refills, resets or lengthens a wait.
 --
--- KEYS  one key per window, in the policy's order, then the penalty key when penalties
---       are on. They share one hash tag, so they live in one Cluster slot.
--- ARGV  [1]  now in µs, or "" to read the server's TIME (the only production mode)
+-- One script call decides a batch of d ≥ 1 requests, one after the other, as d calls of one
+-- request each would (store.go batches concurrent decisions on one Redis: the script's own
+-- cost — the call, its closures, TIME — is paid once per batch). Each request has its own
+-- keys and arguments:
+--
+-- KEYS  every request's keys, request after request
+-- ARGV  [1] d, then per request: its number of keys, its number of arguments m, and its m
+--       arguments, A below
+--
+-- A request's keys, K: one key per window, in the policy's order, then the penalty key
+-- when penalties are on. They share one hash tag, so they live in one Cluster slot (a batch
+-- on Cluster holds one request).
+-- A request's arguments, A:
+--       [1]  now in µs, or "" to read the server's TIME (the only production mode)
 --       [2]  cost          [3] op (core/rate.Op): "0" take, "1" check, "2" consume, "3" peek
 --       [4]  policy signature                             [5] number of windows n
 --       [4+2i], [5+2i]     limit and period (µs) of window i
@@ -24,8 +35,8 @@
 -- finish writes only when it counts units, so that a check that admits, every peek and a
 -- consume that counts nothing leave the windows as they were; the penalty step of a peek
 -- only reads.
--- Reply {allowed, cooldown µs, violations, then per window: allowed, remaining,
---        reset-after µs, retry-after µs}. For a consume, allowed is 1 when the cost was
+-- Reply, request after request: {allowed, cooldown µs, violations, then per window:
+--        allowed, remaining, reset-after µs, retry-after µs}. For a consume, allowed is 1 when the cost was
 --        counted in full in every window (0 when a window's cap cut it short).
 --
 -- Lua numbers are doubles, exact for integers up to 2^53; core's validation keeps every
@@ -72,25 +83,30 @@ local function debit(used, c, capacity)
   return max(used, capacity), true
 end
 
+-- The request being decided: its keys are KEYS[ko + 1], KEYS[ko + 2], …, its na arguments
+-- ARGV[ao + 1] … ARGV[ao + na] (A above), and what they say (see begin).
+local ko, ao, na, now, cost, op, sig, nwin
 -- TTLs are in ms, rounded up from µs: ceildiv(us, 1000) + slack. With injected instants
 -- (test mode) keys still expire by the server's clock, which the instants do not follow:
 -- give them an hour of slack so that no state a test still uses expires under it.
-local slack = 0
-if ARGV[1] ~= '' then
-  slack = 3600000
-end
+local slack
+local server_now -- the server's TIME in µs, read once per call, when a request asks for it
 
-local now
-if ARGV[1] ~= '' then
-  now = tonumber(ARGV[1])
-else
-  local t = rcall('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+-- begin makes the request whose keys follow KEYS[k] and whose n arguments follow ARGV[a]
+-- the request being decided.
+local function begin(k, a, n)
+  ko, ao, na = k, a, n
+  if ARGV[ao + 1] ~= '' then
+    now, slack = tonumber(ARGV[ao + 1]), 3600000
+  else
+    if not server_now then
+      local t = rcall('TIME')
+      server_now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    end
+    now, slack = server_now, 0
+  end
+  cost, op, sig, nwin = tonumber(ARGV[ao + 2]), ARGV[ao + 3], ARGV[ao + 4], tonumber(ARGV[ao + 5])
 end
-local cost = tonumber(ARGV[2])
-local op = ARGV[3]
-local sig = ARGV[4]
-local nwin = tonumber(ARGV[5])
 
 -- ttl is the PX of state that is fresh again at the instant untilUs (µs): measured from the
 -- server's now, which may be earlier than the instants the state was decided at.

@@ -1,0 +1,184 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/backends/redisstore"
+	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
+)
+
+// TestBatchDecidesLikeSeparateCalls queues decisions of two clients under two policies of
+// each algorithm — one window, and three windows with a penalty, so that the requests of a
+// batch have replies of different lengths — behind a frozen Redis, then lets Redis run
+// them. They share a few script calls, and every answer is the one separate calls give:
+// each client admitted exactly its limit, each admitted request one unit fewer remaining
+// than the one before it, in some order.
+func TestBatchDecidesLikeSeparateCalls(t *testing.T) {
+	t.Parallel()
+	pen := &rate.PenaltyPolicy{Threshold: 1000, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}
+	for _, alg := range algorithms {
+		t.Run(alg.String(), func(t *testing.T) {
+			t.Parallel()
+			srv := redistest.StartServer(t)
+			// One instant for every decision: nothing refills while they wait.
+			store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
+			now := time.Now()
+			clients := []struct {
+				key     string
+				p       *rate.Policy
+				binding int // the window that runs out first
+				limit   int64
+			}{
+				{"ip:192.0.2.30:one", policy(t, alg, nil, 40, time.Hour), 0, 40},
+				{"ip:192.0.2.31:three", policy(t, alg, pen, 100, time.Second, 25, time.Minute, 1000, time.Hour), 1, 25},
+			}
+			// A first decision loads the script, so that the ones below find it.
+			var res rate.Result
+			require.NoError(t, store.Take(context.Background(), &rate.Request{Key: "ip:192.0.2.32:warm", Policy: clients[0].p, Cost: 1, Now: now}, &res))
+			before := commandStats(t, srv.Client())["evalsha"]
+
+			resume := freeze(t, srv)
+			const perClient = 150
+			results := make([][]rate.Result, len(clients))
+			var wg sync.WaitGroup
+			for i, c := range clients {
+				results[i] = make([]rate.Result, perClient)
+				for j := range perClient {
+					wg.Go(func() {
+						req := &rate.Request{Key: c.key, Policy: c.p, Cost: 1, Now: now}
+						assert.NoError(t, store.Take(context.Background(), req, &results[i][j]))
+					})
+				}
+			}
+			// Two decisions are in flight, stuck in the frozen Redis; the others queue.
+			eventually(t, 10*time.Second, "decisions queued", func() bool {
+				return redisstore.QueuedDecisions(store) == len(clients)*perClient-2
+			})
+			resume()
+			wg.Wait()
+
+			calls := commandStats(t, srv.Client())["evalsha"] - before
+			queued := len(clients)*perClient - 2
+			assert.Equal(t, 2+(queued+redisstore.MaxBatch-1)/redisstore.MaxBatch, calls, "script calls: the two in flight, then the queue in batches of at most %d", redisstore.MaxBatch)
+			for i, c := range clients {
+				var remaining []int64
+				for _, r := range results[i] {
+					if r.Allowed {
+						remaining = append(remaining, r.Windows[c.binding].Remaining)
+					}
+				}
+				require.Len(t, remaining, int(c.limit), "%s: admitted", c.key)
+				assert.ElementsMatch(t, countdown(c.limit), remaining, "%s: remaining after each admission", c.key)
+			}
+		})
+	}
+}
+
+// countdown is limit-1, limit-2, …, 0.
+func countdown(limit int64) []int64 {
+	var v []int64
+	for r := limit - 1; r >= 0; r-- {
+		v = append(v, r)
+	}
+	return v
+}
+
+// gateHook holds script calls until released, or until their context ends: lone calls (one
+// request) until lone is closed, batches until batch is.
+type gateHook struct {
+	lone, batch chan struct{}
+	waiting     atomic.Int64
+}
+
+func (h *gateHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *gateHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		if name := cmd.Name(); name != "evalsha" && name != "eval" || len(args) < 4 {
+			return next(ctx, cmd)
+		}
+		gate := h.lone
+		if nkeys, _ := args[2].(int); len(args) > 3+nkeys && args[3+nkeys] != 1 {
+			gate = h.batch
+		}
+		h.waiting.Add(1)
+		defer h.waiting.Add(-1)
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			cmd.SetErr(ctx.Err())
+			return ctx.Err()
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *gateHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestBatchKeepsEachDecisionsDeadline: a decision whose budget ends while its batch is
+// still in Redis fails then, as a timeout, and the others of the batch, whose budgets
+// started later, still get their answers — one decision's short time left never cuts
+// another's short.
+func TestBatchKeepsEachDecisionsDeadline(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
+	cfg.Redis.Timeout = 2 * time.Second
+	client, err := redisstore.NewClient(cfg.Redis)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	open := make(chan struct{})
+	close(open)
+	hook := &gateHook{lone: open, batch: open}
+	client.AddHook(hook)
+	store, err := redisstore.NewWithClient(client, cfg)
+	require.NoError(t, err)
+	p := policy(t, rate.TokenBucket, nil, 100, time.Minute)
+	take := func(key string) error {
+		var res rate.Result
+		err := store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1}, &res)
+		if err == nil && !res.Allowed {
+			return errors.New("denied")
+		}
+		return err
+	}
+	require.NoError(t, take("ip:192.0.2.40:warm")) // loads the script
+
+	lone, batch := make(chan struct{}), make(chan struct{})
+	hook.lone, hook.batch = lone, batch
+	var wg sync.WaitGroup
+	for _, key := range []string{"ip:192.0.2.41:a", "ip:192.0.2.42:b"} {
+		wg.Go(func() { assert.NoError(t, take(key)) }) // the two calls in flight
+	}
+	eventually(t, 10*time.Second, "two lone calls held", func() bool { return hook.waiting.Load() == 2 })
+	first := make(chan error, 1)
+	go func() { first <- take("ip:192.0.2.43:first") }()
+	eventually(t, 10*time.Second, "the first decision queued", func() bool { return redisstore.QueuedDecisions(store) == 1 })
+	time.Sleep(cfg.Redis.Timeout / 2) // the others' budgets start later
+	const later = 20
+	for i := range later {
+		wg.Go(func() { assert.NoError(t, take("ip:192.0.2.44:later-"+strconv.Itoa(i)), "a later decision") })
+	}
+	eventually(t, 10*time.Second, "all queued", func() bool { return redisstore.QueuedDecisions(store) == 1+later })
+
+	close(lone) // the two in flight end; the queue goes as one batch, held
+	err = <-first
+	var rerr *redisstore.Error
+	require.ErrorAs(t, err, &rerr, "the first decision, at the end of its budget")
+	assert.Equal(t, rate.KindTimeout, rerr.Kind)
+	close(batch) // Redis answers the batch: the later decisions are within their budgets
+	wg.Wait()
+}
