@@ -5,4 +5,12 @@
 // ("endpoints[2].window") and the bad value. [Config.Validate] is that pass with the
 // compiled result dropped. Reading a configuration from TOML and the environment is
 // package configfile's job.
+//
+//	cfg := config.Config{
+//		Default:   config.Limits{Limit: 100, Window: time.Minute},
+//		Endpoints: []config.Endpoint{{Pattern: "/api/v1/compute", Limits: config.Limits{Limit: 10, Window: time.Minute}}},
+//	}
+//	if err := cfg.Validate(); err != nil {
+//		log.Fatal(err) // every problem, one "key: message" line each
+//	}
 package config
