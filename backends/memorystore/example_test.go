@@ -22,11 +22,11 @@ func ExampleNew() {
 		Memory:  config.MemoryConfig{MaxKeys: 100_000},
 	}
 	store := memorystore.New(cfg.Memory)
-	defer store.Close()
 	lim, err := core.New(cfg, core.WithStore(store), core.WithClock(func() time.Time { return now }))
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer store.Close() // a store passed with WithStore stays the caller's to close
 	defer lim.Close()
 
 	for _, client := range []string{"203.0.113.7", "203.0.113.7", "203.0.113.7", "198.51.100.4"} {

@@ -49,7 +49,8 @@ window = "1m"
 		Environ: []string{"RATELIMIT_DEFAULT_LIMIT=200", "RATELIMIT_ENDPOINTS_COMPUTE_LIMIT=20"},
 	}.Load()
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err) // every problem, one "key: message" line each
+		return
 	}
 	fmt.Println(cfg.Algorithm, cfg.Backend, cfg.Default.Limit, cfg.Default.Window)
 	fmt.Println(cfg.Endpoints[0].Name, cfg.Endpoints[0].Limit, cfg.Endpoints[0].Window)
@@ -63,7 +64,7 @@ window = "1m"
 // exit before serving. (configfile.Load(path) does the same with the process environment.)
 func ExampleSource_Load_validationError() {
 	path := writeConfig(`
-algoritm = "gcra"
+key-prefix = "api"
 
 [default]
 limit = -5
@@ -81,5 +82,5 @@ window = "1m"
 	// Output:
 	// fail_mode: must be "open", "closed" or "local", got "sometimes"
 	// default.limit: must be ≥ 1, got -5
-	// algoritm: unknown key (did you mean "algorithm"?)
+	// key-prefix: unknown key (did you mean "key_prefix"?)
 }
