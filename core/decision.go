@@ -72,6 +72,10 @@ const TierAnonymous = "anonymous"
 //
 //	d, ok := ginlimit.FromContext(c) // ok is false when a skipper let the request through
 //	if ok { log.Printf("%d left", d.Remaining()) }
+//
+// A Decision belongs to its request. Once made it may be read from several goroutines;
+// only [Decision.Complete] changes it, and is called once, by the adapter, after the
+// handler.
 type Decision struct {
 	Outcome Outcome
 

@@ -9,6 +9,23 @@
 // counters: the embedded backends/memorystore or backends/redisstore. Its configuration
 // is hot-reloaded with [Limiter.Reload] without losing counters.
 //
+//	cfg, err := configfile.Load("ratelimit.toml") // or a config.Config built in code
+//	if err != nil { … }                           // every problem, each naming its key
+//	lim, err := core.New(cfg)                     // with backends/memorystore imported
+//	if err != nil { … }
+//	defer lim.Close()
+//	http.ListenAndServe(addr, httplimit.Middleware(lim)(mux))
+//
+// Code that decides a request itself reads the [Decision]:
+//
+//	var d core.Decision
+//	lim.Decide(core.Input{Request: r}, &d)
+//	if !d.Proceed() {
+//		d.WriteResponse(w) // 429 with Retry-After, or 503
+//		return
+//	}
+//	log.Printf("%s: %d of %d left", d.ClientID(), d.Remaining(), d.Limit())
+//
 // Per request the Limiter identifies the client (peer IP, forwarding headers from trusted
 // proxies only, or a verified JWT user with its tier), resolves the most specific rule for
 // the path, skips exempted clients, and asks the store to check and consume the request's

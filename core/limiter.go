@@ -22,8 +22,9 @@ import (
 // framework-free: the middleware in package httplimit and the gin, echo and chi adapters
 // all call [Limiter.Gate] and answer from the [Decision].
 //
-// A Limiter is safe for concurrent use. Its configuration can be replaced at run time
-// with [Limiter.Reload]; the request path never takes a lock.
+// Create one with [New] or [MustNew]; the zero value is not usable. A Limiter is safe for
+// concurrent use. Its configuration can be replaced at run time with [Limiter.Reload]; the
+// request path never takes a lock.
 type Limiter struct {
 	snap     atomic.Pointer[snapshot]
 	store    rate.Store
@@ -161,7 +162,11 @@ func (l *Limiter) compile(cfg config.Config, prev *snapshot) (*snapshot, error) 
 	return s, nil
 }
 
-// Close releases the store (when the Limiter built it) and background work.
+// Close releases the store (when the Limiter built it: a store passed with [WithStore]
+// stays the caller's to close) and background work such as a JWKS refresh. It returns
+// the store's Close error. Call it once the server has stopped serving: a decision after
+// Close gets what the store then answers (the memory store keeps deciding, the Redis
+// store fails as an unreachable Redis would, under fail_mode).
 func (l *Limiter) Close() error {
 	if s := l.snap.Load(); s.verifier != nil {
 		s.verifier.Close()

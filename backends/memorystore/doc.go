@@ -1,6 +1,14 @@
 // Package memorystore is the embedded, in-process backend of ratewarden: the default when
 // no other backend is configured. Importing it registers the "memory" backend with core.
 //
+//	import _ "github.com/ratewarden/ratewarden/backends/memorystore"
+//
+//	lim, err := core.New(cfg) // backend = "memory", the default
+//
+// The adapters (adapters/httplimit, ginlimit, echolimit, chilimit) import it already.
+// Build a [Store] with [New] and pass it with core.WithStore to share one store between
+// Limiters.
+//
 // A [Store] is safe for concurrent use. Keys are spread over shards, each behind its own
 // mutex, so requests for different clients rarely contend; deciding a known key allocates
 // nothing. A key's state is a [rate.KeyState]: about 200 bytes idle, more only with the

@@ -28,6 +28,7 @@ const maxShards = 256
 const evictionLogEvery = time.Minute
 
 // Store is the in-memory [rate.Store]. Create it with [New]; the zero value is not usable.
+// A Store is safe for concurrent use.
 type Store struct {
 	shards   []shard
 	mask     uint64
@@ -123,7 +124,8 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 }
 
 // Reset forgets key as [rate.Store] specifies: its whole state, every window length and
-// the penalty, whatever periods lists (they are only validated).
+// the penalty, whatever periods lists (they are only validated: a period that is not whole
+// seconds from 1s to [rate.MaxWindow] is an error, and nothing is forgotten).
 func (s *Store) Reset(_ context.Context, key string, periods []time.Duration) error {
 	if err := rate.CheckPeriods(periods); err != nil {
 		return err
@@ -174,7 +176,8 @@ func (s *Store) Sweep(now time.Time) int {
 // keys are being added to several shards at once, by at most one per shard.
 func (s *Store) Len() int { return int(s.keys.Load()) }
 
-// Close stops the sweeper. The store keeps answering; Close is idempotent.
+// Close stops the sweeper. The store keeps answering; Close is idempotent and always
+// returns nil.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stopSweeper)

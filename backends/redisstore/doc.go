@@ -3,6 +3,12 @@
 // registers the "redis" backend with core, built from the configuration's redis section,
 // key_prefix and fail_mode.
 //
+//	import _ "github.com/ratewarden/ratewarden/backends/redisstore"
+//
+//	cfg.Backend = config.BackendRedis
+//	cfg.Redis = config.RedisConfig{Addrs: []string{"redis:6379"}} // or mode "sentinel", "cluster"
+//	lim, err := core.New(cfg)
+//
 // Each decision is one Lua script call (EVALSHA, with EVAL when the server lost the
 // script): one round trip that checks every window of the rule and the penalty, and
 // consumes in every window only when all allow (a consume of count_statuses counts

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
+	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
@@ -21,10 +23,19 @@ import (
 
 // TestMain silences go-redis's own log, which prints a line for every failed dial: the
 // fault tests make hundreds on purpose. The store's errors go through its own rate-limited
-// log (see docs/redis.md on go-redis's logger in production).
+// log (see docs/redis.md on go-redis's logger in production). It also starts the
+// redis-server the examples use (redisAddr): an Example has no *testing.T to start one.
 func TestMain(m *testing.M) {
 	redis.SetLogger(quietLogger{})
-	os.Exit(m.Run())
+	srv, stop, err := redistest.StartMain()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	redisAddr = srv.Addr()
+	code := m.Run()
+	stop()
+	os.Exit(code)
 }
 
 type quietLogger struct{}

@@ -87,7 +87,7 @@ func (e Endpoint) RuleName() string {
 // gives in code (core.WithKeyLookup): a key header alone never earns a counter or a tier.
 // See docs/identity.md.
 type APIKeyConfig struct {
-	Enabled  bool          `koanf:"enabled"`
+	Enabled  bool          `koanf:"enabled"`   // default false; true needs core.WithKeyLookup
 	Header   string        `koanf:"header"`    // request header carrying the key; default "X-API-Key"
 	CacheTTL time.Duration `koanf:"cache_ttl"` // how long a lookup's answer, "not found" included, is reused; default 1m
 	Timeout  time.Duration `koanf:"timeout"`   // bound on one lookup; default 100ms
@@ -101,7 +101,7 @@ type ExemptionsConfig struct {
 
 // PenaltyConfig configures progressive cooldowns for clients that keep hitting a limit.
 type PenaltyConfig struct {
-	Enabled      bool          `koanf:"enabled"`
+	Enabled      bool          `koanf:"enabled"`       // default false
 	Threshold    int           `koanf:"threshold"`     // default 3
 	Period       time.Duration `koanf:"period"`        // default 10m
 	BaseCooldown time.Duration `koanf:"base_cooldown"` // default 1m
@@ -122,12 +122,12 @@ type ResponseConfig struct {
 
 // RedisConfig configures the redis backend.
 type RedisConfig struct {
-	Mode           string               `koanf:"mode"`  // "standalone" (default), "sentinel" or "cluster"
-	Addrs          []string             `koanf:"addrs"` // default ["127.0.0.1:6379"]
-	MasterName     string               `koanf:"master_name"`
-	Username       string               `koanf:"username"`
-	Password       string               `koanf:"password"`
-	DB             int                  `koanf:"db"`
+	Mode           string               `koanf:"mode"`         // "standalone" (default), "sentinel" or "cluster"
+	Addrs          []string             `koanf:"addrs"`        // default ["127.0.0.1:6379"]
+	MasterName     string               `koanf:"master_name"`  // sentinel mode: required
+	Username       string               `koanf:"username"`     // ACL user; "" = default user
+	Password       string               `koanf:"password"`     // prefer RATELIMIT_REDIS_PASSWORD
+	DB             int                  `koanf:"db"`           // ≥ 0; 0 in cluster mode
 	PoolSize       int                  `koanf:"pool_size"`    // 0 = client default
 	DialTimeout    time.Duration        `koanf:"dial_timeout"` // default 1s
 	Timeout        time.Duration        `koanf:"timeout"`      // per decision, retries included; default 100ms

@@ -7,4 +7,12 @@
 // the checks it names are the ones validation runs), from which, with the types and
 // [DefaultConfig], tools/configref generates the tables of docs/configuration.md. Reading a
 // configuration from TOML and the environment is package configfile's job.
+//
+//	cfg := config.Config{
+//		Default:   config.Limits{Limit: 100, Window: time.Minute},
+//		Endpoints: []config.Endpoint{{Pattern: "/api/v1/compute", Limits: config.Limits{Limit: 10, Window: time.Minute}}},
+//	}
+//	if err := cfg.Validate(); err != nil {
+//		log.Fatal(err) // every problem, one "key: message" line each
+//	}
 package config

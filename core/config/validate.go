@@ -56,7 +56,7 @@ func (c Config) Validate() error {
 // (package configfile): loaded holds the keys they set, so that a limit or window they
 // left out is reported as missing, and one they set to 0 as out of range. Validate, for a
 // Config built in code whose zero fields cannot tell the two apart, reports both as out
-// of range.
+// of range. It returns nil or a *[ValidationError] listing every problem.
 func (c Config) ValidateLoaded(loaded map[string]bool) error {
 	_, err := c.compile(loaded, "")
 	return err
@@ -65,7 +65,8 @@ func (c Config) ValidateLoaded(loaded map[string]bool) error {
 // Compile validates c, as [Config.Validate] does, and compiles it for the request path in
 // the same pass: the defaults applied, every rule's policies built, the client-address
 // resolver and the exempted addresses parsed. Package core runs the result. name, when not
-// empty, prefixes every rule name ("search.default"), as core.WithName says.
+// empty, prefixes every rule name ("search.default"), as core.WithName says. An invalid c
+// returns a *[ValidationError] listing every problem, and a nil Compiled.
 func Compile(c Config, name string) (*Compiled, error) { return c.compile(nil, name) }
 
 // Compiled is a valid configuration compiled by [Compile]. It is immutable.

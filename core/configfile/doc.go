@@ -2,6 +2,12 @@
 // environment variables ([Load], [Source]), and reloads it when the file changes on disk
 // ([Source.Watch]).
 //
+//	cfg, err := configfile.Load("ratelimit.toml") // then RATELIMIT_* variables
+//	if err != nil {
+//		log.Fatal(err) // a *config.ValidationError lists every problem, one per line
+//	}
+//	lim, err := core.New(cfg)
+//
 // koanf does what it is for: reading the file and watching it (its file provider, so
 // writes, renames and symbolic-link swaps are seen). Decoding the parsed tables into the
 // Config types, and applying the environment, is this package's own code, because the

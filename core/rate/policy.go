@@ -50,7 +50,9 @@ type Policy struct {
 // from one second to [MaxWindow], distinct from the other windows' periods, and a Limit
 // from 1 to what the algorithm computes exactly (limit × window ≤ 2^52 µs for token_bucket,
 // gcra and sliding_window_counter, 2^52 for fixed_window, [MaxSlidingLimit] for
-// sliding_window).
+// sliding_window). It returns an error naming the first setting that breaks a rule (an
+// unknown algorithm, no window or more than [MaxWindows], a bad window or penalty), and
+// a nil Policy.
 func NewPolicy(alg Algorithm, windows []Window, penalty *PenaltyPolicy) (*Policy, error) {
 	if int(alg) >= len(algorithmNames) {
 		return nil, fmt.Errorf("ratewarden: unknown algorithm %d", alg)

@@ -98,7 +98,8 @@ func (c *Cluster) Nodes() []*Server { return slices.Clone(c.nodes) }
 // WaitHealthy polls every node until each reports cluster_state:ok, knows all
 // the nodes, and sees all 16384 slots served by them — for example after a
 // killed node was restarted. A ctx without a deadline is bounded by the
-// harness timeout (see [WithTimeout]). All nodes must be running.
+// harness timeout (see [WithTimeout]). All nodes must be running. When ctx ends
+// first, the error says what a node last reported.
 func (c *Cluster) WaitHealthy(ctx context.Context) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

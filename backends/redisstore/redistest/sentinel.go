@@ -239,7 +239,8 @@ func (s *Sentinel) Sentinels() []*Server { return slices.Clone(s.sentinels) }
 // WaitForFailover polls the sentinels until a majority of them name a master
 // other than old (an address such as Master().Addr()) and that server answers
 // ROLE as a master, and returns its address. A ctx without a deadline is
-// bounded by the harness timeout (see [WithTimeout]).
+// bounded by the harness timeout (see [WithTimeout]). When ctx ends first, the
+// error says which master each sentinel last named.
 func (s *Sentinel) WaitForFailover(ctx context.Context, old string) (newMaster string, err error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
