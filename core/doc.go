@@ -9,7 +9,7 @@
 // counters: the embedded backends/memorystore or backends/redisstore. Its configuration
 // is hot-reloaded with [Limiter.Reload] without losing counters.
 //
-//	cfg, err := configfile.Load("ratelimit.toml") // or a config.Config built in code
+//	cfg, err := configfile.Load("ratewarden.toml") // or a config.Config built in code
 //	if err != nil { … }                           // every problem, each naming its key
 //	lim, err := core.New(cfg)                     // with backends/memorystore imported
 //	if err != nil { … }

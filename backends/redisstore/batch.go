@@ -96,6 +96,18 @@ func command(ctx context.Context, sc *script, load bool, calls []*call) *redis.I
 	return cmd
 }
 
+// call runs sc for calls (exec) through the circuit breaker, which counts a script call —
+// a batch of decisions — as one success or one failure: one batch that times out is one
+// failure toward failure_threshold, not one per decision in it. While the breaker is open,
+// it fails every call at once.
+func (s *Store) call(ctx context.Context, sc *script, calls []*call) (reply []int64, err error) {
+	err = s.breaker.do(func() (err error) {
+		reply, err = s.exec(ctx, sc, calls)
+		return err
+	})
+	return reply, err
+}
+
 // exec runs sc for calls on the client, in one round trip, or two when Redis answers
 // NOSCRIPT (the script's first use, or after a restart, a failover or SCRIPT FLUSH): EVAL
 // then loads it. It returns every request's reply, back to back.
@@ -166,7 +178,7 @@ func (b *batcher) decide(c *call) ([]int64, error) {
 		b.inFlight++
 		b.mu.Unlock()
 		ctx, cancel := context.WithDeadline(c.ctx, c.deadline)
-		reply, err := b.s.exec(ctx, b.sc, []*call{c})
+		reply, err := b.s.call(ctx, b.sc, []*call{c})
 		cancel()
 		b.next()
 		split(reply, err, []*call{c}, setReply)
@@ -225,7 +237,7 @@ func (b *batcher) run(batch []*call) {
 	if len(live) > 0 {
 		stop := expire(live)
 		ctx, cancel := context.WithDeadline(context.Background(), latest)
-		reply, err := b.s.exec(ctx, b.sc, live)
+		reply, err := b.s.call(ctx, b.sc, live)
 		cancel()
 		stop()
 		split(reply, err, live, (*call).finish)

@@ -182,3 +182,61 @@ func TestBatchKeepsEachDecisionsDeadline(t *testing.T) {
 	close(batch) // Redis answers the batch: the later decisions are within their budgets
 	wg.Wait()
 }
+
+// TestBatchFailsTheBreakerOnce: the circuit breaker counts script calls, not decisions. Two
+// lone calls and one batch of 40 decisions all time out in a Redis that never answers
+// them: 42 decisions fail, as timeouts, but that is three failed calls, under the default
+// failure_threshold of 5, so the breaker stays closed and the next decision is decided by
+// Redis. (Counting decisions, one slow batch opened the breaker.)
+func TestBatchFailsTheBreakerOnce(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
+	cfg.Redis.Timeout = time.Second // time for the 40 to queue behind the two held calls
+	client, err := redisstore.NewClient(cfg.Redis)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	open := make(chan struct{})
+	close(open)
+	hook := &gateHook{lone: open, batch: open}
+	client.AddHook(hook)
+	store, err := redisstore.NewWithClient(client, cfg)
+	require.NoError(t, err)
+	p := policy(t, rate.TokenBucket, nil, 100, time.Minute)
+	take := func(key string) error {
+		var res rate.Result
+		return store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1}, &res)
+	}
+	require.NoError(t, take("ip:192.0.2.50:warm")) // loads the script
+
+	held := make(chan struct{})
+	hook.lone, hook.batch = held, held
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	kinds := map[rate.ErrorKind]int{}
+	decide := func(key string) {
+		err := take(key)
+		var rerr *redisstore.Error
+		mu.Lock()
+		defer mu.Unlock()
+		if errors.As(err, &rerr) {
+			kinds[rerr.Kind]++
+		} else {
+			kinds["no error"]++
+		}
+	}
+	for i := range 2 {
+		wg.Go(func() { decide("ip:192.0.2.51:lone-" + strconv.Itoa(i)) })
+	}
+	eventually(t, 10*time.Second, "two lone calls held", func() bool { return hook.waiting.Load() == 2 })
+	for i := range 40 {
+		wg.Go(func() { decide("ip:192.0.2.52:queued-" + strconv.Itoa(i)) })
+	}
+	eventually(t, 10*time.Second, "40 queued", func() bool { return redisstore.QueuedDecisions(store) == 40 })
+	wg.Wait()
+	assert.Equal(t, map[rate.ErrorKind]int{rate.KindTimeout: 42}, kinds, "every decision timed out")
+	assert.Equal(t, "closed", redisstore.BreakerState(store), "three failed script calls")
+
+	hook.lone, hook.batch = open, open
+	require.NoError(t, take("ip:192.0.2.53:after"))
+}

@@ -181,7 +181,7 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 	}
 	pl := s.plan(p)
 	start := time.Now()
-	err := s.breaker.do(func() error { return s.eval(ctx, pl, req, res, start) })
+	err := s.eval(ctx, pl, req, res, start)
 	took := time.Since(start)
 	if err == nil {
 		s.observe(req.Op.String(), took, "")
@@ -231,7 +231,12 @@ func (s *Store) run(c *call) ([]int64, error) {
 	ctx, cancel := context.WithDeadline(c.ctx, c.deadline)
 	defer cancel()
 	c.ctx = ctx
-	return s.pipelined(c)
+	var reply []int64
+	err := s.breaker.do(func() (err error) {
+		reply, err = s.pipelined(c)
+		return err
+	})
+	return reply, err
 }
 
 // pipelined is run on a Cluster, under c.ctx's deadline.

@@ -2,7 +2,7 @@
 // environment variables ([Load], [Source]), and reloads it when the file changes on disk
 // ([Source.Watch]).
 //
-//	cfg, err := configfile.Load("ratelimit.toml") // then RATELIMIT_* variables
+//	cfg, err := configfile.Load("ratewarden.toml") // then RATELIMIT_* variables
 //	if err != nil {
 //		log.Fatal(err) // a *config.ValidationError lists every problem, one per line
 //	}

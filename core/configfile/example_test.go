@@ -11,14 +11,14 @@ import (
 	"github.com/ratewarden/ratewarden/core/configfile"
 )
 
-// writeConfig writes a ratelimit.toml into a fresh temporary directory and returns its
+// writeConfig writes a ratewarden.toml into a fresh temporary directory and returns its
 // path.
 func writeConfig(toml string) string {
 	dir, err := os.MkdirTemp("", "ratewarden-example")
 	if err != nil {
 		log.Fatal(err)
 	}
-	path := filepath.Join(dir, "ratelimit.toml")
+	path := filepath.Join(dir, "ratewarden.toml")
 	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 		log.Fatal(err)
 	}
