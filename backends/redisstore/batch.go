@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -139,14 +140,21 @@ func split(reply []int64, err error, calls []*call, set func(c *call, reply []in
 	off := 0
 	for _, c := range calls {
 		n := c.pl.replyLen()
-		if err != nil {
+		switch {
+		case err != nil:
 			set(c, nil, err)
-		} else {
+		case reply[off] == -1:
+			set(c, nil, errRequestFailed)
+		default:
 			set(c, reply[off:off+n:off+n], nil)
 		}
 		off += n
 	}
 }
+
+// errRequestFailed is the error of a decision the script failed on while it decided the
+// rest of its batch (lua/decide.lua): a Redis error on one of its keys, in Redis's log.
+var errRequestFailed = &Error{Kind: rate.KindScript, Err: errors.New("redisstore: the script failed on this decision's keys (redis-server's log says why)")}
 
 // setReply sets the outcome of a call its caller sent itself.
 func setReply(c *call, reply []int64, err error) { c.reply, c.err = reply, err }
@@ -160,22 +168,27 @@ type batcher struct {
 	mu       sync.Mutex
 	queue    []*call // decisions waiting for a call; only while inFlight == maxInFlight
 	inFlight int
+	// until is the latest deadline of the calls sent since the last time none was in
+	// flight: the calls in flight end by then.
+	until time.Time
 }
 
 // decide runs c, alone when fewer than maxInFlight calls are in flight, else in the next
 // batch, and returns its reply, or an error by c's deadline or when c.ctx is done.
 //
-// A queued decision arms no timer of its own (one per decision cost a tenth of the
-// client's CPU under load). While it waits in the queue, the calls in flight end by their
-// own deadlines, which are no later than its own: the queue is in arrival order and
-// budgets are equal (a caller's context with an earlier deadline ends its wait itself). A
-// batch leaves out the decisions whose deadline has passed; it runs until the latest
-// deadline of the others, and one timer per batch fails each of them at its own deadline
-// (expire): one decision's short time left never shortens another's.
+// A queued decision usually arms no timer of its own (one per decision cost a tenth of the
+// client's CPU under load): the calls in flight end by their own deadlines, which are
+// usually no later than its own, since the queue is in arrival order and budgets are
+// equal. One whose deadline comes before theirs — a caller's context with an earlier
+// deadline, or a caller descheduled between its start and the queue — arms one. A batch
+// leaves out the decisions whose deadline has passed; it runs until the latest deadline
+// of the others, and one timer per batch fails each of them at its own deadline (expire):
+// one decision's short time left never shortens another's.
 func (b *batcher) decide(c *call) ([]int64, error) {
 	b.mu.Lock()
 	if b.inFlight < maxInFlight {
 		b.inFlight++
+		b.until = later(b.until, c.deadline)
 		b.mu.Unlock()
 		ctx, cancel := context.WithDeadline(c.ctx, c.deadline)
 		reply, err := b.s.call(ctx, b.sc, []*call{c})
@@ -186,15 +199,32 @@ func (b *batcher) decide(c *call) ([]int64, error) {
 	}
 	c.done = make(chan struct{})
 	b.queue = append(b.queue, c)
+	var expired <-chan time.Time
+	if c.deadline.Before(b.until) {
+		t := time.NewTimer(time.Until(c.deadline))
+		defer t.Stop()
+		expired = t.C
+	}
 	b.mu.Unlock()
+	// On the two last cases, the batch may still send the request and Redis count it:
+	// over-counting, never over-admitting. c's reply and error are the batch's to write
+	// from then on.
 	select {
 	case <-c.done:
 		return c.reply, c.err
 	case <-c.ctx.Done():
-		// The batch may still send the request and Redis count it: over-counting, never
-		// over-admitting. c's reply and error are the batch's to write from here on.
 		return nil, c.ctx.Err()
+	case <-expired:
+		return nil, context.DeadlineExceeded
 	}
+}
+
+// later is the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // next starts the next batch from the queue after a call ended, or frees the call's slot.
@@ -202,6 +232,9 @@ func (b *batcher) next() {
 	b.mu.Lock()
 	if len(b.queue) == 0 {
 		b.inFlight--
+		if b.inFlight == 0 {
+			b.until = time.Time{}
+		}
 		b.mu.Unlock()
 		return
 	}
@@ -235,6 +268,9 @@ func (b *batcher) run(batch []*call) {
 		live = append(live, c)
 	}
 	if len(live) > 0 {
+		b.mu.Lock()
+		b.until = later(b.until, latest)
+		b.mu.Unlock()
 		stop := expire(live)
 		ctx, cancel := context.WithDeadline(context.Background(), latest)
 		reply, err := b.s.call(ctx, b.sc, live)

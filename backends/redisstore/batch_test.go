@@ -240,3 +240,91 @@ func TestBatchFailsTheBreakerOnce(t *testing.T) {
 	hook.lone, hook.batch = open, open
 	require.NoError(t, take("ip:192.0.2.53:after"))
 }
+
+// TestBatchIsolatesAFailingDecision: a decision the script fails on — its key holds a state
+// another program wrote, which makes Redis refuse the script's SET — fails alone, as a
+// script error, whether sent alone or in a batch with 20 others, which are decided as
+// usual; and since the script calls themselves succeed, the breaker stays closed.
+// (Before, the error failed the whole batch, and counted toward the breaker.)
+func TestBatchIsolatesAFailingDecision(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
+	client, err := redisstore.NewClient(cfg.Redis)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	open := make(chan struct{})
+	close(open)
+	hook := &gateHook{lone: open, batch: open}
+	client.AddHook(hook)
+	store, err := redisstore.NewWithClient(client, cfg)
+	require.NoError(t, err)
+	p := policy(t, rate.FixedWindow, nil, 100, time.Minute)
+	ctx := context.Background()
+	// A window start no clock reaches: the TTL the script computes is out of range.
+	require.NoError(t, srv.Client().Set(ctx, "ratelimit:{bad}:60", "fixed_window 0 999999999999999999999999999999", 0).Err())
+	take := func(key string) (rate.Result, error) {
+		var res rate.Result
+		err := store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1}, &res)
+		return res, err
+	}
+	scriptError := func(err error) bool {
+		var rerr *redisstore.Error
+		return errors.As(err, &rerr) && rerr.Kind == rate.KindScript
+	}
+	_, err = take("bad")
+	assert.True(t, scriptError(err), "alone: %v", err)
+
+	held := make(chan struct{})
+	hook.lone = held
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			res, err := take("ip:192.0.2.60:lone-" + strconv.Itoa(i))
+			assert.NoError(t, err)
+			assert.True(t, res.Allowed)
+		})
+	}
+	eventually(t, 10*time.Second, "two lone calls held", func() bool { return hook.waiting.Load() == 2 })
+	var badErr error
+	wg.Go(func() { _, badErr = take("bad") })
+	for i := range 20 {
+		wg.Go(func() {
+			res, err := take("ip:192.0.2.61:good-" + strconv.Itoa(i))
+			assert.NoError(t, err, "a decision batched with the failing one")
+			assert.True(t, res.Allowed)
+		})
+	}
+	eventually(t, 10*time.Second, "21 queued", func() bool { return redisstore.QueuedDecisions(store) == 21 })
+	close(held)
+	wg.Wait()
+	assert.True(t, scriptError(badErr), "in a batch: %v", badErr)
+	assert.Equal(t, "closed", redisstore.BreakerState(store))
+}
+
+// TestSlidingWindowTotalItsMembersDoNotHold: a sliding window whose total ("#") claims
+// more units than its members hold — a state this script never writes — is replaced like
+// another algorithm's state: the decision ends (it looped forever, and in a batch after
+// a write, SCRIPT KILL could not stop it), and the window counts from there.
+func TestSlidingWindowTotalItsMembersDoNotHold(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
+	p := policy(t, rate.SlidingWindow, nil, 10, time.Minute)
+	now := time.Now()
+	us := now.UnixMicro()
+	ctx := context.Background()
+	key := "ratelimit:{ip:192.0.2.62:default}:60"
+	require.NoError(t, srv.Client().ZAdd(ctx, key, redis.Z{Score: -1000, Member: "#"}, redis.Z{Score: float64(us), Member: strconv.FormatInt(us, 10) + ":1:1"}).Err())
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	admitted := 0
+	for range 12 {
+		var res rate.Result
+		require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.62:default", Policy: p, Cost: 1, Now: now}, &res))
+		if res.Allowed {
+			admitted++
+		}
+	}
+	assert.Equal(t, 10, admitted)
+}

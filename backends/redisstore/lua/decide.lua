@@ -147,14 +147,31 @@ local function decide(out)
   end
 end
 
--- The batch, request after request.
+-- The batch, request after request. A request that fails (a Redis error on one of its
+-- keys: a key another program wrote) answers -1 then zeros, and the error goes to Redis's
+-- log: the other requests of the batch are decided as if it had been alone. (Its writes
+-- before the error stand, as a failed script's would.)
 local out = {}
 local kpos, apos = 0, 1
 for _ = 1, tonumber(ARGV[1]) do
   local nkeys, nargs = tonumber(ARGV[apos + 1]), tonumber(ARGV[apos + 2])
   apos = apos + 2
   begin(kpos, apos, nargs)
+  local start = #out
+  local ok, err = pcall(decide, out)
+  if not ok then
+    for i = #out, start + 1, -1 do
+      out[i] = nil
+    end
+    out[start + 1] = -1
+    for i = 2, 3 + 4 * nwin do
+      out[start + i] = 0
+    end
+    if type(err) == 'table' then
+      err = err.err
+    end
+    redis.log(redis.LOG_WARNING, 'ratewarden: a decision on ' .. KEYS[kpos + 1] .. ' failed: ' .. tostring(err))
+  end
   kpos, apos = kpos + nkeys, apos + nargs
-  decide(out)
 end
 return out

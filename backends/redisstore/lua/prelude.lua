@@ -36,7 +36,8 @@
 -- consume that counts nothing leave the windows as they were; the penalty step of a peek
 -- only reads.
 -- Reply, request after request: {allowed, cooldown µs, violations, then per window:
---        allowed, remaining, reset-after µs, retry-after µs}. For a consume, allowed is 1 when the cost was
+--        allowed, remaining, reset-after µs, retry-after µs}; allowed is -1, and the rest
+--        zeros, for a request the script failed on (decide.lua). For a consume, allowed is 1 when the cost was
 --        counted in full in every window (0 when a window's cap cut it short).
 --
 -- Lua numbers are doubles, exact for integers up to 2^53; core's validation keeps every

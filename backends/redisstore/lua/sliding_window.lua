@@ -10,11 +10,15 @@ local function units_of(member) -- "<time>:<j>:<units>"; a member of an older la
 end
 
 -- unit_at returns the time of the k-th oldest unit (0 = the oldest), k < the units held,
--- from rank first on (1 past the total "#", 0 in an older layout without it).
+-- from rank first on (1 past the total "#", 0 in an older layout without it); nil when the
+-- members hold fewer units than that (a total this script did not write).
 local function unit_at(key, first, k)
   local rank = first
   while true do
     local page = rcall('ZRANGE', key, rank, rank + 99, 'WITHSCORES')
+    if #page == 0 then
+      return nil
+    end
     for i = 1, #page, 2 do
       local u = units_of(page[i])
       if k < u then
@@ -48,7 +52,12 @@ local function load(key, limit, period)
   end
   if w.n + cost > limit then
     -- The oldest n+cost-limit units in the window must leave it first.
-    w.ok, w.retry = false, unit_at(key, first, w.gone + w.n + cost - limit - 1) + period - w.t
+    local oldest = unit_at(key, first, w.gone + w.n + cost - limit - 1)
+    if oldest then
+      w.ok, w.retry = false, oldest + period - w.t
+    else -- a total its members do not hold: not a state of ours, replaced like another's
+      w.other, w.n, w.gone, w.t = true, 0, 0, now
+    end
   end
   return w
 end
