@@ -205,3 +205,76 @@ func TestClusterOptions(t *testing.T) {
 	down.Restart()
 	require.NoError(t, c.WaitHealthy(ctx))
 }
+
+func TestCheckSlots(t *testing.T) {
+	t.Parallel()
+	ours := []string{"127.0.0.1:7001", "127.0.0.1:7002"}
+	master := func(port int64) []any { return []any{"127.0.0.1", port, "node-id"} }
+	entry := func(start, end, port int64) []any { return []any{start, end, master(port)} }
+	tests := []struct {
+		name    string
+		reply   any
+		wantErr string
+	}{
+		{name: "covered", reply: []any{entry(8192, 16383, 7002), entry(0, 8191, 7001)}},
+		{name: "not an array", reply: "ERR", wantErr: "unexpected reply ERR"},
+		{name: "entry not an array", reply: []any{int64(1)}, wantErr: "unexpected entry 1"},
+		{name: "entry too short", reply: []any{[]any{int64(0), int64(16383)}}, wantErr: "unexpected entry"},
+		{name: "start not a number", reply: []any{[]any{"0", int64(16383), master(7001)}}, wantErr: "unexpected entry"},
+		{name: "end not a number", reply: []any{[]any{int64(0), "16383", master(7001)}}, wantErr: "unexpected entry"},
+		{name: "master not an array", reply: []any{[]any{int64(0), int64(16383), "x"}}, wantErr: "unexpected entry"},
+		{name: "master without port", reply: []any{[]any{int64(0), int64(16383), []any{"127.0.0.1"}}}, wantErr: "unexpected entry"},
+		{name: "foreign master", reply: []any{entry(0, 16383, 7009)},
+			wantErr: "slots 0-16383 served by 127.0.0.1:7009, not one of ours"},
+		{name: "gap", reply: []any{entry(0, 100, 7001), entry(102, 16383, 7002)},
+			wantErr: "slot 101 not covered (or covered twice)"},
+		{name: "overlap", reply: []any{entry(0, 100, 7001), entry(100, 16383, 7002)},
+			wantErr: "slot 101 not covered (or covered twice)"},
+		{name: "end missing", reply: []any{entry(0, 16000, 7001)}, wantErr: "slots 16001-16383 not covered"},
+		{name: "nothing served", reply: []any{}, wantErr: "slots 0-16383 not covered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := checkSlots(tt.reply, ours)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.wantErr)
+		})
+	}
+}
+
+func TestReplicaHealthy(t *testing.T) {
+	t.Parallel()
+	s := &Sentinel{replica: &Server{port: 7002}}
+	replica := func(flags, link string) map[string]string {
+		return map[string]string{"ip": "127.0.0.1", "port": "7002", "flags": flags, "master-link-status": link}
+	}
+	other := map[string]string{"ip": "127.0.0.1", "port": "7003", "flags": "slave", "master-link-status": "ok"}
+	tests := []struct {
+		name    string
+		reps    []map[string]string
+		wantErr string
+	}{
+		{name: "healthy", reps: []map[string]string{other, replica("slave", "ok")}},
+		{name: "not listed", reps: []map[string]string{other}, wantErr: "replica 127.0.0.1:7002 not known yet (1 replicas listed)"},
+		{name: "not a slave", reps: []map[string]string{replica("master", "ok")}, wantErr: `flags "master"`},
+		{name: "subjectively down", reps: []map[string]string{replica("slave,s_down", "ok")}, wantErr: `flags "slave,s_down"`},
+		{name: "objectively down", reps: []map[string]string{replica("slave,o_down", "ok")}, wantErr: `flags "slave,o_down"`},
+		{name: "disconnected", reps: []map[string]string{replica("slave,disconnected", "ok")}, wantErr: `flags "slave,disconnected"`},
+		{name: "link down", reps: []map[string]string{replica("slave", "err")}, wantErr: `master-link-status "err"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := s.replicaHealthy(tt.reps)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.wantErr)
+		})
+	}
+}
