@@ -19,7 +19,9 @@
 // ||) is wrapped in a generated function of its own, and every clause of a switch or type
 // switch (and the default a switch leaves implicit) calls one; the same test run as above,
 // with Go's own statement coverage, then tells which of those functions' blocks ran, that is
-// which conditions were seen true and false and which clauses ran. It prints the branch
+// which conditions were seen true and false and which clauses ran. The clauses of a
+// select are not counted, nor conditions outside function bodies (package-level variables
+// are initialised once; constant expressions cannot call a function). It prints the branch
 // coverage of each package and module, writes the branches never taken to
 // branches-uncovered.txt, and fails when a gated module is under -min percent.
 //
