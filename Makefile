@@ -64,12 +64,13 @@ lint:
 	@for m in $(MODULES); do echo "golangci-lint $$m"; (cd $$m && $(GOLANGCI) run ./...) || exit 1; done
 
 ## cover: per-module statement coverage, then branch coverage (cover-branches); profiles
-## and reports in coverage/. Not part of `make test` (a few minutes). Fails when core, an
-## adapter or a backend is under $(COVER_MIN) % of statements (after printing every module);
-## the other modules are only reported. Their packages are measured together: each counts
-## the tests of every one of those modules, since core's conformance suites (storetest,
-## adaptertest) run in the backends' and adapters' tests. Nothing is excluded (there is no
-## generated code). tools/cover's package comment says more.
+## and reports in coverage/. Not part of `make test` (2.5-4.5 min on 2 cores). Fails when
+## core, an adapter or a backend is under $(COVER_MIN) % of statements (after printing every
+## module); the other modules are only reported (their tests run with -short). Those
+## packages are measured together: each counts the tests of every one of those modules,
+## since core's conformance suites (storetest, adaptertest) run in the backends' and
+## adapters' tests. Nothing is excluded (there is no generated code). tools/cover's package
+## comment says more.
 COVER_MIN  ?= 90
 ## cover-branches: branch coverage of the same packages, measured the way gobco does (each
 ## condition seen true and false, each switch clause run; gobco itself is not served by the
