@@ -208,3 +208,30 @@ func TestRunUsage(t *testing.T) {
 	require.ErrorContains(t, run([]string{"lines", "-out", t.TempDir()}, &out), `unknown command "lines"`)
 	require.Error(t, run([]string{"statements", "-min", "x"}, &out))
 }
+
+func TestFailures(t *testing.T) {
+	t.Parallel()
+	out := `=== RUN   TestA
+2026/11/30 14:58:06 WARN redis_circuit_breaker from=closed to=open
+--- FAIL: TestA (0.00s)
+    --- FAIL: TestA/local (0.72s)
+        a_test.go:116: 
+            	Error Trace:	/x/a_test.go:116
+            	Error:      	"2" is not greater than or equal to "3"
+            	Messages:   	failures before the breaker opened
+FAIL
+FAIL	example.com/m/a	20.955s
+ok  	example.com/m/b	0.1s
+`
+	assert.Equal(t, `--- FAIL: TestA (0.00s)
+    --- FAIL: TestA/local (0.72s)
+        a_test.go:116: 
+            	Error Trace:	/x/a_test.go:116
+            	Error:      	"2" is not greater than or equal to "3"
+            	Messages:   	failures before the breaker opened
+FAIL
+FAIL	example.com/m/a	20.955s
+`, failures(out))
+	build := "# example.com/m/a\na/a.go:3:1: syntax error\n"
+	assert.Equal(t, build, failures(build), "a build error is shown whole")
+}

@@ -41,6 +41,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -119,6 +120,19 @@ func workspace(root string) ([]module, error) {
 	return mods, nil
 }
 
+// load returns the modules of the workspace at root, their paths, and the import paths and
+// directories of the gated modules' packages.
+func load(root string) (mods []module, paths []string, pkgs map[string]string, err error) {
+	if mods, err = workspace(root); err != nil {
+		return nil, nil, nil, err
+	}
+	for _, m := range mods {
+		paths = append(paths, m.Path)
+	}
+	pkgs, err = gatedPackages(root, mods)
+	return mods, paths, pkgs, err
+}
+
 // gatedPackages lists the import paths and directories of the gated modules' packages.
 func gatedPackages(root string, mods []module) (map[string]string, error) {
 	var patterns []string
@@ -161,21 +175,13 @@ func readProfile(path string) (profile, error) {
 
 // statements runs the statement measure (see the package comment).
 func statements(root, outDir string, minimum float64, stdout io.Writer) error {
-	mods, err := workspace(root)
-	if err != nil {
-		return err
-	}
-	pkgs, err := gatedPackages(root, mods)
+	mods, paths, pkgs, err := load(root)
 	if err != nil {
 		return err
 	}
 	p, err := testGated(root, sortedKeys(pkgs), filepath.Join(outDir, "gated.out"))
 	if err != nil {
 		return err
-	}
-	paths := make([]string, len(mods))
-	for i, m := range mods {
-		paths[i] = m.Path
 	}
 	byModule := statementsByModule(p, paths)
 	var low []string
@@ -216,11 +222,7 @@ func statements(root, outDir string, minimum float64, stdout io.Writer) error {
 
 // branches runs the branch measure (see the package comment).
 func branches(root, outDir string, minimum float64, stdout io.Writer) error {
-	mods, err := workspace(root)
-	if err != nil {
-		return err
-	}
-	pkgs, err := gatedPackages(root, mods)
+	mods, modPaths, pkgs, err := load(root)
 	if err != nil {
 		return err
 	}
@@ -258,10 +260,6 @@ func branches(root, outDir string, minimum float64, stdout io.Writer) error {
 	}
 	defer report.Close()
 	byModule := map[string]tally{}
-	modPaths := make([]string, len(mods))
-	for i, m := range mods {
-		modPaths[i] = m.Path
-	}
 	for _, path := range sortedKeys(sitesByPkg) {
 		t, err := tallyBranches(p, path, sitesByPkg[path], report)
 		if err != nil {
@@ -428,14 +426,33 @@ func copyTree(root, dst string) error {
 }
 
 // goCmd runs the go command in dir and returns its standard output; on failure the error
-// holds what it printed.
+// holds what it printed (for failed tests, their failure reports: see failures).
 func goCmd(dir string, args ...string) ([]byte, error) {
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("go %s: %w\n%s%s", strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
+		return nil, fmt.Errorf("go %s: %w\n%s%s", args[0], err, failures(stdout.String()), stderr.Bytes())
 	}
 	return stdout.Bytes(), nil
+}
+
+// failureLine matches the lines of go test's output that report a failure: the FAIL lines,
+// panics, and the messages a test logged (file_test.go:N: …) with testify's fields.
+var failureLine = regexp.MustCompile(`^\s*(--- FAIL|FAIL|panic:|\S+_test\.go:\d+:|Error Trace:|Error:|Messages:|Test:)`)
+
+// failures returns the lines of out that report failures, or all of out when none does (a
+// build error): a failed run of every gated test prints the logs of all of them.
+func failures(out string) string {
+	var b strings.Builder
+	for line := range strings.Lines(out) {
+		if failureLine.MatchString(line) {
+			b.WriteString(line)
+		}
+	}
+	if b.Len() == 0 {
+		return out
+	}
+	return b.String()
 }
