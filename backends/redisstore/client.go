@@ -79,20 +79,14 @@ func contextTimeouts(c redis.UniversalClient) (enabled bool, known bool) {
 // decisions shares a few connections instead of queueing for one connection each, and
 // Redis runs many scripts per read. A lone decision is sent at once, alone (go-redis's
 // default: no coalescing delay). It returns nil — decisions then run one command per
-// connection — for a client that has none (a caller's own UniversalClient wrapper) or
-// whose AutoPipeliner cannot be built, which is logged.
+// connection — for a client whose AutoPipeliner cannot be built (a redis.Ring), which is
+// logged.
 //
 // The AutoPipeliner is the client's, shared with its other users, and stops when the
 // client is closed. Its options are the client's (redis.Options.AutoPipelineOptions),
 // else go-redis's defaults: one ordered stream of batches of up to 200 commands.
 func autoPipeliner(c redis.UniversalClient, logger *slog.Logger) *redis.AutoPipeliner {
-	p, ok := c.(interface {
-		AsyncAutoPipeline() (*redis.AutoPipeliner, error)
-	})
-	if !ok {
-		return nil
-	}
-	ap, err := p.AsyncAutoPipeline()
+	ap, err := c.AsyncAutoPipeline()
 	if err != nil {
 		logger.LogAttrs(context.Background(), slog.LevelWarn, "redis_autopipeline_unavailable", slog.String("error", err.Error()))
 		return nil

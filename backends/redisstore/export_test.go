@@ -8,9 +8,6 @@ import (
 // NewClient exposes the client New builds, so that fault tests can add hooks to it.
 func NewClient(r config.RedisConfig) (redis.UniversalClient, error) { return newClient(r) }
 
-// WithCacheSize exposes withCacheSize.
-var WithCacheSize = withCacheSize
-
 // BreakerState is the state of s's circuit breaker: "closed", "half-open" or "open".
 func BreakerState(s *Store) string { return s.breaker.cb.State().String() }
 

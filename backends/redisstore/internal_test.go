@@ -1,10 +1,12 @@
 package redisstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"syscall"
@@ -323,4 +325,38 @@ func TestPlanCacheIsBoundedAndClearedOnReload(t *testing.T) {
 	assert.LessOrEqual(t, s.nplans.Load(), int64(maxPlans))
 	s.Reloaded()
 	assert.Zero(t, s.nplans.Load())
+}
+
+// TestNewWithClientWarnings checks what NewWithClient says about the caller's
+// client: a client that ignores context deadlines is warned about, and one
+// without an AutoPipeliner (a Ring) is used one command per connection.
+func TestNewWithClientWarnings(t *testing.T) {
+	t.Parallel()
+	newStore := func(t *testing.T, c redis.UniversalClient) (*Store, string) {
+		t.Helper()
+		t.Cleanup(func() { _ = c.Close() })
+		var logs bytes.Buffer
+		s, err := NewWithClient(c, config.Config{}, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s, logs.String()
+	}
+
+	s, logs := newStore(t, redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}))
+	assert.Contains(t, logs, "redis_client_ignores_context_deadlines")
+	assert.NotNil(t, s.pipe, "a Client has an AutoPipeliner")
+
+	s, logs = newStore(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}}))
+	assert.Contains(t, logs, "redis_client_ignores_context_deadlines", "a ClusterClient is checked too")
+	assert.NotNil(t, s.pipe)
+
+	_, logs = newStore(t, redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true}))
+	assert.Empty(t, logs)
+	_, logs = newStore(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}, ContextTimeoutEnabled: true}))
+	assert.Empty(t, logs)
+
+	s, logs = newStore(t, redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}}))
+	assert.Nil(t, s.pipe, "a Ring has no AutoPipeliner")
+	assert.Contains(t, logs, "redis_autopipeline_unavailable")
+	assert.NotContains(t, logs, "redis_client_ignores_context_deadlines", "a Ring's options are not known")
 }

@@ -16,7 +16,6 @@ type options struct {
 	observer    backend.Observer
 	now         func() time.Time
 	requestTime bool
-	cacheSize   int
 }
 
 type optionFunc func(*options)
@@ -59,9 +58,4 @@ func WithClock(now func() time.Time) Option {
 // decides the same.
 func WithRequestTime() Option {
 	return optionFunc(func(o *options) { o.requestTime = true })
-}
-
-// withCacheSize bounds the local cache (tests).
-func withCacheSize(n int) Option {
-	return optionFunc(func(o *options) { o.cacheSize = n })
 }

@@ -128,7 +128,7 @@ func prepare(cfg config.Config) (config.Config, error) {
 }
 
 func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
-	o := options{logger: slog.Default(), now: time.Now, cacheSize: DefaultCacheSize}
+	o := options{logger: slog.Default(), now: time.Now}
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
@@ -156,7 +156,7 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 		s.local = memorystore.New(cfg.Memory, memorystore.WithClock(o.now))
 	}
 	if config.On(cfg.Redis.LocalCache) {
-		s.cache = newDenialCache(o.cacheSize)
+		s.cache = newDenialCache(DefaultCacheSize)
 	}
 	return s
 }

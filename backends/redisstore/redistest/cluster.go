@@ -141,13 +141,18 @@ func (c *Cluster) slotsCovered(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
+	return checkSlots(reply, c.Addrs())
+}
+
+// checkSlots checks that a CLUSTER SLOTS reply covers 0..16383 exactly once
+// with ranges served by masters at the addresses ours.
+func checkSlots(reply any, ours []string) error {
 	entries, ok := reply.([]any)
 	if !ok {
 		return fmt.Errorf("unexpected reply %v", reply)
 	}
 	type span struct{ start, end int64 }
 	var spans []span
-	ours := c.Addrs()
 	for _, e := range entries {
 		f, ok := e.([]any)
 		if !ok || len(f) < 3 {
