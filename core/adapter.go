@@ -102,11 +102,9 @@ func (dc *decisionContext) writeHeaders(h http.Header) {
 	var hs headerSet
 	b := dc.d.appendHeaders(dc.buf[:0], &hs)
 	all := unsafe.String(unsafe.SliceData(b), len(b))
-	start := 0
 	for i := 0; i < hs.n; i++ {
-		dc.values[i] = all[start:hs.ends[i]]
+		dc.values[i] = hs.value(all, i)
 		h[hs.names[i]] = dc.values[i : i+1 : i+1]
-		start = hs.ends[i]
 	}
 }
 

@@ -96,9 +96,10 @@ type Decision struct {
 	Result rate.Result  // the store's answer, when the store answered
 	Err    error        // the backend error behind FailedOpen or Unavailable
 
-	binding  int       // index of the binding window in Result.Windows
-	snapshot *snapshot // the configuration the decision was made under
-	limiter  *Limiter  // the limiter that made it, for GateRule and Complete
+	binding  int         // index of the binding window in Result.Windows
+	text     *policyText // the header text of Policy; nil for a Decision built by hand
+	snapshot *snapshot   // the configuration the decision was made under
+	limiter  *Limiter    // the limiter that made it, for GateRule and Complete
 	// clientScope and clientID are the client's identity before the rule's scope applied
 	// (Scope and ID are the counted one), for GateRule with no key.
 	clientScope, clientID string

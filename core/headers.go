@@ -5,6 +5,8 @@ import (
 	"net/textproto"
 	"strconv"
 	"time"
+
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // Header names, in the canonical form http.Header stores.
@@ -39,12 +41,14 @@ func (d *Decision) WriteHeaders(h http.Header) {
 	hs.writeTo(h, d.appendHeaders(buf[:0], &hs))
 }
 
-// headerSet names the header values appended back to back to one buffer, so that they
-// can be set with few allocations.
+// headerSet names the header values appended back to back to one buffer, and those that
+// are a policy's constant text (see [policyText]), so that they can be set with few
+// allocations.
 type headerSet struct {
-	names [maxHeaders]string
-	ends  [maxHeaders]int
-	n     int
+	names  [maxHeaders]string
+	consts [maxHeaders]string // the value when it is a constant; "" when it is in the buffer
+	ends   [maxHeaders]int    // where the value in the buffer ends (a constant takes none of it)
+	n      int
 }
 
 // add names the value that ends at end (the buffer's length after appending it).
@@ -53,18 +57,35 @@ func (hs *headerSet) add(name string, end int) {
 	hs.n++
 }
 
-// writeTo sets the values in b on h: one string and one slice allocation.
+// addConst names a constant value, v; end is the buffer's length, which v does not change.
+func (hs *headerSet) addConst(name, v string, end int) {
+	hs.names[hs.n], hs.consts[hs.n], hs.ends[hs.n] = name, v, end
+	hs.n++
+}
+
+// value is the i-th value, a constant or a part of all, the buffer as a string.
+func (hs *headerSet) value(all string, i int) string {
+	if hs.consts[i] != "" {
+		return hs.consts[i]
+	}
+	start := 0
+	if i > 0 {
+		start = hs.ends[i-1]
+	}
+	return all[start:hs.ends[i]]
+}
+
+// writeTo sets the values named by hs, those in b included, on h: one string and one
+// slice allocation.
 func (hs *headerSet) writeTo(h http.Header, b []byte) {
 	if hs.n == 0 {
 		return
 	}
 	all := string(b)
 	values := make([]string, hs.n)
-	start := 0
 	for i := 0; i < hs.n; i++ {
-		values[i] = all[start:hs.ends[i]]
+		values[i] = hs.value(all, i)
 		h[hs.names[i]] = values[i : i+1 : i+1]
-		start = hs.ends[i]
 	}
 }
 
@@ -84,12 +105,37 @@ func (d *Decision) appendHeaders(b []byte, hs *headerSet) []byte {
 	return b
 }
 
+// policyText holds the header values that depend on a policy alone: built once per rule
+// and tier when a configuration is compiled, not on every request (a Decision built by
+// hand has none, and its values are appended as the others are).
+type policyText struct {
+	of     *rate.Policy            // the policy the text is of
+	limit  [rate.MaxWindows]string // X-RateLimit-Limit, when window i binds
+	policy string                  // RateLimit-Policy
+}
+
+func newPolicyText(p *rate.Policy) *policyText {
+	t := &policyText{of: p, policy: string(appendPolicy(nil, p.Windows))}
+	for i := range p.Windows[:min(len(p.Windows), rate.MaxWindows)] {
+		t.limit[i] = strconv.FormatInt(p.Windows[i].Limit, 10)
+	}
+	return t
+}
+
 func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 	s := d.settings()
 	w, r, _ := d.Binding()
+	t := d.text
+	if t != nil && t.of != d.Policy { // Policy was changed by hand since
+		t = nil
+	}
 	if s.xRateLimitHeaders {
-		b = strconv.AppendInt(b, w.Limit, 10)
-		hs.add(headerLimit, len(b))
+		if t != nil {
+			hs.addConst(headerLimit, t.limit[d.binding], len(b))
+		} else {
+			b = strconv.AppendInt(b, w.Limit, 10)
+			hs.add(headerLimit, len(b))
+		}
 		b = strconv.AppendInt(b, r.Remaining, 10)
 		hs.add(headerRemaining, len(b))
 		b = strconv.AppendInt(b, unixCeil(d.Reset()), 10)
@@ -104,21 +150,31 @@ func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, ceilSeconds(r.ResetAfter), 10)
 		hs.add(headerRateLimit, len(b))
-		for i, pw := range d.windows() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendPolicyItem(b, pw.Name)
-			b = append(b, ";q="...)
-			b = strconv.AppendInt(b, pw.Limit, 10)
-			b = append(b, ";w="...)
-			b = strconv.AppendInt(b, pw.Seconds(), 10)
+		if t != nil {
+			hs.addConst(headerPolicy, t.policy, len(b))
+		} else {
+			b = appendPolicy(b, d.windows())
+			hs.add(headerPolicy, len(b))
 		}
-		hs.add(headerPolicy, len(b))
 	}
 	if d.Outcome == Denied {
 		b = strconv.AppendInt(b, RetryAfterSeconds(d.RetryAfter()), 10)
 		hs.add(headerRetryAfter, len(b))
+	}
+	return b
+}
+
+// appendPolicy appends the RateLimit-Policy value of windows: one item per window.
+func appendPolicy(b []byte, windows []rate.Window) []byte {
+	for i, pw := range windows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendPolicyItem(b, pw.Name)
+		b = append(b, ";q="...)
+		b = strconv.AppendInt(b, pw.Limit, 10)
+		b = append(b, ";w="...)
+		b = strconv.AppendInt(b, pw.Seconds(), 10)
 	}
 	return b
 }

@@ -235,9 +235,9 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	case config.ScopeIP:
 		d.Scope, d.ID = ScopeIP, ""
 	case config.ScopeGlobal:
-		d.Scope, d.ID, ls = ScopeGlobal, GlobalID, rl.Own
+		d.Scope, d.ID, ls = ScopeGlobal, GlobalID, rl.own
 	}
-	d.Policy, d.Cost = ls.Policy, ls.Cost
+	d.Policy, d.Cost, d.text = ls.Policy, ls.Cost, ls.text
 	d.req = rate.Request{Key: d.buildKey(rl.counter), Policy: ls.Policy, Cost: ls.Cost, Now: d.Now}
 	if len(rl.CountStatuses) > 0 && in.identity == nil { // counted after the handler, by Decision.Complete
 		d.req.Op, d.countStatuses = rate.OpCheck, rl.CountStatuses
@@ -248,7 +248,7 @@ func (l *Limiter) decide(in Input, d *Decision) {
 		if s.cfg.FailMode == config.FailClosed {
 			d.Outcome = Unavailable
 		}
-		d.Policy = nil
+		d.Policy, d.text = nil, nil
 		l.observe(d)
 		return
 	}

@@ -113,7 +113,7 @@ func (l *Limiter) Status(ctx context.Context, client, rule, tier string) (Client
 	for _, r := range rules {
 		ls := r.limitsFor(tier)
 		if r.Scope == config.ScopeGlobal {
-			ls = r.Own
+			ls = r.own
 		}
 		req := rate.Request{Key: c.keyFor(r), Policy: ls.Policy, Cost: ls.Cost, Now: now, Op: rate.OpPeek}
 		var res rate.Result
