@@ -27,6 +27,7 @@ func TestGate(t *testing.T) {
 		cfg      config.Config
 		requests int // decided before the one checked
 		down     bool
+		key      string // Input.Key
 		outcome  core.Outcome
 		headers  bool
 	}{
@@ -44,6 +45,9 @@ func TestGate(t *testing.T) {
 			}}}}},
 			outcome: core.Allowed, headers: true,
 		},
+		// The counter key and the values share Gate's buffer; a long key leaves it to them.
+		{name: "long key", key: strings.Repeat("k", 100), outcome: core.Allowed, headers: true},
+		{name: "key filling the buffer", key: strings.Repeat("k", 70), outcome: core.Allowed, headers: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,7 +60,7 @@ func TestGate(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, "/api/x", nil)
 			req.RemoteAddr = "203.0.113.7:41000"
 			got := http.Header{}
-			r, d := h.lim.Gate(core.Input{Request: req}, got)
+			r, d := h.lim.Gate(core.Input{Request: req, Key: tt.key}, got)
 
 			assert.Equal(t, tt.outcome, d.Outcome)
 			want := http.Header{}

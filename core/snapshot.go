@@ -15,7 +15,8 @@ import (
 // the Limiter adds: counter names kept across reloads and the JWT verifier. It is
 // immutable; a reload builds a new one and swaps it in atomically.
 type snapshot struct {
-	cfg config.Config // with defaults applied
+	cfg     config.Config // with defaults applied
+	limiter *Limiter      // the Limiter it was compiled for
 
 	enabled           bool
 	shadow            bool
