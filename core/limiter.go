@@ -48,6 +48,11 @@ type Input struct {
 	// Route is the router's template for the matched route ("/users/:id",
 	// "/users/{id}"), or "" when there is none. Rules match the path or the template.
 	Route string
+	// RouteOf, when Route is "" and RouteOf is not nil, gives the route template of a
+	// request instead. It is called at most once, and only when an endpoint rule for the
+	// request's method does not match its path, so that a router whose template costs a
+	// lookup (chi, whose middleware runs before routing) pays for it only then.
+	RouteOf func(*http.Request) string
 	// Key, when not empty, replaces the client identity (scope "key"): it comes from a
 	// custom key function (the adapters' WithKeyFunc), or from a handler deciding under a
 	// key it computed (the username of a login form, see [GateRule]), and takes precedence
@@ -224,7 +229,7 @@ func (l *Limiter) decide(in Input, d *Decision, buf []byte) {
 		}
 	}
 	if rl == nil {
-		rl = s.resolve(r.Method, r.URL.Path, in.Route)
+		rl = s.resolve(r, &in)
 	}
 	d.Rule = rl.Name
 	if s.exempt(d) {

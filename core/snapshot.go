@@ -204,17 +204,28 @@ func (r *rule) sharesMethodWith(o *rule) bool {
 	return slices.ContainsFunc(r.Methods, func(m string) bool { return slices.Contains(o.Methods, m) })
 }
 
-// resolve returns the rule for a request: the most specific endpoint rule whose pattern
-// matches the path or the route template and whose methods include method, else the
-// default rule. Equally specific rules keep configuration order.
-func (s *snapshot) resolve(method, path, route string) *rule {
+// resolve returns the rule for the request r of in: the most specific endpoint rule whose
+// pattern matches the path or the route template (in.Route, or else in.RouteOf's, asked
+// only when a rule does not match the path) and whose methods include the method, else
+// the default rule. Equally specific rules keep configuration order.
+func (s *snapshot) resolve(r *http.Request, in *Input) *rule {
+	method, path, route := r.Method, r.URL.Path, in.Route
+	routed := route != "" || in.RouteOf == nil
 	var best *rule
-	for _, r := range s.endpoints {
-		if !r.allowsMethod(method) || !r.matches(path, route) {
+	for _, rl := range s.endpoints {
+		if !rl.allowsMethod(method) {
 			continue
 		}
-		if best == nil || r.Pattern.MoreSpecificThan(&best.Pattern) {
-			best = r
+		if !rl.Pattern.Match(path) {
+			if !routed {
+				route, routed = in.RouteOf(r), true
+			}
+			if route == "" || route == path || !rl.Pattern.Match(route) {
+				continue
+			}
+		}
+		if best == nil || rl.Pattern.MoreSpecificThan(&best.Pattern) {
+			best = rl
 		}
 	}
 	if best == nil {
@@ -235,10 +246,6 @@ func (r *rule) allowsMethod(method string) bool {
 		}
 	}
 	return false
-}
-
-func (r *rule) matches(path, route string) bool {
-	return r.Pattern.Match(path) || route != "" && route != path && r.Pattern.Match(route)
 }
 
 // limitsFor picks the limits of a tier (SPEC section 1, step 4): the rule's override for
