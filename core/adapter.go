@@ -109,10 +109,9 @@ func (dc *decisionContext) writeHeaders(h http.Header) {
 		used = 0
 	}
 	b := dc.d.appendHeaders(dc.buf[used:used], &hs)
-	all := unsafe.String(unsafe.SliceData(b), len(b))
+	hs.values(unsafe.String(unsafe.SliceData(b), len(b)), dc.d.constText(), dc.d.binding, dc.values[:])
 	for i := 0; i < hs.n; i++ {
-		dc.values[i] = hs.value(all, i)
-		h[hs.names[i]] = dc.values[i : i+1 : i+1]
+		hs.set(h, i, dc.values[:])
 	}
 }
 

@@ -38,54 +38,82 @@ func (d *Decision) WriteHeaders(h http.Header) {
 		buf [256]byte
 		hs  headerSet
 	)
-	hs.writeTo(h, d.appendHeaders(buf[:0], &hs))
+	hs.writeTo(h, d, d.appendHeaders(buf[:0], &hs))
 }
 
-// headerSet names the header values appended back to back to one buffer, and those that
-// are a policy's constant text (see [policyText]), so that they can be set with few
-// allocations.
+// The headers a decision sets, as indexes into headerNames, so that a headerSet holds no
+// pointers: filling one, on the stack, costs no write barrier while the GC marks (which,
+// with a small heap, is most of the time).
+const (
+	hLimit uint8 = iota
+	hRemaining
+	hReset
+	hUsed
+	hRateLimit
+	hPolicy
+	hRetryAfter
+)
+
+var headerNames = [...]string{
+	hLimit: headerLimit, hRemaining: headerRemaining, hReset: headerReset, hUsed: headerUsed,
+	hRateLimit: headerRateLimit, hPolicy: headerPolicy, hRetryAfter: headerRetryAfter,
+}
+
+// headerSet lists the headers of a decision in order: the values appended back to back to
+// one buffer, and those that are the policy's constant text (see [policyText]), so that
+// they can be set with few allocations.
 type headerSet struct {
-	names  [maxHeaders]string
-	consts [maxHeaders]string // the value when it is a constant; "" when it is in the buffer
-	ends   [maxHeaders]int    // where the value in the buffer ends (a constant takes none of it)
-	n      int
+	names [maxHeaders]uint8
+	ends  [maxHeaders]int // where the value ends in the buffer; a constant takes none of it
+	konst uint8           // bit i: the i-th value is the policy's constant text
+	n     int
 }
 
 // add names the value that ends at end (the buffer's length after appending it).
-func (hs *headerSet) add(name string, end int) {
+func (hs *headerSet) add(name uint8, end int) {
 	hs.names[hs.n], hs.ends[hs.n] = name, end
 	hs.n++
 }
 
-// addConst names a constant value, v; end is the buffer's length, which v does not change.
-func (hs *headerSet) addConst(name, v string, end int) {
-	hs.names[hs.n], hs.consts[hs.n], hs.ends[hs.n] = name, v, end
-	hs.n++
+// addConst names a value that is the policy's constant text; end is the buffer's length,
+// which it does not change.
+func (hs *headerSet) addConst(name uint8, end int) {
+	hs.konst |= 1 << hs.n
+	hs.add(name, end)
 }
 
-// value is the i-th value, a constant or a part of all, the buffer as a string.
-func (hs *headerSet) value(all string, i int) string {
-	if hs.consts[i] != "" {
-		return hs.consts[i]
-	}
+// values sets vals[i] to the i-th value: a part of all, the buffer as a string, or the
+// text of t (the decision's constText) for the window binding.
+func (hs *headerSet) values(all string, t *policyText, binding uint8, vals []string) {
 	start := 0
-	if i > 0 {
-		start = hs.ends[i-1]
+	for i := 0; i < hs.n; i++ {
+		switch {
+		case hs.konst&(1<<i) == 0:
+			vals[i] = all[start:hs.ends[i]]
+		case hs.names[i] == hLimit:
+			vals[i] = t.limit[binding]
+		default:
+			vals[i] = t.policy
+		}
+		start = hs.ends[i]
 	}
-	return all[start:hs.ends[i]]
 }
 
-// writeTo sets the values named by hs, those in b included, on h: one string and one
-// slice allocation.
-func (hs *headerSet) writeTo(h http.Header, b []byte) {
+// set sets on h the i-th header to the value vals[i], in a slice of its own.
+func (hs *headerSet) set(h http.Header, i int, vals []string) {
+	h[headerNames[hs.names[i]]] = vals[i : i+1 : i+1]
+}
+
+// writeTo sets the headers of d that hs lists, with the values in b, on h: one string and
+// one slice allocation.
+func (hs *headerSet) writeTo(h http.Header, d *Decision, b []byte) {
 	if hs.n == 0 {
 		return
 	}
-	all := string(b)
-	values := make([]string, hs.n)
-	for i := 0; i < hs.n; i++ {
-		values[i] = hs.value(all, i)
-		h[hs.names[i]] = values[i : i+1 : i+1]
+	vals := make([]string, hs.n)
+	hs.values(string(b), d.constText(), d.binding, vals)
+	for i := range vals {
+		hs.set(h, i, vals)
 	}
 }
 
@@ -95,12 +123,12 @@ func (d *Decision) appendHeaders(b []byte, hs *headerSet) []byte {
 	switch {
 	case d.Outcome == Unavailable:
 		b = strconv.AppendInt(b, RetryAfterSeconds(d.unavailableRetry()), 10)
-		hs.add(headerRetryAfter, len(b))
+		hs.add(hRetryAfter, len(b))
 	case d.Limited():
 		b = d.appendLimitHeaders(b, hs)
 	case d.Outcome == Denied: // a Decision built by hand, without a policy
 		b = strconv.AppendInt(b, RetryAfterSeconds(d.RetryAfter()), 10)
-		hs.add(headerRetryAfter, len(b))
+		hs.add(hRetryAfter, len(b))
 	}
 	return b
 }
@@ -114,6 +142,15 @@ type policyText struct {
 	policy string                  // RateLimit-Policy
 }
 
+// constText is the header text of d's policy; nil for a Decision built by hand, or whose
+// Policy was replaced since.
+func (d *Decision) constText() *policyText {
+	if d.text == nil || d.text.of != d.Policy {
+		return nil
+	}
+	return d.text
+}
+
 func newPolicyText(p *rate.Policy) *policyText {
 	t := &policyText{of: p, policy: string(appendPolicy(nil, p.Windows))}
 	for i := range p.Windows[:min(len(p.Windows), rate.MaxWindows)] {
@@ -125,23 +162,20 @@ func newPolicyText(p *rate.Policy) *policyText {
 func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 	s := d.settings()
 	w, r, _ := d.Binding()
-	t := d.text
-	if t != nil && t.of != d.Policy { // Policy was changed by hand since
-		t = nil
-	}
+	t := d.constText()
 	if s.xRateLimitHeaders {
 		if t != nil {
-			hs.addConst(headerLimit, t.limit[d.binding], len(b))
+			hs.addConst(hLimit, len(b))
 		} else {
 			b = strconv.AppendInt(b, w.Limit, 10)
-			hs.add(headerLimit, len(b))
+			hs.add(hLimit, len(b))
 		}
 		b = strconv.AppendInt(b, r.Remaining, 10)
-		hs.add(headerRemaining, len(b))
+		hs.add(hRemaining, len(b))
 		b = strconv.AppendInt(b, unixCeil(d.Reset()), 10)
-		hs.add(headerReset, len(b))
+		hs.add(hReset, len(b))
 		b = strconv.AppendInt(b, w.Limit-r.Remaining, 10)
-		hs.add(headerUsed, len(b))
+		hs.add(hUsed, len(b))
 	}
 	if s.ietfHeaders {
 		b = appendPolicyItem(b, w.Name)
@@ -149,17 +183,17 @@ func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 		b = strconv.AppendInt(b, r.Remaining, 10)
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, ceilSeconds(r.ResetAfter), 10)
-		hs.add(headerRateLimit, len(b))
+		hs.add(hRateLimit, len(b))
 		if t != nil {
-			hs.addConst(headerPolicy, t.policy, len(b))
+			hs.addConst(hPolicy, len(b))
 		} else {
 			b = appendPolicy(b, d.windows())
-			hs.add(headerPolicy, len(b))
+			hs.add(hPolicy, len(b))
 		}
 	}
 	if d.Outcome == Denied {
 		b = strconv.AppendInt(b, RetryAfterSeconds(d.RetryAfter()), 10)
-		hs.add(headerRetryAfter, len(b))
+		hs.add(hRetryAfter, len(b))
 	}
 	return b
 }
