@@ -44,7 +44,7 @@ func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
 	// dc: one allocation instead of two (TestGateAllocs).
 	dc.req = *in.Request.WithContext(dc)
 	in.Request = &dc.req
-	l.decide(in, &dc.d)
+	l.decide(in, &dc.d, dc.buf[:0])
 	dc.writeHeaders(h)
 	dc.d.gated = true
 	return in.Request, &dc.d
@@ -68,10 +68,10 @@ func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
 // handler unlimited. A name no rule has is ignored (see [Input.Rule]).
 func GateRule(r *http.Request, h http.Header, rule, key string) (*http.Request, *Decision) {
 	prev, ok := FromContext(r.Context())
-	if !ok || prev.limiter == nil {
+	if !ok || prev.limiter() == nil {
 		panic("ratewarden: GateRule: no ratewarden middleware decided this request; add the adapter's middleware before the handler")
 	}
-	return prev.limiter.Gate(Input{Request: r, Rule: rule, Key: key, identity: prev}, h)
+	return prev.limiter().Gate(Input{Request: r, Rule: rule, Key: key, identity: prev}, h)
 }
 
 // FromContext returns the decision [Limiter.Gate] made for the request whose context is
@@ -85,28 +85,33 @@ func FromContext(ctx context.Context) (d *Decision, ok bool) {
 type decisionKey struct{}
 
 // decisionContext is a context.WithValue for the decision key that holds the Decision
-// itself, the backing arrays of its headers and the request that carries it, so that
-// deciding a request, storing its decision and setting its headers cost one allocation.
+// itself, the backing arrays of its counter key and headers and the request that carries
+// it, so that deciding a request, storing its decision and setting its headers cost one
+// allocation (in the 1,024-byte size class: TestGateAllocationSize).
 type decisionContext struct {
 	context.Context
-	d      Decision
-	req    http.Request       // the request copy Gate returns, whose context is this one
-	buf    [128]byte          // the header values, back to back (typically under 100 bytes)
+	d   Decision
+	req http.Request // the request copy Gate returns, whose context is this one
+	// buf holds the counter key, then the header values that are not a policy's constant
+	// text, back to back: "ip:203.0.113.7:default" and "99", "1764160800", "1",
+	// "\"default\";r=99;t=1" (longer ones are appended to a new array).
+	buf    [88]byte
 	values [maxHeaders]string // the header map's value slices
 }
 
 // writeHeaders does what [Decision.WriteHeaders] does, with the arrays of dc instead of
-// new allocations. It is called once per dc: the header values are substrings of buf,
-// which is not written again.
+// new allocations. It is called once per dc, after the decision: the header values are
+// substrings of buf after the key, which is not written again.
 func (dc *decisionContext) writeHeaders(h http.Header) {
 	var hs headerSet
-	b := dc.d.appendHeaders(dc.buf[:0], &hs)
-	all := unsafe.String(unsafe.SliceData(b), len(b))
-	start := 0
+	used := len(dc.d.req.Key) // the key is in buf unless it was longer
+	if used > len(dc.buf) {
+		used = 0
+	}
+	b := dc.d.appendHeaders(dc.buf[used:used], &hs)
+	hs.values(unsafe.String(unsafe.SliceData(b), len(b)), dc.d.constText(), dc.d.binding, dc.values[:])
 	for i := 0; i < hs.n; i++ {
-		dc.values[i] = all[start:hs.ends[i]]
-		h[hs.names[i]] = dc.values[i : i+1 : i+1]
-		start = hs.ends[i]
+		hs.set(h, i, dc.values[:])
 	}
 }
 

@@ -27,6 +27,7 @@ func TestGate(t *testing.T) {
 		cfg      config.Config
 		requests int // decided before the one checked
 		down     bool
+		key      string // Input.Key
 		outcome  core.Outcome
 		headers  bool
 	}{
@@ -44,6 +45,9 @@ func TestGate(t *testing.T) {
 			}}}}},
 			outcome: core.Allowed, headers: true,
 		},
+		// The counter key and the values share Gate's buffer; a long key leaves it to them.
+		{name: "long key", key: strings.Repeat("k", 100), outcome: core.Allowed, headers: true},
+		{name: "key filling the buffer", key: strings.Repeat("k", 70), outcome: core.Allowed, headers: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,7 +60,7 @@ func TestGate(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, "/api/x", nil)
 			req.RemoteAddr = "203.0.113.7:41000"
 			got := http.Header{}
-			r, d := h.lim.Gate(core.Input{Request: req}, got)
+			r, d := h.lim.Gate(core.Input{Request: req, Key: tt.key}, got)
 
 			assert.Equal(t, tt.outcome, d.Outcome)
 			want := http.Header{}
@@ -189,4 +193,44 @@ func TestGateRuleAfterTheLimiterWasEnabled(t *testing.T) {
 	require.NoError(t, h.lim.Reload(config.Config{}))
 	_, d := core.GateRule(r, http.Header{}, "default", "")
 	assert.Equal(t, "ip:203.0.113.7", d.ClientID())
+}
+
+// TestRouteOfIsAskedOnlyWhenARuleNeedsIt: a route template that costs a lookup (chi's) is
+// asked for only when an endpoint rule for the method does not match the path, once.
+func TestRouteOfIsAskedOnlyWhenARuleNeedsIt(t *testing.T) {
+	t.Parallel()
+	endpoints := []config.Endpoint{
+		{Name: "users", Pattern: "/api/v1/users/{id}", Limits: config.Limits{Limit: 5, Window: time.Minute}},
+		{Name: "posts", Pattern: "/api/v1/posts/*", Methods: []string{"POST"}, Limits: config.Limits{Limit: 5, Window: time.Minute}},
+	}
+	for _, tt := range []struct {
+		name      string
+		endpoints []config.Endpoint
+		method    string
+		path      string
+		route     string // what RouteOf answers
+		rule      string
+		asked     int
+	}{
+		{"only the default rule", nil, http.MethodGet, "/api/v1/users/42", "/api/v1/users/{id}", "default", 0},
+		{"a rule matches the path", endpoints[:1], http.MethodGet, "/api/v1/users/42", "/api/v1/users/{id}", "users", 0},
+		{"a rule for another method", endpoints[1:], http.MethodGet, "/x/y", "/api/v1/posts/{id}", "default", 0},
+		{"a rule matches the template only", endpoints, http.MethodPost, "/x/y", "/api/v1/posts/{id}", "posts", 1},
+		{"no rule matches either", endpoints, http.MethodPost, "/x/y", "/z", "default", 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, config.Config{Endpoints: tt.endpoints})
+			req := httptest.NewRequest(tt.method, tt.path, nil)
+			req.RemoteAddr = "203.0.113.7:41000"
+			asked := 0
+			_, d := h.lim.Gate(core.Input{Request: req, RouteOf: func(r *http.Request) string {
+				asked++
+				assert.Equal(t, tt.path, r.URL.Path)
+				return tt.route
+			}}, http.Header{})
+			assert.Equal(t, tt.rule, d.Rule)
+			assert.Equal(t, tt.asked, asked)
+		})
+	}
 }

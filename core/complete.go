@@ -13,7 +13,7 @@ import (
 // request was admitted. Adapters capture the status only then, so other requests pay
 // nothing for the feature.
 func (d *Decision) CountsResponse() bool {
-	return d != nil && d.countStatuses != nil && d.Outcome == Allowed
+	return d != nil && d.counting != nil && d.Outcome == Allowed
 }
 
 // Complete tells the decision of a request the status its handler answered with. When the
@@ -28,10 +28,10 @@ func (d *Decision) CountsResponse() bool {
 // exceed a limit by the number in flight (docs/rules.md). Sequential requests are exact.
 // A backend failure here is logged and the request goes uncounted.
 func (d *Decision) Complete(ctx context.Context, status int) {
-	if !d.CountsResponse() || !slices.Contains(d.countStatuses, status) {
+	if !d.CountsResponse() || !slices.Contains(d.counting.CountStatuses, status) {
 		return
 	}
-	l := d.limiter
+	l := d.limiter()
 	req := d.req
 	req.Op, req.Now = rate.OpConsume, l.now()
 	var res rate.Result
@@ -39,5 +39,5 @@ func (d *Decision) Complete(ctx context.Context, status int) {
 		l.logger.LogAttrs(ctx, slog.LevelError, "rate_limit_count_failed",
 			slog.String("rule", d.Rule), slog.String("client_id", d.ClientID()), slog.String("error", err.Error()))
 	}
-	d.countStatuses = nil // once
+	d.counting = nil // once
 }

@@ -100,22 +100,51 @@ type Decision struct {
 	Result rate.Result  // the store's answer, when the store answered
 	Err    error        // the backend error behind FailedOpen or Unavailable
 
-	binding  int       // index of the binding window in Result.Windows
-	snapshot *snapshot // the configuration the decision was made under
-	limiter  *Limiter  // the limiter that made it, for GateRule and Complete
-	// clientScope and clientID are the client's identity before the rule's scope applied
-	// (Scope and ID are the counted one), for GateRule with no key.
-	clientScope, clientID string
+	// The unexported fields are few and small: Gate allocates a Decision with the request
+	// copy and the header values, and every byte of that allocation is paid in GC work on
+	// every request (TestGateAllocationSize).
+
+	text     *policyText // the header text of Policy; nil for a Decision built by hand
+	snapshot *snapshot   // the configuration the decision was made under; its limiter made it
+	// clientID is the client's id before the rule's scope applied (ID is the counted one),
+	// and clientScope its scope, for GateRule with no key.
+	clientID string
 	// origin is the middleware's decision an in-handler decision (GateRule) descends from;
 	// nil for the middleware's own.
 	origin *Decision
-	// countStatuses are the statuses whose responses consume the cost (count_statuses);
-	// nil when the decision consumed it already.
-	countStatuses []int
-	req           rate.Request // the store request; here so that deciding does not allocate
-	gated         bool         // Gate has set the headers on the response already
-	apiKey        bool         // the identity is a verified API key's (for user exemptions)
-	keyBuf        [64]byte     // backing array of req.Key for the usual key lengths
+	// counting is the rule whose count_statuses decide whether the response consumes the
+	// cost; nil when the decision consumed it already.
+	counting    *rule
+	req         rate.Request // the store request; here so that deciding does not allocate
+	binding     uint8        // index of the binding window in Result.Windows
+	clientScope scopeCode
+	gated       bool // Gate has set the headers on the response already
+	apiKey      bool // the identity is a verified API key's (for user exemptions)
+}
+
+// scopeCode is a scope (ScopeIP, …) in one byte; 0 is "".
+type scopeCode uint8
+
+var scopeNames = [...]string{"", ScopeIP, ScopeUser, ScopeKey, ScopeGlobal}
+
+func codeOf(scope string) scopeCode {
+	for i, s := range scopeNames {
+		if s == scope {
+			return scopeCode(i)
+		}
+	}
+	return 0
+}
+
+func (c scopeCode) String() string { return scopeNames[c] }
+
+// limiter is the Limiter that made d, for GateRule and Complete; nil for a Decision built
+// by hand.
+func (d *Decision) limiter() *Limiter {
+	if d.snapshot == nil {
+		return nil
+	}
+	return d.snapshot.limiter
 }
 
 // Proceed reports whether the request should reach the handler.
@@ -201,7 +230,7 @@ func (d *Decision) TierLabel() string {
 // units, and its state. ok is false when the request was not limited.
 func (d *Decision) Binding() (w rate.Window, r rate.WindowResult, ok bool) {
 	ws := d.windows()
-	if len(ws) == 0 || d.binding >= len(ws) {
+	if len(ws) == 0 || int(d.binding) >= len(ws) {
 		return rate.Window{}, rate.WindowResult{}, false
 	}
 	return ws[d.binding], d.Result.Windows[d.binding], true
@@ -278,7 +307,7 @@ func (d *Decision) chooseBinding() {
 	for i := 1; i < len(d.Policy.Windows); i++ {
 		r, b := d.Result.Windows[i], d.Result.Windows[d.binding]
 		if r.Remaining < b.Remaining || r.Remaining == b.Remaining && r.ResetAfter > b.ResetAfter {
-			d.binding = i
+			d.binding = uint8(i)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/textproto"
 	"strconv"
 	"time"
+
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // Header names, in the canonical form http.Header stores.
@@ -36,35 +38,82 @@ func (d *Decision) WriteHeaders(h http.Header) {
 		buf [256]byte
 		hs  headerSet
 	)
-	hs.writeTo(h, d.appendHeaders(buf[:0], &hs))
+	hs.writeTo(h, d, d.appendHeaders(buf[:0], &hs))
 }
 
-// headerSet names the header values appended back to back to one buffer, so that they
-// can be set with few allocations.
+// The headers a decision sets, as indexes into headerNames, so that a headerSet holds no
+// pointers: filling one, on the stack, costs no write barrier while the GC marks (which,
+// with a small heap, is most of the time).
+const (
+	hLimit uint8 = iota
+	hRemaining
+	hReset
+	hUsed
+	hRateLimit
+	hPolicy
+	hRetryAfter
+)
+
+var headerNames = [...]string{
+	hLimit: headerLimit, hRemaining: headerRemaining, hReset: headerReset, hUsed: headerUsed,
+	hRateLimit: headerRateLimit, hPolicy: headerPolicy, hRetryAfter: headerRetryAfter,
+}
+
+// headerSet lists the headers of a decision in order: the values appended back to back to
+// one buffer, and those that are the policy's constant text (see [policyText]), so that
+// they can be set with few allocations.
 type headerSet struct {
-	names [maxHeaders]string
-	ends  [maxHeaders]int
+	names [maxHeaders]uint8
+	ends  [maxHeaders]int // where the value ends in the buffer; a constant takes none of it
+	konst uint8           // bit i: the i-th value is the policy's constant text
 	n     int
 }
 
 // add names the value that ends at end (the buffer's length after appending it).
-func (hs *headerSet) add(name string, end int) {
+func (hs *headerSet) add(name uint8, end int) {
 	hs.names[hs.n], hs.ends[hs.n] = name, end
 	hs.n++
 }
 
-// writeTo sets the values in b on h: one string and one slice allocation.
-func (hs *headerSet) writeTo(h http.Header, b []byte) {
+// addConst names a value that is the policy's constant text; end is the buffer's length,
+// which it does not change.
+func (hs *headerSet) addConst(name uint8, end int) {
+	hs.konst |= 1 << hs.n
+	hs.add(name, end)
+}
+
+// values sets vals[i] to the i-th value: a part of all, the buffer as a string, or the
+// text of t (the decision's constText) for the window binding.
+func (hs *headerSet) values(all string, t *policyText, binding uint8, vals []string) {
+	start := 0
+	for i := 0; i < hs.n; i++ {
+		switch {
+		case hs.konst&(1<<i) == 0:
+			vals[i] = all[start:hs.ends[i]]
+		case hs.names[i] == hLimit:
+			vals[i] = t.limit[binding]
+		default:
+			vals[i] = t.policy
+		}
+		start = hs.ends[i]
+	}
+}
+
+// set sets on h the i-th header to the value vals[i], in a slice of its own.
+func (hs *headerSet) set(h http.Header, i int, vals []string) {
+	h[headerNames[hs.names[i]]] = vals[i : i+1 : i+1]
+}
+
+// writeTo sets the headers of d that hs lists, with the values in b, on h: one string and
+// one slice allocation.
+func (hs *headerSet) writeTo(h http.Header, d *Decision, b []byte) {
 	if hs.n == 0 {
 		return
 	}
-	all := string(b)
-	values := make([]string, hs.n)
-	start := 0
-	for i := 0; i < hs.n; i++ {
-		values[i] = all[start:hs.ends[i]]
-		h[hs.names[i]] = values[i : i+1 : i+1]
-		start = hs.ends[i]
+	vals := make([]string, hs.n)
+	hs.values(string(b), d.constText(), d.binding, vals)
+	for i := range vals {
+		hs.set(h, i, vals)
 	}
 }
 
@@ -74,28 +123,59 @@ func (d *Decision) appendHeaders(b []byte, hs *headerSet) []byte {
 	switch {
 	case d.Outcome == Unavailable:
 		b = strconv.AppendInt(b, RetryAfterSeconds(d.unavailableRetry()), 10)
-		hs.add(headerRetryAfter, len(b))
+		hs.add(hRetryAfter, len(b))
 	case d.Limited():
 		b = d.appendLimitHeaders(b, hs)
 	case d.Outcome == Denied: // a Decision built by hand, without a policy
 		b = strconv.AppendInt(b, RetryAfterSeconds(d.RetryAfter()), 10)
-		hs.add(headerRetryAfter, len(b))
+		hs.add(hRetryAfter, len(b))
 	}
 	return b
+}
+
+// policyText holds the header values that depend on a policy alone: built once per rule
+// and tier when a configuration is compiled, not on every request (a Decision built by
+// hand has none, and its values are appended as the others are).
+type policyText struct {
+	of     *rate.Policy            // the policy the text is of
+	limit  [rate.MaxWindows]string // X-RateLimit-Limit, when window i binds
+	policy string                  // RateLimit-Policy
+}
+
+// constText is the header text of d's policy; nil for a Decision built by hand, or whose
+// Policy was replaced since.
+func (d *Decision) constText() *policyText {
+	if d.text == nil || d.text.of != d.Policy {
+		return nil
+	}
+	return d.text
+}
+
+func newPolicyText(p *rate.Policy) *policyText {
+	t := &policyText{of: p, policy: string(appendPolicy(nil, p.Windows))}
+	for i := range p.Windows[:min(len(p.Windows), rate.MaxWindows)] {
+		t.limit[i] = strconv.FormatInt(p.Windows[i].Limit, 10)
+	}
+	return t
 }
 
 func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 	s := d.settings()
 	w, r, _ := d.Binding()
+	t := d.constText()
 	if s.xRateLimitHeaders {
-		b = strconv.AppendInt(b, w.Limit, 10)
-		hs.add(headerLimit, len(b))
+		if t != nil {
+			hs.addConst(hLimit, len(b))
+		} else {
+			b = strconv.AppendInt(b, w.Limit, 10)
+			hs.add(hLimit, len(b))
+		}
 		b = strconv.AppendInt(b, r.Remaining, 10)
-		hs.add(headerRemaining, len(b))
+		hs.add(hRemaining, len(b))
 		b = strconv.AppendInt(b, unixCeil(d.Reset()), 10)
-		hs.add(headerReset, len(b))
+		hs.add(hReset, len(b))
 		b = strconv.AppendInt(b, w.Limit-r.Remaining, 10)
-		hs.add(headerUsed, len(b))
+		hs.add(hUsed, len(b))
 	}
 	if s.ietfHeaders {
 		b = appendPolicyItem(b, w.Name)
@@ -103,22 +183,32 @@ func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 		b = strconv.AppendInt(b, r.Remaining, 10)
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, ceilSeconds(r.ResetAfter), 10)
-		hs.add(headerRateLimit, len(b))
-		for i, pw := range d.windows() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendPolicyItem(b, pw.Name)
-			b = append(b, ";q="...)
-			b = strconv.AppendInt(b, pw.Limit, 10)
-			b = append(b, ";w="...)
-			b = strconv.AppendInt(b, pw.Seconds(), 10)
+		hs.add(hRateLimit, len(b))
+		if t != nil {
+			hs.addConst(hPolicy, len(b))
+		} else {
+			b = appendPolicy(b, d.windows())
+			hs.add(hPolicy, len(b))
 		}
-		hs.add(headerPolicy, len(b))
 	}
 	if d.Outcome == Denied {
 		b = strconv.AppendInt(b, RetryAfterSeconds(d.RetryAfter()), 10)
-		hs.add(headerRetryAfter, len(b))
+		hs.add(hRetryAfter, len(b))
+	}
+	return b
+}
+
+// appendPolicy appends the RateLimit-Policy value of windows: one item per window.
+func appendPolicy(b []byte, windows []rate.Window) []byte {
+	for i, pw := range windows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendPolicyItem(b, pw.Name)
+		b = append(b, ";q="...)
+		b = strconv.AppendInt(b, pw.Limit, 10)
+		b = append(b, ";w="...)
+		b = strconv.AppendInt(b, pw.Seconds(), 10)
 	}
 	return b
 }

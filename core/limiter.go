@@ -49,6 +49,11 @@ type Input struct {
 	// Route is the router's template for the matched route ("/users/:id",
 	// "/users/{id}"), or "" when there is none. Rules match the path or the template.
 	Route string
+	// RouteOf, when Route is "" and RouteOf is not nil, gives the route template of a
+	// request instead. It is called at most once, and only when an endpoint rule for the
+	// request's method does not match its path, so that a router whose template costs a
+	// lookup (chi, whose middleware runs before routing) pays for it only then.
+	RouteOf func(*http.Request) string
 	// Key, when not empty, replaces the client identity (scope "key"): it comes from a
 	// custom key function (the adapters' WithKeyFunc), or from a handler deciding under a
 	// key it computed (the username of a login form, see [GateRule]), and takes precedence
@@ -153,6 +158,7 @@ func (l *Limiter) compile(cfg config.Config, prev *snapshot) (*snapshot, error) 
 	if err != nil {
 		return nil, err
 	}
+	s.limiter = l
 	if s.apiKeys, err = l.newKeyResolver(s.cfg.APIKey); err != nil {
 		if s.verifier != nil {
 			s.verifier.Close()
@@ -182,7 +188,7 @@ func (l *Limiter) Close() error {
 // fail_mode says (fail_mode local is handled inside the store).
 func (l *Limiter) Decide(in Input, d *Decision) {
 	*d = Decision{}
-	l.decide(in, d)
+	l.decide(in, d, nil)
 }
 
 // ClientAddr returns the address the client of r is counted under, as every decision
@@ -199,11 +205,12 @@ func (l *Limiter) ClientAddr(r *http.Request) (addr netip.Prefix, ok bool) {
 	return s.resolver.Key(ip), true
 }
 
-// decide is Decide for a zero d, as [Limiter.Gate] allocates it.
-func (l *Limiter) decide(in Input, d *Decision) {
+// decide is Decide for a zero d, as [Limiter.Gate] allocates it. The counter key is
+// appended to buf (nil: a new array), which the caller writes no more up to the key's end.
+func (l *Limiter) decide(in Input, d *Decision, buf []byte) {
 	s := l.snap.Load()
 	r := in.Request
-	d.snapshot, d.limiter, d.Now, d.Method, d.Path = s, l, l.now(), r.Method, r.URL.Path
+	d.snapshot, d.Now, d.Method, d.Path = s, l.now(), r.Method, r.URL.Path
 	if !s.enabled {
 		return
 	}
@@ -211,15 +218,15 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	// and API key included), however many in-handler decisions came in between — unless
 	// the handler names a key, or the middleware identified no one (the limiter was
 	// disabled then).
-	if o := in.identity.originDecision(); o != nil && o.clientScope != "" {
+	if o := in.identity.originDecision(); o != nil && o.clientScope != 0 {
 		d.origin = o
 	}
 	if o := d.origin; o != nil && in.Key == "" {
-		d.ClientIP, d.IPKey, d.Scope, d.ID, d.Tier, d.apiKey = o.ClientIP, o.IPKey, o.clientScope, o.clientID, o.Tier, o.apiKey
+		d.ClientIP, d.IPKey, d.Scope, d.ID, d.Tier, d.apiKey = o.ClientIP, o.IPKey, o.clientScope.String(), o.clientID, o.Tier, o.apiKey
 	} else {
 		s.identify(in, d)
 	}
-	d.clientScope, d.clientID = d.Scope, d.ID // before the rule's scope applies
+	d.clientScope, d.clientID = codeOf(d.Scope), d.ID // before the rule's scope applies
 	var rl *rule
 	if in.Rule != "" {
 		if rl = s.named[in.Rule]; rl == nil {
@@ -227,7 +234,7 @@ func (l *Limiter) decide(in Input, d *Decision) {
 		}
 	}
 	if rl == nil {
-		rl = s.resolve(r.Method, r.URL.Path, in.Route)
+		rl = s.resolve(r, &in)
 	}
 	d.Rule = rl.Name
 	if s.exempt(d) {
@@ -240,12 +247,12 @@ func (l *Limiter) decide(in Input, d *Decision) {
 	case config.ScopeIP:
 		d.Scope, d.ID = ScopeIP, ""
 	case config.ScopeGlobal:
-		d.Scope, d.ID, ls = ScopeGlobal, GlobalID, rl.Own
+		d.Scope, d.ID, ls = ScopeGlobal, GlobalID, rl.own
 	}
-	d.Policy, d.Cost = ls.Policy, ls.Cost
-	d.req = rate.Request{Key: d.buildKey(rl.counter), Policy: ls.Policy, Cost: ls.Cost, Now: d.Now}
+	d.Policy, d.Cost, d.text = ls.Policy, ls.Cost, ls.text
+	d.req = rate.Request{Key: d.buildKey(buf, rl.counter), Policy: ls.Policy, Cost: ls.Cost, Now: d.Now}
 	if len(rl.CountStatuses) > 0 && in.identity == nil { // counted after the handler, by Decision.Complete
-		d.req.Op, d.countStatuses = rate.OpCheck, rl.CountStatuses
+		d.req.Op, d.counting = rate.OpCheck, rl
 	}
 	if err := l.store.Take(r.Context(), &d.req, &d.Result); err != nil {
 		d.Err = err
@@ -253,7 +260,7 @@ func (l *Limiter) decide(in Input, d *Decision) {
 		if s.cfg.FailMode == config.FailClosed {
 			d.Outcome = Unavailable
 		}
-		d.Policy = nil
+		d.Policy, d.text = nil, nil
 		l.observe(d)
 		return
 	}
@@ -277,11 +284,10 @@ func (l *Limiter) observe(d *Decision) {
 	}
 }
 
-// buildKey writes "<scope>:<id>:<counter>" into the decision's own buffer and returns it
-// as a string without copying. The string is valid while d is: stores copy it if they
-// keep it (see [Request.Key]).
-func (d *Decision) buildKey(counter string) string {
-	b := append(d.keyBuf[:0], d.Scope...)
+// buildKey appends "<scope>:<id>:<counter>" to buf, which is written no more, and returns
+// it as a string without copying. Stores copy it if they keep it (see [rate.Request.Key]).
+func (d *Decision) buildKey(buf []byte, counter string) string {
+	b := append(buf, d.Scope...)
 	b = append(b, ':')
 	if d.Scope == ScopeIP {
 		b = clientip.AppendKey(b, d.IPKey)

@@ -3,6 +3,7 @@ package core_test
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,7 @@ func TestTiersComeFromVerifiedTokensOnly(t *testing.T) {
 			assert.Equal(t, tt.scope, d.Scope)
 			assert.Equal(t, tt.tier, d.Tier)
 			assert.Equal(t, tt.limit, d.Limit())
+			assert.Equal(t, strconv.FormatInt(tt.limit, 10), headersOf(d).Get("X-RateLimit-Limit"), "the tier's own header text")
 			h.decideN(int(tt.limit)-1, request{path: tt.path, header: tt.header, remote: remote})
 			assert.Equal(t, core.Denied, h.decide(request{path: tt.path, header: tt.header, remote: remote}).Outcome, "limit+1")
 		})

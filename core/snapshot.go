@@ -15,7 +15,8 @@ import (
 // the Limiter adds: counter names kept across reloads and the JWT verifier. It is
 // immutable; a reload builds a new one and swaps it in atomically.
 type snapshot struct {
-	cfg config.Config // with defaults applied
+	cfg     config.Config // with defaults applied
+	limiter *Limiter      // the Limiter it was compiled for
 
 	enabled           bool
 	shadow            bool
@@ -40,6 +41,27 @@ type snapshot struct {
 type rule struct {
 	*config.Rule
 	counter string // the rule's part of counter keys; kept across reloads (see assignCounters)
+	own     limits
+	tiers   map[string]limits // the tier overrides of Rule.Tiers; nil when there are none
+}
+
+// limits are the limits a rule applies to one tier, with the header text of their policy.
+type limits struct {
+	config.RuleLimits
+	text *policyText
+}
+
+// newRule compiles r for the request path: the header text of each policy is built once
+// here rather than on every request.
+func newRule(r *config.Rule, counter string) *rule {
+	rl := &rule{Rule: r, counter: counter, own: limits{r.Own, newPolicyText(r.Own.Policy)}}
+	if len(r.Tiers) > 0 {
+		rl.tiers = make(map[string]limits, len(r.Tiers))
+		for tier, ls := range r.Tiers {
+			rl.tiers[tier] = limits{ls, newPolicyText(ls.Policy)}
+		}
+	}
+	return rl
 }
 
 // compile validates and compiles cfg in one pass (config.Compile) and builds a snapshot.
@@ -66,7 +88,7 @@ func compile(cfg config.Config, prev *snapshot, now func() time.Time, name strin
 		ietfHeaders:       config.On(cfg.Headers.IETF),
 		problemFormat:     cfg.Response.Format == config.FormatProblem,
 		documentationURL:  cfg.DocumentationURL,
-		defaultRule:       &rule{Rule: c.Default, counter: counterPrefix + "default"},
+		defaultRule:       newRule(c.Default, counterPrefix+"default"),
 		tierNames:         c.Tiers,
 		resolver:          c.Resolver,
 		exemptIPs:         c.ExemptIPs,
@@ -76,7 +98,7 @@ func compile(cfg config.Config, prev *snapshot, now func() time.Time, name strin
 	// carries the WithName prefix: "search.login"); a duplicate name is the first rule's.
 	s.named = map[string]*rule{"default": s.defaultRule, s.defaultRule.Name: s.defaultRule}
 	for i, r := range c.Endpoints {
-		s.endpoints = append(s.endpoints, &rule{Rule: r, counter: counterPrefix + cfg.Endpoints[i].RuleName()})
+		s.endpoints = append(s.endpoints, newRule(r, counterPrefix+cfg.Endpoints[i].RuleName()))
 		for _, name := range []string{cfg.Endpoints[i].RuleName(), r.Name} {
 			if _, dup := s.named[name]; !dup {
 				s.named[name] = s.endpoints[i]
@@ -182,17 +204,28 @@ func (r *rule) sharesMethodWith(o *rule) bool {
 	return slices.ContainsFunc(r.Methods, func(m string) bool { return slices.Contains(o.Methods, m) })
 }
 
-// resolve returns the rule for a request: the most specific endpoint rule whose pattern
-// matches the path or the route template and whose methods include method, else the
-// default rule. Equally specific rules keep configuration order.
-func (s *snapshot) resolve(method, path, route string) *rule {
+// resolve returns the rule for the request r of in: the most specific endpoint rule whose
+// pattern matches the path or the route template (in.Route, or else in.RouteOf's, asked
+// only when a rule does not match the path) and whose methods include the method, else
+// the default rule. Equally specific rules keep configuration order.
+func (s *snapshot) resolve(r *http.Request, in *Input) *rule {
+	method, path, route := r.Method, r.URL.Path, in.Route
+	routed := route != "" || in.RouteOf == nil
 	var best *rule
-	for _, r := range s.endpoints {
-		if !r.allowsMethod(method) || !r.matches(path, route) {
+	for _, rl := range s.endpoints {
+		if !rl.allowsMethod(method) {
 			continue
 		}
-		if best == nil || r.Pattern.MoreSpecificThan(&best.Pattern) {
-			best = r
+		if !rl.Pattern.Match(path) {
+			if !routed {
+				route, routed = in.RouteOf(r), true
+			}
+			if route == "" || route == path || !rl.Pattern.Match(route) {
+				continue
+			}
+		}
+		if best == nil || rl.Pattern.MoreSpecificThan(&best.Pattern) {
+			best = rl
 		}
 	}
 	if best == nil {
@@ -215,15 +248,11 @@ func (r *rule) allowsMethod(method string) bool {
 	return false
 }
 
-func (r *rule) matches(path, route string) bool {
-	return r.Pattern.Match(path) || route != "" && route != path && r.Pattern.Match(route)
-}
-
 // limitsFor picks the limits of a tier (SPEC section 1, step 4): the rule's override for
 // the tier, else the rule's own. For the default rule, the overrides are the [tiers] table.
-func (r *rule) limitsFor(tier string) config.RuleLimits {
-	if ls, ok := r.Tiers[tier]; ok {
+func (r *rule) limitsFor(tier string) limits {
+	if ls, ok := r.tiers[tier]; ok {
 		return ls
 	}
-	return r.Own
+	return r.own
 }

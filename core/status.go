@@ -113,7 +113,7 @@ func (l *Limiter) Status(ctx context.Context, client, rule, tier string) (Client
 	for _, r := range rules {
 		ls := r.limitsFor(tier)
 		if r.Scope == config.ScopeGlobal {
-			ls = r.Own
+			ls = r.own
 		}
 		req := rate.Request{Key: c.keyFor(r), Policy: ls.Policy, Cost: ls.Cost, Now: now, Op: rate.OpPeek}
 		var res rate.Result
@@ -180,11 +180,11 @@ func (c *statusClient) ClientID() string { return c.d.ClientID() }
 // keyFor returns the counter key of the client under r: the global counter for a rule
 // with scope "global".
 func (c *statusClient) keyFor(r namedRule) string {
-	k := c.d // a copy: keys of one client under several rules do not share a buffer
+	k := c.d
 	if r.Scope == config.ScopeGlobal {
 		k.Scope, k.ID = ScopeGlobal, GlobalID
 	}
-	return strings.Clone(k.buildKey(r.counter))
+	return k.buildKey(nil, r.counter) // a new array: keys of one client under several rules do not share one
 }
 
 // target parses client and selects the rules named by rule ("" for every rule) that

@@ -32,7 +32,10 @@ func WithSkipper(skip func(*http.Request) bool) Option { return adapter.WithSkip
 func WithKeyFunc(key func(*http.Request) string) Option { return adapter.WithKeyFunc(key) }
 
 // WithRouteFunc tells the middleware the route template of a request ("/users/{id}"),
-// when the router knows it before the middleware runs, so rules can match it.
+// when the router knows it before the middleware runs, so rules can match it. route is
+// called at most once per request, and only when an endpoint rule for the request's
+// method does not match its path (never with only the default rule), with the request
+// being decided (the one the handler gets).
 func WithRouteFunc(route func(*http.Request) string) Option { return adapter.WithRouteFunc(route) }
 
 // WithDeniedHandler replaces the 429 response. The handler runs instead of the route's

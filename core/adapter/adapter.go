@@ -104,11 +104,16 @@ func (o *Options[C]) Skip(c C) bool { return o.skip != nil && o.skip(c) }
 
 // Input is the decision input for the request r of c: route is the framework's route
 // template ("" when it has none), replaced by [WithRouteFunc]'s when set; the key is
-// [WithKeyFunc]'s.
+// [WithKeyFunc]'s. When C is *http.Request (httplimit, chilimit), the route function is
+// left to the decision (core.Input.RouteOf), which calls it only when a rule needs it.
 func (o *Options[C]) Input(c C, r *http.Request, route string) core.Input {
 	in := core.Input{Request: r, Route: route}
 	if o.route != nil {
-		in.Route = o.route(c)
+		if f, ok := any(o.route).(func(*http.Request) string); ok {
+			in.RouteOf = f // C is the request: asked only when a rule needs it (core.Input)
+		} else {
+			in.Route = o.route(c)
+		}
 	}
 	if o.key != nil {
 		in.Key = o.key(c)

@@ -54,6 +54,39 @@ func parseNode(s string, obfPort bool) (netip.Addr, bool) {
 	return a.Unmap(), true
 }
 
+// parseIPv4Port parses s when it is "a.b.c.d:port", the peer address net/http gives for
+// an IPv4 connection, in one pass: four decimal octets of 0 to 255 without leading zeros
+// (what netip.ParseAddr accepts) and a decimal port (validPort). ok is false for anything
+// else, which parseNode then decides; whenever ok is true, the address is the one
+// parseNode returns (TestParseIPv4PortIsParseNode).
+func parseIPv4Port(s string) (netip.Addr, bool) {
+	var ip [4]byte
+	n, octet, digits := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case '0' <= c && c <= '9':
+			if digits > 0 && octet == 0 { // a leading zero
+				return netip.Addr{}, false
+			}
+			octet, digits = octet*10+int(c-'0'), digits+1
+			if octet > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.' && digits > 0 && n < 3:
+			ip[n], n, octet, digits = byte(octet), n+1, 0, 0
+		case c == ':' && digits > 0 && n == 3:
+			ip[3] = byte(octet)
+			if !validPort(s[i+1:], false) {
+				return netip.Addr{}, false
+			}
+			return netip.AddrFrom4(ip), true
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	return netip.Addr{}, false
+}
+
 // parseAddr parses a bare IP address with an optional IPv6 zone, which it drops. It
 // rejects most garbage before calling netip.ParseAddr, whose errors allocate.
 func parseAddr(s string) (netip.Addr, bool) {

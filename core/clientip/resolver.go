@@ -97,9 +97,11 @@ func New(cfg Config) (*Resolver, error) {
 // Entries are trimmed of spaces and tabs. ClientIP never panics, whatever the input, and
 // is safe for concurrent use; the usual requests are resolved without allocating.
 func (r *Resolver) ClientIP(remoteAddr string, h http.Header) (addr netip.Addr, ok bool) {
-	peer, ok := parseNode(remoteAddr, false)
+	peer, ok := parseIPv4Port(remoteAddr) // the usual peer, in one pass
 	if !ok {
-		return netip.Addr{}, false
+		if peer, ok = parseNode(remoteAddr, false); !ok {
+			return netip.Addr{}, false
+		}
 	}
 	if !r.trusted.Contains(peer) {
 		return peer, true

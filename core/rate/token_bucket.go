@@ -1,5 +1,7 @@
 package rate
 
+import "math/bits"
+
 // tokenBucket is the arithmetic of token_bucket (and of gcra, which admits the same; see
 // windowAlgorithms), the mirror of lua/token_bucket.lua.
 //
@@ -15,7 +17,7 @@ var tokenBucket = windowAlgorithm{
 	load: func(s *windowState, w *Window, now, cost int64) windowView {
 		v := windowView{t: max(now, s.last), used: s.n, ok: true}
 		if s.n > 0 { // refill since the last change, at the limit it was made under
-			if elapsed := v.t - s.last; elapsed >= ceilDiv(s.n, s.limit) {
+			if elapsed := v.t - s.last; drained(elapsed, s.n, s.limit) {
 				v.used = 0
 			} else {
 				v.used -= elapsed * s.limit
@@ -48,4 +50,13 @@ var tokenBucket = windowAlgorithm{
 		}
 		return s.last + ceilDiv(s.n, s.limit)
 	},
+}
+
+// drained reports whether a bucket of n used units × period (n > 0), refilled at limit per
+// µs, is empty after elapsed µs (elapsed ≥ 0): elapsed ≥ ceil(n / limit), computed as
+// elapsed × limit ≥ n in 128 bits. The same answer without a 64-bit division, which costs
+// more than the rest of the refill on the decision path.
+func drained(elapsed, n, limit int64) bool {
+	hi, lo := bits.Mul64(uint64(elapsed), uint64(limit))
+	return hi > 0 || lo >= uint64(n)
 }

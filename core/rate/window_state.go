@@ -202,14 +202,12 @@ func (p *Policy) Apply(ks *KeyState, op Op, now, cost int64, res *Result) {
 		p.Penalty.apply(ks, now, res)
 	}
 	consume := op == OpConsume || op == OpTake && res.Allowed
-	short := p.finish(&states, &views, cost, consume, res)
+	short, full := p.finish(&states, &views, cost, consume, res)
 	if op == OpConsume {
 		res.Allowed = !short
 	}
 	if consume {
-		for i := range p.Windows {
-			ks.expiresAt = max(ks.expiresAt, windowAlgorithms[p.Algorithm].expiry(states[i]))
-		}
+		ks.expiresAt = max(ks.expiresAt, full)
 	}
 }
 
@@ -245,15 +243,19 @@ func (p *Policy) load(states *[MaxWindows]*windowState, views *[MaxWindows]windo
 
 // finish finishes every window of p, consuming cost when consume is true, and fills the
 // windows' remaining units and reset times in res. It reports whether a window's cap left
-// part of the cost uncounted.
-func (p *Policy) finish(states *[MaxWindows]*windowState, views *[MaxWindows]windowView, cost int64, consume bool, res *Result) (short bool) {
+// part of the cost uncounted, and when every window is full again: the latest of their
+// decision times plus reset times. After a consume that is each window's expiry (every
+// algorithm's window is full again exactly when its state equals a fresh one's), which
+// Apply so has without computing it a second time (TestExpiryAfterAConsumeIsTheReset).
+func (p *Policy) finish(states *[MaxWindows]*windowState, views *[MaxWindows]windowView, cost int64, consume bool, res *Result) (short bool, full int64) {
 	alg := &windowAlgorithms[p.Algorithm]
 	for i := range p.Windows {
 		remaining, reset, cut := alg.finish(states[i], &p.Windows[i], views[i], cost, consume)
 		res.Windows[i].Remaining, res.Windows[i].ResetAfter = remaining, micros(reset)
 		short = short || cut
+		full = max(full, views[i].t+reset)
 	}
-	return short
+	return short, full
 }
 
 func micros(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
