@@ -45,12 +45,30 @@ func runStatus(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.limiterError(fs, err)
 	}
+	if *tier != "" && !configuresTier(lim.Config(), *tier) {
+		// As for a request whose token names that tier: not an error, but likely a typo.
+		fmt.Fprintf(e.stderr, "ratewarden status: note: no rule configures tier %q (tier names are case-sensitive): the rules' own limits are shown, as a request with that tier gets them\n", *tier)
+	}
 	if *asJSON {
 		_ = json.NewEncoder(e.stdout).Encode(st) // as the admin endpoint encodes it
 		return exitOK
 	}
 	printStatus(e.stdout, st)
 	return exitOK
+}
+
+// configuresTier reports whether cfg has limits of its own for tier: [tiers.<tier>] or an
+// endpoint's.
+func configuresTier(cfg config.Config, tier string) bool {
+	if _, ok := cfg.Tiers[tier]; ok {
+		return true
+	}
+	for _, ep := range cfg.Endpoints {
+		if _, ok := ep.Tiers[tier]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // runReset is `ratewarden reset`: forgets a client's counters and penalty in Redis

@@ -136,8 +136,14 @@ func TestStatusAndResetAgainstRedis(t *testing.T) {
 		{Rule: "compute", Windows: []core.WindowStatus{{Limit: 2, Window: 60, Remaining: 0}}, Penalty: core.PenaltyStatus{Cooldown: 1, Violations: 1}},
 	}}, got)
 
+	// A tier no rule configures: the rule's own limits, and a note on stderr.
+	r := runCLI(t, nil, "status", "-json", "-config", path, "-client", "ip:203.0.113.7", "-rule", "compute", "-tier", "Premium")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, `no rule configures tier "Premium"`)
+	assert.Equal(t, withoutTimes(t, a.adminStatus(t, "client=ip:203.0.113.7&rule=compute")), withoutTimes(t, r.stdout))
+
 	// The human form.
-	r := runCLI(t, nil, "status", "-config", path, "-client", "ip:203.0.113.7", "-rule", "compute")
+	r = runCLI(t, nil, "status", "-config", path, "-client", "ip:203.0.113.7", "-rule", "compute")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	lines := strings.Split(r.stdout, "\n")
 	require.Len(t, lines, 5, r.stdout)
