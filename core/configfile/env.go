@@ -43,6 +43,7 @@ func applyEnv(ps *problem.List, c *config.Config, environ []string, warnf func(s
 	slices.SortStableFunc(vars, func(a, b envVar) int { return cmp.Compare(a.name, b.name) })
 
 	root := reflect.ValueOf(c).Elem()
+	from := map[string]string{} // key path → the variable that set it
 	for _, ev := range vars {
 		tail := strings.ToUpper(strings.TrimPrefix(ev.name, envPrefix))
 		t, ok := resolveEnv(tail, root, "")
@@ -59,6 +60,11 @@ func applyEnv(ps *problem.List, c *config.Config, environ []string, warnf func(s
 			ps.Add(t.key, "must be %s, got %q (from %s)", describeEnvType(t.typ), ev.value, ev.name)
 			continue
 		}
+		if prev, ok := from[t.key]; ok {
+			// An endpoint's key by name and by index: one key, two variables.
+			warnf("environment variables %s and %s both set %s: %s applies", prev, ev.name, t.key, ev.name)
+		}
+		from[t.key] = ev.name
 		t.set(x)
 		set[t.key] = ev.value != ""
 	}

@@ -233,6 +233,12 @@ window  = "1m"
 	assert.Equal(t, int64(9), c.Endpoints[1].Limit)
 	_, _, err = loadWarned(t, usersFirst, "RATELIMIT_ENDPOINTS_COMPUTE_WINDOW=soon")
 	assert.Equal(t, []string{`endpoints[2].window: must be a duration such as "500ms" or "1m", or integer seconds, got "soon" (from RATELIMIT_ENDPOINTS_COMPUTE_WINDOW)`}, problemsOf(t, err))
+
+	// Both forms for one key: one applies, and a warning names both.
+	c, warned, err := loadWarned(t, computeFirst, "RATELIMIT_ENDPOINTS_0_LIMIT=30", "RATELIMIT_ENDPOINTS_COMPUTE_LIMIT=20")
+	require.NoError(t, err)
+	assert.Equal(t, int64(20), c.Endpoints[0].Limit)
+	assert.Equal(t, []string{"environment variables RATELIMIT_ENDPOINTS_0_LIMIT and RATELIMIT_ENDPOINTS_COMPUTE_LIMIT both set endpoints[0].limit: RATELIMIT_ENDPOINTS_COMPUTE_LIMIT applies"}, warned)
 }
 
 func TestEndpointNamesThatReadTheSameInTheEnvironmentReachNeither(t *testing.T) {
