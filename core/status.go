@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -172,10 +173,21 @@ type namedRule struct {
 
 // statusClient is a client as Status and Reset address it: a Decision holding the
 // identity, whose buildKey makes the counter keys exactly as decisions make them.
-type statusClient struct{ d Decision }
+type statusClient struct {
+	d Decision
+	// digest is set when the client was given by the digest of its id, as logs write it
+	// ("user:sha256:<64 hex>", see [Decision.CountedID]); d.ID is then that digest, counted
+	// as it is rather than digested again.
+	digest bool
+}
 
 // ClientID is the client in canonical form.
-func (c *statusClient) ClientID() string { return c.d.ClientID() }
+func (c *statusClient) ClientID() string {
+	if c.digest {
+		return c.d.Scope + ":" + c.d.ID
+	}
+	return c.d.ClientID()
+}
 
 // keyFor returns the counter key of the client under r: the global counter for a rule
 // with scope "global".
@@ -183,6 +195,8 @@ func (c *statusClient) keyFor(r namedRule) string {
 	k := c.d
 	if r.Scope == config.ScopeGlobal {
 		k.Scope, k.ID = ScopeGlobal, GlobalID
+	} else if c.digest {
+		return k.Scope + ":" + k.ID + ":" + r.counter
 	}
 	return k.buildKey(nil, r.counter) // a new array: keys of one client under several rules do not share one
 }
@@ -251,7 +265,7 @@ func (s *snapshot) parseClient(client string) (*statusClient, error) {
 	switch {
 	case !ok || id == "":
 	case scope == ScopeUser || scope == ScopeKey:
-		c.d.Scope, c.d.ID = scope, id
+		c.d.Scope, c.d.ID, c.digest = scope, id, isDigest(id)
 		return c, nil
 	case scope == ScopeIP:
 		if p, ok := s.ipKey(id); ok {
@@ -262,6 +276,21 @@ func (s *snapshot) parseClient(client string) (*statusClient, error) {
 		return nil, fmt.Errorf("%w %q: want an IP address (ip:203.0.113.7) or an IPv6 prefix of at least %d bits (ip:2001:db8:1:2::/%[3]d)", ErrInvalidClient, client, bits)
 	}
 	return nil, fmt.Errorf(`%w %q: want ip:<address>, user:<id>, key:<id> or global`, ErrInvalidClient, client)
+}
+
+// isDigest reports whether id is an id's digest as [Decision.CountedID] writes it:
+// "sha256:" and 64 lowercase hex digits.
+func isDigest(id string) bool {
+	hexDigits, ok := strings.CutPrefix(id, "sha256:")
+	if !ok || len(hexDigits) != 2*sha256.Size {
+		return false
+	}
+	for i := 0; i < len(hexDigits); i++ {
+		if c := hexDigits[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ipKey is the prefix decisions count the address or prefix id under: an address's

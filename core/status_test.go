@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -373,4 +374,22 @@ func TestStatusOfAnAddressIsAnonymous(t *testing.T) {
 	assert.EqualValues(t, 60, w.Limit)
 	assert.EqualValues(t, 59, w.Remaining)
 	assert.EqualValues(t, 100, h.status(t, "user:alice", "default", "").Rules[0].Windows[0].Limit, "a user of no named tier: the rule's own limits")
+}
+
+// TestStatusAndResetOfADigestedClient: a client whose id is counted as its digest (over
+// 128 bytes here) is addressed as logs write it, "key:sha256:<hex>": Status reads its
+// counters and Reset forgets them, rather than digesting the digest into another client.
+func TestStatusAndResetOfADigestedClient(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, statusConfig())
+	d := h.decide(request{path: "/api/v1/test", key: strings.Repeat("a", 200)})
+	client := d.ClientID()
+	require.Regexp(t, `^key:sha256:[0-9a-f]{64}$`, client)
+	st := h.status(t, client, "default", "")
+	assert.Equal(t, client, st.Client)
+	assert.Equal(t, int64(2), st.Rules[0].Windows[0].Remaining, "the request counted")
+
+	require.NoError(t, h.lim.Reset(context.Background(), client, "default"))
+	assert.Equal(t, int64(3), h.status(t, client, "default", "").Rules[0].Windows[0].Remaining)
+	assert.Equal(t, int64(3), h.decide(request{path: "/api/v1/test", key: strings.Repeat("a", 200)}).Remaining()+1, "the client's own counter was reset")
 }

@@ -344,11 +344,13 @@ func TestNewWithClientWarnings(t *testing.T) {
 
 	s, logs := newStore(t, redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}))
 	assert.Contains(t, logs, "redis_client_ignores_context_deadlines")
-	assert.NotNil(t, s.pipe, "a Client has an AutoPipeliner")
+	assert.Len(t, s.batchers, len(scripts), "a Client's decisions are batched, one batcher per script")
+	assert.Nil(t, s.pipe, "… not pipelined one by one")
 
 	s, logs = newStore(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}}))
 	assert.Contains(t, logs, "redis_client_ignores_context_deadlines", "a ClusterClient is checked too")
-	assert.NotNil(t, s.pipe)
+	assert.NotNil(t, s.pipe, "a ClusterClient's decisions are pipelined")
+	assert.Nil(t, s.batchers)
 
 	_, logs = newStore(t, redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true}))
 	assert.Empty(t, logs)

@@ -49,6 +49,9 @@ func applyEnv(ps *problem.List, c *config.Config, environ []string, warnf func(s
 		t, ok := resolveEnv(tail, root, "")
 		if !ok {
 			hint := suggest(ev.name, envNames(root, envPrefix))
+			if strings.Contains(hint, `"`+ev.name+`"`) { // the name exists: for more than one key
+				hint = " (it reads as a key of more than one endpoint: use RATELIMIT_ENDPOINTS_<index>_<KEY>)"
+			}
 			if hint == "" && strings.HasPrefix(tail, "ENDPOINTS_") {
 				hint = " (RATELIMIT_ENDPOINTS_<NAME>_<KEY> and RATELIMIT_ENDPOINTS_<index>_<KEY> only reach endpoints defined in the configuration file)"
 			}
@@ -113,32 +116,29 @@ func resolveEnv(name string, v reflect.Value, key string) (envTarget, bool) {
 
 // resolveEnvEndpoint resolves "<NAME>_<KEY>" in the endpoints list, by each endpoint's
 // name (or the slug of its pattern) in its environment form, [envName]: so an override
-// follows its endpoint when the file is reordered. The longest name that leaves a valid
-// key wins; a name two endpoints share in that form reaches neither.
+// follows its endpoint when the file is reordered. A variable that reads as a key of more
+// than one endpoint — two names alike in that form (a-b, a.b), or one name continuing
+// another's key (compute_tiers_premium and compute's tiers.premium) — reaches none: it
+// would otherwise set a key the operator did not mean, maybe a higher limit.
 func resolveEnvEndpoint(name string, v reflect.Value, key string) (envTarget, bool) {
 	eps, ok := v.Interface().([]config.Endpoint)
 	if !ok {
 		return envTarget{}, false
 	}
 	var (
-		best      envTarget
-		bestLen   = -1
-		ambiguous bool
+		found envTarget
+		n     int
 	)
 	for i, e := range eps {
-		n := envName(e.RuleName())
-		rest, ok := strings.CutPrefix(name, n+"_")
-		if !ok || len(n) < bestLen {
-			continue
-		}
-		t, ok := resolveEnv(rest, v.Index(i), fmt.Sprintf("%s[%d]", key, i))
+		rest, ok := strings.CutPrefix(name, envName(e.RuleName())+"_")
 		if !ok {
 			continue
 		}
-		ambiguous = len(n) == bestLen
-		best, bestLen = t, len(n)
+		if t, ok := resolveEnv(rest, v.Index(i), fmt.Sprintf("%s[%d]", key, i)); ok {
+			found, n = t, n+1
+		}
 	}
-	return best, bestLen >= 0 && !ambiguous
+	return found, n == 1
 }
 
 // envName is a name in the form environment variables use: upper-cased, with "-" and "."

@@ -252,6 +252,42 @@ func TestEndpointNamesThatReadTheSameInTheEnvironmentReachNeither(t *testing.T) 
 	assert.Contains(t, warned[0], "RATELIMIT_ENDPOINTS_A_B_LIMIT ignored")
 }
 
+// TestEndpointNameThatContinuesAnothersKeyReachesNeither: with endpoints compute (a tier
+// premium) and compute_tiers_premium, RATELIMIT_ENDPOINTS_COMPUTE_TIERS_PREMIUM_LIMIT reads
+// as compute's tiers.premium.limit and as compute_tiers_premium's limit. It set the
+// second (the longer name won) — raising another endpoint's limit, for everyone, when the
+// operator meant one tier's. It now reaches neither, with a warning that says why.
+func TestEndpointNameThatContinuesAnothersKeyReachesNeither(t *testing.T) {
+	t.Parallel()
+	file := `
+[[endpoints]]
+name    = "compute"
+pattern = "/api/v1/compute"
+limit   = 5
+window  = "1m"
+[endpoints.tiers.premium]
+limit  = 50
+window = "1m"
+
+[[endpoints]]
+name    = "compute_tiers_premium"
+pattern = "/other"
+limit   = 7
+window  = "1m"
+`
+	c, warned, err := loadWarned(t, file, "RATELIMIT_ENDPOINTS_COMPUTE_TIERS_PREMIUM_LIMIT=1000")
+	require.NoError(t, err)
+	assert.Equal(t, int64(50), c.Endpoints[0].Tiers["premium"].Limit)
+	assert.Equal(t, int64(7), c.Endpoints[1].Limit)
+	require.Len(t, warned, 1)
+	assert.Equal(t, "unknown environment variable RATELIMIT_ENDPOINTS_COMPUTE_TIERS_PREMIUM_LIMIT ignored (it reads as a key of more than one endpoint: use RATELIMIT_ENDPOINTS_<index>_<KEY>)", warned[0])
+	// The index form reaches either.
+	c, _, err = loadWarned(t, file, "RATELIMIT_ENDPOINTS_0_TIERS_PREMIUM_LIMIT=40", "RATELIMIT_ENDPOINTS_1_LIMIT=6")
+	require.NoError(t, err)
+	assert.Equal(t, int64(40), c.Endpoints[0].Tiers["premium"].Limit)
+	assert.Equal(t, int64(6), c.Endpoints[1].Limit)
+}
+
 func TestJWKSTimeoutFromTheFileAndTheEnvironment(t *testing.T) {
 	t.Parallel()
 	c, _, err := loadWarned(t, "")
