@@ -214,7 +214,11 @@ func (s *snapshot) target(client, rule string, reset bool) (*statusClient, []nam
 		all = append(all, namedRule{r, s.cfg.Endpoints[i].RuleName()})
 	}
 	if rule == "" {
-		return c, slices.DeleteFunc(all, func(r namedRule) bool { return !c.countedBy(r, reset) }), nil
+		rules := slices.DeleteFunc(all, func(r namedRule) bool { return !c.countedBy(r, reset) })
+		if len(rules) == 0 { // only "global", without a rule of scope "global"
+			return nil, nil, fmt.Errorf("%w %q: no rule counts it (no rule has scope = \"global\")", ErrInvalidClient, client)
+		}
+		return c, rules, nil
 	}
 	i := slices.IndexFunc(all, func(r namedRule) bool { return r.name == rule || r.Name == rule })
 	if i < 0 {

@@ -393,3 +393,14 @@ func TestStatusAndResetOfADigestedClient(t *testing.T) {
 	assert.Equal(t, int64(3), h.status(t, client, "default", "").Rules[0].Windows[0].Remaining)
 	assert.Equal(t, int64(3), h.decide(request{path: "/api/v1/test", key: strings.Repeat("a", 200)}).Remaining()+1, "the client's own counter was reset")
 }
+
+// TestStatusAndResetOfGlobalWithoutAGlobalRule: "global" names the counter of rules with
+// scope "global"; with none, Status and Reset say so rather than answer for no rule.
+func TestStatusAndResetOfGlobalWithoutAGlobalRule(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, config.Config{Default: config.Limits{Limit: 3, Window: time.Minute}})
+	_, err := h.lim.Status(context.Background(), "global", "", "")
+	require.ErrorIs(t, err, core.ErrInvalidClient)
+	assert.EqualError(t, err, `ratewarden: invalid client "global": no rule counts it (no rule has scope = "global")`)
+	require.ErrorIs(t, h.lim.Reset(context.Background(), "global", ""), core.ErrInvalidClient)
+}

@@ -108,6 +108,8 @@ func TestUsageErrors(t *testing.T) {
 		{"check", "extra"},
 		{"explain", "GET"},
 		{"explain", "-H", "no colon", "GET", "/"},
+		{"explain", "-H", "X-A\r\n: b", "GET", "/"},
+		{"explain", "-H", "X-A: b\r\nX-B: c", "GET", "/"},
 		{"explain", "GET", "relative/path"},
 		{"explain", "-remote", "not-an-ip", "GET", "/"},
 		{"status"},

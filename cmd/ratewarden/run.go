@@ -121,7 +121,8 @@ func (h *headerFlags) String() string { return strings.Join(*h, ", ") }
 
 func (h *headerFlags) Set(v string) error {
 	name, _, ok := strings.Cut(v, ":")
-	if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t") {
+	// A line break or NUL: no request a server reads carries one in a header.
+	if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " \t") || strings.ContainsAny(v, "\r\n\x00") {
 		return fmt.Errorf(`want "Name: value", got %q`, v)
 	}
 	*h = append(*h, v)

@@ -45,7 +45,7 @@ func applyEnv(ps *problem.List, c *config.Config, environ []string, warnf func(s
 	root := reflect.ValueOf(c).Elem()
 	from := map[string]string{} // key path → the variable that set it
 	for _, ev := range vars {
-		tail := strings.ToUpper(strings.TrimPrefix(ev.name, envPrefix))
+		tail := asciiUpper(strings.TrimPrefix(ev.name, envPrefix))
 		t, ok := resolveEnv(tail, root, "")
 		if !ok {
 			hint := suggest(ev.name, envNames(root, envPrefix))
@@ -72,6 +72,19 @@ func applyEnv(ps *problem.List, c *config.Config, environ []string, warnf func(s
 		set[t.key] = ev.value != ""
 	}
 	return set
+}
+
+// asciiUpper upper-cases the ASCII letters of s and leaves every other byte as it is: a
+// variable name whose letters only Unicode case mapping turns into a key's (the dotless ı
+// of "lımıt" into I) names no key.
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }
 
 // resolveEnv finds the key that name (a variable name without the prefix, upper case)
@@ -210,6 +223,14 @@ func resolveEnvMap(name string, m reflect.Value, key string) (envTarget, bool) {
 			return envTarget{}, false
 		}
 		if !found {
+			// A new table, unless its name continues an existing one's key: GOLD_WINDOWS_0
+			// is gold's windows[0] (which gold, with limit and window, does not have),
+			// not a new tier gold_windows_0.
+			for n := range existing {
+				if strings.HasPrefix(upper, n+"_") {
+					return envTarget{}, false
+				}
+			}
 			entry = strings.ToLower(upper)
 		}
 		elem := reflect.New(m.Type().Elem()).Elem()

@@ -2,6 +2,7 @@ package configfile
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -286,6 +287,28 @@ window  = "1m"
 	require.NoError(t, err)
 	assert.Equal(t, int64(40), c.Endpoints[0].Tiers["premium"].Limit)
 	assert.Equal(t, int64(6), c.Endpoints[1].Limit)
+}
+
+// TestEnvironmentDoesNotCreateATableThatContinuesAnExistingOne: tier gold has a limit and a
+// window, no windows list; RATELIMIT_TIERS_GOLD_WINDOWS_0_LIMIT meant gold's first window,
+// and created a tier gold_windows_0 instead, silently. It is now an unknown variable, with
+// a warning; and a variable name with a non-ASCII letter that upper-cases to a key's
+// (the dotless ı) names no key.
+func TestEnvironmentDoesNotCreateATableThatContinuesAnExistingOne(t *testing.T) {
+	t.Parallel()
+	file := "[tiers.gold]\nlimit = 10\nwindow = \"1m\"\n"
+	c, warned, err := loadWarned(t, file, "RATELIMIT_TIERS_GOLD_WINDOWS_0_LIMIT=5", "RATELIMIT_DEFAULT_L\u0131M\u0131T=999")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gold"}, slices.Collect(maps.Keys(c.Tiers)))
+	assert.Equal(t, int64(10), c.Tiers["gold"].Limit)
+	assert.Equal(t, int64(config.DefaultLimit), c.Default.Limit, "the default, not 999")
+	require.Len(t, warned, 2)
+	assert.Contains(t, warned[0], "RATELIMIT_DEFAULT_L\u0131M\u0131T ignored")
+	assert.Contains(t, warned[1], "RATELIMIT_TIERS_GOLD_WINDOWS_0_LIMIT ignored")
+	// A new tier is still created from the environment.
+	c, _, err = loadWarned(t, file, "RATELIMIT_TIERS_SILVER_LIMIT=5", "RATELIMIT_TIERS_SILVER_WINDOW=1m")
+	require.NoError(t, err)
+	assert.Equal(t, int64(5), c.Tiers["silver"].Limit)
 }
 
 func TestJWKSTimeoutFromTheFileAndTheEnvironment(t *testing.T) {
