@@ -287,16 +287,16 @@ func (l *Limiter) observe(d *Decision) {
 // buildKey appends "<scope>:<id>:<counter>" to buf, which is written no more, and returns
 // it as a string without copying. Stores copy it if they keep it (see [rate.Request.Key]).
 func (d *Decision) buildKey(buf []byte, counter string) string {
-	b := append(buf, d.Scope...)
-	b = append(b, ':')
+	buf = append(buf, d.Scope...)
+	buf = append(buf, ':')
 	if d.Scope == ScopeIP {
-		b = clientip.AppendKey(b, d.IPKey)
+		buf = clientip.AppendKey(buf, d.IPKey)
 	} else {
-		b = appendID(b, d.ID)
+		buf = appendID(buf, d.ID)
 	}
-	b = append(b, ':')
-	b = append(b, counter...)
-	return unsafe.String(unsafe.SliceData(b), len(b))
+	buf = append(buf, ':')
+	buf = append(buf, counter...)
+	return unsafe.String(unsafe.SliceData(buf), len(buf))
 }
 
 // restartOnlyChanges lists the settings that differ between two configurations but only
