@@ -128,6 +128,28 @@ func (h *gateHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	return next
 }
 
+// open lets every script call through.
+func (h *gateHook) open() {
+	open := make(chan struct{})
+	close(open)
+	h.lone, h.batch = open, open
+}
+
+// gatedStore returns a Store for cfg whose client's script calls pass through a gateHook,
+// open.
+func gatedStore(t *testing.T, cfg config.Config) (*redisstore.Store, *gateHook) {
+	t.Helper()
+	client, err := redisstore.NewClient(cfg.Redis)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	hook := &gateHook{}
+	hook.open()
+	client.AddHook(hook)
+	store, err := redisstore.NewWithClient(client, cfg)
+	require.NoError(t, err)
+	return store, hook
+}
+
 // TestBatchKeepsEachDecisionsDeadline: a decision whose budget ends while its batch is
 // still in Redis fails then, as a timeout, and the others of the batch, whose budgets
 // started later, still get their answers — one decision's short time left never cuts
@@ -137,15 +159,7 @@ func TestBatchKeepsEachDecisionsDeadline(t *testing.T) {
 	srv := redistest.StartServer(t)
 	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	cfg.Redis.Timeout = 2 * time.Second
-	client, err := redisstore.NewClient(cfg.Redis)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = client.Close() })
-	open := make(chan struct{})
-	close(open)
-	hook := &gateHook{lone: open, batch: open}
-	client.AddHook(hook)
-	store, err := redisstore.NewWithClient(client, cfg)
-	require.NoError(t, err)
+	store, hook := gatedStore(t, cfg)
 	p := policy(t, rate.TokenBucket, nil, 100, time.Minute)
 	take := func(key string) error {
 		var res rate.Result
@@ -175,7 +189,7 @@ func TestBatchKeepsEachDecisionsDeadline(t *testing.T) {
 	eventually(t, 10*time.Second, "all queued", func() bool { return redisstore.QueuedDecisions(store) == 1+later })
 
 	close(lone) // the two in flight end; the queue goes as one batch, held
-	err = <-first
+	err := <-first
 	var rerr *redisstore.Error
 	require.ErrorAs(t, err, &rerr, "the first decision, at the end of its budget")
 	assert.Equal(t, rate.KindTimeout, rerr.Kind)
@@ -193,15 +207,7 @@ func TestBatchFailsTheBreakerOnce(t *testing.T) {
 	srv := redistest.StartServer(t)
 	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	cfg.Redis.Timeout = time.Second // time for the 40 to queue behind the two held calls
-	client, err := redisstore.NewClient(cfg.Redis)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = client.Close() })
-	open := make(chan struct{})
-	close(open)
-	hook := &gateHook{lone: open, batch: open}
-	client.AddHook(hook)
-	store, err := redisstore.NewWithClient(client, cfg)
-	require.NoError(t, err)
+	store, hook := gatedStore(t, cfg)
 	p := policy(t, rate.TokenBucket, nil, 100, time.Minute)
 	take := func(key string) error {
 		var res rate.Result
@@ -237,7 +243,7 @@ func TestBatchFailsTheBreakerOnce(t *testing.T) {
 	assert.Equal(t, map[rate.ErrorKind]int{rate.KindTimeout: 42}, kinds, "every decision timed out")
 	assert.Equal(t, "closed", redisstore.BreakerState(store), "three failed script calls")
 
-	hook.lone, hook.batch = open, open
+	hook.open()
 	require.NoError(t, take("ip:192.0.2.53:after"))
 }
 
@@ -250,15 +256,7 @@ func TestBatchIsolatesAFailingDecision(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
-	client, err := redisstore.NewClient(cfg.Redis)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = client.Close() })
-	open := make(chan struct{})
-	close(open)
-	hook := &gateHook{lone: open, batch: open}
-	client.AddHook(hook)
-	store, err := redisstore.NewWithClient(client, cfg)
-	require.NoError(t, err)
+	store, hook := gatedStore(t, cfg)
 	p := policy(t, rate.FixedWindow, nil, 100, time.Minute)
 	ctx := context.Background()
 	// A window start no clock reaches: the TTL the script computes is out of range.
@@ -272,7 +270,7 @@ func TestBatchIsolatesAFailingDecision(t *testing.T) {
 		var rerr *redisstore.Error
 		return errors.As(err, &rerr) && rerr.Kind == rate.KindScript
 	}
-	_, err = take("bad")
+	_, err := take("bad")
 	assert.True(t, scriptError(err), "alone: %v", err)
 
 	held := make(chan struct{})
