@@ -97,30 +97,28 @@ func command(ctx context.Context, sc *script, load bool, calls []*call) *redis.I
 	return cmd
 }
 
-// call runs sc for calls (exec) through the circuit breaker, which counts a script call —
+// send runs sc for calls (exec) through the circuit breaker, which counts a script call —
 // a batch of decisions — as one success or one failure: one batch that times out is one
 // failure toward failure_threshold, not one per decision in it. While the breaker is open,
 // it fails every call at once.
-func (s *Store) call(ctx context.Context, sc *script, calls []*call) (reply []int64, err error) {
+func (s *Store) send(ctx context.Context, sc *script, calls []*call) (reply []int64, err error) {
 	err = s.breaker.do(func() (err error) {
-		reply, err = s.exec(ctx, sc, calls)
+		reply, err = s.exec(ctx, sc, calls, false)
 		return err
 	})
 	return reply, err
 }
 
-// exec runs sc for calls on the client, in one round trip, or two when Redis answers
-// NOSCRIPT (the script's first use, or after a restart, a failover or SCRIPT FLUSH): EVAL
-// then loads it. It returns every request's reply, back to back.
-func (s *Store) exec(ctx context.Context, sc *script, calls []*call) ([]int64, error) {
-	cmd := command(ctx, sc, false, calls)
+// exec runs sc for calls on the client, in one round trip — EVALSHA, or EVAL when eval is
+// set (the caller knows Redis lacks the script) — or in two when EVALSHA answers NOSCRIPT
+// (the script's first use, or after a restart, a failover or SCRIPT FLUSH): EVAL then
+// loads it. It returns every request's reply, back to back.
+func (s *Store) exec(ctx context.Context, sc *script, calls []*call, eval bool) ([]int64, error) {
+	cmd := command(ctx, sc, eval, calls)
 	err := s.client.Process(ctx, cmd)
-	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+	if !eval && redis.HasErrorPrefix(err, "NOSCRIPT") {
 		cmd = command(ctx, sc, true, calls)
 		err = s.client.Process(ctx, cmd)
-	}
-	if ran(err) {
-		s.loaded.Store(sc, struct{}{})
 	}
 	return cmd.Val(), err
 }
@@ -191,7 +189,7 @@ func (b *batcher) decide(c *call) ([]int64, error) {
 		b.until = later(b.until, c.deadline)
 		b.mu.Unlock()
 		ctx, cancel := context.WithDeadline(c.ctx, c.deadline)
-		reply, err := b.s.call(ctx, b.sc, []*call{c})
+		reply, err := b.s.send(ctx, b.sc, []*call{c})
 		cancel()
 		b.next()
 		split(reply, err, []*call{c}, setReply)
@@ -273,7 +271,7 @@ func (b *batcher) run(batch []*call) {
 		b.mu.Unlock()
 		stop := expire(live)
 		ctx, cancel := context.WithDeadline(context.Background(), latest)
-		reply, err := b.s.call(ctx, b.sc, live)
+		reply, err := b.s.send(ctx, b.sc, live)
 		cancel()
 		stop()
 		split(reply, err, live, (*call).finish)
