@@ -1,8 +1,10 @@
 package core_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,9 @@ func TestANilDecisionReadsAsTheZeroDecision(t *testing.T) {
 		assert.True(t, d.Proceed(), "nothing stops the request")
 		assert.False(t, d.Limited())
 		assert.Empty(t, d.ClientID())
+		assert.Empty(t, d.CountedID())
+		assert.False(t, d.CountsResponse())
+		d.Complete(context.Background(), http.StatusUnauthorized)
 		assert.Equal(t, core.TierOther, d.TierLabel())
 		_, _, ok := d.Binding()
 		assert.False(t, ok)
@@ -46,6 +51,25 @@ func TestANilDecisionReadsAsTheZeroDecision(t *testing.T) {
 		assert.Empty(t, zero.ClientID())
 		assert.True(t, zero.Reset().IsZero())
 	})
+
+	// Every exported method, those added later included, is called on nil.
+	args := map[reflect.Type]reflect.Value{
+		reflect.TypeFor[context.Context]():     reflect.ValueOf(context.Background()),
+		reflect.TypeFor[int]():                 reflect.ValueOf(http.StatusOK),
+		reflect.TypeFor[http.Header]():         reflect.ValueOf(http.Header{}),
+		reflect.TypeFor[http.ResponseWriter](): reflect.ValueOf(httptest.NewRecorder()),
+	}
+	typ := reflect.TypeFor[*core.Decision]()
+	for i := range typ.NumMethod() {
+		m := typ.Method(i)
+		in := []reflect.Value{reflect.ValueOf(d)}
+		for j := 1; j < m.Type.NumIn(); j++ {
+			a, ok := args[m.Type.In(j)]
+			require.Truef(t, ok, "Decision.%s takes a %s: give the test a value of it", m.Name, m.Type.In(j))
+			in = append(in, a)
+		}
+		assert.NotPanicsf(t, func() { m.Func.Call(in) }, "Decision.%s on nil", m.Name)
+	}
 }
 
 // TestANamedLimiterPrefixesItsPolicies: WithName tells stacked limiters apart in

@@ -47,9 +47,12 @@ func Example() {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, chilimit.New(cfg))
 	r.Get("/api/v1/users/{id}", func(w http.ResponseWriter, r *http.Request) {
-		d, _ := chilimit.FromContext(r.Context())
+		rule := "" // no decision: a skipper let the request through
+		if d, ok := chilimit.FromContext(r.Context()); ok {
+			rule = d.Rule
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{"id": chi.URLParam(r, "id"), "rule": d.Rule})
+		_ = json.NewEncoder(w).Encode(map[string]string{"id": chi.URLParam(r, "id"), "rule": rule})
 	})
 
 	for range 3 {

@@ -47,8 +47,11 @@ func Example() {
 	e := echo.New()
 	e.Use(middleware.Recover(), echolimit.New(cfg))
 	e.GET("/api/v1/users/:id", func(c echo.Context) error {
-		d, _ := echolimit.FromContext(c)
-		return c.JSON(http.StatusOK, map[string]string{"id": c.Param("id"), "rule": d.Rule})
+		rule := "" // no decision: a skipper let the request through
+		if d, ok := echolimit.FromContext(c); ok {
+			rule = d.Rule
+		}
+		return c.JSON(http.StatusOK, map[string]string{"id": c.Param("id"), "rule": rule})
 	})
 
 	for range 3 {

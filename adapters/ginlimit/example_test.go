@@ -47,8 +47,11 @@ func Example() {
 	r := gin.New()
 	r.Use(gin.Recovery(), ginlimit.New(cfg))
 	r.GET("/api/v1/users/:id", func(c *gin.Context) {
-		d, _ := ginlimit.FromContext(c)
-		c.JSON(http.StatusOK, gin.H{"id": c.Param("id"), "rule": d.Rule})
+		rule := "" // no decision: a skipper let the request through
+		if d, ok := ginlimit.FromContext(c); ok {
+			rule = d.Rule
+		}
+		c.JSON(http.StatusOK, gin.H{"id": c.Param("id"), "rule": rule})
 	})
 
 	for range 3 {

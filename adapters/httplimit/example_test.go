@@ -20,8 +20,11 @@ func Example() {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/users/{id}", func(w http.ResponseWriter, r *http.Request) {
-		d, _ := httplimit.FromContext(r.Context())
-		fmt.Fprintf(w, "user %s, rule %s", r.PathValue("id"), d.Rule)
+		rule := "" // no decision: a skipper let the request through
+		if d, ok := httplimit.FromContext(r.Context()); ok {
+			rule = d.Rule
+		}
+		fmt.Fprintf(w, "user %s, rule %s", r.PathValue("id"), rule)
 	})
 	h := httplimit.New(cfg)(mux)
 

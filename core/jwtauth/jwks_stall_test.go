@@ -1,8 +1,10 @@
 package jwtauth_test
 
 import (
+	"net/http"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -95,4 +97,44 @@ func TestJWKSTimeoutIsValidated(t *testing.T) {
 	cfg := jwksConfig("https://idp.example.com/jwks.json")
 	cfg.JWKSTimeout = 10 * time.Second
 	assert.NoError(t, cfg.Validate())
+}
+
+// TestJWKSRefreshesInTheBackground: the key set is fetched again every hour without a
+// request asking for it, so a key rotated into the set verifies without a fetch of its
+// own, and a key removed from it stops verifying. The hours pass in a testing/synctest
+// bubble; the key set server is a real one on loopback, outside the bubble.
+func TestJWKSRefreshesInTheBackground(t *testing.T) {
+	t.Parallel()
+	srv := newJWKSServer(t, jwk{"rsa-1", &rsaKey().PublicKey})
+	synctest.Test(t, func(t *testing.T) {
+		// No idle connection may outlive the bubble: each fetch opens its own.
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		v := newVerifier(t, jwksConfig(srv.URL), jwtauth.WithHTTPClient(client))
+		require.EqualValues(t, 1, srv.requests.Load(), "New fetches the set")
+		old := "Bearer " + sign(t, jwt.SigningMethodRS256, rsaKey(), claims("premium"), "rsa-1")
+		_, ok := v.Identify(old)
+		require.True(t, ok)
+
+		// The identity provider rotates: ec-2 in, rsa-1 out.
+		srv.set(t, jwk{"ec-2", &ecP256Key().PublicKey})
+		time.Sleep(time.Hour - time.Second)
+		synctest.Wait()
+		assert.EqualValues(t, 1, srv.requests.Load(), "no refresh before the hour")
+		time.Sleep(time.Second)
+		synctest.Wait() // the refresh the hour started has its answer
+		assert.EqualValues(t, 2, srv.requests.Load(), "the hourly refresh")
+
+		_, ok = v.Identify("Bearer " + sign(t, jwt.SigningMethodES256, ecP256Key(), claims("standard"), "ec-2"))
+		assert.True(t, ok, "the rotated-in key verifies")
+		assert.EqualValues(t, 2, srv.requests.Load(), "from the set the background fetched")
+
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		assert.EqualValues(t, 3, srv.requests.Load(), "and again an hour later")
+
+		// A token of the removed key, not verified before, no longer verifies (its unknown
+		// kid fetches once more, and the set still lacks it).
+		_, ok = v.Identify("Bearer " + sign(t, jwt.SigningMethodRS256, rsaKey(), claims("standard"), "rsa-1"))
+		assert.False(t, ok, "the removed key no longer verifies")
+	})
 }
