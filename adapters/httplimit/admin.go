@@ -213,6 +213,11 @@ func writeLimitsError(w http.ResponseWriter, err error) {
 type failures struct {
 	mu     sync.Mutex
 	byAddr map[netip.Prefix][]time.Time // at most maxFailures each, oldest first
+	// roomAt is, once a sweep found the table full, the earliest time one of its addresses
+	// can be forgotten (its newest failure leaves the window): until then a new address is
+	// refused without sweeping again, so that an attacker holding the table full costs one
+	// comparison per request, not a scan of maxTrackedAddrs addresses under the lock.
+	roomAt time.Time
 }
 
 // attempt is one authentication attempt of addr at now. While addr is locked out it
@@ -228,14 +233,23 @@ func (f *failures) attempt(addr netip.Prefix, now time.Time, authorize func() bo
 		return min(ts[0].Add(failureWindow).Sub(now), failureWindow), false
 	}
 	if ts == nil && len(f.byAddr) >= maxTrackedAddrs {
+		if now.Before(f.roomAt) && !now.Before(f.roomAt.Add(-failureWindow)) {
+			return f.roomAt.Sub(now), false // still full: see below
+		}
+		f.roomAt = time.Time{}
 		for a := range f.byAddr {
-			f.recent(a, now) // forgets addresses without recent failures
+			if ts := f.recent(a, now); ts != nil { // forgets addresses without recent failures
+				if at := ts[len(ts)-1].Add(failureWindow); f.roomAt.IsZero() || at.Before(f.roomAt) {
+					f.roomAt = at
+				}
+			}
 		}
 		if len(f.byAddr) >= maxTrackedAddrs {
 			// Every tracked address failed within the window: guesses from this many
 			// addresses are an attack. Forgetting one of them would give it five more
-			// guesses, so new addresses are refused, token unchecked, until room frees.
-			return failureWindow, false
+			// guesses, so new addresses are refused, token unchecked, until room frees
+			// (at roomAt; a clock that stepped back sweeps again).
+			return min(f.roomAt.Sub(now), failureWindow), false
 		}
 	}
 	if authorize() {

@@ -194,7 +194,17 @@ func TestAdminLockoutHoldsWhenTheFailureTableIsFull(t *testing.T) {
 	for range 20 {
 		assert.Equal(t, 429, send(0, "guess"), "the locked-out address stays locked")
 	}
-	assert.Equal(t, 429, send(20_000, "s3cret"), "a full table refuses new addresses, token unchecked")
-	clock.Advance(time.Minute) // every failure is a minute old: room again
+	full := adaptertest.Serve(admin, http.MethodPost, "/admin/reload", "[2001:db8:2::1]:5000", bearer("s3cret")...)
+	assert.Equal(t, 429, full.Code, "a full table refuses new addresses, token unchecked")
+	assert.Equal(t, "60", full.Header().Get("Retry-After"), "room frees when the oldest tracked failure leaves the window")
+	clock.Advance(59 * time.Second)
+	full = adaptertest.Serve(admin, http.MethodPost, "/admin/reload", "[2001:db8:2::1]:5000", bearer("s3cret")...)
+	assert.Equal(t, 429, full.Code, "still full a second before room frees")
+	assert.Equal(t, "1", full.Header().Get("Retry-After"))
+	clock.Advance(-2 * time.Minute) // a clock step back: swept again, still full, never locked out longer than the window
+	full = adaptertest.Serve(admin, http.MethodPost, "/admin/reload", "[2001:db8:2::1]:5000", bearer("s3cret")...)
+	assert.Equal(t, 429, full.Code)
+	assert.Equal(t, "60", full.Header().Get("Retry-After"))
+	clock.Advance(2*time.Minute + time.Second) // every failure is a minute old: room again
 	assert.Equal(t, 200, send(20_000, "s3cret"))
 }
