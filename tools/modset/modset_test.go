@@ -96,6 +96,31 @@ func TestOneGoVersion(t *testing.T) {
 	}
 }
 
+// docs/versioning.md's table of released modules names exactly the modules of versions.txt:
+// a module added to the set, moved or dropped from it shows up here.
+func TestVersioningDocListsTheSet(t *testing.T) {
+	s := loadRepo(t)
+	data, err := os.ReadFile(filepath.Join(s.Root, "docs", "versioning.md"))
+	require.NoError(t, err)
+	var listed []string
+	for line := range strings.Lines(string(data)) {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		fields := strings.Split(line, "`")
+		for i := 1; i < len(fields); i += 2 { // the code spans
+			if strings.HasPrefix(fields[i], modset.PathPrefix) {
+				listed = append(listed, fields[i])
+			}
+		}
+	}
+	var want []string
+	for _, m := range s.Published() {
+		want = append(want, m.Path)
+	}
+	assert.ElementsMatch(t, want, listed, "docs/versioning.md's table of modules against versions.txt")
+}
+
 func exitStderr(err error) string {
 	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		return string(ee.Stderr)
