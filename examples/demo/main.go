@@ -109,7 +109,8 @@ func run(app string) error {
 	}
 	fmt.Printf("\nWhy step 4 passes: a token bucket refills continuously, 100 per 60 s = one request every %s,\n"+
 		"so the client may send again %s after it ran dry. Retry-After is whole seconds, rounded up (1);\n"+
-		"X-RateLimit-Reset is when the bucket is full again (60 s).\n\n", seconds(refill), seconds(refill))
+		"X-RateLimit-Reset is when the bucket is full again, 60 s on, as a Unix time rounded up to\n"+
+		"the second: 60 or 61 s from the response.\n\n", seconds(refill), seconds(refill))
 	code, err := srv.Stop()
 	if err != nil {
 		return err

@@ -59,8 +59,8 @@ func TestSiblingRequiresUseTheSetVersion(t *testing.T) {
 	}
 }
 
-// One Go version: every go.mod has go.work's go line, the README states it, and no module's
-// dependencies need a newer one.
+// One Go version: every go.mod has go.work's go line, the README and docs/versioning.md state
+// it, and no module's dependencies need a newer one.
 func TestOneGoVersion(t *testing.T) {
 	s := loadRepo(t)
 	require.NotEmpty(t, s.GoVersion, "go.work has no go line")
@@ -69,10 +69,15 @@ func TestOneGoVersion(t *testing.T) {
 		assert.Equalf(t, s.GoVersion, m.File.Go.Version, "%s/go.mod: go line differs from go.work's", m.Dir)
 		assert.Nilf(t, m.File.Toolchain, "%s/go.mod: a toolchain line would make users download another Go", m.Dir)
 	}
-	readme, err := os.ReadFile(filepath.Join(s.Root, "README.md"))
-	require.NoError(t, err)
 	minor := strings.Join(strings.Split(s.GoVersion, ".")[:2], ".") // 1.26.0 → 1.26
-	assert.Truef(t, strings.Contains(string(readme), "Go "+minor+" or later"), "README.md does not state %q", "Go "+minor+" or later")
+	for doc, want := range map[string]string{
+		"README.md":          "Go " + minor + " or later",
+		"docs/versioning.md": "say `go " + s.GoVersion + "`",
+	} {
+		text, err := os.ReadFile(filepath.Join(s.Root, filepath.FromSlash(doc)))
+		require.NoError(t, err)
+		assert.Truef(t, strings.Contains(string(text), want), "%s does not state %q", doc, want)
+	}
 
 	for _, m := range s.Modules {
 		t.Run(m.Dir, func(t *testing.T) {
@@ -94,6 +99,31 @@ func TestOneGoVersion(t *testing.T) {
 			}
 		})
 	}
+}
+
+// docs/versioning.md's table of released modules names exactly the modules of versions.txt:
+// a module added to the set, moved or dropped from it shows up here.
+func TestVersioningDocListsTheSet(t *testing.T) {
+	s := loadRepo(t)
+	data, err := os.ReadFile(filepath.Join(s.Root, "docs", "versioning.md"))
+	require.NoError(t, err)
+	var listed []string
+	for line := range strings.Lines(string(data)) {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		fields := strings.Split(line, "`")
+		for i := 1; i < len(fields); i += 2 { // the code spans
+			if strings.HasPrefix(fields[i], modset.PathPrefix) {
+				listed = append(listed, fields[i])
+			}
+		}
+	}
+	var want []string
+	for _, m := range s.Published() {
+		want = append(want, m.Path)
+	}
+	assert.ElementsMatch(t, want, listed, "docs/versioning.md's table of modules against versions.txt")
 }
 
 func exitStderr(err error) string {
