@@ -15,9 +15,13 @@
 // requests a sliding window holds.
 //
 // The number of keys is bounded by memory.max_keys, for the store as a whole. When it is
-// reached, a new key's shard first forgets its keys whose state equals a fresh key's, then
-// its least recently used key (to within a second); each eviction is reported to a
-// [backend.MemoryObserver] and a live key's eviction is logged at warn at most once a minute,
-// since it hands its client a fresh quota. Keys whose state has returned to that of a
-// fresh key are also swept every memory.sweep_interval.
+// reached, a new key makes room by forgetting the keys whose state equals a fresh key's —
+// first in its own shard, then in the others — and, only when there are none, the least
+// recently used key of its own shard (to within a second; with up to 256 shards, an
+// approximation of the store's LRU order that costs no store-wide lock). While several
+// goroutines insert into a full store at once, one of them may pass over a fresh key in
+// a shard another holds. Each eviction is reported to a [backend.MemoryObserver] and a
+// live key's eviction is logged at warn at most once a minute, since it hands its client a
+// fresh quota. Keys whose state has returned to that of a fresh key are also swept every
+// memory.sweep_interval.
 package memorystore

@@ -2,6 +2,7 @@ package memorystore_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -70,6 +71,72 @@ func TestAFullStoreForgetsFreshKeysBeforeTheLeastRecentlyUsed(t *testing.T) {
 	assert.Equal(t, 15, obs.evicted("expired"))
 	assert.Equal(t, 0, obs.evicted("lru"))
 	assert.Equal(t, 16, obs.count(), "the key gauge reads the store")
+}
+
+// storeOf1000 returns a store of at most 1,000 keys (32 shards), the observer it reports
+// to, and two policies: 3 per hour, whose keys stay live, and 1 per second, whose keys are
+// fresh again a second after their request.
+func storeOf1000(t *testing.T) (s *memorystore.Store, obs *memoryObserver, perHour, perSecond *rate.Policy) {
+	obs = &memoryObserver{}
+	s = memorystore.New(config.MemoryConfig{MaxKeys: 1000}, memorystore.WithObserver(obs), memorystore.WithLogger(slog.New(slog.DiscardHandler)))
+	t.Cleanup(func() { _ = s.Close() })
+	return s, obs, newPolicyPer(t, 3, time.Hour, nil), newPolicyPer(t, 1, time.Second, nil)
+}
+
+// A full store forgets a fresh key of any shard before it evicts a live one. With 1,000
+// keys over 32 shards, 100 of them fresh, 100 new keys used to evict 21 to 23 live keys
+// (each a fresh quota for its client): only the new key's own shard was searched for
+// fresh keys.
+func TestAFullStoreForgetsTheFreshKeysOfEveryShardFirst(t *testing.T) {
+	t.Parallel()
+	s, obs, perHour, perSecond := storeOf1000(t)
+	for i := range 900 {
+		take(t, s, fmt.Sprintf("live-%d", i), perHour, storetest.Base)
+	}
+	for i := range 100 { // fresh again a second later
+		take(t, s, fmt.Sprintf("brief-%d", i), perSecond, storetest.Base)
+	}
+	later := storetest.Base.Add(10 * time.Second)
+	for i := range 100 {
+		take(t, s, fmt.Sprintf("new-%d", i), perHour, later)
+	}
+	assert.Equal(t, 100, obs.evicted("expired"))
+	assert.Equal(t, 0, obs.evicted("lru"), "live keys evicted while fresh keys remained")
+	assert.Equal(t, 1000, s.Len())
+	for i := range 900 {
+		require.Equal(t, int64(1), take(t, s, fmt.Sprintf("live-%d", i), perHour, later).Windows[0].Remaining, "live-%d kept its state", i)
+	}
+
+	take(t, s, "one-more", perHour, later) // no key is fresh now
+	assert.Equal(t, 1, obs.evicted("lru"))
+	assert.Equal(t, 1000, s.Len())
+}
+
+// Inserts into a full store from several goroutines, some finding fresh keys in other
+// shards, keep the bound and count every key they forgot (run with -race: the shards'
+// bounds are read and the other shards swept while each insert holds its own shard).
+func TestConcurrentInsertsIntoAFullStore(t *testing.T) {
+	t.Parallel()
+	s, obs, perHour, perSecond := storeOf1000(t)
+	for i := range 1000 {
+		take(t, s, fmt.Sprintf("old-%d", i), []*rate.Policy{perSecond, perHour}[i%2], storetest.Base)
+	}
+	const workers, each = 8, 100
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				var res rate.Result
+				req := rate.Request{Key: fmt.Sprintf("new-%d-%d", w, i), Policy: perHour, Cost: 1, Now: storetest.Base.Add(time.Minute)}
+				assert.NoError(t, s.Take(context.Background(), &req, &res))
+			}
+		}()
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, s.Len(), 1000+workers, "over the bound by at most one key per inserting goroutine")
+	assert.Equal(t, 1000+workers*each-s.Len(), obs.evicted("expired")+obs.evicted("lru"), "every key forgotten is counted")
 }
 
 // When no key is fresh, a full store evicts the least recently used one, counts it, and

@@ -24,9 +24,10 @@ type shard struct {
 	seed maphash.Seed // the store's
 	lru  entry        // sentinel: lru.next is the most recently used key, lru.prev the least
 	// nextExpiry is a lower bound of the keys' ExpiresAt: no key is fresh before it. It is
-	// lowered as keys are decided and made exact by each sweep, so that a full shard looks
-	// for fresh keys to forget only when there may be some.
-	nextExpiry int64
+	// lowered as keys are decided and made exact by each sweep, so that a full store looks
+	// for fresh keys to forget only where there may be some. It is written under mu and
+	// read without it by inserts into other shards (Store.makeRoom).
+	nextExpiry atomic.Int64
 }
 
 // entry is the state of one key.
@@ -63,32 +64,27 @@ func newEntry(key string, now int64) *entry {
 func (sh *shard) init(seed maphash.Seed) {
 	sh.seed = seed
 	sh.lru.next, sh.lru.prev = &sh.lru, &sh.lru
-	sh.nextExpiry = math.MaxInt64
+	sh.nextExpiry.Store(math.MaxInt64)
 }
 
 // evictions counts the keys a shard forgot, by reason.
 type evictions struct{ expired, lru int }
 
-// insert adds a fresh key (a copy of key, whose hash is hash). When the store holds its
-// bound, the shard first forgets its keys whose state equals a fresh key's, then, if that
-// made no room, its least recently used key (SPEC section 5). keys counts the keys of the
-// whole store.
-func (sh *shard) insert(hash uint64, key string, keys *atomic.Int64, limit int64, now int64, ev *evictions) *entry {
-	if keys.Load() >= limit && sh.nextExpiry <= now {
-		n := sh.sweepLocked(now)
-		keys.Add(-int64(n))
-		ev.expired += n
-	}
-	if keys.Load() >= limit && sh.t.n > 0 {
-		sh.remove(sh.lru.prev)
-		keys.Add(-1)
-		ev.lru++
-	}
+// insert adds a fresh key (a copy of key, whose hash is hash). The store has made room.
+func (sh *shard) insert(hash uint64, key string, now int64) *entry {
 	e := newEntry(key, now)
 	sh.t.put(hash, e)
 	sh.pushFront(e)
-	keys.Add(1)
 	return e
+}
+
+// evictLRU forgets the shard's least recently used key, and reports whether it had one.
+func (sh *shard) evictLRU() bool {
+	if sh.t.n == 0 {
+		return false
+	}
+	sh.remove(sh.lru.prev)
+	return true
 }
 
 // touch records a use of e at now.
@@ -113,14 +109,6 @@ func (sh *shard) remove(e *entry) {
 	sh.t.remove(maphash.String(sh.seed, e.key), e)
 }
 
-func (sh *shard) sweep(now int64, keys *atomic.Int64) int {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	n := sh.sweepLocked(now)
-	keys.Add(-int64(n))
-	return n
-}
-
 // sweepLocked forgets the keys that are fresh at now, makes nextExpiry exact and returns
 // how many keys it forgot.
 func (sh *shard) sweepLocked(now int64) int {
@@ -135,6 +123,6 @@ func (sh *shard) sweepLocked(now int64) int {
 		}
 		e = prev
 	}
-	sh.nextExpiry = next
+	sh.nextExpiry.Store(next)
 	return removed
 }

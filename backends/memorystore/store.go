@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"log/slog"
+	"math"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -30,14 +31,18 @@ const evictionLogEvery = time.Minute
 // Store is the in-memory [rate.Store]. Create it with [New]; the zero value is not usable.
 // A Store is safe for concurrent use.
 type Store struct {
-	shards   []shard
-	mask     uint64
-	seed     maphash.Seed
-	keys     atomic.Int64 // keys held, all shards together
-	maxKeys  int
-	now      func() time.Time
-	memory   backend.MemoryObserver // nil when the observer reports no memory metrics
-	evictLog *backend.ThrottledLog
+	shards  []shard
+	mask    uint64
+	seed    maphash.Seed
+	keys    atomic.Int64 // keys held, all shards together
+	maxKeys int
+	// nextExpiry is a lower bound of every shard's nextExpiry: no key of the store is fresh
+	// before it, so a full store searches the other shards for fresh keys only once it has
+	// passed (makeRoom).
+	nextExpiry atomic.Int64
+	now        func() time.Time
+	memory     backend.MemoryObserver // nil when the observer reports no memory metrics
+	evictLog   *backend.ThrottledLog
 
 	stopSweeper chan struct{}
 	sweeperDone chan struct{}
@@ -79,6 +84,7 @@ func New(cfg config.MemoryConfig, opts ...Option) *Store {
 	for i := range s.shards {
 		s.shards[i].init(s.seed)
 	}
+	s.nextExpiry.Store(math.MaxInt64)
 	if m, ok := o.observer.(backend.MemoryObserver); ok {
 		s.memory = m
 		m.WatchKeys(s.Len)
@@ -110,12 +116,19 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 		p.Apply(&fresh, req.Op, now, req.Cost, res)
 		return nil
 	case e == nil:
-		e = sh.insert(h, req.Key, &s.keys, int64(s.maxKeys), now, &ev)
+		if s.full() {
+			s.makeRoom(sh, now, &ev)
+		}
+		e = sh.insert(h, req.Key, now)
+		s.keys.Add(1)
 	case req.Op != rate.OpPeek:
 		sh.touch(e, now)
 	}
 	p.Apply(&e.KeyState, req.Op, now, req.Cost, res)
-	sh.nextExpiry = min(sh.nextExpiry, e.ExpiresAt())
+	if exp := e.ExpiresAt(); exp < sh.nextExpiry.Load() {
+		sh.nextExpiry.Store(exp)
+		s.lowerNextExpiry(exp)
+	}
 	sh.mu.Unlock()
 	if ev != (evictions{}) {
 		s.evicted(ctx, ev)
@@ -141,6 +154,63 @@ func (s *Store) Reset(_ context.Context, key string, periods []time.Duration) er
 	return nil
 }
 
+func (s *Store) full() bool { return s.keys.Load() >= int64(s.maxKeys) }
+
+// makeRoom makes room for a new key of shard own, whose lock the caller holds, in a full
+// store (SPEC section 5): it forgets the keys whose state equals a fresh key's, first in
+// own, then in the other shards, and only when none was found the least recently used key
+// of own (to within lruResolution: a global LRU order would cost every decision a
+// store-wide lock).
+func (s *Store) makeRoom(own *shard, now int64, ev *evictions) {
+	if own.nextExpiry.Load() <= now {
+		ev.expired += s.forgetFresh(own, now)
+	}
+	if s.full() && s.nextExpiry.Load() <= now {
+		s.sweepOthers(own, now, ev)
+	}
+	if s.full() && own.evictLRU() {
+		s.keys.Add(-1)
+		ev.lru++
+	}
+}
+
+// sweepOthers forgets the fresh keys of the shards other than own, shard by shard until
+// the store has room, and makes s.nextExpiry a lower bound of the shards' again. It only
+// tries the other shards' locks, never waiting for one while it holds own's, so two full
+// inserts cannot deadlock; a shard busy at that moment is searched the next time.
+func (s *Store) sweepOthers(own *shard, now int64, ev *evictions) {
+	// From here on, a decision that lowers a shard's bound lowers s.nextExpiry too; the
+	// bounds read below cover the rest.
+	s.nextExpiry.Store(math.MaxInt64)
+	next := int64(math.MaxInt64)
+	for i := range s.shards {
+		sh := &s.shards[i]
+		if sh != own && s.full() && sh.nextExpiry.Load() <= now && sh.mu.TryLock() {
+			ev.expired += s.forgetFresh(sh, now)
+			sh.mu.Unlock()
+		}
+		next = min(next, sh.nextExpiry.Load())
+	}
+	s.lowerNextExpiry(next)
+}
+
+// forgetFresh forgets the fresh keys of sh, whose lock the caller holds, and returns how
+// many it forgot.
+func (s *Store) forgetFresh(sh *shard, now int64) int {
+	n := sh.sweepLocked(now)
+	s.keys.Add(-int64(n))
+	return n
+}
+
+// lowerNextExpiry lowers s.nextExpiry to exp when exp is below it.
+func (s *Store) lowerNextExpiry(exp int64) {
+	for cur := s.nextExpiry.Load(); exp < cur; cur = s.nextExpiry.Load() {
+		if s.nextExpiry.CompareAndSwap(cur, exp) {
+			return
+		}
+	}
+}
+
 // evicted reports the keys a decision made room by forgetting. An eviction of a live key
 // hands its client a fresh quota, so it is logged (at most once a minute).
 func (s *Store) evicted(ctx context.Context, ev evictions) {
@@ -164,7 +234,10 @@ func (s *Store) evicted(ctx context.Context, ev evictions) {
 func (s *Store) Sweep(now time.Time) int {
 	us, removed := now.UnixMicro(), 0
 	for i := range s.shards {
-		removed += s.shards[i].sweep(us, &s.keys)
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		removed += s.forgetFresh(sh, us)
+		sh.mu.Unlock()
 	}
 	if s.memory != nil && removed > 0 {
 		s.memory.ObserveEvictions("expired", removed)

@@ -295,6 +295,7 @@ func cases(alg rate.Algorithm) []testCase {
 					})),
 		},
 		penaltyCase(alg),
+		manyLengthsCase(),
 		{
 			// A cooldown is measured from the newest violation's time: a clock stepping back
 			// an hour does not make it an hour longer.
@@ -308,6 +309,33 @@ func cases(alg rate.Algorithm) []testCase {
 			},
 		},
 	}
+}
+
+// manyLengthsCase decides one key under more window lengths than an in-process store keeps
+// states for before it forgets those that are fresh again (twice rate.MaxWindows): a
+// window it forgot while live would admit again. Ten policies of 2 per 1 to 20 minutes
+// (lengths that divide an hour, so fixed windows start at Base) are exhausted at Base and
+// deny again; an eleventh length, when the three shortest windows are fresh again for every
+// algorithm, makes room only from those: the 15 and 20 minute windows still deny.
+func manyLengthsCase() testCase {
+	periods := []time.Duration{min, 2 * min, 3 * min, 4 * min, 5 * min, 6 * min, 10 * min, 12 * min, 15 * min, 20 * min, 30 * min}
+	c := testCase{name: "a key decided under many window lengths forgets none that is live"}
+	for _, p := range periods {
+		c.policies = append(c.policies, policySpec{windows: windows(2, p)})
+	}
+	for i := range periods[:10] {
+		c.steps = append(c.steps, step{policy: i, times: 1, allowed: true}, step{policy: i, allowed: false})
+	}
+	for i := range periods[:10] {
+		c.steps = append(c.steps, step{policy: i, allowed: false})
+	}
+	later := 6*min + sec // the 1, 2 and 3 minute windows are fresh (the counter's two windows on)
+	c.steps = append(c.steps, step{at: later, policy: 10, allowed: true})
+	for i := 8; i < 10; i++ { // not a unit back yet, even in a bucket of 2 per 15 minutes
+		c.steps = append(c.steps, step{at: later, policy: i, allowed: false})
+	}
+	c.steps = append(c.steps, step{at: later, policy: 0, times: 1, allowed: true}, step{at: later, policy: 0, allowed: false})
+	return c
 }
 
 // largestLimit is the largest limit per second that validation accepts for alg.
