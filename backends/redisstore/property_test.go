@@ -139,6 +139,7 @@ type admission struct {
 	at       time.Time
 	inFlight int
 	counted  bool
+	limit    int64 // the limit of the window it is recorded under, in the policy in force then
 }
 
 var propertyPeriods = []time.Duration{time.Second, 2 * time.Second, 10 * time.Second, time.Minute}
@@ -312,7 +313,7 @@ func (s *sequence) request(t *testing.T, label string, step int) {
 		u.largest[w.Period] = max(u.largest[w.Period], w.Limit)
 	}
 	if counted {
-		u.add(dm.Policy, admission{s.trueNow, flying, full})
+		u.add(dm.Policy, admission{at: s.trueNow, inFlight: flying, counted: full})
 	}
 }
 
@@ -327,6 +328,7 @@ func (s *sequence) usage(c counter) *usage {
 
 func (u *usage) add(p *rate.Policy, a admission) {
 	for _, w := range p.Windows {
+		a.limit = w.Limit
 		u.admitted[w.Period] = append(u.admitted[w.Period], a)
 	}
 }
@@ -341,7 +343,7 @@ func (s *sequence) complete(t *testing.T, i int, label string) {
 	s.redOps.consume(t, i, s.appNow, &rr)
 	require.Equal(t, rm, rr, "%s: the consume of %s checked at true %s, at app %s", label, f.c, f.at.Sub(storetest.Base), s.appNow.Sub(storetest.Base))
 	u := s.usage(f.c)
-	u.add(f.policy, admission{f.at, f.inFlight, rm.Allowed})
+	u.add(f.policy, admission{at: f.at, inFlight: f.inFlight, counted: rm.Allowed})
 	u.short = u.short || !rm.Allowed
 }
 
@@ -385,22 +387,33 @@ func (s *sequence) run(t *testing.T, label string) {
 }
 
 // checkBound checks the admissions of one window length, at true times (in order), against
-// what its largest limit allows, and the consumes in flight at them.
+// what its largest limit allows, and the consumes in flight at them. The sliding log and the
+// fixed window are also held to the policy in force at each admission j (SPEC section
+// 1.5: the state of a window length carries over, so a limit lowered applies at once to
+// what the counter admitted before): a sliding log admits j only when the window ending at
+// it holds at most as[j].limit, and a fixed window only when j's aligned window does, the
+// one before it holding at most the largest limit in force at its own admissions. (The
+// application's clock only steps back, so a true interval shorter than the window is
+// shorter in the stores' monotonic time too.)
 func checkBound(t *testing.T, alg rate.Algorithm, as []admission, period time.Duration, limit int64, where string) {
 	for i := range as {
-		flying := int64(0) // the most in flight at one of the admissions i..j
+		flying := int64(0)  // the most in flight at one of the admissions i..j
+		inForce := int64(0) // the largest limit in force at one of the admissions i..j
 		for j := i; j < len(as); j++ {
 			flying = max(flying, int64(as[j].inFlight))
+			inForce = max(inForce, as[j].limit)
 			elapsed := as[j].at.Sub(as[i].at)
 			units := int64(j - i + 1)
 			switch alg {
 			case rate.SlidingWindow:
 				if elapsed < period {
 					require.LessOrEqual(t, units, limit+flying, "%s: %d admitted within %s, %d in flight", where, units, elapsed, flying)
+					require.LessOrEqual(t, units, as[j].limit+flying, "%s: %d admitted within %s, the last under limit %d, %d in flight", where, units, elapsed, as[j].limit, flying)
 				}
 			case rate.FixedWindow:
 				if elapsed < period {
 					require.LessOrEqual(t, units, 2*limit+2*flying, "%s: %d admitted within %s, %d in flight", where, units, elapsed, flying)
+					require.LessOrEqual(t, units, inForce+as[j].limit+2*flying, "%s: %d admitted within %s, the last under limit %d, at most %d before, %d in flight", where, units, elapsed, as[j].limit, inForce, flying)
 				}
 			case rate.SlidingWindowCounter: // the bound of docs/algorithms.md, at µs resolution
 				if elapsed < period {
