@@ -313,6 +313,7 @@ func (v *validator) window(key string, limit int64, period time.Duration) bool {
 		v.Add(key+".limit", "must be ≥ 1, got %d", limit)
 		ok = false
 	}
+	limitOK := ok
 	switch {
 	case period == 0 && v.missing(key+".window"):
 		v.Add(key+".window", "missing: a rule needs both limit and window, e.g. window = \"1m\"")
@@ -327,8 +328,19 @@ func (v *validator) window(key string, limit int64, period time.Duration) bool {
 		v.Add(key+".window", "must be at most %q (ten years), got %q", rate.MaxWindow.String(), period.String())
 		ok = false
 	}
-	if ok && v.algOK {
-		if _, err := rate.NewPolicy(v.alg, []rate.Window{{Limit: limit, Period: period}}, nil); err != nil {
+	// The algorithm's bound on the limit. Every problem is reported at once (SPEC section
+	// 4): with a window that is itself wrong, the bounds that do not depend on the window
+	// (fixed_window's and sliding_window's) are still checked, on a valid window of 1s; a
+	// token bucket's, GCRA's and sliding_window_counter's depend on it and wait for a valid
+	// one.
+	checkAt := period
+	if !ok && limitOK && (v.alg == rate.FixedWindow || v.alg == rate.SlidingWindow) {
+		checkAt = time.Second
+	} else if !ok {
+		return false
+	}
+	if v.algOK {
+		if _, err := rate.NewPolicy(v.alg, []rate.Window{{Limit: limit, Period: checkAt}}, nil); err != nil {
 			v.Add(key+".limit", "%s", strings.TrimPrefix(err.Error(), "ratewarden: "))
 			ok = false
 		}

@@ -36,6 +36,42 @@ func TestValidateDefaultsAreValid(t *testing.T) {
 	assert.NoError(t, DefaultConfig().Validate())
 }
 
+// TestAWrongWindowDoesNotHideAWrongLimit: every problem at once (SPEC section 4). With a
+// window that is itself wrong, the limit is still held to the algorithm's bounds that do not
+// depend on the window: issue 10's fault 5 configuration, fixed_window 9223372036854775807
+// per 2000000h, reported only the window.
+func TestAWrongWindowDoesNotHideAWrongLimit(t *testing.T) {
+	lim := func(limit int64, window time.Duration) Limits { return Limits{Limit: limit, Window: window} }
+	for _, tt := range []struct {
+		alg    string
+		limits Limits
+		want   []string
+	}{
+		{"fixed_window", lim(math.MaxInt64, 2_000_000*time.Hour), []string{
+			`default.window: must be at most "87600h0m0s" (ten years), got "2000000h0m0s"`,
+			"default.limit: fixed_window limit 9223372036854775807 is too large (at most 2^52)",
+		}},
+		{"sliding_window", lim(rate.MaxSlidingLimit+1, 1500*time.Millisecond), []string{
+			`default.window: must be whole seconds ≥ 1s, got "1.5s"`,
+			"default.limit: sliding_window keeps one timestamp per admitted request; limit 100001 exceeds 100000",
+		}},
+		// A token bucket's bound is limit × window: with no valid window there is no bound
+		// to hold the limit to, and only the window is reported.
+		{"token_bucket", lim(math.MaxInt64, 2_000_000*time.Hour), []string{
+			`default.window: must be at most "87600h0m0s" (ten years), got "2000000h0m0s"`,
+		}},
+	} {
+		t.Run(tt.alg, func(t *testing.T) {
+			ps := validationProblems(t, Config{Algorithm: Algorithm(tt.alg), Default: tt.limits})
+			var got []string
+			for _, p := range ps {
+				got = append(got, p.Key+": "+p.Message)
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
 func TestValidateEachRule(t *testing.T) {
 	t.Parallel()
 	minute := time.Minute
@@ -105,7 +141,7 @@ func TestValidateEachRule(t *testing.T) {
 		}, "penalty.period", `must be at most "87600h0m0s" (ten years), got "100000h0m0s"`},
 		{"window beyond ten years", func(c *Config) {
 			c.Algorithm = "fixed_window"
-			c.Default = lim(math.MaxInt64, 2_000_000*time.Hour)
+			c.Default = lim(100, 2_000_000*time.Hour)
 		}, "default.window", `must be at most "87600h0m0s" (ten years), got "2000000h0m0s"`},
 		{"token bucket bound", func(c *Config) { c.Default = lim(1<<50, time.Hour) }, "default.limit", "1125899906842624"},
 
