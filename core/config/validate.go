@@ -512,7 +512,7 @@ func (v *validator) redis(r RedisConfig) {
 		host, port, err := net.SplitHostPort(a)
 		n, perr := strconv.Atoi(port)
 		if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
-			v.Add(fmt.Sprintf("redis.addrs[%d]", i), "must be host:port, got %q", a)
+			v.Add(fmt.Sprintf("redis.addrs[%d]", i), "must be host:port, got %q", redactedAddr(a))
 		}
 	}
 	if r.Mode == RedisSentinel && r.MasterName == "" {
@@ -530,6 +530,19 @@ func (v *validator) redis(r RedisConfig) {
 	v.run("redis.max_retries", r.MaxRetries)
 	v.run("redis.circuit_breaker.failure_threshold", r.CircuitBreaker.FailureThreshold)
 	v.run("redis.circuit_breaker.open_timeout", r.CircuitBreaker.OpenTimeout)
+}
+
+// redactedAddr is a for a problem, which a 422 answer and the logs repeat: a URL's password
+// ("redis://user:secret@host:6379", a common mistake for host:port) shown as "xxxxx",
+// and anything before an "@" that is no URL's user information dropped.
+func redactedAddr(a string) string {
+	if u, err := url.Parse(a); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	if i := strings.LastIndexByte(a, '@'); i >= 0 {
+		return "…" + a[i:]
+	}
+	return a
 }
 
 // memory checks the memory section, also read by fail_mode = "local".

@@ -272,9 +272,13 @@ func TestValidateEachRule(t *testing.T) {
 
 		{"memory max keys", func(c *Config) { c.Memory.MaxKeys = -1 }, "memory.max_keys", "got -1"},
 		{"memory sweep interval", func(c *Config) { c.Memory.SweepInterval = -time.Minute }, "memory.sweep_interval", `got "-1m0s"`},
+		{"redis URL with a password", redis(func(r *RedisConfig) { r.Addrs = []string{"redis://app:hunter2@cache:6379"} }), "redis.addrs[0]", `got "redis://app:xxxxx@cache:6379"`},
+		{"redis address with credentials", redis(func(r *RedisConfig) { r.Addrs = []string{"app:hunter2@cache:6379"} }), "redis.addrs[0]", `got "…@cache:6379"`},
+		{"memory sweep interval below a second", func(c *Config) { c.Memory.SweepInterval = time.Nanosecond }, "memory.sweep_interval", `must be ≥ "1s", got "1ns"`},
 		{"metrics namespace dash", func(c *Config) { c.Metrics.Namespace = "rate-limit" }, "metrics.namespace", `got "rate-limit"`},
 		{"metrics namespace digit", func(c *Config) { c.Metrics.Namespace = "1rl" }, "metrics.namespace", `got "1rl"`},
 		{"metrics top clients", func(c *Config) { c.Metrics.TopClients = -2 }, "metrics.top_clients", "got -2"},
+		{"metrics top clients beyond the bound", func(c *Config) { c.Metrics.TopClients = 20_000_000 }, "metrics.top_clients", "must be 0 to 1000, or -1 for none, got 20000000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
