@@ -121,7 +121,7 @@ func WithClock(now func() time.Time) Option {
 // (prometheus.DefaultRegisterer or one from prometheus.NewRegistry). The namespace is
 // cfg.Namespace (default "ratelimit"); ratelimit_current_usage keeps at most
 // cfg.TopClients series (0 means the default 20; -1 means none, and the gauge is not
-// registered). cfg.Enabled is not read: whether to observe at all is the caller's choice.
+// registered; at most config.MaxTopClients). cfg.Enabled is not read: whether to observe at all is the caller's choice.
 //
 // New returns an error, and leaves reg as it was, when cfg is invalid or a metric cannot
 // be registered, for instance because reg already holds one of the same name (a second
@@ -130,8 +130,8 @@ func New(reg prometheus.Registerer, cfg config.MetricsConfig, opts ...Option) (*
 	if reg == nil {
 		return nil, errors.New("ratewarden: promlimit: nil prometheus.Registerer")
 	}
-	if cfg.TopClients < -1 {
-		return nil, fmt.Errorf("ratewarden: promlimit: metrics.top_clients must be ≥ 0, or -1 for none, got %d", cfg.TopClients)
+	if cfg.TopClients < -1 || cfg.TopClients > config.MaxTopClients {
+		return nil, fmt.Errorf("ratewarden: promlimit: metrics.top_clients must be 0 to %d, or -1 for none, got %d", config.MaxTopClients, cfg.TopClients)
 	}
 	if cfg.Namespace != "" && !validNamespace(cfg.Namespace) {
 		return nil, fmt.Errorf("ratewarden: promlimit: metrics.namespace must match ^[a-zA-Z_][a-zA-Z0-9_]*$, got %q", cfg.Namespace)

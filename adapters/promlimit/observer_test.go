@@ -387,6 +387,7 @@ func TestNewRegistersOnTheCallersRegistry(t *testing.T) {
 	}{
 		{"nil registerer", nil, config.MetricsConfig{}, "nil prometheus.Registerer"},
 		{"bad top_clients", prometheus.NewRegistry(), config.MetricsConfig{TopClients: -2}, "top_clients"},
+		{"top_clients beyond the bound", prometheus.NewRegistry(), config.MetricsConfig{TopClients: config.MaxTopClients + 1}, "must be 0 to 1000, or -1 for none, got 1001"},
 		{"bad namespace", prometheus.NewRegistry(), config.MetricsConfig{Namespace: "1-bad"}, "metrics.namespace"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,6 +29,16 @@ const (
 	DefaultAPIKeyTimeout    = 100 * time.Millisecond
 )
 
+// Bounds that validation holds settings to beyond their type's.
+const (
+	// MinSweepInterval is the shortest memory.sweep_interval: a sweep walks every key, and
+	// "1ns" kept a core busy with an idle limiter.
+	MinSweepInterval = time.Second
+	// MaxTopClients is the largest metrics.top_clients: the gauge's series live in the
+	// process and go out on every scrape ("20000000" ran the process out of memory).
+	MaxTopClients = 1000
+)
+
 // String values of the enumerated settings.
 const (
 	ModeEnforce Mode = "enforce"

@@ -88,6 +88,25 @@ func orNone() *check {
 	}}
 }
 
+// orNoneUpTo is orNone with an upper bound.
+func orNoneUpTo(high int) *check {
+	bound := fmt.Sprintf("0 to %d, or -1 for none", high)
+	return &check{doc: bound, run: func(l *problem.List, key string, v any) {
+		if n := v.(int); n < -1 || n > high {
+			l.Add(key, "must be %s, got %d", bound, n)
+		}
+	}}
+}
+
+// atLeastDuration is the check of a duration that must be ≥ low.
+func atLeastDuration(low time.Duration) *check {
+	return &check{doc: fmt.Sprintf("≥ `%q`", low.String()), run: func(l *problem.List, key string, v any) {
+		if d := v.(time.Duration); d < low {
+			l.Add(key, "must be ≥ %q, got %q", low.String(), d.String())
+		}
+	}}
+}
+
 // enum is the check of a setting that must be one of values ("" is the default, valid).
 func enum[T ~string](values ...T) *check {
 	quoted := make([]string, len(values))
@@ -214,10 +233,10 @@ var reference = []keyDoc{
 	{key: "redis.circuit_breaker.open_timeout", check: positive(), meaning: "How long the breaker stays open before probing again."},
 
 	{key: "memory.max_keys", check: atLeast(1, ""), meaning: "Bound on tracked keys (about 200 bytes each). When full, keys whose state is back to a fresh key's are forgotten first, then the least recently used; evictions are counted and logged ([observability](observability.md))."},
-	{key: "memory.sweep_interval", check: positive(), meaning: "How often idle keys are swept."},
+	{key: "memory.sweep_interval", check: atLeastDuration(MinSweepInterval), meaning: "How often idle keys are swept (each sweep walks every key: a shorter interval would keep a core busy)."},
 
 	{key: "metrics.enabled", meaning: "Prometheus metrics (adapters/promlimit)."},
 	{key: "metrics.namespace", rule: "a Prometheus name matching `" + promNameRE.String() + "`", meaning: "Metric name prefix."},
-	{key: "metrics.top_clients", check: orNone(), meaning: "Bound on the clients of the `current_usage` gauge; -1 = no per-client series."},
+	{key: "metrics.top_clients", check: orNoneUpTo(MaxTopClients), meaning: "Bound on the clients of the `current_usage` gauge; -1 = no per-client series. The series are kept in memory and exported on every scrape: a larger bound is a cardinality problem for Prometheus and was an out-of-memory for the process."},
 	{key: "admin.token", meaning: "Bearer token for the admin endpoints (`POST /admin/reload`, `GET`/`DELETE /admin/limits`) of `httplimit.NewAdmin` and the example apps; empty = endpoints off. Prefer the environment variable."},
 }
