@@ -46,7 +46,10 @@ const (
 // POST /admin/reload answers 200 {"status":"reloaded"} when the new configuration is in
 // force; 422 {"error":"invalid_configuration","problems":[…]} when the file is not valid
 // TOML (the problem names its line and column) or the configuration is invalid, the old
-// one staying in force; 500 when the configuration cannot be read at all.
+// one staying in force; 500 when the configuration cannot be read at all. A file that
+// changes settings only a restart applies (backend, redis.*, …) reloads the others and
+// answers 200 as well: the body is the one SPEC section 8 fixes, and the Limiter logs
+// config_reload_needs_restart naming the keys ([core.Limiter.Reload]).
 //
 // GET /admin/limits answers 200 with what a request of the client would get under the
 // rule, or under every rule when rule is absent, consuming nothing:
