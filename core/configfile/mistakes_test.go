@@ -65,6 +65,52 @@ func TestConfigMistakesWarn(t *testing.T) {
 			file: "backend = \"redis\"\n[redis]\naddrs = [\"10.0.0.1:6379\"]\n",
 		},
 		{
+			name: "a [jwt] table without enabled = true",
+			file: "[jwt]\nsecret = \"0123456789abcdef0123456789abcdef\"\n",
+			want: []string{`jwt.secret is set but jwt.enabled is false: the [jwt] settings are only read with jwt.enabled = true`},
+		},
+		{
+			name: "a [penalty] table without enabled = true",
+			file: "[penalty]\nthreshold = 2\n",
+			want: []string{`penalty.threshold is set but penalty.enabled is false: the [penalty] settings are only read with penalty.enabled = true`},
+		},
+		{
+			name: "an [api_key] table without enabled = true",
+			file: "[api_key]\nheader = \"X-Key\"\ncache_ttl = \"5m\"\n",
+			want: []string{`api_key.cache_ttl is set but api_key.enabled is false: the [api_key] settings are only read with api_key.enabled = true`},
+		},
+		{
+			name:    "jwt and penalty settings from the environment without enabled = true",
+			environ: []string{"RATELIMIT_JWT_SECRET=0123456789abcdef0123456789abcdef", "RATELIMIT_PENALTY_THRESHOLD=2"},
+			want: []string{
+				`jwt.secret is set but jwt.enabled is false: the [jwt] settings are only read with jwt.enabled = true`,
+				`penalty.threshold is set but penalty.enabled is false: the [penalty] settings are only read with penalty.enabled = true`,
+			},
+		},
+		{
+			name: "tables switched off explicitly keep their settings unwarned",
+			file: "[jwt]\nenabled = false\nsecret = \"0123456789abcdef0123456789abcdef\"\n[penalty]\nenabled = false\nthreshold = 2\n[tiers.premium]\nlimit = 10\nwindow = \"1m\"\n",
+		},
+		{
+			name:    "tables enabled from the environment",
+			file:    "[jwt]\nsecret = \"0123456789abcdef0123456789abcdef\"\n[tiers.premium]\nlimit = 10\nwindow = \"1m\"\n",
+			environ: []string{"RATELIMIT_JWT_ENABLED=true"},
+		},
+		{
+			name: "tiers without an identity source",
+			file: "[[endpoints]]\npattern = \"/x\"\nlimit = 1\nwindow = \"1m\"\n[endpoints.tiers.pro]\nlimit = 5\nwindow = \"1m\"\n[tiers.anonymous]\nlimit = 10\nwindow = \"1m\"\n",
+			want: []string{`endpoints[0].tiers.pro is set but neither jwt.enabled nor api_key.enabled is true: tiers other than "anonymous" come from a verified token or API key, so its limits never apply`},
+		},
+		{
+			name:    "a tier from the environment without an identity source",
+			environ: []string{"RATELIMIT_TIERS_PREMIUM_LIMIT=50", "RATELIMIT_TIERS_PREMIUM_WINDOW=1m"},
+			want:    []string{`tiers.premium is set but neither jwt.enabled nor api_key.enabled is true: tiers other than "anonymous" come from a verified token or API key, so its limits never apply`},
+		},
+		{
+			name: "the anonymous tier applies without an identity source",
+			file: "[tiers.anonymous]\nlimit = 10\nwindow = \"1m\"\n",
+		},
+		{
 			name: "tier names that differ only by case",
 			file: `
 [tiers.Pro]
@@ -78,11 +124,13 @@ window  = "1m"
   limit  = 5
   window = "1m"
 `,
-			want: []string{`tiers.Pro and endpoints[0].tiers.pro differ only by case: tier names are case-sensitive and must equal the token's tier claim exactly`},
+			environ: []string{"RATELIMIT_API_KEY_ENABLED=true"},
+			want:    []string{`tiers.Pro and endpoints[0].tiers.pro differ only by case: tier names are case-sensitive and must equal the token's tier claim exactly`},
 		},
 		{
-			name: "the same tier in several rules",
-			file: "[tiers.pro]\nlimit = 10\nwindow = \"1m\"\n[[endpoints]]\npattern = \"/x\"\nlimit = 1\nwindow = \"1m\"\n[endpoints.tiers.pro]\nlimit = 5\nwindow = \"1m\"\n",
+			name:    "the same tier in several rules",
+			file:    "[tiers.pro]\nlimit = 10\nwindow = \"1m\"\n[[endpoints]]\npattern = \"/x\"\nlimit = 1\nwindow = \"1m\"\n[endpoints.tiers.pro]\nlimit = 5\nwindow = \"1m\"\n",
+			environ: []string{"RATELIMIT_API_KEY_ENABLED=true"},
 		},
 		{
 			name:    "environment typos",
@@ -261,6 +309,9 @@ func TestEndpointNamesThatReadTheSameInTheEnvironmentReachNeither(t *testing.T) 
 func TestEndpointNameThatContinuesAnothersKeyReachesNeither(t *testing.T) {
 	t.Parallel()
 	file := `
+[api_key]
+enabled = true
+
 [[endpoints]]
 name    = "compute"
 pattern = "/api/v1/compute"
@@ -296,7 +347,7 @@ window  = "1m"
 // (the dotless ı) names no key.
 func TestEnvironmentDoesNotCreateATableThatContinuesAnExistingOne(t *testing.T) {
 	t.Parallel()
-	file := "[tiers.gold]\nlimit = 10\nwindow = \"1m\"\n"
+	file := "[api_key]\nenabled = true\n[tiers.gold]\nlimit = 10\nwindow = \"1m\"\n"
 	c, warned, err := loadWarned(t, file, "RATELIMIT_TIERS_GOLD_WINDOWS_0_LIMIT=5", "RATELIMIT_DEFAULT_L\u0131M\u0131T=999")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gold"}, slices.Collect(maps.Keys(c.Tiers)))
