@@ -72,8 +72,10 @@ type Input struct {
 	Rule string
 
 	// identity is the middleware's decision when GateRule decides from a handler: its
-	// client is kept when no key is given, and a count_statuses rule consumes at once.
+	// client is kept when no key is given. nil when the middleware skipped the request.
 	identity *Decision
+	// fromHandler is set by GateRule: a count_statuses rule consumes at once.
+	fromHandler bool
 }
 
 // New validates cfg and builds a Limiter. Its store is the [WithStore] option, or else
@@ -256,7 +258,7 @@ func (l *Limiter) decide(in Input, d *Decision, buf []byte) {
 	}
 	d.Policy, d.Cost, d.text = ls.Policy, ls.Cost, ls.text
 	d.req = rate.Request{Key: d.buildKey(buf, rl.counter), Policy: ls.Policy, Cost: ls.Cost, Now: d.Now}
-	if len(rl.CountStatuses) > 0 && in.identity == nil { // counted after the handler, by Decision.Complete
+	if len(rl.CountStatuses) > 0 && !in.fromHandler { // counted after the handler, by Decision.Complete
 		d.req.Op, d.counting = rate.OpCheck, rl
 	}
 	if err := l.store.Take(r.Context(), &d.req, &d.Result); err != nil {
