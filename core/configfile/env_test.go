@@ -194,8 +194,8 @@ func TestEnvValuesAreValidated(t *testing.T) {
 	t.Parallel()
 	ps := loadProblems(t, "", "RATELIMIT_MODE=block", "RATELIMIT_DEFAULT_WINDOW=1500ms")
 	assert.Equal(t, []string{
-		`mode: must be "enforce" or "shadow", got "block"`,
-		`default.window: must be whole seconds ≥ 1s, got "1.5s"`,
+		`mode: must be "enforce" or "shadow", got "block" (from RATELIMIT_MODE)`,
+		`default.window: must be whole seconds ≥ 1s, got "1.5s" (from RATELIMIT_DEFAULT_WINDOW)`,
 	}, problemStrings(ps))
 }
 

@@ -69,7 +69,8 @@ func (s Source) Load() (config.Config, error) {
 			fmt.Fprintf(os.Stderr, "ratewarden: warning: "+format+"\n", args...)
 		}
 	}
-	for key, given := range applyEnv(&ps, &c, environ, warnf) {
+	env := applyEnv(&ps, &c, environ, warnf)
+	for key, given := range env.set {
 		explicit[key] = given
 	}
 
@@ -91,6 +92,7 @@ func (s Source) Load() (config.Config, error) {
 		ps = mergeProblems(ps, ve.Problems)
 	}
 	if len(ps) > 0 {
+		env.annotate(ps)
 		return config.Config{}, &config.ValidationError{Problems: ps}
 	}
 	return c, nil

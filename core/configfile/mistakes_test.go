@@ -374,7 +374,75 @@ func TestJWKSTimeoutFromTheFileAndTheEnvironment(t *testing.T) {
 	assert.Equal(t, 250*time.Millisecond, c.JWT.JWKSTimeout, "the environment overrides the file")
 
 	_, _, err = loadWarned(t, jwks, "RATELIMIT_JWT_JWKS_TIMEOUT=1m")
-	assert.Equal(t, []string{`jwt.jwks_timeout: must be > 0 and ≤ 10s (the time a fetch of the key set may take), got "1m0s"`}, problemsOf(t, err))
+	assert.Equal(t, []string{`jwt.jwks_timeout: must be > 0 and ≤ 10s (the time a fetch of the key set may take), got "1m0s" (from RATELIMIT_JWT_JWKS_TIMEOUT)`}, problemsOf(t, err))
 	_, _, err = loadWarned(t, jwks, "RATELIMIT_JWT_JWKS_TIMEOUT=0s")
-	assert.Equal(t, []string{`jwt.jwks_timeout: is set to "0s", which would silently mean the default "500ms": leave the key out for the default`}, problemsOf(t, err))
+	assert.Equal(t, []string{`jwt.jwks_timeout: is set to "0s", which would silently mean the default "500ms": leave the key out for the default (from RATELIMIT_JWT_JWKS_TIMEOUT)`}, problemsOf(t, err))
+}
+
+// Every problem with a value from the environment names its variable, not only a value
+// that could not be parsed: enums, ranges and explicit zeros are checked after the
+// variables are applied, and a tier a variable creates is the variable's too.
+func TestProblemsOfEnvironmentValuesNameTheVariable(t *testing.T) {
+	t.Parallel()
+	file := "[api_key]\nenabled = true\n[tiers.premium]\nlimit = 10\nwindow = \"1m\"\n"
+	tests := []struct {
+		name    string
+		environ []string
+		want    []string
+	}{
+		{"an enum", []string{"RATELIMIT_BACKEND=Redis"}, []string{`backend: must be "memory" or "redis", got "Redis" (from RATELIMIT_BACKEND)`}},
+		{"a range", []string{"RATELIMIT_DEFAULT_LIMIT=-1"}, []string{`default.limit: must be ≥ 1, got -1 (from RATELIMIT_DEFAULT_LIMIT)`}},
+		{"an item of a list", []string{"RATELIMIT_CLIENT_IP_TRUSTED_PROXIES=10.0.0.0/8,nonsense"}, []string{`client_ip.trusted_proxies[1]: not an IP or CIDR, got "nonsense" (from RATELIMIT_CLIENT_IP_TRUSTED_PROXIES)`}},
+		{
+			"a tier a typo creates",
+			[]string{"RATELIMIT_TIERS_PREMIUN_LIMIT=5"},
+			[]string{`tiers.premiun.window: missing: a rule needs both limit and window, e.g. window = "1m" (from RATELIMIT_TIERS_PREMIUN_LIMIT, which creates tier "premiun": did you mean "premium"?)`},
+		},
+		{
+			"a new tier not close to any",
+			[]string{"RATELIMIT_TIERS_GOLD_LIMIT=5"},
+			[]string{`tiers.gold.window: missing: a rule needs both limit and window, e.g. window = "1m" (from RATELIMIT_TIERS_GOLD_LIMIT)`},
+		},
+		{
+			"the file's own problems name no variable",
+			[]string{"RATELIMIT_MODE=shadow"},
+			nil,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := loadWarned(t, file, tt.environ...)
+			if tt.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			assert.Equal(t, tt.want, problemsOf(t, err))
+		})
+	}
+	_, _, err := loadWarned(t, "[default]\nlimit = -1\n", "RATELIMIT_MODE=shadow")
+	assert.Equal(t, []string{`default.limit: must be ≥ 1, got -1`}, problemsOf(t, err), "a file's value names no variable")
+}
+
+// A tier the environment creates under a name close to an existing tier's is most likely a
+// typo: loading warns even when the new tier is complete and valid.
+func TestANewTierFromTheEnvironmentCloseToAnExistingOneWarns(t *testing.T) {
+	t.Parallel()
+	file := "[api_key]\nenabled = true\n[tiers.premium]\nlimit = 10\nwindow = \"1m\"\n[[endpoints]]\nname = \"compute\"\npattern = \"/x\"\nlimit = 1\nwindow = \"1m\"\n"
+	c, warned, err := loadWarned(t, file, "RATELIMIT_TIERS_PREMIUN_LIMIT=5", "RATELIMIT_TIERS_PREMIUN_WINDOW=1m",
+		"RATELIMIT_ENDPOINTS_COMPUTE_TIERS_PREMIUMM_LIMIT=5", "RATELIMIT_ENDPOINTS_COMPUTE_TIERS_PREMIUMM_WINDOW=1m",
+		"RATELIMIT_TIERS_ANONYMUS_LIMIT=5", "RATELIMIT_TIERS_ANONYMUS_WINDOW=1m",
+		"RATELIMIT_TIERS_SILVER_LIMIT=5", "RATELIMIT_TIERS_SILVER_WINDOW=1m")
+	require.NoError(t, err)
+	assert.Contains(t, c.Tiers, "premiun", "a new tier is still created")
+	assert.Equal(t, []string{
+		`environment variable RATELIMIT_ENDPOINTS_COMPUTE_TIERS_PREMIUMM_LIMIT creates tier "premiumm" (did you mean "premium"?)`,
+		`environment variable RATELIMIT_TIERS_ANONYMUS_LIMIT creates tier "anonymus" (did you mean "anonymous"?)`,
+		`environment variable RATELIMIT_TIERS_PREMIUN_LIMIT creates tier "premiun" (did you mean "premium"?)`,
+	}, warned)
+
+	// An endpoint name is never created: a close one is an unknown variable with a suggestion.
+	_, warned, err = loadWarned(t, file, "RATELIMIT_ENDPOINTS_COMPUTR_LIMIT=5")
+	require.NoError(t, err)
+	assert.Equal(t, []string{`unknown environment variable RATELIMIT_ENDPOINTS_COMPUTR_LIMIT ignored (did you mean "RATELIMIT_ENDPOINTS_COMPUTE_LIMIT"?)`}, warned)
 }
