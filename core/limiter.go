@@ -119,6 +119,11 @@ func New(cfg config.Config, opts ...Option) (*Limiter, error) {
 	return l, nil
 }
 
+// Logger returns the logger l writes its records to: [WithLogger]'s, or slog.Default(),
+// with the limiter's name when it has one ([WithName]). Code that logs alongside the
+// Limiter, such as the admin endpoints of adapters/httplimit, writes there too.
+func (l *Limiter) Logger() *slog.Logger { return l.logger }
+
 // Config returns the configuration in force, with defaults applied. The settings the store
 // was built from keep their values from [New] until a restart (see [Limiter.Reload]).
 func (l *Limiter) Config() config.Config { return l.snap.Load().cfg }
@@ -141,7 +146,7 @@ func (l *Limiter) Reload(cfg config.Config) error {
 	old := l.snap.Load()
 	s, err := l.compile(cfg, old)
 	if err != nil {
-		l.logger.Error("config_reload_failed", slog.String("error", err.Error()))
+		l.logReloadFailed(err)
 		return err
 	}
 	pending := keepRestartOnly(&s.cfg, old.cfg)
