@@ -505,7 +505,8 @@ func decodeValue(ps *problem.List, key string, raw any, v reflect.Value) bool {
 	case t.Kind() == reflect.Struct:
 		table, ok := raw.(map[string]any)
 		if !ok {
-			ps.Add(key, "must be a table, got %s", formatRaw(raw))
+			// In a table of tables ([tiers]), a top-level key written below its header.
+			ps.Add(key, "must be a table, got %s%s", formatRaw(raw), topLevelHint(key))
 			return false
 		}
 		decodeTable(ps, key, table, v)
@@ -565,7 +566,12 @@ func decodeTable(ps *problem.List, key string, table map[string]any, v reflect.V
 	}
 	for _, name := range sortedKeys(table) {
 		if !slices.Contains(known, name) {
-			ps.Add(problem.JoinKey(key, name), "unknown key%s", suggest(name, known))
+			k := problem.JoinKey(key, name)
+			hint := topLevelHint(k)
+			if hint == "" {
+				hint = suggest(name, known)
+			}
+			ps.Add(k, "unknown key%s", hint)
 		}
 	}
 	for _, f := range fields {
@@ -573,6 +579,24 @@ func decodeTable(ps *problem.List, key string, table map[string]any, v reflect.V
 			decodeValue(ps, problem.JoinKey(key, f.name), raw, v.FieldByIndex(f.index))
 		}
 	}
+}
+
+// topLevelHint returns, for the key path of a key found inside a table whose last part
+// is a top-level key that takes a value (backend, mode, …), a hint that TOML put it in the
+// table because it was written below the table's header; "" otherwise.
+func topLevelHint(key string) string {
+	dot := strings.LastIndexByte(key, '.')
+	if dot < 0 {
+		return ""
+	}
+	name := key[dot+1:]
+	root := reflect.TypeFor[config.Config]()
+	for _, f := range fieldsOf(root) {
+		if f.name == name && isEnvLeaf(root.FieldByIndex(f.index).Type) {
+			return fmt.Sprintf(" (%s is a top-level key: put it before the first [table])", name)
+		}
+	}
+	return ""
 }
 
 // convertScalar converts a TOML scalar to a string, bool, integer, float or duration field.

@@ -194,6 +194,21 @@ func TestConfigMistakesAreReportedPrecisely(t *testing.T) {
 			want: []string{`default.limt: unknown key (did you mean "limit"?)`, `default.windw: unknown key (did you mean "window"?)`},
 		},
 		{
+			name: "a top-level key written after a table",
+			file: "[default]\nlimit = 10\nwindow = \"1m\"\nbackend = \"redis\"\n",
+			want: []string{`default.backend: unknown key (backend is a top-level key: put it before the first [table])`},
+		},
+		{
+			name: "a top-level key written after an array of tables",
+			file: "[[endpoints]]\npattern = \"/x\"\nlimit = 1\nwindow = \"1m\"\nalgorithm = \"gcra\"\n",
+			want: []string{`endpoints[0].algorithm: unknown key (algorithm is a top-level key: put it before the first [table])`},
+		},
+		{
+			name: "a top-level key written after a table of tables",
+			file: "[tiers]\nmode = \"shadow\"\n",
+			want: []string{`tiers.mode: must be a table, got "shadow" (mode is a top-level key: put it before the first [table])`},
+		},
+		{
 			name: "a misspelling does not hide the other problems of its table",
 			file: "[[endpoints]]\npattern = \"/x\"\nlimt = 10\nwindow = \"0s\"\n",
 			want: []string{`endpoints[0].limt: unknown key (did you mean "limit"?)`, `endpoints[0].window: must be > 0, got "0s"`},
