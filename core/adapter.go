@@ -50,6 +50,18 @@ func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
 	return in.Request, &dc.d
 }
 
+// Skipped returns a copy of r for a middleware of l whose skipper let r through. Its
+// context carries no decision — [FromContext] reports none, as for a request no limiter
+// saw — but names l, so that [GateRule] still decides from the handler: the skipper
+// skips the middleware's rule, not the handler's explicit check (a login handler's
+// per-username limit holds for the internal addresses a skipper lets through). It costs
+// one allocation, on skipped requests only.
+func (l *Limiter) Skipped(r *http.Request) *http.Request {
+	sc := &skippedContext{Context: r.Context(), lim: l}
+	sc.req = *r.WithContext(sc) // one allocation, as in Gate
+	return &sc.req
+}
+
 // GateRule decides r again from inside its handler, under the rule named rule (an
 // endpoint's name, or "default") and counted under key (scope "key"; "" keeps the
 // client's own identity), with the Limiter whose middleware decided r: a login handler
@@ -63,15 +75,24 @@ func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
 // the handler calls GateRule when it knows the attempt counts (after a wrong password,
 // say), as no middleware sees the status of its answer to count it later.
 //
-// It panics when no ratewarden middleware decided r (none runs before the handler, or a
-// skipper let r through): that is a wiring mistake that would otherwise leave the
-// handler unlimited. A name no rule has is ignored (see [Input.Rule]).
+// A request the middleware's skipper let through is decided too, with that middleware's
+// Limiter ([Limiter.Skipped]), the client identified as the middleware would have. With
+// stacked limiters it is the innermost middleware's Limiter that decides.
+//
+// It panics when no ratewarden middleware ran before the handler: that is a wiring
+// mistake that would otherwise leave the handler unlimited. A name no rule has is
+// ignored (see [Input.Rule]).
 func GateRule(r *http.Request, h http.Header, rule, key string) (*http.Request, *Decision) {
-	prev, ok := FromContext(r.Context())
-	if !ok || prev.limiter() == nil {
-		panic("ratewarden: GateRule: no ratewarden middleware decided this request; add the adapter's middleware before the handler")
+	ctx := r.Context()
+	lim, _ := ctx.Value(limiterKey{}).(*Limiter)
+	if lim == nil {
+		panic("ratewarden: GateRule: no ratewarden middleware ran before this handler; add the adapter's middleware before the handler")
 	}
-	return prev.limiter().Gate(Input{Request: r, Rule: rule, Key: key, identity: prev}, h)
+	prev, _ := FromContext(ctx)
+	if prev != nil && prev.limiter() != lim {
+		prev = nil // the innermost middleware skipped r; an outer limiter's identity is not its
+	}
+	return lim.Gate(Input{Request: r, Rule: rule, Key: key, identity: prev, fromHandler: true}, h)
 }
 
 // FromContext returns the decision [Limiter.Gate] made for the request whose context is
@@ -81,6 +102,27 @@ func FromContext(ctx context.Context) (d *Decision, ok bool) {
 	d, ok = ctx.Value(decisionKey{}).(*Decision)
 	return d, ok
 }
+
+// limiterKey is answered by the innermost context of a middleware, decided or skipped:
+// the Limiter GateRule decides with.
+type limiterKey struct{}
+
+// skippedContext is the context of a request a skipper let through ([Limiter.Skipped]),
+// holding the request copy that carries it, as decisionContext does.
+type skippedContext struct {
+	context.Context
+	lim *Limiter
+	req http.Request
+}
+
+func (c *skippedContext) Value(key any) any {
+	if key == (limiterKey{}) {
+		return c.lim
+	}
+	return c.Context.Value(key)
+}
+
+func (c *skippedContext) String() string { return "ratewarden.skippedContext" }
 
 type decisionKey struct{}
 
@@ -116,8 +158,11 @@ func (dc *decisionContext) writeHeaders(h http.Header) {
 }
 
 func (c *decisionContext) Value(key any) any {
-	if key == (decisionKey{}) {
+	switch key {
+	case decisionKey{}:
 		return &c.d
+	case limiterKey{}:
+		return c.d.limiter()
 	}
 	return c.Context.Value(key)
 }

@@ -27,3 +27,12 @@ func TestGateAllocs(t *testing.T) {
 	})
 	assert.Equal(t, 1.0, allocs)
 }
+
+// TestSkippedAllocs: marking a request a skipper let through costs one allocation, which
+// holds the context and the request copy; the decided path is TestGateAllocs's.
+func TestSkippedAllocs(t *testing.T) {
+	h := newHarness(t, config.Config{})
+	req := httptest.NewRequest(http.MethodGet, "/health", nil)
+	allocs := testing.AllocsPerRun(100, func() { h.lim.Skipped(req) })
+	assert.Equal(t, 1.0, allocs)
+}

@@ -112,8 +112,57 @@ func TestMustNew(t *testing.T) {
 // handler would be unlimited, a wiring mistake it reports loudly.
 func TestGateRuleWithoutAMiddlewarePanics(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/login", nil)
-	assert.PanicsWithValue(t, "ratewarden: GateRule: no ratewarden middleware decided this request; add the adapter's middleware before the handler",
+	assert.PanicsWithValue(t, "ratewarden: GateRule: no ratewarden middleware ran before this handler; add the adapter's middleware before the handler",
 		func() { core.GateRule(r, http.Header{}, "login", "alice") })
+}
+
+// A skipper skips the middleware's rule, not the handler's explicit check: GateRule on a
+// request the middleware let through decides under the named rule, the client identified
+// as the middleware would have, consuming at once under count_statuses; FromContext still
+// reports no decision for the skipped middleware (a new-user review saw a 500 instead).
+func TestGateRuleDecidesARequestASkipperLetThrough(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, config.Config{Endpoints: []config.Endpoint{
+		{Name: "login", Pattern: "/never", Limits: config.Limits{Limit: 2, Window: time.Minute}, CountStatuses: []int{http.StatusUnauthorized}},
+	}})
+	for i := range 3 {
+		r := httptest.NewRequest(http.MethodPost, "/login", nil)
+		r.RemoteAddr = "10.0.0.7:41000"
+		r = h.lim.Skipped(r)
+		_, ok := core.FromContext(r.Context())
+		assert.False(t, ok, "the skipped middleware decided nothing")
+		header := http.Header{}
+		r2, d := core.GateRule(r, header, "login", "")
+		assert.Equal(t, "login", d.Rule)
+		assert.Equal(t, "ip:10.0.0.7", d.ClientID())
+		assert.Equal(t, i < 2, d.Proceed(), "request %d: consumed at once, as GateRule does", i+1)
+		assert.Equal(t, `"login";q=2;w=60`, header.Get("RateLimit-Policy"))
+		got, ok := core.FromContext(r2.Context())
+		assert.True(t, ok)
+		assert.Same(t, d, got, "the returned request carries the handler's decision")
+	}
+}
+
+// With stacked limiters the innermost middleware's Limiter decides: when it skipped the
+// request, GateRule decides with it, identifying the client afresh rather than taking an
+// outer limiter's identity.
+func TestGateRuleDecidesWithTheInnermostMiddlewaresLimiter(t *testing.T) {
+	t.Parallel()
+	outer := newHarness(t, config.Config{})
+	inner := newHarness(t, config.Config{Endpoints: []config.Endpoint{
+		{Name: "login", Pattern: "/never", Limits: config.Limits{Limit: 1, Window: time.Minute}},
+	}})
+	r := httptest.NewRequest(http.MethodPost, "/login", nil)
+	r.RemoteAddr = "203.0.113.7:41000"
+	r, _ = outer.lim.Gate(core.Input{Request: r, Key: "tenant-1"}, http.Header{})
+	r = inner.lim.Skipped(r)
+	for i := range 2 {
+		_, d := core.GateRule(r, http.Header{}, "login", "")
+		assert.Equal(t, "login", d.Rule, "the inner limiter has the rule")
+		assert.Equal(t, "ip:203.0.113.7", d.ClientID())
+		assert.Equal(t, i == 0, d.Proceed())
+	}
+	assert.Equal(t, 1, outer.store.Len(), "the outer limiter decided once, before: %v", outer.store.Keys())
 }
 
 // A rule name no rule has is decided by the path, and logged: a typo in a handler's

@@ -72,8 +72,10 @@ type Input struct {
 	Rule string
 
 	// identity is the middleware's decision when GateRule decides from a handler: its
-	// client is kept when no key is given, and a count_statuses rule consumes at once.
+	// client is kept when no key is given. nil when the middleware skipped the request.
 	identity *Decision
+	// fromHandler is set by GateRule: a count_statuses rule consumes at once.
+	fromHandler bool
 }
 
 // New validates cfg and builds a Limiter. Its store is the [WithStore] option, or else
@@ -117,7 +119,13 @@ func New(cfg config.Config, opts ...Option) (*Limiter, error) {
 	return l, nil
 }
 
-// Config returns the configuration in force, with defaults applied.
+// Logger returns the logger l writes its records to: [WithLogger]'s, or slog.Default(),
+// with the limiter's name when it has one ([WithName]). Code that logs alongside the
+// Limiter, such as the admin endpoints of adapters/httplimit, writes there too.
+func (l *Limiter) Logger() *slog.Logger { return l.logger }
+
+// Config returns the configuration in force, with defaults applied. The settings the store
+// was built from keep their values from [New] until a restart (see [Limiter.Reload]).
 func (l *Limiter) Config() config.Config { return l.snap.Load().cfg }
 
 // Reload validates cfg and, when it is valid, swaps it in atomically: requests already
@@ -127,17 +135,21 @@ func (l *Limiter) Config() config.Config { return l.snap.Load().cfg }
 // since are looked up again. When cfg is invalid the old configuration stays in force and
 // the *[config.ValidationError] is returned.
 //
-// The backend is built once: changes to backend, redis.* and memory.* take effect at the
-// next restart, and Reload logs a warning naming them.
+// The store is built once, from backend, redis.*, memory.*, key_prefix and whether
+// fail_mode is "local" (the Redis store's in-process fallback): a change of those takes
+// effect at the next start. Until then the configuration in force, as [Limiter.Config] and
+// the logs report it, keeps their running values, and every reload whose cfg differs from
+// them logs config_reload_needs_restart naming the keys.
 func (l *Limiter) Reload(cfg config.Config) error {
 	l.reloadMu.Lock()
 	defer l.reloadMu.Unlock()
 	old := l.snap.Load()
 	s, err := l.compile(cfg, old)
 	if err != nil {
-		l.logger.Error("config_reload_failed", slog.String("error", err.Error()))
+		l.logReloadFailed(err)
 		return err
 	}
+	pending := keepRestartOnly(&s.cfg, old.cfg)
 	l.snap.Store(s)
 	if old.verifier != nil {
 		old.verifier.Close()
@@ -145,8 +157,8 @@ func (l *Limiter) Reload(cfg config.Config) error {
 	if r, ok := l.store.(backend.Reloader); ok {
 		r.Reloaded()
 	}
-	if keys := restartOnlyChanges(old.cfg, s.cfg); len(keys) > 0 {
-		l.logger.Warn("config_reload_needs_restart", slog.Any("keys", keys))
+	if len(pending) > 0 {
+		l.logger.Warn("config_reload_needs_restart", slog.Any("keys", pending))
 	}
 	l.logger.Info("config_reloaded", slog.Int("endpoints", len(s.endpoints)))
 	return nil
@@ -251,7 +263,7 @@ func (l *Limiter) decide(in Input, d *Decision, buf []byte) {
 	}
 	d.Policy, d.Cost, d.text = ls.Policy, ls.Cost, ls.text
 	d.req = rate.Request{Key: d.buildKey(buf, rl.counter), Policy: ls.Policy, Cost: ls.Cost, Now: d.Now}
-	if len(rl.CountStatuses) > 0 && in.identity == nil { // counted after the handler, by Decision.Complete
+	if len(rl.CountStatuses) > 0 && !in.fromHandler { // counted after the handler, by Decision.Complete
 		d.req.Op, d.counting = rate.OpCheck, rl
 	}
 	if err := l.store.Take(r.Context(), &d.req, &d.Result); err != nil {
@@ -299,18 +311,31 @@ func (d *Decision) buildKey(buf []byte, counter string) string {
 	return unsafe.String(unsafe.SliceData(buf), len(buf))
 }
 
-// restartOnlyChanges lists the settings that differ between two configurations but only
-// apply when the store is built.
-func restartOnlyChanges(old, cfg config.Config) []string {
+// keepRestartOnly gives next the running values of the settings the store is built from,
+// which a reload cannot change, and returns the keys whose value next had differed.
+// fail_mode is one of them only to or from "local": open and closed are decided per
+// request, the in-process fallback of "local" is built with the store.
+func keepRestartOnly(next *config.Config, running config.Config) []string {
 	var keys []string
-	if old.Backend != cfg.Backend {
+	if next.Backend != running.Backend {
 		keys = append(keys, "backend")
+		next.Backend = running.Backend
 	}
-	if !reflect.DeepEqual(old.Redis, cfg.Redis) {
+	if !reflect.DeepEqual(next.Redis, running.Redis) {
 		keys = append(keys, "redis")
+		next.Redis = running.Redis
 	}
-	if old.Memory != cfg.Memory {
+	if next.Memory != running.Memory {
 		keys = append(keys, "memory")
+		next.Memory = running.Memory
+	}
+	if next.KeyPrefix != running.KeyPrefix {
+		keys = append(keys, "key_prefix")
+		next.KeyPrefix = running.KeyPrefix
+	}
+	if (next.FailMode == config.FailLocal) != (running.FailMode == config.FailLocal) {
+		keys = append(keys, "fail_mode")
+		next.FailMode = running.FailMode
 	}
 	return keys
 }

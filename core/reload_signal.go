@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -29,7 +31,7 @@ func (l *Limiter) ReloadOnSignal(ctx context.Context, load func() (config.Config
 			case <-ctx.Done():
 				return
 			case <-incoming:
-				err := l.reloadFrom(load)
+				err := l.ReloadFrom(load)
 				select {
 				case results <- err:
 				default:
@@ -40,13 +42,32 @@ func (l *Limiter) ReloadOnSignal(ctx context.Context, load func() (config.Config
 	return results
 }
 
-// reloadFrom loads a configuration and reloads it, logging a load failure as Reload logs
-// a validation failure.
-func (l *Limiter) reloadFrom(load func() (config.Config, error)) error {
+// ReloadFrom reloads l with the configuration load returns (typically
+// configfile.Source.Load, which reads the file again), as [Limiter.Reload] does. A load
+// that fails — a file that cannot be read, is not valid TOML or does not validate — is
+// logged as Reload logs an invalid configuration (config_reload_failed, at error, with the
+// problems), returned, and leaves the configuration in force. SIGHUP
+// ([Limiter.ReloadOnSignal]) and the admin endpoints' POST /admin/reload reload through it.
+func (l *Limiter) ReloadFrom(load func() (config.Config, error)) error {
 	cfg, err := load()
 	if err != nil {
-		l.logger.Error("config_reload_failed", "error", err.Error())
+		l.logReloadFailed(err)
 		return err
 	}
 	return l.Reload(cfg)
+}
+
+// logReloadFailed writes the config_reload_failed record of a reload that failed with
+// err: its text, and the problems one a line when it is a *config.ValidationError.
+func (l *Limiter) logReloadFailed(err error) {
+	attrs := []slog.Attr{slog.String("error", err.Error())}
+	var invalid *config.ValidationError
+	if errors.As(err, &invalid) {
+		problems := make([]string, len(invalid.Problems))
+		for i, p := range invalid.Problems {
+			problems[i] = p.String()
+		}
+		attrs = append(attrs, slog.Any("problems", problems))
+	}
+	l.logger.LogAttrs(context.Background(), slog.LevelError, "config_reload_failed", attrs...)
 }

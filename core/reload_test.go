@@ -3,6 +3,8 @@ package core_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -212,4 +214,69 @@ func TestRulesOnOnePatternKeepTheirMethodsCounters(t *testing.T) {
 			assert.Equal(t, core.Allowed, h.decide(request{path: "/login"}).Outcome, "the GET rule did not take it")
 		})
 	}
+}
+
+// restartWarnings returns the keys of each config_reload_needs_restart record logged so far.
+func restartWarnings(t *testing.T, h *harness) [][]any {
+	t.Helper()
+	var out [][]any
+	for _, line := range strings.Split(strings.TrimSpace(h.log.String()), "\n") {
+		if rec := decodeJSON(t, []byte(line)); rec["msg"] == "config_reload_needs_restart" {
+			keys, _ := rec["keys"].([]any)
+			out = append(out, keys)
+		}
+	}
+	return out
+}
+
+// The store is built once: a reload keeps the running value of every setting it was built
+// from, says so on every reload whose file still differs, and is silent on a revert.
+func TestAReloadKeepsTheRunningValuesOfRestartOnlySettings(t *testing.T) {
+	t.Parallel()
+	base := config.Config{Default: config.Limits{Limit: 1, Window: time.Minute}}
+	tests := []struct {
+		name   string
+		change func(*config.Config)
+		keys   []any
+	}{
+		{"backend", func(c *config.Config) { c.Backend = config.BackendRedis }, []any{"backend"}},
+		{"redis.*", func(c *config.Config) { c.Redis.Timeout = time.Second }, []any{"redis"}},
+		{"memory.*", func(c *config.Config) { c.Memory.MaxKeys = 10 }, []any{"memory"}},
+		{"key_prefix", func(c *config.Config) { c.KeyPrefix = "other" }, []any{"key_prefix"}},
+		{"fail_mode to local", func(c *config.Config) { c.FailMode = config.FailLocal }, []any{"fail_mode"}},
+		{"several", func(c *config.Config) { c.Backend, c.Memory.SweepInterval = config.BackendRedis, time.Hour }, []any{"backend", "memory"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, base)
+			running := h.lim.Config()
+			next := base
+			tt.change(&next)
+			for i := 1; i <= 2; i++ {
+				require.NoError(t, h.lim.Reload(next))
+				got := h.lim.Config()
+				assert.Equal(t, running.Backend, got.Backend)
+				assert.Equal(t, running.Redis, got.Redis)
+				assert.Equal(t, running.Memory, got.Memory)
+				assert.Equal(t, running.KeyPrefix, got.KeyPrefix)
+				assert.Equal(t, running.FailMode, got.FailMode)
+				assert.Equal(t, slices.Repeat([][]any{tt.keys}, i), restartWarnings(t, h), "every reload that still differs warns")
+			}
+			h.decideN(2, request{path: "/"})
+			assert.Contains(t, h.log.String(), `"backend":"memory"`, "denials log the running backend")
+			assert.NotContains(t, h.log.String(), `"backend":"redis"`)
+			require.NoError(t, h.lim.Reload(base))
+			assert.Len(t, restartWarnings(t, h), 2, "a revert to the running values is silent")
+		})
+	}
+}
+
+// A reload still applies what it can: open ↔ closed is decided per request.
+func TestAReloadAppliesFailModeOpenAndClosed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, config.Config{})
+	require.NoError(t, h.lim.Reload(config.Config{FailMode: config.FailClosed}))
+	assert.Equal(t, config.FailClosed, h.lim.Config().FailMode)
+	assert.Empty(t, restartWarnings(t, h))
 }

@@ -329,3 +329,21 @@ func TestInstancesShareLimitsThroughRedis(t *testing.T) {
 	}
 	assert.Equal(t, 10, allowed, "two instances, one limit")
 }
+
+// Loading's warnings are records of the JSON log, like every line the apps write to stderr
+// (SPEC section 8), naming the variable (SPEC section 4).
+func TestConfigWarningsAreJSONLogRecords(t *testing.T) {
+	forEachApp(t, func(t *testing.T, bin string) {
+		srv := start(t, bin, []string{"RATELIMIT_FAIL_MOD=closed"})
+		var warnings []string
+		for _, line := range strings.Split(strings.TrimSpace(srv.Stderr()), "\n") {
+			var rec struct{ Level, Msg, Warning string }
+			require.NoError(t, json.Unmarshal([]byte(line), &rec), "every stderr line is JSON: %q", line)
+			if rec.Msg == "config_warning" {
+				assert.Equal(t, "WARN", rec.Level)
+				warnings = append(warnings, rec.Warning)
+			}
+		}
+		assert.Equal(t, []string{`unknown environment variable RATELIMIT_FAIL_MOD ignored (did you mean "RATELIMIT_FAIL_MODE"?)`}, warnings)
+	})
+}

@@ -15,7 +15,7 @@ type Option = httplimit.Option
 func WithCoreOptions(opts ...core.Option) Option { return httplimit.WithCoreOptions(opts...) }
 
 // WithSkipper is [httplimit.WithSkipper]: requests for which skip returns true pass
-// untouched.
+// untouched; [Allow] in the handler still decides under the rule it names.
 func WithSkipper(skip func(r *http.Request) bool) Option { return httplimit.WithSkipper(skip) }
 
 // WithKeyFunc is [httplimit.WithKeyFunc]: requests are counted under the key key returns.

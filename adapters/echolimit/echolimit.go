@@ -35,6 +35,7 @@ func middleware(lim *core.Limiter, o *adapter.Options[echo.Context]) echo.Middle
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if o.Skip(c) {
+				c.SetRequest(lim.Skipped(c.Request())) // for Allow in the handler
 				return next(c)
 			}
 			r, d := lim.Gate(o.Input(c, c.Request(), c.Path()), c.Response().Header())
@@ -58,8 +59,9 @@ func middleware(lim *core.Limiter, o *adapter.Options[echo.Context]) echo.Middle
 // rule (an endpoint's name, or "default") and counted under key ("" keeps the client's
 // identity): a login handler limits attempts per username it read from the form. It
 // sets that decision's headers on c.Response(); when the request may not proceed it
-// answers 429 (or 503) and returns false, and the handler returns nil. It panics when no
-// ratewarden middleware decided the request (see core.GateRule).
+// answers 429 (or 503) and returns false, and the handler returns nil. A request the
+// middleware's skipper let through is decided too. It panics when no ratewarden
+// middleware ran before the handler (see core.GateRule).
 //
 //	if !echolimit.Allow(c, "login", c.FormValue("username")) {
 //		return nil

@@ -21,6 +21,8 @@ func WithCoreOptions(opts ...core.Option) Option {
 
 // WithSkipper lets the requests for which skip returns true through untouched: no
 // counter, no headers, and [FromContext] reports no decision. A middleware.Skipper fits.
+// It skips the middleware's rule only: [Allow] in the handler still decides under the
+// rule it names.
 func WithSkipper(skip func(c echo.Context) bool) Option { return adapter.WithSkipper(skip) }
 
 // WithKeyFunc counts requests under the key that key returns (scope "key") instead of

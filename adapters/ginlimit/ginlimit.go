@@ -33,6 +33,7 @@ func Middleware(lim *core.Limiter, opts ...Option) gin.HandlerFunc {
 func middleware(lim *core.Limiter, o *adapter.Options[*gin.Context]) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if o.Skip(c) {
+			c.Request = lim.Skipped(c.Request) // for Allow in the handler
 			return
 		}
 		var d *core.Decision
@@ -53,8 +54,9 @@ func middleware(lim *core.Limiter, o *adapter.Options[*gin.Context]) gin.Handler
 // rule (an endpoint's name, or "default") and counted under key ("" keeps the client's
 // identity): a login handler limits attempts per username it read from the form. It
 // sets that decision's headers on c.Writer; when the request may not proceed it aborts
-// c, answers 429 (or 503) and returns false, and the handler returns. It panics when no
-// ratewarden middleware decided the request (see core.GateRule).
+// c, answers 429 (or 503) and returns false, and the handler returns. A request the
+// middleware's skipper let through is decided too. It panics when no ratewarden
+// middleware ran before the handler (see core.GateRule).
 //
 //	if !ginlimit.Allow(c, "login", c.PostForm("username")) {
 //		return

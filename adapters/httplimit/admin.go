@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/backend"
+	"github.com/ratewarden/ratewarden/core/clientip"
 	"github.com/ratewarden/ratewarden/core/config"
 )
 
@@ -25,6 +28,10 @@ const (
 	failureWindow = time.Minute
 	// maxTrackedAddrs bounds the addresses whose failures are remembered.
 	maxTrackedAddrs = 10_000
+	// logEvery is the least time between two records of failed attempts, and between two
+	// of refused requests: a brute force logs a trickle, each record counting the events
+	// it stands for.
+	logEvery = time.Minute
 )
 
 // Admin serves the admin endpoints of a Limiter (SPEC section 8), under /admin/:
@@ -43,10 +50,20 @@ const (
 // oldest of the 5 is a minute old. An unknown path below /admin/ is 404, a known one
 // with another method 405 with Allow.
 //
+// Failures are logged through the Limiter's logger ([core.Limiter.Logger]): a failed
+// reload at error (config_reload_failed, with the problems: [core.Limiter.ReloadFrom]); a
+// missing or wrong token (admin_auth_failed) and a request refused 429
+// (admin_locked_out) at warn, with the client address, method and path, at most one
+// record a minute of each, which counts the events since the last one ("suppressed").
+// The token given is never logged.
+//
 // POST /admin/reload answers 200 {"status":"reloaded"} when the new configuration is in
 // force; 422 {"error":"invalid_configuration","problems":[…]} when the file is not valid
 // TOML (the problem names its line and column) or the configuration is invalid, the old
-// one staying in force; 500 when the configuration cannot be read at all.
+// one staying in force; 500 when the configuration cannot be read at all. A file that
+// changes settings only a restart applies (backend, redis.*, …) reloads the others and
+// answers 200 as well: the body is the one SPEC section 8 fixes, and the Limiter logs
+// config_reload_needs_restart naming the keys ([core.Limiter.Reload]).
 //
 // GET /admin/limits answers 200 with what a request of the client would get under the
 // rule, or under every rule when rule is absent, consuming nothing:
@@ -69,6 +86,7 @@ type Admin struct {
 	lim      *core.Limiter
 	load     func() (config.Config, error)
 	now      func() time.Time
+	log      *backend.ThrottledLog // failed attempts and refused requests
 	failures failures
 	routes   map[string]map[string]http.HandlerFunc // path → method → handler
 }
@@ -80,8 +98,8 @@ type adminOptionFunc func(*Admin)
 
 func (f adminOptionFunc) applyAdmin(a *Admin) { f(a) }
 
-// WithAdminClock sets the clock the lockout of failed attempts is kept with (default
-// time.Now); tests pass one they move by hand.
+// WithAdminClock sets the clock the lockout of failed attempts, and the pace of their
+// log records, are kept with (default time.Now); tests pass one they move by hand.
 func WithAdminClock(now func() time.Time) AdminOption {
 	return adminOptionFunc(func(a *Admin) { a.now = now })
 }
@@ -93,6 +111,7 @@ func NewAdmin(lim *core.Limiter, load func() (config.Config, error), opts ...Adm
 	for _, opt := range opts {
 		opt.applyAdmin(a)
 	}
+	a.log = backend.NewThrottledLog(lim.Logger(), slog.LevelWarn, logEvery, a.now)
 	a.routes = map[string]map[string]http.HandlerFunc{
 		"/admin/reload": {http.MethodPost: a.reload},
 		"/admin/limits": {http.MethodGet: a.status, http.MethodDelete: a.reset},
@@ -110,11 +129,14 @@ func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	addr, _ := a.lim.ClientAddr(r) // unresolvable peers share the zero prefix
 	wait, ok := a.failures.attempt(addr, a.now(), func() bool { return authorized(r, token) })
 	if wait > 0 {
-		w.Header().Set("Retry-After", strconv.FormatInt(core.RetryAfterSeconds(wait), 10))
+		retry := core.RetryAfterSeconds(wait)
+		a.log.Log(r.Context(), "admin_locked_out", "locked_out", attemptAttrs(addr, r, slog.Int64("retry_after", retry))...)
+		w.Header().Set("Retry-After", strconv.FormatInt(retry, 10))
 		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too_many_failed_attempts"})
 		return
 	}
 	if !ok {
+		a.log.Log(r.Context(), "admin_auth_failed", "unauthorized", attemptAttrs(addr, r)...)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ratewarden-admin"`)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
 		return
@@ -138,6 +160,16 @@ func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h(w, r)
 }
 
+// attemptAttrs are the fields of a failed attempt's record: the client address as the
+// denial logs write it, the method and the path — never the token.
+func attemptAttrs(addr netip.Prefix, r *http.Request, more ...slog.Attr) []slog.Attr {
+	client := "unknown" // a peer no address was derived for
+	if addr.IsValid() {
+		client = string(clientip.AppendKey([]byte("ip:"), addr))
+	}
+	return append([]slog.Attr{slog.String("client_id", client), slog.String("method", r.Method), slog.String("path", r.URL.Path)}, more...)
+}
+
 // authorized compares the bearer token of r with token in constant time: both are hashed
 // first, so that neither the content nor the length of the token leaks through timing.
 func authorized(r *http.Request, token string) bool {
@@ -148,10 +180,8 @@ func authorized(r *http.Request, token string) bool {
 
 // reload serves POST /admin/reload.
 func (a *Admin) reload(w http.ResponseWriter, _ *http.Request) {
-	cfg, err := a.load()
-	if err == nil {
-		err = a.lim.Reload(cfg)
-	}
+	err := a.lim.ReloadFrom(a.load) // logs a failure
+
 	var (
 		invalid *config.ValidationError
 		// A file that is not valid TOML (configfile.FileError), matched by its method so

@@ -1,13 +1,18 @@
 package httplimit_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,4 +212,105 @@ func TestAdminLockoutHoldsWhenTheFailureTableIsFull(t *testing.T) {
 	assert.Equal(t, "60", full.Header().Get("Retry-After"))
 	clock.Advance(2*time.Minute + time.Second) // every failure is a minute old: room again
 	assert.Equal(t, 200, send(20_000, "s3cret"))
+}
+
+// logRecords returns the JSON records written to buf, without their time. (The admin
+// serves the tests' requests on their goroutine: a plain buffer is safe.)
+func logRecords(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
+		delete(rec, "time")
+		out = append(out, rec)
+	}
+	return out
+}
+
+// A failed reload is logged through the limiter's logger (SPEC section 4), whatever failed:
+// the file's TOML, its validation, or reading it.
+func TestAdminReloadFailuresAreLogged(t *testing.T) {
+	t.Parallel()
+	withToken := config.Config{Admin: config.AdminConfig{Token: "s3cret"}}
+	badTOML := filepath.Join(t.TempDir(), "bad.toml")
+	require.NoError(t, os.WriteFile(badTOML, []byte("[default]\nlimit = 5\nwindow = \"1m\n"), 0o600))
+	invalid := filepath.Join(t.TempDir(), "invalid.toml")
+	require.NoError(t, os.WriteFile(invalid, []byte("mode = \"loud\"\n[default]\nlimit = -1\n"), 0o600))
+	tests := []struct {
+		name   string
+		load   func() (config.Config, error)
+		status int
+		want   map[string]any
+	}{
+		{"TOML syntax error", configfile.Source{Path: badTOML, Environ: []string{}}.Load, 422, map[string]any{
+			"level": "ERROR", "msg": "config_reload_failed", "error": "ratewarden: " + badTOML + ":3:13: toml: basic strings cannot have new lines"}},
+		{"a file that does not validate", configfile.Source{Path: invalid, Environ: []string{}}.Load, 422, map[string]any{
+			"level": "ERROR", "msg": "config_reload_failed",
+			"error":    "ratewarden: invalid configuration:\n  mode: must be \"enforce\" or \"shadow\", got \"loud\"\n  default.limit: must be ≥ 1, got -1",
+			"problems": []any{`mode: must be "enforce" or "shadow", got "loud"`, "default.limit: must be ≥ 1, got -1"}}},
+		{"a configuration that does not validate", func() (config.Config, error) { return config.Config{Mode: "loud"}, nil }, 422, map[string]any{
+			"level": "ERROR", "msg": "config_reload_failed",
+			"error":    "ratewarden: invalid configuration:\n  mode: must be \"enforce\" or \"shadow\", got \"loud\"",
+			"problems": []any{`mode: must be "enforce" or "shadow", got "loud"`}}},
+		{"unreadable configuration", func() (config.Config, error) { return config.Config{}, errors.New("no such file") }, 500, map[string]any{
+			"level": "ERROR", "msg": "config_reload_failed", "error": "no such file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logged bytes.Buffer
+			lim, err := core.New(withToken, core.WithStore(nopStore{}), core.WithLogger(slog.New(slog.NewJSONHandler(&logged, nil))))
+			require.NoError(t, err)
+			rec := adaptertest.Serve(httplimit.NewAdmin(lim, tt.load), http.MethodPost, "/admin/reload", "203.0.113.7:1", bearer("s3cret")...)
+			require.Equal(t, tt.status, rec.Code, rec.Body.String())
+			assert.Equal(t, []map[string]any{tt.want}, logRecords(t, &logged))
+		})
+	}
+}
+
+// Failed attempts and the requests a lockout refuses are logged at warn through the
+// limiter's logger, at most one record a minute of each kind — a brute force cannot flood
+// the log — and never with the token.
+func TestAdminFailedAttemptsAndLockoutsAreLogged(t *testing.T) {
+	t.Parallel()
+	var logged bytes.Buffer
+	cfg := config.Config{Admin: config.AdminConfig{Token: "s3cret"}}
+	lim, err := core.New(cfg, core.WithStore(nopStore{}), core.WithLogger(slog.New(slog.NewJSONHandler(&logged, nil))), core.WithName("api"))
+	require.NoError(t, err)
+	clock := adaptertest.NewClock()
+	admin := httplimit.NewAdmin(lim, func() (config.Config, error) { return cfg, nil }, httplimit.WithAdminClock(clock.Now))
+	send := func(remote, token string) int {
+		return adaptertest.Serve(admin, http.MethodPost, "/admin/reload", remote, bearer(token)...).Code
+	}
+	for range 5 {
+		require.Equal(t, 401, send("203.0.113.7:1", "guess-1"))
+	}
+	for range 100 {
+		require.Equal(t, 429, send("203.0.113.7:1", "guess-2"))
+	}
+	clock.Advance(time.Minute)
+	require.Equal(t, 401, send("198.51.100.1:1", "guess-3"))
+	require.Equal(t, 200, send("198.51.100.2:1", "s3cret"))
+
+	failed := map[string]any{"level": "WARN", "msg": "admin_auth_failed", "limiter": "api", "method": "POST", "path": "/admin/reload", "kind": "unauthorized"}
+	with := func(rec map[string]any, kv ...any) map[string]any {
+		out := maps.Clone(rec)
+		for i := 0; i < len(kv); i += 2 {
+			out[kv[i].(string)] = kv[i+1]
+		}
+		return out
+	}
+	assert.Equal(t, []map[string]any{
+		with(failed, "client_id", "ip:203.0.113.7", "suppressed", 0.0),
+		{"level": "WARN", "msg": "admin_locked_out", "limiter": "api", "method": "POST", "path": "/admin/reload", "kind": "locked_out",
+			"client_id": "ip:203.0.113.7", "retry_after": 60.0, "suppressed": 0.0},
+		with(failed, "client_id", "ip:198.51.100.1", "suppressed", 4.0), // the other four of the first minute
+		{"level": "INFO", "msg": "config_reloaded", "limiter": "api", "endpoints": 0.0},
+	}, logRecords(t, &logged))
+	assert.NotContains(t, logged.String(), "guess")
+	assert.NotContains(t, logged.String(), "s3cret")
 }

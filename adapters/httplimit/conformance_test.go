@@ -45,7 +45,7 @@ func TestConformance(t *testing.T) {
 			_, path, _ := strings.Cut(pattern, " ")
 			return path
 		}
-		limit := httplimit.New(cfg, httplimit.WithCoreOptions(opts...), httplimit.WithRouteFunc(route))
+		limit := httplimit.New(cfg, httplimit.WithCoreOptions(opts...), httplimit.WithRouteFunc(route), httplimit.WithSkipper(adaptertest.Skip))
 		return recoverer(limit(mux))
 	})
 }

@@ -35,7 +35,7 @@ func middleware(lim *core.Limiter, o *adapter.Options[*http.Request]) func(http.
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if o.Skip(r) {
-				next.ServeHTTP(w, r)
+				next.ServeHTTP(w, lim.Skipped(r)) // for Allow in the handler
 				return
 			}
 			r, d := lim.Gate(o.Input(r, r, ""), w.Header())
@@ -58,7 +58,8 @@ func middleware(lim *core.Limiter, o *adapter.Options[*http.Request]) func(http.
 // a login handler limits attempts per username it read from the form. It sets that
 // decision's headers on w; when the request may not proceed it answers 429 (or 503) and
 // returns false, and the handler returns. r's context still carries the middleware's
-// decision for [FromContext]. It panics when no ratewarden middleware decided r (see
+// decision for [FromContext]. A request the middleware's skipper let through is decided
+// too. It panics when no ratewarden middleware ran before the handler (see
 // core.GateRule).
 //
 //	if !httplimit.Allow(w, r, "login", r.PostFormValue("username")) {

@@ -19,6 +19,8 @@ func WithCoreOptions(opts ...core.Option) Option {
 
 // WithSkipper lets the requests for which skip returns true through untouched: no
 // counter, no headers, and [FromContext] reports no decision.
+// It skips the middleware's rule only: [Allow] in the handler still decides under the
+// rule it names.
 func WithSkipper(skip func(*http.Request) bool) Option { return adapter.WithSkipper(skip) }
 
 // WithKeyFunc counts requests under the key that key returns (scope "key") instead of

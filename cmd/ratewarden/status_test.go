@@ -39,6 +39,9 @@ window  = "1m"
 [penalty]
 enabled   = true
 threshold = 1
+[jwt]                   # the premium tier comes from verified tokens
+enabled = true
+secret  = "status-test-secret-of-32-bytes-or-more"
 [admin]
 token = "admin-token-for-the-status-test"
 `

@@ -11,6 +11,7 @@
 //	func middleware(lim *core.Limiter, o *adapter.Options[*gin.Context]) gin.HandlerFunc {
 //		return func(c *gin.Context) {
 //			if o.Skip(c) {
+//				c.Request = lim.Skipped(c.Request) // Allow in the handler still decides
 //				return
 //			}
 //			var d *core.Decision
@@ -99,7 +100,9 @@ func WithErrorHandler[C any](h Handler[C]) Option[C] {
 	return Option[C]{func(o *Options[C]) { o.unavailable = h }}
 }
 
-// Skip reports whether the request of c passes untouched ([WithSkipper]).
+// Skip reports whether the request of c passes untouched ([WithSkipper]). The adapter
+// then passes on [core.Limiter.Skipped]'s copy of the request, so that the handler's
+// Allow still decides.
 func (o *Options[C]) Skip(c C) bool { return o.skip != nil && o.skip(c) }
 
 // Input is the decision input for the request r of c: route is the framework's route

@@ -5,7 +5,7 @@
 // X-RateLimit-*, RateLimit, RateLimit-Policy and Retry-After headers on 2xx, 4xx, 429
 // and 5xx responses, the 429 body in both formats, the 503 of fail_mode = "closed",
 // per-endpoint counters, route templates, HEAD under a rule that lists GET, the 404 and
-// 405 the router answers to unrouted requests, tiers from signed tokens, API keys and their
+// 405 the router answers to unrouted requests, requests a skipper lets through, tiers from signed tokens, API keys and their
 // tiers from the application's lookup (found, not found, timed out), rule scopes (ip,
 // global), exemptions, shadow mode, enabled = false, trusted proxies, IPv6 prefixes and the
 // decision a handler reads back from the adapter's FromContext.
@@ -41,7 +41,7 @@ import (
 // adapter's middleware used router-wide (r.Use / e.Use, so that the router's 404 and 405
 // answers pass through it too; gin with HandleMethodNotAllowed set, to answer 405) and
 // built from cfg with opts passed on to core.New (the adapters' New(cfg,
-// WithCoreOptions(opts...))). It is called
+// WithCoreOptions(opts...))) and with [Skip] as its skipper (WithSkipper). It is called
 // once per case, possibly from parallel tests; it may use t for cleanups.
 type Mount func(t *testing.T, cfg config.Config, opts ...core.Option) http.Handler
 
@@ -64,6 +64,13 @@ const (
 	// they answer as [OK] routes do, otherwise Allow has answered.
 	Named
 )
+
+// SkipHeader marks the requests [Skip] lets through.
+const SkipHeader = "X-Adaptertest-Skip"
+
+// Skip is the skipper every [Mount] gives the adapter's WithSkipper: it lets through the
+// requests that carry [SkipHeader], as a skipper for internal addresses would.
+func Skip(r *http.Request) bool { return r.Header.Get(SkipHeader) != "" }
 
 // NamedRule is the rule [Named] routes decide under from their handler.
 const NamedRule = "signin"

@@ -100,6 +100,28 @@ func cases() []testCase {
 			},
 		},
 		{
+			name: "a request a skipper lets through is not decided by the middleware, but its handler's Allow decides",
+			config: config.Config{Endpoints: []config.Endpoint{
+				{Name: NamedRule, Pattern: "/decided/from/the/handler", Limits: perMinute(2)},
+			}},
+			run: func(t *testing.T, s *server) {
+				for range 3 {
+					rec := s.allow(t, 1, request{skip: true})
+					noHeaders(t, rec)
+					assert.Equal(t, Reply{Status: "ok"}, reply(t, rec), "FromContext reports no decision")
+				}
+				alice := request{method: http.MethodPost, path: "/api/v1/signin?user=alice", skip: true}
+				for i := int64(1); i <= 2; i++ {
+					rec := s.allow(t, 1, alice)
+					assert.Equal(t, `"signin";q=2;w=60`, rec.Header().Get("RateLimit-Policy"), "the handler's decision sets the headers")
+					assert.Equal(t, fmt.Sprint(2-i), rec.Header().Get("X-RateLimit-Remaining"))
+				}
+				rec := s.deny(t, alice)
+				assert.Contains(t, rec.Body.String(), `"policy":"signin"`)
+				assert.Equal(t, "99", s.do(request{}).Header().Get("X-RateLimit-Remaining"), "skipped requests did not count under default")
+			},
+		},
+		{
 			name: "a burst of 100 is admitted, the 101st gets 429 with Retry-After and the JSON body",
 			run: func(t *testing.T, s *server) {
 				for i := int64(1); i <= 100; i++ {

@@ -47,6 +47,7 @@ type request struct {
 	apiKey    string // X-API-Key
 	xff       string // X-Forwarded-For
 	forwarded string // Forwarded
+	skip      bool   // sent with SkipHeader: the middleware's skipper lets it through
 }
 
 func (s *server) do(r request) *httptest.ResponseRecorder {
@@ -72,6 +73,9 @@ func (s *server) do(r request) *httptest.ResponseRecorder {
 	}
 	if r.forwarded != "" {
 		req.Header.Set("Forwarded", r.forwarded)
+	}
+	if r.skip {
+		req.Header.Set(SkipHeader, "1")
 	}
 	rec := httptest.NewRecorder()
 	s.h.ServeHTTP(rec, req)

@@ -2,7 +2,8 @@
 // [rate.Store] contract: the registry the `backend` configuration key looks names up in
 // ([Register]), what a [core.Limiter] lends the store it builds ([Env]), the observer
 // hooks a store reports to, and logs throttled for storms of errors ([ErrorLog]). The
-// repository's backends/memorystore and backends/redisstore use it; applications do not.
+// repository's backends/memorystore and backends/redisstore use it (and the admin
+// endpoints of adapters/httplimit its [ThrottledLog]); applications do not.
 package backend
 
 import (

@@ -167,8 +167,8 @@ var reference = []keyDoc{
 	{key: "mode", check: enum(modes...), meaning: "`enforce` answers 429 on denial; `shadow` never blocks but computes, logs and sends the headers as `enforce` would."},
 	{key: "algorithm", rule: algorithmDoc, meaning: "The algorithm of every rule ([algorithms](algorithms.md#which-to-choose))."},
 	{key: "backend", check: enum(backends...), meaning: "`memory` (in-process) or `redis` (shared). Needs a restart to change."},
-	{key: "fail_mode", check: enum(failModes...), meaning: "With the redis backend, what a decision does when Redis cannot answer: `open` admits (no headers), `closed` answers 503, `local` decides with an in-process limiter until Redis is back. No effect with `backend = \"memory\"`."},
-	{key: "key_prefix", rule: "no whitespace, control characters, `{` or `}` (they would break the hash tag)", meaning: "First part of the Redis keys `<key_prefix>:{<scope>:<id>:<rule>}:<window-seconds>`."},
+	{key: "fail_mode", check: enum(failModes...), meaning: "With the redis backend, what a decision does when Redis cannot answer: `open` admits (no headers), `closed` answers 503, `local` decides with an in-process limiter until Redis is back. No effect with `backend = \"memory\"`. A change to or from `local` needs a restart."},
+	{key: "key_prefix", rule: "no whitespace, control characters, `{` or `}` (they would break the hash tag)", meaning: "First part of the Redis keys `<key_prefix>:{<scope>:<id>:<rule>}:<window-seconds>`. Needs a restart to change."},
 	{key: "documentation_url", rule: "empty, or an absolute `http` or `https` URL", meaning: "Link put in 429 bodies; omitted when empty."},
 
 	{key: "<rule>.limit", rule: "≥ 1; with `window`, or `windows` instead, not both", meaning: "At most `limit` units per `window`."},

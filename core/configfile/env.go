@@ -23,15 +23,29 @@ type envTarget struct {
 	key string                // key path, e.g. "endpoints[0].tiers.premium.limit"
 	typ reflect.Type          // a leaf type: string, bool, *bool, integer, float, duration, []string
 	set func(x reflect.Value) // stores a value of typ at the key
+	// newTier is the name of the tier the variable creates (the only maps of Config are
+	// tiers), and newTable its key path; both "" when the variable's table exists.
+	newTier, newTable string
+}
+
+// envSources is what applyEnv did: the keys it set, and where each came from.
+type envSources struct {
+	// set maps the key paths the variables set to whether they were given a value (an
+	// empty value resets the key to its default).
+	set map[string]bool
+	// from maps each key path set, and each table a variable created (a new tier), to
+	// what a problem at or under it names as its source: the variable, and for a new tier
+	// whose name is close to an existing one's, the suggestion.
+	from map[string]string
 }
 
 // applyEnv sets the keys named by the RATELIMIT_* variables of environ on c and returns
-// their key paths, each mapped to whether it was given a value (an empty value resets the
-// key to its default). Names are resolved against the keys of Config (its koanf tags),
-// upper-cased with "." → "_": an unparsable value is a problem, an unknown name is passed
-// to warnf.
-func applyEnv(ps *problem.List, c *config.Config, environ []string, warnf func(string, ...any)) (set map[string]bool) {
-	set = map[string]bool{}
+// what it set. Names are resolved against the keys of Config (its koanf tags), upper-cased
+// with "." → "_": an unparsable value is a problem, an unknown name is passed to warnf,
+// and so is a new tier whose name is close to an existing one's (a typo for it).
+func applyEnv(ps *problem.List, c *config.Config, environ []string, warnf func(string, ...any)) envSources {
+	src := envSources{set: map[string]bool{}, from: map[string]string{}}
+	known := tierNames(*c)
 	var vars []envVar
 	for _, kv := range environ {
 		name, value, ok := strings.Cut(kv, "=")
@@ -43,7 +57,6 @@ func applyEnv(ps *problem.List, c *config.Config, environ []string, warnf func(s
 	slices.SortStableFunc(vars, func(a, b envVar) int { return cmp.Compare(a.name, b.name) })
 
 	root := reflect.ValueOf(c).Elem()
-	from := map[string]string{} // key path → the variable that set it
 	for _, ev := range vars {
 		tail := asciiUpper(strings.TrimPrefix(ev.name, envPrefix))
 		t, ok := resolveEnv(tail, root, "")
@@ -63,15 +76,62 @@ func applyEnv(ps *problem.List, c *config.Config, environ []string, warnf func(s
 			ps.Add(t.key, "must be %s, got %q (from %s)", describeEnvType(t.typ), ev.value, ev.name)
 			continue
 		}
-		if prev, ok := from[t.key]; ok {
+		if prev, ok := src.from[t.key]; ok {
 			// An endpoint's key by name and by index: one key, two variables.
 			warnf("environment variables %s and %s both set %s: %s applies", prev, ev.name, t.key, ev.name)
 		}
-		from[t.key] = ev.name
+		src.from[t.key] = ev.name
+		if _, seen := src.from[t.newTable]; t.newTable != "" && !seen {
+			src.from[t.newTable] = ev.name
+			if hint := suggest(t.newTier, known); hint != "" {
+				warnf("environment variable %s creates tier %q%s", ev.name, t.newTier, hint)
+				src.from[t.newTable] = fmt.Sprintf("%s, which creates tier %q: %s", ev.name, t.newTier, strings.TrimSuffix(strings.TrimPrefix(hint, " ("), ")"))
+			}
+		}
 		t.set(x)
-		set[t.key] = ev.value != ""
+		src.set[t.key] = ev.value != ""
 	}
-	return set
+	return src
+}
+
+// tierNames lists the tier names c configures, in any rule, and "anonymous", which
+// applies without being configured: the names a new tier's could be a typo of.
+func tierNames(c config.Config) []string {
+	names := []string{"anonymous"}
+	add := func(tiers map[string]config.Limits) {
+		for name := range tiers {
+			if !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+	}
+	add(c.Tiers)
+	for _, e := range c.Endpoints {
+		add(e.Tiers)
+	}
+	slices.Sort(names) // suggest's choice among equally close names is the first
+	return names
+}
+
+// annotate appends " (from <source>)" to every problem at or under a key or table the
+// variables set, so that a problem of a value from the environment names its variable
+// whatever check found it (parsing, an enum, a range); the most specific key's source
+// wins. Problems that name their variable already (unparsable values) are left as they are.
+func (e envSources) annotate(ps []config.Problem) {
+	for i, p := range ps {
+		if strings.Contains(p.Message, " (from "+envPrefix) {
+			continue
+		}
+		best := ""
+		for key := range e.from {
+			if within(p.Key, key) && len(key) > len(best) {
+				best = key
+			}
+		}
+		if best != "" {
+			ps[i].Message += " (from " + e.from[best] + ")"
+		}
+	}
 }
 
 // asciiUpper upper-cases the ASCII letters of s and leaves every other byte as it is: a
@@ -240,6 +300,9 @@ func resolveEnvMap(name string, m reflect.Value, key string) (envTarget, bool) {
 		t, ok := resolveEnv(rest, elem, problem.JoinKey(key, entry))
 		if !ok {
 			return envTarget{}, false
+		}
+		if !found {
+			t.newTier, t.newTable = entry, problem.JoinKey(key, entry)
 		}
 		set := t.set
 		t.set = func(x reflect.Value) {

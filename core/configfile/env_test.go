@@ -34,6 +34,9 @@ func loadEnv(t *testing.T, file string, environ ...string) (config.Config, error
 }
 
 const envTestFile = `
+[api_key]           # tiers come from a verified identity: without one, loading warns
+enabled = true
+
 [default]
 windows = [{limit = 10, window = "1s"}, {limit = 100, window = "1m"}]
 
@@ -80,7 +83,7 @@ func TestEnvSetsKeys(t *testing.T) {
 		{"nested section", "", []string{"RATELIMIT_BACKEND=redis", "RATELIMIT_REDIS_CIRCUIT_BREAKER_FAILURE_THRESHOLD=9"}, func(t *testing.T, c config.Config) {
 			assert.Equal(t, 9, c.Redis.CircuitBreaker.FailureThreshold)
 		}},
-		{"durations", "", []string{"RATELIMIT_BACKEND=redis", "RATELIMIT_REDIS_TIMEOUT=250ms", "RATELIMIT_REDIS_CIRCUIT_BREAKER_OPEN_TIMEOUT=10", "RATELIMIT_JWT_LEEWAY=-1"}, func(t *testing.T, c config.Config) {
+		{"durations", "", []string{"RATELIMIT_BACKEND=redis", "RATELIMIT_REDIS_TIMEOUT=250ms", "RATELIMIT_REDIS_CIRCUIT_BREAKER_OPEN_TIMEOUT=10", "RATELIMIT_JWT_ENABLED=true", "RATELIMIT_JWT_SECRET=" + strings.Repeat("k", 32), "RATELIMIT_JWT_LEEWAY=-1"}, func(t *testing.T, c config.Config) {
 			assert.Equal(t, 250*time.Millisecond, c.Redis.Timeout)
 			assert.Equal(t, 10*time.Second, c.Redis.CircuitBreaker.OpenTimeout)
 			assert.Equal(t, -time.Second, c.JWT.Leeway)
@@ -91,7 +94,7 @@ func TestEnvSetsKeys(t *testing.T) {
 			assert.True(t, config.On(c.Headers.XRateLimit))
 			assert.True(t, c.Penalty.Enabled)
 		}},
-		{"ints and floats", "", []string{"RATELIMIT_PENALTY_MULTIPLIER=1.5", "RATELIMIT_METRICS_TOP_CLIENTS=-1", "RATELIMIT_MEMORY_MAX_KEYS=5000"}, func(t *testing.T, c config.Config) {
+		{"ints and floats", "", []string{"RATELIMIT_PENALTY_ENABLED=true", "RATELIMIT_PENALTY_MULTIPLIER=1.5", "RATELIMIT_METRICS_TOP_CLIENTS=-1", "RATELIMIT_MEMORY_MAX_KEYS=5000"}, func(t *testing.T, c config.Config) {
 			assert.Equal(t, 1.5, c.Penalty.Multiplier)
 			assert.Equal(t, -1, c.Metrics.TopClients)
 			assert.Equal(t, 5000, c.Memory.MaxKeys)
@@ -118,7 +121,7 @@ func TestEnvSetsKeys(t *testing.T) {
 			assert.Equal(t, config.Limits{Limit: 2000, Window: time.Hour}, c.Tiers["Gold_Plus"])
 			assert.Len(t, c.Tiers, 2)
 		}},
-		{"new tier", "", []string{"RATELIMIT_TIERS_SILVER_PLUS_LIMIT=300", "RATELIMIT_TIERS_SILVER_PLUS_WINDOW=60", "RATELIMIT_TIERS_SILVER_PLUS_COST=2"}, func(t *testing.T, c config.Config) {
+		{"new tier", "", []string{"RATELIMIT_API_KEY_ENABLED=true", "RATELIMIT_TIERS_SILVER_PLUS_LIMIT=300", "RATELIMIT_TIERS_SILVER_PLUS_WINDOW=60", "RATELIMIT_TIERS_SILVER_PLUS_COST=2"}, func(t *testing.T, c config.Config) {
 			assert.Equal(t, map[string]config.Limits{"silver_plus": {Limit: 300, Window: time.Minute, Cost: 2}}, c.Tiers)
 		}},
 		{"endpoint by index", envTestFile, []string{"RATELIMIT_ENDPOINTS_1_LIMIT=5", "RATELIMIT_ENDPOINTS_0_METHODS=GET,POST"}, func(t *testing.T, c config.Config) {
@@ -191,8 +194,8 @@ func TestEnvValuesAreValidated(t *testing.T) {
 	t.Parallel()
 	ps := loadProblems(t, "", "RATELIMIT_MODE=block", "RATELIMIT_DEFAULT_WINDOW=1500ms")
 	assert.Equal(t, []string{
-		`mode: must be "enforce" or "shadow", got "block"`,
-		`default.window: must be whole seconds ≥ 1s, got "1.5s"`,
+		`mode: must be "enforce" or "shadow", got "block" (from RATELIMIT_MODE)`,
+		`default.window: must be whole seconds ≥ 1s, got "1.5s" (from RATELIMIT_DEFAULT_WINDOW)`,
 	}, problemStrings(ps))
 }
 

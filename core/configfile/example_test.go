@@ -80,7 +80,7 @@ window = "1m"
 		}
 	}
 	// Output:
-	// fail_mode: must be "open", "closed" or "local", got "sometimes"
+	// fail_mode: must be "open", "closed" or "local", got "sometimes" (from RATELIMIT_FAIL_MODE)
 	// default.limit: must be ≥ 1, got -5
 	// key-prefix: unknown key (did you mean "key_prefix"?)
 }

@@ -27,8 +27,11 @@ import (
 // A file that cannot be read is an error naming the path; one that is not valid TOML (a
 // syntax error, a key or table defined twice) is a *[FileError] with the line and column.
 // Every other problem — unknown keys, values of the wrong type, unparsable environment
-// variables, invalid settings — is reported at once in a *[config.ValidationError]. Unknown RATELIMIT_* variables, redis.* settings while the backend is
-// memory, and tier names that differ only by case are only warned about on stderr.
+// variables, invalid settings — is reported at once in a *[config.ValidationError].
+// Unknown RATELIMIT_* variables, redis.* settings while the backend is memory, [jwt],
+// [api_key] and [penalty] settings while the table's enabled is left out, tiers no
+// identity source can give, and tier names that differ only by case are only warned about
+// on stderr.
 // docs/configuration.md describes the keys and the environment variables.
 func Load(path string) (config.Config, error) { return Source{Path: path}.Load() }
 
@@ -66,7 +69,8 @@ func (s Source) Load() (config.Config, error) {
 			fmt.Fprintf(os.Stderr, "ratewarden: warning: "+format+"\n", args...)
 		}
 	}
-	for key, given := range applyEnv(&ps, &c, environ, warnf) {
+	env := applyEnv(&ps, &c, environ, warnf)
+	for key, given := range env.set {
 		explicit[key] = given
 	}
 
@@ -78,6 +82,7 @@ func (s Source) Load() (config.Config, error) {
 	explicitZeroCosts(&ps, c, explicit)
 	c = defaulted
 	warnIgnoredRedis(c, explicit, warnf)
+	warnSwitchedOff(c, explicit, warnf)
 	warnTierCase(c, warnf)
 	if err := c.ValidateLoaded(explicit); err != nil {
 		var ve *config.ValidationError
@@ -87,6 +92,7 @@ func (s Source) Load() (config.Config, error) {
 		ps = mergeProblems(ps, ve.Problems)
 	}
 	if len(ps) > 0 {
+		env.annotate(ps)
 		return config.Config{}, &config.ValidationError{Problems: ps}
 	}
 	return c, nil
@@ -349,12 +355,60 @@ func warnIgnoredRedis(c config.Config, explicit map[string]bool, warnf func(stri
 	if c.Backend == config.BackendRedis {
 		return
 	}
-	for _, key := range sortedKeys(explicit) {
-		if explicit[key] && within(key, "redis") {
-			warnf("%s is set but backend is %q: the [redis] settings are only read with backend = %q", key, c.Backend, config.BackendRedis)
-			return
+	if key, ok := firstSet(explicit, "redis", ""); ok {
+		warnf("%s is set but backend is %q: the [redis] settings are only read with backend = %q", key, c.Backend, config.BackendRedis)
+	}
+}
+
+// warnSwitchedOff warns when the file or the environment set keys of a table that is only
+// read with its enabled switch on, and left the switch out; and when tiers other than
+// "anonymous" are configured while neither identity source that gives a tier (jwt,
+// api_key) is on. A switch set to false is a deliberate choice, settings kept for later:
+// it is not warned about.
+func warnSwitchedOff(c config.Config, explicit map[string]bool, warnf func(string, ...any)) {
+	switches := []struct {
+		table string
+		on    bool
+	}{{"api_key", c.APIKey.Enabled}, {"jwt", c.JWT.Enabled}, {"penalty", c.Penalty.Enabled}}
+	for _, sw := range switches {
+		if sw.on || explicit[sw.table+".enabled"] {
+			continue
+		}
+		if key, ok := firstSet(explicit, sw.table, sw.table+".enabled"); ok {
+			warnf("%s is set but %s.enabled is false: the [%s] settings are only read with %s.enabled = true", key, sw.table, sw.table, sw.table)
 		}
 	}
+	if c.JWT.Enabled || c.APIKey.Enabled || explicit["jwt.enabled"] || explicit["api_key.enabled"] {
+		return
+	}
+	// The tier of a client no token or key identifies (core.TierAnonymous) applies anyway.
+	const anonymous = "anonymous"
+	firstTier := func(prefix string, tiers map[string]config.Limits) (string, bool) {
+		for _, name := range sortedKeys(tiers) {
+			if name != anonymous {
+				return problem.JoinKey(prefix, name), true
+			}
+		}
+		return "", false
+	}
+	key, ok := firstTier("tiers", c.Tiers)
+	for i := 0; i < len(c.Endpoints) && !ok; i++ {
+		key, ok = firstTier(fmt.Sprintf("endpoints[%d].tiers", i), c.Endpoints[i].Tiers)
+	}
+	if ok {
+		warnf("%s is set but neither jwt.enabled nor api_key.enabled is true: tiers other than %q come from a verified token or API key, so its limits never apply", key, anonymous)
+	}
+}
+
+// firstSet returns the first key (in key order) at or under table, other than skip, that
+// the file or the environment gave a value.
+func firstSet(explicit map[string]bool, table, skip string) (string, bool) {
+	for _, key := range sortedKeys(explicit) {
+		if explicit[key] && key != skip && within(key, table) {
+			return key, true
+		}
+	}
+	return "", false
 }
 
 // warnTierCase warns about tier names that differ only by case: tokens' tier claims are
@@ -451,7 +505,8 @@ func decodeValue(ps *problem.List, key string, raw any, v reflect.Value) bool {
 	case t.Kind() == reflect.Struct:
 		table, ok := raw.(map[string]any)
 		if !ok {
-			ps.Add(key, "must be a table, got %s", formatRaw(raw))
+			// In a table of tables ([tiers]), a top-level key written below its header.
+			ps.Add(key, "must be a table, got %s%s", formatRaw(raw), topLevelHint(key))
 			return false
 		}
 		decodeTable(ps, key, table, v)
@@ -511,7 +566,12 @@ func decodeTable(ps *problem.List, key string, table map[string]any, v reflect.V
 	}
 	for _, name := range sortedKeys(table) {
 		if !slices.Contains(known, name) {
-			ps.Add(problem.JoinKey(key, name), "unknown key%s", suggest(name, known))
+			k := problem.JoinKey(key, name)
+			hint := topLevelHint(k)
+			if hint == "" {
+				hint = suggest(name, known)
+			}
+			ps.Add(k, "unknown key%s", hint)
 		}
 	}
 	for _, f := range fields {
@@ -519,6 +579,24 @@ func decodeTable(ps *problem.List, key string, table map[string]any, v reflect.V
 			decodeValue(ps, problem.JoinKey(key, f.name), raw, v.FieldByIndex(f.index))
 		}
 	}
+}
+
+// topLevelHint returns, for the key path of a key found inside a table whose last part
+// is a top-level key that takes a value (backend, mode, …), a hint that TOML put it in the
+// table because it was written below the table's header; "" otherwise.
+func topLevelHint(key string) string {
+	dot := strings.LastIndexByte(key, '.')
+	if dot < 0 {
+		return ""
+	}
+	name := key[dot+1:]
+	root := reflect.TypeFor[config.Config]()
+	for _, f := range fieldsOf(root) {
+		if f.name == name && isEnvLeaf(root.FieldByIndex(f.index).Type) {
+			return fmt.Sprintf(" (%s is a top-level key: put it before the first [table])", name)
+		}
+	}
+	return ""
 }
 
 // convertScalar converts a TOML scalar to a string, bool, integer, float or duration field.

@@ -65,6 +65,52 @@ func TestConfigMistakesWarn(t *testing.T) {
 			file: "backend = \"redis\"\n[redis]\naddrs = [\"10.0.0.1:6379\"]\n",
 		},
 		{
+			name: "a [jwt] table without enabled = true",
+			file: "[jwt]\nsecret = \"0123456789abcdef0123456789abcdef\"\n",
+			want: []string{`jwt.secret is set but jwt.enabled is false: the [jwt] settings are only read with jwt.enabled = true`},
+		},
+		{
+			name: "a [penalty] table without enabled = true",
+			file: "[penalty]\nthreshold = 2\n",
+			want: []string{`penalty.threshold is set but penalty.enabled is false: the [penalty] settings are only read with penalty.enabled = true`},
+		},
+		{
+			name: "an [api_key] table without enabled = true",
+			file: "[api_key]\nheader = \"X-Key\"\ncache_ttl = \"5m\"\n",
+			want: []string{`api_key.cache_ttl is set but api_key.enabled is false: the [api_key] settings are only read with api_key.enabled = true`},
+		},
+		{
+			name:    "jwt and penalty settings from the environment without enabled = true",
+			environ: []string{"RATELIMIT_JWT_SECRET=0123456789abcdef0123456789abcdef", "RATELIMIT_PENALTY_THRESHOLD=2"},
+			want: []string{
+				`jwt.secret is set but jwt.enabled is false: the [jwt] settings are only read with jwt.enabled = true`,
+				`penalty.threshold is set but penalty.enabled is false: the [penalty] settings are only read with penalty.enabled = true`,
+			},
+		},
+		{
+			name: "tables switched off explicitly keep their settings unwarned",
+			file: "[jwt]\nenabled = false\nsecret = \"0123456789abcdef0123456789abcdef\"\n[penalty]\nenabled = false\nthreshold = 2\n[tiers.premium]\nlimit = 10\nwindow = \"1m\"\n",
+		},
+		{
+			name:    "tables enabled from the environment",
+			file:    "[jwt]\nsecret = \"0123456789abcdef0123456789abcdef\"\n[tiers.premium]\nlimit = 10\nwindow = \"1m\"\n",
+			environ: []string{"RATELIMIT_JWT_ENABLED=true"},
+		},
+		{
+			name: "tiers without an identity source",
+			file: "[[endpoints]]\npattern = \"/x\"\nlimit = 1\nwindow = \"1m\"\n[endpoints.tiers.pro]\nlimit = 5\nwindow = \"1m\"\n[tiers.anonymous]\nlimit = 10\nwindow = \"1m\"\n",
+			want: []string{`endpoints[0].tiers.pro is set but neither jwt.enabled nor api_key.enabled is true: tiers other than "anonymous" come from a verified token or API key, so its limits never apply`},
+		},
+		{
+			name:    "a tier from the environment without an identity source",
+			environ: []string{"RATELIMIT_TIERS_PREMIUM_LIMIT=50", "RATELIMIT_TIERS_PREMIUM_WINDOW=1m"},
+			want:    []string{`tiers.premium is set but neither jwt.enabled nor api_key.enabled is true: tiers other than "anonymous" come from a verified token or API key, so its limits never apply`},
+		},
+		{
+			name: "the anonymous tier applies without an identity source",
+			file: "[tiers.anonymous]\nlimit = 10\nwindow = \"1m\"\n",
+		},
+		{
 			name: "tier names that differ only by case",
 			file: `
 [tiers.Pro]
@@ -78,11 +124,13 @@ window  = "1m"
   limit  = 5
   window = "1m"
 `,
-			want: []string{`tiers.Pro and endpoints[0].tiers.pro differ only by case: tier names are case-sensitive and must equal the token's tier claim exactly`},
+			environ: []string{"RATELIMIT_API_KEY_ENABLED=true"},
+			want:    []string{`tiers.Pro and endpoints[0].tiers.pro differ only by case: tier names are case-sensitive and must equal the token's tier claim exactly`},
 		},
 		{
-			name: "the same tier in several rules",
-			file: "[tiers.pro]\nlimit = 10\nwindow = \"1m\"\n[[endpoints]]\npattern = \"/x\"\nlimit = 1\nwindow = \"1m\"\n[endpoints.tiers.pro]\nlimit = 5\nwindow = \"1m\"\n",
+			name:    "the same tier in several rules",
+			file:    "[tiers.pro]\nlimit = 10\nwindow = \"1m\"\n[[endpoints]]\npattern = \"/x\"\nlimit = 1\nwindow = \"1m\"\n[endpoints.tiers.pro]\nlimit = 5\nwindow = \"1m\"\n",
+			environ: []string{"RATELIMIT_API_KEY_ENABLED=true"},
 		},
 		{
 			name:    "environment typos",
@@ -144,6 +192,21 @@ func TestConfigMistakesAreReportedPrecisely(t *testing.T) {
 			name: "both keys of a rule misspelled",
 			file: "[default]\nlimt = 10\nwindw = \"1m\"\n",
 			want: []string{`default.limt: unknown key (did you mean "limit"?)`, `default.windw: unknown key (did you mean "window"?)`},
+		},
+		{
+			name: "a top-level key written after a table",
+			file: "[default]\nlimit = 10\nwindow = \"1m\"\nbackend = \"redis\"\n",
+			want: []string{`default.backend: unknown key (backend is a top-level key: put it before the first [table])`},
+		},
+		{
+			name: "a top-level key written after an array of tables",
+			file: "[[endpoints]]\npattern = \"/x\"\nlimit = 1\nwindow = \"1m\"\nalgorithm = \"gcra\"\n",
+			want: []string{`endpoints[0].algorithm: unknown key (algorithm is a top-level key: put it before the first [table])`},
+		},
+		{
+			name: "a top-level key written after a table of tables",
+			file: "[tiers]\nmode = \"shadow\"\n",
+			want: []string{`tiers.mode: must be a table, got "shadow" (mode is a top-level key: put it before the first [table])`},
 		},
 		{
 			name: "a misspelling does not hide the other problems of its table",
@@ -261,6 +324,9 @@ func TestEndpointNamesThatReadTheSameInTheEnvironmentReachNeither(t *testing.T) 
 func TestEndpointNameThatContinuesAnothersKeyReachesNeither(t *testing.T) {
 	t.Parallel()
 	file := `
+[api_key]
+enabled = true
+
 [[endpoints]]
 name    = "compute"
 pattern = "/api/v1/compute"
@@ -296,7 +362,7 @@ window  = "1m"
 // (the dotless ı) names no key.
 func TestEnvironmentDoesNotCreateATableThatContinuesAnExistingOne(t *testing.T) {
 	t.Parallel()
-	file := "[tiers.gold]\nlimit = 10\nwindow = \"1m\"\n"
+	file := "[api_key]\nenabled = true\n[tiers.gold]\nlimit = 10\nwindow = \"1m\"\n"
 	c, warned, err := loadWarned(t, file, "RATELIMIT_TIERS_GOLD_WINDOWS_0_LIMIT=5", "RATELIMIT_DEFAULT_L\u0131M\u0131T=999")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"gold"}, slices.Collect(maps.Keys(c.Tiers)))
@@ -323,7 +389,75 @@ func TestJWKSTimeoutFromTheFileAndTheEnvironment(t *testing.T) {
 	assert.Equal(t, 250*time.Millisecond, c.JWT.JWKSTimeout, "the environment overrides the file")
 
 	_, _, err = loadWarned(t, jwks, "RATELIMIT_JWT_JWKS_TIMEOUT=1m")
-	assert.Equal(t, []string{`jwt.jwks_timeout: must be > 0 and ≤ 10s (the time a fetch of the key set may take), got "1m0s"`}, problemsOf(t, err))
+	assert.Equal(t, []string{`jwt.jwks_timeout: must be > 0 and ≤ 10s (the time a fetch of the key set may take), got "1m0s" (from RATELIMIT_JWT_JWKS_TIMEOUT)`}, problemsOf(t, err))
 	_, _, err = loadWarned(t, jwks, "RATELIMIT_JWT_JWKS_TIMEOUT=0s")
-	assert.Equal(t, []string{`jwt.jwks_timeout: is set to "0s", which would silently mean the default "500ms": leave the key out for the default`}, problemsOf(t, err))
+	assert.Equal(t, []string{`jwt.jwks_timeout: is set to "0s", which would silently mean the default "500ms": leave the key out for the default (from RATELIMIT_JWT_JWKS_TIMEOUT)`}, problemsOf(t, err))
+}
+
+// Every problem with a value from the environment names its variable, not only a value
+// that could not be parsed: enums, ranges and explicit zeros are checked after the
+// variables are applied, and a tier a variable creates is the variable's too.
+func TestProblemsOfEnvironmentValuesNameTheVariable(t *testing.T) {
+	t.Parallel()
+	file := "[api_key]\nenabled = true\n[tiers.premium]\nlimit = 10\nwindow = \"1m\"\n"
+	tests := []struct {
+		name    string
+		environ []string
+		want    []string
+	}{
+		{"an enum", []string{"RATELIMIT_BACKEND=Redis"}, []string{`backend: must be "memory" or "redis", got "Redis" (from RATELIMIT_BACKEND)`}},
+		{"a range", []string{"RATELIMIT_DEFAULT_LIMIT=-1"}, []string{`default.limit: must be ≥ 1, got -1 (from RATELIMIT_DEFAULT_LIMIT)`}},
+		{"an item of a list", []string{"RATELIMIT_CLIENT_IP_TRUSTED_PROXIES=10.0.0.0/8,nonsense"}, []string{`client_ip.trusted_proxies[1]: not an IP or CIDR, got "nonsense" (from RATELIMIT_CLIENT_IP_TRUSTED_PROXIES)`}},
+		{
+			"a tier a typo creates",
+			[]string{"RATELIMIT_TIERS_PREMIUN_LIMIT=5"},
+			[]string{`tiers.premiun.window: missing: a rule needs both limit and window, e.g. window = "1m" (from RATELIMIT_TIERS_PREMIUN_LIMIT, which creates tier "premiun": did you mean "premium"?)`},
+		},
+		{
+			"a new tier not close to any",
+			[]string{"RATELIMIT_TIERS_GOLD_LIMIT=5"},
+			[]string{`tiers.gold.window: missing: a rule needs both limit and window, e.g. window = "1m" (from RATELIMIT_TIERS_GOLD_LIMIT)`},
+		},
+		{
+			"the file's own problems name no variable",
+			[]string{"RATELIMIT_MODE=shadow"},
+			nil,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := loadWarned(t, file, tt.environ...)
+			if tt.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			assert.Equal(t, tt.want, problemsOf(t, err))
+		})
+	}
+	_, _, err := loadWarned(t, "[default]\nlimit = -1\n", "RATELIMIT_MODE=shadow")
+	assert.Equal(t, []string{`default.limit: must be ≥ 1, got -1`}, problemsOf(t, err), "a file's value names no variable")
+}
+
+// A tier the environment creates under a name close to an existing tier's is most likely a
+// typo: loading warns even when the new tier is complete and valid.
+func TestANewTierFromTheEnvironmentCloseToAnExistingOneWarns(t *testing.T) {
+	t.Parallel()
+	file := "[api_key]\nenabled = true\n[tiers.premium]\nlimit = 10\nwindow = \"1m\"\n[[endpoints]]\nname = \"compute\"\npattern = \"/x\"\nlimit = 1\nwindow = \"1m\"\n"
+	c, warned, err := loadWarned(t, file, "RATELIMIT_TIERS_PREMIUN_LIMIT=5", "RATELIMIT_TIERS_PREMIUN_WINDOW=1m",
+		"RATELIMIT_ENDPOINTS_COMPUTE_TIERS_PREMIUMM_LIMIT=5", "RATELIMIT_ENDPOINTS_COMPUTE_TIERS_PREMIUMM_WINDOW=1m",
+		"RATELIMIT_TIERS_ANONYMUS_LIMIT=5", "RATELIMIT_TIERS_ANONYMUS_WINDOW=1m",
+		"RATELIMIT_TIERS_SILVER_LIMIT=5", "RATELIMIT_TIERS_SILVER_WINDOW=1m")
+	require.NoError(t, err)
+	assert.Contains(t, c.Tiers, "premiun", "a new tier is still created")
+	assert.Equal(t, []string{
+		`environment variable RATELIMIT_ENDPOINTS_COMPUTE_TIERS_PREMIUMM_LIMIT creates tier "premiumm" (did you mean "premium"?)`,
+		`environment variable RATELIMIT_TIERS_ANONYMUS_LIMIT creates tier "anonymus" (did you mean "anonymous"?)`,
+		`environment variable RATELIMIT_TIERS_PREMIUN_LIMIT creates tier "premiun" (did you mean "premium"?)`,
+	}, warned)
+
+	// An endpoint name is never created: a close one is an unknown variable with a suggestion.
+	_, warned, err = loadWarned(t, file, "RATELIMIT_ENDPOINTS_COMPUTR_LIMIT=5")
+	require.NoError(t, err)
+	assert.Equal(t, []string{`unknown environment variable RATELIMIT_ENDPOINTS_COMPUTR_LIMIT ignored (did you mean "RATELIMIT_ENDPOINTS_COMPUTE_LIMIT"?)`}, warned)
 }

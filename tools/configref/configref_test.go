@@ -43,8 +43,13 @@ func at(lines []string, i int) string {
 }
 
 // envFile has every kind of rule, each with a windows list, so that every variable form
-// of the reference has an entry to reach.
+// of the reference has an entry to reach; and both identity sources that give tiers on, so
+// that a variable clearing either switch leaves the tiers in use, unwarned.
 const envFile = `
+[api_key]
+enabled = true
+[jwt]
+enabled = true
 [default]
 windows = [{limit = 10, window = "1s"}]
 [tiers.premium]

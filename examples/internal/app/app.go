@@ -61,9 +61,13 @@ func Setup(name string, args []string, stderr io.Writer) *App {
 		Name:     name,
 		Addr:     *addr,
 		Logger:   slog.New(slog.NewJSONHandler(stderr, nil)).With("app", name),
-		source:   configfile.Source{Path: *path, Warnf: func(format string, args ...any) { fmt.Fprintf(stderr, "warning: "+format+"\n", args...) }},
 		registry: prometheus.NewRegistry(),
 	}
+	// Loading's warnings (an unknown RATELIMIT_* variable, …) are records of the JSON log
+	// on stderr like every other line, at start and on every reload.
+	a.source = configfile.Source{Path: *path, Warnf: func(format string, args ...any) {
+		a.Logger.Warn("config_warning", slog.String("warning", fmt.Sprintf(format, args...)))
+	}}
 	if *keysPath != "" {
 		a.keys = &keyFile{path: *keysPath}
 	}
