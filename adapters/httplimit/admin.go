@@ -28,6 +28,12 @@ const (
 	failureWindow = time.Minute
 	// maxTrackedAddrs bounds the addresses whose failures are remembered.
 	maxTrackedAddrs = 10_000
+	// maxKnownAddrs addresses that gave the right token within knownFor are let through a
+	// full failure table (their token still checked): an attacker who fills the table from
+	// 10,000 addresses locks out new addresses, not an admin who authenticated lately. Their
+	// failures are recorded past the bound, by at most maxKnownAddrs addresses.
+	maxKnownAddrs = 64
+	knownFor      = 24 * time.Hour
 	// logEvery is the least time between two records of failed attempts, and between two
 	// of refused requests: a brute force logs a trickle, each record counting the events
 	// it stands for.
@@ -248,6 +254,8 @@ type failures struct {
 	// refused without sweeping again, so that an attacker holding the table full costs one
 	// comparison per request, not a scan of maxTrackedAddrs addresses under the lock.
 	roomAt time.Time
+	// known holds when each of at most maxKnownAddrs addresses last gave the right token.
+	known map[netip.Prefix]time.Time
 }
 
 // attempt is one authentication attempt of addr at now. While addr is locked out it
@@ -262,7 +270,7 @@ func (f *failures) attempt(addr netip.Prefix, now time.Time, authorize func() bo
 		// A clock that stepped back never locks out for more than the window.
 		return min(ts[0].Add(failureWindow).Sub(now), failureWindow), false
 	}
-	if ts == nil && len(f.byAddr) >= maxTrackedAddrs {
+	if ts == nil && len(f.byAddr) >= maxTrackedAddrs && !f.isKnown(addr, now) {
 		if now.Before(f.roomAt) && !now.Before(f.roomAt.Add(-failureWindow)) {
 			return f.roomAt.Sub(now), false // still full: see below
 		}
@@ -283,10 +291,38 @@ func (f *failures) attempt(addr netip.Prefix, now time.Time, authorize func() bo
 		}
 	}
 	if authorize() {
+		f.remember(addr, now)
 		return 0, true
 	}
 	f.byAddr[addr] = append(ts, now)
 	return 0, false
+}
+
+// isKnown reports whether addr gave the right token within knownFor (a clock that
+// stepped back counts it as known still).
+func (f *failures) isKnown(addr netip.Prefix, now time.Time) bool {
+	at, ok := f.known[addr]
+	return ok && now.Sub(at) < knownFor
+}
+
+// remember records that addr gave the right token at now; when maxKnownAddrs addresses are
+// known already, the one that authenticated longest ago is forgotten.
+func (f *failures) remember(addr netip.Prefix, now time.Time) {
+	if f.known == nil {
+		f.known = map[netip.Prefix]time.Time{}
+	}
+	if _, ok := f.known[addr]; !ok && len(f.known) >= maxKnownAddrs {
+		var oldest netip.Prefix
+		var oldestAt time.Time
+		first := true
+		for a, at := range f.known {
+			if first || at.Before(oldestAt) {
+				oldest, oldestAt, first = a, at, false
+			}
+		}
+		delete(f.known, oldest)
+	}
+	f.known[addr] = now
 }
 
 // recent drops the failures of addr older than failureWindow and returns the others.

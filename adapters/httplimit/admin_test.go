@@ -185,6 +185,10 @@ func TestAdminLockoutHoldsWhenTheFailureTableIsFull(t *testing.T) {
 		remote := fmt.Sprintf("[2001:db8:1:%x::1]:5000", i)
 		return adaptertest.Serve(admin, http.MethodPost, "/admin/reload", remote, bearer(token)...).Code
 	}
+	fromAdmin := func(token string) int {
+		return adaptertest.Serve(admin, http.MethodPost, "/admin/reload", "[2001:db8:3::1]:5000", bearer(token)...).Code
+	}
+	require.Equal(t, 200, fromAdmin("s3cret"), "the admin authenticates before the attack")
 	for range 5 {
 		require.Equal(t, 401, send(0, "guess"))
 	}
@@ -199,6 +203,8 @@ func TestAdminLockoutHoldsWhenTheFailureTableIsFull(t *testing.T) {
 	for range 20 {
 		assert.Equal(t, 429, send(0, "guess"), "the locked-out address stays locked")
 	}
+	assert.Equal(t, 200, fromAdmin("s3cret"), "an address that authenticated lately is let through a full table")
+	assert.Equal(t, 401, fromAdmin("guess"), "its token still checked")
 	full := adaptertest.Serve(admin, http.MethodPost, "/admin/reload", "[2001:db8:2::1]:5000", bearer("s3cret")...)
 	assert.Equal(t, 429, full.Code, "a full table refuses new addresses, token unchecked")
 	assert.Equal(t, "60", full.Header().Get("Retry-After"), "room frees when the oldest tracked failure leaves the window")
