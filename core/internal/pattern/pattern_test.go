@@ -19,25 +19,33 @@ func TestParsePatternRejectsWhatIsNotAPattern(t *testing.T) {
 
 func TestPatternMatching(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		pattern string
-		match   []string
-		miss    []string
-	}{
+	tests := []matching{
 		{"/", []string{"/", "//"}, []string{"/a"}},
 		{"/api/v1/compute", []string{"/api/v1/compute", "/api/v1/compute/", "/api//v1/./compute"}, []string{"/api/v1", "/api/v1/compute/x", "/api/v1/computer"}},
 		{"/admin/*", []string{"/admin/a", "/admin/a/b/c"}, []string{"/admin", "/admin/", "/administrator/a"}},
 		{"/users/{id}", []string{"/users/1", "/users/:id", "/users/{id}"}, []string{"/users", "/users/1/posts"}},
 		{"/users/:id/posts", []string{"/users/1/posts"}, []string{"/users/1", "/users/1/posts/2"}},
 	}
+	checkMatching(t, tests, (*Pattern).Match)
+}
+
+// matching is a pattern with paths it must match and paths it must not.
+type matching struct {
+	pattern     string
+	match, miss []string
+}
+
+// checkMatching asserts match's verdicts (Match or MatchEscaped) on the paths of tests.
+func checkMatching(t *testing.T, tests []matching, match func(*Pattern, string) bool) {
+	t.Helper()
 	for _, tt := range tests {
 		p, err := Parse(tt.pattern)
 		require.NoError(t, err, tt.pattern)
 		for _, path := range tt.match {
-			assert.True(t, p.Match(path), "%s should match %s", tt.pattern, path)
+			assert.True(t, match(&p, path), "%s should match %s", tt.pattern, path)
 		}
 		for _, path := range tt.miss {
-			assert.False(t, p.Match(path), "%s should not match %s", tt.pattern, path)
+			assert.False(t, match(&p, path), "%s should not match %s", tt.pattern, path)
 		}
 	}
 }
@@ -46,11 +54,7 @@ func TestPatternMatching(t *testing.T) {
 // see, so an escaped slash stays inside its segment and an escaped dot is a segment.
 func TestMatchEscapedSplitsBeforeUnescaping(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		pattern string
-		match   []string
-		miss    []string
-	}{
+	tests := []matching{
 		{"/api/v1/users/{id}",
 			[]string{"/api/v1/users/a%2Fb", "/api/v1/users/a%2fb%2Fc", "/api/v1/users/%2F", "/api/v1/users/%2e", "/api/v1/users/%2E%2e", "/api/v1/users/..", "//api/v1/./users/a%2Fb/", "/api/v1/users/%zz", "/api/v1/users/%"},
 			[]string{"/api/v1/users/a/b", "/api/v1/users", "/api/v1/users/.", "/api%2Fv1/users/1", "/api/v1/users%2F1"}},
@@ -64,16 +68,7 @@ func TestMatchEscapedSplitsBeforeUnescaping(t *testing.T) {
 		{"/a%zz/b%41", []string{"/a%zz/b%2541", "/a%25zz/b%2541"}, []string{"/a%zz/b%41", "/azz/bA", "/a%zz/bA", "/a%z/b%2541"}},
 		{"/caf\u00e9/x+y", []string{"/caf%C3%A9/x+y", "/caf%c3%a9/x%2By", "/caf\u00e9/x+y"}, []string{"/caf%C3/x+y", "/cafe/x+y", "/caf%C3%A9/x%20y"}},
 	}
-	for _, tt := range tests {
-		p, err := Parse(tt.pattern)
-		require.NoError(t, err, tt.pattern)
-		for _, path := range tt.match {
-			assert.True(t, p.MatchEscaped(path), "%s should match the escaped path %s", tt.pattern, path)
-		}
-		for _, path := range tt.miss {
-			assert.False(t, p.MatchEscaped(path), "%s should not match the escaped path %s", tt.pattern, path)
-		}
-	}
+	checkMatching(t, tests, (*Pattern).MatchEscaped)
 	// The same text, decoded, is two segments: what the matcher saw before it split first.
 	p, err := Parse("/api/v1/users/{id}")
 	require.NoError(t, err)
