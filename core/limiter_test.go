@@ -3,6 +3,7 @@ package core_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,6 +47,12 @@ func TestRuleResolutionPicksTheMostSpecificMatch(t *testing.T) {
 		{"an exact pattern beats a parameter", "GET", "/api/v1/users/me", "", "me"},
 		{"parameters in the middle", "GET", "/api/v1/users/42/posts", "", "user-posts"},
 		{"the route template matches too", "GET", "/api/v1/users/a%2Fb", "/api/v1/users/:id", "users"},
+		{"an escaped slash stays inside its segment", "GET", "/api/v1/users/a%2Fb", "", "users"},
+		{"an escaped slash reaches no deeper rule", "GET", "/api/v1/users/42%2Fposts", "", "users"},
+		{"an escaped dot is a segment", "GET", "/api/v1/users/%2e", "", "users"},
+		{"escaped letters are letters", "POST", "/api/v1/%63ompute", "", "compute"},
+		{"an escaped slash separates nothing", "POST", "/api%2Fv1/compute", "", "default"},
+		{"unless the router routed the decoded path", "POST", "/api%2Fv1/compute", "/api/v1/compute", "compute"},
 		{"a tie goes to the rule listed first", "GET", "/api/v2/x", "", "first"},
 		{"no match is the default rule", "GET", "/elsewhere", "", "default"},
 	}
@@ -55,6 +62,21 @@ func TestRuleResolutionPicksTheMostSpecificMatch(t *testing.T) {
 			assert.Equal(t, tt.want, d.Rule)
 		})
 	}
+}
+
+// TestAStaleRawPathIsIgnored: a middleware that rewrote r.URL.Path and left RawPath as it
+// was has the new path matched, as net/http's ServeMux routes it (url.URL.EscapedPath).
+func TestAStaleRawPathIsIgnored(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, config.Config{Endpoints: []config.Endpoint{
+		endpoint("users", "/api/v1/users/{id}", 10),
+		endpoint("v2", "/v2/users/*", 10),
+	}})
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/users/a%2Fb", nil)
+	req.URL.Path = "/v2/users/a/b"
+	d := new(core.Decision)
+	h.lim.Decide(core.Input{Request: req}, d)
+	assert.Equal(t, "v2", d.Rule)
 }
 
 func TestCountersAreKeptPerClientAndRule(t *testing.T) {

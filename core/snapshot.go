@@ -208,19 +208,37 @@ func (r *rule) sharesMethodWith(o *rule) bool {
 // pattern matches the path or the route template (in.Route, or else in.RouteOf's, asked
 // only when a rule does not match the path) and whose methods include the method, else
 // the default rule. Equally specific rules keep configuration order.
+//
+// The path is matched as routers split it: the escaped path's segments, each unescaped,
+// so that "/users/a%2Fb", which net/http's ServeMux, chi and echo serve as
+// "/users/{id}", meets that rule without a route template. A path escaped the default way
+// has no RawPath and no "%2F": its decoded form has the same segments and is matched as
+// it is, at no cost.
 func (s *snapshot) resolve(r *http.Request, in *Input) *rule {
 	method, path, route := r.Method, r.URL.Path, in.Route
+	escaped := r.URL.RawPath != ""
+	if escaped {
+		path = r.URL.EscapedPath() // RawPath when it encodes Path, else Path re-escaped
+	}
 	routed := route != "" || in.RouteOf == nil
 	var best *rule
 	for _, rl := range s.endpoints {
 		if !rl.allowsMethod(method) {
 			continue
 		}
-		if !rl.Pattern.Match(path) {
+		var matched bool
+		if escaped {
+			matched = rl.Pattern.MatchEscaped(path)
+		} else {
+			matched = rl.Pattern.Match(path)
+		}
+		if !matched {
 			if !routed {
 				route, routed = in.RouteOf(r), true
 			}
-			if route == "" || route == path || !rl.Pattern.Match(route) {
+			// A route equal to the decoded path was just matched; an escaped path was not
+			// ("/api%2Fv1/x" is routed "/api/v1/x" by gin, which routes decoded paths).
+			if route == "" || !escaped && route == path || !rl.Pattern.Match(route) {
 				continue
 			}
 		}

@@ -18,7 +18,20 @@ import (
 // TestConformance runs the adapter suite against the net/http middleware in front of a
 // http.ServeMux, the same cases the gin, echo and chi adapters pass.
 func TestConformance(t *testing.T) {
-	adaptertest.Run(t, func(t *testing.T, cfg config.Config, opts ...core.Option) http.Handler {
+	adaptertest.Run(t, serveMux(true))
+}
+
+// TestConformanceWithoutRouteFunc runs the suite against the middleware as it comes,
+// without the route templates WithRouteFunc adds: the rules see the path's segments as
+// the ServeMux does.
+func TestConformanceWithoutRouteFunc(t *testing.T) {
+	adaptertest.Run(t, serveMux(false))
+}
+
+// serveMux mounts the routes of the suite on a http.ServeMux behind the middleware, told
+// the mux's route templates when withRoutes is set.
+func serveMux(withRoutes bool) adaptertest.Mount {
+	return func(t *testing.T, cfg config.Config, opts ...core.Option) http.Handler {
 		mux := http.NewServeMux()
 		for _, rt := range adaptertest.Routes {
 			mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
@@ -38,16 +51,19 @@ func TestConformance(t *testing.T) {
 				}
 			})
 		}
-		// The ServeMux knows a request's pattern ("GET /api/v1/users/{id}") before it
-		// routes it; rules see the path part.
-		route := func(r *http.Request) string {
-			_, pattern := mux.Handler(r)
-			_, path, _ := strings.Cut(pattern, " ")
-			return path
+		opt := []httplimit.Option{httplimit.WithCoreOptions(opts...)}
+		if withRoutes {
+			// The ServeMux knows a request's pattern ("GET /api/v1/users/{id}") before it
+			// routes it; rules see the path part.
+			opt = append(opt, httplimit.WithRouteFunc(func(r *http.Request) string {
+				_, pattern := mux.Handler(r)
+				_, path, _ := strings.Cut(pattern, " ")
+				return path
+			}))
 		}
-		limit := httplimit.New(cfg, httplimit.WithCoreOptions(opts...), httplimit.WithRouteFunc(route), httplimit.WithSkipper(adaptertest.Skip))
-		return recoverer(limit(mux))
-	})
+		opt = append(opt, httplimit.WithSkipper(adaptertest.Skip))
+		return recoverer(httplimit.New(cfg, opt...)(mux))
+	}
 }
 
 // recoverer answers 500 for a handler that panics, as frameworks' recovery middleware do.

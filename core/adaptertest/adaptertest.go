@@ -4,10 +4,11 @@
 // answer identically (SPEC sections 1 to 3): bursts and the 429 that follows, the exact
 // X-RateLimit-*, RateLimit, RateLimit-Policy and Retry-After headers on 2xx, 4xx, 429
 // and 5xx responses, the 429 body in both formats, the 503 of fail_mode = "closed",
-// per-endpoint counters, route templates, HEAD under a rule that lists GET, the 404 and
-// 405 the router answers to unrouted requests, requests a skipper lets through, tiers from signed tokens, API keys and their
-// tiers from the application's lookup (found, not found, timed out), rule scopes (ip,
-// global), exemptions, shadow mode, enabled = false, trusted proxies, IPv6 prefixes and the
+// per-endpoint counters, route templates, ids holding an escaped slash, HEAD under a rule
+// that lists GET, the 404 and 405 the router answers to unrouted requests, requests a
+// skipper lets through, tiers from signed tokens, API keys and their tiers from the
+// application's lookup (found, not found, timed out), rule scopes (ip, global),
+// exemptions, shadow mode, enabled = false, trusted proxies, IPv6 prefixes and the
 // decision a handler reads back from the adapter's FromContext.
 //
 // A framework takes part with a [Mount] that builds its router with [Routes]:

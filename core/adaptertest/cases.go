@@ -556,6 +556,24 @@ func cases() []testCase {
 			run:    usersRule,
 		},
 		{
+			// "/api/v1/users/a%2Fb" is the route "/api/v1/users/{id}" to net/http's
+			// ServeMux, chi and echo (gin answers 404: it routes the decoded path); the rule
+			// sees the path's segments as they do, with a route template or without.
+			name:   "ids holding an escaped slash or dot stay under the {id} rule that refused the client",
+			config: config.Config{Endpoints: []config.Endpoint{{Name: "users", Pattern: "/api/v1/users/{id}", Limits: perMinute(2)}}},
+			run: func(t *testing.T, s *server) {
+				policy := `"users";q=2;w=60`
+				rec := s.do(request{path: "/api/v1/users/a%2Fb", remote: "203.0.113.8:1"})
+				want{limit: 2, remaining: 1, resetIn: 30, name: "users", policy: policy}.check(t, s, rec)
+				s.allow(t, 2, request{path: "/api/v1/users/1"})
+				for _, id := range []string{"3", "a%2Fb", "c%2fd", "e%2Ff%2Fg", "%2e", "%2E%2e"} {
+					rec := s.deny(t, request{path: "/api/v1/users/" + id})
+					want{limit: 2, remaining: 0, resetIn: 60, name: "users", policy: policy, retryAfter: 30}.check(t, s, rec)
+				}
+				assert.EqualValues(t, 99, remaining(t, s.allow(t, 1, request{})), "the default counter saw none of them")
+			},
+		},
+		{
 			name:   "a :id rule matches every id through the route template",
 			config: config.Config{Endpoints: []config.Endpoint{{Pattern: "/api/v1/users/:id", Limits: perMinute(3)}}},
 			run:    usersRule,

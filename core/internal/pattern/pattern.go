@@ -91,10 +91,21 @@ func parseSegment(part string, last bool) (segment, error) {
 	return segment{kind: literalSegment, text: part}, nil
 }
 
-// Match reports whether path matches the pattern. Empty and "." segments of path are
-// ignored, so "/a//b/" and "/a/./b" match "/a/b" as routers that clean paths serve them.
-// It does not allocate.
-func (p *Pattern) Match(path string) bool {
+// Match reports whether path, decoded (url.URL.Path) or a route template, matches the
+// pattern. Empty and "." segments of path are ignored, so "/a//b/" and "/a/./b" match
+// "/a/b" as routers that clean paths serve them. It does not allocate.
+func (p *Pattern) Match(path string) bool { return p.match(path, false) }
+
+// MatchEscaped reports whether path, escaped as sent (url.URL.EscapedPath), matches the
+// pattern, seeing its segments as net/http's ServeMux, chi and echo route them: path is
+// split on "/" first and each segment is unescaped after, so "/users/a%2Fb" is the one
+// segment "a/b" after "users" and matches "/users/{id}". Empty and "." segments are
+// ignored as by Match; an escaped dot ("%2e") is a segment, as routers clean only the
+// literal ones. A segment with a malformed escape ("%zz", which net/http's server answers
+// 400 before any handler) is compared as it is. It does not allocate.
+func (p *Pattern) MatchEscaped(path string) bool { return p.match(path, true) }
+
+func (p *Pattern) match(path string, escaped bool) bool {
 	rest := path
 	for i, s := range p.segments {
 		seg, tail, ok := nextSegment(rest)
@@ -103,7 +114,7 @@ func (p *Pattern) Match(path string) bool {
 		}
 		switch s.kind {
 		case literalSegment:
-			if seg != s.text {
+			if !sameSegment(seg, s.text, escaped) {
 				return false
 			}
 		case restSegment:
@@ -113,6 +124,59 @@ func (p *Pattern) Match(path string) bool {
 	}
 	_, _, more := nextSegment(rest)
 	return !more
+}
+
+// sameSegment reports whether the path segment seg is the literal text lit: seg is
+// unescaped first when escaped is set and it holds only well-formed escapes.
+func sameSegment(seg, lit string, escaped bool) bool {
+	if !escaped || !wellEscaped(seg) {
+		return seg == lit
+	}
+	j := 0
+	for i := 0; i < len(seg); i, j = i+1, j+1 {
+		c := seg[i]
+		if c == '%' {
+			c = unhex(seg[i+1])<<4 | unhex(seg[i+2])
+			i += 2
+		}
+		if j == len(lit) || lit[j] != c {
+			return false
+		}
+	}
+	return j == len(lit)
+}
+
+// wellEscaped reports whether seg holds a '%' and each '%' starts an escape "%XX" of two
+// hexadecimal digits.
+func wellEscaped(seg string) bool {
+	n := strings.IndexByte(seg, '%')
+	if n < 0 {
+		return false // nothing to unescape
+	}
+	for i := n; i < len(seg); i++ {
+		if seg[i] != '%' {
+			continue
+		}
+		if i+2 >= len(seg) || !ishex(seg[i+1]) || !ishex(seg[i+2]) {
+			return false
+		}
+		i += 2
+	}
+	return true
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // nextSegment returns the first non-empty, non-"." segment of path and what follows it.

@@ -197,7 +197,21 @@ func (a *App) Run(handler http.Handler) int {
 		a.Logger.Error("listen_failed", "addr", a.Addr, "error", err.Error())
 		return 1
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// ReadTimeout bounds the body too. A request is in flight from its check until its
+		// handler answers, and a count_statuses check (the login rule) is counted only
+		// then: a client that sends headers and trickles its bodies would otherwise hold
+		// one uncounted guess per connection for as long as it likes (docs/rules.md,
+		// "What in flight costs a client"). The apps' bodies are a few bytes.
+		ReadTimeout: 15 * time.Second,
+		// WriteTimeout ends a response that a client does not read; the handlers answer
+		// within the decision budgets (redis.timeout, jwt.jwks_timeout, api_key.timeout).
+		WriteTimeout: 30 * time.Second,
+		// IdleTimeout keeps idle keep-alive connections for a minute, not ReadTimeout's 15 s.
+		IdleTimeout: time.Minute,
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	a.Logger.Info("listening", "addr", ln.Addr().String(), "backend", a.Limiter.Config().Backend)
