@@ -6,7 +6,22 @@ package rate
 // the limit or the cost (SPEC section 1); a change of limit keeps every admission, above a
 // lower limit too. Consumes beyond full may put up to twice the limit in the window (see
 // debtFactor): a check then waits until enough of them have left it.
+//
+// Every decision but a peek first drops the admissions that have left the window (drop),
+// admitted or denied, so that each admission is read once after it expires: a decision
+// costs amortised O(1) per admission ever made, however long the client is denied (by
+// another window, a cooldown, a window consumed beyond full) or admitted by checks that
+// never consume. A peek only counts them (load): it walks at most what the log held at the
+// key's last other decision.
 var slidingWindow = windowAlgorithm{
+	drop: func(s *windowState, now int64) {
+		if s.log == nil {
+			return
+		}
+		if s.log.dropThrough(max(now, s.log.newest()) - s.period); s.log.len() == 0 {
+			s.log = nil
+		}
+	},
 	load: func(s *windowState, w *Window, now, cost int64) windowView {
 		period := w.Period.Microseconds()
 		v := windowView{t: now, ok: true}
@@ -29,7 +44,6 @@ var slidingWindow = windowAlgorithm{
 				if s.log == nil {
 					s.log = new(timeLog)
 				}
-				s.log.dropOldest(v.gone) // only now: loading changes nothing
 				s.log.push(v.t, used-v.used)
 				v.used = used
 			}

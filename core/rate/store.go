@@ -58,6 +58,20 @@ type Store interface {
 // otherwise (an admitted OpCheck or OpPeek shows the state at the check, SPEC section 4,
 // and a denial leaves the state as it was). Remaining is never negative: a window beyond
 // full shows 0.
+//
+// "Writes nothing" and "leaves the state as it was", said of a check that admits, of a
+// denial and of a consume that counts nothing, mean: no unit counted, no time of last
+// change, no TTL lengthened, no violation (but a denial's own). Each of them, and every
+// decision but a peek, does remove what a window no longer holds at the decision's time: a
+// sliding window's admissions that have left it (with its total; the key deleted once it
+// holds none). That changes no answer at that time or later; a later decision whose clock
+// stepped back is answered without them, as at the removing decision's time (SPEC section
+// 1.5: a key's time is monotonic). It is what bounds a decision's cost: each admission is
+// read once after it leaves the window, so a client denied for long — by another window,
+// a cooldown, a window consumed beyond full — or admitted by checks whose responses are
+// not counted costs amortised O(1) per admission it ever made, not a walk over its past at
+// every request. A peek removes nothing: it reads at most the admissions that were in the
+// window at the key's last other decision (at most twice the limit).
 type Op uint8
 
 // The operations.
@@ -67,8 +81,9 @@ const (
 	// violation, which may start a cooldown.
 	OpTake Op = iota
 	// OpCheck decides exactly as OpTake — a denial is a violation and may start a
-	// cooldown — but an admitted request consumes nothing. It is the check of a
-	// count_statuses rule before its handler.
+	// cooldown — but an admitted request consumes nothing (and writes nothing but the
+	// removal of what left a window, see [Op]). It is the check of a count_statuses rule
+	// before its handler.
 	OpCheck
 	// OpConsume counts Cost in every window unconditionally, beyond full too, up to a cap
 	// of twice the window's limit: the window then owes what it counted beyond its limit,
@@ -80,7 +95,7 @@ const (
 	// true (the cost was counted in full in every window). Windows[i].Allowed and
 	// RetryAfter are the window's verdict before the cost, as a check's at that moment:
 	// false when the consume put the window beyond full. A consume that counts nothing
-	// (every unit of it beyond the cap) writes nothing. It neither reads nor changes the
+	// (every unit of it beyond the cap) writes nothing (see [Op]: but what left a window). It neither reads nor changes the
 	// penalty: a consume beyond full is no violation (the request was admitted at its
 	// check), and a cooldown started since the check does not stop it from counting. Its
 	// Result has Cooldown and Violations zero.
@@ -98,8 +113,9 @@ const (
 	// the bound then no longer holds for them.
 	OpConsume
 	// OpPeek answers what an OpTake would answer at req.Now and writes nothing at all: no
-	// unit, no violation, no new key, no TTL, no "last change" time. It is
-	// Limiter.Status. Its Windows show the units left now (before the request's cost),
+	// unit, no violation, no new key, no TTL, no "last change" time, and no removal of
+	// what left a window (so it reads what the key's last other decision left: at most
+	// twice the limit of admissions). It is Limiter.Status. Its Windows show the units left now (before the request's cost),
 	// the time until each window is full and, for a window that would deny, its
 	// retry-after. Allowed is false during a cooldown or when a window denies; Cooldown
 	// is the cooldown in force (zero when none: a denial that would start one does not

@@ -52,18 +52,22 @@ type windowView struct {
 }
 
 // windowAlgorithm is the arithmetic of one algorithm on one window, in Unix microseconds.
-// Each is the mirror of backends/redisstore/lua/<algorithm>.lua: load reads and checks,
-// finish consumes (when consume is true) and reports, expiry says when the state equals a
-// fresh window's. load never changes the state and finish changes it only to count units
-// (the sliding window drops the admissions that have left it then): an admitted OpCheck,
-// every OpPeek, which finish with consume false, and a consume that counts nothing (its
-// window at the cap) leave the window exactly as it was, its time of last change included,
-// so they cannot change a later answer.
+// Each is the mirror of backends/redisstore/lua/<algorithm>.lua: drop (nil but for the
+// sliding window) forgets what no decision at now or later can count, load reads and
+// checks, finish consumes (when consume is true) and reports, expiry says when the state
+// equals a fresh window's. load never changes the state and finish changes it only to count
+// units: an admitted OpCheck, every OpPeek, which finish with consume false, and a consume
+// that counts nothing (its window at the cap) change no count and no time of last change,
+// so they cannot change a later answer. Every op but OpPeek runs drop first, which removes
+// only what the window no longer holds at the decision's time (the sliding log's entries
+// that have left it, whose state is thereby unchanged as every later decision sees it);
+// OpPeek runs no drop and writes nothing.
 //
 // finish counts cost with [debit], up to [debtFactor] × limit units: beyond full only for
 // an [OpConsume] (a take consumes only what fits). short reports that the cap left part of
 // cost uncounted.
 type windowAlgorithm struct {
+	drop   func(s *windowState, now int64)
 	load   func(s *windowState, w *Window, now, cost int64) windowView
 	finish func(s *windowState, w *Window, v windowView, cost int64, consume bool) (remaining, resetAfter int64, short bool)
 	expiry func(s *windowState) int64
@@ -196,6 +200,11 @@ func (p *Policy) Apply(ks *KeyState, op Op, now, cost int64, res *Result) {
 	}
 	var states [MaxWindows]*windowState
 	ks.slots(p, now, &states)
+	if drop := windowAlgorithms[p.Algorithm].drop; drop != nil {
+		for i := range p.Windows {
+			drop(states[i], now)
+		}
+	}
 	var views [MaxWindows]windowView
 	p.load(&states, &views, now, cost, res)
 	if p.Penalty != nil && op != OpConsume {

@@ -20,7 +20,7 @@ var penalty1 = &rate.PenaltyPolicy{Threshold: 1, Period: min, BaseCooldown: 10 *
 var penalty2 = &rate.PenaltyPolicy{Threshold: 2, Period: min, BaseCooldown: 10 * sec, Multiplier: 2, MaxCooldown: min}
 
 func opCases(alg rate.Algorithm) []testCase {
-	return []testCase{
+	cs := []testCase{
 		{
 			name:     "a peek consumes nothing and records no violation",
 			policies: []policySpec{{windows: windows(3, min), penalty: penalty1}},
@@ -249,6 +249,37 @@ func opCases(alg rate.Algorithm) []testCase {
 			},
 		},
 	}
+	if alg == rate.SlidingWindow {
+		cs = append(cs, droppedAdmissionsCase)
+	}
+	return cs
+}
+
+// droppedAdmissionsCase: every decision but a peek drops the admissions that have left a
+// sliding window — a check that admits and a request denied by another window too (or by a
+// cooldown, which the Redis store's local cache may answer without Redis) —, so that a
+// client denied for long costs no walk over its past (core/rate.Op). What it drops no later decision counts: one whose clock
+// stepped back is decided without them, as at the dropping decision's time (SPEC section
+// 1.5), where a peek, which drops nothing, leaves them to count.
+var droppedAdmissionsCase = testCase{
+	name: "a decision other than a peek drops the admissions that left the window",
+	policies: []policySpec{
+		{windows: windows(2, min)},
+		{windows: windows(2, min, 1, time.Hour)},
+	},
+	steps: []step{
+		// A check at 90 s drops the two admissions of 0 s: at 10 s they no longer count.
+		{times: 1, allowed: true, remaining: []int64{0}},
+		{at: 90 * sec, op: peek, allowed: true, remaining: []int64{2}},
+		{at: 10 * sec, op: peek, allowed: false, remaining: []int64{0}, retryAfter: d(50 * sec)},
+		{at: 90 * sec, op: check, allowed: true, remaining: []int64{2}},
+		{at: 10 * sec, op: peek, allowed: true, remaining: []int64{2}},
+		// Key 1: a take denied by the hour drops the minute's admission of 0 s.
+		{key: 1, policy: 1, allowed: true, remaining: []int64{1, 0}},
+		{key: 1, policy: 1, at: 90 * sec, allowed: false, remaining: []int64{2, 0}},
+		{key: 1, policy: 1, at: 10 * sec, op: peek, allowed: false, remaining: []int64{2, 0}},
+		{key: 1, at: 10 * sec, times: 1, allowed: true, remaining: []int64{0}},
+	},
 }
 
 // afterCap is the wait after "a consume beyond full counts, up to twice the limit": 4 units

@@ -31,8 +31,10 @@ local function unit_at(key, first, k)
 end
 
 -- load decides at max(now, the newest admission) and checks whether the window admits
--- cost, counting the admissions that left the window (gone) without dropping them: it
--- writes nothing (core's load neither).
+-- cost. The admissions that left the window are read once more and, but for a peek, which
+-- writes nothing and only counts them (gone), removed with the total adjusted — admitted
+-- or denied, as core's drop: each admission is read once after it leaves, so a client
+-- denied for long (by another window, a cooldown) costs no walk over its past.
 local function load(key, limit, period)
   local w = {key = key, limit = limit, period = period, n = 0, gone = 0, t = now, ok = true, retry = 0}
   local newest = rpcall('ZRANGE', key, -1, -1, 'WITHSCORES')
@@ -49,6 +51,16 @@ local function load(key, limit, period)
       w.gone = w.gone + units_of(m)
     end
     w.n = -total - w.gone
+    if w.gone > 0 and op ~= '3' then
+      if w.n > 0 then
+        rcall('ZREMRANGEBYSCORE', key, 0, w.t - period)
+        rcall('ZADD', key, -w.n, '#') -- also adds the total to an older layout
+        first = 1
+      else -- nothing left in the window: the state is a fresh window's
+        rcall('DEL', key)
+      end
+      w.gone = 0
+    end
   end
   if w.n + cost > limit then
     -- The oldest n+cost-limit units in the window must leave it first.
@@ -63,9 +75,9 @@ local function load(key, limit, period)
 end
 
 -- finish adds the request when consume is true, with the units that fit under the cap —
--- first dropping the admissions that left the window, and replacing another algorithm's
--- state — with a TTL until it leaves the window, and returns the units remaining, the time
--- until the window is empty and whether the cap cut the cost short.
+-- replacing another algorithm's state; load has removed the admissions that left the
+-- window — with a TTL until it leaves the window, and returns the units remaining, the
+-- time until the window is empty and whether the cap cut the cost short.
 local function finish(w, consume)
   local n, short = w.n, false
   if consume then
@@ -74,8 +86,6 @@ local function finish(w, consume)
   if n > w.n then
     if w.other then
       rcall('DEL', w.key)
-    elseif w.gone > 0 then
-      rcall('ZREMRANGEBYSCORE', w.key, 0, w.t - w.period)
     end
     -- Name "<t>:<j>:<units>" with j past the members held: the members of time t are all
     -- still in the window, so the name is new; should it exist, the next one is tried.
