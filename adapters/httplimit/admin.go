@@ -249,11 +249,12 @@ func writeLimitsError(w http.ResponseWriter, err error) {
 type failures struct {
 	mu     sync.Mutex
 	byAddr map[netip.Prefix][]time.Time // at most maxFailures each, oldest first
-	// roomAt is, once a sweep found the table full, the earliest time one of its addresses
-	// can be forgotten (its newest failure leaves the window): until then a new address is
-	// refused without sweeping again, so that an attacker holding the table full costs one
-	// comparison per request, not a scan of maxTrackedAddrs addresses under the lock.
-	roomAt time.Time
+	// order holds every recorded failure, oldest first, so that the failures that left the
+	// window are found from its front, each once: an attacker holding the table full, its
+	// failures staggered so that one leaves the window at a time, costs a few steps per
+	// request, not a scan of maxTrackedAddrs addresses under the lock.
+	order  []failure
+	visits int // the calls of recent, which tests count
 	// known holds when each of at most maxKnownAddrs addresses last gave the right token.
 	known map[netip.Prefix]time.Time
 }
@@ -265,37 +266,48 @@ type failures struct {
 func (f *failures) attempt(addr netip.Prefix, now time.Time, authorize func() bool) (lockedFor time.Duration, ok bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.expire(now) // on every attempt, so that f.order holds only failures still in the window
 	ts := f.recent(addr, now)
 	if len(ts) >= maxFailures {
 		// A clock that stepped back never locks out for more than the window.
 		return min(ts[0].Add(failureWindow).Sub(now), failureWindow), false
 	}
 	if ts == nil && len(f.byAddr) >= maxTrackedAddrs && !f.isKnown(addr, now) {
-		if now.Before(f.roomAt) && !now.Before(f.roomAt.Add(-failureWindow)) {
-			return f.roomAt.Sub(now), false // still full: see below
+		// Every tracked address failed within the window: guesses from this many addresses
+		// are an attack. Forgetting one of them would give it five more guesses, so new
+		// addresses are refused, token unchecked, until room frees: not before the oldest
+		// failure leaves the window (a clock that stepped back never makes it longer than
+		// the window).
+		wait := failureWindow
+		if len(f.order) > 0 { // always: every tracked address has a failure in f.order
+			wait = min(f.order[0].at.Add(failureWindow).Sub(now), failureWindow)
 		}
-		f.roomAt = time.Time{}
-		for a := range f.byAddr {
-			if ts := f.recent(a, now); ts != nil { // forgets addresses without recent failures
-				if at := ts[len(ts)-1].Add(failureWindow); f.roomAt.IsZero() || at.Before(f.roomAt) {
-					f.roomAt = at
-				}
-			}
-		}
-		if len(f.byAddr) >= maxTrackedAddrs {
-			// Every tracked address failed within the window: guesses from this many
-			// addresses are an attack. Forgetting one of them would give it five more
-			// guesses, so new addresses are refused, token unchecked, until room frees
-			// (at roomAt; a clock that stepped back sweeps again).
-			return min(f.roomAt.Sub(now), failureWindow), false
-		}
+		return max(wait, time.Second), false
 	}
 	if authorize() {
 		f.remember(addr, now)
 		return 0, true
 	}
 	f.byAddr[addr] = append(ts, now)
+	f.order = append(f.order, failure{addr, now})
 	return 0, false
+}
+
+// failure is one failed attempt, in failures.order.
+type failure struct {
+	addr netip.Prefix
+	at   time.Time
+}
+
+// expire forgets the failures at the front of f.order that left the window, and the
+// addresses left without one. After a clock step back the front may be younger than
+// failures behind it: those wait for it, which delays room, never a lockout.
+func (f *failures) expire(now time.Time) {
+	for len(f.order) > 0 && now.Sub(f.order[0].at) >= failureWindow {
+		a := f.order[0].addr
+		f.order = f.order[1:]
+		f.recent(a, now)
+	}
 }
 
 // isKnown reports whether addr gave the right token within knownFor (a clock that
@@ -327,6 +339,7 @@ func (f *failures) remember(addr netip.Prefix, now time.Time) {
 
 // recent drops the failures of addr older than failureWindow and returns the others.
 func (f *failures) recent(addr netip.Prefix, now time.Time) []time.Time {
+	f.visits++
 	ts := f.byAddr[addr]
 	i := 0
 	for i < len(ts) && now.Sub(ts[i]) >= failureWindow {
