@@ -43,5 +43,5 @@ func scriptSource(alg rate.Algorithm) string {
 	if alg == rate.TokenBucket || alg == rate.GCRA {
 		src += read("bucket") + "\n"
 	}
-	return src + read("decide")
+	return src + read("decide") + "\nreturn run()\n"
 }

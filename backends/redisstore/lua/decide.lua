@@ -147,31 +147,37 @@ local function decide(out)
   end
 end
 
--- The batch, request after request. A request that fails (a Redis error on one of its
--- keys: a key another program wrote) answers -1 then zeros, and the error goes to Redis's
--- log: the other requests of the batch are decided as if it had been alone. (Its writes
--- before the error stand, as a failed script's would.)
-local out = {}
-local kpos, apos = 0, 1
-for _ = 1, tonumber(ARGV[1]) do
-  local nkeys, nargs = tonumber(ARGV[apos + 1]), tonumber(ARGV[apos + 2])
-  apos = apos + 2
-  begin(kpos, apos, nargs)
-  local start = #out
-  local ok, err = pcall(decide, out)
-  if not ok then
-    for i = #out, start + 1, -1 do
-      out[i] = nil
+-- run decides the call's batch, request after request, and returns the reply. A request that
+-- fails (a Redis error on one of its keys: a key another program wrote) answers -1 then
+-- zeros, and the error goes to Redis's log: the other requests of the batch are decided as if
+-- it had been alone. (Its writes before the error stand, as a failed script's would.)
+-- The code above only defines: the script ends with `return run()`, and a Redis Function
+-- calls run on every call with the helpers it defined once (functions.go), so run resets
+-- what one call must not leave to the next (server_now).
+local function run()
+  server_now = nil
+  local out = {}
+  local kpos, apos = 0, 1
+  for _ = 1, tonumber(ARGV[1]) do
+    local nkeys, nargs = tonumber(ARGV[apos + 1]), tonumber(ARGV[apos + 2])
+    apos = apos + 2
+    begin(kpos, apos, nargs)
+    local start = #out
+    local ok, err = pcall(decide, out)
+    if not ok then
+      for i = #out, start + 1, -1 do
+        out[i] = nil
+      end
+      out[start + 1] = -1
+      for i = 2, 3 + 4 * nwin do
+        out[start + i] = 0
+      end
+      if type(err) == 'table' then
+        err = err.err
+      end
+      redis.log(redis.LOG_WARNING, 'ratewarden: a decision on ' .. KEYS[kpos + 1] .. ' failed: ' .. tostring(err))
     end
-    out[start + 1] = -1
-    for i = 2, 3 + 4 * nwin do
-      out[start + i] = 0
-    end
-    if type(err) == 'table' then
-      err = err.err
-    end
-    redis.log(redis.LOG_WARNING, 'ratewarden: a decision on ' .. KEYS[kpos + 1] .. ' failed: ' .. tostring(err))
+    kpos, apos = kpos + nkeys, apos + nargs
   end
-  kpos, apos = kpos + nkeys, apos + nargs
+  return out
 end
-return out

@@ -1,7 +1,8 @@
 -- ratewarden: one decision in one round trip. Each algorithm's script is prelude.lua, then
--- <algorithm>.lua (and bucket.lua for token_bucket and gcra), then decide.lua (see
--- scripts.go). The arithmetic mirrors core/<algorithm>.go and core/rate/penalty.go step for
--- step; docs/redis.md describes the keys.
+-- <algorithm>.lua (and bucket.lua for token_bucket and gcra), then decide.lua, which defines
+-- run, the entry point, then `return run()` (see scripts.go). The arithmetic mirrors
+-- core/<algorithm>.go and core/rate/penalty.go step for step; docs/redis.md describes the
+-- keys.
 --
 -- Time is monotonic per key (SPEC section 1.5): each window, and the penalty, decides at
 -- max(now, the time of its last change), so a server clock that steps back (an NTP step, a
