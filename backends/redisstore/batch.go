@@ -68,19 +68,31 @@ func (c *call) finish(reply []int64, err error) {
 // argc is the number of arguments of c's request (A in lua/prelude.lua).
 func (c *call) argc() int { return 3 + len(c.pl.tail) }
 
-// command returns the script call deciding calls, one after the other: EVALSHA of sc, or
-// EVAL when load is set. Its reply is every request's reply, back to back.
-func command(ctx context.Context, sc *script, load bool, calls []*call) *redis.IntSliceCmd {
+// via is how a call runs its algorithm's code.
+type via int
+
+const (
+	viaFCALL   via = iota // FCALL of its function in the library
+	viaEVALSHA            // EVALSHA of its script
+	viaEVAL               // EVAL of its script, which loads it
+)
+
+// command returns the call deciding calls, one after the other, with sc's code run as v
+// says. Its reply is every request's reply, back to back.
+func command(ctx context.Context, sc *script, v via, calls []*call) *redis.IntSliceCmd {
 	n, nkeys := 4, 0
 	for _, c := range calls {
 		nkeys += len(c.keys)
 		n += len(c.keys) + 2 + c.argc()
 	}
 	a := make([]any, 0, n)
-	if load {
-		a = append(a, "eval", sc.src, nkeys)
-	} else {
+	switch v {
+	case viaFCALL:
+		a = append(a, "fcall", sc.function, nkeys)
+	case viaEVALSHA:
 		a = append(a, "evalsha", sc.hash, nkeys)
+	default:
+		a = append(a, "eval", sc.src, nkeys)
 	}
 	for _, c := range calls {
 		for _, k := range c.keys {
@@ -109,15 +121,35 @@ func (s *Store) send(ctx context.Context, sc *script, calls []*call) (reply []in
 	return reply, err
 }
 
-// exec runs sc for calls on the client, in one round trip — EVALSHA, or EVAL when eval is
-// set (the caller knows Redis lacks the script) — or in two when EVALSHA answers NOSCRIPT
-// (the script's first use, or after a restart, a failover or SCRIPT FLUSH): EVAL then
-// loads it. It returns every request's reply, back to back.
-func (s *Store) exec(ctx context.Context, sc *script, calls []*call, eval bool) ([]int64, error) {
-	cmd := command(ctx, sc, eval, calls)
+// exec runs sc's code for calls on the client, in one round trip, and returns every
+// request's reply, back to back: FCALL of its function (functions.go), or, where Redis
+// Functions are unavailable, EVALSHA of its script. Loading the code when Redis lacks it
+// costs more: FUNCTION LOAD and FCALL again, or EVAL. When missing is set, the caller
+// knows Redis lacks it, and exec loads it at once.
+func (s *Store) exec(ctx context.Context, sc *script, calls []*call, missing bool) ([]int64, error) {
+	if s.fn.use() {
+		reply, err := s.fcall(ctx, sc, calls, missing)
+		if !unsupported(err) {
+			return reply, err
+		}
+		s.fn.unavailable(err)
+		missing = false // the script may well be loaded
+	}
+	return s.evalsha(ctx, sc, calls, missing)
+}
+
+// evalsha runs sc's script for calls: EVALSHA, or EVAL when eval is set (the caller knows
+// Redis lacks the script), or EVALSHA then EVAL when EVALSHA answers NOSCRIPT (the
+// script's first use, or after a restart, a failover or SCRIPT FLUSH).
+func (s *Store) evalsha(ctx context.Context, sc *script, calls []*call, eval bool) ([]int64, error) {
+	v := viaEVALSHA
+	if eval {
+		v = viaEVAL
+	}
+	cmd := command(ctx, sc, v, calls)
 	err := s.client.Process(ctx, cmd)
 	if !eval && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		cmd = command(ctx, sc, true, calls)
+		cmd = command(ctx, sc, viaEVAL, calls)
 		err = s.client.Process(ctx, cmd)
 	}
 	return cmd.Val(), err

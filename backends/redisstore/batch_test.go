@@ -44,10 +44,10 @@ func TestBatchDecidesLikeSeparateCalls(t *testing.T) {
 				{"ip:192.0.2.30:one", policy(t, alg, nil, 40, time.Hour), 0, 40},
 				{"ip:192.0.2.31:three", policy(t, alg, pen, 100, time.Second, 25, time.Minute, 1000, time.Hour), 1, 25},
 			}
-			// A first decision loads the script, so that the ones below find it.
+			// A first decision loads the library, so that the ones below find it.
 			var res rate.Result
 			require.NoError(t, store.Take(context.Background(), &rate.Request{Key: "ip:192.0.2.32:warm", Policy: clients[0].p, Cost: 1, Now: now}, &res))
-			before := commandStats(t, srv.Client())["evalsha"]
+			before := commandStats(t, srv.Client())["fcall"]
 
 			resume := freeze(t, srv)
 			const perClient = 150
@@ -69,7 +69,7 @@ func TestBatchDecidesLikeSeparateCalls(t *testing.T) {
 			resume()
 			wg.Wait()
 
-			calls := commandStats(t, srv.Client())["evalsha"] - before
+			calls := commandStats(t, srv.Client())["fcall"] - before
 			queued := len(clients)*perClient - 2
 			assert.Equal(t, 2+(queued+redisstore.MaxBatch-1)/redisstore.MaxBatch, calls, "script calls: the two in flight, then the queue in batches of at most %d", redisstore.MaxBatch)
 			for i, c := range clients {
@@ -95,8 +95,8 @@ func countdown(limit int64) []int64 {
 	return v
 }
 
-// gateHook holds script calls until released, or until their context ends: lone calls (one
-// request) until lone is closed, batches until batch is.
+// gateHook holds script calls (FCALL, EVALSHA, EVAL) until released, or until their
+// context ends: lone calls (one request) until lone is closed, batches until batch is.
 type gateHook struct {
 	lone, batch chan struct{}
 	waiting     atomic.Int64
@@ -106,7 +106,7 @@ func (h *gateHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h *gateHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		args := cmd.Args()
-		if name := cmd.Name(); name != "evalsha" && name != "eval" || len(args) < 4 {
+		if name := cmd.Name(); name != "fcall" && name != "evalsha" && name != "eval" || len(args) < 4 {
 			return next(ctx, cmd)
 		}
 		gate := h.lone
@@ -139,15 +139,9 @@ func (h *gateHook) open() {
 // open.
 func gatedStore(t *testing.T, cfg config.Config) (*redisstore.Store, *gateHook) {
 	t.Helper()
-	client, err := redisstore.NewClient(cfg.Redis)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = client.Close() })
 	hook := &gateHook{}
 	hook.open()
-	client.AddHook(hook)
-	store, err := redisstore.NewWithClient(client, cfg)
-	require.NoError(t, err)
-	return store, hook
+	return hookedStore(t, cfg, hook), hook
 }
 
 // TestBatchKeepsEachDecisionsDeadline: a decision whose budget ends while its batch is
@@ -169,7 +163,7 @@ func TestBatchKeepsEachDecisionsDeadline(t *testing.T) {
 		}
 		return err
 	}
-	require.NoError(t, take("ip:192.0.2.40:warm")) // loads the script
+	require.NoError(t, take("ip:192.0.2.40:warm")) // loads the library
 
 	lone, batch := make(chan struct{}), make(chan struct{})
 	hook.lone, hook.batch = lone, batch
@@ -213,7 +207,7 @@ func TestBatchFailsTheBreakerOnce(t *testing.T) {
 		var res rate.Result
 		return store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1}, &res)
 	}
-	require.NoError(t, take("ip:192.0.2.50:warm")) // loads the script
+	require.NoError(t, take("ip:192.0.2.50:warm")) // loads the library
 
 	held := make(chan struct{})
 	hook.lone, hook.batch = held, held

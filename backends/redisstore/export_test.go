@@ -24,3 +24,13 @@ func QueuedDecisions(s *Store) int {
 
 // MaxBatch exposes maxBatch.
 const MaxBatch = maxBatch
+
+// Library is the name of the Redis Function library of this version's decision code.
+func Library() string { return library.name }
+
+// LibraryAs returns the source of this version's library under another name, as another
+// version's library would be.
+func LibraryAs(name string) string { return librarySource(name, algorithmCodes()) }
+
+// RecheckFunctions exposes recheckFunctions.
+const RecheckFunctions = recheckFunctions

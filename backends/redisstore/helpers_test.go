@@ -69,6 +69,19 @@ func newStore(t testing.TB, cfg config.Config, opts ...redisstore.Option) *redis
 	return s
 }
 
+// hookedStore builds a Store with NewWithClient on a client for cfg.Redis that sends its
+// commands through hook; the client is closed when the test ends.
+func hookedStore(t testing.TB, cfg config.Config, hook redis.Hook, opts ...redisstore.Option) *redisstore.Store {
+	t.Helper()
+	client, err := redisstore.NewClient(cfg.Redis)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	client.AddHook(hook)
+	store, err := redisstore.NewWithClient(client, cfg, opts...)
+	require.NoError(t, err)
+	return store
+}
+
 // observer records backend observations by kind ("" = success).
 type observer struct {
 	mu    sync.Mutex
@@ -150,4 +163,10 @@ func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// startWithoutFunctions starts a redis-server whose FCALL and FUNCTION commands are
+// renamed away: to a Store, it answers as Redis 6 does.
+func startWithoutFunctions(t *testing.T) *redistest.Server {
+	return redistest.StartServer(t, redistest.WithArgs("--rename-command", "FCALL", "", "--rename-command", "FUNCTION", ""))
 }

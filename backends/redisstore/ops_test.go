@@ -17,38 +17,44 @@ import (
 
 var ops = []rate.Op{rate.OpTake, rate.OpCheck, rate.OpConsume, rate.OpPeek}
 
-// TestEveryOpAndResetIsOneRoundTrip: a check, a consume and a peek are one EVALSHA each,
-// like a take; a reset of three window lengths and the penalty is one UNLINK.
+// TestEveryOpAndResetIsOneRoundTrip: a check, a consume and a peek are one FCALL each (one
+// EVALSHA without Redis Functions), like a take; a reset of three window lengths and the
+// penalty is one UNLINK.
 func TestEveryOpAndResetIsOneRoundTrip(t *testing.T) {
 	t.Parallel()
-	srv := redistest.StartServer(t)
-	obs := newObserver()
-	store, counter := countingStore(t, srv, redisstore.WithObserver(obs))
-	pen := &rate.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: 10 * time.Second, Multiplier: 2, MaxCooldown: time.Minute}
-	ctx := context.Background()
-	for _, alg := range algorithms {
-		p := policy(t, alg, pen, 3, time.Second, 5, time.Minute, 50, time.Hour)
-		key := "ip:192.0.2.30:rt-" + alg.String()
-		var res rate.Result
-		require.NoError(t, store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res)) // loads the script
-		for _, op := range ops {
-			before := counter.n.Load()
-			for range 10 {
-				require.NoError(t, store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now(), Op: op}, &res))
+	for _, server := range servers {
+		t.Run(server.name, func(t *testing.T) {
+			t.Parallel()
+			srv := server.start(t)
+			obs := newObserver()
+			store, counter := countingStore(t, srv, redisstore.WithObserver(obs))
+			pen := &rate.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: 10 * time.Second, Multiplier: 2, MaxCooldown: time.Minute}
+			ctx := context.Background()
+			for _, alg := range algorithms {
+				p := policy(t, alg, pen, 3, time.Second, 5, time.Minute, 50, time.Hour)
+				key := "ip:192.0.2.30:rt-" + alg.String()
+				var res rate.Result
+				require.NoError(t, store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res)) // loads the code
+				for _, op := range ops {
+					before := counter.n.Load()
+					for range 10 {
+						require.NoError(t, store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now(), Op: op}, &res))
+					}
+					assert.Equal(t, int64(10), counter.n.Load()-before, "%s: round trips for 10 %ss", alg, op)
+					assert.Equal(t, server.command, counter.last.Load())
+				}
+				before := counter.n.Load()
+				require.NoError(t, store.Reset(ctx, key, []time.Duration{time.Second, time.Minute, time.Hour}))
+				assert.Equal(t, int64(1), counter.n.Load()-before, "%s: round trips for a reset", alg)
+				assert.Equal(t, "unlink", counter.last.Load())
+				assert.Zero(t, srv.Client().Exists(ctx, "ratelimit:{"+key+"}:1", "ratelimit:{"+key+"}:60", "ratelimit:{"+key+"}:3600", "ratelimit:{"+key+"}:penalty").Val())
 			}
-			assert.Equal(t, int64(10), counter.n.Load()-before, "%s: round trips for 10 %ss", alg, op)
-			assert.Equal(t, "evalsha", counter.last.Load())
-		}
-		before := counter.n.Load()
-		require.NoError(t, store.Reset(ctx, key, []time.Duration{time.Second, time.Minute, time.Hour}))
-		assert.Equal(t, int64(1), counter.n.Load()-before, "%s: round trips for a reset", alg)
-		assert.Equal(t, "unlink", counter.last.Load())
-		assert.Zero(t, srv.Client().Exists(ctx, "ratelimit:{"+key+"}:1", "ratelimit:{"+key+"}:60", "ratelimit:{"+key+"}:3600", "ratelimit:{"+key+"}:penalty").Val())
+			for _, op := range []string{"check", "consume", "peek"} {
+				assert.Equal(t, 10*len(algorithms), obs.op(op), "observations labelled %s", op)
+			}
+			assert.Equal(t, len(algorithms), obs.op("reset"))
+		})
 	}
-	for _, op := range []string{"check", "consume", "peek"} {
-		assert.Equal(t, 10*len(algorithms), obs.op(op), "observations labelled %s", op)
-	}
-	assert.Equal(t, len(algorithms), obs.op("reset"))
 }
 
 // writeCommands are the commands the scripts write with.

@@ -38,9 +38,10 @@ func WithObserver(obs backend.Observer) Option {
 	return optionFunc(func(o *options) { o.observer = obs })
 }
 
-// WithClock sets the clock of the error log's rate limiting and of the in-process
-// fallback store's sweeper (default time.Now). Decisions never use it: Redis decides with
-// its own TIME, and the local cache and fallback with [rate.Request.Now].
+// WithClock sets the clock of the error log's rate limiting, of the in-process fallback
+// store's sweeper and of the recheck of Redis Functions where they were unavailable
+// (default time.Now). Decisions never use it: Redis decides with its own TIME, and the
+// local cache and fallback with [rate.Request.Now].
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(o *options) {
 		if now != nil {

@@ -44,67 +44,94 @@ func (h *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 
 // countingStore returns a store on srv whose client counts the commands it sends.
 func countingStore(t *testing.T, srv *redistest.Server, opts ...redisstore.Option) (*redisstore.Store, *commandCounter) {
-	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
-	client, err := redisstore.NewClient(cfg.Redis)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = client.Close() })
 	counter := &commandCounter{}
-	client.AddHook(counter)
-	store, err := redisstore.NewWithClient(client, cfg, opts...)
-	require.NoError(t, err)
-	return store, counter
+	return hookedStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), counter, opts...), counter
+}
+
+// servers are the two kinds of Redis a Store decides on: with Redis Functions, where a
+// decision is an FCALL, and without (Redis before 7.0), where it is an EVALSHA. flush
+// empties a server of the decision code, and reload is what the decision after a flush
+// sends to load it again.
+var servers = []struct {
+	name, command string
+	start         func(t *testing.T) *redistest.Server
+	flush         func(ctx context.Context, c *redis.Client) error
+	reload        map[string]int
+}{
+	{
+		"functions", "fcall", func(t *testing.T) *redistest.Server { return redistest.StartServer(t) },
+		func(ctx context.Context, c *redis.Client) error { return c.FunctionFlush(ctx).Err() },
+		map[string]int{"fcall": 2, "function|load": 1}, // FCALL, Function not found, FUNCTION LOAD, FCALL again
+	},
+	{
+		"scripts", "evalsha", startWithoutFunctions,
+		func(ctx context.Context, c *redis.Client) error { return c.ScriptFlush(ctx).Err() },
+		map[string]int{"evalsha": 1, "eval": 1}, // EVALSHA, NOSCRIPT, EVAL
+	},
 }
 
 // TestOneRoundTripPerDecision: a decision over three windows with a penalty, allowed or
-// denied, is one EVALSHA.
+// denied, is one FCALL, or one EVALSHA without Redis Functions.
 func TestOneRoundTripPerDecision(t *testing.T) {
 	t.Parallel()
-	srv := redistest.StartServer(t)
-	store, counter := countingStore(t, srv)
-	pen := &rate.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: 10 * time.Second, Multiplier: 2, MaxCooldown: time.Minute}
-	for _, alg := range algorithms {
-		p := policy(t, alg, pen, 3, time.Second, 5, time.Minute, 50, time.Hour)
-		req := &rate.Request{Key: "ip:192.0.2.20:rt-" + alg.String(), Policy: p, Cost: 1, Now: time.Now()}
-		var res rate.Result
-		require.NoError(t, store.Take(context.Background(), req, &res)) // loads the script (EVALSHA, then EVAL)
-		before := counter.n.Load()
-		allowed, denied := 0, 0
-		for range 10 {
-			require.NoError(t, store.Take(context.Background(), req, &res))
-			if res.Allowed {
-				allowed++
-			} else {
-				denied++
+	for _, server := range servers {
+		t.Run(server.name, func(t *testing.T) {
+			t.Parallel()
+			store, counter := countingStore(t, server.start(t))
+			pen := &rate.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: 10 * time.Second, Multiplier: 2, MaxCooldown: time.Minute}
+			for _, alg := range algorithms {
+				p := policy(t, alg, pen, 3, time.Second, 5, time.Minute, 50, time.Hour)
+				req := &rate.Request{Key: "ip:192.0.2.20:rt-" + alg.String(), Policy: p, Cost: 1, Now: time.Now()}
+				var res rate.Result
+				require.NoError(t, store.Take(context.Background(), req, &res)) // loads the code
+				before := counter.n.Load()
+				allowed, denied := 0, 0
+				for range 10 {
+					require.NoError(t, store.Take(context.Background(), req, &res))
+					if res.Allowed {
+						allowed++
+					} else {
+						denied++
+					}
+				}
+				assert.Equal(t, int64(10), counter.n.Load()-before, "%s: round trips for 10 decisions", alg)
+				assert.Equal(t, server.command, counter.last.Load())
+				assert.Equal(t, 2, allowed, alg)
+				assert.Equal(t, 8, denied, alg)
 			}
-		}
-		assert.Equal(t, int64(10), counter.n.Load()-before, "%s: round trips for 10 decisions", alg)
-		assert.Equal(t, "evalsha", counter.last.Load())
-		assert.Equal(t, 2, allowed, alg)
-		assert.Equal(t, 8, denied, alg)
+		})
 	}
 }
 
-// TestScriptFlush: SCRIPT FLUSH between decisions (as after a restart or a failover to a
-// replica with an empty script cache) costs one EVAL, and the counters go on.
-func TestScriptFlush(t *testing.T) {
+// TestFlush: a server emptied of the decision code between decisions — FUNCTION FLUSH, or
+// SCRIPT FLUSH without Redis Functions, as after a restart without persistence or a
+// failover to a node that never had it — costs the decision after it one load, and the
+// counters go on.
+func TestFlush(t *testing.T) {
 	t.Parallel()
-	srv := redistest.StartServer(t)
-	store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()))
-	ctx := context.Background()
-	for _, alg := range algorithms {
-		p := policy(t, alg, nil, 10, time.Minute)
-		req := &rate.Request{Key: "ip:192.0.2.21:flush-" + alg.String(), Policy: p, Cost: 1, Now: time.Now()}
-		for i := range 3 {
-			require.NoError(t, srv.Client().ScriptFlush(ctx).Err())
-			var res rate.Result
-			require.NoError(t, store.Take(ctx, req, &res), "%s after SCRIPT FLUSH", alg)
-			assert.True(t, res.Allowed)
-			assert.Equal(t, int64(9-i), res.Windows[0].Remaining, alg)
-		}
+	for _, server := range servers {
+		t.Run(server.name, func(t *testing.T) {
+			t.Parallel()
+			srv := server.start(t)
+			store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()))
+			ctx := context.Background()
+			for _, alg := range algorithms {
+				p := policy(t, alg, nil, 10, time.Minute)
+				req := &rate.Request{Key: "ip:192.0.2.21:flush-" + alg.String(), Policy: p, Cost: 1, Now: time.Now()}
+				for i := range 3 {
+					require.NoError(t, server.flush(ctx, srv.Client()))
+					var res rate.Result
+					require.NoError(t, store.Take(ctx, req, &res), "%s after a flush", alg)
+					assert.True(t, res.Allowed)
+					assert.Equal(t, int64(9-i), res.Windows[0].Remaining, alg)
+				}
+			}
+			stats := commandStats(t, srv.Client())
+			for _, cmd := range []string{"fcall", "function|load", "evalsha", "eval"} {
+				assert.Equal(t, 3*len(algorithms)*server.reload[cmd], stats[cmd], "%s calls: those of one reload per flushed decision", cmd)
+			}
+		})
 	}
-	stats := commandStats(t, srv.Client())
-	assert.Equal(t, 3*len(algorithms), stats["eval"], "one EVAL per flushed decision")
-	assert.Equal(t, 3*len(algorithms), stats["evalsha"])
 }
 
 // commandStats returns the calls of each command from INFO commandstats.

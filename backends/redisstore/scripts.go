@@ -1,37 +1,64 @@
 package redisstore
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"strings"
 
 	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/redis/go-redis/v9"
 )
 
-// The decision scripts: for each algorithm, lua/prelude.lua + lua/<algorithm>.lua (+
+// The decision code: for each algorithm, lua/prelude.lua + lua/<algorithm>.lua (+
 // lua/bucket.lua for token_bucket and gcra, which share the token bucket arithmetic) +
-// lua/decide.lua, one self-contained script. The header of prelude.lua documents KEYS,
-// ARGV and the reply.
+// lua/decide.lua, which defines run, the entry point. The header of prelude.lua documents
+// KEYS, ARGV and the reply. Two programs are made of that one source:
+//
+//   - a script per algorithm, the code then `return run()`, for EVALSHA and EVAL;
+//   - one Redis Function library (Redis ≥ 7) with a function per algorithm, for FCALL,
+//     which defines the code once and runs it on every call (functions.go says when a
+//     Store uses which).
 //
 //go:embed lua/*.lua
 var luaFiles embed.FS
 
-// scripts holds one script per algorithm, indexed by rate.Algorithm. The store runs a
-// script with EVALSHA and falls back to EVAL on NOSCRIPT, which loads it again: after a
-// SCRIPT FLUSH, a restart, or a failover to a replica whose script cache is empty.
-var scripts = func() []*script {
+// scripts holds one script per algorithm, indexed by rate.Algorithm, and library the
+// Redis Function library of them all.
+var scripts, library = decisionCode(algorithmCodes())
+
+// script is one algorithm's decision code: its script's Lua source, for EVAL, and SHA1,
+// for EVALSHA; and the name of its function in the library, for FCALL.
+type script struct{ src, hash, function string }
+
+// functionLibrary is the Redis Function library of the decision code: its name, which
+// carries a hash of its code (so that Stores of different versions on one Redis never
+// replace each other's functions), and its source, for FUNCTION LOAD.
+type functionLibrary struct{ name, src string }
+
+// decisionCode returns the scripts and the library of each algorithm's code.
+func decisionCode(code map[rate.Algorithm]string) ([]*script, functionLibrary) {
+	sum := sha256.Sum256([]byte(librarySource("", code)))
+	name := "ratewarden_" + hex.EncodeToString(sum[:8])
 	var s []*script
 	for _, alg := range rate.Algorithms() {
-		src := scriptSource(alg)
-		s = append(s, &script{src: src, hash: redis.NewScript(src).Hash()})
+		src := code[alg] + "return run()\n"
+		s = append(s, &script{src: src, hash: redis.NewScript(src).Hash(), function: name + "_" + alg.String()})
 	}
-	return s
-}()
+	return s, functionLibrary{name: name, src: librarySource(name, code)}
+}
 
-// script is one decision script: its Lua source, for EVAL, and its SHA1, for EVALSHA.
-type script struct{ src, hash string }
+// algorithmCodes returns the Lua code of each algorithm.
+func algorithmCodes() map[rate.Algorithm]string {
+	code := map[rate.Algorithm]string{}
+	for _, alg := range rate.Algorithms() {
+		code[alg] = algorithmCode(alg)
+	}
+	return code
+}
 
-// scriptSource returns the whole Lua source of alg's script.
-func scriptSource(alg rate.Algorithm) string {
+// algorithmCode returns the Lua code of alg: it defines run and runs nothing.
+func algorithmCode(alg rate.Algorithm) string {
 	read := func(name string) string {
 		b, err := luaFiles.ReadFile("lua/" + name + ".lua")
 		if err != nil {
@@ -43,5 +70,41 @@ func scriptSource(alg rate.Algorithm) string {
 	if alg == rate.TokenBucket || alg == rate.GCRA {
 		src += read("bucket") + "\n"
 	}
-	return src + read("decide") + "\nreturn run()\n"
+	return src + read("decide") + "\n"
+}
+
+// libraryPreamble starts the library after its shebang line. While Redis 7.0 loads a
+// library, its code sees neither redis.call nor the standard libraries (math, string, …),
+// which the decision code keeps in locals as it starts: so each function defines its
+// algorithm's code on its first call, and keeps it (lazy).
+const libraryPreamble = `-- ratewarden's rate limit decisions: one function per algorithm, made by
+-- github.com/ratewarden/ratewarden/backends/redisstore from its lua/*.lua (docs/redis.md).
+-- The name carries a hash of the code: a library of another version is another library.
+
+-- lazy returns a function that calls define once, on its first call, and from then on
+-- calls the function define returned.
+local function lazy(define)
+  local run
+  return function(keys, args)
+    if not run then
+      run = define()
+    end
+    return run(keys, args)
+  end
+end
+`
+
+// librarySource returns the library's source under name, from each algorithm's code:
+// each function's KEYS and ARGV are locals of its code that it sets on every call.
+func librarySource(name string, code map[rate.Algorithm]string) string {
+	var b strings.Builder
+	b.WriteString("#!lua name=" + name + "\n" + libraryPreamble)
+	for _, alg := range rate.Algorithms() {
+		b.WriteString("\nredis.register_function{function_name = '" + name + "_" + alg.String() + "',\n" +
+			"  description = 'ratewarden: " + alg.String() + " decisions', callback = lazy(function()\n" +
+			"local KEYS, ARGV\n")
+		b.WriteString(code[alg])
+		b.WriteString("return function(keys, args)\n  KEYS, ARGV = keys, args\n  return run()\nend\nend)}\n")
+	}
+	return b.String()
 }

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 // TestSentinelFailover kills the master of a Sentinel group under traffic (fail_mode
 // local, so every request keeps being decided) and measures the disruption: the time
 // from the kill to the first decision served by Redis again, on the promoted replica.
-// Counters replicated before the kill carry over; limiting resumes on the new master.
+// Counters replicated before the kill carry over, and so does the Redis Function library
+// (the new master needs no FUNCTION LOAD); limiting resumes on the new master.
 func TestSentinelFailover(t *testing.T) {
 	t.Parallel()
 	sg := redistest.StartSentinel(t, redistest.WithDownAfter(time.Second))
@@ -36,7 +38,8 @@ func TestSentinelFailover(t *testing.T) {
 		},
 	}
 	obs := newObserver()
-	store := newStore(t, cfg, redisstore.WithObserver(obs))
+	logs := &syncBuffer{}
+	store := newStore(t, cfg, redisstore.WithObserver(obs), redisstore.WithLogger(jsonLogger(logs)))
 	lim, err := core.New(cfg, core.WithStore(store))
 	require.NoError(t, err)
 	ctx := context.Background()
@@ -53,6 +56,7 @@ func TestSentinelFailover(t *testing.T) {
 	}
 	require.True(t, servedByRedis(decide(lim, "192.0.2.61")))
 	require.NoError(t, sg.Master().Client().Do(ctx, "WAIT", 1, 2000).Err())
+	assert.Equal(t, []string{redisstore.Library()}, libraries(t, sg.Replica().Client()), "the library replicated with the counters")
 
 	old := sg.Master().Addr()
 	killed := time.Now()
@@ -86,4 +90,5 @@ func TestSentinelFailover(t *testing.T) {
 	res = take()
 	assert.False(t, res.Allowed, "limiting resumed on the new master")
 	assert.False(t, res.Fallback)
+	assert.Equal(t, 1, strings.Count(logs.String(), `"msg":"redis_function_library_loaded"`), "loaded on the first master only")
 }

@@ -58,6 +58,7 @@ type Store struct {
 	observer    backend.Observer
 	errlog      *backend.ErrorLog
 	breaker     *breaker
+	fn          *functions         // whether decisions call Redis Functions (functions.go)
 	local       *memorystore.Store // fail_mode = "local"; nil otherwise
 	cache       *denialCache       // redis.local_cache; nil when off
 
@@ -66,9 +67,9 @@ type Store struct {
 
 	batchers []*batcher   // per algorithm, on one Redis (batch.go); nil on a Cluster
 	inflight atomic.Int64 // decisions running on a Cluster (see pipelined)
-	loaded   sync.Map     // *script → struct{}: scripts a Cluster ran for this store (see load)
+	loaded   sync.Map     // *script → struct{}: code a Cluster ran for this store (see load)
 	loadMu   sync.Mutex
-	loading  map[*script]chan struct{} // scripts a decision is loading (see load)
+	loading  map[*script]chan struct{} // code a decision is loading (see load)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -142,6 +143,7 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 		observer:    o.observer,
 		errlog:      backend.NewErrorLog(o.logger, o.now),
 		breaker:     newBreaker(cfg.Redis.CircuitBreaker, o.logger),
+		fn:          newFunctions(c, o.now, o.logger),
 		loading:     map[*script]chan struct{}{},
 	}
 	// One Redis holds every key: batch the decisions. (A FailoverClient is a *redis.Client
@@ -222,9 +224,10 @@ func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate
 
 // run sends c: on one Redis, through the script's batcher, which decides it with the
 // decisions that come meanwhile in one call (batch.go); on a Cluster, alone when it is the
-// only decision running, else by EVALSHA through the AutoPipeliner, pipelined with the
-// concurrent ones into one round trip. It loads the script with EVAL when Redis answers
-// NOSCRIPT (its first use, or after a restart, a failover or SCRIPT FLUSH).
+// only decision running, else through the AutoPipeliner, pipelined with the concurrent
+// ones into one round trip. The call is an FCALL, or an EVALSHA where Redis Functions are
+// unavailable (functions.go); the code is loaded when Redis lacks it (its first use, or
+// after a restart, a failover, FUNCTION FLUSH or SCRIPT FLUSH).
 func (s *Store) run(c *call) ([]int64, error) {
 	if s.batchers != nil {
 		return s.batchers[c.pl.algorithm].decide(c)
@@ -251,18 +254,30 @@ func (s *Store) pipelined(c *call) ([]int64, error) {
 	if _, ok := s.loaded.Load(sc); !ok {
 		return s.load(c, false)
 	}
-	err := s.evalsha(c)
-	if err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
-		return c.reply, err
+	v := viaEVALSHA
+	if s.fn.use() {
+		v = viaFCALL
 	}
-	s.loaded.Delete(sc)
-	return s.load(c, true)
+	err := s.submit(c, v)
+	switch {
+	case v == viaFCALL && unsupported(err):
+		s.fn.unavailable(err)
+		return s.execAlone(c, false)
+	case notFound(err), redis.HasErrorPrefix(err, "NOSCRIPT"):
+		s.loaded.Delete(sc)
+		return s.load(c, true)
+	}
+	if v == viaFCALL {
+		s.fn.answered(err)
+	}
+	return c.reply, err
 }
 
-// execAlone runs c alone on the client, on a Cluster (exec; EVAL first when eval), and
-// remembers that Redis has the script once it ran there, for the pipelined EVALSHAs.
-func (s *Store) execAlone(c *call, eval bool) ([]int64, error) {
-	reply, err := s.exec(c.ctx, c.pl.script, []*call{c}, eval)
+// execAlone runs c alone on the client, on a Cluster (exec; loading the code first when
+// missing), and remembers that Redis has the code once it ran there, for the pipelined
+// calls.
+func (s *Store) execAlone(c *call, missing bool) ([]int64, error) {
+	reply, err := s.exec(c.ctx, c.pl.script, []*call{c}, missing)
 	if ran(err) {
 		s.loaded.Store(c.pl.script, struct{}{})
 	}
@@ -270,12 +285,12 @@ func (s *Store) execAlone(c *call, eval bool) ([]int64, error) {
 	return c.reply, c.err
 }
 
-// evalsha runs c's script through the AutoPipeliner. The AutoPipeliner runs a batch on
-// its own context, bounded by the client's read and write timeouts (redis.timeout), so
-// the wait is bounded by c.ctx here: a decision never waits for Redis past its budget,
-// whatever its batch does.
-func (s *Store) evalsha(c *call) error {
-	cmd := command(c.ctx, c.pl.script, false, []*call{c})
+// submit runs c's code, as v says, through the AutoPipeliner. The AutoPipeliner runs a
+// batch on its own context, bounded by the client's read and write timeouts
+// (redis.timeout), so the wait is bounded by c.ctx here: a decision never waits for Redis
+// past its budget, whatever its batch does.
+func (s *Store) submit(c *call, v via) error {
+	cmd := command(c.ctx, c.pl.script, v, []*call{c})
 	if err := s.pipe.Submit(c.ctx, cmd).WaitContext(c.ctx); err != nil {
 		return err
 	}
@@ -283,13 +298,13 @@ func (s *Store) evalsha(c *call) error {
 	return c.err
 }
 
-// load runs c when the store does not know its script is in Redis's script cache, on a
-// Cluster: on the store's first use of the script (noscript false: EVALSHA first, in case
-// another instance loaded it), or after an EVALSHA found NOSCRIPT (noscript true: EVAL).
-// One decision per script does so, unpipelined, and the decisions that come meanwhile
-// wait for it and then run EVALSHA, pipelined: a burst on a fresh Redis or a fresh store
-// sends one copy of the script, not one per decision.
-func (s *Store) load(c *call, noscript bool) ([]int64, error) {
+// load runs c when the store does not know its code is in Redis, on a Cluster: on the
+// store's first use of the code (missing false: FCALL or EVALSHA first, in case another
+// instance loaded it), or after a pipelined call found it missing (missing true: FUNCTION
+// LOAD or EVAL at once). One decision per script does so, unpipelined, and the decisions
+// that come meanwhile wait for it and then run pipelined: a burst on a fresh Redis or a
+// fresh store sends one copy of the code, not one per decision.
+func (s *Store) load(c *call, missing bool) ([]int64, error) {
 	sc := c.pl.script
 	s.loadMu.Lock()
 	done, loading := s.loading[sc]
@@ -305,7 +320,7 @@ func (s *Store) load(c *call, noscript bool) ([]int64, error) {
 			s.loadMu.Unlock()
 			close(done)
 		}()
-		return s.execAlone(c, noscript)
+		return s.execAlone(c, missing)
 	}
 	select {
 	case <-done:
@@ -348,11 +363,11 @@ func (s *Store) Reset(ctx context.Context, key string, periods []time.Duration) 
 	return nil
 }
 
-// ran reports whether a script call that returned err reached the script: it succeeded,
-// or Redis answered an error other than NOSCRIPT. Redis then has the script cached.
+// ran reports whether a call that returned err reached the code: it succeeded, or Redis
+// answered an error other than NOSCRIPT and "Function not found". Redis then has the code.
 func ran(err error) bool {
 	var rerr redis.Error
-	return err == nil || errors.As(err, &rerr) && !redis.HasErrorPrefix(err, "NOSCRIPT")
+	return err == nil || errors.As(err, &rerr) && !redis.HasErrorPrefix(err, "NOSCRIPT") && !notFound(err)
 }
 
 // failure observes and logs a failed operation and returns its *Error.

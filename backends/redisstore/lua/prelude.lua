@@ -1,6 +1,9 @@
--- ratewarden: one decision in one round trip. Each algorithm's script is prelude.lua, then
+-- ratewarden: one decision in one round trip. Each algorithm's code is prelude.lua, then
 -- <algorithm>.lua (and bucket.lua for token_bucket and gcra), then decide.lua, which defines
--- run, the entry point, then `return run()` (see scripts.go). The arithmetic mirrors
+-- run, the entry point. Two programs are made of that code (scripts.go): a script, which
+-- ends with `return run()` and defines everything again on every EVALSHA; and a function of
+-- a Redis Function library, which defines everything once, on its first call after the
+-- library is loaded, and calls run on every FCALL. The arithmetic mirrors
 -- core/<algorithm>.go and core/rate/penalty.go step for step; docs/redis.md describes the
 -- keys.
 --
@@ -16,6 +19,7 @@
 -- KEYS  every request's keys, request after request
 -- ARGV  [1] d, then per request: its number of keys, its number of arguments m, and its m
 --       arguments, A below
+-- (A function's keys and args, which it makes KEYS and ARGV.)
 --
 -- A request's keys, K: one key per window, in the policy's order, then the penalty key
 -- when penalties are on. They share one hash tag, so they live in one Cluster slot (a batch
