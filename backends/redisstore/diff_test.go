@@ -31,18 +31,24 @@ import (
 func TestSameResultsAsMemory(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
+	sameResultsAsMemory(t, redisConfig(config.RedisStandalone, false, srv.Addr()), 3)
+}
+
+// sameResultsAsMemory is TestSameResultsAsMemory on the Redis cfg describes, with runs
+// sequences per algorithm and penalty setting.
+func sameResultsAsMemory(t *testing.T, cfg config.Config, runs int) {
 	seed := testSeed(t)
 	for _, alg := range rate.Algorithms() {
 		for _, withPenalty := range []bool{false, true} {
 			name := fmt.Sprintf("%s/penalty=%v", alg, withPenalty)
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				for run := range 3 {
+				for run := range runs {
 					rng := rand.New(rand.NewPCG(seed, uint64(run)<<8|uint64(alg)<<1|b2u(withPenalty)))
 					mem := memorystore.New(config.MemoryConfig{})
 					ref := memorystore.New(config.MemoryConfig{})
 					t.Cleanup(func() { _, _ = mem.Close(), ref.Close() })
-					red := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
+					red := newStore(t, cfg, redisstore.WithRequestTime())
 					compare(t, rng, stores{mem, red, ref}, alg, withPenalty, fmt.Sprintf("seed %d run %d", seed, run))
 				}
 			})

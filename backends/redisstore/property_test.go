@@ -59,21 +59,27 @@ import (
 // RATEWARDEN_SEED replays one.
 func TestPolicyChangesNeverOverAdmit(t *testing.T) {
 	t.Parallel()
-	runs := 3
+	srv := redistest.StartServer(t)
+	policyChangesNeverOverAdmit(t, redisConfig(config.RedisStandalone, false, srv.Addr()), 3)
+}
+
+// policyChangesNeverOverAdmit is TestPolicyChangesNeverOverAdmit on the Redis cfg
+// describes, with runs sequences per algorithm unless RATEWARDEN_PROPERTY_RUNS says.
+func policyChangesNeverOverAdmit(t *testing.T, cfg config.Config, runs int) {
 	if v := os.Getenv("RATEWARDEN_PROPERTY_RUNS"); v != "" {
 		var err error
 		runs, err = strconv.Atoi(v)
 		require.NoError(t, err)
 	}
-	srv := redistest.StartServer(t)
 	seed := testSeed(t)
 	for _, alg := range rate.Algorithms() {
 		t.Run(alg.String(), func(t *testing.T) {
 			t.Parallel()
 			for run := range runs {
 				rng := rand.New(rand.NewPCG(seed, uint64(run)<<8|uint64(alg)))
-				prefix := fmt.Sprintf("%s-%d", alg, run) // the runs share one server
-				newSequence(t, rng, alg, srv.Addr(), prefix).run(t, fmt.Sprintf("seed %d run %d", seed, run))
+				cfg := cfg
+				cfg.KeyPrefix = fmt.Sprintf("%s-%d", alg, run) // the runs share one Redis
+				newSequence(t, rng, alg, cfg).run(t, fmt.Sprintf("seed %d run %d", seed, run))
 			}
 		})
 	}
@@ -144,7 +150,8 @@ type admission struct {
 
 var propertyPeriods = []time.Duration{time.Second, 2 * time.Second, 10 * time.Second, time.Minute}
 
-func newSequence(t *testing.T, rng *rand.Rand, alg rate.Algorithm, addr, keyPrefix string) *sequence {
+// newSequence returns a sequence of alg whose Redis store cfg describes.
+func newSequence(t *testing.T, rng *rand.Rand, alg rate.Algorithm, cfg config.Config) *sequence {
 	s := &sequence{rng: rng, alg: alg, appNow: storetest.Base, trueNow: storetest.Base, tokens: map[string]string{}, counted: map[counter]*usage{}}
 	for _, tier := range []string{"", "gold", "silver"} {
 		claims := jwt.MapClaims{"sub": "u"}
@@ -161,8 +168,6 @@ func newSequence(t *testing.T, rng *rand.Rand, alg rate.Algorithm, addr, keyPref
 	}
 	clock := func() time.Time { return s.appNow }
 	mem := memorystore.New(config.MemoryConfig{SweepInterval: time.Hour}, memorystore.WithClock(clock))
-	cfg := redisConfig(config.RedisStandalone, false, addr)
-	cfg.KeyPrefix = keyPrefix
 	red := newStore(t, cfg, redisstore.WithRequestTime())
 	s.memOps, s.redOps = &opStore{Store: mem}, &opStore{Store: red}
 	var err error
