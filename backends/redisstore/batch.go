@@ -148,7 +148,7 @@ func (s *Store) evalsha(ctx context.Context, sc *script, calls []*call, eval boo
 	}
 	cmd := command(ctx, sc, v, calls)
 	err := s.client.Process(ctx, cmd)
-	if !eval && redis.HasErrorPrefix(err, "NOSCRIPT") {
+	if !eval && noScript(err) {
 		cmd = command(ctx, sc, viaEVAL, calls)
 		err = s.client.Process(ctx, cmd)
 	}

@@ -134,18 +134,20 @@ func (s *Store) loadLibrary(ctx context.Context, key string) error {
 	return err
 }
 
-// notFound reports Redis's answer to an FCALL of a function it does not have.
-func notFound(err error) bool { return redis.HasErrorPrefix(err, "Function not found") }
+// notFound reports Redis's answer to an FCALL of a function it does not have. (The
+// checks of err against nil here spare the decisions that succeed an allocation:
+// HasErrorPrefix's errors.As moves its target to the heap.)
+func notFound(err error) bool { return err != nil && redis.HasErrorPrefix(err, "Function not found") }
 
 // exists reports Redis's answer to a FUNCTION LOAD of a library it has.
 func exists(err error) bool {
 	var rerr redis.Error
-	return errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), "ERR Library '") && strings.HasSuffix(rerr.Error(), "' already exists")
+	return err != nil && errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), "ERR Library '") && strings.HasSuffix(rerr.Error(), "' already exists")
 }
 
 // unsupported reports answers that mean this Redis will not run our functions: FCALL or
 // FUNCTION is an unknown command (Redis before 7.0, or a renamed command), or an ACL
 // denies it (NOPERM).
 func unsupported(err error) bool {
-	return redis.HasErrorPrefix(err, "unknown command") || redis.HasErrorPrefix(err, "NOPERM")
+	return err != nil && (redis.HasErrorPrefix(err, "unknown command") || redis.HasErrorPrefix(err, "NOPERM"))
 }

@@ -263,7 +263,7 @@ func (s *Store) pipelined(c *call) ([]int64, error) {
 	case v == viaFCALL && unsupported(err):
 		s.fn.unavailable(err)
 		return s.execAlone(c, false)
-	case notFound(err), redis.HasErrorPrefix(err, "NOSCRIPT"):
+	case notFound(err), noScript(err):
 		s.loaded.Delete(sc)
 		return s.load(c, true)
 	}
@@ -366,9 +366,15 @@ func (s *Store) Reset(ctx context.Context, key string, periods []time.Duration) 
 // ran reports whether a call that returned err reached the code: it succeeded, or Redis
 // answered an error other than NOSCRIPT and "Function not found". Redis then has the code.
 func ran(err error) bool {
+	if err == nil {
+		return true
+	}
 	var rerr redis.Error
-	return err == nil || errors.As(err, &rerr) && !redis.HasErrorPrefix(err, "NOSCRIPT") && !notFound(err)
+	return errors.As(err, &rerr) && !noScript(err) && !notFound(err)
 }
+
+// noScript reports Redis's answer to an EVALSHA of a script it does not have.
+func noScript(err error) bool { return err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") }
 
 // failure observes and logs a failed operation and returns its *Error.
 func (s *Store) failure(ctx context.Context, operation string, err error, took time.Duration) *Error {
