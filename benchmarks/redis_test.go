@@ -101,7 +101,7 @@ type namedDecider struct {
 }
 
 // BenchmarkRedis compares Redis decisions of ratewarden's store (each algorithm: server
-// time, concurrent decisions batched into one EVALSHA, docs/redis.md), go-redis/redis_rate
+// time, concurrent decisions batched into one FCALL, docs/redis.md), go-redis/redis_rate
 // (GCRA, one EVALSHA per decision) and ulule/limiter's Redis store (fixed window, one
 // EVALSHA per decision) on one local redis-server, with 1, 16 and 64 callers deciding at once. Same limit
 // (1,000 per minute), the same 10,000 distinct keys walked in turn, so that every
@@ -155,10 +155,11 @@ func BenchmarkRedis(b *testing.B) {
 }
 
 // redisUse is what redis-server has spent so far: cmdUS the time its script calls ran (INFO
-// commandstats usec of EVAL and EVALSHA, the commands the scripts call included, reading
-// and writing sockets not), cpuUS its process's CPU time (INFO cpu, user + sys:
+// commandstats usec of EVAL, EVALSHA and FCALL, the commands the scripts call included,
+// reading and writing sockets not), cpuUS its process's CPU time (INFO cpu, user + sys:
 // everything, network I/O included), and scripts the number of those script calls (fewer
-// than the decisions when a library batches them). Every library decides with scripts.
+// than the decisions when a library batches them). Every library decides with scripts
+// (ratewarden with Redis Functions, which are scripts loaded once).
 type redisUse struct{ cmdUS, cpuUS, scripts float64 }
 
 // redisCost reads srv's redisUse. The benchmarks report its increase per decision: how
@@ -178,7 +179,7 @@ func redisCost(b *testing.B, srv *redistest.Server) redisUse {
 		}
 		// The commands a script calls have lines of their own, whose time the script's
 		// includes: only the script calls count.
-		if !strings.HasPrefix(line, "cmdstat_eval:") && !strings.HasPrefix(line, "cmdstat_evalsha:") {
+		if !isScriptCall(line) {
 			continue
 		}
 		for field := range strings.SplitSeq(line[strings.IndexByte(line, ':')+1:], ",") {
@@ -195,6 +196,17 @@ func redisCost(b *testing.B, srv *redistest.Server) redisUse {
 		}
 	}
 	return u
+}
+
+// isScriptCall reports whether an INFO commandstats line is a script call's: EVAL, EVALSHA
+// or FCALL.
+func isScriptCall(line string) bool {
+	for _, cmd := range []string{"cmdstat_eval:", "cmdstat_evalsha:", "cmdstat_fcall:"} {
+		if strings.HasPrefix(line, cmd) {
+			return true
+		}
+	}
+	return false
 }
 
 // processCPU is the CPU time this process has used, user and system: the benchmarks
@@ -219,12 +231,10 @@ func TestDeniedFloodRedisCalls(t *testing.T) {
 		require.NoError(t, err)
 		n := 0
 		for line := range strings.SplitSeq(info, "\n") {
-			for _, cmd := range []string{"cmdstat_evalsha:calls=", "cmdstat_eval:calls="} {
-				if rest, ok := strings.CutPrefix(strings.TrimSpace(line), cmd); ok {
-					v, _, _ := strings.Cut(rest, ",")
-					c, _ := strconv.Atoi(v)
-					n += c
-				}
+			if line = strings.TrimSpace(line); isScriptCall(line) {
+				v, _, _ := strings.Cut(strings.TrimPrefix(line[strings.IndexByte(line, ':')+1:], "calls="), ",")
+				c, _ := strconv.Atoi(v)
+				n += c
 			}
 		}
 		return n
@@ -239,7 +249,7 @@ func TestDeniedFloodRedisCalls(t *testing.T) {
 			Redis: config.RedisConfig{Addrs: []string{srv.Addr()}, LocalCache: config.Bool(cache), Timeout: 5 * time.Second}}
 		store, err := redisstore.New(cfg)
 		require.NoError(t, err)
-		var warm rate.Result // loads the script (EVALSHA, NOSCRIPT, EVAL) before counting
+		var warm rate.Result // loads the library (FCALL, FUNCTION LOAD, FCALL) before counting
 		require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.2:default", Policy: p, Cost: 1, Now: time.Now()}, &warm))
 		before, denied := scriptCalls(), 0
 		start := time.Now()
