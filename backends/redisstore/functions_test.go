@@ -339,6 +339,65 @@ func toAny(s []string) []any {
 	return a
 }
 
+// documentedACL is the ACL user docs/redis.md gives for the default key_prefix.
+const documentedACL = "ratewarden on >secret ~ratelimit:* resetchannels -@all +@connection +fcall +function|load +evalsha +eval +time +get +set +del +unlink +zadd +zcard +zrange +zrangebyscore +zremrangebyscore +zscore +pexpire"
+
+// TestDocumentedACL: a store whose user has exactly the ACL docs/redis.md gives decides
+// every algorithm, with several windows and a penalty, for every op, replaces a sliding
+// window's stale admissions and another algorithm's state, and resets, by Redis Functions:
+// every data command the ACL allows ran, nothing was denied, and nothing made the store
+// fall back to scripts.
+func TestDocumentedACL(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	ctx := context.Background()
+	admin := srv.Client()
+	require.NoError(t, admin.Do(ctx, append([]any{"ACL", "SETUSER"}, toAny(strings.Fields(documentedACL))...)...).Err())
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
+	cfg.Redis.Username, cfg.Redis.Password = "ratewarden", "secret"
+	logs := &syncBuffer{}
+	store := newStore(t, cfg, redisstore.WithLogger(jsonLogger(logs)))
+	take := func(key string, p *rate.Policy, op rate.Op) rate.Result {
+		t.Helper()
+		var res rate.Result
+		require.NoError(t, store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Op: op}, &res), "%s %s", key, op)
+		return res
+	}
+	pen := &rate.PenaltyPolicy{Threshold: 1, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}
+	for _, alg := range algorithms {
+		p := policy(t, alg, pen, 2, time.Second, 3, time.Minute)
+		key := "ip:192.0.2.75:acl-" + alg.String()
+		denied := false
+		for _, op := range append(ops, ops...) {
+			for range 2 {
+				denied = denied || !take(key, p, op).Allowed
+			}
+		}
+		assert.True(t, denied, "%s: the penalty ran", alg)
+		require.NoError(t, store.Reset(ctx, key, []time.Duration{time.Second, time.Minute}))
+	}
+	// A sliding window with an admission that left it long ago and one a second old, and
+	// one key holding another algorithm's state.
+	sw := policy(t, rate.SlidingWindow, nil, 5, time.Minute)
+	serverNow, err := admin.Time(ctx).Result()
+	require.NoError(t, err)
+	recent := serverNow.Add(-time.Second).UnixMicro()
+	require.NoError(t, admin.ZAdd(ctx, "ratelimit:{ip:192.0.2.76:old}:60", redis.Z{Score: 1, Member: "1:1:1"},
+		redis.Z{Score: float64(recent), Member: fmt.Sprintf("%d:1:1", recent)}, redis.Z{Score: -2, Member: "#"}).Err())
+	assert.Equal(t, int64(3), take("ip:192.0.2.76:old", sw, rate.OpTake).Windows[0].Remaining)
+	require.NoError(t, admin.Set(ctx, "ratelimit:{ip:192.0.2.76:other}:60", "fixed_window 1 1", 0).Err())
+	assert.Equal(t, int64(4), take("ip:192.0.2.76:other", sw, rate.OpTake).Windows[0].Remaining)
+
+	assert.NotContains(t, logs.String(), "redis_functions_unavailable")
+	assert.NotContains(t, logs.String(), "redis_error")
+	stats := commandStats(t, admin)
+	assert.Equal(t, 1, stats["function|load"])
+	assert.Zero(t, stats["evalsha"]+stats["eval"])
+	for _, cmd := range []string{"time", "get", "set", "del", "unlink", "zadd", "zcard", "zrange", "zrangebyscore", "zremrangebyscore", "zscore", "pexpire"} {
+		assert.Positive(t, stats[cmd], "the store ran %s", cmd)
+	}
+}
+
 // TestRingUsesScripts: a Store on a redis.Ring of the caller's decides with the scripts:
 // go-redis would send a keyless FUNCTION LOAD to one shard of its choosing.
 func TestRingUsesScripts(t *testing.T) {
