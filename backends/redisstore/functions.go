@@ -20,7 +20,7 @@ import (
 // bucket's FCALL 29 µs against its EVALSHA's 38, a GCRA's 20 against 25; every algorithm's
 // call costs Redis a fifth to a quarter less (docs/redis.md, "Measured").
 //
-// So a Store calls the functions, FCALL, and loads the library lazily, as it loads scripts:
+// So a Store made WithFunctions calls the functions, FCALL, and loads the library lazily, as it loads scripts:
 // when Redis answers that the function does not exist (its first use on that server, a
 // restart without persistence, FUNCTION FLUSH, a failover to a node that never had it, a
 // Cluster master that never had it), the Store loads the library — FUNCTION LOAD without
@@ -50,16 +50,19 @@ type functions struct {
 	logger *slog.Logger
 }
 
-// newFunctions returns the functions state of a Store on c: on, for a Client (standalone,
-// Sentinel) or a ClusterClient; never for another client (a Ring), whose keyless
-// FUNCTION LOAD go-redis sends to one shard of its choosing.
-func newFunctions(c redis.UniversalClient, now func() time.Time, logger *slog.Logger) *functions {
+// newFunctions returns the functions state of a Store on c: on when enabled
+// ([WithFunctions]) for a Client (standalone, Sentinel) or a ClusterClient; never for
+// another client (a Ring), whose keyless FUNCTION LOAD go-redis sends to one shard of its
+// choosing.
+func newFunctions(c redis.UniversalClient, enabled bool, now func() time.Time, logger *slog.Logger) *functions {
 	f := &functions{now: now, logger: logger}
 	switch c.(type) {
 	case *redis.Client, *redis.ClusterClient:
-	default:
-		f.retry.Store(math.MaxInt64)
+		if enabled {
+			return f
+		}
 	}
+	f.retry.Store(math.MaxInt64)
 	return f
 }
 

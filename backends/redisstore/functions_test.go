@@ -405,7 +405,7 @@ func TestRingUsesScripts(t *testing.T) {
 	a, b := redistest.StartServer(t), redistest.StartServer(t)
 	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": a.Addr(), "b": b.Addr()}})
 	t.Cleanup(func() { _ = ring.Close() })
-	store, err := redisstore.NewWithClient(ring, redisConfig(config.RedisStandalone, false, a.Addr()))
+	store, err := redisstore.NewWithClient(ring, redisConfig(config.RedisStandalone, false, a.Addr()), redisstore.WithFunctions())
 	require.NoError(t, err)
 	p := policy(t, rate.TokenBucket, nil, 10, time.Minute)
 	for i := range 20 {
@@ -420,4 +420,27 @@ func TestRingUsesScripts(t *testing.T) {
 		calls += stats["evalsha"]
 	}
 	assert.Equal(t, 20, calls, "one EVALSHA per decision")
+}
+
+// TestScriptsByDefault: without WithFunctions a Store decides by EVALSHA, as SPEC section 5
+// specifies, on a server that has Redis Functions, and loads no library into it.
+func TestScriptsByDefault(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	store, err := redisstore.New(redisConfig(config.RedisStandalone, false, srv.Addr()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	p := policy(t, rate.TokenBucket, nil, 10, time.Minute)
+	for i := range 5 {
+		var res rate.Result
+		require.NoError(t, store.Take(context.Background(), &rate.Request{Key: fmt.Sprintf("ip:192.0.2.78:r%d", i), Policy: p, Cost: 1}, &res))
+		assert.True(t, res.Allowed)
+	}
+	stats := commandStats(t, srv.Client())
+	assert.Zero(t, stats["fcall"]+stats["function|load"], "no FCALL, no library")
+	assert.Equal(t, 5, stats["evalsha"], "one EVALSHA per decision")
+	assert.Equal(t, 1, stats["eval"], "the first answered NOSCRIPT and loaded the script")
+	libs, err := srv.Client().FunctionList(context.Background(), redis.FunctionListQuery{}).Result()
+	require.NoError(t, err)
+	assert.Empty(t, libs)
 }

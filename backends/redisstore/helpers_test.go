@@ -60,24 +60,26 @@ func redisConfig(mode string, localCache bool, addrs ...string) config.Config {
 	}
 }
 
-// newStore builds a Store with New and closes it when the test ends.
+// newStore builds a Store with New, WithFunctions and opts, and closes it when the test
+// ends. The tests run the suites over FCALL this way; over EVALSHA, the default, on a
+// server without Functions (TestSuitesWithoutFunctions) and TestScriptsByDefault.
 func newStore(t testing.TB, cfg config.Config, opts ...redisstore.Option) *redisstore.Store {
 	t.Helper()
-	s, err := redisstore.New(cfg, opts...)
+	s, err := redisstore.New(cfg, append([]redisstore.Option{redisstore.WithFunctions()}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
-// hookedStore builds a Store with NewWithClient on a client for cfg.Redis that sends its
-// commands through hook; the client is closed when the test ends.
+// hookedStore builds a Store with NewWithClient (WithFunctions, then opts) on a client for
+// cfg.Redis that sends its commands through hook; the client is closed when the test ends.
 func hookedStore(t testing.TB, cfg config.Config, hook redis.Hook, opts ...redisstore.Option) *redisstore.Store {
 	t.Helper()
 	client, err := redisstore.NewClient(cfg.Redis)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
 	client.AddHook(hook)
-	store, err := redisstore.NewWithClient(client, cfg, opts...)
+	store, err := redisstore.NewWithClient(client, cfg, append([]redisstore.Option{redisstore.WithFunctions()}, opts...)...)
 	require.NoError(t, err)
 	return store
 }

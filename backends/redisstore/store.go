@@ -143,7 +143,7 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 		observer:    o.observer,
 		errlog:      backend.NewErrorLog(o.logger, o.now),
 		breaker:     newBreaker(cfg.Redis.CircuitBreaker, o.logger),
-		fn:          newFunctions(c, o.now, o.logger),
+		fn:          newFunctions(c, o.functions, o.now, o.logger),
 		loading:     map[*script]chan struct{}{},
 	}
 	// One Redis holds every key: batch the decisions. (A FailoverClient is a *redis.Client
