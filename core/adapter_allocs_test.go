@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/config"
@@ -51,4 +52,21 @@ func TestGateAllocsWithAnEscapedPath(t *testing.T) {
 		h.lim.Gate(core.Input{Request: req}, header)
 	})
 	assert.Equal(t, 2.0, allocs)
+}
+
+// TestGateAllocsInEachPathView: reading an escaped path as the router does allocates
+// nothing more; the decoded path (gin) needs no EscapedPath at all.
+func TestGateAllocsInEachPathView(t *testing.T) {
+	h := newHarness(t, config.Config{Endpoints: []config.Endpoint{endpoint("users", "/api/v1/users/{id}", 1000)}})
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/users/%6De", nil)
+	req.RemoteAddr = "203.0.113.7:41000"
+	header := http.Header{}
+	for view, want := range map[core.PathView]float64{core.PathSegmentsUnescaped: 2, core.PathSegmentsRaw: 2, core.PathDecoded: 1} {
+		_, d := h.lim.Gate(core.Input{Request: req, PathView: view}, header) // the store's first sight of the key allocates
+		require.Equal(t, "users", d.Rule)
+		allocs := testing.AllocsPerRun(100, func() {
+			h.lim.Gate(core.Input{Request: req, PathView: view}, header)
+		})
+		assert.Equalf(t, want, allocs, "view %d", view)
+	}
 }

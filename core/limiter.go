@@ -54,6 +54,9 @@ type Input struct {
 	// request's method does not match its path, so that a router whose template costs a
 	// lookup (chi, whose middleware runs before routing) pays for it only then.
 	RouteOf func(*http.Request) string
+	// PathView is how the router reads the request's path to route it; rules match the
+	// path as it does. The zero value is net/http's ServeMux's ([PathSegmentsUnescaped]).
+	PathView PathView
 	// Key, when not empty, replaces the client identity (scope "key"): it comes from a
 	// custom key function (the adapters' WithKeyFunc), or from a handler deciding under a
 	// key it computed (the username of a login form, see [GateRule]), and takes precedence
@@ -77,6 +80,27 @@ type Input struct {
 	// fromHandler is set by GateRule: a count_statuses rule consumes at once.
 	fromHandler bool
 }
+
+// PathView is how a router reads a request's path to route it, which rules follow so
+// that a request counts under the rule of the route its router serves (docs/rules.md).
+// The views differ only for a path sent with escapes of its own (url.URL.RawPath set).
+type PathView uint8
+
+// The path views of the routers ratewarden has adapters for.
+const (
+	// PathSegmentsUnescaped is net/http's ServeMux: the escaped path is split on "/" and
+	// each segment is unescaped after, so "/users/m%65" is "/users/me" and "/users/a%2Fb"
+	// is the one segment "a/b" after "users".
+	PathSegmentsUnescaped PathView = iota
+	// PathSegmentsRaw is chi and echo (and gin with UseRawPath or UseEscapedPath): the
+	// escaped path's segments are compared as sent, undecoded, so "/users/m%65" is a
+	// segment "m%65" that a static "me" does not match, and "%2F" stays inside its
+	// segment.
+	PathSegmentsRaw
+	// PathDecoded is gin's default: the decoded path (url.URL.Path), so "/users/m%65" is
+	// "/users/me" and "/users/a%2Fb" is "/users/a/b".
+	PathDecoded
+)
 
 // New validates cfg and builds a Limiter. Its store is the [WithStore] option, or else
 // the backend the configuration names, which must be registered (see backend.Register):

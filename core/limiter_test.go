@@ -64,6 +64,42 @@ func TestRuleResolutionPicksTheMostSpecificMatch(t *testing.T) {
 	}
 }
 
+// TestRulesReadThePathAsTheRouterDoes: a path sent with escapes meets the rule of the
+// route its router serves: net/http's ServeMux unescapes each segment, chi and echo
+// compare the segments as sent, gin routes the decoded path (core.PathView).
+func TestRulesReadThePathAsTheRouterDoes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, config.Config{Endpoints: []config.Endpoint{
+		endpoint("compute", "/api/v1/compute", 10, "POST"),
+		endpoint("users", "/api/v1/users/{id}", 10),
+		endpoint("user-posts", "/api/v1/users/{id}/posts", 10),
+		endpoint("me", "/api/v1/users/me", 10),
+	}})
+	views := []core.PathView{core.PathSegmentsUnescaped, core.PathSegmentsRaw, core.PathDecoded}
+	tests := []struct {
+		method, path, route string
+		want                [3]string // for each of views
+	}{
+		{"GET", "/api/v1/users/me", "", [3]string{"me", "me", "me"}},
+		{"GET", "/api/v1/users/m%65", "", [3]string{"me", "users", "me"}},
+		{"GET", "/api/v1/users/%6De", "", [3]string{"me", "users", "me"}},
+		{"GET", "/api/v1/users/a%2Fb", "", [3]string{"users", "users", "default"}},
+		{"GET", "/api/v1/users/42%2Fposts", "", [3]string{"users", "users", "user-posts"}},
+		{"GET", "/api/v1/users/%2e", "", [3]string{"users", "users", "default"}},
+		{"GET", "/api/v1/users/%2e", "/api/v1/users/:id", [3]string{"users", "users", "users"}},
+		{"POST", "/api/v1/%63ompute", "", [3]string{"compute", "default", "compute"}},
+	}
+	for _, tt := range tests {
+		for i, view := range views {
+			req := httptest.NewRequest(tt.method, tt.path, nil)
+			req.RemoteAddr = "198.51.100.1:1"
+			d := new(core.Decision)
+			h.lim.Decide(core.Input{Request: req, Route: tt.route, PathView: view}, d)
+			assert.Equalf(t, tt.want[i], d.Rule, "%s %s (route %q), view %d", tt.method, tt.path, tt.route, view)
+		}
+	}
+}
+
 // TestAStaleRawPathIsIgnored: a middleware that rewrote r.URL.Path and left RawPath as it
 // was has the new path matched, as net/http's ServeMux routes it (url.URL.EscapedPath).
 func TestAStaleRawPathIsIgnored(t *testing.T) {

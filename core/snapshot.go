@@ -209,17 +209,20 @@ func (r *rule) sharesMethodWith(o *rule) bool {
 // only when a rule does not match the path) and whose methods include the method, else
 // the default rule. Equally specific rules keep configuration order.
 //
-// The path is matched as routers split it: the escaped path's segments, each unescaped,
-// so that "/users/a%2Fb", which net/http's ServeMux, chi and echo serve as
-// "/users/{id}", meets that rule without a route template. A path escaped the default way
-// has no RawPath and no "%2F": its decoded form has the same segments and is matched as
-// it is, at no cost.
+// The path is matched as in.PathView says the router reads it: a path sent with escapes
+// of its own (RawPath set) is matched by its escaped segments, each unescaped
+// (PathSegmentsUnescaped: "/users/a%2Fb" is "/users/{id}" to net/http's ServeMux) or as
+// sent (PathSegmentsRaw: chi and echo serve "/users/m%65" with "/users/{id}", not
+// "/users/me"), or decoded (PathDecoded, gin). A path escaped the default way has no
+// RawPath and no "%2F": every view has the same segments, matched on the decoded path at
+// no cost.
 func (s *snapshot) resolve(r *http.Request, in *Input) *rule {
 	method, path, route := r.Method, r.URL.Path, in.Route
-	escaped := r.URL.RawPath != ""
+	escaped := r.URL.RawPath != "" && in.PathView != PathDecoded
 	if escaped {
 		path = r.URL.EscapedPath() // RawPath when it encodes Path, else Path re-escaped
 	}
+	unescape := escaped && in.PathView == PathSegmentsUnescaped
 	routed := route != "" || in.RouteOf == nil
 	var best *rule
 	for _, rl := range s.endpoints {
@@ -227,7 +230,7 @@ func (s *snapshot) resolve(r *http.Request, in *Input) *rule {
 			continue
 		}
 		var matched bool
-		if escaped {
+		if unescape {
 			matched = rl.Pattern.MatchEscaped(path)
 		} else {
 			matched = rl.Pattern.Match(path)
@@ -237,7 +240,7 @@ func (s *snapshot) resolve(r *http.Request, in *Input) *rule {
 				route, routed = in.RouteOf(r), true
 			}
 			// A route equal to the decoded path was just matched; an escaped path was not
-			// ("/api%2Fv1/x" is routed "/api/v1/x" by gin, which routes decoded paths).
+			// (a router's template is written decoded).
 			if route == "" || !escaped && route == path || !rl.Pattern.Match(route) {
 				continue
 			}

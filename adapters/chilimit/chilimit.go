@@ -28,10 +28,11 @@ func Middleware(lim *core.Limiter, opts ...Option) func(http.Handler) http.Handl
 	return httplimit.Middleware(lim, withRoutes(opts)...)
 }
 
-// withRoutes puts chi's route pattern first, so that an option of the caller's may
-// replace it.
+// withRoutes puts chi's route pattern and path view first, so that an option of the
+// caller's may replace them. chi routes url.URL.RawPath when it is set, comparing the
+// segments as sent: "/users/m%65" is served by "/users/{id}", not "/users/me".
 func withRoutes(opts []Option) []Option {
-	return append([]Option{httplimit.WithRouteFunc(routePattern)}, opts...)
+	return append([]Option{httplimit.WithRouteFunc(routePattern), httplimit.WithPathView(core.PathSegmentsRaw)}, opts...)
 }
 
 // Allow is [httplimit.Allow]: it decides r again from inside its handler, under the rule

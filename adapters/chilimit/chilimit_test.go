@@ -30,7 +30,7 @@ func TestConformance(t *testing.T) {
 				switch rt.Kind {
 				case adaptertest.OK:
 					d, ok := chilimit.FromContext(r.Context())
-					adaptertest.WriteReply(w, d, ok)
+					adaptertest.WriteReply(w, rt, d, ok)
 				case adaptertest.Fail:
 					adaptertest.WriteFail(w)
 				case adaptertest.Panic:
@@ -38,7 +38,7 @@ func TestConformance(t *testing.T) {
 				case adaptertest.Named:
 					if chilimit.Allow(w, r, adaptertest.NamedRule, adaptertest.NamedKey(r)) {
 						d, ok := chilimit.FromContext(r.Context())
-						adaptertest.WriteReply(w, d, ok)
+						adaptertest.WriteReply(w, rt, d, ok)
 					}
 				}
 			})

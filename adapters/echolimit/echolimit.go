@@ -14,7 +14,7 @@ import (
 // misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
 // your own to handle that error, to reload the configuration, or to close the Limiter.
 func New(cfg config.Config, opts ...Option) echo.MiddlewareFunc {
-	o := adapter.Collect(opts)
+	o := adapter.Collect(core.PathSegmentsRaw, opts)
 	return middleware(core.MustNew(cfg, o.Core...), o)
 }
 
@@ -28,7 +28,7 @@ func New(cfg config.Config, opts ...Option) echo.MiddlewareFunc {
 // with fail_mode "closed" is answered 503, or by the [WithErrorHandler] hook. The handler
 // does not run in either case.
 func Middleware(lim *core.Limiter, opts ...Option) echo.MiddlewareFunc {
-	return middleware(lim, adapter.Collect(opts))
+	return middleware(lim, adapter.Collect(core.PathSegmentsRaw, opts))
 }
 
 func middleware(lim *core.Limiter, o *adapter.Options[echo.Context]) echo.MiddlewareFunc {

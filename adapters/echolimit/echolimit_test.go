@@ -42,7 +42,7 @@ func TestConformance(t *testing.T) {
 					}
 				}
 				d, ok := echolimit.FromContext(c)
-				adaptertest.WriteReply(c.Response(), d, ok)
+				adaptertest.WriteReply(c.Response(), rt, d, ok)
 				return nil
 			})
 		}

@@ -14,7 +14,7 @@ import (
 // misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
 // your own to handle that error, to reload the configuration, or to close the Limiter.
 func New(cfg config.Config, opts ...Option) gin.HandlerFunc {
-	o := adapter.Collect(opts)
+	o := adapter.Collect(core.PathDecoded, opts)
 	return middleware(core.MustNew(cfg, o.Core...), o)
 }
 
@@ -27,7 +27,7 @@ func New(cfg config.Config, opts ...Option) gin.HandlerFunc {
 // configuration, or by the [WithDeniedHandler] hook; one the backend could not decide
 // with fail_mode "closed" is answered 503, or by the [WithErrorHandler] hook.
 func Middleware(lim *core.Limiter, opts ...Option) gin.HandlerFunc {
-	return middleware(lim, adapter.Collect(opts))
+	return middleware(lim, adapter.Collect(core.PathDecoded, opts))
 }
 
 func middleware(lim *core.Limiter, o *adapter.Options[*gin.Context]) gin.HandlerFunc {

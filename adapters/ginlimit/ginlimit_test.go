@@ -32,7 +32,7 @@ func TestConformance(t *testing.T) {
 				switch rt.Kind {
 				case adaptertest.OK:
 					d, ok := ginlimit.FromContext(c)
-					adaptertest.WriteReply(c.Writer, d, ok)
+					adaptertest.WriteReply(c.Writer, rt, d, ok)
 				case adaptertest.Fail:
 					c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal"})
 				case adaptertest.Panic:
@@ -40,7 +40,7 @@ func TestConformance(t *testing.T) {
 				case adaptertest.Named:
 					if ginlimit.Allow(c, adaptertest.NamedRule, adaptertest.NamedKey(c.Request)) {
 						d, ok := ginlimit.FromContext(c)
-						adaptertest.WriteReply(c.Writer, d, ok)
+						adaptertest.WriteReply(c.Writer, rt, d, ok)
 					}
 				}
 			})
@@ -222,4 +222,33 @@ func TestNilHooksAnswerByDefault(t *testing.T) {
 	rec := adaptertest.Serve(r, http.MethodGet, "/api", "203.0.113.7:1")
 	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
 	assert.Contains(t, rec.Body.String(), `"error":"rate_limit_exceeded"`)
+}
+
+// An engine with UseRawPath routes "/users/m%65" with "/users/:id", not "/users/me":
+// WithPathView(core.PathSegmentsRaw) has the rules read it so, and the tight {id} rule
+// refuses it; gin's default view reads the decoded "/users/me".
+func TestPathViewOfAnEngineRoutingRawPaths(t *testing.T) {
+	t.Parallel()
+	cfg := config.Config{Endpoints: []config.Endpoint{
+		{Name: "me", Pattern: "/api/v1/users/me", Limits: config.Limits{Limit: 100, Window: time.Minute}},
+		{Name: "users", Pattern: "/api/v1/users/{id}", Limits: config.Limits{Limit: 2, Window: time.Minute}},
+	}}
+	engine := func(opts ...ginlimit.Option) *gin.Engine {
+		r := gin.New()
+		r.UseRawPath = true
+		r.Use(ginlimit.New(cfg, append([]ginlimit.Option{quiet}, opts...)...))
+		r.GET("/api/v1/users/me", ok)
+		r.GET("/api/v1/users/:id", ok)
+		return r
+	}
+	raw := engine(ginlimit.WithPathView(core.PathSegmentsRaw))
+	for _, path := range []string{"/api/v1/users/m%65", "/api/v1/users/%6De"} {
+		rec := adaptertest.Serve(raw, http.MethodGet, path, "203.0.113.7:1")
+		require.Equal(t, http.StatusOK, rec.Code)
+		assert.Equal(t, `"users";q=2;w=60`, rec.Header().Get("RateLimit-Policy"), path)
+	}
+	assert.Equal(t, http.StatusTooManyRequests, adaptertest.Serve(raw, http.MethodGet, "/api/v1/users/m%65", "203.0.113.7:1").Code)
+
+	rec := adaptertest.Serve(engine(), http.MethodGet, "/api/v1/users/m%65", "203.0.113.7:1")
+	assert.Equal(t, `"me";q=100;w=60`, rec.Header().Get("RateLimit-Policy"), "gin's default view")
 }

@@ -35,6 +35,12 @@ func WithSkipper(skip func(c *gin.Context) bool) Option { return adapter.WithSki
 // API keys, use core.WithKeyLookup, which counts unknown keys by address.
 func WithKeyFunc(key func(c *gin.Context) string) Option { return adapter.WithKeyFunc(key) }
 
+// WithPathView tells the middleware how the engine reads a request's path to route it,
+// so that rules match a path sent with escapes ("/users/m%65") as gin does. The default
+// is gin's default, core.PathDecoded (url.URL.Path); an engine with UseRawPath or
+// UseEscapedPath set routes the escaped path undecoded: core.PathSegmentsRaw.
+func WithPathView(view core.PathView) Option { return adapter.WithPathView[*gin.Context](view) }
+
 // WithDeniedHandler replaces the 429 response. The handler runs after c.Abort, with the
 // rate-limit headers and Retry-After already set on c.Writer; it must write the response
 // (d.WriteResponse(c.Writer) writes the default one).

@@ -38,7 +38,7 @@ func serveMux(withRoutes bool) adaptertest.Mount {
 				switch rt.Kind {
 				case adaptertest.OK:
 					d, ok := httplimit.FromContext(r.Context())
-					adaptertest.WriteReply(w, d, ok)
+					adaptertest.WriteReply(w, rt, d, ok)
 				case adaptertest.Fail:
 					adaptertest.WriteFail(w)
 				case adaptertest.Panic:
@@ -46,7 +46,7 @@ func serveMux(withRoutes bool) adaptertest.Mount {
 				case adaptertest.Named:
 					if httplimit.Allow(w, r, adaptertest.NamedRule, adaptertest.NamedKey(r)) {
 						d, ok := httplimit.FromContext(r.Context())
-						adaptertest.WriteReply(w, d, ok)
+						adaptertest.WriteReply(w, rt, d, ok)
 					}
 				}
 			})

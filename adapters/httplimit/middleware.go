@@ -15,7 +15,7 @@ import (
 // misconfiguration fails at start, never per request. Use [Middleware] with a Limiter of
 // your own to handle the error, to reload the configuration, or to close the Limiter.
 func New(cfg config.Config, opts ...Option) func(http.Handler) http.Handler {
-	o := adapter.Collect(opts)
+	o := adapter.Collect(core.PathSegmentsUnescaped, opts)
 	return middleware(core.MustNew(cfg, o.Core...), o)
 }
 
@@ -28,7 +28,7 @@ func New(cfg config.Config, opts ...Option) func(http.Handler) http.Handler {
 // hook; one the backend could not decide with fail_mode "closed" is answered 503, or by
 // the [WithErrorHandler] hook. The handler does not run in either case.
 func Middleware(lim *core.Limiter, opts ...Option) func(http.Handler) http.Handler {
-	return middleware(lim, adapter.Collect(opts))
+	return middleware(lim, adapter.Collect(core.PathSegmentsUnescaped, opts))
 }
 
 func middleware(lim *core.Limiter, o *adapter.Options[*http.Request]) func(http.Handler) http.Handler {

@@ -40,6 +40,13 @@ func WithKeyFunc(key func(*http.Request) string) Option { return adapter.WithKey
 // being decided (the one the handler gets).
 func WithRouteFunc(route func(*http.Request) string) Option { return adapter.WithRouteFunc(route) }
 
+// WithPathView tells the middleware how the router reads a request's path to route it,
+// so that rules match a path sent with escapes ("/users/m%65", "/users/a%2Fb") as the
+// router does. The default is net/http's ServeMux's, core.PathSegmentsUnescaped; a router
+// that routes url.URL.RawPath undecoded (chi, which chilimit sets) wants
+// core.PathSegmentsRaw, one that routes url.URL.Path core.PathDecoded.
+func WithPathView(view core.PathView) Option { return adapter.WithPathView[*http.Request](view) }
+
 // WithDeniedHandler replaces the 429 response. The handler runs instead of the route's
 // handler, with the rate-limit headers and Retry-After already set on w.Header(); it
 // must write the response (d.WriteResponse(w) writes the default one). r carries the

@@ -52,13 +52,17 @@ type Options[C any] struct {
 	skip  func(C) bool
 	key   func(C) string
 	route func(C) string
+	// path is how the router reads a path: the adapter's, or [WithPathView]'s.
+	path core.PathView
 	// denied and unavailable are [WithDeniedHandler] and [WithErrorHandler].
 	denied, unavailable Handler[C]
 }
 
 // Collect applies opts in order: a later option replaces an earlier one of the same kind.
-func Collect[C any](opts []Option[C]) *Options[C] {
-	o := &Options[C]{}
+// view is how the adapter's router reads a request's path to route it (core.PathView),
+// which [WithPathView] replaces.
+func Collect[C any](view core.PathView, opts []Option[C]) *Options[C] {
+	o := &Options[C]{path: view}
 	for _, opt := range opts {
 		if opt.apply != nil {
 			opt.apply(o)
@@ -89,6 +93,14 @@ func WithRouteFunc[C any](route func(C) string) Option[C] {
 	return Option[C]{func(o *Options[C]) { o.route = route }}
 }
 
+// WithPathView tells the middleware how the router reads a request's path to route it,
+// replacing the adapter's own view, so that rules match the path as the router does: for
+// a router other than the adapter's default (a chi router behind httplimit, gin with
+// UseRawPath).
+func WithPathView[C any](view core.PathView) Option[C] {
+	return Option[C]{func(o *Options[C]) { o.path = view }}
+}
+
 // WithDeniedHandler replaces the 429 response.
 func WithDeniedHandler[C any](h Handler[C]) Option[C] {
 	return Option[C]{func(o *Options[C]) { o.denied = h }}
@@ -107,10 +119,10 @@ func (o *Options[C]) Skip(c C) bool { return o.skip != nil && o.skip(c) }
 
 // Input is the decision input for the request r of c: route is the framework's route
 // template ("" when it has none), replaced by [WithRouteFunc]'s when set; the key is
-// [WithKeyFunc]'s. When C is *http.Request (httplimit, chilimit), the route function is
+// [WithKeyFunc]'s; the path view is the one [Collect] was given, or [WithPathView]'s. When C is *http.Request (httplimit, chilimit), the route function is
 // left to the decision (core.Input.RouteOf), which calls it only when a rule needs it.
 func (o *Options[C]) Input(c C, r *http.Request, route string) core.Input {
-	in := core.Input{Request: r, Route: route}
+	in := core.Input{Request: r, Route: route, PathView: o.path}
 	if o.route != nil {
 		if f, ok := any(o.route).(func(*http.Request) string); ok {
 			in.RouteOf = f // C is the request: asked only when a rule needs it (core.Input)

@@ -4,7 +4,8 @@
 // answer identically (SPEC sections 1 to 3): bursts and the 429 that follows, the exact
 // X-RateLimit-*, RateLimit, RateLimit-Policy and Retry-After headers on 2xx, 4xx, 429
 // and 5xx responses, the 429 body in both formats, the 503 of fail_mode = "closed",
-// per-endpoint counters, route templates, ids holding an escaped slash, HEAD under a rule
+// per-endpoint counters, route templates, ids holding an escaped slash, escaped paths
+// counted under the rule of the route the router serves, HEAD under a rule
 // that lists GET, the 404 and 405 the router answers to unrouted requests, requests a
 // skipper lets through, tiers from signed tokens, API keys and their tiers from the
 // application's lookup (found, not found, timed out), rule scopes (ip, global),
@@ -102,14 +103,15 @@ func (r Route) ColonPath() string {
 	return b.String()
 }
 
-// Routes are the routes every [Mount] serves: those of the example apps (SPEC section 8)
-// and one that panics.
+// Routes are the routes every [Mount] serves: those of the example apps (SPEC section 8),
+// a static route beside "/api/v1/users/{id}" and one that panics.
 var Routes = []Route{
 	{http.MethodGet, "/api/v1/test", OK},
 	{http.MethodGet, "/health", OK},
 	{http.MethodGet, "/api/v1/compute", OK},
 	{http.MethodPost, "/api/v1/compute", OK},
 	{http.MethodGet, "/api/v1/users/{id}", OK},
+	{http.MethodGet, "/api/v1/users/me", OK},
 	{http.MethodGet, "/api/v1/error", Fail},
 	{http.MethodGet, "/api/v1/panic", Panic},
 	{http.MethodPost, "/api/v1/signin", Named},
@@ -126,9 +128,13 @@ type Reply struct {
 	Tier    string `json:"tier,omitempty"`
 }
 
-// WriteReply answers an [OK] route: 200 with the JSON [Reply] for d and ok, the results
-// of the adapter's FromContext.
-func WriteReply(w http.ResponseWriter, d *core.Decision, ok bool) {
+// RouteHeader names, in the answer of an [OK] route, the route the router served the
+// request with: its [Route.Path].
+const RouteHeader = "X-Adaptertest-Route"
+
+// WriteReply answers the [OK] route rt: 200 with the JSON [Reply] for d and ok, the
+// results of the adapter's FromContext, and rt's path in [RouteHeader].
+func WriteReply(w http.ResponseWriter, rt Route, d *core.Decision, ok bool) {
 	r := Reply{Status: "ok", Decided: ok && d != nil}
 	if r.Decided {
 		r.Outcome, r.Rule, r.Tier = d.Outcome.String(), d.Rule, d.Tier
@@ -138,6 +144,7 @@ func WriteReply(w http.ResponseWriter, d *core.Decision, ok bool) {
 	}
 	body, _ := json.Marshal(r)
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set(RouteHeader, rt.Path)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }

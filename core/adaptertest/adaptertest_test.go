@@ -26,7 +26,8 @@ func TestColonPath(t *testing.T) {
 func TestWriteReplyWithoutDecision(t *testing.T) {
 	t.Parallel()
 	rec := httptest.NewRecorder()
-	adaptertest.WriteReply(rec, nil, false)
+	adaptertest.WriteReply(rec, adaptertest.Route{Path: "/health"}, nil, false)
 	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Equal(t, "/health", rec.Header().Get(adaptertest.RouteHeader))
 	assert.JSONEq(t, `{"status":"ok","decided":false}`, rec.Body.String())
 }

@@ -557,20 +557,70 @@ func cases() []testCase {
 		},
 		{
 			// "/api/v1/users/a%2Fb" is the route "/api/v1/users/{id}" to net/http's
-			// ServeMux, chi and echo (gin answers 404: it routes the decoded path); the rule
-			// sees the path's segments as they do, with a route template or without.
+			// ServeMux, chi and echo; the rule sees the path's segments as they do, with a
+			// route template or without. gin routes the decoded path "/api/v1/users/a/b",
+			// which is no route: it answers 404, and the request counts under the default
+			// rule as every unrouted request does.
 			name:   "ids holding an escaped slash or dot stay under the {id} rule that refused the client",
 			config: config.Config{Endpoints: []config.Endpoint{{Name: "users", Pattern: "/api/v1/users/{id}", Limits: perMinute(2)}}},
 			run: func(t *testing.T, s *server) {
 				policy := `"users";q=2;w=60`
-				rec := s.do(request{path: "/api/v1/users/a%2Fb", remote: "203.0.113.8:1"})
+				rec := s.do(request{path: "/api/v1/users/%2e", remote: "203.0.113.8:1"})
 				want{limit: 2, remaining: 1, resetIn: 30, name: "users", policy: policy}.check(t, s, rec)
 				s.allow(t, 2, request{path: "/api/v1/users/1"})
+				unrouted := int64(0)
 				for _, id := range []string{"3", "a%2Fb", "c%2fd", "e%2Ff%2Fg", "%2e", "%2E%2e"} {
-					rec := s.deny(t, request{path: "/api/v1/users/" + id})
-					want{limit: 2, remaining: 0, resetIn: 60, name: "users", policy: policy, retryAfter: 30}.check(t, s, rec)
+					path := "/api/v1/users/" + id
+					switch served := s.routeOf(path); served {
+					case "/api/v1/users/{id}":
+						rec := s.deny(t, request{path: path})
+						want{limit: 2, remaining: 0, resetIn: 60, name: "users", policy: policy, retryAfter: 30}.check(t, s, rec)
+					case "":
+						unrouted++
+						require.Containsf(t, id, "%2", "%s: only a router that decodes the path before routing serves no route", path)
+						rec := s.do(request{path: path})
+						require.Equal(t, http.StatusNotFound, rec.Code, path)
+						assert.Equal(t, `"default";q=100;w=60`, rec.Header().Get("RateLimit-Policy"), path)
+					default:
+						t.Fatalf("%s is served by %s", path, served)
+					}
 				}
-				assert.EqualValues(t, 99, remaining(t, s.allow(t, 1, request{})), "the default counter saw none of them")
+				assert.EqualValues(t, 99-unrouted, remaining(t, s.allow(t, 1, request{})), "the default counter saw only the unrouted ones")
+			},
+		},
+		{
+			// Routers read "m%65" differently: net/http's ServeMux and gin decode it to the
+			// static route "/api/v1/users/me"; chi and echo compare the segment as sent and
+			// serve it with "/api/v1/users/{id}". Each request counts under the rule of the
+			// route its router served, so on chi and echo the tight rule refuses it.
+			name: "an escaped static word counts under the rule of the route the router serves",
+			config: config.Config{Endpoints: []config.Endpoint{
+				{Name: "me", Pattern: "/api/v1/users/me", Limits: perMinute(100)},
+				{Name: "users", Pattern: "/api/v1/users/{id}", Limits: perMinute(2)},
+			}},
+			run: func(t *testing.T, s *server) {
+				ruleOf := map[string]string{"/api/v1/users/me": "me", "/api/v1/users/{id}": "users"}
+				require.Equal(t, "/api/v1/users/me", s.routeOf("/api/v1/users/me"))
+				require.Equal(t, "/api/v1/users/{id}", s.routeOf("/api/v1/users/7"))
+				paths := []string{"/api/v1/users/m%65", "/api/v1/users/%6De"}
+				served := s.routeOf(paths[0])
+				require.Contains(t, ruleOf, served, "%s is served by a users route", paths[0])
+				for _, path := range paths {
+					require.Equal(t, served, s.routeOf(path), "%s and %s are served alike", path, paths[0])
+					rec := s.allow(t, 1, request{path: path})
+					assert.Equal(t, served, rec.Header().Get(RouteHeader))
+					assert.Equalf(t, ruleOf[served], reply(t, rec).Rule, "%s, served by %s", path, served)
+				}
+				if ruleOf[served] == "users" {
+					for _, path := range append(paths, "/api/v1/users/7") {
+						rec := s.deny(t, request{path: path})
+						want{limit: 2, remaining: 0, resetIn: 60, name: "users", policy: `"users";q=2;w=60`, retryAfter: 30}.check(t, s, rec)
+					}
+					assert.EqualValues(t, 99, remaining(t, s.allow(t, 1, request{path: "/api/v1/users/me"})))
+				} else {
+					assert.EqualValues(t, 97, remaining(t, s.allow(t, 1, request{path: "/api/v1/users/me"})))
+					assert.EqualValues(t, 1, remaining(t, s.allow(t, 1, request{path: "/api/v1/users/7"})))
+				}
 			},
 		},
 		{

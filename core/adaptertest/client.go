@@ -101,6 +101,12 @@ func (s *server) deny(t *testing.T, r request) *httptest.ResponseRecorder {
 	return rec
 }
 
+// routeOf is the route the router serves path with, [RouteHeader] of the answer to a
+// GET the skipper lets through (so nothing counts it), or "" when no [OK] route served it.
+func (s *server) routeOf(path string) string {
+	return s.do(request{path: path, skip: true}).Header().Get(RouteHeader)
+}
+
 // reply decodes the [Reply] of an OK route.
 func reply(t *testing.T, rec *httptest.ResponseRecorder) Reply {
 	t.Helper()

@@ -97,9 +97,10 @@ func parseSegment(part string, last bool) (segment, error) {
 func (p *Pattern) Match(path string) bool { return p.match(path, false) }
 
 // MatchEscaped reports whether path, escaped as sent (url.URL.EscapedPath), matches the
-// pattern, seeing its segments as net/http's ServeMux, chi and echo route them: path is
-// split on "/" first and each segment is unescaped after, so "/users/a%2Fb" is the one
-// segment "a/b" after "users" and matches "/users/{id}". Empty and "." segments are
+// pattern, seeing its segments as net/http's ServeMux routes them: path is split on "/"
+// first and each segment is unescaped after, so "/users/a%2Fb" is the one segment "a/b"
+// after "users" and matches "/users/{id}". (chi and echo compare the escaped segments
+// undecoded: Match on the escaped path reads a path as they do.) Empty and "." segments are
 // ignored as by Match; an escaped dot ("%2e") is a segment, as routers clean only the
 // literal ones. A segment with a malformed escape ("%zz", which net/http's server answers
 // 400 before any handler) is compared as it is. It does not allocate.
