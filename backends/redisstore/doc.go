@@ -9,10 +9,10 @@
 //	cfg.Redis = config.RedisConfig{Addrs: []string{"redis:6379"}} // or mode "sentinel", "cluster"
 //	lim, err := core.New(cfg)
 //
-// Each decision is one call of Lua code — on Redis 7 and later an FCALL of a function of
-// the Redis Function library the Store loads (FUNCTION LOAD) when the server lacks it;
-// else EVALSHA of the same code as a script, with EVAL when the server lost it (see
-// docs/redis.md on what is loaded, ACLs and the fallback): one round trip that checks
+// Each decision is one call of Lua code — EVALSHA of the algorithm's script, with EVAL
+// when the server lost it; or, with WithFunctions on Redis 7 and later, an FCALL of a
+// function of the Redis Function library the Store loads (FUNCTION LOAD) when the server
+// lacks it (see docs/redis.md on what is loaded, ACLs and the fallback): one round trip that checks
 // every window of the rule and the penalty, and consumes in every window only when all
 // allow (a consume of count_statuses counts beyond full, see rate.OpConsume), deciding
 // with the Redis server's clock.
