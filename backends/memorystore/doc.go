@@ -20,7 +20,9 @@
 // recently used key of its own shard (to within a second; with up to 256 shards, an
 // approximation of the store's LRU order that costs no store-wide lock). While several
 // goroutines insert into a full store at once, one of them may pass over a fresh key in
-// a shard another holds. Each eviction is reported to a [backend.MemoryObserver] and a
+// a shard another holds. Finding a fresh key costs O(1) keys visited per insert, amortised:
+// a sweep of a shard records its soonest-expiring keys, which later inserts take from, so
+// keys that expire one at a time do not make each insert sweep its shard. Each eviction is reported to a [backend.MemoryObserver] and a
 // live key's eviction is logged at warn at most once a minute, since it hands its client a
 // fresh quota. Keys whose state has returned to that of a fresh key are also swept every
 // memory.sweep_interval.

@@ -24,11 +24,33 @@ type shard struct {
 	seed maphash.Seed // the store's
 	lru  entry        // sentinel: lru.next is the most recently used key, lru.prev the least
 	// nextExpiry is a lower bound of the keys' ExpiresAt: no key is fresh before it. It is
-	// lowered as keys are decided and made exact by each sweep, so that a full store looks
-	// for fresh keys to forget only where there may be some. It is written under mu and
-	// read without it by inserts into other shards (Store.makeRoom).
+	// lowered as keys are decided and raised by each sweep and each key taken from soon, so
+	// that a full store looks for fresh keys to forget only where there may be some. It is
+	// written under mu and read without it by inserts into other shards (Store.makeRoom).
 	nextExpiry atomic.Int64
+	// soon and rest let a full store find a fresh key without visiting the whole shard
+	// each time. soon is a min-heap, by exp, of records of keys that were to expire soonest;
+	// a record is current while its key is in the shard with that ExpiresAt. Every key of
+	// the shard has a current record or an ExpiresAt of rest or later. A sweep for an insert
+	// records the keep soonest keys (see sweepLocked); a decision that sets an ExpiresAt
+	// below rest adds a record while soon has room, and lowers rest otherwise. Both are
+	// guarded by mu. A record that is no longer current may keep a forgotten entry from the
+	// collector until it is taken or the next sweep: at most cap(soon), a quarter of the
+	// shard's keys.
+	soon []record
+	rest int64
+	// visited counts the keys and records looked at to find fresh keys (export_test.go).
+	visited int
 }
+
+// record is a key that expired at exp when it was recorded.
+type record struct {
+	exp int64
+	e   *entry
+}
+
+// current reports whether r still describes its key.
+func (r record) current() bool { return r.e.prev != nil && r.e.ExpiresAt() == r.exp }
 
 // entry is the state of one key.
 type entry struct {
@@ -65,6 +87,7 @@ func (sh *shard) init(seed maphash.Seed) {
 	sh.seed = seed
 	sh.lru.next, sh.lru.prev = &sh.lru, &sh.lru
 	sh.nextExpiry.Store(math.MaxInt64)
+	sh.rest = math.MaxInt64
 }
 
 // evictions counts the keys a shard forgot, by reason.
@@ -109,20 +132,132 @@ func (sh *shard) remove(e *entry) {
 	sh.t.remove(maphash.String(sh.seed, e.key), e)
 }
 
-// sweepLocked forgets the keys that are fresh at now, makes nextExpiry exact and returns
-// how many keys it forgot.
-func (sh *shard) sweepLocked(now int64) int {
-	removed, next := 0, int64(math.MaxInt64)
+// noteExpiry keeps soon and rest valid after a decision set e's ExpiresAt to exp, and
+// reports whether it lowered nextExpiry.
+func (sh *shard) noteExpiry(e *entry, exp int64) bool {
+	if exp >= sh.rest {
+		return false // e's record, if it has one, is no longer current, and exp >= rest
+	}
+	if len(sh.soon) < cap(sh.soon) {
+		sh.soon = append(sh.soon, record{exp, e})
+		siftUp(sh.soon, len(sh.soon)-1, less)
+	} else {
+		sh.rest = exp
+	}
+	if exp < sh.nextExpiry.Load() {
+		sh.nextExpiry.Store(exp)
+		return true
+	}
+	return false
+}
+
+// forgetFresh forgets a key of the shard that is fresh at now, if it has one, and returns
+// how many keys it forgot: the first current record of soon when it is fresh, and
+// otherwise, when a key without a current record may be fresh (rest <= now), every fresh
+// key of a sweep, which records the soonest keys again. Each record is looked at once, and
+// a sweep happens after about keep inserts or decisions, so a full store visits O(1) keys
+// per insert amortised, however its keys' expiries are staggered.
+func (sh *shard) forgetFresh(now int64) int {
+	for len(sh.soon) > 0 {
+		r := sh.soon[0]
+		if r.current() && r.exp > now {
+			break // no key is fresh before r.exp or rest
+		}
+		sh.visited++
+		last := len(sh.soon) - 1
+		sh.soon[0], sh.soon[last] = sh.soon[last], record{}
+		sh.soon = sh.soon[:last]
+		siftDown(sh.soon, 0, less)
+		if r.current() {
+			sh.remove(r.e)
+			sh.setNextExpiry()
+			return 1
+		}
+	}
+	if sh.rest <= now {
+		return sh.sweepLocked(now, max(minKeep, sh.t.n/8))
+	}
+	sh.setNextExpiry()
+	return 0
+}
+
+// minKeep is the fewest soonest keys a sweep for an insert records.
+const minKeep = 8
+
+// setNextExpiry makes nextExpiry the bound soon and rest give.
+func (sh *shard) setNextExpiry() {
+	next := sh.rest
+	if len(sh.soon) > 0 {
+		next = min(next, sh.soon[0].exp)
+	}
+	sh.nextExpiry.Store(next)
+}
+
+// sweepLocked forgets the keys that are fresh at now, records the keep keys that expire
+// soonest in soon (with room for as many more), sets rest and nextExpiry, and returns how
+// many keys it forgot.
+func (sh *shard) sweepLocked(now int64, keep int) int {
+	if cap(sh.soon) < 2*keep {
+		sh.soon = make([]record, 0, 2*keep)
+	}
+	clear(sh.soon) // the records left would keep forgotten entries from the collector
+	soon, removed, rest := sh.soon[:0], 0, int64(math.MaxInt64)
 	for e := sh.lru.prev; e != &sh.lru; {
 		prev := e.prev
-		if exp := e.ExpiresAt(); exp <= now {
+		sh.visited++
+		switch exp := e.ExpiresAt(); {
+		case exp <= now:
 			sh.remove(e)
 			removed++
-		} else {
-			next = min(next, exp)
+		case len(soon) < keep: // soon is a max-heap until the loop ends
+			soon = append(soon, record{exp, e})
+			siftUp(soon, len(soon)-1, greater)
+		case keep == 0 || exp >= soon[0].exp:
+			rest = min(rest, exp)
+		default: // e replaces the latest of the keep soonest
+			rest = min(rest, soon[0].exp)
+			soon[0] = record{exp, e}
+			siftDown(soon, 0, greater)
 		}
 		e = prev
 	}
-	sh.nextExpiry.Store(next)
+	for i := len(soon)/2 - 1; i >= 0; i-- {
+		siftDown(soon, i, less)
+	}
+	sh.soon, sh.rest = soon, rest
+	sh.setNextExpiry()
 	return removed
+}
+
+func less(a, b int64) bool    { return a < b }
+func greater(a, b int64) bool { return a > b }
+
+// siftUp restores the heap order of h, by before, after h[i] changed.
+func siftUp(h []record, i int, before func(a, b int64) bool) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !before(h[i].exp, h[p].exp) {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+// siftDown restores the heap order of h, by before, after h[i] changed.
+func siftDown(h []record, i int, before func(a, b int64) bool) {
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && before(h[c+1].exp, h[c].exp) {
+			c++
+		}
+		if !before(h[c].exp, h[i].exp) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
 }

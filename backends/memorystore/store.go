@@ -52,7 +52,11 @@ type Store struct {
 // New builds a store bounded by cfg.MaxKeys keys and starts its sweeper, which runs every
 // cfg.SweepInterval until [Store.Close]. Zero fields mean the defaults of
 // [config.DefaultConfig].
-func New(cfg config.MemoryConfig, opts ...Option) *Store {
+func New(cfg config.MemoryConfig, opts ...Option) *Store { return newStore(cfg, 0, opts...) }
+
+// newStore is [New] with shards shards, a power of two, or as many as the bound calls for
+// when shards is 0.
+func newStore(cfg config.MemoryConfig, shards int, opts ...Option) *Store {
 	o := options{now: time.Now, logger: slog.Default()}
 	for _, opt := range opts {
 		opt.apply(&o)
@@ -67,9 +71,12 @@ func New(cfg config.MemoryConfig, opts ...Option) *Store {
 	}
 	// Shards hold 16 keys or more on average. The bound is the store's, not a shard's: a
 	// shard that hashing fills beyond its share does not evict while the store has room.
-	n := 1
-	if maxKeys >= 32 {
-		n = min(maxShards, 1<<(bits.Len(uint(maxKeys/16))-1))
+	n := shards
+	if n == 0 {
+		n = 1
+		if maxKeys >= 32 {
+			n = min(maxShards, 1<<(bits.Len(uint(maxKeys/16))-1))
+		}
 	}
 	s := &Store{
 		shards:      make([]shard, n),
@@ -125,8 +132,7 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 		sh.touch(e, now)
 	}
 	p.Apply(&e.KeyState, req.Op, now, req.Cost, res)
-	if exp := e.ExpiresAt(); exp < sh.nextExpiry.Load() {
-		sh.nextExpiry.Store(exp)
+	if exp := e.ExpiresAt(); sh.noteExpiry(e, exp) {
 		s.lowerNextExpiry(exp)
 	}
 	sh.mu.Unlock()
@@ -157,8 +163,8 @@ func (s *Store) Reset(_ context.Context, key string, periods []time.Duration) er
 func (s *Store) full() bool { return s.keys.Load() >= int64(s.maxKeys) }
 
 // makeRoom makes room for a new key of shard own, whose lock the caller holds, in a full
-// store (SPEC section 5): it forgets the keys whose state equals a fresh key's, first in
-// own, then in the other shards, and only when none was found the least recently used key
+// store (SPEC section 5): it forgets a key whose state equals a fresh key's, first in own,
+// then in the other shards, and only when none was found the least recently used key
 // of own (to within lruResolution: a global LRU order would cost every decision a
 // store-wide lock).
 func (s *Store) makeRoom(own *shard, now int64, ev *evictions) {
@@ -174,7 +180,7 @@ func (s *Store) makeRoom(own *shard, now int64, ev *evictions) {
 	}
 }
 
-// sweepOthers forgets the fresh keys of the shards other than own, shard by shard until
+// sweepOthers forgets fresh keys of the shards other than own, shard by shard until
 // the store has room, and makes s.nextExpiry a lower bound of the shards' again. It only
 // tries the other shards' locks, never waiting for one while it holds own's, so two full
 // inserts cannot deadlock; a shard busy at that moment is searched the next time.
@@ -194,10 +200,10 @@ func (s *Store) sweepOthers(own *shard, now int64, ev *evictions) {
 	s.lowerNextExpiry(next)
 }
 
-// forgetFresh forgets the fresh keys of sh, whose lock the caller holds, and returns how
-// many it forgot.
+// forgetFresh forgets a fresh key of sh, whose lock the caller holds, or more when it
+// sweeps sh (shard.forgetFresh), and returns how many it forgot.
 func (s *Store) forgetFresh(sh *shard, now int64) int {
-	n := sh.sweepLocked(now)
+	n := sh.forgetFresh(now)
 	s.keys.Add(-int64(n))
 	return n
 }
@@ -236,8 +242,10 @@ func (s *Store) Sweep(now time.Time) int {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		removed += s.forgetFresh(sh, us)
+		n := sh.sweepLocked(us, 0) // records nothing: only a full store's inserts need them
 		sh.mu.Unlock()
+		s.keys.Add(-int64(n))
+		removed += n
 	}
 	if s.memory != nil && removed > 0 {
 		s.memory.ObserveEvictions("expired", removed)
