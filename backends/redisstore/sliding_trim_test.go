@@ -79,7 +79,7 @@ func TestDeniedDecisionsRemoveTheAdmissionsThatLeft(t *testing.T) {
 		res := decide(step.op, hour.Add(step.at))
 		require.Equal(t, step.allowed, res.Allowed, "%s at the hour + %s", step.op, step.at)
 		require.Equal(t, step.members, c.ZCard(ctx, hourKey).Val(), "%s at the hour + %s: members of the hour's set", step.op, step.at)
-		require.Equal(t, int64(members+1+min(1, int64(step.at/(75*time.Second)))), c.ZCard(ctx, twoHoursKey).Val(), "%s at the hour + %s: members of the two hours' set", step.op, step.at)
+		require.Equal(t, members+1+min(1, int64(step.at/(75*time.Second))), c.ZCard(ctx, twoHoursKey).Val(), "%s at the hour + %s: members of the two hours' set", step.op, step.at)
 	}
 	after := c.MemoryUsage(ctx, hourKey, 0).Val()
 	t.Logf("MEMORY USAGE of the hour's set: %d bytes filled, %d after the denials", before, after)
