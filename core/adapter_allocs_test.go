@@ -38,35 +38,30 @@ func TestSkippedAllocs(t *testing.T) {
 	assert.Equal(t, 1.0, allocs)
 }
 
-// TestGateAllocsWithAnEscapedPath: a path sent with escapes of its own (RawPath set) costs
-// one allocation more, url.URL.EscapedPath's check that RawPath encodes Path; the rules
-// match its segments without allocating.
-func TestGateAllocsWithAnEscapedPath(t *testing.T) {
-	h := newHarness(t, config.Config{Endpoints: []config.Endpoint{endpoint("users", "/api/v1/users/{id}", 1000)}})
-	req := httptest.NewRequest(http.MethodGet, "/api/v1/users/a%2Fb", nil)
-	req.RemoteAddr = "203.0.113.7:41000"
-	header := http.Header{}
-	_, d := h.lim.Gate(core.Input{Request: req}, header) // the store's first sight of the key allocates
-	assert.Equal(t, "users", d.Rule)
-	allocs := testing.AllocsPerRun(100, func() {
-		h.lim.Gate(core.Input{Request: req}, header)
-	})
-	assert.Equal(t, 2.0, allocs)
-}
-
-// TestGateAllocsInEachPathView: reading an escaped path as the router does allocates
-// nothing more; the decoded path (gin) needs no EscapedPath at all.
+// TestGateAllocsInEachPathView: a path sent with escapes of its own (RawPath set) costs
+// one allocation more, url.URL.EscapedPath's check that RawPath encodes Path; reading it as
+// the router does (segments unescaped or raw) allocates nothing more, and the decoded path
+// (gin) needs no EscapedPath at all.
 func TestGateAllocsInEachPathView(t *testing.T) {
 	h := newHarness(t, config.Config{Endpoints: []config.Endpoint{endpoint("users", "/api/v1/users/{id}", 1000)}})
-	req := httptest.NewRequest(http.MethodGet, "/api/v1/users/%6De", nil)
-	req.RemoteAddr = "203.0.113.7:41000"
 	header := http.Header{}
-	for view, want := range map[core.PathView]float64{core.PathSegmentsUnescaped: 2, core.PathSegmentsRaw: 2, core.PathDecoded: 1} {
-		_, d := h.lim.Gate(core.Input{Request: req, PathView: view}, header) // the store's first sight of the key allocates
-		require.Equal(t, "users", d.Rule)
+	for _, c := range []struct {
+		path string
+		view core.PathView
+		want float64
+	}{
+		{"/api/v1/users/a%2Fb", core.PathSegmentsUnescaped, 2},
+		{"/api/v1/users/%6De", core.PathSegmentsUnescaped, 2},
+		{"/api/v1/users/%6De", core.PathSegmentsRaw, 2},
+		{"/api/v1/users/%6De", core.PathDecoded, 1},
+	} {
+		req := httptest.NewRequest(http.MethodGet, c.path, nil)
+		req.RemoteAddr = "203.0.113.7:41000"
+		_, d := h.lim.Gate(core.Input{Request: req, PathView: c.view}, header) // the store's first sight of the key allocates
+		require.Equal(t, "users", d.Rule, "%s, view %d", c.path, c.view)
 		allocs := testing.AllocsPerRun(100, func() {
-			h.lim.Gate(core.Input{Request: req, PathView: view}, header)
+			h.lim.Gate(core.Input{Request: req, PathView: c.view}, header)
 		})
-		assert.Equalf(t, want, allocs, "view %d", view)
+		assert.Equalf(t, c.want, allocs, "%s, view %d", c.path, c.view)
 	}
 }
