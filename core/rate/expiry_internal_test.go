@@ -37,7 +37,7 @@ func TestExpiryAfterAConsumeIsTheReset(t *testing.T) {
 				if op == OpConsume || op == OpTake && res.Allowed {
 					for i := range p.Windows {
 						s := &ks.windows[ks.find(p.Windows[i].Period.Microseconds())]
-						want = max(want, windowAlgorithms[alg].expiry(s))
+						want = max(want, alg.expiry(s))
 					}
 				}
 				if ks.ExpiresAt() != want {

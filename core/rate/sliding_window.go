@@ -13,50 +13,52 @@ package rate
 // another window, a cooldown, a window consumed beyond full) or admitted by checks that
 // never consume. A peek only counts them (load): it walks at most what the log held at the
 // key's last other decision.
-var slidingWindow = windowAlgorithm{
-	drop: func(s *windowState, now int64) {
-		if s.log == nil {
-			return
-		}
-		if s.log.dropThrough(max(now, s.log.newest()) - s.period); s.log.len() == 0 {
-			s.log = nil
-		}
-	},
-	load: func(s *windowState, w *Window, now, cost int64) windowView {
-		period := w.Period.Microseconds()
-		v := windowView{t: now, ok: true}
-		if s.log != nil {
-			v.t = max(now, s.log.newest())
-			v.gone = s.log.unitsThrough(v.t - period) // the admissions that left the window
-			v.used = s.log.len() - v.gone
-		}
-		if v.used+cost > w.Limit {
-			// The oldest used+cost−limit units in the window must leave it first.
-			v.ok, v.retry = false, s.log.at(v.gone+v.used+cost-w.Limit-1)+period-v.t
-		}
-		return v
-	},
-	finish: func(s *windowState, w *Window, v windowView, cost int64, consume bool) (int64, int64, bool) {
-		short := false
-		if consume {
-			var used int64
-			if used, short = debit(v.used, cost, debtFactor*w.Limit); used > v.used {
-				if s.log == nil {
-					s.log = new(timeLog)
-				}
-				s.log.push(v.t, used-v.used)
-				v.used = used
+type slidingWindow struct{}
+
+func (slidingWindow) drop(s *windowState, now int64) {
+	if s.log == nil {
+		return
+	}
+	if s.log.dropThrough(max(now, s.log.newest()) - s.period); s.log.len() == 0 {
+		s.log = nil
+	}
+}
+
+func (slidingWindow) load(s *windowState, w *Window, now, cost int64, v *windowView) {
+	period := w.Period.Microseconds()
+	*v = windowView{t: now, ok: true}
+	if s.log != nil {
+		v.t = max(now, s.log.newest())
+		v.gone = s.log.unitsThrough(v.t - period) // the admissions that left the window
+		v.used = s.log.len() - v.gone
+	}
+	if v.used+cost > w.Limit {
+		// The oldest used+cost−limit units in the window must leave it first.
+		v.ok, v.retry = false, s.log.at(v.gone+v.used+cost-w.Limit-1)+period-v.t
+	}
+}
+
+func (slidingWindow) finish(s *windowState, w *Window, v *windowView, cost int64, consume bool) (int64, int64, bool) {
+	short := false
+	if consume {
+		var used int64
+		if used, short = debit(v.used, cost, debtFactor*w.Limit); used > v.used {
+			if s.log == nil {
+				s.log = new(timeLog)
 			}
+			s.log.push(v.t, used-v.used)
+			v.used = used
 		}
-		if v.used == 0 {
-			return w.Limit, 0, short
-		}
-		return max(0, w.Limit-v.used), s.log.newest() + w.Period.Microseconds() - v.t, short
-	},
-	expiry: func(s *windowState) int64 {
-		if s.log == nil {
-			return 0
-		}
-		return s.log.newest() + s.period
-	},
+	}
+	if v.used == 0 {
+		return w.Limit, 0, short
+	}
+	return max(0, w.Limit-v.used), s.log.newest() + w.Period.Microseconds() - v.t, short
+}
+
+func (slidingWindow) expiry(s *windowState) int64 {
+	if s.log == nil {
+		return 0
+	}
+	return s.log.newest() + s.period
 }

@@ -25,48 +25,49 @@ package rate
 // the current window cannot take cost more units at all, into the next window, where the
 // current count becomes the weighted one: the wait, and the time until the window is full
 // again, can reach two windows ahead (SPEC section 1).
-var slidingWindowCounter = windowAlgorithm{
-	load: func(s *windowState, w *Window, now, cost int64) windowView {
-		period := w.Period.Microseconds()
-		v := windowView{t: max(now, s.last), ok: true}
-		cur, prev := s.counts(v.t)
-		v.used = cur
-		start := v.t / period * period // of the aligned window that holds t
-		switch {
-		case cur+cost > w.Limit:
-			v.ok, v.retry = false, earliest(start+period, period, cur, w.Limit-cost)-v.t
-		case prev*(start+period-v.t) > (w.Limit-cur-cost)*period:
-			v.ok, v.retry = false, earliest(start, period, prev, w.Limit-cur-cost)-v.t
+type slidingWindowCounter struct{}
+
+func (slidingWindowCounter) load(s *windowState, w *Window, now, cost int64, v *windowView) {
+	period := w.Period.Microseconds()
+	*v = windowView{t: max(now, s.last), ok: true}
+	cur, prev := s.counts(v.t)
+	v.used = cur
+	start := v.t / period * period // of the aligned window that holds t
+	switch {
+	case cur+cost > w.Limit:
+		v.ok, v.retry = false, earliest(start+period, period, cur, w.Limit-cost)-v.t
+	case prev*(start+period-v.t) > (w.Limit-cur-cost)*period:
+		v.ok, v.retry = false, earliest(start, period, prev, w.Limit-cur-cost)-v.t
+	}
+}
+
+func (slidingWindowCounter) finish(s *windowState, w *Window, v *windowView, cost int64, consume bool) (int64, int64, bool) {
+	period := w.Period.Microseconds()
+	_, prev := s.counts(v.t)
+	short := false
+	if consume {
+		var used int64
+		if used, short = debit(v.used, cost, debtFactor*w.Limit); used > v.used {
+			v.used = used
+			s.n, s.limit, s.last = v.used, prev, v.t
 		}
-		return v
-	},
-	finish: func(s *windowState, w *Window, v windowView, cost int64, consume bool) (int64, int64, bool) {
-		period := w.Period.Microseconds()
-		_, prev := s.counts(v.t)
-		short := false
-		if consume {
-			var used int64
-			if used, short = debit(v.used, cost, debtFactor*w.Limit); used > v.used {
-				v.used = used
-				s.n, s.limit, s.last = v.used, prev, v.t
-			}
-		}
-		end := (v.t/period + 1) * period // of the aligned window that holds t
-		remaining := max(0, w.Limit-v.used-ceilDiv(prev*(end-v.t), period))
-		switch {
-		case v.used > 0: // full once the current count's weight is gone, a window after it ends
-			return remaining, end + period - v.t, short
-		case prev > 0:
-			return remaining, end - v.t, short
-		}
-		return remaining, 0, short
-	},
-	expiry: func(s *windowState) int64 {
-		if s.n == 0 { // n ≥ 1 in every state an admission wrote
-			return 0
-		}
-		return (s.last/s.period + 2) * s.period
-	},
+	}
+	end := (v.t/period + 1) * period // of the aligned window that holds t
+	remaining := max(0, w.Limit-v.used-ceilDiv(prev*(end-v.t), period))
+	switch {
+	case v.used > 0: // full once the current count's weight is gone, a window after it ends
+		return remaining, end + period - v.t, short
+	case prev > 0:
+		return remaining, end - v.t, short
+	}
+	return remaining, 0, short
+}
+
+func (slidingWindowCounter) expiry(s *windowState) int64 {
+	if s.n == 0 { // n ≥ 1 in every state an admission wrote
+		return 0
+	}
+	return (s.last/s.period + 2) * s.period
 }
 
 // counts returns the units of the aligned window that holds t (t ≥ s.last) and of the one
