@@ -61,9 +61,11 @@ type entry struct {
 	key     string
 }
 
-// inlineKey is the longest key stored in its entry's own allocation ("ip:" and an IPv6
-// /64 and a rule name of a few letters fit): one allocation per key instead of two, and
-// the key compared on a lookup lies next to the state the decision reads.
+// inlineKey is the longest key stored in its entry's own allocation ("ip:" and an IPv4
+// address and a rule name of a dozen letters fit): one allocation per key instead of two,
+// and the key compared on a lookup lies next to the state the decision reads. An entry and
+// its inline key are 128 bytes, a size class whose objects are 128-byte aligned: a
+// decision reads exactly two cache lines of its key (TestAnEntryFillsTwoCacheLines).
 const inlineKey = 32
 
 // entryWithKey is an entry and the bytes of its key, in one allocation.

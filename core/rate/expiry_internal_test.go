@@ -36,7 +36,7 @@ func TestExpiryAfterAConsumeIsTheReset(t *testing.T) {
 				p.Apply(&ks, op, now, 1+r.Int64N(p.MaxCost()), &res)
 				if op == OpConsume || op == OpTake && res.Allowed {
 					for i := range p.Windows {
-						s := &ks.windows[ks.find(p.Windows[i].Period.Microseconds())]
+						s := ks.at(ks.find(windowSecs(&p.Windows[i])))
 						want = max(want, alg.expiry(s))
 					}
 				}

@@ -34,5 +34,5 @@ func (fixedWindow) expiry(s *windowState) int64 {
 	if s.n == 0 {
 		return 0
 	}
-	return (s.last/s.period + 1) * s.period
+	return (s.last/s.period() + 1) * s.period()
 }

@@ -99,13 +99,13 @@ type penaltyState struct {
 // clock stepping back never lengthens a cooldown. Expired violations are dropped only when
 // violations are counted, as in the script.
 func (p *PenaltyPolicy) apply(ks *KeyState, now int64, res *Result) {
-	ps := ks.penalty
+	ps := ks.penalty()
 	if ps == nil {
 		if res.Allowed {
 			return
 		}
 		ps = new(penaltyState)
-		ks.penalty = ps
+		ks.extra().penalty = ps
 	}
 	capacity := int64(p.Capacity())
 	if extra := ps.log.len() - capacity; extra > 0 { // written under a policy that kept more
@@ -141,7 +141,7 @@ func (p *PenaltyPolicy) apply(ks *KeyState, now int64, res *Result) {
 // that count at max(now, the newest violation) — at most Capacity, the newest ones, as
 // apply keeps them under a policy that keeps fewer — whether or not the request is denied.
 func (p *PenaltyPolicy) peek(ks *KeyState, now int64, res *Result) {
-	ps := ks.penalty
+	ps := ks.penalty()
 	if ps == nil {
 		return
 	}

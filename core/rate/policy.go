@@ -107,10 +107,10 @@ func validateWindow(alg Algorithm, w Window) error {
 	return nil
 }
 
-// hasPeriod reports whether p has a window of period µs.
-func (p *Policy) hasPeriod(period int64) bool {
+// hasSeconds reports whether p has a window of secs seconds.
+func (p *Policy) hasSeconds(secs uint32) bool {
 	for i := range p.Windows {
-		if p.Windows[i].Period.Microseconds() == period {
+		if windowSecs(&p.Windows[i]) == secs {
 			return true
 		}
 	}

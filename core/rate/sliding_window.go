@@ -19,7 +19,7 @@ func (slidingWindow) drop(s *windowState, now int64) {
 	if s.log == nil {
 		return
 	}
-	if s.log.dropThrough(max(now, s.log.newest()) - s.period); s.log.len() == 0 {
+	if s.log.dropThrough(max(now, s.log.newest()) - s.period()); s.log.len() == 0 {
 		s.log = nil
 	}
 }
@@ -60,5 +60,5 @@ func (slidingWindow) expiry(s *windowState) int64 {
 	if s.log == nil {
 		return 0
 	}
-	return s.log.newest() + s.period
+	return s.log.newest() + s.period()
 }

@@ -67,13 +67,13 @@ func (slidingWindowCounter) expiry(s *windowState) int64 {
 	if s.n == 0 { // n ≥ 1 in every state an admission wrote
 		return 0
 	}
-	return (s.last/s.period + 2) * s.period
+	return (s.last/s.period() + 2) * s.period()
 }
 
 // counts returns the units of the aligned window that holds t (t ≥ s.last) and of the one
 // before it, for sliding_window_counter.
 func (s *windowState) counts(t int64) (cur, prev int64) {
-	switch t/s.period - s.last/s.period {
+	switch t/s.period() - s.last/s.period() {
 	case 0:
 		return s.n, s.limit // prev
 	case 1:

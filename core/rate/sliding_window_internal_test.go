@@ -28,7 +28,7 @@ func TestDeniedDecisionsDropTheAdmissionsThatLeft(t *testing.T) {
 		}
 	}
 	held := func(period time.Duration) int {
-		s := &ks.windows[ks.find(period.Microseconds())]
+		s := ks.at(ks.find(uint32(period / time.Second)))
 		if s.log == nil {
 			return 0
 		}

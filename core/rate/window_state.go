@@ -16,10 +16,18 @@ import "time"
 // The zero value is a fresh key. A KeyState must not be copied after first use, and is not
 // safe for concurrent use: stores guard it.
 type KeyState struct {
-	windows   []windowState // inline[:n] until a key holds more window lengths than fit
-	inline    [1]windowState
-	penalty   *penaltyState // nil until the key's first violation
-	expiresAt int64         // Unix µs from which the whole state equals a fresh key's
+	first     windowState // the first window length the key holds; secs 0 while it holds none
+	more      *moreState  // nil until the key holds a second window length or a violation
+	expiresAt int64       // Unix µs from which the whole state equals a fresh key's
+}
+
+// moreState is the part of a [KeyState] that most keys never need — a rule with one window
+// length and no penalty needs none of it — held out of line, so that a memory store's key
+// (its state, LRU links and a key of up to 32 bytes) fits in 128 bytes: the two cache lines
+// one decision reads.
+type moreState struct {
+	windows []windowState // the window lengths beyond first
+	penalty *penaltyState // nil until the key's first violation
 }
 
 // windowState is the state of one window length of one key, under any algorithm:
@@ -34,13 +42,19 @@ type KeyState struct {
 // last is the time of the window's last change; decisions are made at max(now, last), so a
 // clock that steps back never refills, resets or lengthens a wait (SPEC section 1.5).
 type windowState struct {
-	period int64 // µs; identifies the window
-	alg    Algorithm
-	n      int64
-	last   int64
-	limit  int64
-	log    *timeLog // sliding_window; nil while empty
+	secs  uint32 // the period in seconds (validation: whole seconds, at most MaxWindow); identifies the window
+	alg   Algorithm
+	n     int64
+	last  int64
+	limit int64
+	log   *timeLog // sliding_window; nil while empty
 }
+
+// period is the window's period in µs.
+func (s *windowState) period() int64 { return int64(s.secs) * 1e6 }
+
+// windowSecs is the secs of w's state.
+func windowSecs(w *Window) uint32 { return uint32(w.Period / time.Second) }
 
 // windowView is one window seen at a decision's time, before anything is consumed.
 type windowView struct {
@@ -140,37 +154,82 @@ func (a Algorithm) expiry(s *windowState) int64 {
 	}
 }
 
+// len is the number of window lengths ks holds state for.
+func (ks *KeyState) len() int {
+	switch {
+	case ks.first.secs == 0:
+		return 0
+	case ks.more == nil:
+		return 1
+	}
+	return 1 + len(ks.more.windows)
+}
+
+// at returns the state of the jth window length ks holds, 0 ≤ j < ks.len().
+func (ks *KeyState) at(j int) *windowState {
+	if j == 0 {
+		return &ks.first
+	}
+	return &ks.more.windows[j-1]
+}
+
+// add adds the state of a window length ks holds none of. It may move the states of the
+// others: pointers to them taken before are stale.
+func (ks *KeyState) add(s windowState) {
+	if ks.first.secs == 0 {
+		ks.first = s
+		return
+	}
+	m := ks.extra()
+	m.windows = append(m.windows, s)
+}
+
+// extra returns ks.more, allocating it if needed.
+func (ks *KeyState) extra() *moreState {
+	if ks.more == nil {
+		ks.more = new(moreState)
+	}
+	return ks.more
+}
+
+// penalty returns the key's penalty state, nil before its first violation.
+func (ks *KeyState) penalty() *penaltyState {
+	if ks.more == nil {
+		return nil
+	}
+	return ks.more.penalty
+}
+
 // slots sets states to the state of each window of p in ks, adding fresh states for the
 // window lengths the key has none of yet.
 func (ks *KeyState) slots(p *Policy, now int64, states *[MaxWindows]*windowState) {
 	var idx [MaxWindows]int
-	if ks.windows == nil {
-		ks.windows = ks.inline[:0]
-	}
 	missing := 0
 	for i := range p.Windows {
-		if idx[i] = ks.find(p.Windows[i].Period.Microseconds()); idx[i] < 0 {
+		if idx[i] = ks.find(windowSecs(&p.Windows[i])); idx[i] < 0 {
 			missing++
 		}
 	}
 	if missing > 0 {
-		if len(ks.windows)+missing > maxWindowStates {
+		if ks.len()+missing > maxWindowStates {
 			ks.prune(p, now)
 		}
 		for i := range p.Windows {
-			if period := p.Windows[i].Period.Microseconds(); ks.find(period) < 0 {
-				ks.windows = append(ks.windows, windowState{period: period, alg: p.Algorithm})
+			if secs := windowSecs(&p.Windows[i]); ks.find(secs) < 0 {
+				ks.add(windowState{secs: secs, alg: p.Algorithm})
 			}
-			idx[i] = ks.find(p.Windows[i].Period.Microseconds())
+		}
+		for i := range p.Windows { // after every add, which may move states
+			idx[i] = ks.find(windowSecs(&p.Windows[i]))
 		}
 	}
 	for i := range p.Windows {
-		if s := &ks.windows[idx[i]]; s.alg != p.Algorithm {
+		if s := ks.at(idx[i]); s.alg != p.Algorithm {
 			// Another algorithm's state (the configuration changed algorithm): start fresh,
 			// as the Redis scripts read another algorithm's state.
-			*s = windowState{period: s.period, alg: p.Algorithm}
+			*s = windowState{secs: s.secs, alg: p.Algorithm}
 		}
-		states[i] = &ks.windows[idx[i]]
+		states[i] = ks.at(idx[i])
 	}
 }
 
@@ -178,20 +237,26 @@ func (ks *KeyState) slots(p *Policy, now int64, states *[MaxWindows]*windowState
 // state of, or only another algorithm's, is seen as the fresh state in fresh.
 func (ks *KeyState) peekSlots(p *Policy, states *[MaxWindows]*windowState, fresh *[MaxWindows]windowState) {
 	for i := range p.Windows {
-		period := p.Windows[i].Period.Microseconds()
-		if j := ks.find(period); j >= 0 && ks.windows[j].alg == p.Algorithm {
-			states[i] = &ks.windows[j]
+		secs := windowSecs(&p.Windows[i])
+		if j := ks.find(secs); j >= 0 && ks.at(j).alg == p.Algorithm {
+			states[i] = ks.at(j)
 		} else {
-			fresh[i] = windowState{period: period, alg: p.Algorithm}
+			fresh[i] = windowState{secs: secs, alg: p.Algorithm}
 			states[i] = &fresh[i]
 		}
 	}
 }
 
-func (ks *KeyState) find(period int64) int {
-	for j := range ks.windows {
-		if ks.windows[j].period == period {
-			return j
+// find returns the index (for at) of the window length of secs seconds, or -1.
+func (ks *KeyState) find(secs uint32) int {
+	if ks.first.secs == secs {
+		return 0
+	}
+	if ks.more != nil {
+		for j := range ks.more.windows {
+			if ks.more.windows[j].secs == secs {
+				return j + 1
+			}
 		}
 	}
 	return -1
@@ -205,14 +270,21 @@ const maxWindowStates = 2 * MaxWindows
 // prune drops the states of window lengths p lacks that equal a fresh window's at now:
 // the in-process counterpart of their Redis keys expiring.
 func (ks *KeyState) prune(p *Policy, now int64) {
-	kept := ks.windows[:0]
-	for _, s := range ks.windows {
-		if s.alg.expiry(&s) > now || p.hasPeriod(s.period) {
-			kept = append(kept, s)
+	n := 0 // the states kept, moved to the front in order
+	for j := range ks.len() {
+		if s := ks.at(j); s.alg.expiry(s) > now || p.hasSeconds(s.secs) {
+			*ks.at(n) = *s
+			n++
 		}
 	}
-	clear(ks.windows[len(kept):])
-	ks.windows = kept
+	if n == 0 {
+		ks.first = windowState{}
+	}
+	if ks.more != nil {
+		rest := max(n-1, 0)
+		clear(ks.more.windows[rest:])
+		ks.more.windows = ks.more.windows[:rest]
+	}
 }
 
 // ExpiresAt returns the Unix microsecond from which the key's state equals a fresh key's,
