@@ -163,6 +163,7 @@ func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 	s := d.settings()
 	w, r, _ := d.Binding()
 	t := d.constText()
+	var remaining []byte // r.Remaining's digits once appended, copied for RateLimit's r=
 	if s.xRateLimitHeaders {
 		if t != nil {
 			hs.addConst(hLimit, len(b))
@@ -170,9 +171,11 @@ func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 			b = strconv.AppendInt(b, w.Limit, 10)
 			hs.add(hLimit, len(b))
 		}
+		start := len(b)
 		b = strconv.AppendInt(b, r.Remaining, 10)
+		remaining = b[start:]
 		hs.add(hRemaining, len(b))
-		b = strconv.AppendInt(b, unixCeil(d.Reset()), 10)
+		b = strconv.AppendInt(b, unixCeil(d.Now.Add(r.ResetAfter)), 10) // d.Reset()
 		hs.add(hReset, len(b))
 		b = strconv.AppendInt(b, w.Limit-r.Remaining, 10)
 		hs.add(hUsed, len(b))
@@ -180,7 +183,11 @@ func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 	if s.ietfHeaders {
 		b = appendPolicyItem(b, w.Name)
 		b = append(b, ";r="...)
-		b = strconv.AppendInt(b, r.Remaining, 10)
+		if remaining != nil {
+			b = append(b, remaining...)
+		} else {
+			b = strconv.AppendInt(b, r.Remaining, 10)
+		}
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, ceilSeconds(r.ResetAfter), 10)
 		hs.add(hRateLimit, len(b))

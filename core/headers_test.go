@@ -123,3 +123,22 @@ func TestHeadersFollowAPolicyReplacedByHand(t *testing.T) {
 	assert.Equal(t, "7", got.Get("X-RateLimit-Limit"))
 	assert.Equal(t, `"other";q=7;w=60`, got.Get("RateLimit-Policy"))
 }
+
+// RateLimit's r= is the remaining count whichever header families are on: with the
+// X-RateLimit family it reuses X-RateLimit-Remaining's digits, without it formats them.
+func TestRateLimitRemainingWithEitherFamily(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		headers config.HeadersConfig
+	}{
+		{"both", config.HeadersConfig{}},
+		{"ietf only", config.HeadersConfig{XRateLimit: config.Bool(false)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, config.Config{Headers: tt.headers, Default: config.Limits{Limit: 12345, Window: time.Minute}})
+			got := headersOf(h.decideN(3, request{path: "/x"}))
+			assert.Equal(t, `"default";r=12342;t=1`, got.Get("RateLimit"))
+		})
+	}
+}
