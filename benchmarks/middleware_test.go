@@ -29,7 +29,7 @@ import (
 
 // The middleware comparison: on each router, the same route and handler (a tiny JSON
 // body) served bare and behind each library's middleware, in memory, with a limit no
-// client comes near (100,000,000 per minute), from the same 8 client addresses in turn.
+// client comes near (50,000,000 per minute), from the same 8 client addresses in turn.
 // The overhead of a middleware is its row minus the router's bare row.
 const (
 	mwLimit  = 50_000_000 // per minute
