@@ -201,8 +201,13 @@ func (ks *KeyState) penalty() *penaltyState {
 }
 
 // slots sets states to the state of each window of p in ks, adding fresh states for the
-// window lengths the key has none of yet.
-func (ks *KeyState) slots(p *Policy, now int64, states *[MaxWindows]*windowState) {
+// window lengths the key has none of yet. The returned mask has the bit of each window
+// whose state another algorithm wrote (the configuration changed algorithm): Apply reads
+// it as a fresh window's, as the Redis scripts read it, from a stand-in, which replaces the
+// other algorithm's state only when the decision counts units there (keep). A check, or a
+// take another window or a cooldown denies, leaves it for when that algorithm comes back,
+// as Redis leaves its key.
+func (ks *KeyState) slots(p *Policy, now int64, states *[MaxWindows]*windowState) (standIns uint8) {
 	var idx [MaxWindows]int
 	missing := 0
 	for i := range p.Windows {
@@ -224,25 +229,31 @@ func (ks *KeyState) slots(p *Policy, now int64, states *[MaxWindows]*windowState
 		}
 	}
 	for i := range p.Windows {
-		if s := ks.at(idx[i]); s.alg != p.Algorithm {
-			// Another algorithm's state (the configuration changed algorithm): start fresh,
-			// as the Redis scripts read another algorithm's state.
-			*s = windowState{secs: s.secs, alg: p.Algorithm}
+		if states[i] = ks.at(idx[i]); states[i].alg != p.Algorithm {
+			standIns |= 1 << i
 		}
-		states[i] = ks.at(idx[i])
+	}
+	return standIns
+}
+
+// keep makes each stand-in of standIns (see slots) the state of its window length when the
+// decision counted units in it: it then differs from a fresh window's.
+func (ks *KeyState) keep(fresh *[MaxWindows]windowState, standIns uint8) {
+	for i := range fresh {
+		if s := &fresh[i]; standIns&(1<<i) != 0 && *s != (windowState{secs: s.secs, alg: s.alg}) {
+			*ks.at(ks.find(s.secs)) = *s
+		}
 	}
 }
 
-// peekSlots is slots for [OpPeek], which writes nothing: a window length the key holds no
-// state of, or only another algorithm's, is seen as the fresh state in fresh.
-func (ks *KeyState) peekSlots(p *Policy, states *[MaxWindows]*windowState, fresh *[MaxWindows]windowState) {
+// peekSlots is slots for [OpPeek], which writes nothing: it sets states to the state of
+// each window of p that ks holds under p's algorithm, and to nil where the key holds no
+// state of the length or only another algorithm's, which peek reads as a fresh window's.
+func (ks *KeyState) peekSlots(p *Policy, states *[MaxWindows]*windowState) {
 	for i := range p.Windows {
-		secs := windowSecs(&p.Windows[i])
-		if j := ks.find(secs); j >= 0 && ks.at(j).alg == p.Algorithm {
+		states[i] = nil
+		if j := ks.find(windowSecs(&p.Windows[i])); j >= 0 && ks.at(j).alg == p.Algorithm {
 			states[i] = ks.at(j)
-		} else {
-			fresh[i] = windowState{secs: secs, alg: p.Algorithm}
-			states[i] = &fresh[i]
 		}
 	}
 }
@@ -299,17 +310,23 @@ func (ks *KeyState) ExpiresAt() int64 { return ks.expiresAt }
 // the same but consumes nothing; [OpConsume] counts the cost in every window, beyond full up
 // to twice the limit, leaving the penalty alone; [OpPeek] changes nothing in ks (a key never decided may be passed as a
 // zero KeyState). Apply allocates only when a key's state grows — a new window length, a
-// sliding window's log, the penalty's first violation — and for OpPeek of a window length
-// the key holds no state of.
+// sliding window's log, the penalty's first violation.
 func (p *Policy) Apply(ks *KeyState, op Op, now, cost int64, res *Result) {
 	now = max(now, 0) // before 1970 is a broken clock: decided as at 1970, as Redis reads it
 	if op == OpPeek {
 		p.peek(ks, now, cost, res)
 		return
 	}
-	var states [MaxWindows]*windowState
-	ks.slots(p, now, &states)
+	var (
+		states [MaxWindows]*windowState
+		fresh  [MaxWindows]windowState
+	)
+	standIns := ks.slots(p, now, &states)
 	for i := range p.Windows {
+		if standIns&(1<<i) != 0 { // here, not in slots, so that fresh stays on the stack
+			fresh[i] = windowState{secs: states[i].secs, alg: p.Algorithm}
+			states[i] = &fresh[i]
+		}
 		p.Algorithm.drop(states[i], now)
 	}
 	var views [MaxWindows]windowView
@@ -319,6 +336,9 @@ func (p *Policy) Apply(ks *KeyState, op Op, now, cost int64, res *Result) {
 	}
 	consume := op == OpConsume || op == OpTake && res.Allowed
 	short, full := p.finish(&states, &views, cost, consume, res)
+	if standIns != 0 {
+		ks.keep(&fresh, standIns)
+	}
 	if op == OpConsume {
 		res.Allowed = !short
 	}
@@ -334,7 +354,13 @@ func (p *Policy) peek(ks *KeyState, now, cost int64, res *Result) {
 		fresh  [MaxWindows]windowState
 		views  [MaxWindows]windowView
 	)
-	ks.peekSlots(p, &states, &fresh)
+	ks.peekSlots(p, &states)
+	for i := range p.Windows {
+		if states[i] == nil { // here, not in peekSlots, so that fresh stays on the stack
+			fresh[i] = windowState{secs: windowSecs(&p.Windows[i]), alg: p.Algorithm}
+			states[i] = &fresh[i]
+		}
+	}
 	p.load(&states, &views, now, cost, res)
 	if p.Penalty != nil {
 		p.Penalty.peek(ks, now, res)

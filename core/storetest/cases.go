@@ -210,6 +210,34 @@ func cases(alg rate.Algorithm) []testCase {
 			},
 		},
 		{
+			// A window length's state written under another algorithm (a reload changed the
+			// rule's algorithm) is read as a fresh window's and replaced only by a decision
+			// that counts units there: a check, or a take another window denies, counts
+			// nothing, and the state still denies when the first algorithm comes back. The
+			// first policy fills its minute window; the second, under another algorithm,
+			// has the same minute window and an hour window its first take fills.
+			name: "another algorithm's decision that counts nothing keeps a window's state",
+			policies: []policySpec{
+				{windows: windows(2, min)},
+				{windows: windows(2, min), otherAlgorithm: true},
+				{windows: windows(2, min, 1, time.Hour), otherAlgorithm: true},
+			},
+			steps: []step{
+				{policy: 2, allowed: true}, // the hour's unit, under the other algorithm
+				{times: 1, allowed: true, remaining: []int64{0}},
+				{allowed: false, remaining: []int64{0}},
+				{policy: 1, op: rate.OpCheck, allowed: true},
+				{allowed: false, remaining: []int64{0}},
+				{policy: 2, op: rate.OpCheck, allowed: false},
+				{allowed: false, remaining: []int64{0}},
+				{policy: 2, allowed: false}, // denied by the hour: counts nothing in the minute
+				{allowed: false, remaining: []int64{0}},
+				{policy: 1, allowed: true}, // counts a unit: the other algorithm's state now
+				{policy: 1, allowed: true},
+				{policy: 1, allowed: false},
+			},
+		},
+		{
 			// The clock steps back two hours after a request: the next ones are decided as at
 			// the window's last change, so they neither refill nor wait longer.
 			name:     "a clock that steps back decides as at the last change",

@@ -87,13 +87,29 @@ type testCase struct {
 type policySpec struct {
 	windows []rate.Window
 	penalty *rate.PenaltyPolicy
+	// otherAlgorithm builds the policy under another algorithm than the case's (see
+	// otherAlgorithm), as after a reload that changed a rule's algorithm.
+	otherAlgorithm bool
+}
+
+// otherAlgorithm is an algorithm whose state differs from alg's: fixed_window, or
+// token_bucket for fixed_window.
+func otherAlgorithm(alg rate.Algorithm) rate.Algorithm {
+	if alg == rate.FixedWindow {
+		return rate.TokenBucket
+	}
+	return rate.FixedWindow
 }
 
 func (c testCase) run(t *testing.T, s rate.Store, alg rate.Algorithm) {
 	require.NotEmpty(t, c.steps, "the case has no steps for %s", alg) // a table that lacks the algorithm
 	policies := make([]*rate.Policy, len(c.policies))
 	for i, ps := range c.policies {
-		p, err := rate.NewPolicy(alg, ps.windows, ps.penalty)
+		a := alg
+		if ps.otherAlgorithm {
+			a = otherAlgorithm(alg)
+		}
+		p, err := rate.NewPolicy(a, ps.windows, ps.penalty)
 		require.NoError(t, err)
 		policies[i] = p
 	}
