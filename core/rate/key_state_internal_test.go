@@ -35,8 +35,9 @@ func (m *mapKey) apply(p *Policy, op Op, now, cost int64, res *Result) {
 		case s == nil:
 			s = &windowState{secs: secs, alg: p.Algorithm}
 			m.windows[secs] = s
-		case s.alg != p.Algorithm:
-			*s = windowState{secs: secs, alg: p.Algorithm}
+		case s.alg != p.Algorithm: // read as fresh, replaced below if the decision counts units
+			fresh[i] = windowState{secs: secs, alg: p.Algorithm}
+			s = &fresh[i]
 		}
 		states[i] = s
 		if op != OpPeek {
@@ -53,6 +54,11 @@ func (m *mapKey) apply(p *Policy, op Op, now, cost int64, res *Result) {
 	}
 	consume := op == OpConsume || op == OpTake && res.Allowed
 	short, full := p.finish(&states, &views, cost, consume, res)
+	for i := range p.Windows {
+		if s := &fresh[i]; op != OpPeek && s.secs != 0 && *s != (windowState{secs: s.secs, alg: s.alg}) {
+			*m.windows[s.secs] = *s // another algorithm's state, replaced: units were counted
+		}
+	}
 	if op == OpConsume {
 		res.Allowed = !short
 	}
