@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,9 +66,6 @@ func (c *call) finish(reply []int64, err error) {
 	}
 }
 
-// argc is the number of arguments of c's request (A in lua/prelude.lua).
-func (c *call) argc() int { return 3 + len(c.pl.tail) }
-
 // via is how a call runs its algorithm's code.
 type via int
 
@@ -78,12 +76,20 @@ const (
 )
 
 // command returns the call deciding calls, one after the other, with sc's code run as v
-// says. Its reply is every request's reply, back to back.
+// says. Its reply is every request's reply, back to back. The arguments of each distinct
+// policy of the batch are sent once, after the requests', and each request points at its
+// policy's (lua/prelude.lua).
 func command(ctx context.Context, sc *script, v via, calls []*call) *redis.IntSliceCmd {
+	var buf [4]*plan
+	plans := buf[:0] // the batch's distinct policies, in order of first use
 	n, nkeys := 4, 0
 	for _, c := range calls {
+		if !slices.Contains(plans, c.pl) {
+			plans = append(plans, c.pl)
+			n += len(c.pl.args)
+		}
 		nkeys += len(c.keys)
-		n += len(c.keys) + 2 + c.argc()
+		n += len(c.keys) + 4
 	}
 	a := make([]any, 0, n)
 	switch v {
@@ -100,9 +106,20 @@ func command(ctx context.Context, sc *script, v via, calls []*call) *redis.IntSl
 		}
 	}
 	a = append(a, len(calls))
+	// The position in ARGV (from 1) of the arguments of each plan, after the requests',
+	// boxed once per plan.
+	var posBuf [4]any
+	pos := posBuf[:0]
+	next := 2 + 4*len(calls)
+	for _, pl := range plans {
+		pos = append(pos, next)
+		next += len(pl.args)
+	}
 	for _, c := range calls {
-		a = append(a, len(c.keys), c.argc(), c.now, c.cost, opArgs[c.op])
-		a = append(a, c.pl.tail...)
+		a = append(a, pos[slices.Index(plans, c.pl)], c.now, c.cost, opArgs[c.op])
+	}
+	for _, pl := range plans {
+		a = append(a, pl.args...)
 	}
 	cmd := redis.NewIntSliceCmd(ctx, a...)
 	cmd.SetFirstKeyPos(3) // routes the command to the keys' slot in Cluster mode
