@@ -98,8 +98,21 @@ func countdown(limit int64) []int64 {
 // gateHook holds script calls (FCALL, EVALSHA, EVAL) until released, or until their
 // context ends: lone calls (one request) until lone is closed, batches until batch is.
 type gateHook struct {
+	mu          sync.Mutex // guards lone and batch: a batch may still be sent after its callers gave up
 	lone, batch chan struct{}
 	waiting     atomic.Int64
+}
+
+// set makes lone and batch the gates of lone calls and of batches (nil: unchanged).
+func (h *gateHook) set(lone, batch chan struct{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if lone != nil {
+		h.lone = lone
+	}
+	if batch != nil {
+		h.batch = batch
+	}
 }
 
 func (h *gateHook) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -109,10 +122,12 @@ func (h *gateHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if name := cmd.Name(); name != "fcall" && name != "evalsha" && name != "eval" || len(args) < 4 {
 			return next(ctx, cmd)
 		}
+		h.mu.Lock()
 		gate := h.lone
 		if nkeys, _ := args[2].(int); len(args) > 3+nkeys && args[3+nkeys] != 1 {
 			gate = h.batch
 		}
+		h.mu.Unlock()
 		h.waiting.Add(1)
 		defer h.waiting.Add(-1)
 		select {
@@ -132,7 +147,7 @@ func (h *gateHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 func (h *gateHook) open() {
 	open := make(chan struct{})
 	close(open)
-	h.lone, h.batch = open, open
+	h.set(open, open)
 }
 
 // gatedStore returns a Store for cfg whose client's script calls pass through a gateHook,
@@ -166,7 +181,7 @@ func TestBatchKeepsEachDecisionsDeadline(t *testing.T) {
 	require.NoError(t, take("ip:192.0.2.40:warm")) // loads the library
 
 	lone, batch := make(chan struct{}), make(chan struct{})
-	hook.lone, hook.batch = lone, batch
+	hook.set(lone, batch)
 	var wg sync.WaitGroup
 	for _, key := range []string{"ip:192.0.2.41:a", "ip:192.0.2.42:b"} {
 		wg.Go(func() { assert.NoError(t, take(key)) }) // the two calls in flight
@@ -210,7 +225,7 @@ func TestBatchFailsTheBreakerOnce(t *testing.T) {
 	require.NoError(t, take("ip:192.0.2.50:warm")) // loads the library
 
 	held := make(chan struct{})
-	hook.lone, hook.batch = held, held
+	hook.set(held, held)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	kinds := map[rate.ErrorKind]int{}
@@ -268,7 +283,7 @@ func TestBatchIsolatesAFailingDecision(t *testing.T) {
 	assert.True(t, scriptError(err), "alone: %v", err)
 
 	held := make(chan struct{})
-	hook.lone = held
+	hook.set(held, nil)
 	var wg sync.WaitGroup
 	for i := range 2 {
 		wg.Go(func() {

@@ -13,32 +13,34 @@ import (
 )
 
 // plan is what the store derives once from a policy: the script, the key suffixes and the
-// arguments after now, cost and op. Plans are cached by policy address (policies are immutable).
+// policy's arguments, which a script call sends once for all its requests under the
+// policy. Plans are cached by policy address (policies are immutable).
 type plan struct {
 	script    *script
 	algorithm rate.Algorithm
 	windows   int
 	suffixes  []string // ":<seconds>" per window, then ":penalty"
 	keysLen   int      // bytes of the suffixes
-	tail      []any    // a request's arguments from the 4th on (lua/prelude.lua)
+	args      []any    // the policy's arguments, P in lua/prelude.lua
 }
 
 // newPlan builds the plan of p.
 func newPlan(p *rate.Policy) *plan {
 	pl := &plan{script: scripts[p.Algorithm], algorithm: p.Algorithm, windows: len(p.Windows)}
-	pl.tail = append(pl.tail, signature(p), strconv.Itoa(len(p.Windows)))
+	pl.args = append(pl.args, signature(p), strconv.Itoa(len(p.Windows)))
 	for _, w := range p.Windows {
 		pl.suffixes = append(pl.suffixes, ":"+strconv.FormatInt(w.Seconds(), 10))
-		pl.tail = append(pl.tail, strconv.FormatInt(w.Limit, 10), strconv.FormatInt(w.Period.Microseconds(), 10))
+		pl.args = append(pl.args, strconv.FormatInt(w.Limit, 10), strconv.FormatInt(w.Period.Microseconds(), 10))
 	}
 	if pen := p.Penalty; pen != nil {
 		pl.suffixes = append(pl.suffixes, ":penalty")
-		pl.tail = append(pl.tail, "1", strconv.Itoa(pen.Capacity()), strconv.FormatInt(pen.Period.Microseconds(), 10), strconv.Itoa(pen.Threshold))
-		for _, c := range cooldowns(pen) {
-			pl.tail = append(pl.tail, strconv.FormatInt(c, 10))
+		cs := cooldowns(pen)
+		pl.args = append(pl.args, strconv.Itoa(len(cs)), strconv.Itoa(pen.Capacity()), strconv.FormatInt(pen.Period.Microseconds(), 10), strconv.Itoa(pen.Threshold))
+		for _, c := range cs {
+			pl.args = append(pl.args, strconv.FormatInt(c, 10))
 		}
 	} else {
-		pl.tail = append(pl.tail, "0")
+		pl.args = append(pl.args, "0")
 	}
 	for _, s := range pl.suffixes {
 		pl.keysLen += len(s)

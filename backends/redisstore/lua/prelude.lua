@@ -13,25 +13,29 @@
 --
 -- One script call decides a batch of d ≥ 1 requests, one after the other, as d calls of one
 -- request each would (store.go batches concurrent decisions on one Redis: the script's own
--- cost — the call, its closures, TIME — is paid once per batch). Each request has its own
--- keys and arguments:
+-- cost — the call, its closures, TIME — is paid once per batch). The requests of a batch
+-- share the arguments of their policies: each policy's are sent once per call, and each
+-- request points at its policy's:
 --
 -- KEYS  every request's keys, request after request
--- ARGV  [1] d, then per request: its number of keys, its number of arguments m, and its m
---       arguments, A below
+-- ARGV  [1] d, then per request four arguments, R below, then every policy's arguments, P
+--       below, policy after policy
 -- (A function's keys and args, which it makes KEYS and ARGV.)
 --
--- A request's keys, K: one key per window, in the policy's order, then the penalty key
--- when penalties are on. They share one hash tag, so they live in one Cluster slot (a batch
--- on Cluster holds one request).
--- A request's arguments, A:
---       [1]  now in µs, or "" to read the server's TIME (the only production mode)
---       [2]  cost          [3] op (core/rate.Op): "0" take, "1" check, "2" consume, "3" peek
---       [4]  policy signature                             [5] number of windows n
---       [4+2i], [5+2i]     limit and period (µs) of window i
---       [6+2n] "1" when penalties are on, followed by the violation log capacity, the
---              penalty period (µs), the threshold, and the cooldowns (µs) started by the
---              threshold-th, (threshold+1)-th, … violation (the last one repeats); "0" else.
+-- A request's keys: one key per window of its policy, in the policy's order, then the
+-- penalty key when penalties are on. They share one hash tag, so they live in one Cluster
+-- slot (a batch on Cluster holds one request).
+-- A request's arguments, R:
+--       [1]  the position in ARGV of its policy's arguments (of their first, P[1])
+--       [2]  now in µs, or "" to read the server's TIME (the only production mode)
+--       [3]  cost          [4] op (core/rate.Op): "0" take, "1" check, "2" consume, "3" peek
+-- A policy's arguments, P:
+--       [1]  signature                                    [2] number of windows n
+--       [1+2i], [2+2i]     limit and period (µs) of window i
+--       [3+2n] "0" when penalties are off; else the number c of cooldowns, followed by the
+--              violation log capacity, the penalty period (µs), the threshold, and the c
+--              cooldowns (µs) started by the threshold-th, (threshold+1)-th, … violation
+--              (the last one repeats).
 --
 -- The ops (core/rate/store.go): take admits if every window and the penalty allow, then
 -- consumes; check decides the same but consumes nothing; consume counts the cost in every
@@ -89,30 +93,15 @@ local function debit(used, c, capacity)
   return max(used, capacity), true
 end
 
--- The request being decided: its keys are KEYS[ko + 1], KEYS[ko + 2], …, its na arguments
--- ARGV[ao + 1] … ARGV[ao + na] (A above), and what they say (see begin).
-local ko, ao, na, now, cost, op, sig, nwin
+-- The request being decided: its keys are KEYS[ko + 1], KEYS[ko + 2], …, its policy's
+-- arguments ARGV[pol], ARGV[pol + 1], … (P above), of which pen is the position of the
+-- penalty settings (P[3+2n]); and its instant now, cost and op (R above).
+local ko, pol, pen, now, cost, op
 -- TTLs are in ms, rounded up from µs: ceildiv(us, 1000) + slack. With injected instants
 -- (test mode) keys still expire by the server's clock, which the instants do not follow:
 -- give them an hour of slack so that no state a test still uses expires under it.
 local slack
 local server_now -- the server's TIME in µs, read once per call, when a request asks for it
-
--- begin makes the request whose keys follow KEYS[k] and whose n arguments follow ARGV[a]
--- the request being decided.
-local function begin(k, a, n)
-  ko, ao, na = k, a, n
-  if ARGV[ao + 1] ~= '' then
-    now, slack = tonumber(ARGV[ao + 1]), 3600000
-  else
-    if not server_now then
-      local t = rcall('TIME')
-      server_now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-    end
-    now, slack = server_now, 0
-  end
-  cost, op, sig, nwin = tonumber(ARGV[ao + 2]), ARGV[ao + 3], ARGV[ao + 4], tonumber(ARGV[ao + 5])
-end
 
 -- ttl is the PX of state that is fresh again at the instant untilUs (µs): measured from the
 -- server's now, which may be earlier than the instants the state was decided at.
