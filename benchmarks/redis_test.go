@@ -101,7 +101,7 @@ type namedDecider struct {
 }
 
 // BenchmarkRedis compares Redis decisions of ratewarden's store (each algorithm: server
-// time, concurrent decisions batched into one FCALL, docs/redis.md), go-redis/redis_rate
+// time, concurrent decisions batched into one EVALSHA, the default; docs/redis.md), go-redis/redis_rate
 // (GCRA, one EVALSHA per decision) and ulule/limiter's Redis store (fixed window, one
 // EVALSHA per decision) on one local redis-server, with 1, 16 and 64 callers deciding at once. Same limit
 // (1,000 per minute), the same 10,000 distinct keys walked in turn, so that every
@@ -249,7 +249,7 @@ func TestDeniedFloodRedisCalls(t *testing.T) {
 			Redis: config.RedisConfig{Addrs: []string{srv.Addr()}, LocalCache: config.Bool(cache), Timeout: 5 * time.Second}}
 		store, err := redisstore.New(cfg)
 		require.NoError(t, err)
-		var warm rate.Result // loads the library (FCALL, FUNCTION LOAD, FCALL) before counting
+		var warm rate.Result // gets the script into Redis (EVALSHA, then EVAL on NOSCRIPT) before counting
 		require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.2:default", Policy: p, Cost: 1, Now: time.Now()}, &warm))
 		before, denied := scriptCalls(), 0
 		start := time.Now()
