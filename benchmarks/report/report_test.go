@@ -105,7 +105,7 @@ func TestReport(t *testing.T) {
 		"+1.50 µs, +1 allocs; 0.75× ulule's; 0.38× tollbooth's | **not met** |",
 		"| x-time-rate | 200 | 0.50× | 140 | 0.50× | 0 |",
 		"**sethvargo is faster in parallel** (50 ns against ratewarden's 70 ns)",
-		"**httprate adds less than ratewarden on chi** (+1.00 µs against +1.50 µs)",
+		"**httprate adds no more than ratewarden on chi** (+1000 ns against +1500 ns)",
 		"| chi | ratewarden | 2500 | 6 | +1.50 µs | +1 | — |",
 		"| memory | limited | 1000 | 9000 (9000) | 1000 | 0 | +26 µs | +140 µs | +714 µs | < 1000 µs: met |",
 		"| redis | limited | 2000 | 2240 (18000) | 0 | 17760 | +94 µs | +4719 µs | +9000 µs | < 2000 µs: **not met** (errors or inexact admissions) |",
