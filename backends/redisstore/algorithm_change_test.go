@@ -157,15 +157,6 @@ func compareMixed(t *testing.T, rng *rand.Rand, s stores, mixAlgorithms bool, la
 		case r < 50:
 			req.Op = rate.OpPeek
 		}
-		where := fmt.Sprintf("%s, step %d: %s %s cost %d at %s under %s", label, step, req.Op, req.Key, cost, now.Sub(storetest.Base), describe(p))
-		var want, got, ref rate.Result
-		r1, r2, r3 := req, req, req
-		require.NoError(t, s.mem.Take(ctx, &r1, &want))
-		require.NoError(t, s.red.Take(ctx, &r2, &got))
-		require.Equal(t, want, got, where)
-		if req.Op != rate.OpPeek {
-			require.NoError(t, s.ref.Take(ctx, &r3, &ref))
-			require.Equal(t, ref, want, "%s: the store that saw the peeks answers otherwise", where)
-		}
+		s.decide(t, ctx, req, fmt.Sprintf("%s, step %d: %s %s cost %d at %s under %s", label, step, req.Op, req.Key, cost, now.Sub(storetest.Base), describe(p)))
 	}
 }

@@ -137,17 +137,23 @@ func compare(t *testing.T, rng *rand.Rand, s stores, alg rate.Algorithm, withPen
 			burst = 2 + rng.IntN(5)
 		}
 		for i := range burst {
-			where := fmt.Sprintf("%s, step %d.%d: %s %s cost %d at %s under %s", label, step, i, req.Op, req.Key, cost, now.Sub(storetest.Base), describe(p))
-			var want, got, ref rate.Result
-			r1, r2, r3 := req, req, req
-			require.NoError(t, s.mem.Take(ctx, &r1, &want))
-			require.NoError(t, s.red.Take(ctx, &r2, &got))
-			require.Equal(t, want, got, where)
-			if req.Op != rate.OpPeek {
-				require.NoError(t, s.ref.Take(ctx, &r3, &ref))
-				require.Equal(t, ref, want, "%s: the store that saw the peeks answers otherwise", where)
-			}
+			s.decide(t, ctx, req, fmt.Sprintf("%s, step %d.%d: %s %s cost %d at %s under %s", label, step, i, req.Op, req.Key, cost, now.Sub(storetest.Base), describe(p)))
 		}
+	}
+}
+
+// decide decides req on every store: the memory store and Redis must answer alike, and
+// ref, which sees no peeks, as they do.
+func (s stores) decide(t *testing.T, ctx context.Context, req rate.Request, where string) {
+	t.Helper()
+	var want, got, ref rate.Result
+	r1, r2, r3 := req, req, req
+	require.NoError(t, s.mem.Take(ctx, &r1, &want))
+	require.NoError(t, s.red.Take(ctx, &r2, &got))
+	require.Equal(t, want, got, where)
+	if req.Op != rate.OpPeek {
+		require.NoError(t, s.ref.Take(ctx, &r3, &ref))
+		require.Equal(t, ref, want, "%s: the store that saw the peeks answers otherwise", where)
 	}
 }
 
