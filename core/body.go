@@ -128,7 +128,7 @@ func (d *Decision) deniedBody() *deniedBody {
 			Limit:      pw.Limit,
 			Window:     pw.Seconds(),
 			Remaining:  wr.Remaining,
-			Reset:      unixCeil(d.Now.Add(wr.ResetAfter)),
+			Reset:      unixCeilAfter(d.Now, wr.ResetAfter),
 			RetryAfter: RetryAfterSeconds(wr.RetryAfter),
 		})
 	}

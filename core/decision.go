@@ -122,21 +122,23 @@ type Decision struct {
 	apiKey      bool // the identity is a verified API key's (for user exemptions)
 }
 
-// scopeCode is a scope (ScopeIP, …) in one byte; 0 is "".
+// scopeCode is a client's scope (ScopeIP, ScopeUser or ScopeKey) in one byte; 0 is "".
+// identify sets it with the scope, so that no decision compares scope strings.
 type scopeCode uint8
 
-var scopeNames = [...]string{"", ScopeIP, ScopeUser, ScopeKey, ScopeGlobal}
+const (
+	scopeNone scopeCode = iota
+	scopeIP
+	scopeUser
+	scopeKey
+)
 
-func codeOf(scope string) scopeCode {
-	for i, s := range scopeNames {
-		if s == scope {
-			return scopeCode(i)
-		}
-	}
-	return 0
+var scopeNames = [...]string{scopeNone: "", scopeIP: ScopeIP, scopeUser: ScopeUser, scopeKey: ScopeKey}
+
+// setClient sets the client's scope and id, as identified before a rule's scope applies.
+func (d *Decision) setClient(scope scopeCode, id string) {
+	d.Scope, d.ID, d.clientScope, d.clientID = scopeNames[scope], id, scope, id
 }
-
-func (c scopeCode) String() string { return scopeNames[c] }
 
 // limiter is the Limiter that made d, for GateRule and Complete; nil for a Decision built
 // by hand.

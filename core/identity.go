@@ -20,15 +20,17 @@ func (s *snapshot) identify(in Input, d *Decision) {
 	// A peer address that cannot be parsed (a unix socket without a trusted proxy in
 	// front) leaves the zero prefix: all such clients share one counter, "ip::<rule>",
 	// rather than each getting a fresh quota.
-	d.Scope, d.Tier = ScopeIP, TierAnonymous
+	d.setClient(scopeIP, "")
+	d.Tier = TierAnonymous
 	if in.Key != "" {
-		d.Scope, d.ID = ScopeKey, in.Key
+		d.setClient(scopeKey, in.Key)
 		return
 	}
 	if s.apiKeys != nil {
 		if key := r.Header.Get(s.apiKeys.header); key != "" {
 			if id, ok := s.apiKeys.identify(r.Context(), key); ok {
-				d.Scope, d.ID, d.Tier, d.apiKey = ScopeKey, id.User, cmp.Or(id.Tier, TierNone), true
+				d.setClient(scopeKey, id.User)
+				d.Tier, d.apiKey = cmp.Or(id.Tier, TierNone), true
 				return
 			}
 		}
@@ -41,7 +43,8 @@ func (s *snapshot) identify(in Input, d *Decision) {
 		return
 	}
 	if id, ok := s.verifier.Identify(auth); ok {
-		d.Scope, d.ID, d.Tier = ScopeUser, id.User, cmp.Or(id.Tier, TierNone)
+		d.setClient(scopeUser, id.User)
+		d.Tier = cmp.Or(id.Tier, TierNone)
 	}
 }
 

@@ -258,11 +258,11 @@ func (l *Limiter) decide(in Input, d *Decision, buf []byte) {
 		d.origin = o
 	}
 	if o := d.origin; o != nil && in.Key == "" {
-		d.ClientIP, d.IPKey, d.Scope, d.ID, d.Tier, d.apiKey = o.ClientIP, o.IPKey, o.clientScope.String(), o.clientID, o.Tier, o.apiKey
+		d.setClient(o.clientScope, o.clientID)
+		d.ClientIP, d.IPKey, d.Tier, d.apiKey = o.ClientIP, o.IPKey, o.Tier, o.apiKey
 	} else {
 		s.identify(in, d)
 	}
-	d.clientScope, d.clientID = codeOf(d.Scope), d.ID // before the rule's scope applies
 	var rl *rule
 	if in.Rule != "" {
 		if rl = s.named[in.Rule]; rl == nil {

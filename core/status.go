@@ -128,7 +128,7 @@ func (l *Limiter) Status(ctx context.Context, client, rule, tier string) (Client
 		}
 		for i, w := range ls.Policy.Windows {
 			wr := res.Windows[i]
-			rs.Windows[i] = WindowStatus{Limit: w.Limit, Window: w.Seconds(), Remaining: wr.Remaining, Reset: unixCeil(now.Add(wr.ResetAfter))}
+			rs.Windows[i] = WindowStatus{Limit: w.Limit, Window: w.Seconds(), Remaining: wr.Remaining, Reset: unixCeilAfter(now, wr.ResetAfter)}
 		}
 		st.Rules = append(st.Rules, rs)
 	}
