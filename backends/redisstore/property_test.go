@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -101,6 +102,7 @@ type sequence struct {
 	rules   []*modelRule // the endpoint rules in force, in configuration order
 	def     modelLimits  // the default rule's limits and tier overrides
 	nextID  int
+	checks  int               // the requests decided so far: the order of admissions at one instant
 	tokens  map[string]string // tier ("" for none) → a signed token of user "u"
 	counted map[counter]*usage
 	flying  []inFlight // the deferred consumes not yet sent, in the order of memOps.pending
@@ -111,6 +113,7 @@ type inFlight struct {
 	c        counter
 	policy   *rate.Policy // of the check (memOps' and redOps' policies are equal)
 	at       time.Time    // true time of the check
+	order    int          // the check's place in the sequence
 	inFlight int          // the counter's other consumes in flight at the check
 }
 
@@ -143,6 +146,7 @@ type usage struct {
 // consumes in flight then, other than its own, and whether it was counted in full.
 type admission struct {
 	at       time.Time
+	order    int // its check's place in the sequence: admissions at one instant are in that order
 	inFlight int
 	counted  bool
 	limit    int64 // the limit of the window it is recorded under, in the policy in force then
@@ -266,6 +270,7 @@ func (s *sequence) reload(t *testing.T) {
 
 // request sends one request to both limiters and records what it admitted.
 func (s *sequence) request(t *testing.T, label string, step int) {
+	s.checks++
 	path, ruleID := "/other", "default"
 	if n := len(s.rules); n > 0 && s.rng.IntN(4) > 0 {
 		r := s.rules[s.rng.IntN(n)]
@@ -308,7 +313,7 @@ func (s *sequence) request(t *testing.T, label string, step int) {
 		counted = false
 	case checkDeferred:
 		if counted {
-			s.flying = append(s.flying, inFlight{c: c, policy: s.memOps.req.Policy, at: s.trueNow, inFlight: flying})
+			s.flying = append(s.flying, inFlight{c: c, policy: s.memOps.req.Policy, at: s.trueNow, order: s.checks, inFlight: flying})
 		}
 		counted = false // when its consume counts
 	case peekFirst:
@@ -318,7 +323,7 @@ func (s *sequence) request(t *testing.T, label string, step int) {
 		u.largest[w.Period] = max(u.largest[w.Period], w.Limit)
 	}
 	if counted {
-		u.add(dm.Policy, admission{at: s.trueNow, inFlight: flying, counted: full})
+		u.add(dm.Policy, admission{at: s.trueNow, order: s.checks, inFlight: flying, counted: full})
 	}
 }
 
@@ -348,7 +353,7 @@ func (s *sequence) complete(t *testing.T, i int, label string) {
 	s.redOps.consume(t, i, s.appNow, &rr)
 	require.Equal(t, rm, rr, "%s: the consume of %s checked at true %s, at app %s", label, f.c, f.at.Sub(storetest.Base), s.appNow.Sub(storetest.Base))
 	u := s.usage(f.c)
-	u.add(f.policy, admission{at: f.at, inFlight: f.inFlight, counted: rm.Allowed})
+	u.add(f.policy, admission{at: f.at, order: f.order, inFlight: f.inFlight, counted: rm.Allowed})
 	u.short = u.short || !rm.Allowed
 }
 
@@ -381,7 +386,10 @@ func (s *sequence) run(t *testing.T, label string) {
 	}
 	for c, u := range s.counted {
 		for period, as := range u.admitted {
-			slices.SortStableFunc(as, func(a, b admission) int { return a.at.Compare(b.at) })
+			// By true time, and at one instant in the order the requests were checked: a
+			// deferred consume is recorded when it is sent, after the requests checked at
+			// its instant behind it, yet it was admitted before them.
+			slices.SortFunc(as, func(a, b admission) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.order, b.order)) })
 			where := fmt.Sprintf("%s: rule %s, client %s, window %s", label, c.rule, c.client, period)
 			checkBound(t, s.alg, slices.DeleteFunc(slices.Clone(as), func(a admission) bool { return !a.counted }), period, u.largest[period], where+", counted")
 			if !u.short {
