@@ -48,8 +48,12 @@ type call struct {
 	pl       *plan
 	keys     []string
 	now      any // ARGV "now": µs, or "" for the server's TIME
-	cost     int64
-	op       rate.Op
+	// req is the caller's request, its Key a part of keys[0] (a string of the call's own,
+	// which the batcher may read after its caller gave up), for the local cache.
+	req rate.Request
+	// cached: the local cache answers and remembers req (see Store.Take), so a batcher
+	// answers it from a denial an earlier call of the same key brought meanwhile.
+	cached bool
 
 	reply    []int64
 	err      error
@@ -116,7 +120,7 @@ func command(ctx context.Context, sc *script, v via, calls []*call) *redis.IntSl
 		next += len(pl.args)
 	}
 	for _, c := range calls {
-		a = append(a, pos[slices.Index(plans, c.pl)], c.now, c.cost, opArgs[c.op])
+		a = append(a, pos[slices.Index(plans, c.pl)], c.now, c.req.Cost, opArgs[c.req.Op])
 	}
 	for _, pl := range plans {
 		a = append(a, pl.args...)
@@ -240,10 +244,11 @@ func (b *batcher) decide(c *call) ([]int64, error) {
 		ctx, cancel := context.WithDeadline(c.ctx, c.deadline)
 		reply, err := b.s.send(ctx, b.sc, []*call{c})
 		cancel()
+		split(reply, err, []*call{c}, setReply)
+		b.learn(c, c.reply, c.err) // before the next batch is formed
 		if batch := b.next(); batch != nil {
 			go b.run(batch)
 		}
-		split(reply, err, []*call{c}, setReply)
 		return c.reply, c.err
 	}
 	c.done = make(chan struct{})
@@ -315,10 +320,15 @@ func (b *batcher) runBatch(batch []*call) {
 	live := batch[:0]
 	var latest time.Time
 	for _, c := range batch {
-		if err := c.ctx.Err(); err != nil || !now.Before(c.deadline) {
-			if err == nil {
-				err = context.DeadlineExceeded
-			}
+		err := c.ctx.Err()
+		switch {
+		case err != nil:
+		case !now.Before(c.deadline):
+			err = context.DeadlineExceeded
+		case c.cached && b.s.cache.answer(&c.req, nil):
+			err = errDeniedMeanwhile
+		}
+		if err != nil {
 			c.finish(nil, err)
 			continue
 		}
@@ -338,8 +348,35 @@ func (b *batcher) runBatch(batch []*call) {
 	reply, err := b.s.send(ctx, b.sc, live)
 	cancel()
 	stop()
-	split(reply, err, live, (*call).finish)
+	split(reply, err, live, b.finish)
 }
+
+// finish learns from a call's reply (learn), then sets it and wakes its caller.
+func (b *batcher) finish(c *call, reply []int64, err error) {
+	b.learn(c, reply, err)
+	c.finish(reply, err)
+}
+
+// learn remembers in the local cache a denial Redis answered for c, before the batcher
+// forms its next batch, so that the decisions of c's key queued meanwhile are answered
+// locally (runBatch) rather than each sent to Redis: under a burst of one client, a few
+// calls decide it instead of one per maxBatch requests. That is what the local cache does
+// for the requests that come after a denial (Store.Take), brought forward to those that
+// came while it was on its way: Redis would deny them too, as it decides them after it.
+// Store.Take remembers it again once its caller runs; the cache keeps the latest.
+func (b *batcher) learn(c *call, reply []int64, err error) {
+	if err != nil || !c.cached || reply[0] == 1 {
+		return
+	}
+	var res rate.Result
+	c.pl.decode(reply, &res)
+	b.s.cache.remember(&c.req, &res)
+}
+
+// errDeniedMeanwhile ends a queued call whose key the local cache learned is denied while
+// the call waited (batcher.learn): its caller answers it from the cache (Store.Take). It
+// never leaves the package.
+var errDeniedMeanwhile = errors.New("redisstore: the local cache learned the key is denied")
 
 // expire fails each of calls with context.DeadlineExceeded when its deadline passes
 // before it finished, with one timer, until stop is called.

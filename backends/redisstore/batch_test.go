@@ -101,6 +101,7 @@ type gateHook struct {
 	mu          sync.Mutex // guards lone and batch: a batch may still be sent after its callers gave up
 	lone, batch chan struct{}
 	waiting     atomic.Int64
+	decisions   atomic.Int64 // the requests of the script calls let through
 }
 
 // set makes lone and batch the gates of lone calls and of batches (nil: unchanged).
@@ -124,7 +125,11 @@ func (h *gateHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		}
 		h.mu.Lock()
 		gate := h.lone
-		if nkeys, _ := args[2].(int); len(args) > 3+nkeys && args[3+nkeys] != 1 {
+		requests := 0
+		if nkeys, _ := args[2].(int); len(args) > 3+nkeys {
+			requests, _ = args[3+nkeys].(int)
+		}
+		if requests != 1 {
 			gate = h.batch
 		}
 		h.mu.Unlock()
@@ -136,6 +141,7 @@ func (h *gateHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			cmd.SetErr(ctx.Err())
 			return ctx.Err()
 		}
+		h.decisions.Add(int64(requests))
 		return next(ctx, cmd)
 	}
 }
@@ -334,4 +340,74 @@ func TestSlidingWindowTotalItsMembersDoNotHold(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 10, admitted)
+}
+
+// TestQueuedDecisionsLearnADenial: the decisions of a key that queue behind the calls in
+// flight are answered by the local cache as soon as one of those calls brings back a
+// denial of the key, instead of each going to Redis in the next batches: a burst of one
+// client on one instance (SPEC section 9) costs Redis a few calls, not one per maxBatch
+// requests. Their answers are those Redis gives: denied, nothing remaining, a retry-after
+// within the window. Without the local cache the queue goes to Redis, which denies it.
+func TestQueuedDecisionsLearnADenial(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	for _, cache := range []bool{true, false} {
+		t.Run("local_cache="+strconv.FormatBool(cache), func(t *testing.T) {
+			cfg := redisConfig(config.RedisStandalone, cache, srv.Addr())
+			cfg.KeyPrefix = t.Name()
+			cfg.Redis.Timeout = 10 * time.Second
+			store, hook := gatedStore(t, cfg)
+			p := policy(t, rate.TokenBucket, nil, 1, time.Minute)
+			take := func() (rate.Result, error) {
+				var res rate.Result
+				err := store.Take(context.Background(), &rate.Request{Key: "ip:192.0.2.50:burst", Policy: p, Cost: 1, Now: time.Now()}, &res)
+				return res, err
+			}
+			first, err := take() // the one unit; loads the library
+			require.NoError(t, err)
+			require.True(t, first.Allowed)
+
+			lone := make(chan struct{})
+			hook.set(lone, nil)
+			const queued = 30
+			results := make(chan rate.Result, 2+queued)
+			var wg sync.WaitGroup
+			decide := func() {
+				res, err := take()
+				assert.NoError(t, err)
+				results <- res
+			}
+			for range 2 {
+				wg.Go(decide) // the two calls in flight
+			}
+			eventually(t, 10*time.Second, "two lone calls held", func() bool { return hook.waiting.Load() == 2 })
+			for range queued {
+				wg.Go(decide)
+			}
+			eventually(t, 10*time.Second, "all queued", func() bool { return redisstore.QueuedDecisions(store) == queued })
+			before := hook.decisions.Load()
+			close(lone) // both in flight come back denied
+			wg.Wait()
+			close(results)
+
+			sent := hook.decisions.Load() - before
+			t.Logf("%d decisions sent to Redis for 2 in flight and %d queued", sent, queued)
+			if cache {
+				assert.Equal(t, int64(2), sent, "decisions sent to Redis: the queued ones are answered locally")
+			} else {
+				assert.Equal(t, int64(2+queued), sent, "decisions sent to Redis")
+			}
+			n := 0
+			for res := range results {
+				n++
+				assert.False(t, res.Allowed, "decision %d", n)
+				assert.False(t, res.Fallback, "decision %d", n)
+				w := res.Windows[0]
+				assert.Zero(t, w.Remaining, "decision %d: remaining", n)
+				assert.Greater(t, w.RetryAfter, time.Duration(0), "decision %d: retry-after", n)
+				assert.LessOrEqual(t, w.RetryAfter, time.Minute, "decision %d: retry-after", n)
+			}
+			assert.Equal(t, 2+queued, n)
+		})
+	}
 }

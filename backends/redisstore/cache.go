@@ -62,7 +62,7 @@ func (c *denialCache) shard(key string) *cacheShard {
 // the denial (a window whose wait is over shows as allowing), the cooldown likewise. A
 // window whose reset time has passed shows all its units; the others show the units
 // remaining at the denial (a token bucket may have refilled some since: the answer errs
-// on the low side).
+// on the low side). With a nil res it only reports whether it would.
 func (c *denialCache) answer(req *rate.Request, res *rate.Result) bool {
 	sh := c.shard(req.Key)
 	k := cacheKey{req.Key, req.Policy}
@@ -77,9 +77,10 @@ func (c *denialCache) answer(req *rate.Request, res *rate.Result) bool {
 		sh.mu.Unlock()
 		return false
 	}
-	if req.Cost < d.cost || req.Now.Before(d.at) {
+	ok := req.Cost >= d.cost && !req.Now.Before(d.at)
+	if !ok || res == nil {
 		sh.mu.Unlock()
-		return false
+		return ok
 	}
 	elapsed := req.Now.Sub(d.at)
 	*res = d.res

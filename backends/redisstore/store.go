@@ -165,7 +165,8 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 }
 
 // Take decides req as [rate.Store] specifies, for every [rate.Op] in one round trip to
-// Redis (none when the local cache knows the key is denied). It returns [rate.ErrCost] for a
+// Redis (none when the local cache knows the key is denied, or learns it while the request
+// waits for a batch: batcher.learn). It returns [rate.ErrCost] for a
 // cost no window could admit, and an *[Error] when Redis could not decide within
 // redis.timeout and fail_mode is "open" or "closed"; with "local" it decides in-process
 // instead and sets res.Fallback.
@@ -185,6 +186,14 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 	pl := s.plan(p)
 	start := time.Now()
 	err := s.eval(ctx, pl, req, res, start)
+	for errors.Is(err, errDeniedMeanwhile) { // queued while an earlier call brought a denial of its key
+		if s.cache.answer(req, res) {
+			return nil
+		}
+		// The denial was forgotten since (a reset, a reload): Redis decides, within what is
+		// left of the budget.
+		err = s.eval(ctx, pl, req, res, start)
+	}
 	took := time.Since(start)
 	if err == nil {
 		s.observe(req.Op.String(), took, "")
@@ -207,7 +216,9 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 // eval runs the policy's script for req within the decision budget that began at start:
 // by start + redis.timeout, or ctx's deadline when that is earlier.
 func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate.Result, start time.Time) error {
-	c := &call{ctx: ctx, deadline: start.Add(s.budget), pl: pl, keys: pl.keys(s.prefix, req.Key), now: "", cost: req.Cost, op: req.Op}
+	c := &call{ctx: ctx, deadline: start.Add(s.budget), pl: pl, keys: pl.keys(s.prefix, req.Key), now: "", req: *req}
+	c.req.Key = c.keys[0][len(s.prefix)+2:][:len(req.Key)] // "<prefix>:{<key>}…" (taggedKeys)
+	c.cached = s.cache != nil && (req.Op == rate.OpTake || req.Op == rate.OpCheck)
 	if d, ok := ctx.Deadline(); ok && d.Before(c.deadline) {
 		c.deadline = d
 	}
