@@ -37,6 +37,10 @@ var (
 		"httprate":    "two maps of counts keyed by the key's 64-bit hash (no key kept: keys whose hashes collide share a counter), one window",
 		"tollbooth":   "x/time/rate buckets per client IP and path, no trusted-proxy resolution or rules",
 	}
+	redisLessWork = map[string]string{
+		"redis_rate": "one GCRA window per call, its state a single float; ratewarden's script keeps each window's state with the time of its last change (so that a clock step never refills), handles several windows and penalties, and returns every window's remaining, reset and retry-after",
+		"ulule":      "a fixed window counted by INCRBY and PTTL in a two-command script (denied requests are counted too), one window, no retry-after, no penalties",
+	}
 	mwLessWork = map[string]string{
 		"ulule":     "three headers, the client from RemoteAddr only, no rule matching",
 		"tollbooth": "the client from RemoteAddr only, no rule matching",
@@ -403,8 +407,10 @@ func (rp *report) writeRedis(p func(string, ...any)) {
 	p("## Redis decisions\n\n")
 	p("One local redis-server, 10,000 keys, every decision admitted; `callers` decide at once. decisions/s (higher is better, min – max); ratio = the library's median over redis_rate's; CPU per decision of the benchmark process (client) and of redis-server (medians); script calls per decision (below 1: batched).\n\n")
 	p("| library | callers | decisions/s | ÷ redis_rate | client CPU µs | Redis CPU µs | script calls |\n|---|---|---|---|---|---|---|\n")
+	var faster []string
 	for _, callers := range []string{"1", "16", "64"} {
 		peer, _ := r.get(redisBench+"/lib="+redisPeer+"/callers="+callers, "decisions/s")
+		faster = append(faster, rp.redisFaster(libs, callers)...)
 		for _, lib := range libs {
 			name := redisBench + "/lib=" + lib + "/callers=" + callers
 			s, ok := r.get(name, "decisions/s")
@@ -428,10 +434,69 @@ func (rp *report) writeRedis(p func(string, ...any)) {
 			ours, _ := r.get(name, "ratewarden-ns/decision")
 			theirs, _ := r.get(name, "redis_rate-ns/decision")
 			ratio, _ := r.get(name, "ratio")
-			p("| %s | %s | %s | %.2f× |\n", strings.TrimPrefix(name, pairedBench+"/"), ns(ours.med), ns(theirs.med), ratio.med)
+			alg := strings.TrimPrefix(name, pairedBench+"/")
+			p("| %s | %s | %s | %.2f× |\n", alg, ns(ours.med), ns(theirs.med), ratio.med)
+			if ratio.med > 1 {
+				faster = append(faster, fmt.Sprintf("**redis_rate is faster serially than ratewarden's %s** (%s against %s a decision): %s.", alg, ns(theirs.med), ns(ours.med), redisLessWork[redisPeer]))
+			}
 		}
 	}
+	if len(faster) > 0 {
+		p("\n")
+	}
+	for _, f := range faster {
+		p("- %s\n", f)
+	}
 	p("\nratewarden decides each request under its budget and circuit breaker and returns every window's remaining, reset and retry-after; concurrent decisions share batched script calls (docs/redis.md).\n\n")
+}
+
+// redisFaster says which Redis peers decided more per second than ratewarden, with callers
+// callers, and than which of its algorithms, and why they do less work.
+func (rp *report) redisFaster(libs []string, callers string) []string {
+	rate := func(lib string) (stat, bool) {
+		return rp.run.get(redisBench+"/lib="+lib+"/callers="+callers, "decisions/s")
+	}
+	var out []string
+	for _, peer := range libs {
+		s, ok := rate(peer)
+		if strings.HasPrefix(peer, ours) || !ok {
+			continue
+		}
+		var algs []string
+		lo, hi, all := 0.0, 0.0, 0
+		for _, lib := range libs {
+			me, ok := rate(lib)
+			if !strings.HasPrefix(lib, ours) || !ok {
+				continue
+			}
+			if all++; me.med >= s.med {
+				continue
+			}
+			algs = append(algs, strings.TrimPrefix(lib, ours+"-"))
+			if len(algs) == 1 || me.med < lo {
+				lo = me.med
+			}
+			hi = max(hi, me.med)
+		}
+		if len(algs) == 0 {
+			continue
+		}
+		who := "caller"
+		if callers != "1" {
+			who = "callers"
+		}
+		against := fmt.Sprintf("%.0f", lo)
+		if hi > lo {
+			against += fmt.Sprintf(" – %.0f", hi)
+		}
+		than := "ratewarden's " + strings.Join(algs, ", ")
+		if len(algs) == all && all > 1 {
+			than = "ratewarden with every algorithm"
+		}
+		out = append(out, fmt.Sprintf("**%s is faster with %s %s than %s** (%.0f decisions/s against %s): %s.",
+			peer, callers, who, than, s.med, against, redisLessWork[peer]))
+	}
+	return out
 }
 
 // loadResult is the part of benchmarks/results/loadtest.json the report shows (its shape
