@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -410,4 +411,126 @@ func TestQueuedDecisionsLearnADenial(t *testing.T) {
 			assert.Equal(t, 2+queued, n)
 		})
 	}
+}
+
+// keyGate holds the script calls of one request (FCALL, EVALSHA, EVAL) whose first key
+// contains a gated name until that name's gate is closed, and the calls of several requests
+// until batch is closed; it counts the calls it holds.
+type keyGate struct {
+	mu      sync.Mutex
+	gates   map[string]chan struct{}
+	batch   chan struct{}
+	waiting atomic.Int64 // calls held
+	batches atomic.Int64 // calls of several requests held
+}
+
+func (h *keyGate) gate(args []any) chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	nkeys, _ := args[2].(int)
+	if requests, _ := args[3+nkeys].(int); requests != 1 {
+		return h.batch
+	}
+	key, _ := args[3].(string)
+	for name, g := range h.gates {
+		if strings.Contains(key, name) {
+			return g
+		}
+	}
+	return nil
+}
+
+func (h *keyGate) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *keyGate) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		if name := cmd.Name(); name != "fcall" && name != "evalsha" && name != "eval" || len(args) < 4 {
+			return next(ctx, cmd)
+		}
+		if g := h.gate(args); g != nil {
+			h.waiting.Add(1)
+			defer h.waiting.Add(-1)
+			if g == h.batch {
+				h.batches.Add(1)
+				defer h.batches.Add(-1)
+			}
+			select {
+			case <-g:
+			case <-ctx.Done():
+				cmd.SetErr(ctx.Err())
+				return ctx.Err()
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *keyGate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestTimedOutDecisionsOfADeniedKeyAreDenied: decisions of a key that were sent before a
+// denial of the key came back, and that Redis then does not answer within their budget,
+// are answered by the local cache — denied — instead of failing open, when the denial was
+// made before them. Here a denial is held in Redis while two later decisions of its key
+// go out in a batch that never comes back: once the denial returns, the two end as denials
+// at their deadline, not as timeouts (still counted as backend timeouts).
+func TestTimedOutDecisionsOfADeniedKeyAreDenied(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(config.RedisStandalone, true, srv.Addr())
+	cfg.Redis.Timeout = 300 * time.Millisecond
+	hook := &keyGate{gates: map[string]chan struct{}{}}
+	obs := newObserver()
+	store := hookedStore(t, cfg, hook, redisstore.WithObserver(obs))
+	p := policy(t, rate.TokenBucket, nil, 1, time.Minute)
+	take := func(key string) (rate.Result, error) {
+		var res rate.Result
+		err := store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res)
+		return res, err
+	}
+	const key = "ip:192.0.2.60:burst"
+	first, err := take(key) // the one unit; loads the library
+	require.NoError(t, err)
+	require.True(t, first.Allowed)
+
+	denial, other, batch := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	defer close(batch)
+	hook.mu.Lock()
+	hook.gates["192.0.2.60"], hook.gates["192.0.2.61"], hook.batch = denial, other, batch
+	hook.mu.Unlock()
+	denied := make(chan error, 1)
+	go func() {
+		res, err := take(key) // in flight, held: Redis denies it
+		if err == nil && res.Allowed {
+			err = errors.New("admitted")
+		}
+		denied <- err
+	}()
+	eventually(t, 10*time.Second, "the denial held", func() bool { return hook.waiting.Load() == 1 })
+	go func() { _, _ = take("ip:192.0.2.61:other") }() // the second call in flight
+	eventually(t, 10*time.Second, "two calls held", func() bool { return hook.waiting.Load() == 2 })
+	type outcome struct {
+		res rate.Result
+		err error
+	}
+	later := make(chan outcome, 2)
+	for range 2 {
+		go func() {
+			res, err := take(key) // made after the denial: queued
+			later <- outcome{res, err}
+		}()
+	}
+	eventually(t, 10*time.Second, "two decisions queued", func() bool { return redisstore.QueuedDecisions(store) == 2 })
+	close(other) // its slot sends the queue as a batch, which Redis never answers
+	eventually(t, 10*time.Second, "the batch held", func() bool { return hook.batches.Load() == 1 })
+	close(denial) // the denial comes back while the batch is held
+	require.NoError(t, <-denied)
+	for range 2 {
+		o := <-later
+		require.NoError(t, o.err, "a decision held past its budget after its key's denial came back")
+		assert.False(t, o.res.Allowed)
+		assert.Zero(t, o.res.Windows[0].Remaining)
+		assert.Greater(t, o.res.Windows[0].RetryAfter, time.Duration(0))
+	}
+	assert.Equal(t, 2, obs.count(rate.KindTimeout), "timeouts observed")
 }
