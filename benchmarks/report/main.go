@@ -52,7 +52,8 @@ func generate(in string, count int, out, raw, loadGlob, redisTime string) error 
 		output []byte
 		err    error
 	)
-	if in != "" {
+	saved := in != ""
+	if saved {
 		if output, err = os.ReadFile(in); err != nil {
 			return err
 		}
@@ -89,6 +90,9 @@ func generate(in string, count int, out, raw, loadGlob, redisTime string) error 
 		rel = in
 	}
 	rp := &report{run: r, machine: thisMachine(r), rawName: filepath.ToSlash(rel), profiles: map[string]string{}}
+	if saved {
+		rp.machine.Commit = "unknown: the report was made from a saved output"
+	}
 	rp.loadName, rp.load = newest(loadGlob)
 	for name, chart := range map[string]func(string) error{"benchmarks-memory.svg": rp.memoryChart, "benchmarks-middleware.svg": rp.middlewareChart} {
 		if err := chart(filepath.Join(dir, name)); err != nil {
@@ -197,12 +201,27 @@ func thisMachine(r *run) machine {
 		goVersion = strings.TrimSpace(string(out))
 	}
 	return machine{
-		CPU:   cpu,
-		Cores: fmt.Sprint(runtime.NumCPU()),
-		Go:    goVersion,
-		OS:    runtime.GOOS + "/" + runtime.GOARCH,
-		Date:  time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		CPU:    cpu,
+		Cores:  fmt.Sprint(runtime.NumCPU()),
+		Go:     goVersion,
+		OS:     runtime.GOOS + "/" + runtime.GOARCH,
+		Date:   time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		Commit: gitCommit(),
 	}
+}
+
+// gitCommit is the commit the benchmarks ran at, "+ uncommitted changes" when the working
+// tree differs from it, or "unknown" outside a git checkout.
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	commit := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		commit += " + uncommitted changes"
+	}
+	return commit
 }
 
 func cpuModel() string {
