@@ -159,7 +159,7 @@ func BenchmarkRedis(b *testing.B) {
 // reading and writing sockets not), cpuUS its process's CPU time (INFO cpu, user + sys:
 // everything, network I/O included), and scripts the number of those script calls (fewer
 // than the decisions when a library batches them). Every library decides with scripts
-// (ratewarden with Redis Functions, which are scripts loaded once).
+// (ratewarden by EVALSHA, its default; FCALL of Redis Functions with WithFunctions).
 type redisUse struct{ cmdUS, cpuUS, scripts float64 }
 
 // redisCost reads srv's redisUse. The benchmarks report its increase per decision: how
