@@ -14,8 +14,8 @@ import (
 // lua/<algorithm>.lua + lua/decide.lua, which defines run, the entry point; for token_bucket
 // and gcra, which share the token bucket arithmetic of lua/bucket.lua, lua/prelude.lua +
 // lua/<algorithm>.lua + lua/bucket_fast.lua + lua/window.lua + lua/bucket.lua +
-// lua/decide.lua. The header of
-// prelude.lua documents KEYS, ARGV and the reply. Two programs are made of that one source:
+// lua/decide.lua. The header of prelude.lua documents KEYS, ARGV and the reply. Two
+// programs are made of that one source:
 //
 //   - a script per algorithm, the code then `return run()`, for EVALSHA and EVAL;
 //   - one Redis Function library (Redis ≥ 7) with a function per algorithm, for FCALL,
