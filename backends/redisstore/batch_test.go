@@ -316,6 +316,53 @@ func TestBatchIsolatesAFailingDecision(t *testing.T) {
 	assert.Equal(t, "closed", redisstore.BreakerState(store))
 }
 
+// TestFailingSingleWindowDecision: token_bucket's and gcra's common call — one request, one
+// window, no penalty, which their code decides without run (lua/bucket_fast.lua) — fails
+// as run fails a request of a batch: a key holding a state another program wrote, which
+// makes Redis refuse the SET, fails that decision alone, with the error of a decision the
+// script failed on, and leaves the key as it was; the next decision, on another key, is
+// decided as usual. On the scripts (EVALSHA, the default) and on the functions (FCALL).
+func TestFailingSingleWindowDecision(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	ctx := context.Background()
+	// A last change no clock reaches: the TTL the code computes is out of range.
+	states := map[rate.Algorithm]string{
+		rate.TokenBucket: "token_bucket 0 999999999999999999999999999999 100",
+		rate.GCRA:        "gcra 999999999999999999999999999999 0 100 999999999999999999999999999999",
+	}
+	for alg, state := range states {
+		for _, functions := range []bool{false, true} {
+			t.Run(alg.String()+"/functions="+strconv.FormatBool(functions), func(t *testing.T) {
+				t.Parallel()
+				var opts []redisstore.Option
+				if functions {
+					opts = append(opts, redisstore.WithFunctions())
+				}
+				store, err := redisstore.New(redisConfig(config.RedisStandalone, false, srv.Addr()), opts...)
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = store.Close() })
+				p := policy(t, alg, nil, 100, time.Minute)
+				prefix := alg.String() + "-" + strconv.FormatBool(functions) + "-"
+				key := "ratelimit:{" + prefix + "bad}:60"
+				require.NoError(t, srv.Client().Set(ctx, key, state, 0).Err())
+
+				var res rate.Result
+				err = store.Take(ctx, &rate.Request{Key: prefix + "bad", Policy: p, Cost: 1}, &res)
+				var rerr *redisstore.Error
+				require.ErrorAs(t, err, &rerr)
+				assert.Equal(t, rate.KindScript, rerr.Kind)
+				assert.ErrorContains(t, err, "the script failed on this decision's keys")
+				assert.Equal(t, state, srv.Client().Get(ctx, key).Val())
+
+				require.NoError(t, store.Take(ctx, &rate.Request{Key: prefix + "good", Policy: p, Cost: 1}, &res))
+				assert.True(t, res.Allowed)
+				assert.Equal(t, int64(99), res.Windows[0].Remaining)
+			})
+		}
+	}
+}
+
 // TestSlidingWindowTotalItsMembersDoNotHold: a sliding window whose total ("#") claims
 // more units than its members hold — a state this script never writes — is replaced like
 // another algorithm's state: the decision ends (it looped forever, and in a batch after

@@ -12,8 +12,9 @@ import (
 )
 
 // TestOneSourceForScriptsAndLibrary: each algorithm's script and its function in the
-// library are the same code from lua/*.lua, and the library's name, which its functions'
-// names start with, is a hash of that code.
+// library are the same code from lua/*.lua — token_bucket's and gcra's with the block of
+// lua/bucket_fast.lua, in the library as the body of fast —, and the library's name, which
+// its functions' names start with, is a hash of that code.
 func TestOneSourceForScriptsAndLibrary(t *testing.T) {
 	t.Parallel()
 	require.Regexp(t, `^ratewarden_[0-9a-f]{16}$`, library.name)
@@ -21,10 +22,17 @@ func TestOneSourceForScriptsAndLibrary(t *testing.T) {
 	for _, alg := range rate.Algorithms() {
 		code := algorithmCode(alg)
 		sc := scripts[alg]
-		assert.Equal(t, code+"return run()\n", sc.src, alg)
+		assert.Equal(t, code.head+code.fast+code.tail+"return run()\n", sc.src, alg)
 		assert.Equal(t, library.name+"_"+alg.String(), sc.function)
 		assert.Contains(t, library.src, "function_name = '"+sc.function+"'", alg)
-		assert.Contains(t, library.src, code, alg)
+		if alg == rate.TokenBucket || alg == rate.GCRA {
+			assert.Contains(t, code.fast, "repeat\n", alg)
+			assert.Contains(t, library.src, code.head+"local function fast()\n"+code.fast+"end\n"+code.tail+
+				"return function(keys, args)\n  KEYS, ARGV = keys, args\n  return fast() or run()\nend\n", alg)
+		} else {
+			assert.Empty(t, code.fast, alg)
+			assert.Contains(t, library.src, code.head+code.tail+"return function(keys, args)\n  KEYS, ARGV = keys, args\n  return run()\nend\n", alg)
+		}
 	}
 	assert.Len(t, regexp.MustCompile(`redis\.register_function`).FindAllString(library.src, -1), len(rate.Algorithms()))
 	assert.NotContains(t, library.src, "REPLACE")
@@ -32,7 +40,9 @@ func TestOneSourceForScriptsAndLibrary(t *testing.T) {
 	// Another code, another name: an edit to any file changes the hash.
 	code := algorithmCodes()
 	assert.Equal(t, library.src, librarySource(library.name, code))
-	code[rate.GCRA] += "-- edited\n"
+	edited := code[rate.GCRA]
+	edited.fast += "-- edited\n"
+	code[rate.GCRA] = edited
 	_, lib := decisionCode(code)
 	assert.NotEqual(t, library.name, lib.name)
 }

@@ -10,15 +10,22 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The decision code: for each algorithm, lua/prelude.lua + lua/<algorithm>.lua (+
-// lua/bucket.lua for token_bucket and gcra, which share the token bucket arithmetic) +
-// lua/decide.lua, which defines run, the entry point. The header of prelude.lua documents
-// KEYS, ARGV and the reply. Two programs are made of that one source:
+// The decision code: for each algorithm, lua/prelude.lua + lua/window.lua +
+// lua/<algorithm>.lua + lua/decide.lua, which defines run, the entry point; for token_bucket
+// and gcra, which share the token bucket arithmetic of lua/bucket.lua, lua/prelude.lua +
+// lua/<algorithm>.lua + lua/bucket_fast.lua + lua/window.lua + lua/bucket.lua +
+// lua/decide.lua. The header of prelude.lua documents KEYS, ARGV and the reply. Two
+// programs are made of that one source:
 //
 //   - a script per algorithm, the code then `return run()`, for EVALSHA and EVAL;
 //   - one Redis Function library (Redis ≥ 7) with a function per algorithm, for FCALL,
 //     which defines the code once and runs it on every call (functions.go says when a
 //     Store uses which).
+//
+// bucket_fast.lua is a block that decides the common call on its own (one request, one
+// window, no penalty): in a script, code of the chunk, which answers before the script
+// defines the closures only run needs; in the library, the body of a function, fast, that
+// each call tries before run.
 //
 //go:embed lua/*.lua
 var luaFiles embed.FS
@@ -37,40 +44,52 @@ type script struct{ src, hash, function string }
 type functionLibrary struct{ name, src string }
 
 // decisionCode returns the scripts and the library of each algorithm's code.
-func decisionCode(code map[rate.Algorithm]string) ([]*script, functionLibrary) {
+func decisionCode(code map[rate.Algorithm]algorithm) ([]*script, functionLibrary) {
 	sum := sha256.Sum256([]byte(librarySource("", code)))
 	name := "ratewarden_" + hex.EncodeToString(sum[:8])
 	var s []*script
 	for _, alg := range rate.Algorithms() {
-		src := code[alg] + "return run()\n"
+		src := code[alg].script()
 		s = append(s, &script{src: src, hash: redis.NewScript(src).Hash(), function: name + "_" + alg.String()})
 	}
 	return s, functionLibrary{name: name, src: librarySource(name, code)}
 }
 
+// algorithm is one algorithm's Lua code: head and tail define run, and between them fast,
+// when not empty, is a block that decides the calls it can and breaks out of itself for
+// the others (lua/bucket_fast.lua).
+type algorithm struct{ head, fast, tail string }
+
+// script returns the code as a script: the block is the chunk's own code, and run is what
+// the script returns when the block did not.
+func (a algorithm) script() string { return a.head + a.fast + a.tail + "return run()\n" }
+
 // algorithmCodes returns the Lua code of each algorithm.
-func algorithmCodes() map[rate.Algorithm]string {
-	code := map[rate.Algorithm]string{}
+func algorithmCodes() map[rate.Algorithm]algorithm {
+	code := map[rate.Algorithm]algorithm{}
 	for _, alg := range rate.Algorithms() {
 		code[alg] = algorithmCode(alg)
 	}
 	return code
 }
 
-// algorithmCode returns the Lua code of alg: it defines run and runs nothing.
-func algorithmCode(alg rate.Algorithm) string {
+// algorithmCode returns the Lua code of alg.
+func algorithmCode(alg rate.Algorithm) algorithm {
 	read := func(name string) string {
 		b, err := luaFiles.ReadFile("lua/" + name + ".lua")
 		if err != nil {
 			panic("redisstore: missing embedded script " + name) // a build problem, caught by every test
 		}
-		return string(b)
+		return string(b) + "\n"
 	}
-	src := read("prelude") + "\n" + read(alg.String()) + "\n"
 	if alg == rate.TokenBucket || alg == rate.GCRA {
-		src += read("bucket") + "\n"
+		return algorithm{
+			head: read("prelude") + read(alg.String()),
+			fast: read("bucket_fast"),
+			tail: read("window") + read("bucket") + read("decide"),
+		}
 	}
-	return src + read("decide") + "\n"
+	return algorithm{head: read("prelude") + read("window") + read(alg.String()), tail: read("decide")}
 }
 
 // libraryPreamble starts the library after its shebang line. While Redis 7.0 loads a
@@ -95,16 +114,24 @@ end
 `
 
 // librarySource returns the library's source under name, from each algorithm's code:
-// each function's KEYS and ARGV are locals of its code that it sets on every call.
-func librarySource(name string, code map[rate.Algorithm]string) string {
+// each function's KEYS and ARGV are locals of its code that it sets on every call, and
+// the block, if any, is the body of a function, fast, that it calls before run.
+func librarySource(name string, code map[rate.Algorithm]algorithm) string {
 	var b strings.Builder
 	b.WriteString("#!lua name=" + name + "\n" + libraryPreamble)
 	for _, alg := range rate.Algorithms() {
+		a := code[alg]
 		b.WriteString("\nredis.register_function{function_name = '" + name + "_" + alg.String() + "',\n" +
 			"  description = 'ratewarden: " + alg.String() + " decisions', callback = lazy(function()\n" +
 			"local KEYS, ARGV\n")
-		b.WriteString(code[alg])
-		b.WriteString("return function(keys, args)\n  KEYS, ARGV = keys, args\n  return run()\nend\nend)}\n")
+		b.WriteString(a.head)
+		call := "run()"
+		if a.fast != "" {
+			b.WriteString("local function fast()\n" + a.fast + "end\n")
+			call = "fast() or run()"
+		}
+		b.WriteString(a.tail)
+		b.WriteString("return function(keys, args)\n  KEYS, ARGV = keys, args\n  return " + call + "\nend\nend)}\n")
 	}
 	return b.String()
 }

@@ -1,9 +1,11 @@
 -- ratewarden: one decision in one round trip. Each algorithm's code is prelude.lua, then
--- <algorithm>.lua (and bucket.lua for token_bucket and gcra), then decide.lua, which defines
--- run, the entry point. Two programs are made of that code (scripts.go): a script, which
--- ends with `return run()` and defines everything again on every EVALSHA; and a function of
--- a Redis Function library, which defines everything once, on its first call after the
--- library is loaded, and calls run on every FCALL. The arithmetic mirrors
+-- window.lua and <algorithm>.lua, then decide.lua, which defines run, the entry point; for
+-- token_bucket and gcra, prelude.lua, <algorithm>.lua, bucket_fast.lua (a block that decides
+-- the common call on its own), window.lua, bucket.lua, decide.lua. Two programs are made of
+-- that code (scripts.go): a script, which ends with `return run()` and defines everything
+-- again on every EVALSHA (but what follows the block, when the block answers); and a
+-- function of a Redis Function library, which defines everything once, on its first call
+-- after the library is loaded, and calls run on every FCALL (fast, the block, first). The arithmetic mirrors
 -- core/<algorithm>.go and core/rate/penalty.go step for step; docs/redis.md describes the
 -- keys.
 --
@@ -83,16 +85,6 @@ local function ceildiv(a, b) -- core's ceilDiv: ceil(a / b), and 0 when a <= 0
   return q
 end
 
--- debit is core's debit: used + c capped at capacity, never below used, and whether the cap
--- left part of c uncounted. A consume counts up to capacity = 2 × limit units (core's
--- debtFactor), ≤ 2^53; used is compared with capacity − c so that no larger sum is formed.
-local function debit(used, c, capacity)
-  if used <= capacity - c then
-    return used + c, false
-  end
-  return max(used, capacity), true
-end
-
 -- The request being decided: its keys are KEYS[ko + 1], KEYS[ko + 2], …, its policy's
 -- arguments ARGV[pol], ARGV[pol + 1], … (P above), of which pen is the position of the
 -- penalty settings (P[3+2n]); and its instant now, cost and op (R above).
@@ -102,9 +94,3 @@ local ko, pol, pen, now, cost, op
 -- give them an hour of slack so that no state a test still uses expires under it.
 local slack
 local server_now -- the server's TIME in µs, read once per call, when a request asks for it
-
--- ttl is the PX of state that is fresh again at the instant untilUs (µs): measured from the
--- server's now, which may be earlier than the instants the state was decided at.
-local function ttl(untilUs)
-  return ceildiv(untilUs - now, 1000) + slack
-end
