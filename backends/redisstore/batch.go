@@ -52,8 +52,11 @@ type call struct {
 	// which the batcher may read after its caller gave up), for the local cache.
 	req rate.Request
 	// cached: the local cache answers and remembers req (see Store.Take), so a batcher
-	// answers it from a denial an earlier call of the same key brought meanwhile.
+	// answers it from a denial an earlier call of the same key brought meanwhile (in
+	// answer, with err errDeniedMeanwhile).
 	cached bool
+	epoch  uint64       // the local cache's epoch before the call was sent (denialCache.remember)
+	answer *rate.Result // the local cache's answer, when err is errDeniedMeanwhile
 
 	reply    []int64
 	err      error
@@ -321,16 +324,19 @@ func (b *batcher) runBatch(batch []*call) {
 	var latest time.Time
 	for _, c := range batch {
 		err := c.ctx.Err()
-		switch {
-		case err != nil:
-		case !now.Before(c.deadline):
+		if err == nil && !now.Before(c.deadline) {
 			err = context.DeadlineExceeded
-		case c.cached && b.s.cache.answer(&c.req, nil):
-			err = errDeniedMeanwhile
 		}
 		if err != nil {
 			c.finish(nil, err)
 			continue
+		}
+		if c.cached {
+			var res rate.Result
+			if b.s.cache.answer(&c.req, &res) {
+				c.finishAnswered(&res)
+				continue
+			}
 		}
 		if c.deadline.After(latest) {
 			latest = c.deadline
@@ -349,6 +355,14 @@ func (b *batcher) runBatch(batch []*call) {
 	cancel()
 	stop()
 	split(reply, err, live, b.finish)
+}
+
+// finishAnswered ends a queued call with the local cache's answer, once (see finish).
+func (c *call) finishAnswered(res *rate.Result) {
+	if c.finished.CompareAndSwap(false, true) {
+		c.answer, c.err = res, errDeniedMeanwhile
+		close(c.done)
+	}
 }
 
 // finish learns from a call's reply (learn), then sets it and wakes its caller.
@@ -370,12 +384,12 @@ func (b *batcher) learn(c *call, reply []int64, err error) {
 	}
 	var res rate.Result
 	c.pl.decode(reply, &res)
-	b.s.cache.remember(&c.req, &res)
+	b.s.cache.remember(&c.req, &res, c.epoch)
 }
 
 // errDeniedMeanwhile ends a queued call whose key the local cache learned is denied while
-// the call waited (batcher.learn): its caller answers it from the cache (Store.Take). It
-// never leaves the package.
+// the call waited (batcher.learn), with the cache's answer in call.answer: Store.Take
+// returns that answer. It never leaves the package.
 var errDeniedMeanwhile = errors.New("redisstore: the local cache learned the key is denied")
 
 // expire fails each of calls with context.DeadlineExceeded when its deadline passes

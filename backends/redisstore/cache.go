@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ratewarden/ratewarden/core/rate"
@@ -25,7 +26,10 @@ const cacheShards = 64
 type denialCache struct {
 	seed     maphash.Seed
 	perShard int
-	shards   [cacheShards]cacheShard
+	// epoch counts the forgets and clears: a denial Redis answered for a request sent in an
+	// earlier epoch is not remembered (see remember).
+	epoch  atomic.Uint64
+	shards [cacheShards]cacheShard
 }
 
 type cacheShard struct {
@@ -105,7 +109,12 @@ func (c *denialCache) answer(req *rate.Request, res *rate.Result) bool {
 // until every denying window's retry-after has passed. With penalties only a denial that
 // comes with a cooldown is remembered, until the cooldown ends: a denial by the windows
 // alone is a violation, which Redis must count.
-func (c *denialCache) remember(req *rate.Request, res *rate.Result) {
+//
+// epoch is the cache's epoch read before req was sent to Redis: when a forget or a clear
+// came since, the denial may predate it — Redis decided it before a Reset deleted the key,
+// and its answer came back after — and it is not remembered, or the client would stay
+// denied here after the Reset that unblocked it.
+func (c *denialCache) remember(req *rate.Request, res *rate.Result, epoch uint64) {
 	var wait time.Duration
 	cost := req.Cost
 	if req.Policy.Penalty != nil {
@@ -121,6 +130,9 @@ func (c *denialCache) remember(req *rate.Request, res *rate.Result) {
 	sh := c.shard(req.Key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	if c.epoch.Load() != epoch { // forget and clear move it before they take a shard's lock
+		return
+	}
 	k := cacheKey{req.Key, req.Policy}
 	d := sh.m[k]
 	if d == nil {
@@ -154,6 +166,7 @@ func (sh *cacheShard) evict(now time.Time, limit int) {
 
 // forget forgets the denials of key, under every policy.
 func (c *denialCache) forget(key string) {
+	c.epoch.Add(1)
 	sh := c.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -166,6 +179,7 @@ func (c *denialCache) forget(key string) {
 
 // clear forgets every denial.
 func (c *denialCache) clear() {
+	c.epoch.Add(1)
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()

@@ -41,7 +41,7 @@ func TestCacheAnswersUntilTheRetryInstant(t *testing.T) {
 	p := testPolicy(t, nil, 10)
 	t0 := time.Unix(1000, 0)
 	req := &rate.Request{Key: "ip:a:r", Policy: p, Cost: 2, Now: t0}
-	c.remember(req, deniedResult(3*time.Second))
+	c.remember(req, deniedResult(3*time.Second), c.epoch.Load())
 
 	var res rate.Result
 	later := *req
@@ -73,12 +73,12 @@ func TestCacheKeepsPenaltyDenialsOnlyDuringACooldown(t *testing.T) {
 	p := testPolicy(t, &rate.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}, 10)
 	t0 := time.Unix(1000, 0)
 	req := &rate.Request{Key: "ip:a:r", Policy: p, Cost: 3, Now: t0}
-	c.remember(req, deniedResult(10*time.Second))
+	c.remember(req, deniedResult(10*time.Second), c.epoch.Load())
 	assert.Zero(t, c.len(), "a window denial is a violation: Redis must see the next one")
 
 	res := deniedResult(10 * time.Second)
 	res.Cooldown, res.Violations = 4*time.Second, 2
-	c.remember(req, res)
+	c.remember(req, res, c.epoch.Load())
 	var got rate.Result
 	later := *req
 	later.Now, later.Cost = t0.Add(3*time.Second), 1
@@ -99,7 +99,7 @@ func TestCacheWindowsRecoverAsTimePasses(t *testing.T) {
 	res.Windows[0] = rate.WindowResult{Allowed: false, Remaining: 0, ResetAfter: 500 * time.Millisecond, RetryAfter: 500 * time.Millisecond}
 	res.Windows[1] = rate.WindowResult{Allowed: false, Remaining: 0, ResetAfter: 30 * time.Second, RetryAfter: 30 * time.Second}
 	req := &rate.Request{Key: "k", Policy: p, Cost: 1, Now: t0}
-	c.remember(req, res)
+	c.remember(req, res, c.epoch.Load())
 	var got rate.Result
 	req.Now = t0.Add(time.Second)
 	require.True(t, c.answer(req, &got))
@@ -117,7 +117,7 @@ func TestCacheIsBounded(t *testing.T) {
 	p := testPolicy(t, nil, 10)
 	t0 := time.Unix(1000, 0)
 	for i := range 10 * size {
-		c.remember(&rate.Request{Key: fmt.Sprintf("ip:%d:r", i), Policy: p, Cost: 1, Now: t0.Add(time.Duration(i) * time.Millisecond)}, deniedResult(time.Hour))
+		c.remember(&rate.Request{Key: fmt.Sprintf("ip:%d:r", i), Policy: p, Cost: 1, Now: t0.Add(time.Duration(i) * time.Millisecond)}, deniedResult(time.Hour), c.epoch.Load())
 	}
 	assert.LessOrEqual(t, c.len(), size)
 	var res rate.Result
@@ -158,7 +158,7 @@ func TestCacheConcurrentUse(t *testing.T) {
 				req := &rate.Request{Key: fmt.Sprintf("k%d", (g*7+i)%300), Policy: p, Cost: 1, Now: t0.Add(time.Duration(i) * time.Millisecond)}
 				var res rate.Result
 				if !c.answer(req, &res) {
-					c.remember(req, deniedResult(50*time.Millisecond))
+					c.remember(req, deniedResult(50*time.Millisecond), c.epoch.Load())
 				}
 				if i%500 == 0 {
 					c.clear()
@@ -361,4 +361,27 @@ func TestNewWithClientWarnings(t *testing.T) {
 	assert.Nil(t, s.pipe, "a Ring has no AutoPipeliner")
 	assert.Contains(t, logs, "redis_autopipeline_unavailable")
 	assert.NotContains(t, logs, "redis_client_ignores_context_deadlines", "a Ring's options are not known")
+}
+
+// TestCacheIgnoresADenialSentBeforeAForget: a denial of a request sent before a forget or
+// a clear (Redis decided it before a Reset, and its answer came back after) is not
+// remembered; one sent after is. Another key's forget counts too: a Reset is rare, and a
+// denial not cached only costs a round trip.
+func TestCacheIgnoresADenialSentBeforeAForget(t *testing.T) {
+	t.Parallel()
+	c := newDenialCache(100)
+	p := testPolicy(t, nil, 10)
+	t0 := time.Unix(1000, 0)
+	req := &rate.Request{Key: "ip:a:r", Policy: p, Cost: 1, Now: t0}
+	later := *req
+	later.Now = t0.Add(time.Second)
+	for name, reset := range map[string]func(){"forget": func() { c.forget(req.Key) }, "forget another key": func() { c.forget("ip:b:r") }, "clear": c.clear} {
+		sent := c.epoch.Load()
+		reset()
+		c.remember(req, deniedResult(time.Minute), sent)
+		assert.False(t, c.answer(&later, nil), "%s: a denial sent before it is remembered", name)
+		c.remember(req, deniedResult(time.Minute), c.epoch.Load())
+		assert.True(t, c.answer(&later, nil), "%s: a denial sent after it is not remembered", name)
+		c.forget(req.Key)
+	}
 }

@@ -183,22 +183,21 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 	if cached && s.cache.answer(req, res) {
 		return nil
 	}
+	var epoch uint64
+	if cached {
+		epoch = s.cache.epoch.Load()
+	}
 	pl := s.plan(p)
 	start := time.Now()
-	err := s.eval(ctx, pl, req, res, start)
-	for errors.Is(err, errDeniedMeanwhile) { // queued while an earlier call brought a denial of its key
-		if s.cache.answer(req, res) {
-			return nil
-		}
-		// The denial was forgotten since (a reset, a reload): Redis decides, within what is
-		// left of the budget.
-		err = s.eval(ctx, pl, req, res, start)
+	err := s.eval(ctx, pl, req, res, start, epoch)
+	if errors.Is(err, errDeniedMeanwhile) { // queued while an earlier call brought a denial of its key
+		return nil
 	}
 	took := time.Since(start)
 	if err == nil {
 		s.observe(req.Op.String(), took, "")
 		if cached && !res.Allowed {
-			s.cache.remember(req, res)
+			s.cache.remember(req, res, epoch)
 		}
 		return nil
 	}
@@ -222,11 +221,13 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 }
 
 // eval runs the policy's script for req within the decision budget that began at start:
-// by start + redis.timeout, or ctx's deadline when that is earlier.
-func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate.Result, start time.Time) error {
+// by start + redis.timeout, or ctx's deadline when that is earlier. epoch is the local
+// cache's before the call (denialCache.remember). It returns errDeniedMeanwhile with res
+// set to the local cache's answer when a batcher answered req from it.
+func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate.Result, start time.Time, epoch uint64) error {
 	c := &call{ctx: ctx, deadline: start.Add(s.budget), pl: pl, keys: pl.keys(s.prefix, req.Key), now: "", req: *req}
 	c.req.Key = c.keys[0][len(s.prefix)+2:][:len(req.Key)] // "<prefix>:{<key>}…" (taggedKeys)
-	c.cached = s.cache != nil && (req.Op == rate.OpTake || req.Op == rate.OpCheck)
+	c.cached, c.epoch = s.cache != nil && (req.Op == rate.OpTake || req.Op == rate.OpCheck), epoch
 	if d, ok := ctx.Deadline(); ok && d.Before(c.deadline) {
 		c.deadline = d
 	}
@@ -234,6 +235,9 @@ func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate
 		c.now = max(req.Now.UnixMicro(), 0) // as rate.Policy.Apply
 	}
 	v, err := s.run(c)
+	if errors.Is(err, errDeniedMeanwhile) {
+		*res = *c.answer
+	}
 	if err != nil {
 		return err
 	}
