@@ -211,14 +211,17 @@ func thisMachine(r *run) machine {
 }
 
 // gitCommit is the commit the benchmarks ran at, "+ uncommitted changes" when the working
-// tree differs from it, or "unknown" outside a git checkout.
+// tree differs from it (the measurements' own outputs aside: the load test's result and
+// this report's files), or "unknown" outside a git checkout.
 func gitCommit() string {
 	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
 	if err != nil {
 		return "unknown"
 	}
 	commit := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+	st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ":/",
+		":(top,exclude)benchmarks/results", ":(top,exclude,glob)docs/benchmarks*").Output()
+	if err == nil && len(bytes.TrimSpace(st)) > 0 {
 		commit += " + uncommitted changes"
 	}
 	return commit
