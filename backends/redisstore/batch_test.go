@@ -97,11 +97,14 @@ func countdown(limit int64) []int64 {
 }
 
 // gateHook holds script calls (FCALL, EVALSHA, EVAL) until released, or until their
-// context ends: lone calls (one request) until lone is closed, batches until batch is.
+// context ends: lone calls (one request) until lone is closed — or, when their first key
+// contains a name keys has, until that name's gate is — and batches until batch is.
 type gateHook struct {
-	mu          sync.Mutex // guards lone and batch: a batch may still be sent after its callers gave up
+	mu          sync.Mutex // guards the gates: a batch may still be sent after its callers gave up
 	lone, batch chan struct{}
-	waiting     atomic.Int64
+	keys        map[string]chan struct{}
+	waiting     atomic.Int64 // calls held
+	batches     atomic.Int64 // batches held
 	decisions   atomic.Int64 // the requests of the script calls let through
 }
 
@@ -124,18 +127,13 @@ func (h *gateHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if name := cmd.Name(); name != "fcall" && name != "evalsha" && name != "eval" || len(args) < 4 {
 			return next(ctx, cmd)
 		}
-		h.mu.Lock()
-		gate := h.lone
-		requests := 0
-		if nkeys, _ := args[2].(int); len(args) > 3+nkeys {
-			requests, _ = args[3+nkeys].(int)
-		}
-		if requests != 1 {
-			gate = h.batch
-		}
-		h.mu.Unlock()
+		gate, requests := h.gate(args)
 		h.waiting.Add(1)
 		defer h.waiting.Add(-1)
+		if requests != 1 {
+			h.batches.Add(1)
+			defer h.batches.Add(-1)
+		}
 		select {
 		case <-gate:
 		case <-ctx.Done():
@@ -148,6 +146,26 @@ func (h *gateHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 }
 func (h *gateHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
+}
+
+// gate returns the gate of a script call of arguments args, and its requests.
+func (h *gateHook) gate(args []any) (chan struct{}, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	requests := 0
+	if nkeys, _ := args[2].(int); len(args) > 3+nkeys {
+		requests, _ = args[3+nkeys].(int)
+	}
+	if requests != 1 {
+		return h.batch, requests
+	}
+	key, _ := args[3].(string)
+	for name, g := range h.keys {
+		if strings.Contains(key, name) {
+			return g, requests
+		}
+	}
+	return h.lone, requests
 }
 
 // open lets every script call through.
@@ -399,120 +417,60 @@ func TestSlidingWindowTotalItsMembersDoNotHold(t *testing.T) {
 func TestQueuedDecisionsLearnADenial(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	for _, cache := range []bool{true, false} {
-		t.Run("local_cache="+strconv.FormatBool(cache), func(t *testing.T) {
-			cfg := redisConfig(config.RedisStandalone, cache, srv.Addr())
-			cfg.KeyPrefix = t.Name()
-			cfg.Redis.Timeout = 10 * time.Second
-			store, hook := gatedStore(t, cfg)
-			p := policy(t, rate.TokenBucket, nil, 1, time.Minute)
-			take := func() (rate.Result, error) {
-				var res rate.Result
-				err := store.Take(context.Background(), &rate.Request{Key: "ip:192.0.2.50:burst", Policy: p, Cost: 1, Now: time.Now()}, &res)
-				return res, err
-			}
-			first, err := take() // the one unit; loads the library
-			require.NoError(t, err)
-			require.True(t, first.Allowed)
-
-			lone := make(chan struct{})
-			hook.set(lone, nil)
-			const queued = 30
-			results := make(chan rate.Result, 2+queued)
-			var wg sync.WaitGroup
-			decide := func() {
-				res, err := take()
-				assert.NoError(t, err)
-				results <- res
-			}
-			for range 2 {
-				wg.Go(decide) // the two calls in flight
-			}
-			eventually(t, 10*time.Second, "two lone calls held", func() bool { return hook.waiting.Load() == 2 })
-			for range queued {
-				wg.Go(decide)
-			}
-			eventually(t, 10*time.Second, "all queued", func() bool { return redisstore.QueuedDecisions(store) == queued })
-			before := hook.decisions.Load()
-			close(lone) // both in flight come back denied
-			wg.Wait()
-			close(results)
-
-			sent := hook.decisions.Load() - before
-			t.Logf("%d decisions sent to Redis for 2 in flight and %d queued", sent, queued)
-			if cache {
-				assert.Equal(t, int64(2), sent, "decisions sent to Redis: the queued ones are answered locally")
-			} else {
-				assert.Equal(t, int64(2+queued), sent, "decisions sent to Redis")
-			}
-			n := 0
-			for res := range results {
-				n++
-				assert.False(t, res.Allowed, "decision %d", n)
-				assert.False(t, res.Fallback, "decision %d", n)
-				w := res.Windows[0]
-				assert.Zero(t, w.Remaining, "decision %d: remaining", n)
-				assert.Greater(t, w.RetryAfter, time.Duration(0), "decision %d: retry-after", n)
-				assert.LessOrEqual(t, w.RetryAfter, time.Minute, "decision %d: retry-after", n)
-			}
-			assert.Equal(t, 2+queued, n)
-		})
-	}
-}
-
-// keyGate holds the script calls of one request (FCALL, EVALSHA, EVAL) whose first key
-// contains a gated name until that name's gate is closed, and the calls of several requests
-// until batch is closed; it counts the calls it holds.
-type keyGate struct {
-	mu      sync.Mutex
-	gates   map[string]chan struct{}
-	batch   chan struct{}
-	waiting atomic.Int64 // calls held
-	batches atomic.Int64 // calls of several requests held
-}
-
-func (h *keyGate) gate(args []any) chan struct{} {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	nkeys, _ := args[2].(int)
-	if requests, _ := args[3+nkeys].(int); requests != 1 {
-		return h.batch
-	}
-	key, _ := args[3].(string)
-	for name, g := range h.gates {
-		if strings.Contains(key, name) {
-			return g
+	withAndWithoutCache(t, srv, func(t *testing.T, cfg config.Config, cache bool) {
+		store, hook := gatedStore(t, cfg)
+		p := policy(t, rate.TokenBucket, nil, 1, time.Minute)
+		take := func() (rate.Result, error) {
+			var res rate.Result
+			err := store.Take(context.Background(), &rate.Request{Key: "ip:192.0.2.50:burst", Policy: p, Cost: 1, Now: time.Now()}, &res)
+			return res, err
 		}
-	}
-	return nil
-}
+		first, err := take() // the one unit; loads the library
+		require.NoError(t, err)
+		require.True(t, first.Allowed)
 
-func (h *keyGate) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *keyGate) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		args := cmd.Args()
-		if name := cmd.Name(); name != "fcall" && name != "evalsha" && name != "eval" || len(args) < 4 {
-			return next(ctx, cmd)
+		lone := make(chan struct{})
+		hook.set(lone, nil)
+		const queued = 30
+		results := make(chan rate.Result, 2+queued)
+		var wg sync.WaitGroup
+		decide := func() {
+			res, err := take()
+			assert.NoError(t, err)
+			results <- res
 		}
-		if g := h.gate(args); g != nil {
-			h.waiting.Add(1)
-			defer h.waiting.Add(-1)
-			if g == h.batch {
-				h.batches.Add(1)
-				defer h.batches.Add(-1)
-			}
-			select {
-			case <-g:
-			case <-ctx.Done():
-				cmd.SetErr(ctx.Err())
-				return ctx.Err()
-			}
+		for range 2 {
+			wg.Go(decide) // the two calls in flight
 		}
-		return next(ctx, cmd)
-	}
-}
-func (h *keyGate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+		eventually(t, 10*time.Second, "two lone calls held", func() bool { return hook.waiting.Load() == 2 })
+		for range queued {
+			wg.Go(decide)
+		}
+		eventually(t, 10*time.Second, "all queued", func() bool { return redisstore.QueuedDecisions(store) == queued })
+		before := hook.decisions.Load()
+		close(lone) // both in flight come back denied
+		wg.Wait()
+		close(results)
+
+		sent := hook.decisions.Load() - before
+		t.Logf("%d decisions sent to Redis for 2 in flight and %d queued", sent, queued)
+		if cache {
+			assert.Equal(t, int64(2), sent, "decisions sent to Redis: the queued ones are answered locally")
+		} else {
+			assert.Equal(t, int64(2+queued), sent, "decisions sent to Redis")
+		}
+		n := 0
+		for res := range results {
+			n++
+			assert.False(t, res.Allowed, "decision %d", n)
+			assert.False(t, res.Fallback, "decision %d", n)
+			w := res.Windows[0]
+			assert.Zero(t, w.Remaining, "decision %d: remaining", n)
+			assert.Greater(t, w.RetryAfter, time.Duration(0), "decision %d: retry-after", n)
+			assert.LessOrEqual(t, w.RetryAfter, time.Minute, "decision %d: retry-after", n)
+		}
+		assert.Equal(t, 2+queued, n)
+	})
 }
 
 // TestTimedOutDecisionsOfADeniedKeyAreDenied: decisions of a key that were sent before a
@@ -526,7 +484,8 @@ func TestTimedOutDecisionsOfADeniedKeyAreDenied(t *testing.T) {
 	srv := redistest.StartServer(t)
 	cfg := redisConfig(config.RedisStandalone, true, srv.Addr())
 	cfg.Redis.Timeout = 300 * time.Millisecond
-	hook := &keyGate{gates: map[string]chan struct{}{}}
+	hook := &gateHook{}
+	hook.open()
 	obs := newObserver()
 	store := hookedStore(t, cfg, hook, redisstore.WithObserver(obs))
 	p := policy(t, rate.TokenBucket, nil, 1, time.Minute)
@@ -543,7 +502,8 @@ func TestTimedOutDecisionsOfADeniedKeyAreDenied(t *testing.T) {
 	denial, other, batch := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	defer close(batch)
 	hook.mu.Lock()
-	hook.gates["192.0.2.60"], hook.gates["192.0.2.61"], hook.batch = denial, other, batch
+	hook.keys = map[string]chan struct{}{"192.0.2.60": denial, "192.0.2.61": other}
+	hook.batch = batch
 	hook.mu.Unlock()
 	denied := make(chan error, 1)
 	go func() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -171,4 +172,28 @@ func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 // renamed away: to a Store, it answers as Redis 6 does.
 func startWithoutFunctions(t *testing.T) *redistest.Server {
 	return redistest.StartServer(t, redistest.WithArgs("--rename-command", "FCALL", "", "--rename-command", "FUNCTION", ""))
+}
+
+// withAndWithoutCache runs test twice, as subtests local_cache=true and local_cache=false,
+// each with a standalone config of srv under a key prefix of its own and a 10 s budget (the
+// tests that use it hold calls on purpose; their budget is not what they test).
+func withAndWithoutCache(t *testing.T, srv *redistest.Server, test func(t *testing.T, cfg config.Config, cache bool)) {
+	for _, cache := range []bool{true, false} {
+		t.Run("local_cache="+strconv.FormatBool(cache), func(t *testing.T) {
+			cfg := redisConfig(config.RedisStandalone, cache, srv.Addr())
+			cfg.KeyPrefix = t.Name()
+			cfg.Redis.Timeout = 10 * time.Second
+			test(t, cfg, cache)
+		})
+	}
+}
+
+// taker returns a function deciding one request of cost 1 on key under p, now, with op,
+// through store, failing the test on an error.
+func taker(t *testing.T, store rate.Store, p *rate.Policy, key string) func(op rate.Op) rate.Result {
+	return func(op rate.Op) rate.Result {
+		var res rate.Result
+		require.NoError(t, store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now(), Op: op}, &res))
+		return res
+	}
 }

@@ -2,7 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -53,43 +52,34 @@ func (h *replyHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 func TestResetWinsOverDenialsInFlight(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	for _, cache := range []bool{true, false} {
-		t.Run("local_cache="+strconv.FormatBool(cache), func(t *testing.T) {
-			cfg := redisConfig(config.RedisStandalone, cache, srv.Addr())
-			cfg.KeyPrefix = t.Name()
-			cfg.Redis.Timeout = 10 * time.Second
-			hook := &replyHook{release: make(chan struct{})}
-			store := hookedStore(t, cfg, hook)
-			p := policy(t, rate.FixedWindow, nil, 1, time.Hour)
-			const key = "ip:192.0.2.77:reset"
-			take := func(op rate.Op) rate.Result {
-				var res rate.Result
-				require.NoError(t, store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now(), Op: op}, &res))
-				return res
-			}
-			require.True(t, take(rate.OpTake).Allowed) // the one unit
+	withAndWithoutCache(t, srv, func(t *testing.T, cfg config.Config, _ bool) {
+		hook := &replyHook{release: make(chan struct{})}
+		store := hookedStore(t, cfg, hook)
+		p := policy(t, rate.FixedWindow, nil, 1, time.Hour)
+		const key = "ip:192.0.2.77:reset"
+		take := taker(t, store, p, key)
+		require.True(t, take(rate.OpTake).Allowed) // the one unit
 
-			hook.hold.Store(true)
-			var wg sync.WaitGroup
-			for range 2 { // two denials decided by Redis, replies held
-				wg.Go(func() { assert.False(t, take(rate.OpTake).Allowed, "decided before the reset") })
-			}
-			eventually(t, 10*time.Second, "two replies held", func() bool { return hook.held.Load() == 2 })
-			hook.hold.Store(false)
+		hook.hold.Store(true)
+		var wg sync.WaitGroup
+		for range 2 { // two denials decided by Redis, replies held
+			wg.Go(func() { assert.False(t, take(rate.OpTake).Allowed, "decided before the reset") })
+		}
+		eventually(t, 10*time.Second, "two replies held", func() bool { return hook.held.Load() == 2 })
+		hook.hold.Store(false)
 
-			require.NoError(t, store.Reset(context.Background(), key, []time.Duration{time.Hour}))
+		require.NoError(t, store.Reset(context.Background(), key, []time.Duration{time.Hour}))
 
-			queued := make(chan rate.Result, 1)
-			go func() { queued <- take(rate.OpTake) }() // issued after Reset returned
-			eventually(t, 10*time.Second, "the take queued", func() bool { return redisstore.QueuedDecisions(store) == 1 })
-			close(hook.release)
-			wg.Wait()
-			q := <-queued
-			assert.True(t, q.Allowed, "a take issued after Reset returned (Redis has a fresh state)")
+		queued := make(chan rate.Result, 1)
+		go func() { queued <- take(rate.OpTake) }() // issued after Reset returned
+		eventually(t, 10*time.Second, "the take queued", func() bool { return redisstore.QueuedDecisions(store) == 1 })
+		close(hook.release)
+		wg.Wait()
+		q := <-queued
+		assert.True(t, q.Allowed, "a take issued after Reset returned (Redis has a fresh state)")
 
-			assert.False(t, take(rate.OpTake).Allowed, "the next take: the reset gave one unit, taken")
-		})
-	}
+		assert.False(t, take(rate.OpTake).Allowed, "the next take: the reset gave one unit, taken")
+	})
 }
 
 // TestResetWinsOverALoneDenialInFlight: one take is decided in Redis — a violation that
@@ -99,33 +89,24 @@ func TestResetWinsOverDenialsInFlight(t *testing.T) {
 func TestResetWinsOverALoneDenialInFlight(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
-	for _, cache := range []bool{true, false} {
-		t.Run("local_cache="+strconv.FormatBool(cache), func(t *testing.T) {
-			cfg := redisConfig(config.RedisStandalone, cache, srv.Addr())
-			cfg.KeyPrefix = t.Name()
-			cfg.Redis.Timeout = 10 * time.Second
-			hook := &replyHook{release: make(chan struct{})}
-			store := hookedStore(t, cfg, hook)
-			pen := &rate.PenaltyPolicy{Threshold: 1, Period: time.Hour, BaseCooldown: 30 * time.Minute, Multiplier: 2, MaxCooldown: 2 * time.Hour}
-			p := policy(t, rate.TokenBucket, pen, 1, time.Minute)
-			const key = "user:alice:reset"
-			take := func(op rate.Op) rate.Result {
-				var res rate.Result
-				require.NoError(t, store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now(), Op: op}, &res))
-				return res
-			}
-			require.True(t, take(rate.OpTake).Allowed) // the one unit
-			hook.hold.Store(true)
-			done := make(chan rate.Result, 1)
-			go func() { done <- take(rate.OpTake) }() // a violation: starts a 30 min cooldown
-			eventually(t, 10*time.Second, "reply held", func() bool { return hook.held.Load() == 1 })
-			hook.hold.Store(false)
-			require.NoError(t, store.Reset(context.Background(), key, []time.Duration{time.Minute}))
-			close(hook.release)
-			assert.False(t, (<-done).Allowed, "the take decided before the reset")
-			next := take(rate.OpTake)
-			assert.True(t, next.Allowed, "a take after Reset returned")
-			assert.Zero(t, next.Cooldown, "a take after Reset returned")
-		})
-	}
+	withAndWithoutCache(t, srv, func(t *testing.T, cfg config.Config, _ bool) {
+		hook := &replyHook{release: make(chan struct{})}
+		store := hookedStore(t, cfg, hook)
+		pen := &rate.PenaltyPolicy{Threshold: 1, Period: time.Hour, BaseCooldown: 30 * time.Minute, Multiplier: 2, MaxCooldown: 2 * time.Hour}
+		p := policy(t, rate.TokenBucket, pen, 1, time.Minute)
+		const key = "user:alice:reset"
+		take := taker(t, store, p, key)
+		require.True(t, take(rate.OpTake).Allowed) // the one unit
+		hook.hold.Store(true)
+		done := make(chan rate.Result, 1)
+		go func() { done <- take(rate.OpTake) }() // a violation: starts a 30 min cooldown
+		eventually(t, 10*time.Second, "reply held", func() bool { return hook.held.Load() == 1 })
+		hook.hold.Store(false)
+		require.NoError(t, store.Reset(context.Background(), key, []time.Duration{time.Minute}))
+		close(hook.release)
+		assert.False(t, (<-done).Allowed, "the take decided before the reset")
+		next := take(rate.OpTake)
+		assert.True(t, next.Allowed, "a take after Reset returned")
+		assert.Zero(t, next.Cooldown, "a take after Reset returned")
+	})
 }
