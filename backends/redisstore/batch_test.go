@@ -21,70 +21,102 @@ import (
 )
 
 // TestBatchDecidesLikeSeparateCalls queues decisions of two clients under two policies of
-// each algorithm — one window, and three windows with a penalty, so that the requests of a
-// batch have replies of different lengths — behind a frozen Redis, then lets Redis run
-// them. They share a few script calls, and every answer is the one separate calls give:
-// each client admitted exactly its limit, each admitted request one unit fewer remaining
-// than the one before it, in some order.
+// each algorithm behind a frozen Redis, then lets Redis run them: "mixed", one window and
+// three windows with a penalty, so that the requests of a batch have replies of different
+// lengths (the general driver decides them); "one window", two policies of one window
+// and no penalty, with different limits and periods (token_bucket's and gcra's code
+// decides such a batch without the driver, lua/bucket_fast.lua). They share a few script
+// calls, and every answer is the one separate calls give: each client admitted exactly
+// its limit, each admitted request one unit fewer remaining than the one before it, in
+// some order.
 func TestBatchDecidesLikeSeparateCalls(t *testing.T) {
 	t.Parallel()
 	pen := &rate.PenaltyPolicy{Threshold: 1000, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}
 	for _, alg := range algorithms {
-		t.Run(alg.String(), func(t *testing.T) {
-			t.Parallel()
-			srv := redistest.StartServer(t)
-			// One instant for every decision: nothing refills while they wait.
-			store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), redisstore.WithRequestTime())
-			now := time.Now()
-			clients := []struct {
-				key     string
-				p       *rate.Policy
-				binding int // the window that runs out first
-				limit   int64
-			}{
+		sets := map[string][]batchClient{
+			"mixed": {
 				{"ip:192.0.2.30:one", policy(t, alg, nil, 40, time.Hour), 0, 40},
 				{"ip:192.0.2.31:three", policy(t, alg, pen, 100, time.Second, 25, time.Minute, 1000, time.Hour), 1, 25},
-			}
-			// A first decision loads the library, so that the ones below find it.
-			var res rate.Result
-			require.NoError(t, store.Take(context.Background(), &rate.Request{Key: "ip:192.0.2.32:warm", Policy: clients[0].p, Cost: 1, Now: now}, &res))
-			before := commandStats(t, srv.Client())["fcall"]
-
-			resume := freeze(t, srv)
-			const perClient = 150
-			results := make([][]rate.Result, len(clients))
-			var wg sync.WaitGroup
-			for i, c := range clients {
-				results[i] = make([]rate.Result, perClient)
-				for j := range perClient {
-					wg.Go(func() {
-						req := &rate.Request{Key: c.key, Policy: c.p, Cost: 1, Now: now}
-						assert.NoError(t, store.Take(context.Background(), req, &results[i][j]))
-					})
-				}
-			}
-			// Two decisions are in flight, stuck in the frozen Redis; the others queue.
-			eventually(t, 10*time.Second, "decisions queued", func() bool {
-				return redisstore.QueuedDecisions(store) == len(clients)*perClient-2
-			})
-			resume()
-			wg.Wait()
-
-			calls := commandStats(t, srv.Client())["fcall"] - before
-			queued := len(clients)*perClient - 2
-			assert.Equal(t, 2+(queued+redisstore.MaxBatch-1)/redisstore.MaxBatch, calls, "script calls: the two in flight, then the queue in batches of at most %d", redisstore.MaxBatch)
-			for i, c := range clients {
-				var remaining []int64
-				for _, r := range results[i] {
-					if r.Allowed {
-						remaining = append(remaining, r.Windows[c.binding].Remaining)
+			},
+			"one window": {
+				{"ip:192.0.2.33:a", policy(t, alg, nil, 40, time.Hour), 0, 40},
+				{"ip:192.0.2.34:b", policy(t, alg, nil, 30, time.Minute), 0, 30},
+			},
+		}
+		for name, clients := range sets {
+			for _, functions := range []bool{true, false} {
+				t.Run(alg.String()+"/"+name+"/functions="+strconv.FormatBool(functions), func(t *testing.T) {
+					t.Parallel()
+					srv := redistest.StartServer(t)
+					cfg, command := redisConfig(config.RedisStandalone, false, srv.Addr()), "fcall"
+					// One instant for every decision: nothing refills while they wait.
+					var store *redisstore.Store
+					if functions {
+						store = newStore(t, cfg, redisstore.WithRequestTime())
+					} else {
+						var err error
+						store, err = redisstore.New(cfg, redisstore.WithRequestTime())
+						require.NoError(t, err)
+						t.Cleanup(func() { _ = store.Close() })
+						command = "evalsha"
 					}
-				}
-				require.Len(t, remaining, int(c.limit), "%s: admitted", c.key)
-				assert.ElementsMatch(t, countdown(c.limit), remaining, "%s: remaining after each admission", c.key)
+					batchDecidesLikeSeparateCalls(t, srv, store, command, clients)
+				})
 			}
-		})
+		}
 	}
+}
+
+// batchDecidesLikeSeparateCalls is TestBatchDecidesLikeSeparateCalls for clients, on store,
+// whose script calls are Redis's command.
+func batchDecidesLikeSeparateCalls(t *testing.T, srv *redistest.Server, store *redisstore.Store, command string, clients []batchClient) {
+	now := time.Now()
+	// A first decision loads the code, so that the ones below find it.
+	var res rate.Result
+	require.NoError(t, store.Take(context.Background(), &rate.Request{Key: "ip:192.0.2.32:warm", Policy: clients[0].p, Cost: 1, Now: now}, &res))
+	before := commandStats(t, srv.Client())[command]
+
+	resume := freeze(t, srv)
+	const perClient = 150
+	results := make([][]rate.Result, len(clients))
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		results[i] = make([]rate.Result, perClient)
+		for j := range perClient {
+			wg.Go(func() {
+				req := &rate.Request{Key: c.key, Policy: c.p, Cost: 1, Now: now}
+				assert.NoError(t, store.Take(context.Background(), req, &results[i][j]))
+			})
+		}
+	}
+	// Two decisions are in flight, stuck in the frozen Redis; the others queue.
+	eventually(t, 10*time.Second, "decisions queued", func() bool {
+		return redisstore.QueuedDecisions(store) == len(clients)*perClient-2
+	})
+	resume()
+	wg.Wait()
+
+	calls := commandStats(t, srv.Client())[command] - before
+	queued := len(clients)*perClient - 2
+	assert.Equal(t, 2+(queued+redisstore.MaxBatch-1)/redisstore.MaxBatch, calls, "script calls: the two in flight, then the queue in batches of at most %d", redisstore.MaxBatch)
+	for i, c := range clients {
+		var remaining []int64
+		for _, r := range results[i] {
+			if r.Allowed {
+				remaining = append(remaining, r.Windows[c.binding].Remaining)
+			}
+		}
+		require.Len(t, remaining, int(c.limit), "%s: admitted", c.key)
+		assert.ElementsMatch(t, countdown(c.limit), remaining, "%s: remaining after each admission", c.key)
+	}
+}
+
+// batchClient is a client of TestBatchDecidesLikeSeparateCalls.
+type batchClient struct {
+	key     string
+	p       *rate.Policy
+	binding int // the window that runs out first
+	limit   int64
 }
 
 // countdown is limit-1, limit-2, …, 0.
@@ -285,16 +317,35 @@ func TestBatchFailsTheBreakerOnce(t *testing.T) {
 // another program wrote, which makes Redis refuse the script's SET — fails alone, as a
 // script error, whether sent alone or in a batch with 20 others, which are decided as
 // usual; and since the script calls themselves succeed, the breaker stays closed.
-// (Before, the error failed the whole batch, and counted toward the breaker.)
+// (Before, the error failed the whole batch, and counted toward the breaker.) For
+// fixed_window, whose batches the general driver decides, and token_bucket and gcra, whose
+// batches of one-window requests without penalty it does not (lua/bucket_fast.lua).
 func TestBatchIsolatesAFailingDecision(t *testing.T) {
 	t.Parallel()
+	// A window start, or last change, no clock reaches: the TTL the script computes is out
+	// of range.
+	states := map[rate.Algorithm]string{
+		rate.FixedWindow: "fixed_window 0 999999999999999999999999999999",
+		rate.TokenBucket: "token_bucket 0 999999999999999999999999999999 100",
+		rate.GCRA:        "gcra 999999999999999999999999999999 0 100 999999999999999999999999999999",
+	}
+	for alg, state := range states {
+		t.Run(alg.String(), func(t *testing.T) {
+			t.Parallel()
+			batchIsolatesAFailingDecision(t, alg, state)
+		})
+	}
+}
+
+// batchIsolatesAFailingDecision is TestBatchIsolatesAFailingDecision for alg, whose key
+// holds state.
+func batchIsolatesAFailingDecision(t *testing.T, alg rate.Algorithm, state string) {
 	srv := redistest.StartServer(t)
 	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	store, hook := gatedStore(t, cfg)
-	p := policy(t, rate.FixedWindow, nil, 100, time.Minute)
+	p := policy(t, alg, nil, 100, time.Minute)
 	ctx := context.Background()
-	// A window start no clock reaches: the TTL the script computes is out of range.
-	require.NoError(t, srv.Client().Set(ctx, "ratelimit:{bad}:60", "fixed_window 0 999999999999999999999999999999", 0).Err())
+	require.NoError(t, srv.Client().Set(ctx, "ratelimit:{bad}:60", state, 0).Err())
 	take := func(key string) (rate.Result, error) {
 		var res rate.Result
 		err := store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1}, &res)

@@ -22,10 +22,10 @@ import (
 //     which defines the code once and runs it on every call (functions.go says when a
 //     Store uses which).
 //
-// bucket_fast.lua is a block that decides the common call on its own (one request, one
-// window, no penalty): in a script, code of the chunk, which answers before the script
-// defines the closures only run needs; in the library, the body of a function, fast, that
-// each call tries before run.
+// bucket_fast.lua is a block that decides the common calls on their own (one request or a
+// batch, each request's policy of one window and no penalty): in a script, code of the
+// chunk, which answers before the script defines the closures only run needs; in the
+// library, the body of a function, fast, that each call tries before run.
 //
 //go:embed lua/*.lua
 var luaFiles embed.FS

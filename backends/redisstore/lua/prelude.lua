@@ -1,7 +1,7 @@
 -- ratewarden: one decision in one round trip. Each algorithm's code is prelude.lua, then
 -- window.lua and <algorithm>.lua, then decide.lua, which defines run, the entry point; for
 -- token_bucket and gcra, prelude.lua, <algorithm>.lua, bucket_fast.lua (a block that decides
--- the common call on its own), window.lua, bucket.lua, decide.lua. Two programs are made of
+-- the common calls on its own), window.lua, bucket.lua, decide.lua. Two programs are made of
 -- that code (scripts.go): a script, which ends with `return run()` and defines everything
 -- again on every EVALSHA (but what follows the block, when the block answers); and a
 -- function of a Redis Function library, which defines everything once, on its first call
