@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -276,5 +277,42 @@ func TestReplicaHealthy(t *testing.T) {
 			}
 			require.ErrorContains(t, err, tt.wantErr)
 		})
+	}
+}
+
+// TestAnExitDuringPingIsReportedAsTheExit holds the PING of a process that
+// exits while it is being asked: the exit also cancels the wait's context, and
+// the report must name the exit, not a cancelled dial. The listener closes
+// exited as it accepts, so every round races the two the same way.
+func TestAnExitDuringPingIsReportedAsTheExit(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	const rounds = 64
+	exits := make(chan chan struct{})
+	held := make(chan net.Conn, rounds) // accepted, never answered
+	t.Cleanup(func() {
+		close(held)
+		for conn := range held {
+			_ = conn.Close()
+		}
+	})
+	go func() {
+		for range rounds {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held <- conn
+			close(<-exits)
+		}
+	}()
+	for i := range rounds {
+		exited := make(chan struct{})
+		errc := make(chan error, 1)
+		go func() { errc <- waitReady(context.Background(), ln.Addr().String(), 1, exited) }()
+		exits <- exited
+		require.ErrorContains(t, <-errc, "process exited before answering PING", "round %d", i)
 	}
 }

@@ -308,24 +308,36 @@ func waitReady(ctx context.Context, addr string, pid int, exited <-chan struct{}
 		case <-ctx.Done():
 		}
 	}()
-	var last error
 	for {
-		select {
-		case <-exited:
-			return errors.New("process exited before answering PING")
-		default:
+		if hasExited(exited) {
+			return errExitedBeforePing
 		}
-		last = answersPing(ctx, addr, pid)
+		last := answersPing(ctx, addr, pid)
 		if last == nil {
 			return nil
 		}
 		select {
-		case <-exited:
-			return errors.New("process exited before answering PING")
 		case <-ctx.Done():
+			// The exit cancels ctx too: when both are ready, select may
+			// pick either, and the exit is the cause worth reporting.
+			if hasExited(exited) {
+				return errExitedBeforePing
+			}
 			return fmt.Errorf("not ready before the deadline: %w", last)
+		case <-exited:
 		case <-time.After(pollInterval):
 		}
+	}
+}
+
+var errExitedBeforePing = errors.New("process exited before answering PING")
+
+func hasExited(exited <-chan struct{}) bool {
+	select {
+	case <-exited:
+		return true
+	default:
+		return false
 	}
 }
 
