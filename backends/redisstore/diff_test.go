@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,4 +211,95 @@ func describe(p *rate.Policy) string {
 		s += fmt.Sprintf(" penalty%+v", *p.Penalty)
 	}
 	return s
+}
+
+// TestOrderedBatchesDecideLikeMemory checks the batched path against the memory store,
+// which TestSameResultsAsMemory (one call per request) does not reach: requests queued one
+// by one behind a frozen Redis go in batches, in a known order, and each must get the
+// answer the memory store gives to the same sequence. Requests mix two keys, policies of
+// one and two windows and with a penalty (which the fast block hands to the general
+// driver), all four ops, costs up to the largest, and time steps back and forth, on
+// EVALSHA and FCALL, for the two algorithms whose batches the fast block decides.
+func TestOrderedBatchesDecideLikeMemory(t *testing.T) {
+	t.Parallel()
+	seed := testSeed(t)
+	pen := &rate.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}
+	for _, alg := range []rate.Algorithm{rate.TokenBucket, rate.GCRA} {
+		for _, functions := range []bool{true, false} {
+			for run := range uint64(3) {
+				t.Run(fmt.Sprintf("%v/functions=%v/%d", alg, functions, run), func(t *testing.T) {
+					t.Parallel()
+					rng := rand.New(rand.NewPCG(seed, run<<8|uint64(alg)<<1|b2u(functions)))
+					orderedBatchesDecideLikeMemory(t, rng, alg, functions, pen)
+				})
+			}
+		}
+	}
+}
+
+func orderedBatchesDecideLikeMemory(t *testing.T, rng *rand.Rand, alg rate.Algorithm, functions bool, pen *rate.PenaltyPolicy) {
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
+	cfg.Redis.Timeout = time.Minute // the frozen server must not time the calls out
+	opts := []redisstore.Option{redisstore.WithRequestTime()}
+	if functions {
+		opts = append(opts, redisstore.WithFunctions())
+	}
+	store, err := redisstore.New(cfg, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	mem := memorystore.New(config.MemoryConfig{})
+	t.Cleanup(func() { _ = mem.Close() })
+
+	pols := []*rate.Policy{
+		policy(t, alg, nil, 3, time.Second),
+		policy(t, alg, nil, 5, time.Second),
+		policy(t, alg, nil, 2, time.Minute),
+		policy(t, alg, nil, 4, time.Second, 6, time.Minute),
+		policy(t, alg, pen, 3, time.Second),
+	}
+	if rng.IntN(2) == 0 { // every batch the fast block's
+		pols = pols[:3]
+	}
+	base := time.Unix(1_000_000, 0)
+	ctx := context.Background()
+	var res rate.Result
+	require.NoError(t, store.Take(ctx, &rate.Request{Key: "warm:0", Policy: pols[0], Cost: 1, Now: base}, &res)) // code loaded
+	resume := freeze(t, srv)
+	// Calls on other keys fill the in-flight slots; the next decision queues.
+	var wg sync.WaitGroup
+	for w := 1; redisstore.QueuedDecisions(store) == 0; w++ {
+		require.Less(t, w, 10, "no decision queued behind the calls in flight")
+		wg.Go(func() {
+			var r rate.Result
+			_ = store.Take(ctx, &rate.Request{Key: fmt.Sprintf("warm:%d", w), Policy: pols[0], Cost: 1, Now: base}, &r)
+		})
+		eventually(t, 5*time.Second, "the warm-up call is sent or queued", func() bool {
+			return redisstore.QueuedDecisions(store) > 0 || redisstore.CallsInFlight(store) == w
+		})
+	}
+	require.Equal(t, 1, redisstore.QueuedDecisions(store))
+
+	const n = 40
+	reqs := make([]rate.Request, n)
+	got := make([]rate.Result, n)
+	errs := make([]error, n)
+	now := base
+	for i := range reqs {
+		p := pols[rng.IntN(len(pols))]
+		if rng.IntN(3) > 0 {
+			now = now.Add(time.Duration(rng.IntN(1500)-500) * time.Millisecond)
+		}
+		reqs[i] = rate.Request{Key: fmt.Sprintf("k%d", rng.IntN(2)), Policy: p, Cost: 1 + rng.Int64N(p.MaxCost()), Now: now, Op: rate.Op(rng.IntN(4))}
+		wg.Go(func() { errs[i] = store.Take(ctx, &reqs[i], &got[i]) })
+		eventually(t, 5*time.Second, "the request queues", func() bool { return redisstore.QueuedDecisions(store) == i+2 })
+	}
+	resume()
+	wg.Wait()
+	for i := range reqs {
+		require.NoError(t, errs[i], "request %d", i)
+		var want rate.Result
+		require.NoError(t, mem.Take(ctx, &reqs[i], &want))
+		require.Equal(t, want, got[i], "request %d %+v", i, reqs[i])
+	}
 }

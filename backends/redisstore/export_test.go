@@ -22,6 +22,17 @@ func QueuedDecisions(s *Store) int {
 	return n
 }
 
+// CallsInFlight is the number of script calls of s on their way to Redis (batch.go).
+func CallsInFlight(s *Store) int {
+	n := 0
+	for _, b := range s.batchers {
+		b.mu.Lock()
+		n += b.inFlight
+		b.mu.Unlock()
+	}
+	return n
+}
+
 // MaxBatch exposes maxBatch.
 const MaxBatch = maxBatch
 
