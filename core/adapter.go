@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"net/http"
+	"time"
 	"unsafe"
 
 	"github.com/ratewarden/ratewarden/core/config"
@@ -44,7 +45,7 @@ func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
 	// dc: one allocation instead of two (TestGateAllocs).
 	dc.req = *in.Request.WithContext(dc)
 	in.Request = &dc.req
-	l.decide(in, &dc.d, dc.buf[:0])
+	l.decide(detachedContext{dc}, in, &dc.d, dc.buf[:0])
 	dc.writeHeaders(h)
 	dc.d.gated = true
 	return in.Request, &dc.d
@@ -168,3 +169,14 @@ func (c *decisionContext) Value(key any) any {
 }
 
 func (c *decisionContext) String() string { return "ratewarden.decisionContext" }
+
+// detachedContext is context.WithoutCancel(dc) without its allocation: a struct of one
+// pointer is stored in an interface as is. A decision runs under it (see
+// [Limiter.decide]): the request's values, never its cancellation or deadline.
+type detachedContext struct{ dc *decisionContext }
+
+func (detachedContext) Deadline() (deadline time.Time, ok bool) { return time.Time{}, false }
+func (detachedContext) Done() <-chan struct{}                   { return nil }
+func (detachedContext) Err() error                              { return nil }
+func (c detachedContext) Value(key any) any                     { return c.dc.Value(key) }
+func (c detachedContext) String() string                        { return "ratewarden.detachedContext" }

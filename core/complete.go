@@ -26,7 +26,9 @@ func (d *Decision) CountsResponse() bool {
 // The check before the handler and this consume are two steps: concurrent requests may
 // each pass the check before any is counted, so the requests admitted and counted can
 // exceed a limit by the number in flight (docs/rules.md). Sequential requests are exact.
-// A backend failure here is logged and the request goes uncounted.
+// A backend failure here is logged and the request goes uncounted. ctx gives the consume
+// its values only: its cancellation and deadline do not cut it short, so a client that
+// hangs up before its failed login is answered is still counted (see [Limiter.Gate]).
 func (d *Decision) Complete(ctx context.Context, status int) {
 	if !d.CountsResponse() || !slices.Contains(d.counting.CountStatuses, status) {
 		return
@@ -35,7 +37,7 @@ func (d *Decision) Complete(ctx context.Context, status int) {
 	req := d.req
 	req.Op, req.Now = rate.OpConsume, l.now()
 	var res rate.Result
-	if err := l.store.Take(ctx, &req, &res); err != nil {
+	if err := l.store.Take(context.WithoutCancel(ctx), &req, &res); err != nil {
 		l.logger.LogAttrs(ctx, slog.LevelError, "rate_limit_count_failed",
 			slog.String("rule", d.Rule), slog.String("client_id", d.ClientID()), slog.String("error", err.Error()))
 	}

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -224,7 +225,7 @@ func (l *Limiter) Close() error {
 // fail_mode says (fail_mode local is handled inside the store).
 func (l *Limiter) Decide(in Input, d *Decision) {
 	*d = Decision{}
-	l.decide(in, d, nil)
+	l.decide(context.WithoutCancel(in.Request.Context()), in, d, nil)
 }
 
 // ClientAddr returns the address the client of r is counted under, as every decision
@@ -243,7 +244,14 @@ func (l *Limiter) ClientAddr(r *http.Request) (addr netip.Prefix, ok bool) {
 
 // decide is Decide for a zero d, as [Limiter.Gate] allocates it. The counter key is
 // appended to buf (nil: a new array), which the caller writes no more up to the key's end.
-func (l *Limiter) decide(in Input, d *Decision, buf []byte) {
+//
+// The store decides under ctx: the request's values without its cancellation or deadline
+// (context.WithoutCancel, or Gate's detachedContext), so that the store's own budget
+// (redis.timeout) alone bounds a decision. A client decides when its request's context
+// ends — it half-closes its connection, or hangs up — and a decision that ended with it
+// would fail, leaving fail_mode to admit the request uncounted, or fail_mode "local" to
+// count it apart from Redis (TestAClientCannotCancelItsDecision).
+func (l *Limiter) decide(ctx context.Context, in Input, d *Decision, buf []byte) {
 	s := l.snap.Load()
 	r := in.Request
 	d.snapshot, d.Now, d.Method, d.Path = s, l.now(), r.Method, r.URL.Path
@@ -290,7 +298,7 @@ func (l *Limiter) decide(in Input, d *Decision, buf []byte) {
 	if len(rl.CountStatuses) > 0 && !in.fromHandler { // counted after the handler, by Decision.Complete
 		d.req.Op, d.counting = rate.OpCheck, rl
 	}
-	if err := l.store.Take(r.Context(), &d.req, &d.Result); err != nil {
+	if err := l.store.Take(ctx, &d.req, &d.Result); err != nil {
 		d.Err = err
 		d.Outcome = FailedOpen
 		if s.cfg.FailMode == config.FailClosed {

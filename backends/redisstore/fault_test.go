@@ -1,8 +1,10 @@
 package redisstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http/httptest"
 	"strconv"
@@ -289,4 +291,47 @@ func TestErrorsLoggedOncePerSecondPerKind(t *testing.T) {
 	assert.LessOrEqual(t, records, int(elapsed/time.Second)+1)
 	assert.Contains(t, logs.String(), `"level":"ERROR"`)
 	assert.Contains(t, logs.String(), `"kind":"connection"`)
+}
+
+// TestACallerThatGivesUpIsNoRedisFailure: a decision whose caller's context is canceled —
+// before it is sent, or while Redis holds it — returns context.Canceled: no backend error is observed or logged, and fail_mode "local" does not decide
+// it in-process, which would count it apart from Redis (the breaker ignores it too).
+func TestACallerThatGivesUpIsNoRedisFailure(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
+	cfg.FailMode = config.FailLocal
+	var logs bytes.Buffer
+	obs := newObserver()
+	store := newStore(t, cfg, redisstore.WithObserver(obs), redisstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	p := policy(t, rate.TokenBucket, nil, 5, time.Minute)
+
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	var res rate.Result
+	err := store.Take(canceled, &rate.Request{Key: "gave-up", Policy: p, Cost: 1, Now: time.Now()}, &res)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.False(t, res.Allowed)
+	assert.False(t, res.Fallback, "not decided in-process")
+	require.NoError(t, store.Take(context.Background(), &rate.Request{Key: "gave-up", Policy: p, Cost: 1, Now: time.Now(), Op: rate.OpPeek}, &res))
+	assert.Equal(t, int64(5), res.Windows[0].Remaining, "nothing was sent")
+
+	// Given up while Redis holds the call: Redis may still count it when it wakes
+	// (over-counting, never over-admitting), but the caller has its answer at once.
+	resume := freeze(t, srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- store.Take(ctx, &rate.Request{Key: "gave-up", Policy: p, Cost: 1, Now: time.Now()}, &res)
+	}()
+	eventually(t, 5*time.Second, "the call is in flight", func() bool { return redisstore.CallsInFlight(store) == 1 })
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	assert.False(t, res.Fallback, "not decided in-process")
+	resume()
+
+	for _, kind := range []rate.ErrorKind{rate.KindOther, rate.KindTimeout, rate.KindConnection, rate.KindCircuitOpen} {
+		assert.Zero(t, obs.count(kind), "no %s error observed", kind)
+	}
+	assert.NotContains(t, logs.String(), "redis_error")
 }

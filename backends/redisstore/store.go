@@ -171,6 +171,12 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 // redis.timeout and fail_mode is "open" or "closed"; with "local" it decides in-process
 // instead and sets res.Fallback.
 //
+// When ctx is canceled before Redis answered, Take returns ctx's error and decides
+// nothing: the caller gave up, which says nothing about Redis, so it is not logged,
+// observed as a backend error, counted by the breaker, or decided in-process. (A
+// core.Limiter never cancels a decision: the contexts it decides under drop the request's
+// cancellation, which its client controls.)
+//
 // The local cache answers and remembers takes and checks only, which deny alike. A peek
 // asks Redis, for the exact state; a consume ignores cooldowns, which the cache remembers,
 // so it asks Redis too.
@@ -200,6 +206,10 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 			s.cache.remember(req, res, epoch)
 		}
 		return nil
+	}
+	if cerr := ctx.Err(); errors.Is(cerr, context.Canceled) && errors.Is(err, context.Canceled) {
+		*res = rate.Result{}
+		return cerr
 	}
 	e := s.failure(ctx, req.Op.String(), err, took)
 	// Redis did not decide req in time (or failed), but answered a denial of its key while

@@ -75,6 +75,41 @@ func cases() []testCase {
 			},
 		},
 		{
+			// net/http cancels a request's context when its client closes or half-closes
+			// the connection, and a store that asks a server gives up on a canceled
+			// context: were that context the decision's, a client could fail its own
+			// decisions and let fail_mode admit them uncounted, or keep a failed login
+			// from counting. The store here fails on a done context, as Redis's does.
+			name: "a client that hangs up is still decided and counted: by the middleware, by its handler's Allow, and after a listed status",
+			config: config.Config{
+				Default: perMinute(2),
+				Endpoints: []config.Endpoint{
+					{Name: "failures", Pattern: "/api/v1/error", Limits: perMinute(2), CountStatuses: []int{http.StatusInternalServerError}},
+					{Name: NamedRule, Pattern: "/decided/from/the/handler", Limits: perMinute(1)},
+				},
+			},
+			run: func(t *testing.T, s *server) {
+				for _, left := range []string{"1", "0"} {
+					rec := s.allow(t, 1, request{hungUp: true})
+					assert.Equal(t, left, rec.Header().Get("X-RateLimit-Remaining"))
+					assert.Equal(t, "allowed", reply(t, rec).Outcome)
+				}
+				s.deny(t, request{hungUp: true})
+
+				for i := range 2 {
+					rec := s.do(request{path: "/api/v1/error", hungUp: true})
+					require.Equal(t, http.StatusInternalServerError, rec.Code, "failure %d", i+1)
+				}
+				s.deny(t, request{path: "/api/v1/error", hungUp: true}) // both failures counted
+
+				alice := request{method: http.MethodPost, path: "/api/v1/signin?user=alice", remote: "198.51.100.9:1", hungUp: true}
+				rec := s.allow(t, 1, alice)
+				assert.Equal(t, `"signin";q=1;w=60`, rec.Header().Get("RateLimit-Policy"))
+				rec = s.deny(t, alice)
+				assert.Contains(t, rec.Body.String(), `"policy":"signin"`)
+			},
+		},
+		{
 			name: "a handler decides again under a named rule with a key it computed",
 			config: config.Config{Endpoints: []config.Endpoint{
 				{Name: NamedRule, Pattern: "/decided/from/the/handler", Limits: perMinute(3)},

@@ -1,6 +1,7 @@
 package adaptertest
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -48,6 +49,9 @@ type request struct {
 	xff       string // X-Forwarded-For
 	forwarded string // Forwarded
 	skip      bool   // sent with SkipHeader: the middleware's skipper lets it through
+	// hungUp: the request's context is canceled before it is served, as net/http cancels
+	// it when the client closes or half-closes its connection.
+	hungUp bool
 }
 
 func (s *server) do(r request) *httptest.ResponseRecorder {
@@ -76,6 +80,11 @@ func (s *server) do(r request) *httptest.ResponseRecorder {
 	}
 	if r.skip {
 		req.Header.Set(SkipHeader, "1")
+	}
+	if r.hungUp {
+		ctx, cancel := context.WithCancel(req.Context())
+		cancel()
+		req = req.WithContext(ctx)
 	}
 	rec := httptest.NewRecorder()
 	s.h.ServeHTTP(rec, req)

@@ -24,8 +24,13 @@ type Store struct {
 // NewStore returns an empty Store.
 func NewStore() *Store { return &Store{states: map[string]*rate.KeyState{}} }
 
-// Take decides req as rate.Store specifies, or fails with the error of [Store.Fail].
-func (s *Store) Take(_ context.Context, req *rate.Request, res *rate.Result) error {
+// Take decides req as rate.Store specifies, or fails with the error of [Store.Fail]. Like
+// a store that asks a server (the Redis store), it fails with ctx's error when ctx is
+// done, so that the suite sees what a caller's canceled context would do to a decision.
+func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {

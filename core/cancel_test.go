@@ -1,0 +1,95 @@
+package core_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adaptertest"
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
+)
+
+// ctxStore is adaptertest's store (which fails on a done context, as the Redis store does)
+// recording what each Take's context carried.
+type ctxStore struct {
+	*adaptertest.Store
+	mu    sync.Mutex
+	takes []takeContext
+}
+
+type takeContext struct {
+	op          rate.Op
+	err         error
+	hasDeadline bool
+	value       any // the request context's value of traceKey
+}
+
+type traceKey struct{}
+
+func (s *ctxStore) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
+	_, hasDeadline := ctx.Deadline()
+	s.mu.Lock()
+	s.takes = append(s.takes, takeContext{req.Op, ctx.Err(), hasDeadline, ctx.Value(traceKey{})})
+	s.mu.Unlock()
+	return s.Store.Take(ctx, req, res)
+}
+
+// TestAClientCannotCancelItsDecision: a request whose context is done — its client hung up
+// or half-closed the connection, or its deadline passed — is decided and counted all the
+// same, by Decide, Gate, GateRule and Complete alike. The store sees the request's values
+// but neither its cancellation nor its deadline (its own budget bounds the call).
+// Before, the Redis store refused the done context, and fail_mode admitted the request
+// uncounted; the consume of a failed login was dropped.
+func TestAClientCannotCancelItsDecision(t *testing.T) {
+	t.Parallel()
+	store := &ctxStore{Store: adaptertest.NewStore()}
+	lim, err := core.New(config.Config{
+		Default: config.Limits{Limit: 2, Window: time.Minute},
+		Endpoints: []config.Endpoint{
+			{Name: "login", Pattern: "/login", Limits: config.Limits{Limit: 1, Window: time.Minute}, CountStatuses: []int{http.StatusUnauthorized}},
+		},
+	}, core.WithStore(store), core.WithClock(adaptertest.NewClock().Now))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = lim.Close() })
+
+	hungUp := func(path string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.RemoteAddr = "203.0.113.7:41000"
+		ctx, cancel := context.WithDeadline(context.WithValue(r.Context(), traceKey{}, "trace-1"), time.Now().Add(-time.Second))
+		cancel()
+		return r.WithContext(ctx)
+	}
+
+	var d core.Decision
+	lim.Decide(core.Input{Request: hungUp("/x")}, &d)
+	assert.Equal(t, core.Allowed, d.Outcome, "Decide")
+	_, gated := lim.Gate(core.Input{Request: hungUp("/x")}, http.Header{})
+	assert.Equal(t, core.Allowed, gated.Outcome, "Gate")
+	_, gated = lim.Gate(core.Input{Request: hungUp("/x")}, http.Header{})
+	assert.Equal(t, core.Denied, gated.Outcome, "the two before were counted")
+
+	r, login := lim.Gate(core.Input{Request: hungUp("/login")}, http.Header{})
+	require.Equal(t, core.Allowed, login.Outcome)
+	require.True(t, login.CountsResponse())
+	login.Complete(r.Context(), http.StatusUnauthorized)
+	_, again := core.GateRule(r, http.Header{}, "login", "")
+	assert.Equal(t, core.Denied, again.Outcome, "GateRule, after Complete counted the failed login")
+
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	require.Len(t, store.takes, 6)
+	for i, tc := range store.takes {
+		assert.NoError(t, tc.err, "take %d (%s)", i, tc.op)
+		assert.False(t, tc.hasDeadline, "take %d (%s)", i, tc.op)
+		assert.Equal(t, "trace-1", tc.value, "take %d (%s): the request's values reach the store", i, tc.op)
+	}
+	assert.Equal(t, rate.OpConsume, store.takes[4].op, "Complete's consume")
+}
