@@ -168,6 +168,11 @@ func (l *Limiter) Config() config.Config { return l.snap.Load().cfg }
 func (l *Limiter) Reload(cfg config.Config) error {
 	l.reloadMu.Lock()
 	defer l.reloadMu.Unlock()
+	return l.reload(cfg)
+}
+
+// reload is Reload with l.reloadMu held.
+func (l *Limiter) reload(cfg config.Config) error {
 	old := l.snap.Load()
 	s, err := l.compile(cfg, old)
 	if err != nil {

@@ -48,13 +48,19 @@ func (l *Limiter) ReloadOnSignal(ctx context.Context, load func() (config.Config
 // logged as Reload logs an invalid configuration (config_reload_failed, at error, with the
 // problems), returned, and leaves the configuration in force. SIGHUP
 // ([Limiter.ReloadOnSignal]) and the admin endpoints' POST /admin/reload reload through it.
+//
+// load runs with every other reload of l held off, so that of two reloads at once the one
+// that reads later applies later: a SIGHUP that read the file before a newer version came
+// never replaces what a POST /admin/reload read after it. load must not reload l itself.
 func (l *Limiter) ReloadFrom(load func() (config.Config, error)) error {
+	l.reloadMu.Lock()
+	defer l.reloadMu.Unlock()
 	cfg, err := load()
 	if err != nil {
 		l.logReloadFailed(err)
 		return err
 	}
-	return l.Reload(cfg)
+	return l.reload(cfg)
 }
 
 // logReloadFailed writes the config_reload_failed record of a reload that failed with

@@ -280,3 +280,46 @@ func TestAReloadAppliesFailModeOpenAndClosed(t *testing.T) {
 	assert.Equal(t, config.FailClosed, h.lim.Config().FailMode)
 	assert.Empty(t, restartWarnings(t, h))
 }
+
+// TestAReloadThatReadEarlierNeverAppliesLater: a reload that read the file (a SIGHUP's,
+// say) while a newer version was being written must not replace what a reload that read
+// the newer one applied (a POST /admin/reload's): ReloadFrom reads and applies as one
+// step against other reloads. Before, the second reload applied its newer configuration
+// first and the first one's older configuration stayed in force until the file changed
+// again (found by an attacker review).
+func TestAReloadThatReadEarlierNeverAppliesLater(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, computeConfig("v0", "/api/v1/compute", 10))
+	var file atomic.Pointer[config.Config] // what a load reads
+	v1, v2 := computeConfig("v1", "/api/v1/compute", 10), computeConfig("v2", "/api/v1/compute", 10)
+	file.Store(&v1)
+
+	read, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- h.lim.ReloadFrom(func() (config.Config, error) {
+			cfg := *file.Load()
+			close(read)
+			<-release // still applying v1 when v2 is written and read
+			return cfg, nil
+		})
+	}()
+	<-read
+	file.Store(&v2)
+	second := make(chan error, 1)
+	go func() { second <- h.lim.ReloadFrom(func() (config.Config, error) { return *file.Load(), nil }) }()
+	var secondErr error
+	secondDone := false
+	select {
+	case secondErr = <-second: // the second reload did not wait: it must not be overtaken
+		secondDone = true
+	case <-time.After(100 * time.Millisecond): // it waits for the first; it reads when its turn comes
+	}
+	close(release)
+	require.NoError(t, <-first)
+	if !secondDone {
+		secondErr = <-second
+	}
+	require.NoError(t, secondErr)
+	assert.Equal(t, "v2", h.lim.Config().Endpoints[0].Name, "the configuration read last is in force")
+}
