@@ -134,7 +134,10 @@ func newKeySecret() *[32]byte {
 }
 
 // identify returns the identity of key, from the cache or the lookup; ok is false for an
-// unknown key, a failed or timed-out lookup, or a request cancelled while waiting.
+// unknown key, or a failed or timed-out lookup. ctx gives the lookup its values; its
+// cancellation does not end the wait, which api_key.timeout bounds: a client that hangs
+// up or half-closes (net/http cancels its request's context) must not be identified by
+// its IP instead of its key — counted on another counter, yet served as the key's user.
 func (k *keyResolver) identify(ctx context.Context, key string) (id Identity, ok bool) {
 	h := k.hash(key)
 	now := k.now()
@@ -159,7 +162,6 @@ func (k *keyResolver) identify(ctx context.Context, key string) (id Identity, ok
 		}
 	case <-timer.C:
 		k.log.Log(ctx, "api_key_lookup_failed", "timeout", slog.String("error", fmt.Sprintf("no answer within api_key.timeout (%s)", k.timeout)))
-	case <-ctx.Done(): // the client is gone; nothing to report
 	}
 	return Identity{}, false
 }

@@ -93,3 +93,47 @@ func TestAClientCannotCancelItsDecision(t *testing.T) {
 	}
 	assert.Equal(t, rate.OpConsume, store.takes[4].op, "Complete's consume")
 }
+
+// TestAClientCannotCancelItsKeyLookup: a request with an API key whose client hangs up while
+// the lookup runs (a database answering in its own time) is still identified by its key,
+// and counted on the key's counter. Before, the wait for the lookup ended with the
+// request's context, and the request was counted under its IP — served as the key's user,
+// counted as anonymous (found by an attacker review).
+func TestAClientCannotCancelItsKeyLookup(t *testing.T) {
+	t.Parallel()
+	called, release := make(chan struct{}), make(chan struct{})
+	lookup := func(ctx context.Context, key string) (core.Identity, error) {
+		close(called)
+		<-release
+		return core.Identity{User: "cust-1", Tier: "premium"}, nil
+	}
+	lim, err := core.New(config.Config{
+		APIKey:  config.APIKeyConfig{Enabled: true, Timeout: time.Minute},
+		Default: config.Limits{Limit: 5, Window: time.Minute},
+		Tiers:   map[string]config.Limits{"premium": {Limit: 1, Window: time.Minute}},
+	}, core.WithStore(adaptertest.NewStore()), core.WithClock(adaptertest.NewClock().Now), core.WithKeyLookup(lookup))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = lim.Close() })
+
+	r := httptest.NewRequest(http.MethodGet, "/x", nil)
+	r.RemoteAddr = "203.0.113.7:41000"
+	r.Header.Set("X-API-Key", "sk_live_1")
+	ctx, cancel := context.WithCancel(r.Context())
+	cancel()
+	r = r.WithContext(ctx)
+
+	decided := make(chan *core.Decision, 1)
+	go func() {
+		_, d := lim.Gate(core.Input{Request: r}, http.Header{})
+		decided <- d
+	}()
+	<-called // the lookup runs; the request's context is done already
+	close(release)
+	d := <-decided
+	assert.Equal(t, core.ScopeKey, d.Scope)
+	assert.Equal(t, "cust-1", d.ID)
+	assert.Equal(t, "premium", d.Tier)
+	assert.Equal(t, core.Allowed, d.Outcome)
+	_, d = lim.Gate(core.Input{Request: r}, http.Header{})
+	assert.Equal(t, core.Denied, d.Outcome, "the key's limit of 1 applies to the next")
+}

@@ -1,6 +1,9 @@
 package core
 
-import "cmp"
+import (
+	"cmp"
+	"context"
+)
 
 // TierNone is the tier of a verified user whose token has no tier claim (or an API key
 // whose lookup answered no tier). Like any tier
@@ -10,8 +13,9 @@ const TierNone = "none"
 // identify fills the identity of d: the client IP always (exemptions and logs need it),
 // then, first found first (SPEC section 2): a custom key, a verified API key, a verified
 // JWT user, or the IP as the counted identity. A key the lookup does not verify falls
-// through to the token and the IP: it never earns a counter of its own.
-func (s *snapshot) identify(in Input, d *Decision) {
+// through to the token and the IP: it never earns a counter of its own. ctx is the
+// decision's (see [Limiter.decide]): the request's values, without its cancellation.
+func (s *snapshot) identify(ctx context.Context, in Input, d *Decision) {
 	r := in.Request
 	if addr, ok := s.resolver.ClientIP(r.RemoteAddr, r.Header); ok {
 		d.ClientIP = addr
@@ -28,7 +32,7 @@ func (s *snapshot) identify(in Input, d *Decision) {
 	}
 	if s.apiKeys != nil {
 		if key := r.Header.Get(s.apiKeys.header); key != "" {
-			if id, ok := s.apiKeys.identify(r.Context(), key); ok {
+			if id, ok := s.apiKeys.identify(ctx, key); ok {
 				d.setClient(scopeKey, id.User)
 				d.Tier, d.apiKey = cmp.Or(id.Tier, TierNone), true
 				return

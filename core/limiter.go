@@ -250,9 +250,9 @@ func (l *Limiter) ClientAddr(r *http.Request) (addr netip.Prefix, ok bool) {
 // decide is Decide for a zero d, as [Limiter.Gate] allocates it. The counter key is
 // appended to buf (nil: a new array), which the caller writes no more up to the key's end.
 //
-// The store decides under ctx: the request's values without its cancellation or deadline
-// (context.WithoutCancel, or Gate's detachedContext), so that the store's own budget
-// (redis.timeout) alone bounds a decision. A client decides when its request's context
+// The API-key lookup and the store decide under ctx: the request's values without its
+// cancellation or deadline (context.WithoutCancel, or Gate's detachedContext), so that
+// their own budgets (api_key.timeout, redis.timeout) alone bound a decision. A client decides when its request's context
 // ends — it half-closes its connection, or hangs up — and a decision that ended with it
 // would fail, leaving fail_mode to admit the request uncounted, or fail_mode "local" to
 // count it apart from Redis (TestAClientCannotCancelItsDecision).
@@ -274,7 +274,7 @@ func (l *Limiter) decide(ctx context.Context, in Input, d *Decision, buf []byte)
 		d.setClient(o.clientScope, o.clientID)
 		d.ClientIP, d.IPKey, d.Tier, d.apiKey = o.ClientIP, o.IPKey, o.Tier, o.apiKey
 	} else {
-		s.identify(in, d)
+		s.identify(ctx, in, d)
 	}
 	var rl *rule
 	if in.Rule != "" {
