@@ -147,25 +147,12 @@ func (a *App) watchFile(ctx context.Context) {
 		return
 	}
 	src := a.source
-	src.Logger = a.Logger // a file that does not load is logged; Reload logs its own failures
-	apply := func(cfg config.Config) error {
-		if a.keys != nil {
-			keys, err := a.keys.read()
-			if err != nil {
-				a.Logger.Error("config_reload_failed", "error", err.Error())
-				return err
-			}
-			// The new keys before the Reload that empties the cache of answers, so none is
-			// cached from the old keys under the new configuration; back if it is refused.
-			old := a.keys.keys.Swap(&keys)
-			if err := a.Limiter.Reload(cfg); err != nil {
-				a.keys.keys.Store(old)
-				return err
-			}
-			return nil
-		}
-		return a.Limiter.Reload(cfg)
-	}
+	src.Logger = a.Logger // a file that does not load is logged; ReloadFrom logs its own failures
+	// A change reloads as SIGHUP and POST /admin/reload do, through ReloadFrom and load,
+	// which read the file and the keys file again with the other reloads held off: the
+	// configuration and keys read last are the ones in force, whichever reload read them
+	// (the configuration Watch read is only the sign that the file changed).
+	apply := func(config.Config) error { return a.Limiter.ReloadFrom(a.load) }
 	if _, err := src.Watch(ctx, 0, apply); err != nil {
 		a.Logger.Warn("config_watch_failed", "path", a.source.Path, "error", err.Error())
 	}
