@@ -91,3 +91,32 @@ func TestRuleScope(t *testing.T) {
 		assert.Equal(t, core.Exempt, d.Outcome, "exemptions still apply")
 	})
 }
+
+// TestAGlobalRuleTakesNoPenalty: a rule with scope = "global" counts every client as one,
+// so a penalty on it would let one client's flood lock every client out for up to
+// max_cooldown (an hour by default) after the window has room again; it takes none, while
+// the other rules of the configuration keep theirs (found by an attacker review).
+func TestAGlobalRuleTakesNoPenalty(t *testing.T) {
+	t.Parallel()
+	cfg := config.Config{Endpoints: []config.Endpoint{
+		{Name: "reports", Pattern: "/reports", Scope: config.ScopeGlobal, Limits: config.Limits{Limit: 5, Window: time.Minute}},
+		endpoint("compute", "/compute", 5),
+	}}
+	cfg.Penalty = config.PenaltyConfig{Enabled: true, Threshold: 3, Period: 10 * time.Minute, BaseCooldown: time.Minute, Multiplier: 2, MaxCooldown: time.Hour}
+	h := newHarness(t, cfg)
+
+	for range 600 { // one client floods both rules for ten minutes, a request a second
+		for _, path := range []string{"/reports", "/compute"} {
+			h.decide(request{path: path, remote: "192.0.2.66:1"})
+		}
+		h.clock.Advance(time.Second)
+	}
+	d := h.decide(request{path: "/compute", remote: "192.0.2.66:1"})
+	assert.Positive(t, d.Result.Cooldown, "a client rule keeps the penalty")
+
+	h.clock.Advance(61 * time.Second) // the global window has room again
+	d = h.decide(request{path: "/reports", remote: "203.0.113.9:1"})
+	assert.Equal(t, core.Allowed, d.Outcome, "another client of the global rule")
+	assert.Zero(t, d.Result.Cooldown)
+	assert.Nil(t, d.Policy.Penalty)
+}

@@ -207,7 +207,7 @@ var reference = []keyDoc{
 	{key: "exemptions.ips", rule: "IPs or CIDRs", meaning: "Clients never limited, and sent no rate-limit headers."},
 	{key: "exemptions.users", rule: "no empty entry", meaning: "User ids (from verified tokens, or the ids verified API keys map to) never limited."},
 
-	{key: "penalty.enabled", meaning: "Progressive cooldowns for clients that keep hitting a limit. The other `penalty.*` keys are validated only when `true`."},
+	{key: "penalty.enabled", meaning: "Progressive cooldowns for clients that keep hitting a limit; not on rules with `scope = \"global\"`, whose one counter is every client's (one client's flood would lock all out). The other `penalty.*` keys are validated only when `true`."},
 	{key: "penalty.threshold", rule: "1 to 1000", meaning: "Violations within `period` that start a cooldown."},
 	{key: "penalty.period", rule: "> 0, ≤ `\"87600h\"`", meaning: "Violations older than this no longer count."},
 	{key: "penalty.base_cooldown", rule: "> 0", meaning: "First cooldown."},

@@ -147,6 +147,10 @@ type pending struct {
 	name    string
 	windows []rate.Window
 	cost    int64
+	// global: the rule counts every client as one (scope "global"), so it takes no
+	// penalty: one client's violations would lock every client out for up to
+	// max_cooldown, where the rule alone denies them only until its window has room.
+	global bool
 }
 
 // build makes the policies of a valid configuration: the first window of a rule is named
@@ -159,7 +163,11 @@ func (v *validator) build(penalty *rate.PenaltyPolicy) {
 				p.windows[i].Name = p.name + "-" + strconv.FormatInt(p.windows[i].Seconds(), 10)
 			}
 		}
-		policy, err := rate.NewPolicy(v.alg, p.windows, penalty)
+		pen := penalty
+		if p.global {
+			pen = nil
+		}
+		policy, err := rate.NewPolicy(v.alg, p.windows, pen)
 		if err != nil { // every bound NewPolicy enforces has been checked, with its key
 			panic(err)
 		}
@@ -259,7 +267,7 @@ func (v *validator) limits(r *Rule, set func(RuleLimits), key string, l Limits, 
 			v.Add(key, "inherits cost %d from %s, more than its smallest limit %d: no request could ever pass; set its own cost", cost, inheritedKey, smallest)
 		}
 	}
-	v.pending = append(v.pending, pending{set: set, name: r.Name, windows: windows, cost: cost})
+	v.pending = append(v.pending, pending{set: set, name: r.Name, windows: windows, cost: cost, global: r.Scope == ScopeGlobal})
 	return cost
 }
 
