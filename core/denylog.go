@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"log/slog"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/ratewarden/ratewarden/core/config"
 )
@@ -20,8 +22,8 @@ func (l *Limiter) logDenial(ctx context.Context, d *Decision) {
 		slog.String("scope", d.Scope),
 		slog.String("tier", d.Tier),
 		slog.String("rule", d.Rule),
-		slog.String("method", d.Method),
-		slog.String("path", d.Path),
+		ClientAttr("method", d.Method),
+		ClientAttr("path", d.Path),
 		slog.Int64("limit", w.Limit),
 		slog.Int64("remaining", r.Remaining),
 		slog.Int64("window", w.Seconds()),
@@ -36,4 +38,25 @@ func (l *Limiter) logDenial(ctx context.Context, d *Decision) {
 		attrs = append(attrs, slog.String("mode", string(config.ModeShadow)))
 	}
 	l.logger.LogAttrs(ctx, slog.LevelWarn, "rate_limit_exceeded", attrs...)
+}
+
+// MaxClientTextBytes bounds the text a client chose — a request's path or method — in a
+// log record (see [ClientAttr]).
+const MaxClientTextBytes = 256
+
+// ClientAttr is a string attribute of text a client chose, such as a request's path: cut
+// to [MaxClientTextBytes] bytes at a character boundary, with "…(+<n> bytes)" for the rest,
+// so that a record's size does not follow what a client sends. Every denial is logged
+// (SPEC section 7): a denied client sending megabyte paths would otherwise write
+// megabytes of log for each 429 it gets. The denial log and the admin endpoints' records
+// use it.
+func ClientAttr(key, text string) slog.Attr {
+	if len(text) <= MaxClientTextBytes {
+		return slog.String(key, text)
+	}
+	n := MaxClientTextBytes
+	for n > 0 && !utf8.RuneStart(text[n]) {
+		n--
+	}
+	return slog.String(key, text[:n]+"…(+"+strconv.Itoa(len(text)-n)+" bytes)")
 }

@@ -173,7 +173,7 @@ func attemptAttrs(addr netip.Prefix, r *http.Request, more ...slog.Attr) []slog.
 	if addr.IsValid() {
 		client = string(clientip.AppendKey([]byte("ip:"), addr))
 	}
-	return append([]slog.Attr{slog.String("client_id", client), slog.String("method", r.Method), slog.String("path", r.URL.Path)}, more...)
+	return append([]slog.Attr{slog.String("client_id", client), core.ClientAttr("method", r.Method), core.ClientAttr("path", r.URL.Path)}, more...)
 }
 
 // authorized compares the bearer token of r with token in constant time: both are hashed
