@@ -13,7 +13,8 @@ const (
 	// cacheSize bounds the number of tokens remembered.
 	cacheSize = 10_000
 	// cacheMaxAge bounds how long a token is trusted without verifying it again, so
-	// that a key removed from a JWKS key set stops being honoured within that time.
+	// that a key removed from a JWKS key set stops being honoured within that time after
+	// the set is next fetched (every jwksRefreshInterval).
 	cacheMaxAge = 5 * time.Minute
 )
 

@@ -31,3 +31,13 @@ func TestACachedTokenEndsAtItsExpiryPlusLeeway(t *testing.T) {
 	e := v.validity(Identity{User: "alice"}, jwt.MapClaims{"exp": float64(at.Add(time.Minute).Unix())}, at)
 	assert.Equal(t, at.Add(90*time.Second), e.validUntil)
 }
+
+// TestARemovedKeyIsHonouredAtMostTenMinutes states the bound docs/jwt.md gives: a key
+// removed from a JWKS set verifies new tokens until the next refresh, and a token verified
+// just before it stays cached for cacheMaxAge more. With an hourly refresh, a removed
+// (leaked) key verified new tokens for an hour (found by an attacker review).
+func TestARemovedKeyIsHonouredAtMostTenMinutes(t *testing.T) {
+	if bound := jwksRefreshInterval + cacheMaxAge; bound > 10*time.Minute {
+		t.Errorf("a removed key is honoured up to %s (refresh every %s, cache %s), over the documented 10 minutes", bound, jwksRefreshInterval, cacheMaxAge)
+	}
+}

@@ -25,8 +25,12 @@ const (
 	// periodic refreshes, and a refresh triggered by an unknown kid. None of them runs
 	// on a request's path longer than jwt.jwks_timeout.
 	jwksFetchTimeout = 10 * time.Second
-	// jwksRefreshInterval is how often the key set is fetched again in the background.
-	jwksRefreshInterval = time.Hour
+	// jwksRefreshInterval is how often the key set is fetched again in the background: as
+	// often as a verified token is trusted without verifying it again (cacheMaxAge), so
+	// that a key removed from the set is honoured at most twice that long — a token
+	// verified just before the refresh stays cached for cacheMaxAge more. One small GET
+	// per instance every 5 minutes; an hour let a leaked key verify new tokens for an hour.
+	jwksRefreshInterval = cacheMaxAge
 	// jwksUnknownKIDInterval is the least time between two refreshes triggered by
 	// tokens with an unknown kid, whatever the traffic.
 	jwksUnknownKIDInterval = 5 * time.Minute

@@ -99,12 +99,13 @@ func TestJWKSTimeoutIsValidated(t *testing.T) {
 	assert.NoError(t, cfg.Validate())
 }
 
-// TestJWKSRefreshesInTheBackground: the key set is fetched again every hour without a
+// TestJWKSRefreshesInTheBackground: the key set is fetched again every 5 minutes without a
 // request asking for it, so a key rotated into the set verifies without a fetch of its
-// own, and a key removed from it stops verifying. The hours pass in a testing/synctest
+// own, and a key removed from it stops verifying. The minutes pass in a testing/synctest
 // bubble; the key set server is a real one on loopback, outside the bubble.
 func TestJWKSRefreshesInTheBackground(t *testing.T) {
 	t.Parallel()
+	const refresh = 5 * time.Minute // docs/jwt.md
 	srv := newJWKSServer(t, jwk{"rsa-1", &rsaKey().PublicKey})
 	synctest.Test(t, func(t *testing.T) {
 		// No idle connection may outlive the bubble: each fetch opens its own.
@@ -117,20 +118,20 @@ func TestJWKSRefreshesInTheBackground(t *testing.T) {
 
 		// The identity provider rotates: ec-2 in, rsa-1 out.
 		srv.set(t, jwk{"ec-2", &ecP256Key().PublicKey})
-		time.Sleep(time.Hour - time.Second)
+		time.Sleep(refresh - time.Second)
 		synctest.Wait()
-		assert.EqualValues(t, 1, srv.requests.Load(), "no refresh before the hour")
+		assert.EqualValues(t, 1, srv.requests.Load(), "no refresh before 5 minutes")
 		time.Sleep(time.Second)
-		synctest.Wait() // the refresh the hour started has its answer
-		assert.EqualValues(t, 2, srv.requests.Load(), "the hourly refresh")
+		synctest.Wait() // the refresh the interval started has its answer
+		assert.EqualValues(t, 2, srv.requests.Load(), "the periodic refresh")
 
 		_, ok = v.Identify("Bearer " + sign(t, jwt.SigningMethodES256, ecP256Key(), claims("standard"), "ec-2"))
 		assert.True(t, ok, "the rotated-in key verifies")
 		assert.EqualValues(t, 2, srv.requests.Load(), "from the set the background fetched")
 
-		time.Sleep(time.Hour)
+		time.Sleep(refresh)
 		synctest.Wait()
-		assert.EqualValues(t, 3, srv.requests.Load(), "and again an hour later")
+		assert.EqualValues(t, 3, srv.requests.Load(), "and again 5 minutes later")
 
 		// A token of the removed key, not verified before, no longer verifies (its unknown
 		// kid fetches once more, and the set still lacks it).
