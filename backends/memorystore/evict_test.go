@@ -137,6 +137,26 @@ func TestConcurrentInsertsIntoAFullStore(t *testing.T) {
 	wg.Wait()
 	assert.LessOrEqual(t, s.Len(), 1000+workers, "over the bound by at most one key per inserting goroutine")
 	assert.Equal(t, 1000+workers*each-s.Len(), obs.evicted("expired")+obs.evicted("lru"), "every key forgotten is counted")
+
+	// The next new key brings the store back within the bound: before, each insert evicted
+	// one key for the one it added, and an overshoot stayed (found by an attacker review).
+	take(t, s, "after", perHour, storetest.Base.Add(time.Minute))
+	assert.LessOrEqual(t, s.Len(), 1000)
+	assert.Equal(t, 1000+workers*each+1-s.Len(), obs.evicted("expired")+obs.evicted("lru"))
+}
+
+// TestAKeyOfAnEmptyShardOfAFullStoreMakesRoomElsewhere: a full store whose new key falls
+// in a shard holding none evicts from another shard, rather than going past the bound.
+func TestAKeyOfAnEmptyShardOfAFullStoreMakesRoomElsewhere(t *testing.T) {
+	t.Parallel()
+	s := memorystore.NewWithShards(config.MemoryConfig{MaxKeys: 4}, 64)
+	t.Cleanup(func() { _ = s.Close() })
+	p := newPolicyPer(t, 2, 24*time.Hour, nil)
+	// 40 keys in 64 shards: most land in a shard the 4 kept keys do not hold.
+	for i := range 40 {
+		take(t, s, fmt.Sprintf("k-%d", i), p, storetest.Base.Add(time.Duration(i)*time.Second))
+		require.LessOrEqual(t, s.Len(), 4, "after key %d", i)
+	}
 }
 
 // When no key is fresh, a full store evicts the least recently used one, counts it, and

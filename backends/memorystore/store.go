@@ -166,7 +166,11 @@ func (s *Store) full() bool { return s.keys.Load() >= int64(s.maxKeys) }
 // store (SPEC section 5): it forgets a key whose state equals a fresh key's, first in own,
 // then in the other shards, and only when none was found the least recently used key
 // of own (to within lruResolution: a global LRU order would cost every decision a
-// store-wide lock).
+// store-wide lock), or, when own holds none, of another shard.
+//
+// It evicts until the store is under the bound, not just one key: inserts into several
+// shards at once can each find room for one and take the store past the bound, by at
+// most one key per shard; the next insert brings it back.
 func (s *Store) makeRoom(own *shard, now int64, ev *evictions) {
 	if own.nextExpiry.Load() <= now {
 		ev.expired += s.forgetFresh(own, now)
@@ -174,9 +178,19 @@ func (s *Store) makeRoom(own *shard, now int64, ev *evictions) {
 	if s.full() && s.nextExpiry.Load() <= now {
 		s.sweepOthers(own, now, ev)
 	}
-	if s.full() && own.evictLRU() {
+	for s.full() && own.evictLRU() {
 		s.keys.Add(-1)
 		ev.lru++
+	}
+	// Like sweepOthers, only try the other shards' locks while holding own's.
+	for i := 0; i < len(s.shards) && s.full(); i++ {
+		if sh := &s.shards[i]; sh != own && sh.mu.TryLock() {
+			if sh.evictLRU() {
+				s.keys.Add(-1)
+				ev.lru++
+			}
+			sh.mu.Unlock()
+		}
 	}
 }
 
@@ -253,8 +267,9 @@ func (s *Store) Sweep(now time.Time) int {
 	return removed
 }
 
-// Len returns the number of keys the store holds. It exceeds memory.max_keys only while
-// keys are being added to several shards at once, by at most one per shard.
+// Len returns the number of keys the store holds. It exceeds memory.max_keys only after
+// keys were added to several shards at once, by at most one per shard, until the next
+// new key.
 func (s *Store) Len() int { return int(s.keys.Load()) }
 
 // Close stops the sweeper. The store keeps answering; Close is idempotent and always
