@@ -83,7 +83,9 @@ func applyEnv(ps *problem.List, c *config.Config, environ []string, warnf func(s
 		src.from[t.key] = ev.name
 		if _, seen := src.from[t.newTable]; t.newTable != "" && !seen {
 			src.from[t.newTable] = ev.name
-			if hint := suggest(t.newTier, known); hint != "" {
+			// A tier named as a known one is no typo of it: "anonymous", which applies
+			// without being configured, given limits of its own.
+			if hint := suggest(t.newTier, known); hint != "" && !slices.Contains(known, t.newTier) {
 				warnf("environment variable %s creates tier %q%s", ev.name, t.newTier, hint)
 				src.from[t.newTable] = fmt.Sprintf("%s, which creates tier %q: %s", ev.name, t.newTier, strings.TrimSuffix(strings.TrimPrefix(hint, " ("), ")"))
 			}

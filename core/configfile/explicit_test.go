@@ -69,3 +69,18 @@ window = "1m"
 	}
 	assert.ElementsMatch(t, []string{"default.cost", "tiers.pro.cost", "endpoints[0].cost", "endpoints[0].tiers.pro.cost", "endpoints[1].cost"}, keys, "%v", err)
 }
+
+// default.windows written empty was read as no windows, and the default 100 a minute
+// applied (found by an attacker review); an endpoint's or a tier's empty windows were
+// already rejected by validation.
+func TestAnEmptyDefaultWindowsIsReported(t *testing.T) {
+	t.Parallel()
+	path := writeTOML(t, "[default]\nwindows = []\n")
+	_, err := Source{Path: path, Warnf: t.Logf}.Load()
+	var invalid *config.ValidationError
+	require.True(t, errors.As(err, &invalid), "%v", err)
+	require.Len(t, invalid.Problems, 1, "%v", err)
+	assert.Equal(t, "default.windows", invalid.Problems[0].Key)
+	assert.Equal(t, "[]", invalid.Problems[0].Value)
+	assert.Contains(t, invalid.Problems[0].Message, "is empty, which would silently mean the default limit and window")
+}

@@ -456,6 +456,13 @@ func TestANewTierFromTheEnvironmentCloseToAnExistingOneWarns(t *testing.T) {
 		`environment variable RATELIMIT_TIERS_PREMIUN_LIMIT creates tier "premiun" (did you mean "premium"?)`,
 	}, warned)
 
+	// "anonymous" applies without being configured: giving it limits is no typo of it
+	// (loading suggested the name it was given).
+	c, warned, err = loadWarned(t, file, "RATELIMIT_TIERS_ANONYMOUS_LIMIT=5", "RATELIMIT_TIERS_ANONYMOUS_WINDOW=1m")
+	require.NoError(t, err)
+	assert.Contains(t, c.Tiers, "anonymous")
+	assert.Empty(t, warned)
+
 	// An endpoint name is never created: a close one is an unknown variable with a suggestion.
 	_, warned, err = loadWarned(t, file, "RATELIMIT_ENDPOINTS_COMPUTR_LIMIT=5")
 	require.NoError(t, err)
