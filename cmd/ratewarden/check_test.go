@@ -111,6 +111,7 @@ func TestUsageErrors(t *testing.T) {
 		{"explain", "-H", "X-A\r\n: b", "GET", "/"},
 		{"explain", "-H", "X-A: b\r\nX-B: c", "GET", "/"},
 		{"explain", "GET", "relative/path"},
+		{"explain", "", "/x"},
 		{"explain", "-remote", "not-an-ip", "GET", "/"},
 		{"status"},
 		{"reset", "-tier", "premium", "-client", "ip:203.0.113.7"},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -72,6 +73,9 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 
 // newRequest builds the request to explain. remote is an address, with or without a port.
 func newRequest(ctx context.Context, method, target, remote string, headers []string) (*http.Request, error) {
+	if method == "" { // net/http would read it as GET
+		return nil, errors.New("METHOD must not be empty")
+	}
 	if !strings.HasPrefix(target, "/") {
 		return nil, fmt.Errorf("PATH must start with /, got %q", target)
 	}
