@@ -48,10 +48,10 @@ func explicitZeros(ps *problem.List, key string, before, after reflect.Value, ex
 		return
 	case reflect.Map, reflect.Slice:
 		if before.Type().Elem().Kind() == reflect.Struct { // tiers and endpoints: never defaulted
-			// default.windows is the one list of tables defaulting replaces: written empty
-			// it would be the default limit and window (an endpoint's or a tier's empty
-			// windows fail validation as "no limits").
-			if explicit[key] && before.Kind() == reflect.Slice && before.Len() == 0 && key == "default.windows" {
+			// default.windows is the one list of tables defaulting replaces: written empty,
+			// with no limit and window beside it, it would be the default limit and window
+			// (an endpoint's or a tier's empty windows fail validation as "no limits").
+			if key == "default.windows" && explicit[key] && before.Len() == 0 && !explicit["default.limit"] && !explicit["default.window"] {
 				ps.Add(key, "is empty, which would silently mean the default limit and window: give at least one window, or leave the key out for the default")
 				(*ps)[len(*ps)-1].Value = "[]"
 			}

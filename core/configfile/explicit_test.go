@@ -84,3 +84,13 @@ func TestAnEmptyDefaultWindowsIsReported(t *testing.T) {
 	assert.Equal(t, "[]", invalid.Problems[0].Value)
 	assert.Contains(t, invalid.Problems[0].Message, "is empty, which would silently mean the default limit and window")
 }
+
+// With limit and window beside it, an empty default.windows is no default in disguise:
+// the file loads, as it did before the check above (found by an attacker review).
+func TestAnEmptyDefaultWindowsBesideLimitAndWindowLoads(t *testing.T) {
+	t.Parallel()
+	path := writeTOML(t, "[default]\nlimit = 5\nwindow = \"1m\"\nwindows = []\n")
+	c, err := Source{Path: path, Warnf: t.Logf}.Load()
+	require.NoError(t, err)
+	assert.Equal(t, int64(5), c.Default.Limit)
+}
