@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ratewarden/ratewarden/core/config"
 	"github.com/ratewarden/ratewarden/core/rate"
+	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -63,4 +65,48 @@ func (b *breaker) do(f func() error) error {
 func (b *breaker) untilProbe() time.Duration {
 	opened := time.Duration(b.openedAt.Load())
 	return max(0, opened+b.openTimeout-time.Since(b.epoch))
+}
+
+// maxNodeBreakers bounds the breakers a Cluster store keeps, one per master address it
+// has sent a decision to: a Cluster's masters, and the addresses failovers and reshards
+// bring over the store's life. Past the bound the breakers are forgotten and made anew.
+const maxNodeBreakers = 1024
+
+// nodeBreakers are a Cluster store's breakers, one per master: an outage of one master
+// fails fast for the keys of its slots only, and the other masters go on deciding theirs.
+// (One breaker for the whole Cluster opened on a dead master's failures and cut every
+// client off from Redis.) They are safe for concurrent use.
+type nodeBreakers struct {
+	cluster *redis.ClusterClient
+	cfg     config.CircuitBreakerConfig
+	logger  *slog.Logger
+	unknown *breaker // for a key whose master the client cannot name (no slot map yet): the store's
+	mu      sync.Mutex
+	byAddr  map[string]*breaker
+}
+
+func newNodeBreakers(c *redis.ClusterClient, cfg config.CircuitBreakerConfig, logger *slog.Logger, unknown *breaker) *nodeBreakers {
+	return &nodeBreakers{cluster: c, cfg: cfg, logger: logger, unknown: unknown, byAddr: map[string]*breaker{}}
+}
+
+// forKey returns the breaker of the master that serves key, as the client's slot map
+// says now (it follows failovers and MOVED answers). A call redirected on its way (MOVED,
+// ASK) counts toward the breaker of the master it was sent to.
+func (n *nodeBreakers) forKey(ctx context.Context, key string) *breaker {
+	node, err := n.cluster.MasterForKey(ctx, key)
+	if err != nil {
+		return n.unknown
+	}
+	addr := node.Options().Addr
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	b := n.byAddr[addr]
+	if b == nil {
+		if len(n.byAddr) >= maxNodeBreakers {
+			clear(n.byAddr)
+		}
+		b = newBreaker(n.cfg, n.logger.With(slog.String("node", addr)))
+		n.byAddr[addr] = b
+	}
+	return b
 }

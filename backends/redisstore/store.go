@@ -57,7 +57,8 @@ type Store struct {
 	logger      *slog.Logger
 	observer    backend.Observer
 	errlog      *backend.ErrorLog
-	breaker     *breaker
+	breaker     *breaker           // on one Redis (standalone, Sentinel) or a caller's other client
+	nodes       *nodeBreakers      // on a Cluster: one breaker per master; nil otherwise
 	fn          *functions         // whether decisions call Redis Functions (functions.go)
 	local       *memorystore.Store // fail_mode = "local"; nil otherwise
 	cache       *denialCache       // redis.local_cache; nil when off
@@ -154,6 +155,9 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
 		}
 	} else {
 		s.pipe = autoPipeliner(c, o.logger)
+	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		s.nodes = newNodeBreakers(cc, cfg.Redis.CircuitBreaker, o.logger, s.breaker)
 	}
 	if cfg.FailMode == config.FailLocal {
 		s.local = memorystore.New(cfg.Memory, memorystore.WithClock(o.now))
@@ -255,6 +259,15 @@ func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate
 	return nil
 }
 
+// breakerFor returns the circuit breaker of the Redis that holds key: on a Cluster, its
+// master's; else the store's one.
+func (s *Store) breakerFor(ctx context.Context, key string) *breaker {
+	if s.nodes != nil {
+		return s.nodes.forKey(ctx, key)
+	}
+	return s.breaker
+}
+
 // run sends c: on one Redis, through the script's batcher, which decides it with the
 // decisions that come meanwhile in one call (batch.go); on a Cluster, alone when it is the
 // only decision running, else through the AutoPipeliner, pipelined with the concurrent
@@ -269,7 +282,7 @@ func (s *Store) run(c *call) ([]int64, error) {
 	defer cancel()
 	c.ctx = ctx
 	var reply []int64
-	err := s.breaker.do(func() (err error) {
+	err := s.breakerFor(ctx, c.keys[0]).do(func() (err error) {
 		reply, err = s.pipelined(c)
 		return err
 	})
@@ -376,7 +389,7 @@ func (s *Store) Reset(ctx context.Context, key string, periods []time.Duration) 
 	}
 	keys := resetKeys(s.prefix, key, periods)
 	start := time.Now()
-	err := s.breaker.do(func() error {
+	err := s.breakerFor(ctx, keys[0]).do(func() error {
 		ctx, cancel := context.WithTimeout(ctx, s.budget)
 		defer cancel()
 		return s.client.Unlink(ctx, keys...).Err()
