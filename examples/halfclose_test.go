@@ -64,6 +64,7 @@ func waitCanceled(next http.Handler) http.Handler {
 func halfCloseLimiter(t *testing.T, addr string, failMode config.FailMode) *core.Limiter {
 	cfg := config.Config{Backend: config.BackendRedis, FailMode: failMode, KeyPrefix: strings.ReplaceAll(t.Name(), "/", "_")}
 	cfg.Redis.Addrs = []string{addr}
+	cfg.Redis.Timeout = 2 * time.Second // a loaded machine must not fail a decision open here
 	cfg.Default = config.Limits{Limit: 3, Window: time.Minute}
 	cfg.Endpoints = []config.Endpoint{{
 		Name: "login", Pattern: "/login", Methods: []string{http.MethodPost},
@@ -123,7 +124,7 @@ func TestHalfClosedRequestsToTheAppsAreLimited(t *testing.T) {
 	server := redistest.StartServer(t)
 	forEachApp(t, func(t *testing.T, bin string) {
 		srv := start(t, bin, []string{"RATELIMIT_BACKEND=redis", "RATELIMIT_REDIS_ADDRS=" + server.Addr(),
-			"RATELIMIT_DEFAULT_LIMIT=3", "RATELIMIT_REDIS_LOCAL_CACHE=false",
+			"RATELIMIT_DEFAULT_LIMIT=3", "RATELIMIT_REDIS_LOCAL_CACHE=false", "RATELIMIT_REDIS_TIMEOUT=2s",
 			"RATELIMIT_KEY_PREFIX=" + strings.ReplaceAll(t.Name(), "/", "_")})
 		addr := strings.TrimPrefix(srv.URL, "http://")
 		admitted := 0
