@@ -92,7 +92,15 @@ func newNodeBreakers(c *redis.ClusterClient, cfg config.CircuitBreakerConfig, lo
 // forKey returns the breaker of the master that serves key, as the client's slot map
 // says now (it follows failovers and MOVED answers). A call redirected on its way (MOVED,
 // ASK) counts toward the breaker of the master it was sent to.
+//
+// While the store's breaker (unknown) is open or probing, it answers for every key before
+// the slot map is asked: without a slot map — a store that never reached the Cluster —
+// naming the master fetches one (CLUSTER SLOTS to the seed nodes), and an open breaker
+// must fail at once, without touching the network.
 func (n *nodeBreakers) forKey(ctx context.Context, key string) *breaker {
+	if n.unknown.cb.State() != gobreaker.StateClosed {
+		return n.unknown
+	}
 	node, err := n.cluster.MasterForKey(ctx, key)
 	if err != nil {
 		return n.unknown

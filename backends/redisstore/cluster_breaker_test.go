@@ -2,16 +2,22 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ratewarden/ratewarden/backends/redisstore"
 	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 // TestAnOutageOfOneClusterMasterFailsOnlyItsKeys: on a 3-master Cluster, one master is
@@ -83,4 +89,131 @@ func TestAnOutageOfOneClusterMasterFailsOnlyItsKeys(t *testing.T) {
 			assert.Equal(t, core.Denied, d.Outcome, "and is limited: 1 + 6 + 1 requests against 3 an hour")
 		})
 	}
+}
+
+// cmdCounter counts dials and commands of every node client of a Cluster client.
+type cmdCounter struct {
+	dials atomic.Int64
+	cmds  atomic.Int64
+}
+
+type nodeHook struct{ c *cmdCounter }
+
+func (h nodeHook) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		h.c.dials.Add(1)
+		return next(ctx, network, addr)
+	}
+}
+func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.c.cmds.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (h nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.c.cmds.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+// countedClusterStore builds a Cluster store (fail_mode closed, threshold 3, open 1 h) whose
+// node clients count dials and commands. It makes no call: the client has no slot map yet.
+func countedClusterStore(t *testing.T, addrs []string, budget time.Duration) (*redisstore.Store, *cmdCounter) {
+	t.Helper()
+	cfg := redisConfig(config.RedisCluster, false, addrs...)
+	cfg.FailMode = config.FailClosed
+	cfg.Redis.Timeout = budget
+	cfg.Redis.PoolSize = 50
+	cfg.Redis.CircuitBreaker = config.CircuitBreakerConfig{FailureThreshold: 3, OpenTimeout: time.Hour}
+	client, err := redisstore.NewClient(cfg.Redis)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	cc := client.(*redis.ClusterClient)
+	counter := &cmdCounter{}
+	cc.OnNewNode(func(c *redis.Client) { c.AddHook(nodeHook{counter}) })
+	store, err := redisstore.NewWithClient(client, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	return store, counter
+}
+
+func timedTake(t *testing.T, store *redisstore.Store, p *rate.Policy, key string) (time.Duration, error) {
+	var res rate.Result
+	start := time.Now()
+	err := store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res)
+	return time.Since(start), err
+}
+
+// TestAnOpenBreakerWithoutASlotMapDialsNothing: the store starts while every master of
+// the Cluster is down (killed), so the client never had a slot map. Once the store's
+// breaker has opened, decisions fail at once without touching the network
+// (docs/redis.md). With one breaker per master, every decision first asked MasterForKey,
+// which fetched a slot map from every seed node before the breaker was consulted: 3 dials
+// a decision (found by an attacker review of 53b7bc4).
+func TestAnOpenBreakerWithoutASlotMapDialsNothing(t *testing.T) {
+	cl := redistest.StartCluster(t)
+	addrs := cl.Addrs()
+	for _, n := range cl.Nodes() {
+		n.Kill()
+	}
+	store, counter := countedClusterStore(t, addrs, 150*time.Millisecond)
+	p := policy(t, rate.TokenBucket, nil, 100, time.Minute)
+
+	opened := false
+	for i := 0; i < 10 && !opened; i++ {
+		_, err := timedTake(t, store, p, fmt.Sprintf("ip:192.0.2.%d:default", i))
+		require.Error(t, err)
+		opened = errors.Is(err, redisstore.ErrCircuitOpen)
+	}
+	require.True(t, opened, "the fallback breaker opened")
+
+	before := counter.dials.Load()
+	for i := range 20 {
+		_, err := timedTake(t, store, p, fmt.Sprintf("ip:198.51.100.%d:default", i))
+		require.ErrorIs(t, err, redisstore.ErrCircuitOpen)
+	}
+	assert.Equal(t, before, counter.dials.Load(), "no dial while the breaker is open")
+}
+
+// TestAnOpenBreakerWithoutASlotMapSendsNothing: as above with every master frozen
+// (SIGSTOP): with the breaker open, decisions send no command (they spent their whole
+// budget on CLUSTER SLOTS before), and Reset returns within redis.timeout (it asked for the
+// slot map outside its budget: ~3× the budget).
+func TestAnOpenBreakerWithoutASlotMapSendsNothing(t *testing.T) {
+	const budget = 300 * time.Millisecond
+	cl := redistest.StartCluster(t)
+	addrs := cl.Addrs()
+	for _, n := range cl.Nodes() {
+		freeze(t, n)
+	}
+	store, counter := countedClusterStore(t, addrs, budget)
+	p := policy(t, rate.TokenBucket, nil, 100, time.Minute)
+
+	opened := false
+	for i := 0; i < 10 && !opened; i++ {
+		took, err := timedTake(t, store, p, fmt.Sprintf("ip:192.0.2.%d:default", i))
+		require.Error(t, err)
+		t.Logf("decision %d: %v in %v", i, err, took)
+		opened = errors.Is(err, redisstore.ErrCircuitOpen)
+	}
+	require.True(t, opened, "the fallback breaker opened")
+
+	before := counter.cmds.Load()
+	var slowest time.Duration
+	for i := range 5 {
+		took, err := timedTake(t, store, p, fmt.Sprintf("ip:198.51.100.%d:default", i))
+		require.ErrorIs(t, err, redisstore.ErrCircuitOpen)
+		slowest = max(slowest, took)
+	}
+	t.Logf("slowest decision with the breaker open: %v; node commands sent meanwhile: %d", slowest, counter.cmds.Load()-before)
+	assert.Equal(t, before, counter.cmds.Load(), "no command sent while the breaker is open")
+
+	start := time.Now()
+	err := store.Reset(context.Background(), "ip:203.0.113.1:default", []time.Duration{time.Minute})
+	took := time.Since(start)
+	t.Logf("Reset: %v in %v", err, took)
+	require.Error(t, err)
+	assert.LessOrEqual(t, took, budget+schedulingAllowance, "Reset returns within redis.timeout")
 }

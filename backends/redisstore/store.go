@@ -389,9 +389,9 @@ func (s *Store) Reset(ctx context.Context, key string, periods []time.Duration) 
 	}
 	keys := resetKeys(s.prefix, key, periods)
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, s.budget) // naming a Cluster master included
+	defer cancel()
 	err := s.breakerFor(ctx, keys[0]).do(func() error {
-		ctx, cancel := context.WithTimeout(ctx, s.budget)
-		defer cancel()
 		return s.client.Unlink(ctx, keys...).Err()
 	})
 	took := time.Since(start)
