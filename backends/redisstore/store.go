@@ -57,7 +57,7 @@ type Store struct {
 	logger      *slog.Logger
 	observer    backend.Observer
 	errlog      *backend.ErrorLog
-	breaker     *breaker           // on one Redis (standalone, Sentinel) or a caller's other client
+	breaker     *breaker           // one Redis's (standalone, Sentinel), or a Cluster's while no master can be named
 	nodes       *nodeBreakers      // on a Cluster: one breaker per master; nil otherwise
 	fn          *functions         // whether decisions call Redis Functions (functions.go)
 	local       *memorystore.Store // fail_mode = "local"; nil otherwise
