@@ -252,10 +252,10 @@ func (l *Limiter) ClientAddr(r *http.Request) (addr netip.Prefix, ok bool) {
 //
 // The API-key lookup and the store decide under ctx: the request's values without its
 // cancellation or deadline (context.WithoutCancel, or Gate's detachedContext), so that
-// their own budgets (api_key.timeout, redis.timeout) alone bound a decision. A client decides when its request's context
-// ends — it half-closes its connection, or hangs up — and a decision that ended with it
-// would fail, leaving fail_mode to admit the request uncounted, or fail_mode "local" to
-// count it apart from Redis (TestAClientCannotCancelItsDecision).
+// their own budgets (api_key.timeout, redis.timeout) alone bound a decision. A client
+// chooses when its request's context ends — it half-closes its connection, or hangs up —
+// and a decision that ended with it would fail, leaving fail_mode to admit the request
+// uncounted, or "local" to count it apart from Redis (TestAClientCannotCancelItsDecision).
 func (l *Limiter) decide(ctx context.Context, in Input, d *Decision, buf []byte) {
 	s := l.snap.Load()
 	r := in.Request

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,36 +89,9 @@ func TestAnOutageOfOneClusterMasterFailsOnlyItsKeys(t *testing.T) {
 	}
 }
 
-// cmdCounter counts dials and commands of every node client of a Cluster client.
-type cmdCounter struct {
-	dials atomic.Int64
-	cmds  atomic.Int64
-}
-
-type nodeHook struct{ c *cmdCounter }
-
-func (h nodeHook) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		h.c.dials.Add(1)
-		return next(ctx, network, addr)
-	}
-}
-func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.c.cmds.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (h nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.c.cmds.Add(int64(len(cmds)))
-		return next(ctx, cmds)
-	}
-}
-
 // countedClusterStore builds a Cluster store (fail_mode closed, threshold 3, open 1 h) whose
 // node clients count dials and commands. It makes no call: the client has no slot map yet.
-func countedClusterStore(t *testing.T, addrs []string, budget time.Duration) (*redisstore.Store, *cmdCounter) {
+func countedClusterStore(t *testing.T, addrs []string, budget time.Duration) (*redisstore.Store, *netCounter) {
 	t.Helper()
 	cfg := redisConfig(config.RedisCluster, false, addrs...)
 	cfg.FailMode = config.FailClosed
@@ -131,8 +102,8 @@ func countedClusterStore(t *testing.T, addrs []string, budget time.Duration) (*r
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
 	cc := client.(*redis.ClusterClient)
-	counter := &cmdCounter{}
-	cc.OnNewNode(func(c *redis.Client) { c.AddHook(nodeHook{counter}) })
+	counter := &netCounter{}
+	cc.OnNewNode(func(c *redis.Client) { c.AddHook(counter) })
 	store, err := redisstore.NewWithClient(client, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })

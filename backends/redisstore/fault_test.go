@@ -5,17 +5,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -192,20 +189,6 @@ func freeze(t *testing.T, srv *redistest.Server) (resume func()) {
 	return resume
 }
 
-// dialCounter counts the client's dial attempts.
-type dialCounter struct{ n atomic.Int64 }
-
-func (h *dialCounter) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		h.n.Add(1)
-		return next(ctx, network, addr)
-	}
-}
-func (h *dialCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
-func (h *dialCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-
 // TestBreakerStopsHammering: once the breaker is open, decisions fail fast as
 // circuit_open and the client dials nothing until the probe; the probe after open_timeout
 // brings the store back to Redis by itself.
@@ -218,7 +201,7 @@ func TestBreakerStopsHammering(t *testing.T) {
 	client, err := redisstore.NewClient(cfg.Redis)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
-	dials := &dialCounter{}
+	dials := &netCounter{}
 	client.AddHook(dials)
 	obs := newObserver()
 	store, err := redisstore.NewWithClient(client, cfg, redisstore.WithObserver(obs))
@@ -248,14 +231,14 @@ func TestBreakerStopsHammering(t *testing.T) {
 			assert.LessOrEqual(t, e.RetryAfter(), openTimeout)
 		}
 	}
-	before := dials.n.Load()
+	before := dials.dials.Load()
 	for range 50 {
 		took, err := take()
 		require.ErrorIs(t, err, redisstore.ErrCircuitOpen)
 		assert.Less(t, took, 20*time.Millisecond, "a fast failure")
 	}
 	if time.Since(opened) < openTimeout {
-		assert.Equal(t, before, dials.n.Load(), "no dial while the breaker is open")
+		assert.Equal(t, before, dials.dials.Load(), "no dial while the breaker is open")
 	}
 	assert.GreaterOrEqual(t, obs.count(rate.KindCircuitOpen), 51)
 
@@ -264,7 +247,7 @@ func TestBreakerStopsHammering(t *testing.T) {
 		_, err := take()
 		return err == nil
 	})
-	assert.Greater(t, dials.n.Load(), before, "the probe dialed")
+	assert.Greater(t, dials.dials.Load(), before, "the probe dialed")
 }
 
 // TestErrorsLoggedOncePerSecondPerKind: an outage produces a trickle of error records,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"sync"
@@ -195,5 +196,31 @@ func taker(t *testing.T, store rate.Store, p *rate.Policy, key string) func(op r
 		var res rate.Result
 		require.NoError(t, store.Take(context.Background(), &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now(), Op: op}, &res))
 		return res
+	}
+}
+
+// netCounter is a redis.Hook that counts a client's dial attempts and the commands it
+// sends (those of a pipeline each), so that a test can tell that nothing touched the
+// network.
+type netCounter struct{ dials, cmds atomic.Int64 }
+
+func (h *netCounter) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		h.dials.Add(1)
+		return next(ctx, network, addr)
+	}
+}
+
+func (h *netCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.cmds.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *netCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.cmds.Add(int64(len(cmds)))
+		return next(ctx, cmds)
 	}
 }
