@@ -244,9 +244,9 @@ func (b *batcher) decide(c *call) ([]int64, error) {
 		b.inFlight++
 		b.until = later(b.until, c.deadline)
 		b.mu.Unlock()
-		ctx, cancel := context.WithDeadline(c.ctx, c.deadline)
+		ctx, release := b.s.deadlines.context(c.ctx, c.deadline)
 		reply, err := b.s.send(ctx, b.sc, []*call{c})
-		cancel()
+		release()
 		split(reply, err, []*call{c}, setReply)
 		b.learn(c, c.reply, c.err) // before the next batch is formed
 		if batch := b.next(); batch != nil {

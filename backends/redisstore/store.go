@@ -52,6 +52,7 @@ type Store struct {
 	ownClient bool
 	prefix    string
 	budget    time.Duration
+	deadlines *deadlines // the contexts that bound decisions sent alone (deadline.go)
 
 	requestTime bool
 	logger      *slog.Logger
@@ -95,9 +96,7 @@ func newOwning(cfg config.Config, opts []Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := build(c, cfg, opts)
-	s.ownClient = true
-	return s, nil
+	return build(c, cfg, opts, true), nil
 }
 
 // NewWithClient builds a Store on a client the caller owns (Close does not close it).
@@ -113,7 +112,7 @@ func NewWithClient(c redis.UniversalClient, cfg config.Config, opts ...Option) (
 	if err != nil {
 		return nil, err
 	}
-	s := build(c, cfg, opts)
+	s := build(c, cfg, opts, false)
 	if enabled, known := contextTimeouts(c); known && !enabled {
 		s.logger.Warn("redis_client_ignores_context_deadlines",
 			slog.String("hint", "set ContextTimeoutEnabled so that redis.timeout bounds every call"))
@@ -130,15 +129,18 @@ func prepare(cfg config.Config) (config.Config, error) {
 	return cfg.WithDefaults(), nil
 }
 
-func build(c redis.UniversalClient, cfg config.Config, opts []Option) *Store {
+// build builds a Store on c; own says whether the Store owns c (New), or the caller (NewWithClient).
+func build(c redis.UniversalClient, cfg config.Config, opts []Option, own bool) *Store {
 	o := options{logger: slog.Default(), now: time.Now}
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
 	s := &Store{
 		client:      c,
+		ownClient:   own,
 		prefix:      cfg.KeyPrefix,
 		budget:      cfg.Redis.Timeout,
+		deadlines:   newDeadlines(cfg.Redis.Timeout, own),
 		requestTime: o.requestTime,
 		logger:      o.logger,
 		observer:    o.observer,
@@ -278,8 +280,8 @@ func (s *Store) run(c *call) ([]int64, error) {
 	if s.batchers != nil {
 		return s.batchers[c.pl.algorithm].decide(c)
 	}
-	ctx, cancel := context.WithDeadline(c.ctx, c.deadline)
-	defer cancel()
+	ctx, release := s.deadlines.context(c.ctx, c.deadline)
+	defer release()
 	c.ctx = ctx
 	var reply []int64
 	err := s.breakerFor(ctx, c.keys[0]).do(func() (err error) {
@@ -472,6 +474,7 @@ func (s *Store) Close() error {
 		if s.ownClient {
 			s.closeErr = s.client.Close()
 		}
+		s.deadlines.close()
 	})
 	return s.closeErr
 }
