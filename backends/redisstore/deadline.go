@@ -33,18 +33,21 @@ const deadlineShare = 10
 type deadlines struct {
 	slack time.Duration // budget/deadlineShare
 	// shared reports whether a decision may run under a context other than its caller's,
-	// without its values: only on the Store's own client, which has no hooks that read them
-	// (a caller's client may trace calls from the values of the caller's context).
+	// without its values: only on the Store's own client, which has no hooks (a caller's
+	// client may trace calls from the values of the caller's context). go-redis's global
+	// logger and pool metric callbacks then get the shared context, without the values.
 	shared bool
 	latest atomic.Pointer[sharedDeadline]
 }
 
 // sharedDeadline is a context.WithDeadline of context.Background, shared by the decisions
-// that end within slack after its deadline. Nothing cancels it but its deadline (or Close):
-// decisions may still be running under it when a newer one replaces it.
+// that end within slack after its deadline. Nothing cancels it but its deadline, which
+// releases its timer: decisions may be running under it when a newer one replaces it, or
+// when the Store closes, and canceling it then would fail them as context.Canceled, the
+// error of a caller who gave up (TestADecisionInFlightAtCloseFailsAsAClosedClient).
 type sharedDeadline struct {
 	ctx      context.Context
-	cancel   context.CancelFunc
+	cancel   context.CancelFunc // called by no one (see above); kept for go vet's lostcancel
 	deadline time.Time
 }
 
@@ -66,14 +69,6 @@ func (d *deadlines) context(parent context.Context, deadline time.Time) (context
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	d.latest.Store(&sharedDeadline{ctx: ctx, cancel: cancel, deadline: deadline})
 	return ctx, noRelease
-}
-
-// close releases the latest shared context's timer (the Store is closing). The earlier ones
-// have released theirs at their deadlines, or will.
-func (d *deadlines) close() {
-	if s := d.latest.Load(); s != nil {
-		s.cancel()
-	}
 }
 
 // noRelease is the release function of a shared context, which its deadline releases.

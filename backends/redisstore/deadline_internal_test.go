@@ -18,7 +18,6 @@ type ctxKey struct{}
 func TestLoneDecisionsShareADeadlineWithinTheSlack(t *testing.T) {
 	const budget = 100 * time.Millisecond
 	d := newDeadlines(budget, true)
-	t.Cleanup(d.close)
 	base := time.Now().Add(time.Hour) // the contexts' timers never fire during the test
 	bg := context.Background()
 
@@ -44,7 +43,6 @@ func TestLoneDecisionsShareADeadlineWithinTheSlack(t *testing.T) {
 func TestASharedDeadlineNeverExtendsNorCutsABudgetByMoreThanTheSlack(t *testing.T) {
 	const budget = 100 * time.Millisecond
 	d := newDeadlines(budget, true)
-	t.Cleanup(d.close)
 	rng := rand.New(rand.NewPCG(1, 2))
 	at := time.Now().Add(time.Hour)
 	contexts := map[context.Context]bool{}
@@ -71,7 +69,6 @@ func TestACallersCancellationAndValuesReachItsDecision(t *testing.T) {
 	deadline := time.Now().Add(time.Hour)
 
 	d := newDeadlines(budget, true)
-	t.Cleanup(d.close)
 	shared, _ := d.context(context.Background(), deadline)
 	parent, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
 	ctx, release := d.context(parent, deadline)
@@ -97,7 +94,6 @@ func TestACallersCancellationAndValuesReachItsDecision(t *testing.T) {
 // bounds every wait of go-redis on it.
 func TestASharedDeadlineEnds(t *testing.T) {
 	d := newDeadlines(100*time.Millisecond, true)
-	t.Cleanup(d.close)
 	ctx, _ := d.context(context.Background(), time.Now().Add(time.Millisecond))
 	<-ctx.Done()
 	assert.ErrorIs(t, ctx.Err(), context.DeadlineExceeded)

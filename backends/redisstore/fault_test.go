@@ -300,7 +300,9 @@ func TestACallerThatGivesUpIsNoRedisFailure(t *testing.T) {
 	assert.Equal(t, int64(5), res.Windows[0].Remaining, "nothing was sent")
 
 	// Given up while Redis holds the call: Redis may still count it when it wakes
-	// (over-counting, never over-admitting), but the caller has its answer at once.
+	// (over-counting, never over-admitting). The caller has its answer when go-redis gives
+	// the read up, by the budget at the latest: go-redis does not watch the context during
+	// a socket read.
 	resume := freeze(t, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

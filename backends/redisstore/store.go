@@ -474,7 +474,6 @@ func (s *Store) Close() error {
 		if s.ownClient {
 			s.closeErr = s.client.Close()
 		}
-		s.deadlines.close()
 	})
 	return s.closeErr
 }
