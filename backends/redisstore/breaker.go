@@ -105,7 +105,22 @@ func (n *nodeBreakers) forKey(ctx context.Context, key string) *breaker {
 	if err != nil {
 		return n.unknown
 	}
-	addr := node.Options().Addr
+	b := n.forAddr(node.Options().Addr)
+	if b.cb.State() != gobreaker.StateClosed || b.cb.Counts().ConsecutiveFailures > 0 {
+		// The master failed its last decision: it may be gone, and a replica may serve its
+		// slots by now. go-redis follows a failover only on a MOVED answer, which a dead
+		// master never sends and an open breaker never asks for, or when its slot map is
+		// ClusterStateReloadInterval old (60 s): without this, the slots of a master that
+		// died failed for a minute after a replica took them over
+		// (TestAClusterFailoverToAReplica). ReloadState fetches the slot map in the
+		// background, once at a time and at most every 200 ms however often it is asked.
+		n.cluster.ReloadState(ctx)
+	}
+	return b
+}
+
+// forAddr returns the breaker of the master at addr, made on first use.
+func (n *nodeBreakers) forAddr(addr string) *breaker {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	b := n.byAddr[addr]

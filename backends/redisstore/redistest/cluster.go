@@ -3,6 +3,7 @@ package redistest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -20,8 +21,8 @@ const (
 	clusterSlots   = 16384
 )
 
-// Cluster is a Redis Cluster of three masters and no replicas, started for a
-// test by [StartCluster]. Each node is a redis-server with cluster-enabled yes
+// Cluster is a Redis Cluster of three masters, with no replicas unless [WithReplicas]
+// gives them some, started for a test by [StartCluster]. Each node is a redis-server with cluster-enabled yes
 // and cluster-node-timeout 5000 (see [WithNodeTimeout]); its bus listens on
 // port+10000. A restarted node reads its nodes.conf back and rejoins.
 //
@@ -36,10 +37,11 @@ type Cluster struct {
 	client *redis.ClusterClient
 }
 
-// StartCluster starts three cluster nodes, joins them with
-// `redis-cli --cluster create … --cluster-replicas 0 --cluster-yes`, and
-// returns once every node reports cluster_state:ok, knows all three nodes and
-// has all 16384 slots covered by them. It fails the test if that state is not
+// StartCluster starts three cluster nodes (and their replicas, see [WithReplicas]),
+// joins them with `redis-cli --cluster create … --cluster-replicas n --cluster-yes`,
+// and returns once every node reports cluster_state:ok, knows every node and has
+// all 16384 slots covered by them (and, with replicas, every master has its
+// replicas). It fails the test if that state is not
 // reached within the timeout (see [WithTimeout]).
 func StartCluster(t testing.TB, opts ...Option) *Cluster {
 	t.Helper()
@@ -54,14 +56,14 @@ func StartCluster(t testing.TB, opts ...Option) *Cluster {
 		"--cluster-config-file", "nodes.conf", // relative to --dir
 		"--cluster-node-timeout", strconv.FormatInt(cfg.nodeTimeout.Milliseconds(), 10),
 	}
-	for i := 1; i <= clusterMasters; i++ {
+	for i := 1; i <= clusterMasters*(1+cfg.replicas); i++ {
 		c.nodes = append(c.nodes, startServer(t, cfg, fmt.Sprintf("cluster node %d", i), true, extra))
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
 	args := append([]string{"--cluster", "create"}, c.Addrs()...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(cfg.replicas), "--cluster-yes")
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, cli, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -92,7 +94,7 @@ func (c *Cluster) Addrs() []string {
 	return addrs
 }
 
-// Nodes returns the three nodes, for tests that kill and restart them.
+// Nodes returns the nodes, masters and replicas, for tests that kill and restart them.
 func (c *Cluster) Nodes() []*Server { return slices.Clone(c.nodes) }
 
 // WaitHealthy polls every node until each reports cluster_state:ok, knows all
@@ -122,6 +124,7 @@ func (c *Cluster) healthy(ctx context.Context) error {
 			"cluster_state":       "ok",
 			"cluster_slots_ok":    strconv.Itoa(clusterSlots),
 			"cluster_known_nodes": strconv.Itoa(len(c.nodes)),
+			"cluster_size":        strconv.Itoa(clusterMasters),
 		} {
 			if got := infoField(info, field); got != want {
 				return fmt.Errorf("%s: %s:%s, want %s", n.Addr(), field, got, want)
@@ -130,8 +133,67 @@ func (c *Cluster) healthy(ctx context.Context) error {
 		if err := c.slotsCovered(ctx, n.Addr()); err != nil {
 			return fmt.Errorf("%s: CLUSTER SLOTS: %w", n.Addr(), err)
 		}
+		if c.cfg.replicas > 0 {
+			info, err := doString(ctx, n.Addr(), "INFO", "replication")
+			if err != nil {
+				return fmt.Errorf("%s: INFO replication: %w", n.Addr(), err)
+			}
+			if infoField(info, "role") == "master" && infoField(info, "connected_slaves") != strconv.Itoa(c.cfg.replicas) {
+				return fmt.Errorf("%s: connected_slaves:%s, want %d", n.Addr(), infoField(info, "connected_slaves"), c.cfg.replicas)
+			}
+		}
 	}
 	return nil
+}
+
+// MasterFor returns the node that serves key's slot as master, as the running nodes' CLUSTER
+// SLOTS say: the first running node that answers is asked. After a master died, it names
+// the replica that took its slots over once the others promoted it.
+func (c *Cluster) MasterFor(ctx context.Context, key string) (*Server, error) {
+	var lastErr error
+	for _, n := range c.nodes {
+		if !n.Running() {
+			continue
+		}
+		reply, err := do(ctx, n.Addr(), "CLUSTER", "KEYSLOT", key)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		slot, ok := reply.(int64)
+		if !ok {
+			return nil, fmt.Errorf("CLUSTER KEYSLOT %s: unexpected reply %v", key, reply)
+		}
+		if reply, err = do(ctx, n.Addr(), "CLUSTER", "SLOTS"); err != nil {
+			lastErr = err
+			continue
+		}
+		entries, _ := reply.([]any)
+		for _, e := range entries {
+			f, _ := e.([]any)
+			if len(f) < 3 {
+				continue
+			}
+			start, _ := f[0].(int64)
+			end, _ := f[1].(int64)
+			master, _ := f[2].([]any)
+			if slot < start || slot > end || len(master) < 2 {
+				continue
+			}
+			addr := fmt.Sprintf("%v:%v", master[0], master[1])
+			for _, m := range c.nodes {
+				if m.Addr() == addr {
+					return m, nil
+				}
+			}
+			return nil, fmt.Errorf("slot %d served by %s, not one of ours", slot, addr)
+		}
+		return nil, fmt.Errorf("slot %d not in %s's CLUSTER SLOTS", slot, n.Addr())
+	}
+	if lastErr == nil {
+		return nil, errors.New("no node is running")
+	}
+	return nil, fmt.Errorf("no running node answered: %w", lastErr)
 }
 
 // slotsCovered checks that, in the node's CLUSTER SLOTS, the ranges cover

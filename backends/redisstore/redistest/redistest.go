@@ -32,6 +32,7 @@ type config struct {
 	downAfter       time.Duration
 	failoverTimeout time.Duration
 	nodeTimeout     time.Duration
+	replicas        int // per cluster master
 
 	// ports are tried first, unchecked, before free ports are searched for.
 	// Only the package's own tests set it, to provoke "Address already in use".
@@ -113,6 +114,17 @@ func WithNodeTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d > 0 {
 			c.nodeTimeout = d
+		}
+	})
+}
+
+// WithReplicas gives each of a cluster's three masters n replicas (default 0), so that a
+// test can kill a master and watch a replica take its slots over (failover happens after
+// the node timeout, see [WithNodeTimeout]).
+func WithReplicas(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.replicas = n
 		}
 	})
 }

@@ -214,3 +214,33 @@ func TestCluster(t *testing.T) {
 	require.NoError(t, c.WaitHealthy(ctx))
 	t.Logf("node %s restarted and cluster healthy again in %v", node.Addr(), time.Since(began).Round(time.Millisecond))
 }
+
+// TestClusterWithReplicas: WithReplicas gives every master its replicas, and MasterFor
+// names the master of a key's slot, before and after a replica took a dead master's
+// slots over.
+func TestClusterWithReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := StartCluster(t, WithReplicas(1), WithNodeTimeout(time.Second))
+	require.Len(t, c.Nodes(), 6)
+
+	master, err := c.MasterFor(ctx, "user:42")
+	require.NoError(t, err)
+	info, err := master.Client().Info(ctx, "replication").Result()
+	require.NoError(t, err)
+	require.Equal(t, "master", infoField(info, "role"))
+	require.Equal(t, "1", infoField(info, "connected_slaves"))
+	require.NoError(t, c.Client().Set(ctx, "user:42", "ada", 0).Err())
+	require.NoError(t, master.Client().Do(ctx, "WAIT", 1, 5000).Err())
+
+	master.Kill()
+	var promoted *Server
+	require.Eventually(t, func() bool {
+		m, err := c.MasterFor(ctx, "user:42")
+		promoted = m
+		return err == nil && m != master
+	}, 20*time.Second, 20*time.Millisecond, "a replica takes the dead master's slots over")
+	got, err := promoted.Client().Get(ctx, "user:42").Result()
+	require.NoError(t, err)
+	require.Equal(t, "ada", got, "the promoted replica holds what the master had")
+}
