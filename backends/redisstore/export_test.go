@@ -45,3 +45,15 @@ func LibraryAs(name string) string { return librarySource(name, algorithmCodes()
 
 // RecheckFunctions exposes recheckFunctions.
 const RecheckFunctions = recheckFunctions
+
+// NodeBreakerState is the state of the breaker a Cluster store keeps for the master at
+// addr ("" when it has none).
+func NodeBreakerState(s *Store, addr string) string {
+	s.nodes.mu.Lock()
+	defer s.nodes.mu.Unlock()
+	b := s.nodes.byAddr[addr]
+	if b == nil {
+		return ""
+	}
+	return b.cb.State().String()
+}
