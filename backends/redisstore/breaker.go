@@ -22,9 +22,7 @@ type breaker struct {
 	openedAt    atomic.Int64 // ns since epoch of the last transition to open
 }
 
-// newBreaker returns a closed breaker; onOpen, when not nil, is called (with the breaker's
-// lock held: it must not call the breaker) each time it opens.
-func newBreaker(cfg config.CircuitBreakerConfig, logger *slog.Logger, onOpen func()) *breaker {
+func newBreaker(cfg config.CircuitBreakerConfig, logger *slog.Logger) *breaker {
 	b := &breaker{openTimeout: cfg.OpenTimeout, epoch: time.Now()}
 	threshold := uint32(max(1, cfg.FailureThreshold))
 	b.cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
@@ -38,9 +36,6 @@ func newBreaker(cfg config.CircuitBreakerConfig, logger *slog.Logger, onOpen fun
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			if to == gobreaker.StateOpen {
 				b.openedAt.Store(int64(time.Since(b.epoch)))
-				if onOpen != nil {
-					onOpen()
-				}
 			}
 			level := slog.LevelWarn
 			if to == gobreaker.StateClosed {

@@ -22,9 +22,16 @@ type outcome struct {
 
 // TestAFrozenMasterFailsOverUnderConcurrentLoad: master A of a client's counter hangs
 // (SIGSTOP) while 16 goroutines decide that client's requests (the AutoPipeliner path);
-// its replica takes the slots over. No decision waits past its budget, and once the
-// replica is promoted, the client's decisions go back to Redis promptly and stay there,
-// also after A resumes (as a replica).
+// its replica takes the slots over, and A resumes 4 s later, as a replica. No decision
+// waits past its budget, and the client's decisions are back on Redis within open_timeout
+// of the promotion, and stay there.
+//
+// Not sooner, always: go-redis's AutoPipeliner queues commands by slot range, not by
+// master, so the decisions sent to the new master right after the promotion can wait
+// behind a batch the frozen master holds, time out, and open the new master's breaker
+// (docs/redis.md, "Circuit breaker"), whose probe, alone and outside the AutoPipeliner,
+// comes open_timeout later. In 1 of 4 runs the store was back 45 ms after the promotion;
+// in the others, 2.0–2.4 s after it (open_timeout 2 s).
 func TestAFrozenMasterFailsOverUnderConcurrentLoad(t *testing.T) {
 	t.Parallel()
 	const (
@@ -35,7 +42,8 @@ func TestAFrozenMasterFailsOverUnderConcurrentLoad(t *testing.T) {
 	cfg := redisConfig(config.RedisCluster, false, cl.Addrs()...)
 	cfg.FailMode = config.FailClosed
 	cfg.Redis.Timeout = budget
-	cfg.Redis.CircuitBreaker = config.CircuitBreakerConfig{FailureThreshold: 5, OpenTimeout: time.Minute}
+	const openTimeout = 2 * time.Second
+	cfg.Redis.CircuitBreaker = config.CircuitBreakerConfig{FailureThreshold: 5, OpenTimeout: openTimeout}
 	store := newStore(t, cfg)
 	p := policy(t, rate.TokenBucket, nil, 1_000_000, time.Hour)
 	take := func() error {
@@ -117,5 +125,5 @@ func TestAFrozenMasterFailsOverUnderConcurrentLoad(t *testing.T) {
 		len(outcomes), promoted.Round(time.Millisecond), resumed.Round(time.Millisecond), lastFailure.Round(time.Millisecond),
 		failuresAfterPromotion, afterPromotion, kinds, slowest.Round(time.Millisecond))
 	assert.LessOrEqual(t, slowest, budget+schedulingAllowance, "no decision waits past its budget")
-	assert.Less(t, lastFailure, promoted+3*time.Second, "decisions go back to Redis promptly after the promotion, and stay there")
+	assert.Less(t, lastFailure, promoted+openTimeout+time.Second, "decisions are back on Redis within open_timeout of the promotion, and stay there")
 }

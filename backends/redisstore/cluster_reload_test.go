@@ -33,7 +33,7 @@ func clusterSlotsCalls(t *testing.T, srv *redistest.Server) int {
 
 // TestAFrozenClusterIsNotHammered: every master hangs (SIGSTOP) after the store has its
 // slot map. Once the key's master breaker is open, decisions fail at once, and the store
-// fetches slot maps from the frozen Cluster ever further apart (each fetch dials anew: a
+// fetches slot maps from the frozen Cluster 200 ms apart at least (each fetch dials anew: a
 // timed-out connection is discarded, and the new ones queue in the frozen nodes' accept
 // backlogs).
 func TestAFrozenClusterIsNotHammered(t *testing.T) {
@@ -65,18 +65,16 @@ func TestAFrozenClusterIsNotHammered(t *testing.T) {
 	}
 	dials, cmds := counter.dials.Load()-d0, counter.cmds.Load()-c0
 	t.Logf("in %v with the breaker open: %d dials, %d commands to the frozen Cluster; goroutines %d -> %d; slowest %v", watch, dials, cmds, g0, runtime.NumGoroutine(), slowest)
-	// Fetches 200 ms, 400 ms, 800 ms, 1.6 s… apart once the breaker opened: at most 5
-	// in 3 s, and one more whose reply the freeze held; each dials and asks each of the
-	// 3 nodes at most once. (Asked at every decision, they were hundreds.)
-	assert.LessOrEqual(t, dials, int64(6*3))
-	assert.LessOrEqual(t, cmds, int64(6*3))
+	// Fetches 200 ms apart at least: at most 16 in 3 s, each dialing and asking each of
+	// the 3 nodes at most once (a fetch from the frozen nodes takes longer: fewer).
+	assert.LessOrEqual(t, dials, int64(16*3))
+	assert.LessOrEqual(t, cmds, int64(16*3))
 	assert.Less(t, slowest, 100*time.Millisecond, "an open breaker fails at once")
 }
 
 // TestADeadMastersClientsDoNotHammerTheOthers counts CLUSTER SLOTS on the healthy masters
 // while one master is dead (no replica, node timeout 60 s: the Cluster stays ok) and a
-// client of its slots keeps asking: fetches ever further apart, not 5 a second for as
-// long as the outage lasts.
+// client of its slots keeps asking: fetches 200 ms apart at least, not one per decision.
 func TestADeadMastersClientsDoNotHammerTheOthers(t *testing.T) {
 	cl := redistest.StartCluster(t, redistest.WithNodeTimeout(60*time.Second))
 	store, _ := countedClusterStore(t, cl.Addrs(), 150*time.Millisecond)
@@ -108,9 +106,8 @@ func TestADeadMastersClientsDoNotHammerTheOthers(t *testing.T) {
 		after += clusterSlotsCalls(t, n)
 	}
 	t.Logf("CLUSTER SLOTS on the healthy masters in %v: %d", watch, after-before)
-	// One or two fetches while the first decisions fail, then, once the breaker opened,
-	// fetches 0, 0.2, 0.6, 1.4 and 3 s after: at most 7, each answered by one node.
-	assert.LessOrEqual(t, after-before, 7, "fetches ever further apart")
+	// Fetches 200 ms apart at least, each answered by one node: at most 16 in 3 s.
+	assert.LessOrEqual(t, after-before, 16, "fetches 200 ms apart at least")
 }
 
 // TestADeadClusterIsNotAskedForItsSlotsAtEveryDecision: every master is killed after the

@@ -22,9 +22,9 @@ const maxNodeBreakers = 1024
 // clusterSlots is the number of hash slots of a Redis Cluster.
 const clusterSlots = 16384
 
-// minReload is the shortest interval between two slot-map fetches a store asks for
-// (see nodeBreakers.reloadSoon); it doubles while they go on, up to open_timeout.
-const minReload = 200 * time.Millisecond
+// reloadEvery is the shortest interval between two slot-map fetches a store asks for
+// (see nodeBreakers.reloadSoon).
+const reloadEvery = 200 * time.Millisecond
 
 // nodeBreakers are a Cluster store's breakers, one per master: an outage of one master
 // fails fast for the keys of its slots only, and the other masters go on deciding theirs.
@@ -42,17 +42,14 @@ type nodeBreakers struct {
 	// another master is named, a failover or a reshard moved the slot (see forKey).
 	owner [clusterSlots]atomic.Pointer[breaker]
 
-	// The slot-map fetches the store asks for (reloadSoon): the earliest instant of the
-	// next, and the interval after it, in ns since epoch.
-	epoch       time.Time
-	nextReload  atomic.Int64
-	reloadEvery atomic.Int64
+	// The earliest instant of the next slot-map fetch the store asks for (reloadSoon), in
+	// ns since epoch.
+	epoch      time.Time
+	nextReload atomic.Int64
 }
 
 func newNodeBreakers(c *redis.ClusterClient, cfg config.CircuitBreakerConfig, logger *slog.Logger, unknown *breaker) *nodeBreakers {
-	n := &nodeBreakers{cluster: c, cfg: cfg, logger: logger, unknown: unknown, byAddr: map[string]*breaker{}, epoch: time.Now()}
-	n.reloadEvery.Store(int64(minReload))
-	return n
+	return &nodeBreakers{cluster: c, cfg: cfg, logger: logger, unknown: unknown, byAddr: map[string]*breaker{}, epoch: time.Now()}
 }
 
 // forKey returns the breaker of the master that serves key, as the client's slot map
@@ -118,7 +115,7 @@ func (n *nodeBreakers) renew(addr string, old *breaker) *breaker {
 }
 
 func (n *nodeBreakers) newBreaker(addr string) *breaker {
-	return newBreaker(n.cfg, n.logger.With(slog.String("node", addr)), n.reloadNow)
+	return newBreaker(n.cfg, n.logger.With(slog.String("node", addr)))
 }
 
 // reloadSoon asks go-redis to fetch the slot map again, because a master failed its last
@@ -128,32 +125,20 @@ func (n *nodeBreakers) newBreaker(addr string) *breaker {
 // this, the slots of a master that died failed for a minute after a replica took them over
 // (TestAClusterFailoverToAReplica). The fetch runs in the background (ReloadState).
 //
-// The fetches are spaced: at least minReload apart after a breaker opened, twice as far
-// each time while masters keep failing, up to open_timeout. go-redis's own spacing holds
-// only after a fetch that succeeded, so against a dead or frozen Cluster every decision
-// started one (TestADeadClusterIsNotAskedForItsSlotsAtEveryDecision). A failover is then
-// followed within one interval of the promotion: within open_timeout (5 s by default) at
-// the latest, a few hundred ms when it comes soon after the master failed.
+// The fetches are spaced reloadEvery apart at least, by the store: go-redis spaces them
+// only after a fetch that succeeded, so against a dead Cluster every decision started one
+// (TestADeadClusterIsNotAskedForItsSlotsAtEveryDecision: 554 commands in 2 s with 32
+// callers). Spacing them further, doubling up to a second, followed failovers late under
+// load: TestAFrozenMasterFailsOverUnderConcurrentLoad failed so (its new master's breaker
+// opened on the decisions in flight when the slot map changed, two seconds after the
+// promotion), so a failover is followed within about reloadEvery of the promotion.
 func (n *nodeBreakers) reloadSoon(ctx context.Context) {
 	now := int64(time.Since(n.epoch))
 	next := n.nextReload.Load()
-	if now < next {
+	if now < next || !n.nextReload.CompareAndSwap(next, now+int64(reloadEvery)) {
 		return
 	}
-	every := n.reloadEvery.Load()
-	if !n.nextReload.CompareAndSwap(next, now+every) {
-		return
-	}
-	n.reloadEvery.Store(min(2*every, int64(max(n.cfg.OpenTimeout, minReload))))
 	n.cluster.ReloadState(ctx)
-}
-
-// reloadNow lets the next decision that finds a master failing fetch the slot map at once,
-// and the following ones minReload apart again: a breaker has just opened. It is called
-// with that breaker's lock held.
-func (n *nodeBreakers) reloadNow() {
-	n.reloadEvery.Store(int64(minReload))
-	n.nextReload.Store(0)
 }
 
 // keySlot is the Cluster hash slot of key, as Redis computes it: CRC16 (XMODEM) of the
