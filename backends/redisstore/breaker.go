@@ -22,7 +22,9 @@ type breaker struct {
 	openedAt    atomic.Int64 // ns since epoch of the last transition to open
 }
 
-func newBreaker(cfg config.CircuitBreakerConfig, logger *slog.Logger) *breaker {
+// newBreaker returns a closed breaker. An error exclude reports (nil: none), like a caller's
+// cancellation, counts neither as a failure nor as a success.
+func newBreaker(cfg config.CircuitBreakerConfig, logger *slog.Logger, exclude func(error) bool) *breaker {
 	b := &breaker{openTimeout: cfg.OpenTimeout, epoch: time.Now()}
 	threshold := uint32(max(1, cfg.FailureThreshold))
 	b.cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
@@ -31,7 +33,9 @@ func newBreaker(cfg config.CircuitBreakerConfig, logger *slog.Logger) *breaker {
 		Timeout:     cfg.OpenTimeout,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= threshold },
 		// A request its caller canceled says nothing about Redis.
-		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		IsExcluded: func(err error) bool {
+			return errors.Is(err, context.Canceled) || (exclude != nil && exclude(err))
+		},
 		// Called with the breaker's lock held: it must not call the breaker.
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			if to == gobreaker.StateOpen {

@@ -29,7 +29,10 @@ const reloadEvery = 200 * time.Millisecond
 // nodeBreakers are a Cluster store's breakers, one per master: an outage of one master
 // fails fast for the keys of its slots only, and the other masters go on deciding theirs.
 // (One breaker for the whole Cluster opened on a dead master's failures and cut every
-// client off.) They are safe for concurrent use.
+// client off.) A CLUSTERDOWN answer counts neither way: the node that sent it is alive, and
+// go-redis sends the decisions of a slot no master serves to a random master, whose breaker
+// those answers opened for its own clients
+// (TestAnUnservedSlotDoesNotOpenHealthyMastersBreakers). They are safe for concurrent use.
 type nodeBreakers struct {
 	cluster *redis.ClusterClient
 	cfg     config.CircuitBreakerConfig
@@ -37,10 +40,14 @@ type nodeBreakers struct {
 	unknown *breaker // for a key whose master the client cannot name (no slot map yet): the store's
 	mu      sync.Mutex
 	byAddr  map[string]*breaker
+	// renewed is when each master's breaker was last made afresh because a slot moved to
+	// it (renew): at most once per open_timeout, so that moves cannot keep a dead master's
+	// breaker from failing fast.
+	renewed map[string]time.Time
 
-	// owner is, per slot, the breaker of the master the slot map last named for it: when
-	// another master is named, a failover or a reshard moved the slot (see forKey).
-	owner [clusterSlots]atomic.Pointer[breaker]
+	// owner is, per slot, the address of the master the slot map last named for it: when
+	// another address is named, a failover or a reshard moved the slot (see forKey).
+	owner [clusterSlots]atomic.Pointer[string]
 
 	// The earliest instant of the next slot-map fetch the store asks for (reloadSoon), in
 	// ns since epoch.
@@ -49,7 +56,7 @@ type nodeBreakers struct {
 }
 
 func newNodeBreakers(c *redis.ClusterClient, cfg config.CircuitBreakerConfig, logger *slog.Logger, unknown *breaker) *nodeBreakers {
-	return &nodeBreakers{cluster: c, cfg: cfg, logger: logger, unknown: unknown, byAddr: map[string]*breaker{}, epoch: time.Now()}
+	return &nodeBreakers{cluster: c, cfg: cfg, logger: logger, unknown: unknown, byAddr: map[string]*breaker{}, renewed: map[string]time.Time{}, epoch: time.Now()}
 }
 
 // forKey returns the breaker of the master that serves key, as the client's slot map
@@ -61,10 +68,14 @@ func newNodeBreakers(c *redis.ClusterClient, cfg config.CircuitBreakerConfig, lo
 // naming the master fetches one (CLUSTER SLOTS to the seed nodes), and an open breaker
 // must fail at once, without touching the network.
 //
-// When the slot map names another master for key's slot than it did, a failover or a
-// reshard moved the slot, and the new master's breaker starts afresh if it is not closed:
-// its failures were those of whatever served that address before (a failback to an
-// address whose master died earlier: TestAFailbackToTheOldMasterIsFollowedPromptly).
+// When the slot map names another master's address for key's slot than it did, a
+// failover or a reshard moved the slot, and the new master's breaker starts afresh if it
+// is not closed: its failures were those of whatever served that address before (a
+// failback to an address whose master died earlier:
+// TestAFailbackToTheOldMasterIsFollowedPromptly). At most once per open_timeout per
+// address: a reshard of many slots into a master that then died would otherwise renew its
+// open breaker at every moved slot, and every renewal lets failure_threshold decisions
+// reach the dead master (TestAReshardDoesNotMakeADeadMastersBreakerHammerIt).
 func (n *nodeBreakers) forKey(ctx context.Context, key string) *breaker {
 	if n.unknown.cb.State() != gobreaker.StateClosed {
 		return n.unknown
@@ -76,9 +87,11 @@ func (n *nodeBreakers) forKey(ctx context.Context, key string) *breaker {
 	addr := node.Options().Addr
 	b := n.forAddr(addr)
 	slot := &n.owner[keySlot(key)]
-	if prev := slot.Swap(b); prev != nil && prev != b && b.cb.State() != gobreaker.StateClosed {
-		b = n.renew(addr, b)
-		slot.Store(b)
+	if prev := slot.Load(); prev == nil || *prev != addr {
+		slot.Store(&addr)
+		if prev != nil && b.cb.State() != gobreaker.StateClosed {
+			b = n.renew(addr, b)
+		}
 	}
 	if b.cb.State() != gobreaker.StateClosed || b.cb.Counts().ConsecutiveFailures > 0 {
 		n.reloadSoon(ctx)
@@ -94,6 +107,7 @@ func (n *nodeBreakers) forAddr(addr string) *breaker {
 	if b == nil {
 		if len(n.byAddr) >= maxNodeBreakers {
 			clear(n.byAddr)
+			clear(n.renewed)
 		}
 		b = n.newBreaker(addr)
 		n.byAddr[addr] = b
@@ -102,20 +116,25 @@ func (n *nodeBreakers) forAddr(addr string) *breaker {
 }
 
 // renew replaces old, the breaker of the master at addr, with a closed one, unless another
-// decision did so already, and returns the master's breaker.
+// decision did so already or it was renewed less than open_timeout ago, and returns the
+// master's breaker.
 func (n *nodeBreakers) renew(addr string, old *breaker) *breaker {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if b := n.byAddr[addr]; b != nil && b != old {
 		return b
 	}
+	if at, ok := n.renewed[addr]; ok && time.Since(at) < n.cfg.OpenTimeout {
+		return old
+	}
 	b := n.newBreaker(addr)
 	n.byAddr[addr] = b
+	n.renewed[addr] = time.Now()
 	return b
 }
 
 func (n *nodeBreakers) newBreaker(addr string) *breaker {
-	return newBreaker(n.cfg, n.logger.With(slog.String("node", addr)))
+	return newBreaker(n.cfg, n.logger.With(slog.String("node", addr)), redis.IsClusterDownError)
 }
 
 // reloadSoon asks go-redis to fetch the slot map again, because a master failed its last

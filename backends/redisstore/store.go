@@ -145,7 +145,7 @@ func build(c redis.UniversalClient, cfg config.Config, opts []Option, own bool) 
 		logger:      o.logger,
 		observer:    o.observer,
 		errlog:      backend.NewErrorLog(o.logger, o.now),
-		breaker:     newBreaker(cfg.Redis.CircuitBreaker, o.logger),
+		breaker:     newBreaker(cfg.Redis.CircuitBreaker, o.logger, nil),
 		fn:          newFunctions(c, o.functions, o.now, o.logger),
 		loading:     map[*script]chan struct{}{},
 	}
