@@ -40,15 +40,8 @@ func TestAFailbackToTheOldMasterIsFollowedPromptly(t *testing.T) {
 	require.NoError(t, take())
 
 	promotedFrom := func(old *redistest.Server) (*redistest.Server, time.Time) {
-		var m *redistest.Server
-		eventually(t, 30*time.Second, "a replica takes the dead master's slots over", func() bool {
-			got, err := cl.MasterFor(ctx, key)
-			if err == nil && got != old {
-				m = got
-				return true
-			}
-			return false
-		})
+		m, err := cl.WaitFailover(ctx, key, old)
+		require.NoError(t, err)
 		return m, time.Now()
 	}
 	backToRedis := func(what string, since time.Time) time.Duration {

@@ -45,15 +45,9 @@ func TestAClusterFailoverToAReplica(t *testing.T) {
 	master.Kill()
 	killed := time.Now()
 
-	var promoted time.Time
-	eventually(t, 20*time.Second, "a replica takes the dead master's slots over", func() bool {
-		m, err := cl.MasterFor(ctx, "ip:192.0.2.7:default")
-		if err == nil && m != master {
-			promoted = time.Now()
-			return true
-		}
-		return false
-	})
+	_, err = cl.WaitFailover(ctx, "ip:192.0.2.7:default", master)
+	require.NoError(t, err)
+	promoted := time.Now()
 	t.Logf("replica promoted %v after the master died", promoted.Sub(killed).Round(time.Millisecond))
 
 	var (

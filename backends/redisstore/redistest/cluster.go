@@ -146,54 +146,97 @@ func (c *Cluster) healthy(ctx context.Context) error {
 	return nil
 }
 
+// WaitFailover waits until the running nodes name another node than old as the master of
+// key's slot — a replica that took a dead or frozen master's slots over — and returns it.
+// A ctx without a deadline is bounded by the harness timeout (see [WithTimeout]).
+func (c *Cluster) WaitFailover(ctx context.Context, key string, old *Server) (*Server, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.timeout)
+		defer cancel()
+	}
+	var promoted *Server
+	err := waitUntil(ctx, 20*time.Millisecond, func(ctx context.Context) error {
+		m, err := c.MasterFor(ctx, key)
+		switch {
+		case err != nil:
+			return err
+		case m == old:
+			return fmt.Errorf("%s still serves %q", old.Addr(), key)
+		}
+		promoted = m
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("no replica took %s's slots over: %w", old.Addr(), err)
+	}
+	return promoted, nil
+}
+
 // MasterFor returns the node that serves key's slot as master, as the running nodes' CLUSTER
-// SLOTS say: the first running node that answers is asked. After a master died, it names
-// the replica that took its slots over once the others promoted it.
+// SLOTS say: the first running node that answers within nodeAnswer is asked (a frozen node
+// accepts connections and never answers). After a master died, it names the replica that
+// took its slots over once the others promoted it.
 func (c *Cluster) MasterFor(ctx context.Context, key string) (*Server, error) {
 	var lastErr error
 	for _, n := range c.nodes {
 		if !n.Running() {
 			continue
 		}
-		reply, err := do(ctx, n.Addr(), "CLUSTER", "KEYSLOT", key)
-		if err != nil {
-			lastErr = err
-			continue
+		m, err := c.masterFrom(ctx, n, key)
+		if err == nil {
+			return m, nil
 		}
-		slot, ok := reply.(int64)
-		if !ok {
-			return nil, fmt.Errorf("CLUSTER KEYSLOT %s: unexpected reply %v", key, reply)
+		if ctx.Err() != nil {
+			return nil, err
 		}
-		if reply, err = do(ctx, n.Addr(), "CLUSTER", "SLOTS"); err != nil {
-			lastErr = err
-			continue
-		}
-		entries, _ := reply.([]any)
-		for _, e := range entries {
-			f, _ := e.([]any)
-			if len(f) < 3 {
-				continue
-			}
-			start, _ := f[0].(int64)
-			end, _ := f[1].(int64)
-			master, _ := f[2].([]any)
-			if slot < start || slot > end || len(master) < 2 {
-				continue
-			}
-			addr := fmt.Sprintf("%v:%v", master[0], master[1])
-			for _, m := range c.nodes {
-				if m.Addr() == addr {
-					return m, nil
-				}
-			}
-			return nil, fmt.Errorf("slot %d served by %s, not one of ours", slot, addr)
-		}
-		return nil, fmt.Errorf("slot %d not in %s's CLUSTER SLOTS", slot, n.Addr())
+		lastErr = err
 	}
 	if lastErr == nil {
 		return nil, errors.New("no node is running")
 	}
 	return nil, fmt.Errorf("no running node answered: %w", lastErr)
+}
+
+// nodeAnswer is how long MasterFor waits for one node's answer.
+const nodeAnswer = 250 * time.Millisecond
+
+// masterFrom asks n which of the nodes serves key's slot as master.
+func (c *Cluster) masterFrom(ctx context.Context, n *Server, key string) (*Server, error) {
+	ctx, cancel := context.WithTimeout(ctx, nodeAnswer)
+	defer cancel()
+	reply, err := do(ctx, n.Addr(), "CLUSTER", "KEYSLOT", key)
+	if err != nil {
+		return nil, err
+	}
+	slot, ok := reply.(int64)
+	if !ok {
+		return nil, fmt.Errorf("CLUSTER KEYSLOT %s: unexpected reply %v", key, reply)
+	}
+	if reply, err = do(ctx, n.Addr(), "CLUSTER", "SLOTS"); err != nil {
+		return nil, err
+	}
+	entries, _ := reply.([]any)
+	for _, e := range entries {
+		f, _ := e.([]any)
+		if len(f) < 3 {
+			continue
+		}
+		start, _ := f[0].(int64)
+		end, _ := f[1].(int64)
+		master, _ := f[2].([]any)
+		if slot < start || slot > end || len(master) < 2 {
+			continue
+		}
+		addr := fmt.Sprintf("%v:%v", master[0], master[1])
+		for _, m := range c.nodes {
+			if m.Addr() == addr {
+				return m, nil
+			}
+		}
+		return nil, fmt.Errorf("slot %d served by %s, not one of ours", slot, addr)
+	}
+	return nil, fmt.Errorf("slot %d not in %s's CLUSTER SLOTS", slot, n.Addr())
 }
 
 // slotsCovered checks that, in the node's CLUSTER SLOTS, the ranges cover

@@ -215,9 +215,9 @@ func TestCluster(t *testing.T) {
 	t.Logf("node %s restarted and cluster healthy again in %v", node.Addr(), time.Since(began).Round(time.Millisecond))
 }
 
-// TestClusterWithReplicas: WithReplicas gives every master its replicas, and MasterFor
-// names the master of a key's slot, before and after a replica took a dead master's
-// slots over.
+// TestClusterWithReplicas: WithReplicas gives every master its replicas, MasterFor names
+// the master of a key's slot, and WaitFailover the replica that took a dead master's slots
+// over.
 func TestClusterWithReplicas(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -234,12 +234,8 @@ func TestClusterWithReplicas(t *testing.T) {
 	require.NoError(t, master.Client().Do(ctx, "WAIT", 1, 5000).Err())
 
 	master.Kill()
-	var promoted *Server
-	require.Eventually(t, func() bool {
-		m, err := c.MasterFor(ctx, "user:42")
-		promoted = m
-		return err == nil && m != master
-	}, 20*time.Second, 20*time.Millisecond, "a replica takes the dead master's slots over")
+	promoted, err := c.WaitFailover(ctx, "user:42", master)
+	require.NoError(t, err)
 	got, err := promoted.Client().Get(ctx, "user:42").Result()
 	require.NoError(t, err)
 	require.Equal(t, "ada", got, "the promoted replica holds what the master had")
