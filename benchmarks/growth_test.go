@@ -22,7 +22,7 @@ var growthSizes = []struct {
 
 // BenchmarkMemoryGrowth is the memory store's decision at 1k, 100k and 1M live keys, for
 // every algorithm: ns/op as in BenchmarkMemoryDecision (serial, each iteration the next
-// key, at core.Now), and B/key, the heap the store grew by from empty to holding the keys,
+// key, at a core.CoarseClock's time), and B/key, the heap the store grew by from empty to holding the keys,
 // measured after a GC once each key has had one request (a sliding window's log grows with every
 // admission it holds: 8 bytes each).
 func BenchmarkMemoryGrowth(b *testing.B) {
@@ -58,12 +58,14 @@ func benchGrowth(b *testing.B, alg rate.Algorithm, n int) {
 	}
 	s := memorystore.New(config.MemoryConfig{MaxKeys: 2 * n, SweepInterval: memSweep})
 	b.Cleanup(func() { _ = s.Close() })
+	var clock core.CoarseClock
+	b.Cleanup(clock.Stop)
 	before := heap() // the empty store's shards are not the keys' cost
 	ctx := context.Background()
 	req := &rate.Request{Policy: p, Cost: 1}
 	var res rate.Result
 	for _, k := range keys {
-		req.Key, req.Now = k, core.Now()
+		req.Key, req.Now = k, clock.Now()
 		if err := s.Take(ctx, req, &res); err != nil || !res.Allowed {
 			b.Fatalf("first request on %q: allowed %v, %v", k, res.Allowed, err)
 		}
@@ -75,7 +77,7 @@ func benchGrowth(b *testing.B, alg rate.Algorithm, n int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		req.Key, req.Now = keys[i%n], core.Now()
+		req.Key, req.Now = keys[i%n], clock.Now()
 		if err := s.Take(ctx, req, &res); err != nil {
 			b.Fatal(err)
 		}

@@ -30,7 +30,8 @@ import (
 // 1,000, so that nearly every decision admits; the allowed/op column shows it). Each
 // iteration decides a different key, and every library reads the clock on every decision
 // as its users' code does: the peers inside (sethvargo from the runtime's time.now),
-// x/time/rate given time.Now(), ratewarden given core.Now(), a core.Limiter's clock.
+// x/time/rate given time.Now(), ratewarden given a core.CoarseClock's Now, the clock a
+// core.Limiter decides with by default.
 const (
 	memKeys   = 100_000
 	memLimit  = 1000
@@ -139,12 +140,15 @@ func BenchmarkMemoryDecision(b *testing.B) {
 
 // BenchmarkMemoryClock is the cost of the clock reads the decisions above include, for
 // reading the table: time.Now(), which x/time/rate, ulule, throttled and httprate read,
-// and core.Now, the clock of a core.Limiter (the same time from the monotonic clock alone).
+// and core.CoarseClock, the clock of a core.Limiter (time.Now as of its last millisecond
+// tick).
 func BenchmarkMemoryClock(b *testing.B) {
+	var coarse core.CoarseClock
+	b.Cleanup(coarse.Stop)
 	for _, c := range []struct {
 		name string
 		now  func() time.Time
-	}{{"time.Now", time.Now}, {"core.Now", core.Now}} {
+	}{{"time.Now", time.Now}, {"core.CoarseClock", coarse.Now}} {
 		b.Run("clock="+c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var t time.Time
@@ -165,8 +169,8 @@ func checkLive(b *testing.B, l memLimiter, keys []string) {
 
 // newRatewardenMem decides with the memory store's Take (token bucket), through the
 // rate.Store interface as core.Limiter calls it, with one Request and Result reused per
-// goroutine, at the time of core.Now, the clock core.Limiter reads: the decision path
-// only, without identity, rule matching or headers.
+// goroutine, at the time of a core.CoarseClock, the clock core.Limiter reads: the decision
+// path only, without identity, rule matching or headers.
 func newRatewardenMem(b *testing.B) memLimiter {
 	p, err := rate.NewPolicy(rate.TokenBucket, []rate.Window{{Limit: memLimit, Period: memPeriod, Name: "default"}}, nil)
 	if err != nil {
@@ -174,13 +178,14 @@ func newRatewardenMem(b *testing.B) memLimiter {
 	}
 	s := memorystore.New(config.MemoryConfig{MaxKeys: 4 * memKeys, SweepInterval: memSweep})
 	var st rate.Store = s
+	clock := &core.CoarseClock{}
 	return memLimiter{
 		newDecider: func() func(string) bool {
 			ctx := context.Background()
 			req := &rate.Request{Policy: p, Cost: 1}
 			res := &rate.Result{}
 			return func(key string) bool {
-				req.Key, req.Now = key, core.Now()
+				req.Key, req.Now = key, clock.Now()
 				if err := st.Take(ctx, req, res); err != nil {
 					panic(err)
 				}
@@ -188,7 +193,7 @@ func newRatewardenMem(b *testing.B) memLimiter {
 			}
 		},
 		live:  func([]string) int { return s.Len() },
-		close: func() { _ = s.Close() },
+		close: func() { clock.Stop(); _ = s.Close() },
 	}
 }
 

@@ -1,39 +1,108 @@
 package core
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// Now is the clock a [Limiter] decides with unless [WithClock] replaces it: the current
-// time, with time.Now's wall-clock and monotonic readings, for about half the cost.
+// CoarseClock is the clock a [Limiter] decides with unless [WithClock] replaces it: the
+// current time as of the last tick of a goroutine that reads time.Now every millisecond
+// while decisions are made, so that a decision reads the clock with one atomic load
+// (1.8 ns against time.Now's 55 ns on the 2-vCPU VM, whose clock source is kvm-clock: a
+// quarter of a memory-store decision). The technique is Linux's coarse clocks
+// (CLOCK_MONOTONIC_COARSE) and the cached time of high-rate servers (nginx, Envoy).
 //
-// time.Now reads two clocks, the wall clock and the monotonic one. Now reads the monotonic
-// clock alone (time.Since) and adds what it measured to a time.Now it took at most
-// [clockRebase] earlier. Its monotonic reading is exactly time.Now's, so durations and
-// comparisons between its times are the same; its wall-clock reading follows the system
-// clock's rate, and follows a step of the system clock (a manual change, an NTP step, a
-// resumed virtual machine) within [clockRebase]. The stores decide on the wall-clock
-// reading and never let a window's time go back (rate.KeyState), so a step seen a second
-// late changes no decision that time.Now would have made otherwise. It is safe for
-// concurrent use.
-func Now() time.Time { return wallClock.now() }
+// A time it returns is at most a tick behind time.Now — more only while the process is
+// starved of CPU — and never ahead. Deciding with a late time is deciding as at that earlier
+// instant: a bucket has refilled a little less, a window ends a little later, a cooldown
+// lasts a little longer; what it admits within any span of its own time is what the policy
+// allows, and measured in wall time a window can shrink by no more than the change of the
+// lag, a tick. Times of calls that overlap a restart of the goroutine may come out of order
+// by a few microseconds, as times read on different goroutines do; the stores decide at
+// max(now, the time of the window's last change) (docs/algorithms.md). The times carry
+// time.Now's monotonic reading, and the wall-clock reading follows a step of the system clock
+// within a tick.
+//
+// The goroutine starts with the first Now after the clock was idle and stops after
+// [coarseIdle] without a Now, or at [CoarseClock.Stop]; while stopped, Now reads time.Now
+// itself. So an idle Limiter costs nothing, and one that decides costs a thousand wake-ups
+// a second (about 0.1 % of a core). Each Limiter has its own (a Limiter built in a
+// testing/synctest bubble ticks in its bubble's time).
+//
+// The zero value is ready to use. It is safe for concurrent use.
+type CoarseClock struct {
+	now     atomic.Pointer[time.Time] // the last tick's time; nil while the goroutine is stopped
+	used    atomic.Bool               // Now was called since the last tick
+	running atomic.Bool               // the goroutine runs (set before it starts, cleared as it ends)
+	stopped atomic.Bool               // Stop was called
+	once    sync.Once                 // makes done
+	done    chan struct{}             // closed by Stop
+}
 
-// clockRebase is how often, at most, [Now] reads the wall clock again.
-const clockRebase = time.Second
+// coarseTick is how often a running [CoarseClock] reads time.Now: the most its times are
+// behind.
+const coarseTick = time.Millisecond
 
-var wallClock monoClock
+// coarseIdle is how long a [CoarseClock] ticks without a Now before its goroutine ends.
+const coarseIdle = 10 * coarseTick
 
-// monoClock is [Now]'s state: the last time.Now it took, with its monotonic reading.
-type monoClock struct{ base atomic.Pointer[time.Time] }
-
-func (c *monoClock) now() time.Time {
-	if b := c.base.Load(); b != nil {
-		if d := time.Since(*b); d < clockRebase {
-			return b.Add(d)
+// Now returns the current time, at most [coarseTick] late (see [CoarseClock]). It is the
+// function to pass where a clock is asked for: core.WithClock(c.Now).
+func (c *CoarseClock) Now() time.Time {
+	if t := c.now.Load(); t != nil {
+		if !c.used.Load() { // a write per tick, not per call: callers on other cores share the line
+			c.used.Store(true)
 		}
+		return *t
 	}
 	t := time.Now()
-	c.base.Store(&t)
+	if !c.stopped.Load() && c.running.CompareAndSwap(false, true) {
+		c.now.Store(&t)
+		go c.tick(c.stop())
+	}
 	return t
+}
+
+// Stop ends the clock's goroutine at once; Now reads time.Now itself from then on.
+// [Limiter.Close] stops the Limiter's clock. (At once, not at the next tick: in a
+// testing/synctest bubble, time stops when the test's function returns.) Stop may be
+// called more than once.
+func (c *CoarseClock) Stop() {
+	if !c.stopped.Swap(true) {
+		close(c.stop())
+	}
+}
+
+// stop returns the channel Stop closes.
+func (c *CoarseClock) stop() chan struct{} {
+	c.once.Do(func() { c.done = make(chan struct{}) })
+	return c.done
+}
+
+// tick publishes time.Now every coarseTick until the clock is idle for coarseIdle or
+// done is closed.
+func (c *CoarseClock) tick(done <-chan struct{}) {
+	ticker := time.NewTicker(coarseTick)
+	defer func() {
+		ticker.Stop()
+		// Now reads time.Now once now is nil, and starts a goroutine again once running is
+		// false: in this order, at most one goroutine runs.
+		c.now.Store(nil)
+		c.running.Store(false)
+	}()
+	for idle := time.Duration(0); idle < coarseIdle; {
+		select {
+		case <-done:
+			return
+		case <-ticker.C:
+		}
+		if c.used.Swap(false) {
+			idle = 0
+		} else {
+			idle += coarseTick
+		}
+		t := time.Now()
+		c.now.Store(&t)
+	}
 }

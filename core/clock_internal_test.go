@@ -1,41 +1,168 @@
 package core
 
 import (
+	"context"
+	"math/rand/v2"
+	"net/http/httptest"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-// TestNowReadsTimeNow checks that Now's times sit between two time.Now calls around it,
-// on the monotonic clock (which time.Time comparisons use) and on the wall clock.
-func TestNowReadsTimeNow(t *testing.T) {
-	for i := range 3 { // the first call may rebase, the others add to the base
-		before := time.Now()
-		n := Now()
-		after := time.Now()
-		if n.Before(before) || n.After(after) {
-			t.Fatalf("call %d: Now() = %v, not between %v and %v (monotonic)", i, n, before, after)
-		}
-		// The wall clock: within a rebase period, as a system clock step may show late.
-		if w := n.Round(0); w.Before(before.Round(0).Add(-clockRebase)) || w.After(after.Round(0).Add(clockRebase)) {
-			t.Fatalf("call %d: Now() = %v, wall clock not within %s of %v–%v", i, w, clockRebase, before, after)
-		}
+// The CoarseClock's tests run in testing/synctest bubbles: the ticks are fake time, so
+// the lag they assert is exact and nothing waits on the wall clock.
+
+// lag returns how far behind time.Now the clock's reading is, and fails the test when it
+// is ahead.
+func lag(t *testing.T, c *CoarseClock) time.Duration {
+	t.Helper()
+	n := c.Now()
+	now := time.Now()
+	if n.After(now) {
+		t.Fatalf("Now() = %v, after time.Now() %v", n, now)
 	}
+	return now.Sub(n)
 }
 
-// TestMonoClockRebases checks that a base younger than clockRebase is added to, and an
-// older one is replaced by a fresh time.Now.
-func TestMonoClockRebases(t *testing.T) {
-	var c monoClock
-	young := time.Now().Add(-clockRebase / 2)
-	c.base.Store(&young)
-	if n := c.now(); c.base.Load() != &young || n.Sub(young) < clockRebase/2 {
-		t.Fatalf("young base: now() = %v (base %v, replaced: %v)", n, young, c.base.Load() != &young)
-	}
-	old := time.Now().Add(-2 * clockRebase)
-	c.base.Store(&old)
-	before := time.Now()
-	n := c.now()
-	if c.base.Load() == &old || n.Before(before) {
-		t.Fatalf("old base: now() = %v before %v, or base kept (%v)", n, before, c.base.Load() == &old)
-	}
+// TestCoarseClockIsAtMostATickLate: the first reading is time.Now's; while the clock is
+// read, every reading is at most a tick behind time.Now, whatever the instant between
+// ticks, and the readings move on with the ticks.
+func TestCoarseClockIsAtMostATickLate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c CoarseClock
+		if l := lag(t, &c); l != 0 {
+			t.Fatalf("the first reading is %v late; want time.Now's", l)
+		}
+		first, moved := c.Now(), false
+		for range 500 {
+			time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
+			if l := lag(t, &c); l > coarseTick {
+				t.Fatalf("a reading %v late, more than a tick (%v)", l, coarseTick)
+			}
+			moved = moved || c.Now().After(first)
+		}
+		if !moved {
+			t.Fatal("the readings never moved on")
+		}
+		c.Stop()
+	})
 }
+
+// TestCoarseClockStopsWhenIdle: the goroutine ends coarseIdle after the last reading;
+// the next reading is time.Now's and starts it again.
+func TestCoarseClockStopsWhenIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c CoarseClock
+		c.Now()
+		time.Sleep(coarseIdle - 2*coarseTick)
+		synctest.Wait()
+		if !c.running.Load() {
+			t.Fatalf("stopped %v after a reading, before coarseIdle (%v)", coarseIdle-2*coarseTick, coarseIdle)
+		}
+		time.Sleep(3 * coarseTick) // the reading above was the last
+		synctest.Wait()
+		if c.running.Load() || c.now.Load() != nil {
+			t.Fatalf("still running %v after the last reading", coarseIdle+coarseTick)
+		}
+		time.Sleep(coarseTick / 2)
+		if l := lag(t, &c); l != 0 {
+			t.Fatalf("an idle clock's reading is %v late; want time.Now's", l)
+		}
+		if !c.running.Load() {
+			t.Fatal("a reading did not start the idle clock again")
+		}
+		c.Stop()
+	})
+}
+
+// TestCoarseClockStop: Stop ends the goroutine within a tick, and the readings after it are
+// time.Now's, with no goroutine started again.
+func TestCoarseClockStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c CoarseClock
+		c.Now()
+		time.Sleep(coarseTick / 2)
+		c.Stop()
+		time.Sleep(coarseTick)
+		synctest.Wait()
+		if c.running.Load() {
+			t.Fatal("running a tick after Stop")
+		}
+		for range 3 {
+			time.Sleep(coarseTick / 3)
+			if l := lag(t, &c); l != 0 {
+				t.Fatalf("a reading after Stop is %v late; want time.Now's", l)
+			}
+		}
+		if c.running.Load() {
+			t.Fatal("a reading after Stop started the goroutine again")
+		}
+	})
+}
+
+// TestCoarseClockConcurrentReadings: readers on several goroutines, each pausing at random
+// so that the clock stops and starts again under them, never see a reading ahead of
+// time.Now or more than a tick behind it (and -race sees the goroutines' handover).
+func TestCoarseClockConcurrentReadings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c CoarseClock
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for range 300 {
+					if rand.IntN(20) == 0 {
+						time.Sleep(coarseIdle + time.Duration(rand.IntN(3))*coarseTick)
+					} else {
+						time.Sleep(time.Duration(rand.IntN(500)) * time.Microsecond)
+					}
+					if l := lag(t, &c); l > coarseTick {
+						t.Errorf("a reading %v late, more than a tick", l)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		c.Stop()
+	})
+}
+
+// TestLimiterCloseStopsItsClock: a Limiter built without WithClock decides with a
+// CoarseClock of its own, which Close stops at once rather than after coarseIdle.
+func TestLimiterCloseStopsItsClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l, err := New(config.Config{Default: config.Limits{Limit: 10, Window: time.Minute}}, WithStore(admitAll{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		var d Decision
+		l.Decide(Input{Request: r}, &d)
+		if d.Outcome != Allowed || !l.clock.running.Load() {
+			t.Fatalf("outcome %v, clock running %v; want allowed, by the Limiter's CoarseClock", d.Outcome, l.clock.running.Load())
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * coarseTick)
+		synctest.Wait()
+		if l.clock.running.Load() {
+			t.Fatalf("the clock still runs %v after Close", 2*coarseTick)
+		}
+	})
+}
+
+// admitAll is a store that admits every request with 9 units left.
+type admitAll struct{}
+
+func (admitAll) Take(_ context.Context, _ *rate.Request, res *rate.Result) error {
+	*res = rate.Result{Allowed: true}
+	res.Windows[0] = rate.WindowResult{Allowed: true, Remaining: 9}
+	return nil
+}
+func (admitAll) Reset(context.Context, string, []time.Duration) error { return nil }
+func (admitAll) Close() error                                         { return nil }

@@ -31,6 +31,7 @@ type Limiter struct {
 	store    rate.Store
 	ownStore bool // built from the configuration, so Close closes it
 	now      func() time.Time
+	clock    *CoarseClock // the default clock, stopped by Close; nil under WithClock
 	logger   *slog.Logger
 	observer Observer
 	name     string // WithName; prefixes policy names
@@ -117,7 +118,8 @@ func New(cfg config.Config, opts ...Option) (*Limiter, error) {
 	}
 	l := &Limiter{store: o.store, now: o.now, logger: o.logger, observer: o.observer, name: o.name, keyLookup: o.keyLookup}
 	if l.now == nil {
-		l.now = Now
+		l.clock = &CoarseClock{}
+		l.now = l.clock.Now
 	}
 	if l.logger == nil {
 		l.logger = slog.Default()
@@ -211,11 +213,15 @@ func (l *Limiter) compile(cfg config.Config, prev *snapshot) (*snapshot, error) 
 }
 
 // Close releases the store (when the Limiter built it: a store passed with [WithStore]
-// stays the caller's to close) and background work such as a JWKS refresh. It returns
+// stays the caller's to close) and background work such as a JWKS refresh and the ticks
+// of its [CoarseClock] (decisions after Close read time.Now). It returns
 // the store's Close error. Call it once the server has stopped serving: a decision after
 // Close gets what the store then answers (the memory store keeps deciding, the Redis
 // store fails as an unreachable Redis would, under fail_mode).
 func (l *Limiter) Close() error {
+	if l.clock != nil {
+		l.clock.Stop()
+	}
 	if s := l.snap.Load(); s.verifier != nil {
 		s.verifier.Close()
 	}

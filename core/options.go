@@ -28,7 +28,8 @@ func (f optionFunc) apply(o *options) { f(o) }
 // caller keeps ownership: [Limiter.Close] does not close s.
 func WithStore(s rate.Store) Option { return optionFunc(func(o *options) { o.store = s }) }
 
-// WithClock sets the clock decisions are made with (default [Now], time.Now at a lower cost).
+// WithClock sets the clock decisions are made with (default: a [CoarseClock] of the
+// Limiter's own, time.Now read once a millisecond).
 // Tests pass a fixed or stepped clock instead of sleeping.
 func WithClock(now func() time.Time) Option { return optionFunc(func(o *options) { o.now = now }) }
 

@@ -13,7 +13,7 @@ import (
 const (
 	memBench      = "BenchmarkMemoryDecision"
 	clockBench    = "BenchmarkMemoryClock/clock=time.Now"
-	memClockBench = "BenchmarkMemoryClock/clock=core.Now"
+	memClockBench = "BenchmarkMemoryClock/clock=core.CoarseClock"
 	growthBench   = "BenchmarkMemoryGrowth"
 	mwBench       = "BenchmarkMiddleware"
 	redisBench    = "BenchmarkRedis"
@@ -135,7 +135,7 @@ func (rp *report) targets() []target {
 		clk, _ := r.get(clockBench, "ns/op")
 		result := fmt.Sprintf("%s/op (median), %.0f allocs/op; time.Now() %s here", ns(me.med), allocs.max, ns(clk.med))
 		if own, ok := r.get(memClockBench, "ns/op"); ok {
-			result += fmt.Sprintf("; %s/op less ratewarden's own clock read (core.Now, %s)", ns(me.med-own.med), ns(own.med))
+			result += fmt.Sprintf("; %s/op less ratewarden's own clock read (core.CoarseClock, %s)", ns(me.med-own.med), ns(own.med))
 		}
 		t := target{What: "memory decision ≤ 100 ns/op and 0 allocs/op where time.Now() costs ≤ 25 ns",
 			Result: result,
@@ -432,9 +432,9 @@ func (rp *report) writeMemory(p func(string, ...any)) {
 		row = append(row, fmt.Sprintf("%.0f", a.max))
 		p("| %s |\n", strings.Join(row, " | "))
 	}
-	for _, c := range []string{"time.Now", "core.Now"} {
-		if s, ok := r.get("BenchmarkMemoryClock/clock="+c, "ns/op"); ok {
-			p("\n`%s()` alone: %s ns.", c, span(s))
+	for _, c := range []struct{ bench, read string }{{clockBench, "time.Now()"}, {memClockBench, "core.CoarseClock's Now()"}} {
+		if s, ok := r.get(c.bench, "ns/op"); ok {
+			p("\n`%s` alone: %s ns.", c.read, span(s))
 		}
 	}
 	p("\n\n")
