@@ -33,7 +33,7 @@ func lag(t *testing.T, c *CoarseClock) time.Duration {
 // ticks, and the readings move on with the ticks.
 func TestCoarseClockIsAtMostATickLate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var c CoarseClock
+		c := CoarseClock{anyTime: true}
 		if l := lag(t, &c); l != 0 {
 			t.Fatalf("the first reading is %v late; want time.Now's", l)
 		}
@@ -56,7 +56,7 @@ func TestCoarseClockIsAtMostATickLate(t *testing.T) {
 // the next reading is time.Now's and starts it again.
 func TestCoarseClockStopsWhenIdle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var c CoarseClock
+		c := CoarseClock{anyTime: true}
 		c.Now()
 		time.Sleep(coarseIdle - 2*coarseTick)
 		synctest.Wait()
@@ -84,7 +84,7 @@ func TestCoarseClockStopsWhenIdle(t *testing.T) {
 // are time.Now's, with no goroutine started again.
 func TestCoarseClockStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var c CoarseClock
+		c := CoarseClock{anyTime: true}
 		c.Now()
 		time.Sleep(coarseTick / 2)
 		c.Stop()
@@ -109,7 +109,7 @@ func TestCoarseClockStop(t *testing.T) {
 // time.Now or more than a tick behind it (and -race sees the goroutines' handover).
 func TestCoarseClockConcurrentReadings(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var c CoarseClock
+		c := CoarseClock{anyTime: true}
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() {
@@ -131,6 +131,24 @@ func TestCoarseClockConcurrentReadings(t *testing.T) {
 	})
 }
 
+// TestCoarseClockInABubbleReadsTheBubblesTime: in a synctest bubble (fake time from
+// 2000-01-01) a CoarseClock reads time.Now on every call and starts no goroutine, so the
+// bubble ends without Stop.
+func TestCoarseClockInABubbleReadsTheBubblesTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c CoarseClock
+		for range 5 {
+			if l := lag(t, &c); l != 0 {
+				t.Fatalf("a reading %v late in a bubble; want time.Now's", l)
+			}
+			time.Sleep(300 * time.Microsecond)
+		}
+		if c.running.Load() {
+			t.Fatal("a goroutine ticks in the bubble")
+		}
+	})
+}
+
 // TestLimiterCloseStopsItsClock: a Limiter built without WithClock decides with a
 // CoarseClock of its own, which Close stops at once rather than after coarseIdle.
 func TestLimiterCloseStopsItsClock(t *testing.T) {
@@ -139,6 +157,7 @@ func TestLimiterCloseStopsItsClock(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		l.clock.anyTime = true // tick in the bubble's time
 		r := httptest.NewRequest("GET", "/", nil)
 		var d Decision
 		l.Decide(Input{Request: r}, &d)
