@@ -84,7 +84,7 @@ func TestAFailbackToTheOldMasterIsFollowedPromptly(t *testing.T) {
 		info, err := a.Client().Info(ctx, "replication").Result()
 		return err == nil && strings.Contains(info, "role:slave") && strings.Contains(info, "master_link_status:up")
 	})
-	require.NoError(t, b.Client().Do(ctx, "WAIT", 1, 5000).Err())
+	require.NoError(t, b.WaitReplicated(ctx, 1))
 
 	t.Logf("A's breaker before B dies: %q", redisstore.NodeBreakerState(store, a.Addr()))
 	b.Kill()

@@ -41,7 +41,7 @@ func TestAClusterFailoverToAReplica(t *testing.T) {
 	require.NoError(t, err)
 	// The replica has every write before the master dies: asynchronous replication may
 	// lose the last ones in a real failover, which is not what this test is about.
-	require.NoError(t, master.Client().Do(ctx, "WAIT", 1, 5000).Err())
+	require.NoError(t, master.WaitReplicated(ctx, 1))
 	master.Kill()
 	killed := time.Now()
 

@@ -55,7 +55,7 @@ func TestAFrozenMasterFailsOverUnderConcurrentLoad(t *testing.T) {
 	}
 	a, err := cl.MasterFor(context.Background(), key)
 	require.NoError(t, err)
-	require.NoError(t, a.Client().Do(context.Background(), "WAIT", 1, 5000).Err())
+	require.NoError(t, a.WaitReplicated(context.Background(), 1))
 
 	resume := freeze(t, a)
 	frozen := time.Now()

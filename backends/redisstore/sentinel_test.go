@@ -55,7 +55,7 @@ func TestSentinelFailover(t *testing.T) {
 		require.False(t, take().Fallback)
 	}
 	require.True(t, servedByRedis(decide(lim, "192.0.2.61")))
-	require.NoError(t, sg.Master().Client().Do(ctx, "WAIT", 1, 2000).Err())
+	require.NoError(t, sg.Master().WaitReplicated(ctx, 1))
 	assert.Equal(t, []string{redisstore.Library()}, libraries(t, sg.Replica().Client()), "the library replicated with the counters")
 
 	old := sg.Master().Addr()

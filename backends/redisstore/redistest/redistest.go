@@ -449,6 +449,52 @@ func (s *Server) Client() *redis.Client {
 	return s.client
 }
 
+// WaitReplicated waits until replicas of the server's replicas have acknowledged every
+// write it took before the call, from any connection, and returns an error naming the
+// offsets when they have not by ctx's end (or the harness timeout, see [WithTimeout]).
+// The WAIT command is no such wait: it counts the acknowledgements of the writes of its own
+// connection only, so WAIT on a connection that wrote nothing returns at once, whatever
+// the replicas have. Replicas report their offset about once a second.
+func (s *Server) WaitReplicated(ctx context.Context, replicas int) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+	}
+	info, err := s.Client().Info(ctx, "replication").Result()
+	if err != nil {
+		return fmt.Errorf("redistest: %s: %w", s.label, err)
+	}
+	target, err := strconv.ParseInt(infoField(info, "master_repl_offset"), 10, 64)
+	if err != nil {
+		return fmt.Errorf("redistest: %s: master_repl_offset: %w", s.label, err)
+	}
+	return waitUntil(ctx, 20*time.Millisecond, func(ctx context.Context) error {
+		info, err := s.Client().Info(ctx, "replication").Result()
+		if err != nil {
+			return err
+		}
+		acked := 0
+		for i := 0; ; i++ {
+			line := infoField(info, "slave"+strconv.Itoa(i)) // ip=…,port=…,state=online,offset=…,lag=…
+			if line == "" {
+				break
+			}
+			for _, kv := range strings.Split(line, ",") {
+				if v, ok := strings.CutPrefix(kv, "offset="); ok {
+					if off, err := strconv.ParseInt(v, 10, 64); err == nil && off >= target {
+						acked++
+					}
+				}
+			}
+		}
+		if acked < replicas {
+			return fmt.Errorf("redistest: %s: %d of %d replicas at offset %d: %s", s.label, acked, replicas, target, info)
+		}
+		return nil
+	})
+}
+
 // LogTail returns the last lines of the server's log, across restarts.
 func (s *Server) LogTail() string {
 	return logTail(s.logPath, 0)

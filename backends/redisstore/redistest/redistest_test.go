@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -230,8 +232,19 @@ func TestClusterWithReplicas(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "master", infoField(info, "role"))
 	require.Equal(t, "1", infoField(info, "connected_slaves"))
+	// WaitReplicated waits for the replica to have every write, from any connection: with
+	// the replica stopped it times out (WAIT on a connection that wrote nothing would
+	// return at once), and once the replica resumes it returns.
+	replica := replicaOf(t, c, master, info)
+	replicaPID := processID(t, replica)
+	require.NoError(t, syscall.Kill(replicaPID, syscall.SIGSTOP))
+	t.Cleanup(func() { _ = syscall.Kill(replicaPID, syscall.SIGCONT) })
 	require.NoError(t, c.Client().Set(ctx, "user:42", "ada", 0).Err())
-	require.NoError(t, master.Client().Do(ctx, "WAIT", 1, 5000).Err())
+	short, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	defer cancel()
+	require.Error(t, master.WaitReplicated(short, 1), "the replica is stopped")
+	require.NoError(t, syscall.Kill(replicaPID, syscall.SIGCONT))
+	require.NoError(t, master.WaitReplicated(ctx, 1))
 
 	master.Kill()
 	promoted, err := c.WaitFailover(ctx, "user:42", master)
@@ -239,4 +252,31 @@ func TestClusterWithReplicas(t *testing.T) {
 	got, err := promoted.Client().Get(ctx, "user:42").Result()
 	require.NoError(t, err)
 	require.Equal(t, "ada", got, "the promoted replica holds what the master had")
+}
+
+// replicaOf returns the node of c that replicates master, whose INFO replication is info.
+func replicaOf(t *testing.T, c *Cluster, master *Server, info string) *Server {
+	t.Helper()
+	line := infoField(info, "slave0") // ip=127.0.0.1,port=…,state=…
+	for _, kv := range strings.Split(line, ",") {
+		if v, ok := strings.CutPrefix(kv, "port="); ok {
+			for _, n := range c.Nodes() {
+				if strconv.Itoa(n.Port()) == v && n != master {
+					return n
+				}
+			}
+		}
+	}
+	t.Fatalf("no node of the cluster replicates %s: %q", master.Addr(), line)
+	return nil
+}
+
+// processID returns the pid of the server's process.
+func processID(t *testing.T, s *Server) int {
+	t.Helper()
+	info, err := s.Client().Info(context.Background(), "server").Result()
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(infoField(info, "process_id"))
+	require.NoError(t, err)
+	return pid
 }
