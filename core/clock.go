@@ -24,15 +24,16 @@ import (
 // at max(now, the time of the window's last change). The times carry time.Now's monotonic
 // reading, and the wall-clock reading follows a step of the system clock within a tick.
 //
-// The goroutine starts with the first Now after the clock was idle and stops after
-// [coarseIdle] without a Now, or at [CoarseClock.Stop]; while stopped, Now reads time.Now
+// The goroutine starts with the first Now after the clock was idle and stops after 10 ms
+// without a Now, or at [CoarseClock.Stop]; while stopped, Now reads time.Now
 // itself. So an idle Limiter costs nothing, and one that decides costs a thousand wake-ups
 // a second (about 0.1 % of a core). Each Limiter has its own.
 //
 // A reading before 2020 starts no goroutine and is returned as is: that is the fake time of
 // a testing/synctest bubble, which starts at 2000-01-01 (or a system clock not yet set). So
 // a Limiter used in a bubble decides with the bubble's time.Now, as it would with
-// WithClock(time.Now), and leaves no goroutine behind. A Limiter shared by a bubble and
+// WithClock(time.Now), and its clock starts no goroutine there (unless the bubble's time
+// passes 2020: then Stop, or Limiter.Close, ends it). A Limiter shared by a bubble and
 // code outside it decides the bubble's requests with the outside's time while the outside
 // keeps its clock ticking.
 //
@@ -60,7 +61,7 @@ const coarseIdle = 10 * coarseTick
 // start their time at 2000-01-01 UTC.
 var coarseSince = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Now returns the current time, at most [coarseTick] late (see [CoarseClock]). It is the
+// Now returns the current time, at most a millisecond late (see [CoarseClock]). It is the
 // function to pass where a clock is asked for: core.WithClock(c.Now).
 func (c *CoarseClock) Now() time.Time {
 	if t := c.now.Load(); t != nil {

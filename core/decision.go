@@ -250,13 +250,14 @@ func (d *Decision) Remaining() int64 {
 	return r.Remaining
 }
 
-// Reset is when the binding window is full again (the zero time when not limited).
+// Reset is when the binding window is full again (the zero time when not limited),
+// counted from the microsecond of d.Now, the instant the store decided at.
 func (d *Decision) Reset() time.Time {
 	_, r, ok := d.Binding()
 	if !ok {
 		return time.Time{}
 	}
-	return d.Now.Add(r.ResetAfter)
+	return d.Now.Truncate(time.Microsecond).Add(r.ResetAfter)
 }
 
 // RetryAfter is how long a denied client must wait before the same request would be

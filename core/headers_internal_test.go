@@ -7,12 +7,16 @@ import (
 )
 
 // TestUnixCeilAfterIsTheRoundedUpSum: X-RateLimit-Reset and the body's reset are t+d in
-// Unix seconds rounded up, computed without time.Time.Add; it must agree with the sum at
-// every edge of a second, for times before 1970 too, and for negative durations.
+// Unix seconds rounded up, d counted from t's microsecond (where the stores decide),
+// computed without time.Time.Add; it must agree with the sum at every edge of a second,
+// for times before 1970 too, and for negative durations.
 func TestUnixCeilAfterIsTheRoundedUpSum(t *testing.T) {
 	base := []time.Time{
 		time.Unix(1764160800, 0),
 		time.Unix(1764160800, 1),
+		time.Unix(1764160800, 999),
+		time.Unix(1764160800, 1000),
+		time.Unix(1764160800, 1001),
 		time.Unix(1764160800, 999_999_999),
 		time.Unix(-5, 500_000_000),
 		time.Unix(0, 0),
@@ -20,7 +24,7 @@ func TestUnixCeilAfterIsTheRoundedUpSum(t *testing.T) {
 	durs := []time.Duration{0, 1, time.Second - 1, time.Second, time.Second + 1, 59 * time.Second, time.Minute + 999_999_999, -1, -time.Second, -time.Second - 1}
 	check := func(tm time.Time, d time.Duration) {
 		t.Helper()
-		if got, want := unixCeilAfter(tm, d), unixCeil(tm.Add(d)); got != want {
+		if got, want := unixCeilAfter(tm, d), unixCeil(tm.Truncate(time.Microsecond).Add(d)); got != want {
 			t.Fatalf("unixCeilAfter(%v, %v) = %d, want %d", tm, d, got, want)
 		}
 	}

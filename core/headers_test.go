@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -141,4 +142,32 @@ func TestRateLimitRemainingWithEitherFamily(t *testing.T) {
 			assert.Equal(t, `"default";r=12342;t=1`, got.Get("RateLimit"))
 		})
 	}
+}
+
+// TestResetOfAWindowEndingOnAWholeSecond: a decision made at an instant with nanoseconds
+// below its microsecond (every real clock reads some) names the end of a fixed window
+// that ends on a whole second as that second, in X-RateLimit-Reset, Decision.Reset and the
+// 429 body. The stores decide at the microsecond; adding the time until the window ends to
+// the nanosecond named the second after it (found by a new user's test).
+func TestResetOfAWindowEndingOnAWholeSecond(t *testing.T) {
+	t.Parallel()
+	clock := adaptertest.NewClock()
+	end := clock.Now().Truncate(10 * time.Second).Add(10 * time.Second) // the window's end
+	clock.Advance(end.Sub(clock.Now()) - 7*time.Second - 499999700)     // 7.4999997 s before it
+	h := newHarness(t, config.Config{Algorithm: "fixed_window", Default: config.Limits{Limit: 3, Window: 10 * time.Second}},
+		core.WithClock(clock.Now))
+	want := strconv.FormatInt(end.Unix(), 10)
+	var d *core.Decision
+	for range 3 {
+		d = h.decide(request{path: "/"})
+		require.Equal(t, core.Allowed, d.Outcome)
+		assert.Equal(t, want, headersOf(d).Get("X-RateLimit-Reset"))
+		assert.Equal(t, end, d.Reset())
+	}
+	d = h.decide(request{path: "/"})
+	require.Equal(t, core.Denied, d.Outcome)
+	assert.Equal(t, want, headersOf(d).Get("X-RateLimit-Reset"))
+	rec := httptest.NewRecorder()
+	d.WriteResponse(rec)
+	assert.Contains(t, rec.Body.String(), `"reset":`+want)
 }
