@@ -52,6 +52,12 @@ func newBreaker(cfg config.CircuitBreakerConfig, logger *slog.Logger, exclude fu
 	return b
 }
 
+// failing reports whether the breaker is open or probing, or its last call failed: the
+// Redis behind it may be down or hung.
+func (b *breaker) failing() bool {
+	return b.cb.State() != gobreaker.StateClosed || b.cb.Counts().ConsecutiveFailures > 0
+}
+
 // do runs f unless the breaker is open. While it is open it returns an *Error of kind
 // circuit_open right away.
 func (b *breaker) do(f func() error) error {

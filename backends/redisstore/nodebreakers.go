@@ -53,6 +53,17 @@ type nodeBreakers struct {
 	// ns since epoch.
 	epoch      time.Time
 	nextReload atomic.Int64
+	// troubleUntil is when, in ns since epoch, two open_timeouts will have passed since a
+	// decision last found its master's breaker failing (see troubled).
+	troubleUntil atomic.Int64
+}
+
+// troubled reports whether a decision found its master's breaker open, probing or failing
+// within the last two open_timeouts. Meanwhile every decision goes alone rather than
+// through the AutoPipeliner (Store.run): a batch a hung master holds there holds the
+// decisions of every master queued in its shard, for as long as the master hangs.
+func (n *nodeBreakers) troubled() bool {
+	return int64(time.Since(n.epoch)) < n.troubleUntil.Load()
 }
 
 func newNodeBreakers(c *redis.ClusterClient, cfg config.CircuitBreakerConfig, logger *slog.Logger, unknown *breaker) *nodeBreakers {
@@ -93,7 +104,8 @@ func (n *nodeBreakers) forKey(ctx context.Context, key string) *breaker {
 			b = n.renew(addr, b)
 		}
 	}
-	if b.cb.State() != gobreaker.StateClosed || b.cb.Counts().ConsecutiveFailures > 0 {
+	if b.failing() {
+		n.troubleUntil.Store(int64(time.Since(n.epoch) + 2*n.cfg.OpenTimeout))
 		n.reloadSoon(ctx)
 	}
 	return b

@@ -272,10 +272,20 @@ func (s *Store) breakerFor(ctx context.Context, key string) *breaker {
 
 // run sends c: on one Redis, through the script's batcher, which decides it with the
 // decisions that come meanwhile in one call (batch.go); on a Cluster, alone when it is the
-// only decision running, else through the AutoPipeliner, pipelined with the concurrent
-// ones into one round trip. The call is an FCALL, or an EVALSHA where Redis Functions are
-// unavailable (functions.go); the code is loaded when Redis lacks it (its first use, or
-// after a restart, a failover, FUNCTION FLUSH or SCRIPT FLUSH).
+// only decision running or its master is failing, else through the AutoPipeliner,
+// pipelined with the concurrent ones into one round trip. The call is an FCALL, or an
+// EVALSHA where Redis Functions are unavailable (functions.go); the code is loaded when
+// Redis lacks it (its first use, or after a restart, a failover, FUNCTION FLUSH or SCRIPT
+// FLUSH).
+//
+// While a master fails (its breaker open, probing or its last decision failed, and for two
+// open_timeouts after; nodeBreakers.troubled), every decision goes alone, on a pooled
+// connection of its own: the AutoPipeliner queues by slot range, not by master, and a
+// batch a hung master holds holds every decision queued behind it in its range, other
+// masters' too, for as long as the master hangs. The hung master's half-open probes, sent
+// pipelined, so held another master's decisions at every probe until they timed out and
+// opened its breaker (TestAHungMastersProbesDoNotHoldAnotherMastersDecisions), and a
+// failover's new master's (TestAFrozenMasterFailsOverUnderConcurrentLoad, under CI load).
 func (s *Store) run(c *call) ([]int64, error) {
 	if s.batchers != nil {
 		return s.batchers[c.pl.algorithm].decide(c)
@@ -283,9 +293,15 @@ func (s *Store) run(c *call) ([]int64, error) {
 	ctx, release := s.deadlines.context(c.ctx, c.deadline)
 	defer release()
 	c.ctx = ctx
+	b := s.breakerFor(ctx, c.keys[0])
+	alone := b.failing() || s.nodes != nil && s.nodes.troubled()
 	var reply []int64
-	err := s.breakerFor(ctx, c.keys[0]).do(func() (err error) {
-		reply, err = s.pipelined(c)
+	err := b.do(func() (err error) {
+		if alone {
+			reply, err = s.execAlone(c, false)
+		} else {
+			reply, err = s.pipelined(c)
+		}
 		return err
 	})
 	return reply, err
