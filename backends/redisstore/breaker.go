@@ -55,8 +55,11 @@ func newBreaker(cfg config.CircuitBreakerConfig, logger *slog.Logger, exclude fu
 // failing reports whether the breaker is open or probing, or its last call failed: the
 // Redis behind it may be down or hung.
 func (b *breaker) failing() bool {
-	return b.cb.State() != gobreaker.StateClosed || b.cb.Counts().ConsecutiveFailures > 0
+	return !b.closed() || b.cb.Counts().ConsecutiveFailures > 0
 }
+
+// closed reports whether the breaker lets every call through.
+func (b *breaker) closed() bool { return b.cb.State() == gobreaker.StateClosed }
 
 // do runs f unless the breaker is open. While it is open it returns an *Error of kind
 // circuit_open right away.

@@ -57,3 +57,7 @@ func NodeBreakerState(s *Store, addr string) string {
 	}
 	return b.cb.State().String()
 }
+
+// Hung reports whether s, a Cluster store, sends every decision alone because a master
+// hangs (nodeBreakers.hung).
+func Hung(s *Store) bool { return s.nodes.hung() }

@@ -53,17 +53,26 @@ type nodeBreakers struct {
 	// ns since epoch.
 	epoch      time.Time
 	nextReload atomic.Int64
-	// troubleUntil is when, in ns since epoch, two open_timeouts will have passed since a
-	// decision last found its master's breaker failing (see troubled).
-	troubleUntil atomic.Int64
+	// hungUntil is when, in ns since epoch, two open_timeouts will have passed since a
+	// master's breaker last opened on a timed-out call (see hung).
+	hungUntil atomic.Int64
 }
 
-// troubled reports whether a decision found its master's breaker open, probing or failing
-// within the last two open_timeouts. Meanwhile every decision goes alone rather than
-// through the AutoPipeliner (Store.run): a batch a hung master holds there holds the
-// decisions of every master queued in its shard, for as long as the master hangs.
-func (n *nodeBreakers) troubled() bool {
-	return int64(time.Since(n.epoch)) < n.troubleUntil.Load()
+// timedOut records that a call timed out and its master's breaker is open: the master
+// hangs.
+func (n *nodeBreakers) timedOut() {
+	n.hungUntil.Store(int64(time.Since(n.epoch) + 2*n.cfg.OpenTimeout))
+}
+
+// hung reports whether a master's breaker opened on a timed-out call within the last two
+// open_timeouts (its half-open probes, timing out, keep it so while it hangs). Meanwhile
+// every decision goes alone rather than through the AutoPipeliner (Store.run): a batch a
+// hung master holds there holds the decisions of every master queued in its shard, for as
+// long as the master hangs. A master that is down rather than hung (connection refused)
+// holds no batch, a full pool is no hang, and a script that fails on a decision's keys is
+// an answer: none of them counts.
+func (n *nodeBreakers) hung() bool {
+	return int64(time.Since(n.epoch)) < n.hungUntil.Load()
 }
 
 func newNodeBreakers(c *redis.ClusterClient, cfg config.CircuitBreakerConfig, logger *slog.Logger, unknown *breaker) *nodeBreakers {
@@ -105,7 +114,6 @@ func (n *nodeBreakers) forKey(ctx context.Context, key string) *breaker {
 		}
 	}
 	if b.failing() {
-		n.troubleUntil.Store(int64(time.Since(n.epoch) + 2*n.cfg.OpenTimeout))
 		n.reloadSoon(ctx)
 	}
 	return b

@@ -278,14 +278,19 @@ func (s *Store) breakerFor(ctx context.Context, key string) *breaker {
 // Redis lacks it (its first use, or after a restart, a failover, FUNCTION FLUSH or SCRIPT
 // FLUSH).
 //
-// While a master fails (its breaker open, probing or its last decision failed, and for two
-// open_timeouts after; nodeBreakers.troubled), every decision goes alone, on a pooled
-// connection of its own: the AutoPipeliner queues by slot range, not by master, and a
-// batch a hung master holds holds every decision queued behind it in its range, other
-// masters' too, for as long as the master hangs. The hung master's half-open probes, sent
-// pipelined, so held another master's decisions at every probe until they timed out and
-// opened its breaker (TestAHungMastersProbesDoNotHoldAnotherMastersDecisions), and a
-// failover's new master's (TestAFrozenMasterFailsOverUnderConcurrentLoad, under CI load).
+// A decision goes alone, on a pooled connection of its own, while its master's breaker is
+// open, probing or its last call failed, and every decision does for two open_timeouts
+// after a master's breaker opened on a timed-out call (nodeBreakers.hung): the AutoPipeliner queues by slot range, not by
+// master, and a batch a hung master holds holds every decision queued behind it in its
+// range, other masters' too, for as long as the master hangs. The hung master's half-open
+// probes, sent pipelined, so held another master's decisions at every probe until they
+// timed out and opened its breaker (TestAHungMastersProbesDoNotHoldAnotherMastersDecisions),
+// and a failover's new master's (TestAFrozenMasterFailsOverUnderConcurrentLoad, under CI
+// load).
+//
+// The script failing on c's keys alone (a state another program wrote there) is the
+// master's answer, not its failure: it counts for neither the breaker nor hung, as in a
+// batch on one Redis (TestABadKeyDoesNotOpenItsMastersBreaker).
 func (s *Store) run(c *call) ([]int64, error) {
 	if s.batchers != nil {
 		return s.batchers[c.pl.algorithm].decide(c)
@@ -294,16 +299,26 @@ func (s *Store) run(c *call) ([]int64, error) {
 	defer release()
 	c.ctx = ctx
 	b := s.breakerFor(ctx, c.keys[0])
-	alone := b.failing() || s.nodes != nil && s.nodes.troubled()
+	alone := b.failing() || s.nodes != nil && s.nodes.hung()
 	var reply []int64
+	var failed error // the script failed on c's keys alone: the master answered
 	err := b.do(func() (err error) {
 		if alone {
 			reply, err = s.execAlone(c, false)
 		} else {
 			reply, err = s.pipelined(c)
 		}
+		if errors.Is(err, errRequestFailed) {
+			failed, err = err, nil
+		}
 		return err
 	})
+	switch {
+	case failed != nil:
+		return nil, failed
+	case s.nodes != nil && (errors.Is(err, context.DeadlineExceeded) || isNetTimeout(err)) && !b.closed():
+		s.nodes.timedOut() // the master hangs: its breaker opened on timeouts (not on a full pool)
+	}
 	return reply, err
 }
 
