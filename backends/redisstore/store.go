@@ -280,13 +280,13 @@ func (s *Store) breakerFor(ctx context.Context, key string) *breaker {
 //
 // A decision goes alone, on a pooled connection of its own, while its master's breaker is
 // open, probing or its last call failed, and every decision does for two open_timeouts
-// after a master's breaker opened on a timed-out call (nodeBreakers.hung): the AutoPipeliner queues by slot range, not by
-// master, and a batch a hung master holds holds every decision queued behind it in its
-// range, other masters' too, for as long as the master hangs. The hung master's half-open
-// probes, sent pipelined, so held another master's decisions at every probe until they
-// timed out and opened its breaker (TestAHungMastersProbesDoNotHoldAnotherMastersDecisions),
-// and a failover's new master's (TestAFrozenMasterFailsOverUnderConcurrentLoad, under CI
-// load).
+// after a master's breaker opened on a timed-out call (nodeBreakers.hung): the
+// AutoPipeliner queues by slot range, not by master, and a batch a hung master holds holds
+// every decision queued behind it in its range, other masters' too, for as long as the
+// master hangs. The hung master's half-open probes, sent pipelined, so held another
+// master's decisions at every probe until they timed out and opened its breaker
+// (TestAHungMastersProbesDoNotHoldAnotherMastersDecisions), and a failover's new master's
+// (TestAFrozenMasterFailsOverUnderConcurrentLoad, under CI load).
 //
 // The script failing on c's keys alone (a state another program wrote there) is the
 // master's answer, not its failure: it counts for neither the breaker nor hung, as in a
