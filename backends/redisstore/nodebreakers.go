@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/sony/gobreaker/v2"
 
 	"github.com/ratewarden/ratewarden/core/config"
 )
@@ -96,27 +95,29 @@ func newNodeBreakers(c *redis.ClusterClient, cfg config.CircuitBreakerConfig, lo
 // address: a reshard of many slots into a master that then died would otherwise renew its
 // open breaker at every moved slot, and every renewal lets failure_threshold decisions
 // reach the dead master (TestAReshardDoesNotMakeADeadMastersBreakerHammerIt).
-func (n *nodeBreakers) forKey(ctx context.Context, key string) *breaker {
-	if n.unknown.cb.State() != gobreaker.StateClosed {
-		return n.unknown
+//
+// failing is b.failing(), read once for the caller too (Store.run).
+func (n *nodeBreakers) forKey(ctx context.Context, key string) (b *breaker, failing bool) {
+	if !n.unknown.closed() {
+		return n.unknown, true
 	}
 	node, err := n.cluster.MasterForKey(ctx, key)
 	if err != nil {
-		return n.unknown
+		return n.unknown, n.unknown.failing()
 	}
 	addr := node.Options().Addr
-	b := n.forAddr(addr)
+	b = n.forAddr(addr)
 	slot := &n.owner[keySlot(key)]
 	if prev := slot.Load(); prev == nil || *prev != addr {
 		slot.Store(&addr)
-		if prev != nil && b.cb.State() != gobreaker.StateClosed {
+		if prev != nil && !b.closed() {
 			b = n.renew(addr, b)
 		}
 	}
-	if b.failing() {
+	if failing = b.failing(); failing {
 		n.reloadSoon(ctx)
 	}
-	return b
+	return b, failing
 }
 
 // forAddr returns the breaker of the master at addr, made on first use.

@@ -261,13 +261,13 @@ func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate
 	return nil
 }
 
-// breakerFor returns the circuit breaker of the Redis that holds key: on a Cluster, its
-// master's; else the store's one.
-func (s *Store) breakerFor(ctx context.Context, key string) *breaker {
+// breakerFor returns the circuit breaker of the Redis that holds key — on a Cluster, its
+// master's; else the store's one — and whether it is failing (breaker.failing).
+func (s *Store) breakerFor(ctx context.Context, key string) (b *breaker, failing bool) {
 	if s.nodes != nil {
 		return s.nodes.forKey(ctx, key)
 	}
-	return s.breaker
+	return s.breaker, s.breaker.failing()
 }
 
 // run sends c: on one Redis, through the script's batcher, which decides it with the
@@ -298,8 +298,8 @@ func (s *Store) run(c *call) ([]int64, error) {
 	ctx, release := s.deadlines.context(c.ctx, c.deadline)
 	defer release()
 	c.ctx = ctx
-	b := s.breakerFor(ctx, c.keys[0])
-	alone := b.failing() || s.nodes != nil && s.nodes.hung()
+	b, failing := s.breakerFor(ctx, c.keys[0])
+	alone := failing || s.nodes != nil && s.nodes.hung()
 	var reply []int64
 	var failed error // the script failed on c's keys alone: the master answered
 	err := b.do(func() (err error) {
@@ -424,7 +424,8 @@ func (s *Store) Reset(ctx context.Context, key string, periods []time.Duration) 
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.budget) // naming a Cluster master included
 	defer cancel()
-	err := s.breakerFor(ctx, keys[0]).do(func() error {
+	b, _ := s.breakerFor(ctx, keys[0])
+	err := b.do(func() error {
 		return s.client.Unlink(ctx, keys...).Err()
 	})
 	took := time.Since(start)

@@ -475,17 +475,9 @@ func (s *Server) WaitReplicated(ctx context.Context, replicas int) error {
 			return err
 		}
 		acked := 0
-		for i := 0; ; i++ {
-			line := infoField(info, "slave"+strconv.Itoa(i)) // ip=…,port=…,state=online,offset=…,lag=…
-			if line == "" {
-				break
-			}
-			for _, kv := range strings.Split(line, ",") {
-				if v, ok := strings.CutPrefix(kv, "offset="); ok {
-					if off, err := strconv.ParseInt(v, 10, 64); err == nil && off >= target {
-						acked++
-					}
-				}
+		for _, r := range infoReplicas(info) {
+			if off, err := strconv.ParseInt(r["offset"], 10, 64); err == nil && off >= target {
+				acked++
 			}
 		}
 		if acked < replicas {

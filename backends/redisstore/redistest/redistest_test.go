@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -257,17 +256,14 @@ func TestClusterWithReplicas(t *testing.T) {
 // replicaOf returns the node of c that replicates master, whose INFO replication is info.
 func replicaOf(t *testing.T, c *Cluster, master *Server, info string) *Server {
 	t.Helper()
-	line := infoField(info, "slave0") // ip=127.0.0.1,port=…,state=…
-	for _, kv := range strings.Split(line, ",") {
-		if v, ok := strings.CutPrefix(kv, "port="); ok {
-			for _, n := range c.Nodes() {
-				if strconv.Itoa(n.Port()) == v && n != master {
-					return n
-				}
+	for _, r := range infoReplicas(info) {
+		for _, n := range c.Nodes() {
+			if strconv.Itoa(n.Port()) == r["port"] && n != master {
+				return n
 			}
 		}
 	}
-	t.Fatalf("no node of the cluster replicates %s: %q", master.Addr(), line)
+	t.Fatalf("no node of the cluster replicates %s: %q", master.Addr(), info)
 	return nil
 }
 

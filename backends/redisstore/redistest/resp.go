@@ -170,3 +170,22 @@ func infoField(info, name string) string {
 	}
 	return ""
 }
+
+// infoReplicas returns the fields of the replica lines of an INFO replication reply
+// ("slave0:ip=127.0.0.1,port=6380,state=online,offset=42,lag=0", "slave1:…"), in order.
+func infoReplicas(info string) []map[string]string {
+	var replicas []map[string]string
+	for i := 0; ; i++ {
+		line := infoField(info, "slave"+strconv.Itoa(i))
+		if line == "" {
+			return replicas
+		}
+		fields := map[string]string{}
+		for _, kv := range strings.Split(line, ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				fields[k] = v
+			}
+		}
+		replicas = append(replicas, fields)
+	}
+}

@@ -141,8 +141,8 @@ func (s *Sentinel) replicaSynced(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if sl := infoField(info, "slave0"); !strings.Contains(sl, "state=online") {
-		return fmt.Errorf("master slave0:%s", sl)
+	if r := infoReplicas(info); len(r) == 0 || r[0]["state"] != "online" {
+		return fmt.Errorf("master slave0:%s", infoField(info, "slave0"))
 	}
 	return nil
 }
