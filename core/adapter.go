@@ -130,7 +130,7 @@ type decisionKey struct{}
 // decisionContext is a context.WithValue for the decision key that holds the Decision
 // itself, the backing arrays of its counter key and headers and the request that carries
 // it, so that deciding a request, storing its decision and setting its headers cost one
-// allocation (in the 1,024-byte size class: TestGateAllocationSize).
+// allocation (in the 704-byte size class: TestGateAllocationSize).
 type decisionContext struct {
 	context.Context
 	d   Decision
@@ -147,7 +147,7 @@ type decisionContext struct {
 // substrings of buf after the key, which is not written again.
 func (dc *decisionContext) writeHeaders(h http.Header) {
 	var hs headerSet
-	used := len(dc.d.req.Key) // the key is in buf unless it was longer
+	used := len(dc.d.key) // the key is in buf unless it was longer
 	if used > len(dc.buf) {
 		used = 0
 	}

@@ -58,7 +58,7 @@ func TestGateAllocsInEachPathView(t *testing.T) {
 		req := httptest.NewRequest(http.MethodGet, c.path, nil)
 		req.RemoteAddr = "203.0.113.7:41000"
 		_, d := h.lim.Gate(core.Input{Request: req, PathView: c.view}, header) // the store's first sight of the key allocates
-		require.Equal(t, "users", d.Rule, "%s, view %d", c.path, c.view)
+		require.Equal(t, "users", d.Rule(), "%s, view %d", c.path, c.view)
 		allocs := testing.AllocsPerRun(100, func() {
 			h.lim.Gate(core.Input{Request: req, PathView: c.view}, header)
 		})

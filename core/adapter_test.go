@@ -133,7 +133,7 @@ func TestGateRuleDecidesARequestASkipperLetThrough(t *testing.T) {
 		assert.False(t, ok, "the skipped middleware decided nothing")
 		header := http.Header{}
 		r2, d := core.GateRule(r, header, "login", "")
-		assert.Equal(t, "login", d.Rule)
+		assert.Equal(t, "login", d.Rule())
 		assert.Equal(t, "ip:10.0.0.7", d.ClientID())
 		assert.Equal(t, i < 2, d.Proceed(), "request %d: consumed at once, as GateRule does", i+1)
 		assert.Equal(t, `"login";q=2;w=60`, header.Get("RateLimit-Policy"))
@@ -158,7 +158,7 @@ func TestGateRuleDecidesWithTheInnermostMiddlewaresLimiter(t *testing.T) {
 	r = inner.lim.Skipped(r)
 	for i := range 2 {
 		_, d := core.GateRule(r, http.Header{}, "login", "")
-		assert.Equal(t, "login", d.Rule, "the inner limiter has the rule")
+		assert.Equal(t, "login", d.Rule(), "the inner limiter has the rule")
 		assert.Equal(t, "ip:203.0.113.7", d.ClientID())
 		assert.Equal(t, i == 0, d.Proceed())
 	}
@@ -174,7 +174,7 @@ func TestGateRuleWithAnUnknownNameIsLogged(t *testing.T) {
 	r, _ = h.lim.Gate(core.Input{Request: r}, http.Header{})
 	for range 3 {
 		_, d := core.GateRule(r, http.Header{}, "Login-Per-User", "bob")
-		assert.Equal(t, "default", d.Rule)
+		assert.Equal(t, "default", d.Rule())
 	}
 	assert.Equal(t, 1, strings.Count(h.log.String(), `"msg":"rate_limit_unknown_rule"`), h.log.String())
 	assert.Contains(t, h.log.String(), `"rule":"Login-Per-User"`)
@@ -207,7 +207,7 @@ func TestGateRuleTakesTheNameDecisionsReport(t *testing.T) {
 	r, _ = h.lim.Gate(core.Input{Request: r}, http.Header{})
 	for _, name := range []string{"search.login", "login"} {
 		_, d := core.GateRule(r, http.Header{}, name, "bob")
-		assert.Equal(t, "search.login", d.Rule, name)
+		assert.Equal(t, "search.login", d.Rule(), name)
 	}
 	_, d := core.GateRule(r, http.Header{}, "search.login", "bob")
 	assert.False(t, d.Proceed(), "both names count on one rule")
@@ -278,7 +278,7 @@ func TestRouteOfIsAskedOnlyWhenARuleNeedsIt(t *testing.T) {
 				assert.Equal(t, tt.path, r.URL.Path)
 				return tt.route
 			}}, http.Header{})
-			assert.Equal(t, tt.rule, d.Rule)
+			assert.Equal(t, tt.rule, d.Rule())
 			assert.Equal(t, tt.asked, asked)
 		})
 	}

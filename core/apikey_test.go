@@ -109,8 +109,8 @@ func TestAPIKeysIdentifyClientsWithTheirLookedUpTier(t *testing.T) {
 	}
 	// A key's client is its user id, from any address.
 	d := h.decide(request{path: "/api/v1/test", remote: "198.51.100.20:1", header: withKey(premiumKey)})
-	assert.Equal(t, core.ScopeKey, d.Scope)
-	assert.Equal(t, "cust-1", d.ID)
+	assert.Equal(t, core.ScopeKey, d.Scope())
+	assert.Equal(t, "cust-1", d.ID())
 	assert.EqualValues(t, 48, d.Remaining())
 }
 

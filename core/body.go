@@ -113,13 +113,13 @@ func (d *Decision) deniedBody() *deniedBody {
 		Reset:            unixCeil(d.Reset()),
 		RetryAfter:       retry,
 		Window:           window,
-		Scope:            d.Scope,
+		Scope:            d.Scope(),
 		Policy:           w.Name,
 		LimitsExceeded:   []exceededLimit{},
 		DocumentationURL: d.settings().documentationURL,
 	}
 	for i, pw := range d.windows() {
-		wr := d.Result.Windows[i]
+		wr := d.denial.Windows[i]
 		if wr.Allowed {
 			continue
 		}
@@ -128,12 +128,12 @@ func (d *Decision) deniedBody() *deniedBody {
 			Limit:      pw.Limit,
 			Window:     pw.Seconds(),
 			Remaining:  wr.Remaining,
-			Reset:      unixCeilAfter(d.Now, wr.ResetAfter),
+			Reset:      unixCeilAfter(d.now, wr.ResetAfter),
 			RetryAfter: RetryAfterSeconds(wr.RetryAfter),
 		})
 	}
-	if d.Result.Cooldown > 0 {
-		b.Penalty = &penaltyInfo{Cooldown: RetryAfterSeconds(d.Result.Cooldown), Violations: d.Result.Violations}
+	if d.denial != nil && d.denial.Cooldown > 0 {
+		b.Penalty = &penaltyInfo{Cooldown: RetryAfterSeconds(d.denial.Cooldown), Violations: d.denial.Violations}
 	}
 	if d.settings().problemFormat {
 		b.problem = d.problem(http.StatusTooManyRequests, b.Message)

@@ -3,6 +3,7 @@ package core_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/config"
-	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func TestTheDeniedBodyInJSON(t *testing.T) {
@@ -86,24 +86,25 @@ func TestWriteResponseOfAHandBuiltDecision(t *testing.T) {
 	}
 }
 
-// Decisions built by hand with a policy of no windows, or more than a store fills, answer
-// too (an attack review made each method panic).
-func TestHandBuiltDecisionsWithOddPolicies(t *testing.T) {
-	many := make([]rate.Window, rate.MaxWindows+1)
-	for _, p := range []*rate.Policy{{}, {Windows: many}} {
-		for _, o := range []core.Outcome{core.Allowed, core.Denied, core.ShadowDenied} {
-			d := &core.Decision{Outcome: o, Policy: p}
-			require.NotPanics(t, func() {
-				d.Binding()
-				_, _, _ = d.Limit(), d.Remaining(), d.Reset()
-				_ = d.RetryAfter()
-				d.WriteHeaders(http.Header{})
-				d.WriteResponse(httptest.NewRecorder())
-			}, "%v with %d windows", o, len(p.Windows))
-		}
+// Decisions built by hand, of any outcome, answer too (an attack review made each method
+// panic on odd ones).
+func TestHandBuiltDecisionsAnswer(t *testing.T) {
+	for o := core.Disabled; o <= core.Unavailable+1; o++ {
+		d := &core.Decision{Outcome: o, Tier: "gold", ClientIP: netip.MustParseAddr("2001:db8::1")}
+		require.NotPanics(t, func() {
+			d.Binding()
+			_, _, _ = d.Limit(), d.Remaining(), d.Reset()
+			_, _ = d.RetryAfter(), d.Cooldown()
+			_, _, _, _ = d.Rule(), d.Scope(), d.ID(), d.IPKey()
+			_, _, _ = d.Now(), d.Policy(), d.Cost()
+			d.WriteHeaders(http.Header{})
+			d.WriteResponse(httptest.NewRecorder())
+		}, "%v", o)
 	}
-	d := &core.Decision{Outcome: core.Denied, Result: rate.Result{Cooldown: 1<<63 - 1}}
-	h := http.Header{}
-	d.WriteHeaders(h)
-	assert.Equal(t, "9223372037", h.Get("Retry-After"), "no overflow to 1 s")
+}
+
+// The longest cooldown a penalty can reach is written in whole seconds, without overflow
+// to 1 s.
+func TestRetryAfterSecondsOfTheLongestDuration(t *testing.T) {
+	assert.Equal(t, int64(9223372037), core.RetryAfterSeconds(1<<63-1))
 }

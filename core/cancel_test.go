@@ -130,8 +130,8 @@ func TestAClientCannotCancelItsKeyLookup(t *testing.T) {
 	<-called // the lookup runs; the request's context is done already
 	close(release)
 	d := <-decided
-	assert.Equal(t, core.ScopeKey, d.Scope)
-	assert.Equal(t, "cust-1", d.ID)
+	assert.Equal(t, core.ScopeKey, d.Scope())
+	assert.Equal(t, "cust-1", d.ID())
 	assert.Equal(t, "premium", d.Tier)
 	assert.Equal(t, core.Allowed, d.Outcome)
 	_, d = lim.Gate(core.Input{Request: r}, http.Header{})

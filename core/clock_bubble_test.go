@@ -158,7 +158,7 @@ func TestClockOutsideABubbleNeverReadsItsTime(t *testing.T) {
 	})
 	if d.ClientID() != "ip:198.51.100.1" {
 		t.Errorf("a token expired in 2010 identified the client as %q tier %q at %v (want ip:198.51.100.1, anonymous)",
-			d.ClientID(), d.Tier, d.Now)
+			d.ClientID(), d.Tier, d.Now())
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 // request was admitted. Adapters capture the status only then, so other requests pay
 // nothing for the feature.
 func (d *Decision) CountsResponse() bool {
-	return d != nil && d.counting != nil && d.Outcome == Allowed
+	return d != nil && d.counting && d.Outcome == Allowed
 }
 
 // Complete tells the decision of a request the status its handler answered with. When the
@@ -30,16 +30,15 @@ func (d *Decision) CountsResponse() bool {
 // its values only: its cancellation and deadline do not cut it short, so a client that
 // hangs up before its failed login is answered is still counted (see [Limiter.Gate]).
 func (d *Decision) Complete(ctx context.Context, status int) {
-	if !d.CountsResponse() || !slices.Contains(d.counting.CountStatuses, status) {
+	if !d.CountsResponse() || !slices.Contains(d.rule.CountStatuses, status) {
 		return
 	}
 	l := d.limiter()
-	req := d.req
-	req.Op, req.Now = rate.OpConsume, l.now()
+	req := rate.Request{Key: d.key, Policy: d.limits.Policy, Cost: d.limits.Cost, Now: l.now(), Op: rate.OpConsume}
 	var res rate.Result
 	if err := l.store.Take(context.WithoutCancel(ctx), &req, &res); err != nil {
 		l.logger.LogAttrs(ctx, slog.LevelError, "rate_limit_count_failed",
-			slog.String("rule", d.Rule), slog.String("client_id", d.ClientID()), slog.String("error", err.Error()))
+			slog.String("rule", d.Rule()), slog.String("client_id", d.ClientID()), slog.String("error", err.Error()))
 	}
-	d.counting = nil // once
+	d.counting = false // once
 }

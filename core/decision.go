@@ -77,49 +77,46 @@ const TierAnonymous = "anonymous"
 // only [Decision.Complete] changes it, and is called once, by the adapter, after the
 // handler.
 type Decision struct {
+	// The exported fields are the decision's identity and outcome; the rest is read with
+	// methods. A Decision is kept small: [Limiter.Gate] allocates it with the request copy
+	// and the header values, and every byte of that allocation is paid on every request
+	// (TestGateAllocationSize). A Decision built by hand, to test a custom denied handler,
+	// sets Outcome and reads as not limited.
+
+	// Tier is the verified tier (a token's claim or the API key's), TierNone for an
+	// identity without one, or TierAnonymous.
+	Tier string
+	// ClientIP is the client address as derived from the connection and trusted proxies;
+	// the zero Addr when none could be (a unix socket without a trusted proxy).
+	ClientIP netip.Addr
+	// Err is the backend error behind FailedOpen or Unavailable.
+	Err error
+	// Outcome is what was decided.
 	Outcome Outcome
 
-	Rule  string // rule name, also the policy name in headers: "default", "compute"
-	Scope string // ScopeIP, ScopeUser, ScopeKey or ScopeGlobal (the rule's scope applied)
-	Tier  string // the verified tier (a token's claim or the API key's), TierNone for an identity without one, or TierAnonymous
-	// ID is the user id or key for ScopeUser and ScopeKey, GlobalID for ScopeGlobal; for
-	// ScopeIP see [Decision.ClientID].
-	ID string
+	binding     uint8     // index of the binding window in the policy
+	scope       scopeCode // the scope counted under: the client's, or the rule's ip or global
+	clientScope scopeCode // the client's scope before the rule's applied, for GateRule with no key
+	gated       bool      // Gate has set the headers on the response already
+	apiKey      bool      // the identity is a verified API key's (for user exemptions)
+	counting    bool      // the rule's count_statuses decide whether the response consumes the cost (Complete)
 
-	Method string // request method and path, for logs
-	Path   string
-
-	// ClientIP is the client address as derived from the connection and trusted proxies.
-	ClientIP netip.Addr
-	// IPKey is the prefix an IP-scoped client is counted under (/32, or /64 for IPv6).
-	IPKey netip.Prefix
-
-	Now    time.Time // decision time
-	Cost   int64
-	Policy *rate.Policy // the windows that applied; nil unless the request was limited
-	Result rate.Result  // the store's answer, when the store answered
-	Err    error        // the backend error behind FailedOpen or Unavailable
-
-	// The unexported fields are few and small: Gate allocates a Decision with the request
-	// copy and the header values, and every byte of that allocation is paid in GC work on
-	// every request (TestGateAllocationSize).
-
-	text     *policyText // the header text of Policy; nil for a Decision built by hand
-	snapshot *snapshot   // the configuration the decision was made under; its limiter made it
-	// clientID is the client's id before the rule's scope applied (ID is the counted one),
-	// and clientScope its scope, for GateRule with no key.
-	clientID string
+	now      time.Time // decision time
+	snapshot *snapshot // the configuration the decision was made under; its limiter made it
+	rule     *rule     // the rule that applied; nil when none did (disabled)
+	limits   *limits   // the policy, cost and header text that applied; nil unless the store answered
 	// origin is the middleware's decision an in-handler decision (GateRule) descends from;
 	// nil for the middleware's own.
 	origin *Decision
-	// counting is the rule whose count_statuses decide whether the response consumes the
-	// cost; nil when the decision consumed it already.
-	counting    *rule
-	req         rate.Request // the store request; here so that deciding does not allocate
-	binding     uint8        // index of the binding window in Result.Windows
-	clientScope scopeCode
-	gated       bool // Gate has set the headers on the response already
-	apiKey      bool // the identity is a verified API key's (for user exemptions)
+	// denial is the store's whole answer to a denied request (every window, the
+	// penalty), for its body, log and Retry-After; nil otherwise.
+	denial *rate.Result
+	// clientID is the client's id before the rule's scope applied (see [Decision.ID]).
+	clientID string
+	key      string // the counter key, for Complete
+	// The binding window's state after the decision (see [Decision.Binding]).
+	remaining  int64
+	resetAfter time.Duration
 }
 
 // scopeCode is a client's scope (ScopeIP, ScopeUser or ScopeKey) in one byte; 0 is "".
@@ -131,13 +128,82 @@ const (
 	scopeIP
 	scopeUser
 	scopeKey
+	scopeGlobal
 )
 
-var scopeNames = [...]string{scopeNone: "", scopeIP: ScopeIP, scopeUser: ScopeUser, scopeKey: ScopeKey}
+var scopeNames = [...]string{scopeNone: "", scopeIP: ScopeIP, scopeUser: ScopeUser, scopeKey: ScopeKey, scopeGlobal: ScopeGlobal}
 
 // setClient sets the client's scope and id, as identified before a rule's scope applies.
 func (d *Decision) setClient(scope scopeCode, id string) {
-	d.Scope, d.ID, d.clientScope, d.clientID = scopeNames[scope], id, scope, id
+	d.scope, d.clientScope, d.clientID = scope, scope, id
+}
+
+// Rule is the name of the rule that applied, also the policy name in headers:
+// "default", "compute"; "" when none did (a disabled limiter, a Decision built by hand).
+func (d *Decision) Rule() string {
+	if d == nil || d.rule == nil {
+		return ""
+	}
+	return d.rule.Name
+}
+
+// Scope is the scope the request was counted under: ScopeIP, ScopeUser, ScopeKey or
+// ScopeGlobal (the rule's scope applied to the client's identity); "" when no client was
+// identified.
+func (d *Decision) Scope() string {
+	if d == nil {
+		return ""
+	}
+	return scopeNames[d.scope]
+}
+
+// ID is the id the request was counted under: the user id or key for ScopeUser and
+// ScopeKey, GlobalID for ScopeGlobal, "" for ScopeIP (see [Decision.IPKey] and
+// [Decision.ClientID]).
+func (d *Decision) ID() string {
+	switch {
+	case d == nil || d.scope == scopeIP:
+		return ""
+	case d.scope == scopeGlobal:
+		return GlobalID
+	}
+	return d.clientID
+}
+
+// IPKey is the prefix the client address is counted under: its /32, or its /64 (the
+// configured client_ip.ipv6_prefix) for IPv6; the zero Prefix without a client address.
+func (d *Decision) IPKey() netip.Prefix {
+	if d == nil {
+		return netip.Prefix{}
+	}
+	return d.settings().resolver.Key(d.ClientIP)
+}
+
+// Now is the decision time, on the Limiter's clock (see [WithClock]); the zero time for a
+// Decision built by hand.
+func (d *Decision) Now() time.Time {
+	if d == nil {
+		return time.Time{}
+	}
+	return d.now
+}
+
+// Policy is the policy whose windows applied: the rule's own, or its tier's; nil unless
+// the store answered.
+func (d *Decision) Policy() *rate.Policy {
+	if d == nil || d.limits == nil {
+		return nil
+	}
+	return d.limits.Policy
+}
+
+// Cost is the number of units the request consumed, or was checked for, in every window of
+// [Decision.Policy]; 0 unless the store answered.
+func (d *Decision) Cost() int64 {
+	if d == nil || d.limits == nil {
+		return 0
+	}
+	return d.limits.Cost
 }
 
 // limiter is the Limiter that made d, for GateRule and Complete; nil for a Decision built
@@ -165,14 +231,14 @@ func (d *Decision) Limited() bool {
 // disabled or zero Decision).
 func (d *Decision) ClientID() string {
 	switch {
-	case d == nil || d.Scope == "":
+	case d == nil || d.scope == scopeNone:
 		return ""
-	case d.Scope == ScopeIP:
-		return string(clientip.AppendKey([]byte("ip:"), d.IPKey))
-	case d.Scope == ScopeGlobal:
+	case d.scope == scopeIP:
+		return string(clientip.AppendKey([]byte("ip:"), d.IPKey()))
+	case d.scope == scopeGlobal:
 		return ScopeGlobal
 	}
-	return d.Scope + ":" + d.CountedID() // one allocation, as before the digest existed
+	return d.Scope() + ":" + d.CountedID() // one allocation, as before the digest existed
 }
 
 // maxIDBytes bounds the ids that counter keys, logs and metrics carry: a longer user id or
@@ -188,13 +254,10 @@ const maxIDBytes = 128
 // or its digest "sha256:<hex>" when ID is longer than 128 bytes, contains "{" or "}", or
 // starts with "sha256:" (see [Decision.ClientID]). It allocates only for a digest.
 func (d *Decision) CountedID() string {
-	switch {
-	case d == nil:
-		return ""
-	case keptAsIs(d.ID):
-		return d.ID
+	if id := d.ID(); !keptAsIs(id) {
+		return string(appendID(nil, id))
 	}
-	return string(appendID(nil, d.ID))
+	return d.ID()
 }
 
 // keptAsIs reports whether an id is counted as it is, not as its digest.
@@ -235,7 +298,10 @@ func (d *Decision) Binding() (w rate.Window, r rate.WindowResult, ok bool) {
 	if len(ws) == 0 || int(d.binding) >= len(ws) {
 		return rate.Window{}, rate.WindowResult{}, false
 	}
-	return ws[d.binding], d.Result.Windows[d.binding], true
+	if d.denial != nil {
+		return ws[d.binding], d.denial.Windows[d.binding], true
+	}
+	return ws[d.binding], rate.WindowResult{Allowed: true, Remaining: d.remaining, ResetAfter: d.resetAfter}, true
 }
 
 // Limit is the limit of the binding window (0 when not limited).
@@ -257,21 +323,31 @@ func (d *Decision) Reset() time.Time {
 	if !ok {
 		return time.Time{}
 	}
-	return d.Now.Truncate(time.Microsecond).Add(r.ResetAfter)
+	return d.now.Truncate(time.Microsecond).Add(r.ResetAfter)
 }
 
 // RetryAfter is how long a denied client must wait before the same request would be
 // admitted: the longest wait over the denying windows, or the penalty cooldown left.
 // It is zero for a request that was not denied.
 func (d *Decision) RetryAfter() time.Duration {
-	if d == nil || d.Outcome != Denied && d.Outcome != ShadowDenied {
+	if d == nil || d.denial == nil || d.Outcome != Denied && d.Outcome != ShadowDenied {
 		return 0
 	}
-	wait := d.Result.Cooldown
+	wait := d.denial.Cooldown
 	for i := range d.windows() {
-		wait = max(wait, d.Result.Windows[i].RetryAfter)
+		wait = max(wait, d.denial.Windows[i].RetryAfter)
 	}
 	return wait
+}
+
+// Cooldown is the penalty cooldown left when the request was denied (zero when none is in
+// force): a request denied during a cooldown, or whose denial started one, has
+// Cooldown > 0, and its RetryAfter is at least as long.
+func (d *Decision) Cooldown() time.Duration {
+	if d == nil || d.denial == nil {
+		return 0
+	}
+	return d.denial.Cooldown
 }
 
 // originDecision is the middleware's decision d descends from: d itself for the middleware's own,
@@ -286,10 +362,11 @@ func (d *Decision) originDecision() *Decision {
 // windows are the windows of the policy that applied; none for a decision that was not
 // limited or was built by hand.
 func (d *Decision) windows() []rate.Window {
-	if d == nil || d.Policy == nil {
+	p := d.Policy()
+	if p == nil {
 		return nil
 	}
-	return d.Policy.Windows[:min(len(d.Policy.Windows), rate.MaxWindows)]
+	return p.Windows[:min(len(p.Windows), rate.MaxWindows)]
 }
 
 // settings is the configuration the decision was made under; the defaults for a
@@ -301,17 +378,24 @@ func (d *Decision) settings() *snapshot {
 	return d.snapshot
 }
 
-var handBuilt = snapshot{xRateLimitHeaders: true, ietfHeaders: true}
+var handBuilt = snapshot{xRateLimitHeaders: true, ietfHeaders: true, resolver: new(clientip.Resolver)}
 
-// chooseBinding picks the window with the fewest remaining units; on a tie, the one that
-// takes longer to fill.
-func (d *Decision) chooseBinding() {
+// setResult keeps of the store's answer res what d needs: the binding window, the window
+// with the fewest remaining units (on a tie, the one that takes longer to fill), and the
+// whole answer when it denied. res is the caller's, reused for the next decision.
+func (d *Decision) setResult(res *rate.Result) {
 	d.binding = 0
-	for i := 1; i < len(d.Policy.Windows); i++ {
-		r, b := d.Result.Windows[i], d.Result.Windows[d.binding]
+	for i := 1; i < len(d.limits.Policy.Windows); i++ {
+		r, b := res.Windows[i], res.Windows[d.binding]
 		if r.Remaining < b.Remaining || r.Remaining == b.Remaining && r.ResetAfter > b.ResetAfter {
 			d.binding = uint8(i)
 		}
+	}
+	b := res.Windows[d.binding]
+	d.remaining, d.resetAfter = b.Remaining, b.ResetAfter
+	if !res.Allowed {
+		d.denial = new(rate.Result)
+		*d.denial = *res
 	}
 }
 

@@ -82,7 +82,7 @@ func TestANamedLimiterPrefixesItsPolicies(t *testing.T) {
 	}
 	h := newHarness(t, cfg, core.WithName("search"))
 	d := h.decide(request{path: "/compute"})
-	assert.Equal(t, "search.compute", d.Rule)
+	assert.Equal(t, "search.compute", d.Rule())
 	hdr := http.Header{}
 	d.WriteHeaders(hdr)
 	assert.Equal(t, `"search.compute";q=5;w=60,"search.compute-3600";q=50;w=3600`, hdr.Get("RateLimit-Policy"))
@@ -107,7 +107,7 @@ func TestANamedLimiterPrefixesItsPolicies(t *testing.T) {
 	var od core.Decision
 	other.Decide(core.Input{Request: req}, &od)
 	assert.Equal(t, core.Allowed, od.Outcome)
-	assert.Equal(t, "default", od.Rule)
+	assert.Equal(t, "default", od.Rule())
 	assert.EqualValues(t, 1, od.Remaining())
 
 	// A reload keeps the prefix and the counters.
@@ -121,7 +121,7 @@ func TestANamedLimiterPrefixesItsPolicies(t *testing.T) {
 	require.NoError(t, err)
 	od = core.Decision{}
 	third.Decide(core.Input{Request: req}, &od)
-	assert.Equal(t, "search.default", od.Rule)
+	assert.Equal(t, "search.default", od.Rule())
 	assert.Equal(t, core.Allowed, od.Outcome)
 	assert.EqualValues(t, 1, od.Remaining())
 }

@@ -1,38 +1,39 @@
 package core
 
 import (
-	"context"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/ratewarden/ratewarden/core/config"
 )
 
-// logDenial writes the warn record of SPEC section 7 for a denial (or, in shadow mode, a
-// would-be denial), with the request's context so that handlers see its trace.
-func (l *Limiter) logDenial(ctx context.Context, d *Decision) {
+// logDenial writes the warn record of SPEC section 7 for the denial d of r (or, in shadow
+// mode, a would-be denial), with the request's context so that handlers see its trace.
+func (l *Limiter) logDenial(r *http.Request, d *Decision) {
+	ctx := r.Context()
 	if !l.logger.Enabled(ctx, slog.LevelWarn) {
 		return
 	}
-	w, r, _ := d.Binding()
+	w, wr, _ := d.Binding()
 	s := d.snapshot
 	attrs := []slog.Attr{
 		slog.String("client_id", d.ClientID()),
-		slog.String("scope", d.Scope),
+		slog.String("scope", d.Scope()),
 		slog.String("tier", d.Tier),
-		slog.String("rule", d.Rule),
-		ClientAttr("method", d.Method),
-		ClientAttr("path", d.Path),
+		slog.String("rule", d.Rule()),
+		ClientAttr("method", r.Method),
+		ClientAttr("path", r.URL.Path),
 		slog.Int64("limit", w.Limit),
-		slog.Int64("remaining", r.Remaining),
+		slog.Int64("remaining", wr.Remaining),
 		slog.Int64("window", w.Seconds()),
 		slog.Int64("retry_after", RetryAfterSeconds(d.RetryAfter())),
 		slog.String("algorithm", string(s.cfg.Algorithm)),
 		slog.String("backend", string(s.cfg.Backend)),
 	}
-	if d.Result.Cooldown > 0 {
-		attrs = append(attrs, slog.Int64("penalty_cooldown", RetryAfterSeconds(d.Result.Cooldown)))
+	if d.denial.Cooldown > 0 {
+		attrs = append(attrs, slog.Int64("penalty_cooldown", RetryAfterSeconds(d.denial.Cooldown)))
 	}
 	if d.Outcome == ShadowDenied {
 		attrs = append(attrs, slog.String("mode", string(config.ModeShadow)))

@@ -33,7 +33,7 @@ func Example() {
 	for range 3 {
 		var d core.Decision
 		lim.Decide(core.Input{Request: req}, &d)
-		fmt.Println(d.Outcome, d.Proceed(), d.ClientID(), d.Rule, d.Remaining(), "of", d.Limit(),
+		fmt.Println(d.Outcome, d.Proceed(), d.ClientID(), d.Rule(), d.Remaining(), "of", d.Limit(),
 			"reset", d.Reset().Format(time.TimeOnly), "retry after", d.RetryAfter())
 	}
 	// Output:
@@ -56,7 +56,7 @@ func ExampleLimiter_Gate() {
 
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, _ := core.FromContext(r.Context()) // the decision Gate made
-		fmt.Fprintf(w, "rule %s", d.Rule)
+		fmt.Fprintf(w, "rule %s", d.Rule())
 	})
 	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r, d := lim.Gate(core.Input{Request: r}, w.Header())

@@ -134,25 +134,22 @@ func (d *Decision) appendHeaders(b []byte, hs *headerSet) []byte {
 }
 
 // policyText holds the header values that depend on a policy alone: built once per rule
-// and tier when a configuration is compiled, not on every request (a Decision built by
-// hand has none, and its values are appended as the others are).
+// and tier when a configuration is compiled, not on every request.
 type policyText struct {
-	of     *rate.Policy            // the policy the text is of
 	limit  [rate.MaxWindows]string // X-RateLimit-Limit, when window i binds
 	policy string                  // RateLimit-Policy
 }
 
-// constText is the header text of d's policy; nil for a Decision built by hand, or whose
-// Policy was replaced since.
+// constText is the header text of d's policy; nil when no policy applied.
 func (d *Decision) constText() *policyText {
-	if d.text == nil || d.text.of != d.Policy {
+	if d.limits == nil {
 		return nil
 	}
-	return d.text
+	return d.limits.text
 }
 
 func newPolicyText(p *rate.Policy) *policyText {
-	t := &policyText{of: p, policy: string(appendPolicy(nil, p.Windows))}
+	t := &policyText{policy: string(appendPolicy(nil, p.Windows))}
 	for i := range p.Windows[:min(len(p.Windows), rate.MaxWindows)] {
 		t.limit[i] = strconv.FormatInt(p.Windows[i].Limit, 10)
 	}
@@ -162,20 +159,14 @@ func newPolicyText(p *rate.Policy) *policyText {
 func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 	s := d.settings()
 	w, r, _ := d.Binding()
-	t := d.constText()
 	var remaining []byte // r.Remaining's digits once appended, copied for RateLimit's r=
 	if s.xRateLimitHeaders {
-		if t != nil {
-			hs.addConst(hLimit, len(b))
-		} else {
-			b = strconv.AppendInt(b, w.Limit, 10)
-			hs.add(hLimit, len(b))
-		}
+		hs.addConst(hLimit, len(b))
 		start := len(b)
 		b = strconv.AppendInt(b, r.Remaining, 10)
 		remaining = b[start:]
 		hs.add(hRemaining, len(b))
-		b = strconv.AppendInt(b, unixCeilAfter(d.Now, r.ResetAfter), 10) // d.Reset()
+		b = strconv.AppendInt(b, unixCeilAfter(d.now, r.ResetAfter), 10) // d.Reset()
 		hs.add(hReset, len(b))
 		b = strconv.AppendInt(b, w.Limit-r.Remaining, 10)
 		hs.add(hUsed, len(b))
@@ -191,12 +182,7 @@ func (d *Decision) appendLimitHeaders(b []byte, hs *headerSet) []byte {
 		b = append(b, ";t="...)
 		b = strconv.AppendInt(b, ceilSeconds(r.ResetAfter), 10)
 		hs.add(hRateLimit, len(b))
-		if t != nil {
-			hs.addConst(hPolicy, len(b))
-		} else {
-			b = appendPolicy(b, d.windows())
-			hs.add(hPolicy, len(b))
-		}
+		hs.addConst(hPolicy, len(b))
 	}
 	if d.Outcome == Denied {
 		b = strconv.AppendInt(b, RetryAfterSeconds(d.RetryAfter()), 10)

@@ -13,7 +13,6 @@ import (
 	"github.com/ratewarden/ratewarden/core"
 	"github.com/ratewarden/ratewarden/core/adaptertest"
 	"github.com/ratewarden/ratewarden/core/config"
-	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func headersOf(d *core.Decision) http.Header {
@@ -109,20 +108,6 @@ func BenchmarkWriteHeaders(b *testing.B) {
 		clear(hdr) // keeps the map's storage, so only WriteHeaders' own allocations count
 		d.WriteHeaders(hdr)
 	}
-}
-
-// The constant header values (X-RateLimit-Limit, RateLimit-Policy) are built once per
-// policy; a Decision whose Policy a test or a denied handler replaced shows the new one's.
-func TestHeadersFollowAPolicyReplacedByHand(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, config.Config{})
-	d := h.decide(request{path: "/x"})
-	p, err := rate.NewPolicy(rate.TokenBucket, []rate.Window{{Limit: 7, Period: time.Minute, Name: "other"}}, nil)
-	require.NoError(t, err)
-	d.Policy = p
-	got := headersOf(d)
-	assert.Equal(t, "7", got.Get("X-RateLimit-Limit"))
-	assert.Equal(t, `"other";q=7;w=60`, got.Get("RateLimit-Policy"))
 }
 
 // RateLimit's r= is the remaining count whichever header families are on: with the

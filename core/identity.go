@@ -19,7 +19,6 @@ func (s *snapshot) identify(ctx context.Context, in Input, d *Decision) {
 	r := in.Request
 	if addr, ok := s.resolver.ClientIP(r.RemoteAddr, r.Header); ok {
 		d.ClientIP = addr
-		d.IPKey = s.resolver.Key(addr)
 	}
 	// A peer address that cannot be parsed (a unix socket without a trusted proxy in
 	// front) leaves the zero prefix: all such clients share one counter, "ip::<rule>",
@@ -58,9 +57,9 @@ func (s *snapshot) exempt(d *Decision) bool {
 	if s.exemptIPs.Len() > 0 && d.ClientIP.IsValid() && s.exemptIPs.Contains(d.ClientIP) {
 		return true
 	}
-	if d.Scope != ScopeUser && !d.apiKey || len(s.exemptUsers) == 0 {
+	if d.scope != scopeUser && !d.apiKey || len(s.exemptUsers) == 0 {
 		return false
 	}
-	_, ok := s.exemptUsers[d.ID]
+	_, ok := s.exemptUsers[d.clientID]
 	return ok
 }

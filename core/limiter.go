@@ -265,7 +265,7 @@ func (l *Limiter) ClientAddr(r *http.Request) (addr netip.Prefix, ok bool) {
 func (l *Limiter) decide(ctx context.Context, in Input, d *Decision, buf []byte) {
 	s := l.snap.Load()
 	r := in.Request
-	d.snapshot, d.Now, d.Method, d.Path = s, l.now(), r.Method, r.URL.Path
+	d.snapshot, d.now = s, l.now()
 	if !s.enabled {
 		return
 	}
@@ -278,7 +278,7 @@ func (l *Limiter) decide(ctx context.Context, in Input, d *Decision, buf []byte)
 	}
 	if o := d.origin; o != nil && in.Key == "" {
 		d.setClient(o.clientScope, o.clientID)
-		d.ClientIP, d.IPKey, d.Tier, d.apiKey = o.ClientIP, o.IPKey, o.Tier, o.apiKey
+		d.ClientIP, d.Tier, d.apiKey = o.ClientIP, o.Tier, o.apiKey
 	} else {
 		s.identify(ctx, in, d)
 	}
@@ -291,7 +291,7 @@ func (l *Limiter) decide(ctx context.Context, in Input, d *Decision, buf []byte)
 	if rl == nil {
 		rl = s.resolve(r, &in)
 	}
-	d.Rule = rl.Name
+	d.rule = rl
 	if s.exempt(d) {
 		d.Outcome = Exempt
 		l.observe(d)
@@ -300,37 +300,62 @@ func (l *Limiter) decide(ctx context.Context, in Input, d *Decision, buf []byte)
 	ls := rl.limitsFor(d.Tier)
 	switch rl.Scope { // after the exemptions, which the identity decides
 	case config.ScopeIP:
-		d.Scope, d.ID = ScopeIP, ""
+		d.scope = scopeIP
 	case config.ScopeGlobal:
-		d.Scope, d.ID, ls = ScopeGlobal, GlobalID, rl.own
+		d.scope, ls = scopeGlobal, &rl.own
 	}
-	d.Policy, d.Cost, d.text = ls.Policy, ls.Cost, ls.text
-	d.req = rate.Request{Key: d.buildKey(buf, rl.counter), Policy: ls.Policy, Cost: ls.Cost, Now: d.Now}
+	d.limits = ls
+	d.key = d.buildKey(buf, s.resolver, rl.counter)
+	op := rate.OpTake
 	if len(rl.CountStatuses) > 0 && !in.fromHandler { // counted after the handler, by Decision.Complete
-		d.req.Op, d.counting = rate.OpCheck, rl
+		op, d.counting = rate.OpCheck, true
 	}
-	if err := l.store.Take(ctx, &d.req, &d.Result); err != nil {
+	c := storeCalls.Get().(*storeCall)
+	c.req = rate.Request{Key: d.key, Policy: ls.Policy, Cost: ls.Cost, Now: d.now, Op: op}
+	err := l.store.Take(ctx, &c.req, &c.res)
+	if err == nil {
+		d.setResult(&c.res)
+	}
+	c.put()
+	if err != nil {
 		d.Err = err
 		d.Outcome = FailedOpen
 		if s.cfg.FailMode == config.FailClosed {
 			d.Outcome = Unavailable
 		}
-		d.Policy, d.text = nil, nil
+		d.limits = nil
 		l.observe(d)
 		return
 	}
-	d.chooseBinding()
 	switch {
-	case d.Result.Allowed:
+	case d.denial == nil:
 		d.Outcome = Allowed
 	case s.shadow:
 		d.Outcome = ShadowDenied
-		l.logDenial(r.Context(), d)
+		l.logDenial(r, d)
 	default:
 		d.Outcome = Denied
-		l.logDenial(r.Context(), d)
+		l.logDenial(r, d)
 	}
 	l.observe(d)
+}
+
+// storeCall holds the request and the answer of one call to the store. The store takes
+// them by pointer through an interface, so they cannot live on the caller's stack; pooled,
+// they cost no allocation and no bytes of the Decision, whose size is paid on every request
+// (TestGateAllocationSize). A Store does not keep them past Take (see [rate.Store]).
+type storeCall struct {
+	req rate.Request
+	res rate.Result
+}
+
+var storeCalls = sync.Pool{New: func() any { return new(storeCall) }}
+
+// put returns c to the pool, without the pointers of its request (the counter key is in
+// the memory of the request's decision), which would keep a request's memory alive.
+func (c *storeCall) put() {
+	c.req = rate.Request{}
+	storeCalls.Put(c)
 }
 
 func (l *Limiter) observe(d *Decision) {
@@ -341,13 +366,13 @@ func (l *Limiter) observe(d *Decision) {
 
 // buildKey appends "<scope>:<id>:<counter>" to buf, which is written no more, and returns
 // it as a string without copying. Stores copy it if they keep it (see [rate.Request.Key]).
-func (d *Decision) buildKey(buf []byte, counter string) string {
-	buf = append(buf, d.Scope...)
+func (d *Decision) buildKey(buf []byte, res *clientip.Resolver, counter string) string {
+	buf = append(buf, scopeNames[d.scope]...)
 	buf = append(buf, ':')
-	if d.Scope == ScopeIP {
-		buf = clientip.AppendKey(buf, d.IPKey)
+	if d.scope == scopeIP {
+		buf = clientip.AppendKey(buf, res.Key(d.ClientIP))
 	} else {
-		buf = appendID(buf, d.ID)
+		buf = appendID(buf, d.ID())
 	}
 	buf = append(buf, ':')
 	buf = append(buf, counter...)

@@ -59,7 +59,7 @@ func TestRuleResolutionPicksTheMostSpecificMatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := h.decide(request{method: tt.method, path: tt.path, route: tt.route, remote: "198.51.100.1:1"})
-			assert.Equal(t, tt.want, d.Rule)
+			assert.Equal(t, tt.want, d.Rule())
 		})
 	}
 }
@@ -95,7 +95,7 @@ func TestRulesReadThePathAsTheRouterDoes(t *testing.T) {
 			req.RemoteAddr = "198.51.100.1:1"
 			d := new(core.Decision)
 			h.lim.Decide(core.Input{Request: req, Route: tt.route, PathView: view}, d)
-			assert.Equalf(t, tt.want[i], d.Rule, "%s %s (route %q), view %d", tt.method, tt.path, tt.route, view)
+			assert.Equalf(t, tt.want[i], d.Rule(), "%s %s (route %q), view %d", tt.method, tt.path, tt.route, view)
 		}
 	}
 }
@@ -112,7 +112,7 @@ func TestAStaleRawPathIsIgnored(t *testing.T) {
 	req.URL.Path = "/v2/users/a/b"
 	d := new(core.Decision)
 	h.lim.Decide(core.Input{Request: req}, d)
-	assert.Equal(t, "v2", d.Rule)
+	assert.Equal(t, "v2", d.Rule())
 }
 
 func TestCountersAreKeptPerClientAndRule(t *testing.T) {
@@ -200,7 +200,7 @@ func TestTiersComeFromVerifiedTokensOnly(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			remote := "198.51.100." + string(rune('1'+i)) + ":1"
 			d := h.decide(request{path: tt.path, header: tt.header, remote: remote})
-			assert.Equal(t, tt.scope, d.Scope)
+			assert.Equal(t, tt.scope, d.Scope())
 			assert.Equal(t, tt.tier, d.Tier)
 			assert.Equal(t, tt.limit, d.Limit())
 			assert.Equal(t, strconv.FormatInt(tt.limit, 10), headersOf(d).Get("X-RateLimit-Limit"), "the tier's own header text")
@@ -298,7 +298,7 @@ func TestACustomKeyReplacesTheIdentity(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, config.Config{Default: config.Limits{Limit: 1, Window: time.Minute}})
 	d := h.decide(request{path: "/x", key: "tenant-7"})
-	assert.Equal(t, core.ScopeKey, d.Scope)
+	assert.Equal(t, core.ScopeKey, d.Scope())
 	assert.Equal(t, "key:tenant-7", d.ClientID())
 	assert.Equal(t, core.Denied, h.decide(request{path: "/x", key: "tenant-7", remote: "192.0.2.99:1"}).Outcome, "the key, not the IP, is counted")
 }

@@ -50,7 +50,7 @@ func TestRuleScope(t *testing.T) {
 	t.Run("ip: the client address even for verified users and keys, with their tier", func(t *testing.T) {
 		const remote = "203.0.113.50:1"
 		d := h.decide(request{path: "/login", remote: remote, header: alice})
-		assert.Equal(t, core.ScopeIP, d.Scope)
+		assert.Equal(t, core.ScopeIP, d.Scope())
 		assert.Equal(t, "ip:203.0.113.50", d.ClientID())
 		assert.Equal(t, "premium", d.Tier)
 		assert.EqualValues(t, 20, d.Limit())
@@ -72,8 +72,8 @@ func TestRuleScope(t *testing.T) {
 		for i, r := range clients {
 			d := h.decide(r)
 			require.Equal(t, core.Allowed, d.Outcome)
-			assert.Equal(t, core.ScopeGlobal, d.Scope)
-			assert.Equal(t, core.GlobalID, d.ID)
+			assert.Equal(t, core.ScopeGlobal, d.Scope())
+			assert.Equal(t, core.GlobalID, d.ID())
 			assert.Equal(t, "global", d.ClientID())
 			assert.EqualValues(t, 2, d.Limit(), "tiers do not apply")
 			assert.EqualValues(t, 1-i, d.Remaining())
@@ -112,11 +112,11 @@ func TestAGlobalRuleTakesNoPenalty(t *testing.T) {
 		h.clock.Advance(time.Second)
 	}
 	d := h.decide(request{path: "/compute", remote: "192.0.2.66:1"})
-	assert.Positive(t, d.Result.Cooldown, "a client rule keeps the penalty")
+	assert.Positive(t, d.Cooldown(), "a client rule keeps the penalty")
 
 	h.clock.Advance(61 * time.Second) // the global window has room again
 	d = h.decide(request{path: "/reports", remote: "203.0.113.9:1"})
 	assert.Equal(t, core.Allowed, d.Outcome, "another client of the global rule")
-	assert.Zero(t, d.Result.Cooldown)
-	assert.Nil(t, d.Policy.Penalty)
+	assert.Zero(t, d.Cooldown())
+	assert.Nil(t, d.Policy().Penalty)
 }

@@ -42,7 +42,7 @@ type rule struct {
 	*config.Rule
 	counter string // the rule's part of counter keys; kept across reloads (see assignCounters)
 	own     limits
-	tiers   map[string]limits // the tier overrides of Rule.Tiers; nil when there are none
+	tiers   map[string]*limits // the tier overrides of Rule.Tiers; nil when there are none
 }
 
 // limits are the limits a rule applies to one tier, with the header text of their policy.
@@ -56,9 +56,9 @@ type limits struct {
 func newRule(r *config.Rule, counter string) *rule {
 	rl := &rule{Rule: r, counter: counter, own: limits{r.Own, newPolicyText(r.Own.Policy)}}
 	if len(r.Tiers) > 0 {
-		rl.tiers = make(map[string]limits, len(r.Tiers))
+		rl.tiers = make(map[string]*limits, len(r.Tiers))
 		for tier, ls := range r.Tiers {
-			rl.tiers[tier] = limits{ls, newPolicyText(ls.Policy)}
+			rl.tiers[tier] = &limits{ls, newPolicyText(ls.Policy)}
 		}
 	}
 	return rl
@@ -271,9 +271,9 @@ func (r *rule) allowsMethod(method string) bool {
 
 // limitsFor picks the limits of a tier (SPEC section 1, step 4): the rule's override for
 // the tier, else the rule's own. For the default rule, the overrides are the [tiers] table.
-func (r *rule) limitsFor(tier string) limits {
+func (r *rule) limitsFor(tier string) *limits {
 	if ls, ok := r.tiers[tier]; ok {
 		return ls
 	}
-	return r.own
+	return &r.own
 }

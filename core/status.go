@@ -107,14 +107,14 @@ func (l *Limiter) Status(ctx context.Context, client, rule, tier string) (Client
 		return ClientStatus{}, err
 	}
 	st := ClientStatus{Client: c.ClientID(), Rules: make([]RuleStatus, 0, len(rules))}
-	if tier == "" && c.d.Scope == ScopeIP {
+	if tier == "" && c.d.scope == scopeIP {
 		tier = TierAnonymous // a client counted by its address has no verified tier
 	}
 	now := l.now()
 	for _, r := range rules {
 		ls := r.limitsFor(tier)
 		if r.Scope == config.ScopeGlobal {
-			ls = r.own
+			ls = &r.own
 		}
 		req := rate.Request{Key: c.keyFor(r), Policy: ls.Policy, Cost: ls.Cost, Now: now, Op: rate.OpPeek}
 		var res rate.Result
@@ -172,19 +172,20 @@ type namedRule struct {
 }
 
 // statusClient is a client as Status and Reset address it: a Decision holding the
-// identity, whose buildKey makes the counter keys exactly as decisions make them.
+// identity (an IP-scoped client's address is its prefix's), whose buildKey makes the
+// counter keys exactly as decisions make them.
 type statusClient struct {
 	d Decision
 	// digest is set when the client was given by the digest of its id, as logs write it
-	// ("user:sha256:<64 hex>", see [Decision.CountedID]); d.ID is then that digest, counted
-	// as it is rather than digested again.
+	// ("user:sha256:<64 hex>", see [Decision.CountedID]); d.ID() is then that digest,
+	// counted as it is rather than digested again.
 	digest bool
 }
 
 // ClientID is the client in canonical form.
 func (c *statusClient) ClientID() string {
 	if c.digest {
-		return c.d.Scope + ":" + c.d.ID
+		return c.d.Scope() + ":" + c.d.ID()
 	}
 	return c.d.ClientID()
 }
@@ -194,11 +195,11 @@ func (c *statusClient) ClientID() string {
 func (c *statusClient) keyFor(r namedRule) string {
 	k := c.d
 	if r.Scope == config.ScopeGlobal {
-		k.Scope, k.ID = ScopeGlobal, GlobalID
+		k.scope = scopeGlobal
 	} else if c.digest {
-		return k.Scope + ":" + k.ID + ":" + r.counter
+		return k.Scope() + ":" + k.ID() + ":" + r.counter
 	}
-	return k.buildKey(nil, r.counter) // a new array: keys of one client under several rules do not share one
+	return k.buildKey(nil, k.snapshot.resolver, r.counter) // a new array: keys of one client under several rules do not share one
 }
 
 // target parses client and selects the rules named by rule ("" for every rule) that
@@ -239,11 +240,11 @@ func (s *snapshot) target(client, rule string, reset bool) (*statusClient, []nam
 func (c *statusClient) countedBy(r namedRule, reset bool) bool {
 	switch r.Scope {
 	case config.ScopeGlobal:
-		return !reset || c.d.Scope == ScopeGlobal
+		return !reset || c.d.scope == scopeGlobal
 	case config.ScopeIP:
-		return c.d.Scope == ScopeIP
+		return c.d.scope == scopeIP
 	}
-	return c.d.Scope != ScopeGlobal
+	return c.d.scope != scopeGlobal
 }
 
 // scopeHint says which clients a rule of scope s counts, for the error of a client it
@@ -261,19 +262,25 @@ func scopeHint(s config.Scope, reset bool) string {
 // parseClient parses a client as the denial logs write it (see Limiter.Status).
 func (s *snapshot) parseClient(client string) (*statusClient, error) {
 	c := new(statusClient)
+	c.d.snapshot = s
 	if client == ScopeGlobal {
-		c.d.Scope, c.d.ID = ScopeGlobal, GlobalID
+		c.d.scope = scopeGlobal
 		return c, nil
 	}
 	scope, id, ok := strings.Cut(client, ":")
 	switch {
 	case !ok || id == "":
 	case scope == ScopeUser || scope == ScopeKey:
-		c.d.Scope, c.d.ID, c.digest = scope, id, isDigest(id)
+		code := scopeUser
+		if scope == ScopeKey {
+			code = scopeKey
+		}
+		c.d.setClient(code, id)
+		c.digest = isDigest(id)
 		return c, nil
 	case scope == ScopeIP:
 		if p, ok := s.ipKey(id); ok {
-			c.d.Scope, c.d.IPKey = ScopeIP, p
+			c.d.scope, c.d.ClientIP = scopeIP, p.Addr() // p is the address's key: see ipKey
 			return c, nil
 		}
 		bits := s.resolver.Key(netip.IPv6Unspecified()).Bits() // client_ip.ipv6_prefix

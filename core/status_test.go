@@ -340,10 +340,10 @@ func TestResetForgetsEveryTiersWindows(t *testing.T) {
 	// The key is the decisions' own: a decision after the reset starts afresh.
 	d := h.decide(request{path: "/login", remote: "[2001:db8:1:2::1]:1"})
 	assert.Equal(t, int64(1), d.Remaining())
-	assert.Equal(t, "api.login", d.Rule)
-	require.NoError(t, h.lim.Reset(context.Background(), d.ClientID(), d.Rule), "a rule by the name decisions give it")
+	assert.Equal(t, "api.login", d.Rule())
+	require.NoError(t, h.lim.Reset(context.Background(), d.ClientID(), d.Rule()), "a rule by the name decisions give it")
 	assert.Zero(t, store.Len())
-	assert.Equal(t, "login", h.status(t, d.ClientID(), d.Rule, "").Rules[0].Rule, "rules are shown as configured")
+	assert.Equal(t, "login", h.status(t, d.ClientID(), d.Rule(), "").Rules[0].Rule, "rules are shown as configured")
 }
 
 func TestStatusAndResetFollowReloadedCounters(t *testing.T) {

@@ -49,7 +49,7 @@ func Example() {
 	r.Get("/api/v1/users/{id}", func(w http.ResponseWriter, r *http.Request) {
 		rule := "" // no decision: a skipper let the request through
 		if d, ok := chilimit.FromContext(r.Context()); ok {
-			rule = d.Rule
+			rule = d.Rule()
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"id": chi.URLParam(r, "id"), "rule": rule})

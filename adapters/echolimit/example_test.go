@@ -49,7 +49,7 @@ func Example() {
 	e.GET("/api/v1/users/:id", func(c echo.Context) error {
 		rule := "" // no decision: a skipper let the request through
 		if d, ok := echolimit.FromContext(c); ok {
-			rule = d.Rule
+			rule = d.Rule()
 		}
 		return c.JSON(http.StatusOK, map[string]string{"id": c.Param("id"), "rule": rule})
 	})

@@ -49,7 +49,7 @@ func Example() {
 	r.GET("/api/v1/users/:id", func(c *gin.Context) {
 		rule := "" // no decision: a skipper let the request through
 		if d, ok := ginlimit.FromContext(c); ok {
-			rule = d.Rule
+			rule = d.Rule()
 		}
 		c.JSON(http.StatusOK, gin.H{"id": c.Param("id"), "rule": rule})
 	})

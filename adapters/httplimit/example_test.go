@@ -22,7 +22,7 @@ func Example() {
 	mux.HandleFunc("GET /api/v1/users/{id}", func(w http.ResponseWriter, r *http.Request) {
 		rule := "" // no decision: a skipper let the request through
 		if d, ok := httplimit.FromContext(r.Context()); ok {
-			rule = d.Rule
+			rule = d.Rule()
 		}
 		fmt.Fprintf(w, "user %s, rule %s", r.PathValue("id"), rule)
 	})

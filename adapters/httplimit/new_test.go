@@ -53,7 +53,7 @@ func TestWithPathView(t *testing.T) {
 		h := httplimit.New(cfg, opts...)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 			d, ok := httplimit.FromContext(r.Context())
 			require.True(t, ok)
-			got = d.Rule
+			got = d.Rule()
 		}))
 		req := httptest.NewRequest(http.MethodGet, "/users/m%65", nil)
 		req.RemoteAddr = "192.0.2.1:1234"

@@ -212,7 +212,7 @@ func (o *Observer) ObserveDecision(d *core.Decision) {
 	if dec < 0 {
 		return
 	}
-	r, t := o.seriesFor(d.Rule, d.TierLabel())
+	r, t := o.seriesFor(d.Rule(), d.TierLabel())
 	t.requests[dec].Inc()
 	if dec == decDenied {
 		t.exceeded.Inc()

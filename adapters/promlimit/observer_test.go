@@ -228,7 +228,7 @@ func TestRuleLabelIsTheRuleNameNeverThePath(t *testing.T) {
 	e.doN(1, req{path: "/api/v1/compute"}) // GET: the default rule
 	e.doN(1, req{path: "/health"})
 
-	rule := e.do(req{method: "POST", path: "/api/v1/compute"}).Rule // unnamed: a slug of the pattern
+	rule := e.do(req{method: "POST", path: "/api/v1/compute"}).Rule() // unnamed: a slug of the pattern
 	require.NotContains(t, rule, "/")
 	anon := map[string]string{"tier": "anonymous"}
 	allowed := values(t, e.reg, "ratelimit_requests_total", map[string]string{"tier": "anonymous", "decision": "allowed"}, "rule")

@@ -170,13 +170,13 @@ func (t *topClients) observe(d *core.Decision, ruleHash uint64) {
 	}
 	u := usageSample{
 		ratio:  min(max(float64(limit-r.Remaining)/float64(limit), 0), 1),
-		at:     d.Now.UnixNano(),
-		linear: d.Policy.Algorithm.Continuous(),
+		at:     d.Now().UnixNano(),
+		linear: d.Policy().Algorithm.Continuous(),
 	}
 	u.reset = u.at + int64(r.ResetAfter)
-	k := clientKey{rule: d.Rule, scope: d.Scope}
-	if d.Scope == core.ScopeIP {
-		k.ip = d.IPKey
+	k := clientKey{rule: d.Rule(), scope: d.Scope()}
+	if d.Scope() == core.ScopeIP {
+		k.ip = d.IPKey()
 	} else {
 		k.id = d.CountedID() // bounded, as in the logs: a client's id could be a megabyte
 	}

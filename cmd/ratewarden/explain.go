@@ -170,14 +170,14 @@ func explainDecision(cfg config.Config, req *http.Request, d *core.Decision, las
 		Request:  req.Method + " " + req.RequestURI,
 		ClientIP: d.ClientIP.String(),
 		Client:   d.ClientID(),
-		Scope:    d.Scope,
-		ID:       d.ID,
+		Scope:    d.Scope(),
+		ID:       d.ID(),
 		Tier:     d.Tier,
 	}
 	if !d.ClientIP.IsValid() {
 		x.ClientIP = ""
 	}
-	switch d.Scope {
+	switch d.Scope() {
 	case core.ScopeUser:
 		x.Identity = "jwt"
 	case core.ScopeKey:
@@ -205,7 +205,7 @@ func explainDecision(cfg config.Config, req *http.Request, d *core.Decision, las
 	}
 	x.Outcome = "limited"
 	x.Rule = explainRule(cfg, d, last)
-	if d.Scope == core.ScopeIP && d.Tier != core.TierAnonymous {
+	if d.Scope() == core.ScopeIP && d.Tier != core.TierAnonymous {
 		x.Notes = append(x.Notes, "the rule's scope is ip: the verified client (tier "+d.Tier+") is counted by its address")
 	}
 	if cfg.Mode == config.ModeShadow {
@@ -228,7 +228,7 @@ func identityNotes(cfg config.Config, req *http.Request, d *core.Decision, asked
 	if cfg.APIKey.Enabled && req.Header.Get(cfg.APIKey.Header) != "" && askedKey {
 		notes = append(notes, fmt.Sprintf("the request carries an API key (%s), but this command cannot look keys up (the application does, with core.WithKeyLookup): it is shown as an unknown key, which is identified as if it were absent. A key the application knows is counted as key:<its user id>, with its tier.", cfg.APIKey.Header))
 	}
-	if req.Header.Get("Authorization") != "" && d.Scope != core.ScopeUser && d.Scope != core.ScopeKey {
+	if req.Header.Get("Authorization") != "" && d.Scope() != core.ScopeUser && d.Scope() != core.ScopeKey {
 		switch {
 		case !cfg.JWT.Enabled:
 			notes = append(notes, "jwt.enabled is false: the Authorization header is ignored")
@@ -243,32 +243,32 @@ func identityNotes(cfg config.Config, req *http.Request, d *core.Decision, asked
 // request was last.
 func explainRule(cfg config.Config, d *core.Decision, last *rate.Request) *ruleExplanation {
 	r := &ruleExplanation{
-		Name:      d.Rule,
+		Name:      d.Rule(),
 		Scope:     string(config.ScopeClient),
 		Limits:    "the rule's own",
-		Algorithm: d.Policy.Algorithm.String(),
-		Cost:      d.Cost,
+		Algorithm: d.Policy().Algorithm.String(),
+		Cost:      d.Cost(),
 		Backend:   string(cfg.Backend),
 		Counter:   last.Key,
 	}
 	tiers := cfg.Tiers
-	if i := slices.IndexFunc(cfg.Endpoints, func(ep config.Endpoint) bool { return ep.RuleName() == d.Rule }); i >= 0 {
+	if i := slices.IndexFunc(cfg.Endpoints, func(ep config.Endpoint) bool { return ep.RuleName() == d.Rule() }); i >= 0 {
 		ep := cfg.Endpoints[i]
 		r.Pattern, r.Methods, r.CountStatuses, tiers = ep.Pattern, ep.Methods, ep.CountStatuses, ep.Tiers
 		if ep.Scope != "" {
 			r.Scope = string(ep.Scope)
 		}
 	}
-	if _, ok := tiers[d.Tier]; ok && d.Scope != core.ScopeGlobal {
+	if _, ok := tiers[d.Tier]; ok && d.Scope() != core.ScopeGlobal {
 		r.Limits = "tier " + d.Tier
 	}
-	for _, w := range d.Policy.Windows {
+	for _, w := range d.Policy().Windows {
 		r.Windows = append(r.Windows, windowExplanation{
 			Limit: w.Limit, Window: w.Seconds(), Policy: w.Name,
 			Key: redisKey(cfg.KeyPrefix, last.Key, strconv.FormatInt(w.Seconds(), 10)),
 		})
 	}
-	if d.Policy.Penalty != nil {
+	if d.Policy().Penalty != nil {
 		r.PenaltyKey = redisKey(cfg.KeyPrefix, last.Key, "penalty")
 	}
 	return r

@@ -137,7 +137,7 @@ const RouteHeader = "X-Adaptertest-Route"
 func WriteReply(w http.ResponseWriter, rt Route, d *core.Decision, ok bool) {
 	r := Reply{Status: "ok", Decided: ok && d != nil}
 	if r.Decided {
-		r.Outcome, r.Rule, r.Tier = d.Outcome.String(), d.Rule, d.Tier
+		r.Outcome, r.Rule, r.Tier = d.Outcome.String(), d.Rule(), d.Tier
 		if d.Outcome != core.Disabled {
 			r.Client = d.ClientID()
 		}

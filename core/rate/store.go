@@ -20,7 +20,9 @@ const MaxWindows = 4
 // nothing. It fills res and returns a non-nil error when it could not decide (the
 // backend is unreachable, the time budget ran out; the core.Limiter then applies the
 // configured fail mode), or when req is invalid: a cost no window could ever admit is
-// [ErrCost] (a Limiter never asks one: validation bounds every rule's cost).
+// [ErrCost] (a Limiter never asks one: validation bounds every rule's cost). Like
+// io.Reader with its buffer, Take must not keep req or res, nor write res, once it has
+// returned: the Limiter reuses both for its next decision (it keeps what it needs of res).
 //
 // Reset forgets the windows and the penalty of one key, so that its next request is decided
 // as a fresh client's (a cleared login counter, an unblocked customer). periods lists the
