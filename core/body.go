@@ -100,17 +100,25 @@ func (d *Decision) contentType() string {
 	return "application/json"
 }
 
+// deniedBody is the 429 body of d. A Decision built by hand has no window: its body has
+// the window's numbers and reset at 0, and a message without them.
 func (d *Decision) deniedBody() *deniedBody {
-	w, r, _ := d.Binding()
+	w, r, limited := d.Binding()
 	retry := RetryAfterSeconds(d.RetryAfter())
 	window := w.Seconds()
+	message := fmt.Sprintf("Rate limit exceeded. Retry in %s.", plural(retry, "second"))
+	var reset int64
+	if limited {
+		message = fmt.Sprintf("Rate limit exceeded: %s per %s. Retry in %s.",
+			plural(w.Limit, "request"), plural(window, "second"), plural(retry, "second"))
+		reset = unixCeil(d.Reset())
+	}
 	b := &deniedBody{
-		Error: "rate_limit_exceeded",
-		Message: fmt.Sprintf("Rate limit exceeded: %s per %s. Retry in %s.",
-			plural(w.Limit, "request"), plural(window, "second"), plural(retry, "second")),
+		Error:            "rate_limit_exceeded",
+		Message:          message,
 		Limit:            w.Limit,
 		Remaining:        r.Remaining,
-		Reset:            unixCeil(d.Reset()),
+		Reset:            reset,
 		RetryAfter:       retry,
 		Window:           window,
 		Scope:            d.Scope(),

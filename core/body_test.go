@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -101,6 +102,23 @@ func TestHandBuiltDecisionsAnswer(t *testing.T) {
 			d.WriteResponse(httptest.NewRecorder())
 		}, "%v", o)
 	}
+}
+
+// A denied Decision built by hand (to test a custom denied handler's fallback to the
+// default answer) has no window: its body says so rather than "0 requests per 0 seconds",
+// with reset 0, not the Unix time of the zero time.
+func TestTheBodyOfAHandBuiltDenial(t *testing.T) {
+	w := httptest.NewRecorder()
+	(&core.Decision{Outcome: core.Denied}).WriteResponse(w)
+	assert.Equal(t, http.StatusTooManyRequests, w.Code)
+	var body struct {
+		Message string `json:"message"`
+		Reset   int64  `json:"reset"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body))
+	assert.Equal(t, "Rate limit exceeded. Retry in 1 second.", body.Message)
+	assert.Zero(t, body.Reset)
+	assert.Equal(t, "1", w.Header().Get("Retry-After"))
 }
 
 // The longest cooldown a penalty can reach is written in whole seconds, without overflow

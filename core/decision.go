@@ -68,10 +68,11 @@ const TierAnonymous = "anonymous"
 //
 // Every exported method is safe on a nil *Decision, which reads as the zero value (a
 // [Disabled] decision: Proceed is true, nothing is limited, the numbers are 0), so that
-// a handler may read the result of FromContext without checking ok:
+// a handler may call them on the result of FromContext without checking ok (the fields,
+// Outcome and Tier, need ok):
 //
-//	d, ok := ginlimit.FromContext(c) // ok is false when a skipper let the request through
-//	if ok { log.Printf("%d left", d.Remaining()) }
+//	d, _ := ginlimit.FromContext(c) // nil when a skipper let the request through
+//	log.Printf("%d left", d.Remaining())
 //
 // A Decision belongs to its request. Once made it may be read from several goroutines;
 // only [Decision.Complete] changes it, and is called once, by the adapter, after the
@@ -139,7 +140,8 @@ func (d *Decision) setClient(scope scopeCode, id string) {
 }
 
 // Rule is the name of the rule that applied, also the policy name in headers:
-// "default", "compute"; "" when none did (a disabled limiter, a Decision built by hand).
+// "default", "compute", prefixed with the Limiter's name when it has one ([WithName]:
+// "search.compute"); "" when none did (a disabled limiter, a Decision built by hand).
 func (d *Decision) Rule() string {
 	if d == nil || d.rule == nil {
 		return ""
@@ -189,7 +191,9 @@ func (d *Decision) Now() time.Time {
 }
 
 // Policy is the policy whose windows applied: the rule's own, or its tier's; nil unless
-// the store answered.
+// the store answered. It is the Limiter's own, shared by every decision of the rule and
+// tier until a reload: read it, never change it (a [rate.Policy] is immutable once built,
+// and a change would apply to every client).
 func (d *Decision) Policy() *rate.Policy {
 	if d == nil || d.limits == nil {
 		return nil
@@ -310,7 +314,9 @@ func (d *Decision) Limit() int64 {
 	return w.Limit
 }
 
-// Remaining is the number of units left in the binding window (0 when not limited).
+// Remaining is the number of units left in the binding window after the request (0 when
+// not limited). A denied request consumed nothing: Remaining is what was left, which can
+// be above 0 when the request cost more than that.
 func (d *Decision) Remaining() int64 {
 	_, r, _ := d.Binding()
 	return r.Remaining
@@ -327,8 +333,10 @@ func (d *Decision) Reset() time.Time {
 }
 
 // RetryAfter is how long a denied client must wait before the same request would be
-// admitted: the longest wait over the denying windows, or the penalty cooldown left.
-// It is zero for a request that was not denied.
+// admitted: the longest wait over the denying windows, or the penalty cooldown left. A
+// ShadowDenied decision reports what enforce mode would have answered (its response
+// carries no Retry-After). It is zero for a request that was not denied, Unavailable
+// included: a 503's Retry-After is [UnavailableRetry] of Err.
 func (d *Decision) RetryAfter() time.Duration {
 	if d == nil || d.denial == nil || d.Outcome != Denied && d.Outcome != ShadowDenied {
 		return 0
@@ -340,9 +348,9 @@ func (d *Decision) RetryAfter() time.Duration {
 	return wait
 }
 
-// Cooldown is the penalty cooldown left when the request was denied (zero when none is in
-// force): a request denied during a cooldown, or whose denial started one, has
-// Cooldown > 0, and its RetryAfter is at least as long.
+// Cooldown is the penalty cooldown left when the request was denied or, in shadow mode,
+// would have been (zero when none is in force): a request denied during a cooldown, or
+// whose denial started one, has Cooldown > 0, and its RetryAfter is at least as long.
 func (d *Decision) Cooldown() time.Duration {
 	if d == nil || d.denial == nil {
 		return 0
