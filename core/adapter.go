@@ -38,7 +38,7 @@ func MustNew(cfg config.Config, opts ...Option) *Limiter {
 // by default with d.WriteResponse; otherwise it passes the returned request on.
 //
 // Gate costs one allocation, which holds the decision, its context, the header values and
-// the request copy.
+// the request copy; a denial one more, the store's whole answer for its 429 body.
 func (l *Limiter) Gate(in Input, h http.Header) (*http.Request, *Decision) {
 	dc := &decisionContext{Context: in.Request.Context()}
 	// WithContext is inlined, so the copy it makes stays on the stack and is copied into

@@ -3,9 +3,11 @@
 package core_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,6 +29,22 @@ func TestGateAllocs(t *testing.T) {
 		h.lim.Gate(core.Input{Request: req, Route: "/api/v1/users/{id}"}, header)
 	})
 	assert.Equal(t, 1.0, allocs)
+}
+
+// TestDeniedGateAllocs: a denial costs one allocation more than an admission, the store's
+// whole answer that its 429 body, log and Retry-After read (Decision.denial), 160 bytes:
+// an admitted request carries only its binding window's state.
+func TestDeniedGateAllocs(t *testing.T) {
+	h := newHarness(t, config.Config{Default: config.Limits{Limit: 1, Window: time.Minute}},
+		core.WithLogger(slog.New(slog.DiscardHandler))) // the denial log allocates on its own
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/users/42", nil)
+	header := http.Header{}
+	h.lim.Gate(core.Input{Request: req}, header)
+	allocs := testing.AllocsPerRun(100, func() {
+		_, d := h.lim.Gate(core.Input{Request: req}, header)
+		require.Equal(t, core.Denied, d.Outcome)
+	})
+	assert.Equal(t, 2.0, allocs)
 }
 
 // TestSkippedAllocs: marking a request a skipper let through costs one allocation, which

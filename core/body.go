@@ -127,6 +127,9 @@ func (d *Decision) deniedBody() *deniedBody {
 		DocumentationURL: d.settings().documentationURL,
 	}
 	for i, pw := range d.windows() {
+		if d.denial == nil { // admitted by the store, its Outcome set to Denied since
+			break
+		}
 		wr := d.denial.Windows[i]
 		if wr.Allowed {
 			continue

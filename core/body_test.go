@@ -126,3 +126,28 @@ func TestTheBodyOfAHandBuiltDenial(t *testing.T) {
 func TestRetryAfterSecondsOfTheLongestDuration(t *testing.T) {
 	assert.Equal(t, int64(9223372037), core.RetryAfterSeconds(1<<63-1))
 }
+
+// A limited, admitted decision whose Outcome the application turns into Denied (to refuse
+// the request for a reason of its own with the limiter's 429) is answered with a 429 and
+// Retry-After 1, as before the Decision kept only a denial's whole answer (an attack
+// review: deniedBody read that answer, nil for an admission, and panicked).
+func TestAnAdmittedDecisionSetToDeniedIsAnswered(t *testing.T) {
+	h := newHarness(t, config.Config{Default: config.Limits{Windows: []config.WindowConfig{{Limit: 5, Window: time.Minute}, {Limit: 2, Window: time.Second}}}})
+	d := h.decide(request{path: "/"})
+	if d.Outcome != core.Allowed {
+		t.Fatalf("outcome %v", d.Outcome)
+	}
+	d.Outcome = core.Denied
+	w := httptest.NewRecorder()
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Fatalf("WriteResponse panicked: %v", p)
+			}
+		}()
+		d.WriteResponse(w)
+	}()
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("got %d %v", w.Code, w.Header())
+	}
+}

@@ -105,7 +105,7 @@ type Decision struct {
 	now      time.Time // decision time
 	snapshot *snapshot // the configuration the decision was made under; its limiter made it
 	rule     *rule     // the rule that applied; nil when none did (disabled)
-	limits   *limits   // the policy, cost and header text that applied; nil unless the store answered
+	limits   *limits   // the policy, cost and header text of the rule and tier; nil unless the store was asked
 	// origin is the middleware's decision an in-handler decision (GateRule) descends from;
 	// nil for the middleware's own.
 	origin *Decision
@@ -191,18 +191,19 @@ func (d *Decision) Now() time.Time {
 }
 
 // Policy is the policy whose windows applied: the rule's own, or its tier's; nil unless
-// the store answered. It is the Limiter's own, shared by every decision of the rule and
+// the store answered (nil for FailedOpen and Unavailable). It is the Limiter's own, shared by every decision of the rule and
 // tier until a reload: read it, never change it (a [rate.Policy] is immutable once built,
 // and a change would apply to every client).
 func (d *Decision) Policy() *rate.Policy {
-	if d == nil || d.limits == nil {
+	if d == nil || d.limits == nil || d.Outcome == FailedOpen || d.Outcome == Unavailable {
 		return nil
 	}
 	return d.limits.Policy
 }
 
-// Cost is the number of units the request consumed, or was checked for, in every window of
-// [Decision.Policy]; 0 unless the store answered.
+// Cost is the number of units the request costs under its rule and tier: consumed, or
+// checked for, in every window of [Decision.Policy], and asked of the store when it
+// failed too; 0 when the store was not asked (Disabled, Exempt).
 func (d *Decision) Cost() int64 {
 	if d == nil || d.limits == nil {
 		return 0

@@ -323,7 +323,6 @@ func (l *Limiter) decide(ctx context.Context, in Input, d *Decision, buf []byte)
 		if s.cfg.FailMode == config.FailClosed {
 			d.Outcome = Unavailable
 		}
-		d.limits = nil
 		l.observe(d)
 		return
 	}
@@ -351,10 +350,12 @@ type storeCall struct {
 
 var storeCalls = sync.Pool{New: func() any { return new(storeCall) }}
 
-// put returns c to the pool, without the pointers of its request (the counter key is in
-// the memory of the request's decision), which would keep a request's memory alive.
+// put returns c to the pool cleared: without the pointers of its request (the counter key
+// is in the memory of the request's decision), which would keep a request's memory alive,
+// and without its answer, so that the next Take starts from a zero Result as a fresh one
+// would, whatever fields its store leaves alone.
 func (c *storeCall) put() {
-	c.req = rate.Request{}
+	*c = storeCall{}
 	storeCalls.Put(c)
 }
 

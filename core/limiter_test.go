@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/core"
+	"github.com/ratewarden/ratewarden/core/adaptertest"
 	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 )
 
 func endpoint(name, pattern string, limit int64, methods ...string) config.Endpoint {
@@ -274,11 +277,14 @@ func TestBackendFailuresFollowTheFailMode(t *testing.T) {
 		{config.FailClosed, core.Unavailable, http.StatusServiceUnavailable},
 	} {
 		t.Run(string(tt.mode), func(t *testing.T) {
-			h := newHarness(t, config.Config{FailMode: tt.mode})
+			h := newHarness(t, config.Config{FailMode: tt.mode, Default: config.Limits{Limit: 10, Window: time.Minute, Cost: 3}})
 			h.store.Fail(errBackendDown)
 			d := h.decide(request{path: "/x"})
 			require.Equal(t, tt.outcome, d.Outcome)
 			assert.ErrorIs(t, d.Err, errBackendDown)
+			assert.EqualValues(t, 3, d.Cost(), "the cost asked of the store")
+			assert.Nil(t, d.Policy(), "no window applied")
+			assert.False(t, d.Limited())
 			rec := newRecorder()
 			if d.Proceed() {
 				d.WriteHeaders(rec.Header())
@@ -387,4 +393,42 @@ func TestAnIDThatLooksLikeADigestIsDigestedToo(t *testing.T) {
 	forged := h.decide(request{path: "/", key: strings.TrimPrefix(victim.ClientID(), "key:")})
 	assert.NotEqual(t, victim.ClientID(), forged.ClientID())
 	assert.EqualValues(t, 99, forged.Remaining(), "a counter of its own")
+}
+
+// sparseStore fills only what it decides, as a Take on a zero Result may: a denial of key
+// "penalized" with a cooldown, a plain denial of any other key, leaving Cooldown and
+// Violations as they were.
+type sparseStore struct{}
+
+func (sparseStore) Take(_ context.Context, req *rate.Request, res *rate.Result) error {
+	res.Allowed = false
+	res.Windows[0] = rate.WindowResult{Remaining: 0, ResetAfter: 2 * time.Second, RetryAfter: 2 * time.Second}
+	if req.Key == "key:penalized:default" {
+		res.Cooldown, res.Violations = time.Hour, 9
+	}
+	return nil
+}
+func (sparseStore) Reset(context.Context, string, []time.Duration) error { return nil }
+func (sparseStore) Close() error                                         { return nil }
+
+// Every Take answers into a zero Result, though the Limiter pools them: a store that does
+// not write every field must not hand back another client's Cooldown, or a denied client
+// gets Retry-After 3600 and a penalty it never earned (an attack review).
+func TestAStoreAnswersIntoAZeroResult(t *testing.T) {
+	clock := adaptertest.NewClock()
+	lim, err := core.New(config.Config{Default: config.Limits{Limit: 1, Window: time.Minute}}, core.WithStore(sparseStore{}), core.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lim.Close()
+	for i := 0; i < 50; i++ { // sync.Pool may drop an item (always possible under -race): try a few times
+		for _, key := range []string{"penalized", "plain"} {
+			r := httptest.NewRequest("GET", "/", nil)
+			h := http.Header{}
+			_, d := lim.Gate(core.Input{Request: r, Key: key}, h)
+			if key == "plain" && (h.Get("Retry-After") != "2" || d.Cooldown() != 0) {
+				t.Fatalf("round %d: plain denial got Retry-After %q, Cooldown %v", i, h.Get("Retry-After"), d.Cooldown())
+			}
+		}
+	}
 }
