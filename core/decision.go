@@ -101,6 +101,7 @@ type Decision struct {
 	gated       bool      // Gate has set the headers on the response already
 	apiKey      bool      // the identity is a verified API key's (for user exemptions)
 	counting    bool      // the rule's count_statuses decide whether the response consumes the cost (Complete)
+	fallback    bool      // the store decided in-process, its backend unavailable (fail_mode "local")
 
 	now      time.Time // decision time
 	snapshot *snapshot // the configuration the decision was made under; its limiter made it
@@ -349,6 +350,13 @@ func (d *Decision) RetryAfter() time.Duration {
 	return wait
 }
 
+// Fallback reports that the store decided the request in-process because its backend was
+// unavailable (fail_mode "local": the Redis store's in-process fallback); false for a
+// decision of the backend itself, and for one the store did not make.
+func (d *Decision) Fallback() bool {
+	return d != nil && d.fallback
+}
+
 // Cooldown is the penalty cooldown left when the request was denied or, in shadow mode,
 // would have been (zero when none is in force): a request denied during a cooldown, or
 // whose denial started one, has Cooldown > 0, and its RetryAfter is at least as long.
@@ -401,7 +409,7 @@ func (d *Decision) setResult(res *rate.Result) {
 		}
 	}
 	b := res.Windows[d.binding]
-	d.remaining, d.resetAfter = b.Remaining, b.ResetAfter
+	d.remaining, d.resetAfter, d.fallback = b.Remaining, b.ResetAfter, res.Fallback
 	if !res.Allowed {
 		d.denial = new(rate.Result)
 		*d.denial = *res

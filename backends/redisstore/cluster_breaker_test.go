@@ -59,7 +59,7 @@ func TestAnOutageOfOneClusterMasterFailsOnlyItsKeys(t *testing.T) {
 			nodes[0].Kill()
 			for _, ip := range onNode[0][:3] {
 				d := decide(lim, ip)
-				require.True(t, d.Err != nil || d.Result.Fallback, "a client on the dead master")
+				require.True(t, d.Err != nil || d.Fallback(), "a client on the dead master")
 			}
 
 			healthy := onNode[1][0]
@@ -77,13 +77,13 @@ func TestAnOutageOfOneClusterMasterFailsOnlyItsKeys(t *testing.T) {
 				if d.Outcome == core.Allowed || d.Outcome == core.FailedOpen {
 					admitted++
 				}
-				outcomes = append(outcomes, fmt.Sprintf("%v(fallback=%v err=%v)", d.Outcome, d.Result.Fallback, d.Err))
+				outcomes = append(outcomes, fmt.Sprintf("%v(fallback=%v err=%v)", d.Outcome, d.Fallback(), d.Err))
 			}
 			assert.LessOrEqual(t, admitted, 3, "admitted in all, against 3 an hour")
 			t.Logf("client %s, its counter on the healthy master %s (limit 3/h, 1 used): %v", healthy, nodes[1].Addr(), outcomes)
 			d := decide(lim, healthy)
 			assert.NoError(t, d.Err, "a client whose counter is on a healthy master is still decided by Redis")
-			assert.False(t, d.Result.Fallback, "a client whose counter is on a healthy master is still decided by Redis")
+			assert.False(t, d.Fallback(), "a client whose counter is on a healthy master is still decided by Redis")
 			assert.Equal(t, core.Denied, d.Outcome, "and is limited: 1 + 6 + 1 requests against 3 an hour")
 		})
 	}

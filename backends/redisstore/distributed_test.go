@@ -85,7 +85,7 @@ func TestDistributedAccuracy(t *testing.T) {
 			for i, lim := range lims {
 				d := decide(lim, "203.0.113.7")
 				assert.Equal(t, core.Denied, d.Outcome, "the 101st request on instance %d", i)
-				assert.Equal(t, int64(0), d.Result.Windows[0].Remaining)
+				assert.Equal(t, int64(0), d.Remaining())
 			}
 
 			var admitted, denied atomic.Int64

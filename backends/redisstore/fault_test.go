@@ -54,7 +54,7 @@ func timedDecide(lim *core.Limiter, ip string) (core.Decision, time.Duration) {
 
 // servedByRedis reports whether d was decided by Redis.
 func servedByRedis(d core.Decision) bool {
-	return d.Err == nil && !d.Result.Fallback && (d.Outcome == core.Allowed || d.Outcome == core.Denied)
+	return d.Err == nil && !d.Fallback() && (d.Outcome == core.Allowed || d.Outcome == core.Denied)
 }
 
 // TestRedisKilledMidTraffic kills Redis between decisions: "open" admits, "closed"
@@ -102,7 +102,7 @@ func TestRedisKilledMidTraffic(t *testing.T) {
 					assert.NotContains(t, rec.Body.String(), "refused", "the backend error stays out of the body")
 				case config.FailLocal:
 					require.NoError(t, d.Err)
-					require.True(t, d.Result.Fallback, "request %d decided locally", i)
+					require.True(t, d.Fallback(), "request %d decided locally", i)
 					// The local store starts empty: 5 admitted, then denied.
 					want := core.Denied
 					if i < 5 {

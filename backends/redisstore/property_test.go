@@ -293,9 +293,11 @@ func (s *sequence) request(t *testing.T, label string, step int) {
 	s.red.Decide(core.Input{Request: req}, &dr)
 	where := fmt.Sprintf("%s step %d: %s as %s (%s) at app %s, true %s", label, step, path, client, mode, s.appNow.Sub(storetest.Base), s.trueNow.Sub(storetest.Base))
 	require.Equal(t, dm.Outcome, dr.Outcome, where)
-	require.Equal(t, dm.Result, dr.Result, where)
+	require.Equal(t, s.memOps.answer, s.redOps.answer, where)
+	require.Equal(t, [4]any{dm.Remaining(), dm.Reset(), dm.RetryAfter(), dm.Cooldown()},
+		[4]any{dr.Remaining(), dr.Reset(), dr.RetryAfter(), dr.Cooldown()}, where)
 	require.Equal(t, s.memOps.extra, s.redOps.extra, "%s: the consume or peek", where)
-	require.NotNil(t, dm.Policy, where)
+	require.NotNil(t, dm.Policy(), where)
 	c := counter{ruleID, client}
 	flying := 0
 	for _, f := range s.flying {
@@ -319,11 +321,11 @@ func (s *sequence) request(t *testing.T, label string, step int) {
 	case peekFirst:
 		s.memOps.checkPeek(t, where)
 	}
-	for _, w := range dm.Policy.Windows {
+	for _, w := range dm.Policy().Windows {
 		u.largest[w.Period] = max(u.largest[w.Period], w.Limit)
 	}
 	if counted {
-		u.add(dm.Policy, admission{at: s.trueNow, order: s.checks, inFlight: flying, counted: full})
+		u.add(dm.Policy(), admission{at: s.trueNow, order: s.checks, inFlight: flying, counted: full})
 	}
 }
 
@@ -456,12 +458,14 @@ func (m opMode) String() string {
 	return [...]string{"take", "check and consume", "check only", "peek, then take", "check, consume later"}[m]
 }
 
-// opStore turns the takes a limiter asks for into the ops of its mode; extra is the result
-// of the consume (checkConsume, zero when the check denied) or of the peek (peekFirst).
-// pending holds the consumes of checkDeferred checks that admitted, to be sent later.
+// opStore turns the takes a limiter asks for into the ops of its mode; answer is what the
+// limiter got, extra the result of the consume (checkConsume, zero when the check denied)
+// or of the peek (peekFirst). pending holds the consumes of checkDeferred checks that
+// admitted, to be sent later.
 type opStore struct {
 	rate.Store
 	mode    opMode
+	answer  rate.Result
 	extra   rate.Result
 	take    rate.Result // the take after the peek
 	req     rate.Request
@@ -477,6 +481,7 @@ func (s *opStore) consume(t *testing.T, i int, now time.Time, res *rate.Result) 
 }
 
 func (s *opStore) Take(ctx context.Context, req *rate.Request, res *rate.Result) error {
+	defer func() { s.answer = *res }()
 	s.extra, s.req = rate.Result{}, *req
 	r := *req
 	switch s.mode {

@@ -70,7 +70,7 @@ func TestSentinelFailover(t *testing.T) {
 			break
 		}
 		require.NoError(t, d.Err, "fail_mode local always decides")
-		require.True(t, d.Result.Fallback)
+		require.True(t, d.Fallback())
 		local++
 		require.Less(t, time.Since(killed), 30*time.Second, "no failover")
 		time.Sleep(5 * time.Millisecond) // pace the traffic: ~200 requests/s
