@@ -24,8 +24,8 @@ import (
 // each algorithm behind a frozen Redis, then lets Redis run them: "mixed", one window and
 // three windows with a penalty, so that the requests of a batch have replies of different
 // lengths (the general driver decides them); "one window", two policies of one window
-// and no penalty, with different limits and periods (token_bucket's and gcra's code
-// decides such a batch without the driver, lua/bucket_fast.lua). They share a few script
+// and no penalty, with different limits and periods (the code of every algorithm but
+// sliding_window decides such a batch without the driver, lua/fast.lua). They share a few script
 // calls, and every answer is the one separate calls give: each client admitted exactly
 // its limit, each admitted request one unit fewer remaining than the one before it, in
 // some order.
@@ -317,33 +317,39 @@ func TestBatchFailsTheBreakerOnce(t *testing.T) {
 // another program wrote, which makes Redis refuse the script's SET — fails alone, as a
 // script error, whether sent alone or in a batch with 20 others, which are decided as
 // usual; and since the script calls themselves succeed, the breaker stays closed.
-// (Before, the error failed the whole batch, and counted toward the breaker.) For
-// fixed_window, whose batches the general driver decides, and token_bucket and gcra, whose
-// batches of one-window requests without penalty it does not (lua/bucket_fast.lua).
+// (Before, the error failed the whole batch, and counted toward the breaker.) For the
+// algorithms whose batches of one-window requests without penalty the fast block decides
+// (lua/fast.lua), and for fixed_window with a penalty, whose batches the general driver
+// decides.
 func TestBatchIsolatesAFailingDecision(t *testing.T) {
 	t.Parallel()
 	// A window start, or last change, no clock reaches: the TTL the script computes is out
 	// of range.
 	states := map[rate.Algorithm]string{
-		rate.FixedWindow: "fixed_window 0 999999999999999999999999999999",
-		rate.TokenBucket: "token_bucket 0 999999999999999999999999999999 100",
-		rate.GCRA:        "gcra 999999999999999999999999999999 0 100 999999999999999999999999999999",
+		rate.FixedWindow:          "fixed_window 0 999999999999999999999999999999",
+		rate.SlidingWindowCounter: "sliding_window_counter 0 0 999999999999999999999999999999",
+		rate.TokenBucket:          "token_bucket 0 999999999999999999999999999999 100",
+		rate.GCRA:                 "gcra 999999999999999999999999999999 0 100 999999999999999999999999999999",
 	}
+	pen := &rate.PenaltyPolicy{Threshold: 1000, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}
 	for alg, state := range states {
 		t.Run(alg.String(), func(t *testing.T) {
 			t.Parallel()
-			batchIsolatesAFailingDecision(t, alg, state)
+			batchIsolatesAFailingDecision(t, policy(t, alg, nil, 100, time.Minute), state)
 		})
 	}
+	t.Run("fixed_window/penalty", func(t *testing.T) {
+		t.Parallel()
+		batchIsolatesAFailingDecision(t, policy(t, rate.FixedWindow, pen, 100, time.Minute), states[rate.FixedWindow])
+	})
 }
 
-// batchIsolatesAFailingDecision is TestBatchIsolatesAFailingDecision for alg, whose key
-// holds state.
-func batchIsolatesAFailingDecision(t *testing.T, alg rate.Algorithm, state string) {
+// batchIsolatesAFailingDecision is TestBatchIsolatesAFailingDecision for policy p, whose
+// key holds state.
+func batchIsolatesAFailingDecision(t *testing.T, p *rate.Policy, state string) {
 	srv := redistest.StartServer(t)
 	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	store, hook := gatedStore(t, cfg)
-	p := policy(t, alg, nil, 100, time.Minute)
 	ctx := context.Background()
 	require.NoError(t, srv.Client().Set(ctx, "ratelimit:{bad}:60", state, 0).Err())
 	take := func(key string) (rate.Result, error) {
@@ -385,9 +391,9 @@ func batchIsolatesAFailingDecision(t *testing.T, alg rate.Algorithm, state strin
 	assert.Equal(t, "closed", redisstore.BreakerState(store))
 }
 
-// TestFailingSingleWindowDecision: token_bucket's and gcra's common call — one request, one
-// window, no penalty, which their code decides without run (lua/bucket_fast.lua) — fails
-// as run fails a request of a batch: a key holding a state another program wrote, which
+// TestFailingSingleWindowDecision: the common call — one request, one window, no penalty,
+// which the code of every algorithm but sliding_window decides without run (lua/fast.lua)
+// — fails as run fails a request of a batch: a key holding a state another program wrote, which
 // makes Redis refuse the SET, fails that decision alone, with the error of a decision the
 // script failed on, and leaves the key as it was; the next decision, on another key, is
 // decided as usual. On the scripts (EVALSHA, the default) and on the functions (FCALL).
@@ -397,8 +403,10 @@ func TestFailingSingleWindowDecision(t *testing.T) {
 	ctx := context.Background()
 	// A last change no clock reaches: the TTL the code computes is out of range.
 	states := map[rate.Algorithm]string{
-		rate.TokenBucket: "token_bucket 0 999999999999999999999999999999 100",
-		rate.GCRA:        "gcra 999999999999999999999999999999 0 100 999999999999999999999999999999",
+		rate.FixedWindow:          "fixed_window 0 999999999999999999999999999999",
+		rate.SlidingWindowCounter: "sliding_window_counter 0 0 999999999999999999999999999999",
+		rate.TokenBucket:          "token_bucket 0 999999999999999999999999999999 100",
+		rate.GCRA:                 "gcra 999999999999999999999999999999 0 100 999999999999999999999999999999",
 	}
 	for alg, state := range states {
 		for _, functions := range []bool{false, true} {

@@ -12,8 +12,8 @@ import (
 )
 
 // TestOneSourceForScriptsAndLibrary: each algorithm's script and its function in the
-// library are the same code from lua/*.lua — token_bucket's and gcra's with the block of
-// lua/bucket_fast.lua, in the library as the body of fast —, and the library's name, which
+// library are the same code from lua/*.lua — with the block of lua/fast.lua, in the
+// library as the body of fast, for every algorithm but sliding_window —, and the library's name, which
 // its functions' names start with, is a hash of that code.
 func TestOneSourceForScriptsAndLibrary(t *testing.T) {
 	t.Parallel()
@@ -25,8 +25,9 @@ func TestOneSourceForScriptsAndLibrary(t *testing.T) {
 		assert.Equal(t, code.head+code.fast+code.tail+"return run()\n", sc.src, alg)
 		assert.Equal(t, library.name+"_"+alg.String(), sc.function)
 		assert.Contains(t, library.src, "function_name = '"+sc.function+"'", alg)
-		if alg == rate.TokenBucket || alg == rate.GCRA {
+		if alg != rate.SlidingWindow {
 			assert.Contains(t, code.fast, "repeat\n", alg)
+			assert.NotContains(t, code.fast, "--STEP--", alg)
 			assert.Contains(t, library.src, code.head+"local function fast()\n"+code.fast+"end\n"+code.tail+
 				"return function(keys, args)\n  KEYS, ARGV = keys, args\n  return fast() or run()\nend\n", alg)
 		} else {

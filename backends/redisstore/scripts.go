@@ -11,21 +11,24 @@ import (
 )
 
 // The decision code: for each algorithm, lua/prelude.lua + lua/window.lua +
-// lua/<algorithm>.lua + lua/decide.lua, which defines run, the entry point; for token_bucket
-// and gcra, which share the token bucket arithmetic of lua/bucket.lua, lua/prelude.lua +
-// lua/<algorithm>.lua + lua/bucket_fast.lua + lua/window.lua + lua/bucket.lua +
-// lua/decide.lua. The header of prelude.lua documents KEYS, ARGV and the reply. Two
-// programs are made of that one source:
+// lua/<algorithm>.lua + lua/decide.lua, which defines run, the entry point; for every
+// algorithm but sliding_window, the fast block (below) comes before lua/<algorithm>.lua;
+// token_bucket and gcra, which share the token bucket arithmetic of lua/bucket.lua, have
+// lua/<algorithm>.lua (their parse and serialize) before the block and lua/bucket.lua
+// after it. The header of prelude.lua documents KEYS, ARGV and the
+// reply. Two programs are made of that one source:
 //
 //   - a script per algorithm, the code then `return run()`, for EVALSHA and EVAL;
 //   - one Redis Function library (Redis ≥ 7) with a function per algorithm, for FCALL,
 //     which defines the code once and runs it on every call (functions.go says when a
 //     Store uses which).
 //
-// bucket_fast.lua is a block that decides the common calls on their own (one request or a
-// batch, each request's policy of one window and no penalty): in a script, code of the
-// chunk, which answers before the script defines the closures only run needs; in the
-// library, the body of a function, fast, that each call tries before run.
+// The fast block, lua/fast.lua with the algorithm's step (lua/bucket_step.lua for both
+// bucket algorithms, lua/<algorithm>_step.lua) in place of its marker line, decides the
+// common calls on their own (one request or a batch, each request's policy of one window
+// and no penalty): in a script, code of the chunk, which answers before the script defines
+// the closures only run needs; in the library, the body of a function, fast, that each
+// call tries before run.
 //
 //go:embed lua/*.lua
 var luaFiles embed.FS
@@ -57,7 +60,7 @@ func decisionCode(code map[rate.Algorithm]algorithm) ([]*script, functionLibrary
 
 // algorithm is one algorithm's Lua code: head and tail define run, and between them fast,
 // when not empty, is a block that decides the calls it can and breaks out of itself for
-// the others (lua/bucket_fast.lua).
+// the others (lua/fast.lua).
 type algorithm struct{ head, fast, tail string }
 
 // script returns the code as a script: the block is the chunk's own code, and run is what
@@ -82,11 +85,26 @@ func algorithmCode(alg rate.Algorithm) algorithm {
 		}
 		return string(b) + "\n"
 	}
-	if alg == rate.TokenBucket || alg == rate.GCRA {
+	// fast is the block with step's code in place of its marker line, indented as the
+	// loop's body.
+	fast := func(step string) string {
+		body := strings.TrimRight(read(step+"_step"), "\n")
+		body = "    " + strings.ReplaceAll(body, "\n", "\n    ")
+		body = strings.ReplaceAll(body, "    \n", "\n") // no trailing blanks on empty lines
+		return strings.Replace(read("fast"), "    --STEP--\n", body+"\n", 1)
+	}
+	switch alg {
+	case rate.TokenBucket, rate.GCRA:
 		return algorithm{
-			head: read("prelude") + read(alg.String()),
-			fast: read("bucket_fast"),
-			tail: read("window") + read("bucket") + read("decide"),
+			head: read("prelude") + read("window") + read(alg.String()),
+			fast: fast("bucket"),
+			tail: read("bucket") + read("decide"),
+		}
+	case rate.FixedWindow, rate.SlidingWindowCounter:
+		return algorithm{
+			head: read("prelude") + read("window"),
+			fast: fast(alg.String()),
+			tail: read(alg.String()) + read("decide"),
 		}
 	}
 	return algorithm{head: read("prelude") + read("window") + read(alg.String()), tail: read("decide")}

@@ -1,8 +1,10 @@
 -- ratewarden: one decision in one round trip. Each algorithm's code is prelude.lua, then
--- window.lua and <algorithm>.lua, then decide.lua, which defines run, the entry point; for
--- token_bucket and gcra, prelude.lua, <algorithm>.lua, bucket_fast.lua (a block that decides
--- the common calls on its own), window.lua, bucket.lua, decide.lua. Two programs are made of
--- that code (scripts.go): a script, which ends with `return run()` and defines everything
+-- window.lua and <algorithm>.lua, then decide.lua, which defines run, the entry point. Every
+-- algorithm but sliding_window has, after window.lua, the fast block (fast.lua with the
+-- algorithm's step: a block that decides the common calls on its own); token_bucket and
+-- gcra put <algorithm>.lua (their parse and serialize) before the block and bucket.lua
+-- after it (scripts.go lists the order). Two programs are made of that code
+-- (scripts.go): a script, which ends with `return run()` and defines everything
 -- again on every EVALSHA (but what follows the block, when the block answers); and a
 -- function of a Redis Function library, which defines everything once, on its first call
 -- after the library is loaded, and calls run on every FCALL (fast, the block, first). The arithmetic mirrors

@@ -1,6 +1,5 @@
--- Helpers of every algorithm's load and finish (after prelude.lua and, for token_bucket and
--- gcra, after bucket_fast.lua, which does without them: a script defines them on every
--- call, which costs Redis).
+-- Helpers of every algorithm's load and finish, and of the fast block's steps (fast.lua),
+-- which comes after them.
 
 -- debit is core's debit: used + c capped at capacity, never below used, and whether the cap
 -- left part of c uncounted. A consume counts up to capacity = 2 × limit units (core's

@@ -1,0 +1,88 @@
+-- The common calls of fixed_window, sliding_window_counter, token_bucket and gcra, decided
+-- without the machinery of run: a call (one request, or a batch of them) whose every
+-- request's policy has one window and no penalty. A script runs all its code on every
+-- EVALSHA: each closure it defines, and each local a closure captures, is made again on
+-- every call, and that costs Redis more than one decision does; and the driver, per
+-- request, makes a table per window, calls decide under pcall and looks its policy's
+-- arguments up again. So this block comes after the few helpers it calls (prelude.lua,
+-- window.lua's debit and ttl, a bucket algorithm's parse and serialize) and before the
+-- code only the other calls need (the algorithm's load and finish, decide.lua), and
+-- answers without defining it. For each request it runs the algorithm's step
+-- (lua/<step>_step.lua, put where the marker line below is): its load, then finish, for
+-- one window, step for step (keep them in step), and it answers as run would, request
+-- after request; a call with any other request (several windows, a penalty) breaks out,
+-- to run, before deciding anything.
+--
+-- A step decides the request on key, its policy's only window (limit, period), at now
+-- with cost and op, and sets: ok and retry (load's verdict and wait), short (a consume
+-- the cap cut short), remaining and reset (finish's answer), and state and px, the state
+-- to write and its PX, when it counted units (nil otherwise). It reads and writes nothing
+-- else of the block's, and never breaks.
+--
+-- scripts.go places the block twice: in a script, as code of the script's own chunk, where
+-- break goes on to the rest of the script, and which defines no closure; in the Redis
+-- Function library, as the body of a function, fast, that each call tries before run.
+repeat
+  local last = 4 * tonumber(ARGV[1]) -- the last request's arguments end at ARGV[last + 1]
+  -- Every request's policy has one window and no penalty? Each policy is checked once (a
+  -- batch's requests point at the same string while they share a policy).
+  local p, simple = nil, true
+  for a = 2, last, 4 do
+    if ARGV[a] ~= p then
+      p = ARGV[a]
+      local i = tonumber(p)
+      if ARGV[i + 1] ~= '1' or ARGV[i + 4] ~= '0' then
+        simple = false
+        break
+      end
+    end
+  end
+  if not simple then
+    break
+  end
+  local out, o, k = {}, 0, 0 -- the reply, its values, the request's key
+  local server_us -- the server's TIME, read once, when a request asks for it
+  local limit, period
+  p = nil
+  for a = 2, last, 4 do
+    if ARGV[a] ~= p then -- the policy's limit and period
+      p = ARGV[a]
+      local i = tonumber(p)
+      limit, period = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+    end
+    local at = ARGV[a + 1]
+    if at ~= '' then
+      now, slack = tonumber(at), 3600000
+    else
+      if not server_us then
+        local tm = rcall('TIME')
+        server_us = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
+      end
+      now, slack = server_us, 0
+    end
+    cost, op = tonumber(ARGV[a + 2]), ARGV[a + 3]
+    k = k + 1
+    local key = KEYS[k] -- the request's only key
+
+    local ok, retry, short, remaining, reset, state, px
+    --STEP--
+    -- A Redis error writing the state (out of memory under noeviction, say) fails the
+    -- request alone, as run's pcall does.
+    local failed = false
+    if state then
+      local r = rpcall('SET', key, state, 'PX', px)
+      if r.err then
+        redis.log(redis.LOG_WARNING, 'ratewarden: a decision on ' .. key .. ' failed: ' .. tostring(r.err))
+        failed = true
+      end
+    end
+    if failed then
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7] = -1, 0, 0, 0, 0, 0, 0
+    else
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7] =
+        ((ok or op == '2') and not short) and 1 or 0, 0, 0, ok and 1 or 0, remaining, reset, retry
+    end
+    o = o + 7
+  end
+  return out
+until true
