@@ -259,17 +259,22 @@ func (rp *report) redisTargets() []target {
 	}
 	var ratios []string
 	met = true
+	slowest, worst := ours+"-token-bucket", 0.0 // the algorithm furthest from the target: its profile and numbers
 	for _, lib := range rp.redisLibs() {
 		if !strings.HasPrefix(lib, ours) {
 			continue
 		}
 		if s, ok := r.get(redisBench+"/lib="+lib+"/callers=64", "decisions/s"); ok {
-			ratios = append(ratios, fmt.Sprintf("%s %.2f×", lib, s.med/peer.med))
-			met = met && s.med/peer.med >= 3
+			ratio := s.med / peer.med
+			ratios = append(ratios, fmt.Sprintf("%s %.2f×", lib, ratio))
+			met = met && ratio >= 3
+			if worst == 0 || ratio < worst {
+				slowest, worst = lib, ratio
+			}
 		}
 	}
 	return append(ts, target{What: "Redis decisions/s with 64 callers ≥ 3× redis_rate's", Result: strings.Join(ratios, ", "),
-		Met: met, Profile: "^" + redisBench + "$/^lib=ratewarden-token-bucket$/^callers=64$", Why: rp.redis64Why(peer.med)})
+		Met: met, Profile: "^" + redisBench + "$/^lib=" + slowest + "$/^callers=64$", Why: rp.redis64Why(peer.med, slowest)})
 }
 
 // redisSerialWhy compares the CPU one serial decision costs ratewarden's token bucket and
@@ -305,9 +310,9 @@ func (rp *report) redisSerialWhy() string {
 }
 
 // redis64Why says what 3× redis_rate's decisions/s with 64 callers asks of the machine's
-// CPUs, from the run's CPU per decision.
-func (rp *report) redis64Why(peer float64) string {
-	lib := ours + "-token-bucket"
+// CPUs, from the CPU per decision of lib (ratewarden's algorithm furthest from it) in the
+// run.
+func (rp *report) redis64Why(peer float64, lib string) string {
 	cc, ok1 := rp.run.get(redisBench+"/lib="+lib+"/callers=64", "client-cpu-µs/op")
 	rc, ok2 := rp.run.get(redisBench+"/lib="+lib+"/callers=64", "redis-cpu-µs/op")
 	if !ok1 || !ok2 || peer == 0 || rc.med == 0 {
@@ -316,10 +321,10 @@ func (rp *report) redis64Why(peer float64) string {
 	want := 3 * peer
 	cores := float64(rp.run.procs)
 	return fmt.Sprintf("3× redis_rate's %.0f decisions/s is %.0f/s. On %.0f cores shared by the client and redis-server that leaves "+
-		"%.1f µs of CPU per decision; ratewarden's token bucket used %.1f µs in the client and %.1f µs in redis-server "+
+		"%.1f µs of CPU per decision; %s used %.1f µs in the client and %.1f µs in redis-server "+
 		"(%.1f µs), and redis-server, single-threaded, caps it at %.0f decisions/s by itself. Batching already spreads a "+
 		"call's fixed cost over ~20 decisions (script calls per decision in the table above); what is left is the script's "+
-		"work per decision.", peer, want, cores, cores*1e6/want, cc.med, rc.med, cc.med+rc.med, 1e6/rc.med)
+		"work per decision (for sliding_window, six to eight sorted-set commands).", peer, want, cores, cores*1e6/want, lib, cc.med, rc.med, cc.med+rc.med, 1e6/rc.med)
 }
 
 // redisLibs lists the libraries BenchmarkRedis ran, sorted.
