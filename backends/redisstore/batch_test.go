@@ -48,17 +48,11 @@ func TestBatchDecidesLikeSeparateCalls(t *testing.T) {
 				t.Run(alg.String()+"/"+name+"/functions="+strconv.FormatBool(functions), func(t *testing.T) {
 					t.Parallel()
 					srv := redistest.StartServer(t)
-					cfg, command := redisConfig(config.RedisStandalone, false, srv.Addr()), "fcall"
 					// One instant for every decision: nothing refills while they wait.
-					var store *redisstore.Store
+					store := storeOn(t, redisConfig(config.RedisStandalone, false, srv.Addr()), functions, redisstore.WithRequestTime())
+					command := "evalsha"
 					if functions {
-						store = newStore(t, cfg, redisstore.WithRequestTime())
-					} else {
-						var err error
-						store, err = redisstore.New(cfg, redisstore.WithRequestTime())
-						require.NoError(t, err)
-						t.Cleanup(func() { _ = store.Close() })
-						command = "evalsha"
+						command = "fcall"
 					}
 					batchDecidesLikeSeparateCalls(t, srv, store, command, clients)
 				})
@@ -412,20 +406,14 @@ func TestFailingSingleWindowDecision(t *testing.T) {
 		for _, functions := range []bool{false, true} {
 			t.Run(alg.String()+"/functions="+strconv.FormatBool(functions), func(t *testing.T) {
 				t.Parallel()
-				var opts []redisstore.Option
-				if functions {
-					opts = append(opts, redisstore.WithFunctions())
-				}
-				store, err := redisstore.New(redisConfig(config.RedisStandalone, false, srv.Addr()), opts...)
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = store.Close() })
+				store := storeOn(t, redisConfig(config.RedisStandalone, false, srv.Addr()), functions)
 				p := policy(t, alg, nil, 100, time.Minute)
 				prefix := alg.String() + "-" + strconv.FormatBool(functions) + "-"
 				key := "ratelimit:{" + prefix + "bad}:60"
 				require.NoError(t, srv.Client().Set(ctx, key, state, 0).Err())
 
 				var res rate.Result
-				err = store.Take(ctx, &rate.Request{Key: prefix + "bad", Policy: p, Cost: 1}, &res)
+				err := store.Take(ctx, &rate.Request{Key: prefix + "bad", Policy: p, Cost: 1}, &res)
 				var rerr *redisstore.Error
 				require.ErrorAs(t, err, &rerr)
 				assert.Equal(t, rate.KindScript, rerr.Kind)

@@ -241,13 +241,7 @@ func orderedBatchesDecideLikeMemory(t *testing.T, rng *rand.Rand, alg rate.Algor
 	srv := redistest.StartServer(t)
 	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	cfg.Redis.Timeout = time.Minute // the frozen server must not time the calls out
-	opts := []redisstore.Option{redisstore.WithRequestTime()}
-	if functions {
-		opts = append(opts, redisstore.WithFunctions())
-	}
-	store, err := redisstore.New(cfg, opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = store.Close() })
+	store := storeOn(t, cfg, functions, redisstore.WithRequestTime())
 	mem := memorystore.New(config.MemoryConfig{})
 	t.Cleanup(func() { _ = mem.Close() })
 

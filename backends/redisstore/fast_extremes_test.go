@@ -49,16 +49,7 @@ func TestFastBlockExtremesLikeMemory(t *testing.T) {
 					mem := memorystore.New(config.MemoryConfig{})
 					ref := memorystore.New(config.MemoryConfig{})
 					t.Cleanup(func() { _, _ = mem.Close(), ref.Close() })
-					opts := []redisstore.Option{redisstore.WithRequestTime()}
-					var red *redisstore.Store
-					if fn {
-						red = newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()), opts...)
-					} else {
-						s, err := redisstore.New(redisConfig(config.RedisStandalone, false, srv.Addr()), opts...)
-						require.NoError(t, err)
-						t.Cleanup(func() { _ = s.Close() })
-						red = s
-					}
+					red := storeOn(t, redisConfig(config.RedisStandalone, false, srv.Addr()), fn, redisstore.WithRequestTime())
 					s := stores{mem, red, ref}
 					keys := []string{fmt.Sprintf("x:%s#%d:a", t.Name(), rng.Uint64()), fmt.Sprintf("x:%s#%d:b", t.Name(), rng.Uint64())}
 					now := storetest.Base.Add(time.Duration(rng.Int64N(int64(time.Hour))))

@@ -73,6 +73,20 @@ func newStore(t testing.TB, cfg config.Config, opts ...redisstore.Option) *redis
 	return s
 }
 
+// storeOn builds a Store for cfg that calls the Redis Functions (functions true, as
+// newStore) or the scripts (EVALSHA, the default), with opts; it is closed when the test
+// ends.
+func storeOn(t testing.TB, cfg config.Config, functions bool, opts ...redisstore.Option) *redisstore.Store {
+	t.Helper()
+	if functions {
+		return newStore(t, cfg, opts...)
+	}
+	s, err := redisstore.New(cfg, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 // hookedStore builds a Store with NewWithClient (WithFunctions, then opts) on a client for
 // cfg.Redis that sends its commands through hook; the client is closed when the test ends.
 func hookedStore(t testing.TB, cfg config.Config, hook redis.Hook, opts ...redisstore.Option) *redisstore.Store {
