@@ -192,9 +192,9 @@ func (d *Decision) Now() time.Time {
 }
 
 // Policy is the policy whose windows applied: the rule's own, or its tier's; nil unless
-// the store answered (nil for FailedOpen and Unavailable). It is the Limiter's own, shared by every decision of the rule and
-// tier until a reload: read it, never change it (a [rate.Policy] is immutable once built,
-// and a change would apply to every client).
+// the store answered (nil for FailedOpen and Unavailable). It is the Limiter's own, shared
+// by every decision of the rule and tier until a reload: read it, never change it (a
+// [rate.Policy] is immutable once built, and a change would apply to every client).
 func (d *Decision) Policy() *rate.Policy {
 	if d == nil || d.limits == nil || d.Outcome == FailedOpen || d.Outcome == Unavailable {
 		return nil
@@ -260,10 +260,11 @@ const maxIDBytes = 128
 // or its digest "sha256:<hex>" when ID is longer than 128 bytes, contains "{" or "}", or
 // starts with "sha256:" (see [Decision.ClientID]). It allocates only for a digest.
 func (d *Decision) CountedID() string {
-	if id := d.ID(); !keptAsIs(id) {
+	id := d.ID()
+	if !keptAsIs(id) {
 		return string(appendID(nil, id))
 	}
-	return d.ID()
+	return id
 }
 
 // keptAsIs reports whether an id is counted as it is, not as its digest.

@@ -305,7 +305,7 @@ func (l *Limiter) decide(ctx context.Context, in Input, d *Decision, buf []byte)
 		d.scope, ls = scopeGlobal, &rl.own
 	}
 	d.limits = ls
-	d.key = d.buildKey(buf, s.resolver, rl.counter)
+	d.key = d.buildKey(buf, rl.counter)
 	op := rate.OpTake
 	if len(rl.CountStatuses) > 0 && !in.fromHandler { // counted after the handler, by Decision.Complete
 		op, d.counting = rate.OpCheck, true
@@ -367,11 +367,11 @@ func (l *Limiter) observe(d *Decision) {
 
 // buildKey appends "<scope>:<id>:<counter>" to buf, which is written no more, and returns
 // it as a string without copying. Stores copy it if they keep it (see [rate.Request.Key]).
-func (d *Decision) buildKey(buf []byte, res *clientip.Resolver, counter string) string {
+func (d *Decision) buildKey(buf []byte, counter string) string {
 	buf = append(buf, scopeNames[d.scope]...)
 	buf = append(buf, ':')
 	if d.scope == scopeIP {
-		buf = clientip.AppendKey(buf, res.Key(d.ClientIP))
+		buf = clientip.AppendKey(buf, d.IPKey())
 	} else {
 		buf = appendID(buf, d.ID())
 	}

@@ -199,7 +199,7 @@ func (c *statusClient) keyFor(r namedRule) string {
 	} else if c.digest {
 		return k.Scope() + ":" + k.ID() + ":" + r.counter
 	}
-	return k.buildKey(nil, k.snapshot.resolver, r.counter) // a new array: keys of one client under several rules do not share one
+	return k.buildKey(nil, r.counter) // a new array: keys of one client under several rules do not share one
 }
 
 // target parses client and selects the rules named by rule ("" for every rule) that
