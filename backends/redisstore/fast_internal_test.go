@@ -79,7 +79,6 @@ func fdSides(alg rate.Algorithm, libFast, libDrv string) (fastScript, drvScript,
 // see one server clock.
 func fdFreeze(src string) string {
 	// and, as a frozen clock lets no state expire in real time, an hour of slack
-	src = strings.ReplaceAll(src, "now, slack = server_us, 0", "now, slack = server_us, 3600000")
 	src = strings.ReplaceAll(src, "now, slack = server_now, 0", "now, slack = server_now, 3600000")
 	return strings.ReplaceAll(src, "rcall('TIME')", "{'1700000000', '0'}")
 }

@@ -171,17 +171,7 @@ local function run()
   nout, ko = 0, 0
   for a = 2, 4 * tonumber(ARGV[1]), 4 do
     pol = tonumber(ARGV[a])
-    local t = ARGV[a + 1]
-    if t ~= '' then
-      now, slack = tonumber(t), 3600000
-    else
-      if not server_now then
-        local tm = rcall('TIME')
-        server_now = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
-      end
-      now, slack = server_now, 0
-    end
-    cost, op = tonumber(ARGV[a + 2]), ARGV[a + 3]
+    begin_request(a)
     local start = nout
     local ok, err = pcall(decide, out)
     local nwin = tonumber(ARGV[pol + 1])

@@ -4,7 +4,7 @@
 -- EVALSHA: each closure it defines, and each local a closure captures, is made again on
 -- every call, and that costs Redis more than one decision does; and the driver, per
 -- request, makes a table per window, calls decide under pcall and looks its policy's
--- arguments up again. So this block comes after the few helpers it calls (prelude.lua,
+-- arguments up again. So this block comes after the few helpers it calls (prelude.lua's,
 -- window.lua's debit and ttl, a bucket algorithm's parse and serialize) and before the
 -- code only the other calls need (the algorithm's load and finish, decide.lua), and
 -- answers without defining it. For each request it runs the algorithm's step
@@ -41,7 +41,7 @@ repeat
     break
   end
   local out, o, k = {}, 0, 0 -- the reply, its values, the request's key
-  local server_us -- the server's TIME, read once, when a request asks for it
+  server_now = nil -- a function's, from its previous call
   local limit, period
   p = nil
   for a = 2, last, 4 do
@@ -50,17 +50,7 @@ repeat
       local i = tonumber(p)
       limit, period = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
     end
-    local at = ARGV[a + 1]
-    if at ~= '' then
-      now, slack = tonumber(at), 3600000
-    else
-      if not server_us then
-        local tm = rcall('TIME')
-        server_us = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
-      end
-      now, slack = server_us, 0
-    end
-    cost, op = tonumber(ARGV[a + 2]), ARGV[a + 3]
+    begin_request(a)
     k = k + 1
     local key = KEYS[k] -- the request's only key
 

@@ -96,3 +96,20 @@ local ko, pol, pen, now, cost, op
 -- give them an hour of slack so that no state a test still uses expires under it.
 local slack
 local server_now -- the server's TIME in µs, read once per call, when a request asks for it
+
+-- begin_request sets now, slack, cost and op from the arguments R of the request at
+-- ARGV[a]: its instant, or the server's TIME, read once per call (the caller resets
+-- server_now at the call's start).
+local function begin_request(a)
+  local t = ARGV[a + 1]
+  if t ~= '' then
+    now, slack = tonumber(t), 3600000
+  else
+    if not server_now then
+      local tm = rcall('TIME')
+      server_now = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
+    end
+    now, slack = server_now, 0
+  end
+  cost, op = tonumber(ARGV[a + 2]), ARGV[a + 3]
+end
