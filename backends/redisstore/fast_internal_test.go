@@ -159,15 +159,17 @@ func fdRandomState(rng *rand.Rand, now int64, pol fdPolicy) string {
 
 // TestFastBlockDecidesLikeDriver: the fast block (lua/fast.lua and each algorithm's step)
 // answers every call it takes exactly as the general driver does, and leaves every key as
-// the driver would (value, type, TTL within 100 ms): each algorithm's code with and
-// without the block, as scripts (EVAL) and as a function library (FCALL), on random
-// calls of one to four one-window requests under three policies (limits of 1–5, 1–100 or
-// validation's cap), every op and cost, time stepping back and forth, states another
-// algorithm or program left (counts at and past the caps, times in the future or at
-// 2^53, a hash, garbage), the server's TIME (frozen, the same for both sides), and Redis
-// out of memory (maxmemory 1) before one call in eight. Written by the attack review of
-// the block's generalisation, which found no difference; an off-by-one in a step fails it
-// at the first seed.
+// the driver would: value, type, and TTL within 500 ms (the two sides run one after the
+// other: a stall between a SET and its PTTL read on a loaded machine must not fail it,
+// while a TTL off by a window, 1 s or more here, still does). Each algorithm's code runs
+// with and without the block, as scripts (EVAL) and as a function library (FCALL), on
+// random calls of one to four one-window requests under three policies (limits of 1–5,
+// 1–100 or validation's cap): every op and cost, time stepping back and forth, states
+// another algorithm or program left (counts at and past the caps, times in the future or
+// at 2^53, a hash, garbage), the server's TIME (frozen, the same for both sides), and
+// Redis out of memory (maxmemory 1) before one call in eight. Written by the attack
+// review of the block's generalisation, which found no difference; an off-by-one in a
+// step fails it at the first seed.
 func TestFastBlockDecidesLikeDriver(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
@@ -271,7 +273,7 @@ func TestFastBlockDecidesLikeDriver(t *testing.T) {
 					}
 					ttlDiff := false
 					for k := range ttls[0] {
-						if d := ttls[0][k] - ttls[1][k]; d > 100 || d < -100 {
+						if d := ttls[0][k] - ttls[1][k]; d > 500 || d < -500 {
 							ttlDiff = true
 						}
 					}
