@@ -126,25 +126,24 @@ func (d *Decision) deniedBody() *deniedBody {
 		LimitsExceeded:   []exceededLimit{},
 		DocumentationURL: d.settings().documentationURL,
 	}
-	for i, pw := range d.windows() {
-		if d.denial == nil { // admitted by the store, its Outcome set to Denied since
-			break
+	if res := d.denial; res != nil { // nil for an admission whose Outcome was set to Denied since
+		for i, pw := range d.windows() {
+			wr := res.Windows[i]
+			if wr.Allowed {
+				continue
+			}
+			b.LimitsExceeded = append(b.LimitsExceeded, exceededLimit{
+				Policy:     pw.Name,
+				Limit:      pw.Limit,
+				Window:     pw.Seconds(),
+				Remaining:  wr.Remaining,
+				Reset:      unixCeilAfter(d.now, wr.ResetAfter),
+				RetryAfter: RetryAfterSeconds(wr.RetryAfter),
+			})
 		}
-		wr := d.denial.Windows[i]
-		if wr.Allowed {
-			continue
+		if res.Cooldown > 0 {
+			b.Penalty = &penaltyInfo{Cooldown: RetryAfterSeconds(res.Cooldown), Violations: res.Violations}
 		}
-		b.LimitsExceeded = append(b.LimitsExceeded, exceededLimit{
-			Policy:     pw.Name,
-			Limit:      pw.Limit,
-			Window:     pw.Seconds(),
-			Remaining:  wr.Remaining,
-			Reset:      unixCeilAfter(d.now, wr.ResetAfter),
-			RetryAfter: RetryAfterSeconds(wr.RetryAfter),
-		})
-	}
-	if d.denial != nil && d.denial.Cooldown > 0 {
-		b.Penalty = &penaltyInfo{Cooldown: RetryAfterSeconds(d.denial.Cooldown), Violations: d.denial.Violations}
 	}
 	if d.settings().problemFormat {
 		b.problem = d.problem(http.StatusTooManyRequests, b.Message)
