@@ -344,7 +344,7 @@ const documentedACL = "ratewarden on >secret ~ratelimit:* resetchannels -@all +@
 
 // TestDocumentedACL: a store whose user has exactly the ACL docs/redis.md gives decides
 // every algorithm, with several windows and a penalty, for every op, replaces a sliding
-// window's stale admissions and another algorithm's state, and resets, by Redis Functions:
+// window's stale admissions, an older layout's and another algorithm's state, and resets, by Redis Functions:
 // every data command the ACL allows ran, nothing was denied, and nothing made the store
 // fall back to scripts.
 func TestDocumentedACL(t *testing.T) {
@@ -385,6 +385,9 @@ func TestDocumentedACL(t *testing.T) {
 	require.NoError(t, admin.ZAdd(ctx, "ratelimit:{ip:192.0.2.76:old}:60", redis.Z{Score: 1, Member: "1:1:1"},
 		redis.Z{Score: float64(recent), Member: fmt.Sprintf("%d:1:1", recent)}, redis.Z{Score: -2, Member: "#"}).Err())
 	assert.Equal(t, int64(3), take("ip:192.0.2.76:old", sw, rate.OpTake).Windows[0].Remaining)
+	// An older layout: one member per unit, no total (read with ZSCORE and ZCARD).
+	require.NoError(t, admin.ZAdd(ctx, "ratelimit:{ip:192.0.2.76:older}:60", redis.Z{Score: float64(recent), Member: fmt.Sprintf("%d:1", recent)}).Err())
+	assert.Equal(t, int64(3), take("ip:192.0.2.76:older", sw, rate.OpTake).Windows[0].Remaining)
 	require.NoError(t, admin.Set(ctx, "ratelimit:{ip:192.0.2.76:other}:60", "fixed_window 1 1", 0).Err())
 	assert.Equal(t, int64(4), take("ip:192.0.2.76:other", sw, rate.OpTake).Windows[0].Remaining)
 

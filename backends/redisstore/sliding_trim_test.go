@@ -2,10 +2,14 @@ package redisstore_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ratewarden/ratewarden/backends/redisstore"
@@ -88,4 +92,55 @@ func TestDeniedDecisionsRemoveTheAdmissionsThatLeft(t *testing.T) {
 	require.True(t, decide(rate.OpCheck, hour.Add(time.Hour+76*time.Second)).Allowed)
 	require.Zero(t, c.Exists(ctx, hourKey).Val())
 	require.Equal(t, int64(members-77*perSecond+1+1), c.ZCard(ctx, twoHoursKey).Val())
+}
+
+// TestSlidingWindowStatesOfOtherWriters: one ZADD adds an admission's member and sets the
+// total "#", and tells from its answer whether the member was new. A decision on a state
+// another writer left — an older version's names (j was the set's size, so "t:3:1" may
+// be taken), a set holding only its total, an older layout without a total — adds
+// exactly one member for its admission and sets the total to the units held.
+func TestSlidingWindowStatesOfOtherWriters(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
+	cfg.KeyPrefix = "ow"
+	s := newStore(t, cfg, redisstore.WithRequestTime())
+	p := policy(t, rate.SlidingWindow, nil, 10, time.Minute)
+	ctx, c := context.Background(), srv.Client()
+	now := time.Unix(1_764_158_400, 0)
+	us := now.UnixMicro()
+	name := func(j, units int) string { return fmt.Sprintf("%d:%d:%d", us, j, units) }
+	for _, tc := range []struct {
+		name    string
+		state   []redis.Z
+		members []string // after one admission, "#" aside
+		total   float64  // "#"'s score after it
+	}{
+		{"older names at the same instant", []redis.Z{{Score: -2, Member: "#"}, {Score: float64(us), Member: name(1, 1)}, {Score: float64(us), Member: name(3, 1)}},
+			[]string{name(1, 1), name(3, 1), name(4, 1)}, -3},
+		{"a total alone", []redis.Z{{Score: -1, Member: "#"}}, []string{name(1, 1)}, -1},
+		{"an older layout", []redis.Z{{Score: float64(us), Member: fmt.Sprintf("%d:1", us)}},
+			[]string{fmt.Sprintf("%d:1", us), name(2, 1)}, -2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "ip:192.0.2.80:" + strings.ReplaceAll(tc.name, " ", "-")
+			redisKey := "ow:{" + key + "}:60"
+			require.NoError(t, c.ZAdd(ctx, redisKey, tc.state...).Err())
+			var res rate.Result
+			require.NoError(t, s.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Now: now}, &res))
+			require.True(t, res.Allowed)
+			members, err := c.ZRangeWithScores(ctx, redisKey, 0, -1).Result()
+			require.NoError(t, err)
+			var got []string
+			for _, m := range members {
+				if m.Member == "#" {
+					assert.Equal(t, tc.total, m.Score, "the total")
+					continue
+				}
+				got = append(got, m.Member.(string))
+			}
+			assert.ElementsMatch(t, tc.members, got)
+			assert.Equal(t, int64(10)+int64(tc.total), res.Windows[0].Remaining)
+		})
+	}
 }

@@ -35,29 +35,47 @@ end
 -- writes nothing and only counts them (gone), removed with the total adjusted — admitted
 -- or denied, as core's drop: each admission is read once after it leaves, so a client
 -- denied for long (by another window, a cooldown) costs no walk over its past.
+--
+-- Two reads find the state: the newest member, then one range by score up to the window's
+-- start, which holds the total "#" (its score, minus the units held, is below every
+-- admission's) and the admissions that left, at or after time 0. w.marked is whether "#" is
+-- in the set, for finish.
 local function load(key, limit, period)
   local w = {key = key, limit = limit, period = period, n = 0, gone = 0, t = now, ok = true, retry = 0}
   local newest = rpcall('ZRANGE', key, -1, -1, 'WITHSCORES')
   local first = 1
   if newest.err then
     w.other = true -- another algorithm's state: decided fresh, replaced when consuming
-  elseif newest[2] and newest[1] ~= '#' then
+  elseif newest[1] == '#' then -- a total and no admission after it: decided fresh
+    w.marked = true
+  elseif newest[2] then
     w.t, w.newest = max(now, tonumber(newest[2])), tonumber(newest[2])
-    local total = tonumber(rcall('ZSCORE', key, '#') or '')
+    local total
+    local old = rcall('ZRANGEBYSCORE', key, '-inf', max(w.t - period, -1), 'WITHSCORES')
+    for i = 1, #old, 2 do
+      local score = tonumber(old[i + 1])
+      if old[i] == '#' then
+        total = score
+      elseif score >= 0 then
+        w.gone = w.gone + units_of(old[i])
+      end
+    end
+    if not total then -- a total of another program (not below every admission's time)?
+      total = tonumber(rcall('ZSCORE', key, '#') or '')
+    end
+    w.marked = total ~= nil
     if not total then -- an older layout: one member per unit, no total
       total, first = -rcall('ZCARD', key), 0
-    end
-    for _, m in ipairs(rcall('ZRANGEBYSCORE', key, 0, w.t - period)) do
-      w.gone = w.gone + units_of(m)
     end
     w.n = -total - w.gone
     if w.gone > 0 and op ~= '3' then
       if w.n > 0 then
         rcall('ZREMRANGEBYSCORE', key, 0, w.t - period)
         rcall('ZADD', key, -w.n, '#') -- also adds the total to an older layout
-        first = 1
+        first, w.marked = 1, true
       else -- nothing left in the window: the state is a fresh window's
         rcall('DEL', key)
+        w.marked = false
       end
       w.gone = 0
     end
@@ -86,15 +104,21 @@ local function finish(w, consume)
   if n > w.n then
     if w.other then
       rcall('DEL', w.key)
+      w.marked = false
     end
-    -- Name "<t>:<j>:<units>" with j past the members held: the members of time t are all
-    -- still in the window, so the name is new; should it exist, the next one is tried.
-    local j = rcall('ZCARD', w.key)
+    -- Name "<t>:<j>:<units>" with j past the units held: while t stays the newest time, the
+    -- units only grow (the admissions of time t never leave the window before a later one
+    -- comes), so the name is new; should it exist (a name an older version chose), the
+    -- next one is tried. One ZADD adds it and sets the total, also adding the total to an
+    -- older layout: it answers how many of the two were new, and "#" is new unless marked.
+    local j = w.n
     repeat
       j = j + 1
-    until rcall('ZADD', w.key, 'NX', w.t, format('%d:%d:%d', w.t, j, n - w.n)) == 1
+      local added = rcall('ZADD', w.key, w.t, format('%d:%d:%d', w.t, j, n - w.n), -n, '#')
+      local fresh = added - (w.marked and 0 or 1) -- is the admission's member new?
+      w.marked = true
+    until fresh == 1
     w.n = n
-    rcall('ZADD', w.key, -w.n, '#') -- also adds the total to an older layout
     rcall('PEXPIRE', w.key, ttl(w.t + w.period))
     return max(0, w.limit - w.n), w.period, short
   end
