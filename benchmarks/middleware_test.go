@@ -52,8 +52,10 @@ type mwVariant struct {
 
 // BenchmarkMiddleware serves GET /api/v1/users/42 through gin, echo and chi, bare and
 // behind ratewarden's adapter, ulule/limiter's middleware and tollbooth's (and, on chi,
-// go-chi/httprate's), all on their memory stores (SPEC section 9, middleware overhead). Every variant serves through the
-// same reused ResponseWriter, whose header map is cleared between requests.
+// go-chi/httprate's), all on their memory stores (SPEC section 9, middleware overhead),
+// and behind the floor (floor_test.go), which measures what the contract costs before
+// ratewarden's own work. Every variant serves through the same reused ResponseWriter,
+// whose header map is cleared between requests.
 func BenchmarkMiddleware(b *testing.B) {
 	gin.SetMode(gin.ReleaseMode)
 	routers := []struct {
@@ -160,6 +162,7 @@ func ginVariants() []mwVariant {
 		{"ratewarden", "X-RateLimit-Limit", func(b *testing.B) http.Handler {
 			return router(ginlimit.Middleware(ratewardenLimiter(b)))
 		}},
+		{"floor", "X-RateLimit-Limit", func(b *testing.B) http.Handler { return router(newFloor(b).gin) }},
 		{"ulule", "X-RateLimit-Limit", func(*testing.B) http.Handler {
 			return router(ululegin.NewMiddleware(ululeLimiter()))
 		}},
@@ -191,6 +194,7 @@ func echoVariants() []mwVariant {
 		{"ratewarden", "X-RateLimit-Limit", func(b *testing.B) http.Handler {
 			return router(echolimit.Middleware(ratewardenLimiter(b)))
 		}},
+		{"floor", "X-RateLimit-Limit", func(b *testing.B) http.Handler { return router(newFloor(b).echo) }},
 		{"ulule", "X-RateLimit-Limit", func(*testing.B) http.Handler {
 			return router(echo.WrapMiddleware(ululestdlib.NewMiddleware(ululeLimiter()).Handler))
 		}},
@@ -217,6 +221,7 @@ func chiVariants() []mwVariant {
 		{"ratewarden", "X-RateLimit-Limit", func(b *testing.B) http.Handler {
 			return router(chilimit.Middleware(ratewardenLimiter(b)))
 		}},
+		{"floor", "X-RateLimit-Limit", func(b *testing.B) http.Handler { return router(newFloor(b).handler) }},
 		{"ulule", "X-RateLimit-Limit", func(*testing.B) http.Handler {
 			return router(ululestdlib.NewMiddleware(ululeLimiter()).Handler)
 		}},

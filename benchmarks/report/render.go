@@ -20,6 +20,9 @@ const (
 	pairedBench   = "BenchmarkRedisPaired"
 	redisPeer     = "redis_rate" // SPEC section 9's Redis reference
 	ours          = "ratewarden"
+	// floorMW is BenchmarkMiddleware's floor variant: not a peer, the contract's cost before
+	// ratewarden's work (benchmarks/floor_test.go), named in the middleware targets' why.
+	floorMW = "floor"
 )
 
 // memPeers and mwPeers are the peers in the order of the report, with why each does less
@@ -164,25 +167,40 @@ func (rp *report) targets() []target {
 			}
 		}
 		t.Result = strings.Join(parts, "; ")
-		t.Why = mwWhy
+		t.Why = rp.mwWhy(rt, ov)
 		ts = append(ts, t)
 	}
 	ts = append(ts, rp.redisTargets()...)
 	return append(ts, rp.loadTargets()...)
 }
 
-// mwWhy says where a request's overhead goes behind ratewarden's middleware.
-const mwWhy = "Behind the middleware a request costs one allocation of 696 bytes (the 704-byte size " +
-	"class): the copy of the request that `WithContext` makes so that a handler's `FromContext` " +
-	"finds the decision (304 bytes), the decision (176), its counter key and header values (200). " +
-	"Every byte is paid: about 1 ns a byte in this benchmark (mallocgc, the background mark " +
-	"worker, and the page faults of memory the scavenger returned: `madvise` below). The rest " +
-	"is the memory decision, the client IP's parse and key, and six header-map inserts. ulule " +
-	"allocates 16 small objects, 296 bytes in all, sets three headers and gives handlers no " +
-	"decision. A middleware that only copies the request and sets six constant headers (416 " +
-	"bytes) cost +280 ns on gin in a run beside ulule's +1.0–1.05 µs and ours +0.89–0.91 µs: " +
-	"0.7× ulule's leaves ~420 ns for the decision, its header values and their bytes, which " +
-	"take ~620 ns."
+// mwWhy says where a request's overhead (ov, in ns) goes behind ratewarden's middleware on
+// router, from the floor's row of the run (benchmarks/floor_test.go) when it has one.
+func (rp *report) mwWhy(router string, ov float64) string {
+	why := "Behind the middleware a request costs one allocation of 696 bytes (the 704-byte size " +
+		"class): the copy of the request that `WithContext` makes so that a handler's `FromContext` " +
+		"finds the decision (304 bytes), the decision (176), its counter key and header values (200). " +
+		"Every byte is paid: about 1 ns a byte in this benchmark (mallocgc, the background mark " +
+		"worker, and the page faults of memory the scavenger returned: `madvise` below). The rest " +
+		"is the memory decision, the client IP's parse and key, and six header-map inserts. ulule " +
+		"allocates small objects, 296 bytes in all on gin, sets three headers and gives handlers no decision."
+	floor, ok := rp.overhead(router, floorMW)
+	if !ok {
+		return why
+	}
+	why += fmt.Sprintf(" The floor (`mw=floor`: the request copy carrying a `core.Decision` and the header "+
+		"values in one allocation, one memory-store decision on a key made in advance, six constant "+
+		"headers; no client IP, rule, key or value formatted) adds +%s on %s in this run", ns(floor), router)
+	if u, ok := rp.overhead(router, "ulule"); ok && u > 0 {
+		why += fmt.Sprintf(", %.2f× ulule's", floor/u)
+		if floor/u > 0.7 {
+			why += ": above 0.7× before any of ratewarden's work, so no middleware that keeps the " +
+				"decision in the request context and sets these headers meets that ratio here"
+		}
+	}
+	return why + fmt.Sprintf(". ratewarden's own work (the client IP, the rule, the key, the header values) "+
+		"is the other +%s.", ns(ov-floor))
+}
 
 // overlapping lists the memory peers whose min – max range in mode overlaps ratewarden's
 // (me), with the ratio of medians.

@@ -36,6 +36,7 @@ BenchmarkMiddleware/router=chi/mw=ratewarden-2          1000  2500 ns/op  1900 B
 BenchmarkMiddleware/router=chi/mw=ulule-2               1000  3000 ns/op  900 B/op  19 allocs/op
 BenchmarkMiddleware/router=chi/mw=tollbooth-2           1000  5000 ns/op  1300 B/op  32 allocs/op
 BenchmarkMiddleware/router=chi/mw=httprate-2            1000  2000 ns/op  1300 B/op  19 allocs/op
+BenchmarkMiddleware/router=chi/mw=floor-2               1000  2450 ns/op  1360 B/op  6 allocs/op
 BenchmarkRedis/lib=ratewarden-token-bucket/callers=1-2   1000  80000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  12500 decisions/s  20 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1200 B/op  20 allocs/op
 BenchmarkRedis/lib=ratewarden-gcra/callers=1-2           1000  90000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  11111 decisions/s  20 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1200 B/op  20 allocs/op
 BenchmarkRedis/lib=redis_rate/callers=1-2                1000  100000 ns/op  1.000 allowed/op  28 client-cpu-µs/op  10000 decisions/s  18 redis-cmd-µs/op  30 redis-cpu-µs/op  1.000 script-calls/op  750 B/op  23 allocs/op
@@ -111,6 +112,8 @@ func TestReport(t *testing.T) {
 		"**sethvargo is faster in parallel** (50 ns against ratewarden's 70 ns)",
 		"**httprate adds no more than ratewarden on chi** (+1000 ns against +1500 ns)",
 		"| chi | ratewarden | 2500 | 6 | +1.50 µs | +1 | — |",
+		// The floor adds 1,450 ns: 0.72× ulule's 2,000, and 50 ns less than ratewarden.
+		"adds +1.45 µs on chi in this run, 0.72× ulule's: above 0.7× before any of ratewarden's work, so no middleware that keeps the decision in the request context and sets these headers meets that ratio here. ratewarden's own work (the client IP, the rule, the key, the header values) is the other +50 ns.",
 		"| memory | limited | 1000 | 9000 (9000) | 1000 | 0 | +26 µs | +140 µs | +714 µs | < 1000 µs: met |",
 		"| redis | limited | 2000 | 2240 (18000) | 0 | 17760 | +94 µs | +4719 µs | +9000 µs | < 2000 µs: **not met** (errors or inexact admissions) |",
 		"| 1500 | 5 | 5 | 0 | 1495 | 0 | closed | 110 ms | 137 ms | true |",
@@ -139,7 +142,7 @@ func TestReport(t *testing.T) {
 	}
 	// ratewarden decided more per second than redis_rate with 1 caller, and ran gcra faster
 	// serially: neither is said to be slower.
-	for _, unwanted := range []string{"**redis_rate is faster with", "**redis_rate is faster serially than ratewarden's gcra"} {
+	for _, unwanted := range []string{"**redis_rate is faster with", "**redis_rate is faster serially than ratewarden's gcra", "| chi | floor |"} {
 		if strings.Contains(string(md), unwanted) {
 			t.Errorf("the report says %q", unwanted)
 		}
