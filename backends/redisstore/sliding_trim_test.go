@@ -144,3 +144,64 @@ func TestSlidingWindowStatesOfOtherWriters(t *testing.T) {
 		})
 	}
 }
+
+// TestSlidingWindowCorruptTotals: a total "#" that no version writes — not below zero, or
+// claiming fewer units than those that left the window — makes the set another program's
+// state, decided fresh and replaced as another algorithm's is: the window admits exactly
+// its limit from there, and the admission's member carries its units readably. (A positive
+// total was counted as units that left and rewritten each time: 12 of 12 admitted under a
+// limit of 3; a total above minus the units that left named the member "<t>:-1:2", whose
+// units read as 1. Found by an attacker review.)
+func TestSlidingWindowCorruptTotals(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
+	cfg.KeyPrefix = "ct"
+	s := newStore(t, cfg, redisstore.WithRequestTime())
+	p := policy(t, rate.SlidingWindow, nil, 3, time.Minute)
+	ctx, c := context.Background(), srv.Client()
+	now := time.Unix(1_764_158_400, 0)
+	at := func(ago time.Duration, units int) redis.Z {
+		us := now.Add(-ago).UnixMicro()
+		return redis.Z{Score: float64(us), Member: fmt.Sprintf("%d:1:%d", us, units)}
+	}
+	for _, tc := range []struct {
+		name  string
+		state []redis.Z
+		cost  int64
+	}{
+		{"a positive total", []redis.Z{{Score: 5, Member: "#"}, at(10*time.Second, 1)}, 1},
+		{"a total of zero", []redis.Z{{Score: 0, Member: "#"}, at(10*time.Second, 1)}, 1},
+		{"fewer units than left", []redis.Z{{Score: -1, Member: "#"}, at(70*time.Second, 3)}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "ip:192.0.2.81:" + strings.ReplaceAll(tc.name, " ", "-")
+			redisKey := "ct:{" + key + "}:60"
+			require.NoError(t, c.ZAdd(ctx, redisKey, tc.state...).Err())
+			admitted := int64(0)
+			for range 12 {
+				var res rate.Result
+				require.NoError(t, s.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: tc.cost, Now: now}, &res))
+				if res.Allowed {
+					admitted += tc.cost
+				}
+			}
+			assert.Equal(t, 3/tc.cost*tc.cost, admitted, "units admitted in one window of limit 3")
+			members, err := c.ZRangeWithScores(ctx, redisKey, 0, -1).Result()
+			require.NoError(t, err)
+			held := int64(0)
+			for _, m := range members {
+				if m.Member == "#" {
+					assert.Equal(t, float64(-admitted), m.Score, "the total")
+					continue
+				}
+				assert.Regexp(t, `^\d+:\d+:\d+$`, m.Member)
+				var us, j, units int64
+				_, err := fmt.Sscanf(m.Member.(string), "%d:%d:%d", &us, &j, &units)
+				require.NoError(t, err)
+				held += units
+			}
+			assert.Equal(t, admitted, held, "the units the members hold")
+		})
+	}
+}

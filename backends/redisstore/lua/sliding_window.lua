@@ -68,7 +68,13 @@ local function load(key, limit, period)
       total, first = -rcall('ZCARD', key), 0
     end
     w.n = -total - w.gone
-    if w.gone > 0 and op ~= '3' then
+    if total >= 0 or w.n < 0 then
+      -- A total no version writes (not minus a count of units, or below the units that
+      -- left): another program's state, decided fresh and replaced when consuming, as
+      -- another algorithm's. (A total that omits units still in the window is not seen
+      -- without a walk: it admits those units more, once; every write sets it right.)
+      w.other, w.n, w.gone, w.t = true, 0, 0, now
+    elseif w.gone > 0 and op ~= '3' then
       if w.n > 0 then
         rcall('ZREMRANGEBYSCORE', key, 0, w.t - period)
         rcall('ZADD', key, -w.n, '#') -- also adds the total to an older layout
