@@ -101,7 +101,8 @@ func generate(in string, count int, out, raw, loadGlob, redisTime string) error 
 		rp.charts = append(rp.charts, name)
 	}
 	slices.Sort(rp.charts)
-	if in == raw { // a fresh run on this machine: profile what missed its target
+	if !saved { // a fresh run on this machine: profile what missed its target (not a saved
+		// output, which may be of another machine or commit, even when it is raw's file)
 		if err := rp.profile(); err != nil {
 			return err
 		}

@@ -101,7 +101,7 @@ func mark(t target) string {
 	case t.By != "":
 		return "asserted by " + t.By
 	case t.NA:
-		return "n/a on this machine"
+		return "n/a on this machine (SPEC 9 sets it where time.Now() costs ≤ 25 ns)"
 	case t.Met:
 		return "**met**"
 	}
@@ -175,15 +175,19 @@ func (rp *report) targets() []target {
 }
 
 // mwWhy says where a request's overhead (ov, in ns) goes behind ratewarden's middleware on
-// router, from the floor's row of the run (benchmarks/floor_test.go) when it has one.
+// router: the bytes it allocates against ulule's, from the run, and the floor's share
+// (benchmarks/floor_test.go) when the run has its row.
 func (rp *report) mwWhy(router string, ov float64) string {
-	why := "Behind the middleware a request costs one allocation of 696 bytes (the 704-byte size " +
-		"class): the copy of the request that `WithContext` makes so that a handler's `FromContext` " +
-		"finds the decision (304 bytes), the decision (176), its counter key and header values (200). " +
-		"Every byte is paid: about 1 ns a byte in this benchmark (mallocgc, the background mark " +
-		"worker, and the page faults of memory the scavenger returned: `madvise` below). The rest " +
-		"is the memory decision, the client IP's parse and key, and six header-map inserts. ulule " +
-		"allocates small objects, 296 bytes in all on gin, sets three headers and gives handlers no decision."
+	why := fmt.Sprintf("Behind the middleware a request allocates %s over the bare router. One object is "+
+		"Gate's decision context, 696 bytes (the 704-byte size class; `TestGateAllocationSize`): the copy of "+
+		"the request that `WithContext` makes so that a handler's `FromContext` finds the decision (304 bytes), "+
+		"the decision (176), its counter key and header values (200). Every byte allocated is paid in GC work "+
+		"(mallocgc, the background mark worker, the page faults of memory the scavenger returned: `madvise` "+
+		"below). The rest is the memory decision, the client IP's parse and key, and six header-map inserts.",
+		rp.allocated(router, ours))
+	if _, ok := rp.overhead(router, "ulule"); ok {
+		why += fmt.Sprintf(" ulule allocates %s, sets three headers and gives handlers no decision.", rp.allocated(router, "ulule"))
+	}
 	floor, ok := rp.overhead(router, floorMW)
 	if !ok {
 		return why
@@ -259,6 +263,21 @@ func (rp *report) loadTargets() []target {
 func (rp *report) redisTargets() []target {
 	r := rp.run
 	var ts []target
+	// One round trip: every ratewarden algorithm's decision with one caller is one script
+	// call (more callers share calls: batches).
+	var oneTrip []string
+	trips := true
+	for _, lib := range rp.redisLibs() {
+		if s, ok := r.get(redisBench+"/lib="+lib+"/callers=1", "script-calls/op"); ok && strings.HasPrefix(lib, ours) {
+			oneTrip = append(oneTrip, fmt.Sprintf("%s %.3f", strings.TrimPrefix(lib, ours+"-"), s.max))
+			trips = trips && s.max <= 1
+		}
+	}
+	if len(oneTrip) > 0 {
+		ts = append(ts, target{What: "Redis decision: one round trip (script calls per decision, 1 caller)", Result: strings.Join(oneTrip, ", "), Met: trips})
+	}
+	ts = append(ts, target{What: "a flood from a denied client costs Redis ≈ nothing with `local_cache`",
+		Result: "not measured by this report", By: "`TestDeniedFloodRedisCalls` (benchmarks, run by `make test`: 5,000 requests of a denied client, 11 Redis calls; docs/redis.md)"})
 	var paired []string
 	met := true
 	for _, name := range r.names(pairedBench + "/") {
@@ -342,7 +361,7 @@ func (rp *report) redis64Why(peer float64, lib string) string {
 		"%.1f µs of CPU per decision; %s used %.1f µs in the client and %.1f µs in redis-server "+
 		"(%.1f µs), and redis-server, single-threaded, caps it at %.0f decisions/s by itself. Batching already spreads a "+
 		"call's fixed cost over ~20 decisions (script calls per decision in the table above); what is left is the script's "+
-		"work per decision (for sliding_window, six to eight sorted-set commands).", peer, want, cores, cores*1e6/want, lib, cc.med, rc.med, cc.med+rc.med, 1e6/rc.med)
+		"work per decision (for sliding_window, four to six sorted-set commands: docs/redis.md).", peer, want, cores, cores*1e6/want, lib, cc.med, rc.med, cc.med+rc.med, 1e6/rc.med)
 }
 
 // redisLibs lists the libraries BenchmarkRedis ran, sorted.
@@ -363,6 +382,18 @@ func (rp *report) overhead(router, mw string) (float64, bool) {
 	bare, ok1 := rp.run.get(mwBench+"/router="+router+"/mw=bare", "ns/op")
 	m, ok2 := rp.run.get(mwBench+"/router="+router+"/mw="+mw, "ns/op")
 	return m.med - bare.med, ok1 && ok2
+}
+
+// allocated says what mw allocates per request over router's bare route, from the run:
+// "736 bytes in 2 objects".
+func (rp *report) allocated(router, mw string) string {
+	bare, _ := rp.run.get(mwBench+"/router="+router+"/mw=bare", "B/op")
+	m, _ := rp.run.get(mwBench+"/router="+router+"/mw="+mw, "B/op")
+	n := rp.allocOverhead(router, mw)
+	if n == 1 {
+		return fmt.Sprintf("%.0f bytes in one object", m.med-bare.med)
+	}
+	return fmt.Sprintf("%.0f bytes in %.0f objects", m.med-bare.med, n)
 }
 
 func (rp *report) allocOverhead(router, mw string) float64 {
@@ -433,8 +464,14 @@ func (rp *report) write(w io.Writer) {
 func (rp *report) writeMemory(p func(string, ...any)) {
 	r := rp.run
 	p("## Memory decision, 100,000 live keys\n\n")
-	p("ns/op (lower is better); ratio = ratewarden's median over the peer's (below 1.0: ratewarden is faster).\n\n")
-	p("| library | serial | ratio | parallel | ratio | allocs/op |\n|---|---|---|---|---|---|\n")
+	p("ns/op (lower is better); ratio = ratewarden's median over the peer's (below 1.0: ratewarden is faster).")
+	if now, ok1 := r.get(clockBench, "ns/op"); ok1 {
+		if coarse, ok2 := r.get(memClockBench, "ns/op"); ok2 {
+			p(" Each decision includes its library's clock read: ratewarden's is a `core.CoarseClock` (%s here), "+
+				"what a `core.Limiter` reads; the peers read `time.Now()` (%s).", ns(coarse.med), ns(now.med))
+		}
+	}
+	p("\n\n| library | serial | ratio | parallel | ratio | allocs/op |\n|---|---|---|---|---|---|\n")
 	var faster []string
 	for _, lib := range append([]string{ours}, memPeers...) {
 		row := []string{lib}
