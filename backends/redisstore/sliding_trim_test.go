@@ -205,3 +205,51 @@ func TestSlidingWindowCorruptTotals(t *testing.T) {
 		})
 	}
 }
+
+// TestSlidingWindowCommands counts the Redis commands of a sliding_window decision (INFO
+// commandstats): a fresh key's admission is ZRANGE, ZADD, PEXPIRE; a common one, ZRANGE,
+// ZRANGEBYSCORE (the total and what left), ZADD (the admission and the total), PEXPIRE;
+// one whose earlier admissions left the window adds ZREMRANGEBYSCORE, and the total is
+// still written once; a denial that removes them writes the total alone.
+func TestSlidingWindowCommands(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
+	cfg.KeyPrefix = "cc"
+	s := newStore(t, cfg, redisstore.WithRequestTime())
+	p := policy(t, rate.SlidingWindow, nil, 2, time.Minute)
+	ctx, c := context.Background(), srv.Client()
+	t0 := time.Unix(1_764_158_400, 0)
+	decide := func(at time.Time, cost int64) (bool, map[string]int) {
+		t.Helper()
+		var warm rate.Result // loads the script (EVALSHA, then EVAL on NOSCRIPT) before counting
+		require.NoError(t, s.Take(ctx, &rate.Request{Key: "ip:192.0.2.83:warm", Policy: p, Cost: 1, Op: rate.OpPeek, Now: at}, &warm))
+		require.NoError(t, c.ConfigResetStat(ctx).Err())
+		var res rate.Result
+		require.NoError(t, s.Take(ctx, &rate.Request{Key: "ip:192.0.2.83:default", Policy: p, Cost: cost, Now: at}, &res))
+		stats := commandStats(t, c)
+		delete(stats, "evalsha")
+		delete(stats, "eval")
+		delete(stats, "fcall")
+		delete(stats, "info")
+		delete(stats, "config|resetstat")
+		return res.Allowed, stats
+	}
+	for _, step := range []struct {
+		at      time.Duration
+		cost    int64
+		allowed bool
+		want    map[string]int
+	}{
+		{0, 1, true, map[string]int{"zrange": 1, "zadd": 1, "pexpire": 1}},
+		{10 * time.Second, 1, true, map[string]int{"zrange": 1, "zrangebyscore": 1, "zadd": 1, "pexpire": 1}},
+		// t0's admission has left: removed, and this one added, the total written once.
+		{65 * time.Second, 1, true, map[string]int{"zrange": 1, "zrangebyscore": 1, "zremrangebyscore": 1, "zadd": 1, "pexpire": 1}},
+		// t0+10s's has left; a cost of 2 waits for t0+65s's: removed, the total written alone.
+		{75 * time.Second, 2, false, map[string]int{"zrange": 2, "zrangebyscore": 1, "zremrangebyscore": 1, "zadd": 1}},
+	} {
+		allowed, stats := decide(t0.Add(step.at), step.cost)
+		assert.Equal(t, step.allowed, allowed, "at t0+%s", step.at)
+		assert.Equal(t, step.want, stats, "at t0+%s", step.at)
+	}
+}

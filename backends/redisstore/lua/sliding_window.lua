@@ -31,10 +31,11 @@ local function unit_at(key, first, k)
 end
 
 -- load decides at max(now, the newest admission) and checks whether the window admits
--- cost. The admissions that left the window are read once more and, but for a peek, which
--- writes nothing and only counts them (gone), removed with the total adjusted — admitted
--- or denied, as core's drop: each admission is read once after it leaves, so a client
--- denied for long (by another window, a cooldown) costs no walk over its past.
+-- cost. It only reads: the admissions that left the window are counted (gone), and finish
+-- removes them (but for a peek, which writes nothing), admitted or denied, as core's drop:
+-- each admission is read once after it leaves, so a client denied for long (by another
+-- window, a cooldown) costs no walk over its past. Removing them in finish writes the
+-- total once: with the admission's member, or alone.
 --
 -- Two reads find the state: the newest member, then one range by score up to the window's
 -- start, which holds the total "#" (its score, minus the units held, is below every
@@ -74,16 +75,6 @@ local function load(key, limit, period)
       -- another algorithm's. (A total that omits units still in the window is not seen
       -- without a walk: it admits those units more, once; every write sets it right.)
       w.other, w.n, w.gone, w.t = true, 0, 0, now
-    elseif w.gone > 0 and op ~= '3' then
-      if w.n > 0 then
-        rcall('ZREMRANGEBYSCORE', key, 0, w.t - period)
-        rcall('ZADD', key, -w.n, '#') -- also adds the total to an older layout
-        first, w.marked = 1, true
-      else -- nothing left in the window: the state is a fresh window's
-        rcall('DEL', key)
-        w.marked = false
-      end
-      w.gone = 0
     end
   end
   if w.n + cost > limit then
@@ -98,14 +89,23 @@ local function load(key, limit, period)
   return w
 end
 
--- finish adds the request when consume is true, with the units that fit under the cap —
--- replacing another algorithm's state; load has removed the admissions that left the
--- window — with a TTL until it leaves the window, and returns the units remaining, the
--- time until the window is empty and whether the cap cut the cost short.
+-- finish removes the admissions that left the window (not for a peek), and adds the
+-- request when consume is true, with the units that fit under the cap — replacing another
+-- algorithm's state — with a TTL until it leaves the window; it returns the units
+-- remaining, the time until the window is empty and whether the cap cut the cost short.
 local function finish(w, consume)
   local n, short = w.n, false
   if consume then
     n, short = debit(w.n, cost, 2 * w.limit)
+  end
+  local drop = w.gone > 0 and op ~= '3'
+  if drop then
+    if n > 0 then -- the total is written below, with the admission or alone
+      rcall('ZREMRANGEBYSCORE', w.key, 0, w.t - w.period)
+    else -- nothing left in the window: the state is a fresh window's
+      rcall('DEL', w.key)
+      w.marked, drop = false, false
+    end
   end
   if n > w.n then
     if w.other then
@@ -127,6 +127,9 @@ local function finish(w, consume)
     w.n = n
     rcall('PEXPIRE', w.key, ttl(w.t + w.period))
     return max(0, w.limit - w.n), w.period, short
+  end
+  if drop then
+    rcall('ZADD', w.key, -w.n, '#') -- also adds the total to an older layout
   end
   if w.n == 0 then
     return w.limit, 0, short
