@@ -101,12 +101,9 @@ func TestDeniedDecisionsRemoveTheAdmissionsThatLeft(t *testing.T) {
 // exactly one member for its admission and sets the total to the units held.
 func TestSlidingWindowStatesOfOtherWriters(t *testing.T) {
 	t.Parallel()
-	srv := redistest.StartServer(t)
-	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
-	cfg.KeyPrefix = "ow"
-	s := newStore(t, cfg, redisstore.WithRequestTime())
+	s, c := requestTimeStore(t, "ow")
 	p := policy(t, rate.SlidingWindow, nil, 10, time.Minute)
-	ctx, c := context.Background(), srv.Client()
+	ctx := context.Background()
 	now := time.Unix(1_764_158_400, 0)
 	us := now.UnixMicro()
 	name := func(j, units int) string { return fmt.Sprintf("%d:%d:%d", us, j, units) }
@@ -129,16 +126,8 @@ func TestSlidingWindowStatesOfOtherWriters(t *testing.T) {
 			var res rate.Result
 			require.NoError(t, s.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Now: now}, &res))
 			require.True(t, res.Allowed)
-			members, err := c.ZRangeWithScores(ctx, redisKey, 0, -1).Result()
-			require.NoError(t, err)
-			var got []string
-			for _, m := range members {
-				if m.Member == "#" {
-					assert.Equal(t, tc.total, m.Score, "the total")
-					continue
-				}
-				got = append(got, m.Member.(string))
-			}
+			total, got := logOf(t, c, redisKey)
+			assert.Equal(t, tc.total, total, "the total")
 			assert.ElementsMatch(t, tc.members, got)
 			assert.Equal(t, int64(10)+int64(tc.total), res.Windows[0].Remaining)
 		})
@@ -154,12 +143,9 @@ func TestSlidingWindowStatesOfOtherWriters(t *testing.T) {
 // units read as 1. Found by an attacker review.)
 func TestSlidingWindowCorruptTotals(t *testing.T) {
 	t.Parallel()
-	srv := redistest.StartServer(t)
-	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
-	cfg.KeyPrefix = "ct"
-	s := newStore(t, cfg, redisstore.WithRequestTime())
+	s, c := requestTimeStore(t, "ct")
 	p := policy(t, rate.SlidingWindow, nil, 3, time.Minute)
-	ctx, c := context.Background(), srv.Client()
+	ctx := context.Background()
 	now := time.Unix(1_764_158_400, 0)
 	at := func(ago time.Duration, units int) redis.Z {
 		us := now.Add(-ago).UnixMicro()
@@ -187,17 +173,13 @@ func TestSlidingWindowCorruptTotals(t *testing.T) {
 				}
 			}
 			assert.Equal(t, 3/tc.cost*tc.cost, admitted, "units admitted in one window of limit 3")
-			members, err := c.ZRangeWithScores(ctx, redisKey, 0, -1).Result()
-			require.NoError(t, err)
+			total, members := logOf(t, c, redisKey)
+			assert.Equal(t, float64(-admitted), total, "the total")
 			held := int64(0)
 			for _, m := range members {
-				if m.Member == "#" {
-					assert.Equal(t, float64(-admitted), m.Score, "the total")
-					continue
-				}
-				assert.Regexp(t, `^\d+:\d+:\d+$`, m.Member)
+				assert.Regexp(t, `^\d+:\d+:\d+$`, m)
 				var us, j, units int64
-				_, err := fmt.Sscanf(m.Member.(string), "%d:%d:%d", &us, &j, &units)
+				_, err := fmt.Sscanf(m, "%d:%d:%d", &us, &j, &units)
 				require.NoError(t, err)
 				held += units
 			}
@@ -213,12 +195,9 @@ func TestSlidingWindowCorruptTotals(t *testing.T) {
 // still written once; a denial that removes them writes the total alone.
 func TestSlidingWindowCommands(t *testing.T) {
 	t.Parallel()
-	srv := redistest.StartServer(t)
-	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
-	cfg.KeyPrefix = "cc"
-	s := newStore(t, cfg, redisstore.WithRequestTime())
+	s, c := requestTimeStore(t, "cc")
 	p := policy(t, rate.SlidingWindow, nil, 2, time.Minute)
-	ctx, c := context.Background(), srv.Client()
+	ctx := context.Background()
 	t0 := time.Unix(1_764_158_400, 0)
 	decide := func(at time.Time, cost int64) (bool, map[string]int) {
 		t.Helper()
@@ -252,4 +231,30 @@ func TestSlidingWindowCommands(t *testing.T) {
 		assert.Equal(t, step.allowed, allowed, "at t0+%s", step.at)
 		assert.Equal(t, step.want, stats, "at t0+%s", step.at)
 	}
+}
+
+// requestTimeStore is a store that decides at the requests' own times (WithRequestTime),
+// on a redis-server of its own, its keys under prefix; and a client of that server.
+func requestTimeStore(t *testing.T, prefix string) (*redisstore.Store, *redis.Client) {
+	t.Helper()
+	srv := redistest.StartServer(t)
+	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
+	cfg.KeyPrefix = prefix
+	return newStore(t, cfg, redisstore.WithRequestTime()), srv.Client()
+}
+
+// logOf reads a sliding window's sorted set at key: the total's score (0 without one) and
+// the other members.
+func logOf(t *testing.T, c *redis.Client, key string) (total float64, members []string) {
+	t.Helper()
+	zs, err := c.ZRangeWithScores(context.Background(), key, 0, -1).Result()
+	require.NoError(t, err)
+	for _, z := range zs {
+		if z.Member == "#" {
+			total = z.Score
+			continue
+		}
+		members = append(members, z.Member.(string))
+	}
+	return total, members
 }
