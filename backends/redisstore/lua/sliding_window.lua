@@ -73,7 +73,8 @@ local function load(key, limit, period)
       -- A total no version writes (not minus a count of units, or below the units that
       -- left): another program's state, decided fresh and replaced when consuming, as
       -- another algorithm's. (A total that omits units still in the window is not seen
-      -- without a walk: it admits those units more, once; every write sets it right.)
+      -- without a walk: every write carries the omission forward, admitting up to those
+      -- units more in the window, until all its admissions have left; docs/redis.md.)
       w.other, w.n, w.gone, w.t = true, 0, 0, now
     end
   end
