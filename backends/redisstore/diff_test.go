@@ -219,12 +219,13 @@ func describe(p *rate.Policy) string {
 // answer the memory store gives to the same sequence. Requests mix two keys, policies of
 // one and two windows and with a penalty (which the fast block hands to the general
 // driver), all four ops, costs up to the largest, and time steps back and forth, on
-// EVALSHA and FCALL, for the algorithms whose batches the fast block decides.
+// EVALSHA and FCALL, for every algorithm (sliding_window's batches always go through the
+// driver).
 func TestOrderedBatchesDecideLikeMemory(t *testing.T) {
 	t.Parallel()
 	seed := testSeed(t)
 	pen := &rate.PenaltyPolicy{Threshold: 2, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}
-	for _, alg := range []rate.Algorithm{rate.FixedWindow, rate.SlidingWindowCounter, rate.TokenBucket, rate.GCRA} {
+	for _, alg := range rate.Algorithms() {
 		for _, functions := range []bool{true, false} {
 			for run := range uint64(3) {
 				t.Run(fmt.Sprintf("%v/functions=%v/%d", alg, functions, run), func(t *testing.T) {
