@@ -185,7 +185,8 @@ func (rp *report) mwWhy(router string, ov float64) string {
 		"(mallocgc, the background mark worker, the page faults of memory the scavenger returned: `madvise` "+
 		"below). The rest is the memory decision, the client IP's parse and key, and six header-map inserts.",
 		rp.allocated(router, ours))
-	if _, ok := rp.overhead(router, "ulule"); ok {
+	u, withUlule := rp.overhead(router, "ulule")
+	if withUlule {
 		why += fmt.Sprintf(" ulule allocates %s, sets three headers and gives handlers no decision.", rp.allocated(router, "ulule"))
 	}
 	floor, ok := rp.overhead(router, floorMW)
@@ -195,7 +196,7 @@ func (rp *report) mwWhy(router string, ov float64) string {
 	why += fmt.Sprintf(" The floor (`mw=floor`: the request copy carrying a `core.Decision` and the header "+
 		"values in one allocation, one memory-store decision on a key made in advance, six constant "+
 		"headers; no client IP, rule, key or value formatted) adds +%s on %s in this run", ns(floor), router)
-	if u, ok := rp.overhead(router, "ulule"); ok && u > 0 {
+	if withUlule && u > 0 {
 		why += fmt.Sprintf(", %.2f× ulule's", floor/u)
 		if floor/u > 0.7 {
 			why += ": above 0.7× before any of ratewarden's work, so no middleware that keeps the " +
@@ -361,7 +362,7 @@ func (rp *report) redis64Why(peer float64, lib string) string {
 		"%.1f µs of CPU per decision; %s used %.1f µs in the client and %.1f µs in redis-server "+
 		"(%.1f µs), and redis-server, single-threaded, caps it at %.0f decisions/s by itself. Batching already spreads a "+
 		"call's fixed cost over ~20 decisions (script calls per decision in the table above); what is left is the script's "+
-		"work per decision (for sliding_window, four to six sorted-set commands: docs/redis.md).", peer, want, cores, cores*1e6/want, lib, cc.med, rc.med, cc.med+rc.med, 1e6/rc.med)
+		"work per decision (for sliding_window, three to five sorted-set commands an admission: docs/redis.md).", peer, want, cores, cores*1e6/want, lib, cc.med, rc.med, cc.med+rc.med, 1e6/rc.med)
 }
 
 // redisLibs lists the libraries BenchmarkRedis ran, sorted.
