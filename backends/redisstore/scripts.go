@@ -10,13 +10,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The decision code: for each algorithm, lua/prelude.lua + lua/window.lua +
-// lua/<algorithm>.lua + lua/decide.lua, which defines run, the entry point; for every
-// algorithm but sliding_window, the fast block (below) comes before lua/<algorithm>.lua;
-// token_bucket and gcra, which share the token bucket arithmetic of lua/bucket.lua, have
-// lua/<algorithm>.lua (their parse and serialize) before the block and lua/bucket.lua
-// after it. The header of prelude.lua documents KEYS, ARGV and the
-// reply. Two programs are made of that one source:
+// The decision code: for each algorithm, lua/prelude.lua (globals copied into locals),
+// then, for every algorithm but sliding_window, the fast block, then lua/helpers.lua +
+// lua/<algorithm>.lua + lua/decide.lua, which defines run, the entry point. token_bucket and
+// gcra share the token bucket arithmetic of lua/bucket.lua, with their own decode and
+// encode (lua/<algorithm>.lua, two snippets) in its marker lines. The header of
+// prelude.lua documents KEYS, ARGV and the reply. Two programs are made of that one
+// source:
 //
 //   - a script per algorithm, the code then `return run()`, for EVALSHA and EVAL;
 //   - one Redis Function library (Redis ≥ 7) with a function per algorithm, for FCALL,
@@ -27,8 +27,8 @@ import (
 // bucket algorithms, lua/<algorithm>_step.lua) in place of its marker line, decides the
 // common calls on their own (one request or a batch, each request's policy of one window
 // and no penalty): in a script, code of the chunk, which answers before the script defines
-// the closures only run needs; in the library, the body of a function, fast, that each
-// call tries before run.
+// any closure; in the library, the body of a function, fast, that each call tries before
+// run.
 //
 //go:embed lua/*.lua
 var luaFiles embed.FS
@@ -83,31 +83,56 @@ func algorithmCode(alg rate.Algorithm) algorithm {
 		if err != nil {
 			panic("redisstore: missing embedded script " + name) // a build problem, caught by every test
 		}
-		return string(b) + "\n"
+		return string(b)
 	}
-	// fast is the block with step's code in place of its marker line, indented as the
-	// loop's body.
-	fast := func(step string) string {
-		body := strings.TrimRight(read(step+"_step"), "\n")
-		body = "    " + strings.ReplaceAll(body, "\n", "\n    ")
-		body = strings.ReplaceAll(body, "    \n", "\n") // no trailing blanks on empty lines
-		return strings.Replace(read("fast"), "    --STEP--\n", body+"\n", 1)
-	}
+	fast := func(step string) string { return put(read("fast"), "STEP", read(step+"_step")) }
 	switch alg {
 	case rate.TokenBucket, rate.GCRA:
+		decode, encode := codec(read(alg.String()))
+		bucket := func(code string) string { return put(put(code, "DECODE", decode), "ENCODE", encode) }
 		return algorithm{
-			head: read("prelude") + read("window") + read(alg.String()),
-			fast: fast("bucket"),
-			tail: read("bucket") + read("decide"),
+			head: read("prelude"),
+			fast: bucket(fast("bucket")),
+			tail: read("helpers") + bucket(read("bucket")) + read("decide"),
 		}
 	case rate.FixedWindow, rate.SlidingWindowCounter:
 		return algorithm{
-			head: read("prelude") + read("window"),
+			head: read("prelude"),
 			fast: fast(alg.String()),
-			tail: read(alg.String()) + read("decide"),
+			tail: read("helpers") + read(alg.String()) + read("decide"),
 		}
 	}
-	return algorithm{head: read("prelude") + read("window") + read(alg.String()), tail: read("decide")}
+	return algorithm{head: read("prelude"), tail: read("helpers") + read(alg.String()) + read("decide")}
+}
+
+// put returns code with snippet in place of its line --<marker>--, indented as that line.
+func put(code, marker, snippet string) string {
+	line := "--" + marker + "--\n"
+	i := strings.Index(code, line)
+	if i < 0 {
+		panic("redisstore: no " + marker + " marker in the embedded code") // a build problem, caught by every test
+	}
+	start := strings.LastIndexByte(code[:i], '\n') + 1
+	indent := code[start:i]
+	var b strings.Builder
+	for l := range strings.SplitSeq(strings.TrimRight(snippet, "\n"), "\n") {
+		if l != "" { // no trailing blanks on empty lines
+			b.WriteString(indent)
+		}
+		b.WriteString(l + "\n")
+	}
+	return code[:start] + b.String() + code[i+len(line):]
+}
+
+// codec splits a bucket algorithm's lua/<algorithm>.lua into its decode and encode
+// snippets: the code before its --ENCODE-- line (without the comments that open the
+// file) and after it.
+func codec(src string) (decode, encode string) {
+	for strings.HasPrefix(src, "--") || strings.HasPrefix(src, "\n") {
+		_, src, _ = strings.Cut(src, "\n")
+	}
+	decode, encode, _ = strings.Cut(src, "--ENCODE--\n")
+	return decode, encode
 }
 
 // libraryPreamble starts the library after its shebang line. While Redis 7.0 loads a

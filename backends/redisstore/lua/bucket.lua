@@ -1,5 +1,6 @@
--- The token bucket arithmetic of token_bucket and gcra (after their parse and serialize),
--- step for step as core/rate/token_bucket.go. Every product stays within 2^53: validation keeps
+-- The token bucket arithmetic of token_bucket and gcra, with the algorithm's decode and
+-- encode (<algorithm>.lua) in place of the marker lines, step for step as
+-- core/rate/token_bucket.go. Every product stays within 2^53: validation keeps
 -- limit × period ≤ 2^52, used never exceeds twice it (a consume beyond full, see debit), and
 -- a refill is computed only below the time that empties used.
 
@@ -9,18 +10,19 @@ local function load(key, limit, period)
   local w = {key = key, limit = limit, period = period, used = 0, rate = 0, t = now, ok = true, retry = 0}
   local v = rpcall('GET', key)
   if type(v) == 'string' then
-    local used, last, old = parse(v)
-    if used then
-      w.t, w.rate = max(now, last), old
-      if used > 0 then -- refill since the last change, at the limit it was made under
-        local elapsed = w.t - last
-        if elapsed >= ceildiv(used, old) then
-          used = 0
+    local u, lastc, old
+    --DECODE--
+    if u then
+      w.t, w.rate = max(now, lastc), old
+      if u > 0 then -- refill since the last change, at the limit it was made under
+        local elapsed = w.t - lastc
+        if elapsed >= ceildiv(u, old) then
+          u = 0
         else
-          used = used - elapsed * old
+          u = u - elapsed * old
         end
       end
-      w.used = used
+      w.used = u
     end
   end
   local room = (limit - cost) * period
@@ -46,7 +48,9 @@ local function finish(w, consume)
   end
   local reset = ceildiv(w.used, w.rate) -- rate is 0 only when used is
   if counted then
-    rcall('SET', w.key, serialize(w.used, w.t, limit), 'PX', ttl(w.t + reset))
+    local used, t, state = w.used, w.t
+    --ENCODE--
+    rcall('SET', w.key, state, 'PX', ttl(t + reset))
   end
   return idiv(max(0, limit * period - w.used), period), reset, short
 end

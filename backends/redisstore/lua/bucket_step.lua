@@ -1,20 +1,19 @@
 -- The fast block's step (fast.lua) of token_bucket and gcra: bucket.lua's load, then
--- finish, for one window, with the algorithm's parse and serialize. Written out, not
--- shared with bucket.lua through a helper: bucket.lua would then come before the block
--- and define its closures on every call, and a version that did measured 5.2–5.4 µs of
--- Redis time per decision with 64 callers against 4.8–5.7 (3 interleaved runs): no gain
--- for the cost of a slower common call.
+-- finish, for one window, written out (fast.lua says why), with the algorithm's decode and
+-- encode (<algorithm>.lua) in place of the marker lines.
 
 -- load
 local used, rate, t = 0, 0, now
 local v = rpcall('GET', key)
 if type(v) == 'string' then
-  local u, lastc, old = parse(v)
+  local u, lastc, old
+  --DECODE--
   if u then
     t, rate = max(now, lastc), old
     if u > 0 then
       local elapsed = t - lastc
-      if elapsed >= ceildiv(u, old) then
+      local r = fmod(u, old) -- elapsed >= ceildiv(u, old): the bucket refilled
+      if elapsed >= (u - r) / old + (r > 0 and 1 or 0) then
         u = 0
       else
         u = u - elapsed * old
@@ -26,21 +25,35 @@ end
 ok, retry = true, 0
 local room = (limit - cost) * period
 if used > room then
-  ok, retry = false, ceildiv(used - room, rate)
+  local r = fmod(used - room, rate) -- retry = ceildiv(used - room, rate)
+  ok, retry = false, (used - room - r) / rate + (r > 0 and 1 or 0)
 end
 
 -- finish
 short = false
 local counted = false
 if op == '2' or (ok and op == '0') then
+  local c, capacity = cost * period, 2 * limit * period -- debit(used, c, capacity)
   local u
-  u, short = debit(used, cost * period, 2 * limit * period)
+  if used <= capacity - c then
+    u = used + c
+  else
+    u, short = max(used, capacity), true
+  end
   if u > used then
     used, rate, counted = u, limit, true
   end
 end
-reset = ceildiv(used, rate)
-remaining = idiv(max(0, limit * period - used), period)
+reset = 0 -- ceildiv(used, rate); rate is 0 only when used is
+if used > 0 then
+  local r = fmod(used, rate)
+  reset = (used - r) / rate + (r > 0 and 1 or 0)
+end
+local full = max(0, limit * period - used) -- idiv(full, period)
+remaining = (full - fmod(full, period)) / period
 if counted then
-  state, px = serialize(used, t, limit), ttl(t + reset)
+  --ENCODE--
+  local ms = t + reset - now -- ttl(t + reset): ceildiv(ms, 1000) + slack, ms > 0
+  local r = fmod(ms, 1000)
+  px = (ms - r) / 1000 + (r > 0 and 1 or 0) + slack
 end

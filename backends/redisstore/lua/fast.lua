@@ -4,10 +4,12 @@
 -- EVALSHA: each closure it defines, and each local a closure captures, is made again on
 -- every call, and that costs Redis more than one decision does; and the driver, per
 -- request, makes a table per window, calls decide under pcall and looks its policy's
--- arguments up again. So this block comes after the few helpers it calls (prelude.lua's,
--- window.lua's debit and ttl, a bucket algorithm's parse and serialize) and before the
--- code only the other calls need (the algorithm's load and finish, decide.lua), and
--- answers without defining it. For each request it runs the algorithm's step
+-- arguments up again. So this block comes right after prelude.lua's locals, before any
+-- closure (helpers.lua, the algorithm's load and finish, decide.lua), and answers without
+-- defining one: it calls no helper, and writes out what helpers.lua's begin_request,
+-- idiv, ceildiv, debit and ttl compute (a token bucket's lone call on a fresh key cost
+-- Redis 9.0–9.7 µs with the helpers defined before the block, 7.8–8.5 with none:
+-- docs/redis.md, "Measured"). For each request it runs the algorithm's step
 -- (lua/<step>_step.lua, put where the marker line below is): its load, then finish, for
 -- one window, step for step (keep them in step), and it answers as run would, request
 -- after request; a call with any other request (several windows, a penalty) breaks out,
@@ -17,11 +19,13 @@
 -- with cost and op, and sets: ok and retry (load's verdict and wait), short (a consume
 -- the cap cut short), remaining and reset (finish's answer), and state and px, the state
 -- to write and its PX, when it counted units (nil otherwise). It reads and writes nothing
--- else of the block's, and never breaks.
+-- else of the block's, and never breaks. Its divisions have nonnegative dividends and
+-- positive divisors, all integers below 2^53: (a - fmod(a, b)) / b is floor(a / b) exactly
+-- there (fmod is exact, and a - fmod(a, b) is a multiple of b), as helpers.lua's idiv is.
 --
 -- scripts.go places the block twice: in a script, as code of the script's own chunk, where
--- break goes on to the rest of the script, and which defines no closure; in the Redis
--- Function library, as the body of a function, fast, that each call tries before run.
+-- break goes on to the rest of the script; in the Redis Function library, as the body of
+-- a function, fast, that each call tries before run.
 repeat
   local last = 4 * tonumber(ARGV[1]) -- the last request's arguments end at ARGV[last + 1]
   -- Every request's policy has one window and no penalty? Each policy is checked once (a
@@ -41,7 +45,7 @@ repeat
     break
   end
   local out, o, k = {}, 0, 0 -- the reply, its values, the request's key
-  server_now = nil -- a function's, from its previous call
+  local server_now -- the server's TIME in µs, read once per call, when a request asks for it
   local limit, period
   p = nil
   for a = 2, last, 4 do
@@ -50,7 +54,19 @@ repeat
       local i = tonumber(p)
       limit, period = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
     end
-    begin_request(a)
+    -- The request's instant, cost and op, as begin_request sets them.
+    local now, slack
+    local instant = ARGV[a + 1]
+    if instant ~= '' then
+      now, slack = tonumber(instant), 3600000
+    else
+      if not server_now then
+        local tm = rcall('TIME')
+        server_now = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
+      end
+      now, slack = server_now, 0
+    end
+    local cost, op = tonumber(ARGV[a + 2]), ARGV[a + 3]
     k = k + 1
     local key = KEYS[k] -- the request's only key
 

@@ -3,16 +3,15 @@
 -- last is the time of the last change. GCRA admits as the token bucket does (SPEC section
 -- 1): used units × period = (arrival time − last) × limit, so bucket.lua decides it, as
 -- core's token bucket arithmetic decides it in process.
-
-local function parse(v) -- used, last, limit; nil for another algorithm's state
-  local tat, rem, limit, last = match(v, '^gcra (%d+) (%d+) (%d+) (%d+)$')
-  if tat then
-    limit, last = tonumber(limit), tonumber(last)
-    return (tonumber(tat) - last) * limit + tonumber(rem), last, limit
-  end
+--
+-- Two snippets, not functions, as token_bucket.lua's: decode sets u, lastc and old (used,
+-- last, limit) from the state v, and leaves u nil for another algorithm's state; encode,
+-- after the marker line, sets state from used, t and limit.
+local gcra_tat, gcra_rem, gcra_limit, gcra_last = match(v, '^gcra (%d+) (%d+) (%d+) (%d+)$')
+if gcra_tat then
+  old, lastc = tonumber(gcra_limit), tonumber(gcra_last)
+  u = (tonumber(gcra_tat) - lastc) * old + tonumber(gcra_rem)
 end
-
-local function serialize(used, last, limit)
-  local q = idiv(used, limit)
-  return format('gcra %d %d %d %d', last + q, used - q * limit, limit, last)
-end
+--ENCODE--
+local rem = fmod(used, limit) -- used - limit × idiv(used, limit), used >= 0
+state = format('gcra %d %d %d %d', t + (used - rem) / limit, rem, limit, t)

@@ -1,15 +1,14 @@
 -- ratewarden: one decision in one round trip. Each algorithm's code is prelude.lua, then
--- window.lua and <algorithm>.lua, then decide.lua, which defines run, the entry point. Every
--- algorithm but sliding_window has, after window.lua, the fast block (fast.lua with the
--- algorithm's step: a block that decides the common calls on its own); token_bucket and
--- gcra put <algorithm>.lua (their parse and serialize) before the block and bucket.lua
--- after it (scripts.go lists the order). Two programs are made of that code
--- (scripts.go): a script, which ends with `return run()` and defines everything
--- again on every EVALSHA (but what follows the block, when the block answers); and a
--- function of a Redis Function library, which defines everything once, on its first call
--- after the library is loaded, and calls run on every FCALL (fast, the block, first). The arithmetic mirrors
--- core/<algorithm>.go and core/rate/penalty.go step for step; docs/redis.md describes the
--- keys.
+-- (for every algorithm but sliding_window) the fast block, fast.lua with the algorithm's
+-- step, which decides the common calls on its own, then helpers.lua, <algorithm>.lua and
+-- decide.lua, which defines run, the entry point of the other calls (scripts.go lists the
+-- order). Two programs are made of that code (scripts.go): a script, which ends with
+-- `return run()` and defines everything again on every EVALSHA (but what follows the
+-- block, when the block answers: the block defines no closure, and this prelude only
+-- copies globals into locals); and a function of a Redis Function library, which defines
+-- everything once, on its first call after the library is loaded, and calls run on every
+-- FCALL (fast, the block, first). The arithmetic mirrors core/<algorithm>.go and
+-- core/rate/penalty.go step for step; docs/redis.md describes the keys.
 --
 -- Time is monotonic per key (SPEC section 1.5): each window, and the penalty, decides at
 -- max(now, the time of its last change), so a server clock that steps back (an NTP step, a
@@ -61,55 +60,6 @@
 
 -- Globals used on every call, as locals (a global lookup is a table lookup).
 local rcall, rpcall = redis.call, redis.pcall
-local floor, max, min = math.floor, math.max, math.min
+local floor, fmod, max, min = math.floor, math.fmod, math.max, math.min
 local format, match = string.format, string.match
 local tonumber, type = tonumber, type
-
-local function idiv(a, b) -- floor(a / b), exactly, for integers |a| < 2^53 and b > 0
-  local q = floor(a / b)
-  local r = a - q * b
-  if r < 0 then
-    q = q - 1
-  elseif r >= b then
-    q = q + 1
-  end
-  return q
-end
-
-local function ceildiv(a, b) -- core's ceilDiv: ceil(a / b), and 0 when a <= 0
-  if a <= 0 then
-    return 0
-  end
-  local q = idiv(a, b)
-  if q * b < a then
-    q = q + 1
-  end
-  return q
-end
-
--- The request being decided: its keys are KEYS[ko + 1], KEYS[ko + 2], …, its policy's
--- arguments ARGV[pol], ARGV[pol + 1], … (P above), of which pen is the position of the
--- penalty settings (P[3+2n]); and its instant now, cost and op (R above).
-local ko, pol, pen, now, cost, op
--- TTLs are in ms, rounded up from µs: ceildiv(us, 1000) + slack. With injected instants
--- (test mode) keys still expire by the server's clock, which the instants do not follow:
--- give them an hour of slack so that no state a test still uses expires under it.
-local slack
-local server_now -- the server's TIME in µs, read once per call, when a request asks for it
-
--- begin_request sets now, slack, cost and op from the arguments R of the request at
--- ARGV[a]: its instant, or the server's TIME, read once per call (the caller resets
--- server_now at the call's start).
-local function begin_request(a)
-  local t = ARGV[a + 1]
-  if t ~= '' then
-    now, slack = tonumber(t), 3600000
-  else
-    if not server_now then
-      local tm = rcall('TIME')
-      server_now = tonumber(tm[1]) * 1000000 + tonumber(tm[2])
-    end
-    now, slack = server_now, 0
-  end
-  cost, op = tonumber(ARGV[a + 2]), ARGV[a + 3]
-end

@@ -3,14 +3,14 @@
 -- `last`, the time of the last change, at the limit that change was made under. A policy
 -- change keeps the units used (remaining = new limit − used): no signature is needed.
 -- bucket.lua holds the arithmetic, shared with gcra.
-
-local function parse(v) -- used, last, limit; nil for another algorithm's state
-  local used, last, limit = match(v, '^token_bucket (%d+) (%d+) (%d+)$')
-  if used then
-    return tonumber(used), tonumber(last), tonumber(limit)
-  end
+--
+-- Two snippets, not functions (a closure costs a script on every call, fast.lua): scripts.go
+-- puts them in place of bucket.lua's and bucket_step.lua's marker lines. Decode sets u,
+-- lastc and old (used, last, limit) from the state v, and leaves u nil for another
+-- algorithm's state; encode, after the marker line, sets state from used, t and limit.
+local tb_used, tb_last, tb_limit = match(v, '^token_bucket (%d+) (%d+) (%d+)$')
+if tb_used then
+  u, lastc, old = tonumber(tb_used), tonumber(tb_last), tonumber(tb_limit)
 end
-
-local function serialize(used, last, limit)
-  return format('token_bucket %d %d %d', used, last, limit)
-end
+--ENCODE--
+state = format('token_bucket %d %d %d', used, t, limit)
