@@ -83,16 +83,21 @@ func fdFreeze(src string) string {
 	return strings.ReplaceAll(src, "rcall('TIME')", "{'1700000000', '0'}")
 }
 
-// fdState is what a key holds, for comparison: its value (or type) and its TTL.
+// fdState is what a key holds, for comparison: its value (a sorted set's members and
+// scores, or another type's name) and its TTL.
 func fdState(ctx context.Context, t *testing.T, c *redis.Client, key string) (string, int64) {
-	typ := c.Type(ctx, key).Val()
-	if typ != "string" {
+	switch typ := c.Type(ctx, key).Val(); typ {
+	case "string":
+		return c.Get(ctx, key).Val(), c.PTTL(ctx, key).Val().Milliseconds()
+	case "zset":
+		return fmt.Sprint("zset ", c.ZRangeWithScores(ctx, key, 0, -1).Val()), c.PTTL(ctx, key).Val().Milliseconds()
+	default:
 		return typ, 0
 	}
-	return c.Get(ctx, key).Val(), c.PTTL(ctx, key).Val().Milliseconds()
 }
 
-// fdPreset makes key hold v: a string, "HASH" for a hash, or nothing for "".
+// fdPreset makes key hold v: a string, "HASH" for a hash, "ZSET" then member and score
+// pairs for a sorted set, or nothing for "".
 func fdPreset(ctx context.Context, t *testing.T, c *redis.Client, key, v string) {
 	c.Del(ctx, key)
 	if v == "HASH" {
@@ -100,6 +105,16 @@ func fdPreset(ctx context.Context, t *testing.T, c *redis.Client, key, v string)
 		return
 	}
 	if v == "" {
+		return
+	}
+	if f := strings.Fields(v); f[0] == "ZSET" {
+		for i := 1; i+1 < len(f); i += 2 {
+			score, err := strconv.ParseFloat(f[i+1], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.ZAdd(ctx, key, redis.Z{Score: score, Member: f[i]})
+		}
 		return
 	}
 	if err := c.Set(ctx, key, v, 0).Err(); err != nil {
@@ -135,7 +150,9 @@ func fdRandomState(rng *rand.Rand, now int64, pol fdPolicy) string {
 		}
 		return now - rng.Int63n(3*pol.period+1)
 	}
-	switch rng.Intn(9) {
+	switch rng.Intn(12) {
+	case 9, 10, 11:
+		return fdRandomLog(rng, last(), pol)
 	case 0:
 		return fmt.Sprintf("fixed_window %d %d", n(), last())
 	case 1:
@@ -189,7 +206,7 @@ func TestFastBlockDecidesLikeDriver(t *testing.T) {
 	if testing.Short() {
 		seeds = 10
 	}
-	for _, alg := range []rate.Algorithm{rate.FixedWindow, rate.SlidingWindowCounter, rate.TokenBucket, rate.GCRA} {
+	for _, alg := range rate.Algorithms() {
 		fsx, dsx, ffn, dfn := fdSides(alg, "fdfast", "fddrv")
 		for seed := 0; seed < seeds; seed++ {
 			rng := rand.New(rand.NewSource(int64(seed)))
@@ -285,6 +302,44 @@ func TestFastBlockDecidesLikeDriver(t *testing.T) {
 			}
 		}
 	}
+}
+
+// fdRandomLog returns a sorted set some version or program may have left for a
+// sliding_window key: up to five admissions up to two windows before newest, named as
+// this version names them ("<t>:<j>:<units>") or as an older one did (a unit each), at
+// times, and one in eight times another past any clock (1e30 µs, or +inf), with
+// the total "#" of their units, none (an older layout), one that omits or exceeds them,
+// or one no version writes (0 or more).
+func fdRandomLog(rng *rand.Rand, newest int64, pol fdPolicy) string {
+	b := []string{"ZSET"}
+	var units int64
+	for i := range rng.Intn(6) {
+		ts := newest - rng.Int63n(2*pol.period+1)
+		u := int64(1)
+		name := fmt.Sprintf("%d:%d", ts, i)
+		if rng.Intn(3) > 0 {
+			u = 1 + rng.Int63n(pol.limit)
+			name = fmt.Sprintf("%d:%d:%d", ts, i+1, u)
+		}
+		b = append(b, name, strconv.FormatInt(ts, 10))
+		units += u
+	}
+	if rng.Intn(8) == 0 { // an admission past any clock: its TTL is out of range
+		b = append(b, "9:9:1", []string{"1e30", "inf"}[rng.Intn(2)])
+		units++
+	}
+	switch rng.Intn(6) {
+	case 0: // an older layout
+	case 1:
+		b = append(b, "#", strconv.FormatInt(-units+1, 10))
+	case 2:
+		b = append(b, "#", strconv.FormatInt(-units-1-rng.Int63n(pol.limit), 10))
+	case 3:
+		b = append(b, "#", strconv.FormatInt(rng.Int63n(3), 10))
+	default:
+		b = append(b, "#", strconv.FormatInt(-units, 10))
+	}
+	return strings.Join(b, " ")
 }
 
 // reqsString writes a call's requests for a failure's message.

@@ -13,7 +13,7 @@ import (
 
 // TestOneSourceForScriptsAndLibrary: each algorithm's script and its function in the
 // library are the same code from lua/*.lua — with the block of lua/fast.lua, in the
-// library as the body of fast, for every algorithm but sliding_window —, and the library's name, which
+// library as the body of fast —, and the library's name, which
 // its functions' names start with, is a hash of that code.
 func TestOneSourceForScriptsAndLibrary(t *testing.T) {
 	t.Parallel()
@@ -25,15 +25,9 @@ func TestOneSourceForScriptsAndLibrary(t *testing.T) {
 		assert.Equal(t, code.head+code.fast+code.tail+"return run()\n", sc.src, alg)
 		assert.Equal(t, library.name+"_"+alg.String(), sc.function)
 		assert.Contains(t, library.src, "function_name = '"+sc.function+"'", alg)
-		if alg != rate.SlidingWindow {
-			assert.Contains(t, code.fast, "repeat\n", alg)
-			assert.NotContains(t, code.fast, "--STEP--", alg)
-			assert.Contains(t, library.src, code.head+"local function fast()\n"+code.fast+"end\n"+code.tail+
-				"return function(keys, args)\n  KEYS, ARGV = keys, args\n  return fast() or run()\nend\n", alg)
-		} else {
-			assert.Empty(t, code.fast, alg)
-			assert.Contains(t, library.src, code.head+code.tail+"return function(keys, args)\n  KEYS, ARGV = keys, args\n  return run()\nend\n", alg)
-		}
+		assert.Contains(t, code.fast, "repeat\n", alg)
+		assert.Contains(t, library.src, code.head+"local function fast()\n"+code.fast+"end\n"+code.tail+
+			"return function(keys, args)\n  KEYS, ARGV = keys, args\n  return fast() or run()\nend\n", alg)
 	}
 	assert.Len(t, regexp.MustCompile(`redis\.register_function`).FindAllString(library.src, -1), len(rate.Algorithms()))
 	assert.NotContains(t, library.src, "REPLACE")
@@ -60,9 +54,6 @@ func TestScriptDefinesNoClosureBeforeItsBlockAnswers(t *testing.T) {
 		code := algorithmCode(alg)
 		src := code.head + code.fast + code.tail
 		assert.NotRegexp(t, `--[A-Z]+--`, src, alg)
-		if alg == rate.SlidingWindow {
-			continue
-		}
 		for i, line := range strings.Split(code.head+code.fast, "\n") {
 			if code, _, _ := strings.Cut(line, "--"); function.MatchString(code) {
 				t.Errorf("%v: line %d, before the block answers, defines a closure: %s", alg, i+1, line)

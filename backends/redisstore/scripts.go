@@ -11,9 +11,8 @@ import (
 )
 
 // The decision code: for each algorithm, lua/prelude.lua (globals copied into locals),
-// then, for every algorithm but sliding_window, the fast block, then lua/helpers.lua +
-// lua/<algorithm>.lua + lua/decide.lua, which defines run, the entry point. token_bucket and
-// gcra share the token bucket arithmetic of lua/bucket.lua, with their own decode and
+// then the fast block, then lua/helpers.lua + lua/<algorithm>.lua + lua/decide.lua, which
+// defines run, the entry point. token_bucket and gcra share the token bucket arithmetic of lua/bucket.lua, with their own decode and
 // encode (lua/<algorithm>.lua, two snippets) in its marker lines. The header of
 // prelude.lua documents KEYS, ARGV and the reply. Two programs are made of that one
 // source:
@@ -58,9 +57,9 @@ func decisionCode(code map[rate.Algorithm]algorithm) ([]*script, functionLibrary
 	return s, functionLibrary{name: name, src: librarySource(name, code)}
 }
 
-// algorithm is one algorithm's Lua code: head and tail define run, and between them fast,
-// when not empty, is a block that decides the calls it can and breaks out of itself for
-// the others (lua/fast.lua).
+// algorithm is one algorithm's Lua code: head and tail define run, and between them fast
+// is a block that decides the calls it can and breaks out of itself for the others
+// (lua/fast.lua; a test leaves it empty to run the driver alone).
 type algorithm struct{ head, fast, tail string }
 
 // script returns the code as a script: the block is the chunk's own code, and run is what
@@ -95,14 +94,12 @@ func algorithmCode(alg rate.Algorithm) algorithm {
 			fast: bucket(fast("bucket")),
 			tail: read("helpers") + bucket(read("bucket")) + read("decide"),
 		}
-	case rate.FixedWindow, rate.SlidingWindowCounter:
-		return algorithm{
-			head: read("prelude"),
-			fast: fast(alg.String()),
-			tail: read("helpers") + read(alg.String()) + read("decide"),
-		}
 	}
-	return algorithm{head: read("prelude"), tail: read("helpers") + read(alg.String()) + read("decide")}
+	return algorithm{
+		head: read("prelude"),
+		fast: fast(alg.String()),
+		tail: read("helpers") + read(alg.String()) + read("decide"),
+	}
 }
 
 // put returns code with snippet in place of its line --<marker>--, indented as that line.

@@ -1,10 +1,9 @@
--- The common calls of fixed_window, sliding_window_counter, token_bucket and gcra, decided
--- without the machinery of run: a call (one request, or a batch of them) whose every
--- request's policy has one window and no penalty. A script runs all its code on every
--- EVALSHA: each closure it defines, and each local a closure captures, is made again on
--- every call, and that costs Redis more than one decision does; and the driver, per
--- request, makes a table per window, calls decide under pcall and looks its policy's
--- arguments up again. So this block comes right after prelude.lua's locals, before any
+-- The common calls of every algorithm, decided without the machinery of run: a call (one
+-- request, or a batch of them) whose every request's policy has one window and no
+-- penalty. A script runs all its code on every EVALSHA: each closure it defines, and each
+-- local a closure captures, is made again on every call, and that costs Redis more than
+-- one decision does; and the driver, per request, makes a table per window, calls decide
+-- under pcall and looks its policy's arguments up again. So this block comes right after prelude.lua's locals, before any
 -- closure (helpers.lua, the algorithm's load and finish, decide.lua), and answers without
 -- defining one: it calls no helper, and writes out what helpers.lua's begin_request,
 -- idiv, ceildiv, debit and ttl compute (a token bucket's lone call on a fresh key cost
@@ -18,10 +17,13 @@
 -- A step decides the request on key, its policy's only window (limit, period), at now
 -- with cost and op, and sets: ok and retry (load's verdict and wait), short (a consume
 -- the cap cut short), remaining and reset (finish's answer), and state and px, the state
--- to write and its PX, when it counted units (nil otherwise). It reads and writes nothing
--- else of the block's, and never breaks. Its divisions have nonnegative dividends and
--- positive divisors, all integers below 2^53: (a - fmod(a, b)) / b is floor(a / b) exactly
--- there (fmod is exact, and a - fmod(a, b) is a multiple of b), as helpers.lua's idiv is.
+-- to write and its PX, when it counted units (nil otherwise). A step whose state is not a
+-- string (sliding_window's sorted set) writes it itself, with pcall where Redis may refuse
+-- (out of memory), leaves state nil, and sets failed to Redis's error when a write failed.
+-- It reads and writes nothing else of the block's, and never breaks. Its divisions have
+-- nonnegative dividends and positive divisors, all integers below 2^53: (a - fmod(a, b)) /
+-- b is floor(a / b) exactly there (fmod is exact, and a - fmod(a, b) is a multiple of b),
+-- as helpers.lua's idiv is.
 --
 -- scripts.go places the block twice: in a script, as code of the script's own chunk, where
 -- break goes on to the rest of the script; in the Redis Function library, as the body of
@@ -70,19 +72,18 @@ repeat
     k = k + 1
     local key = KEYS[k] -- the request's only key
 
-    local ok, retry, short, remaining, reset, state, px
+    local ok, retry, short, remaining, reset, state, px, failed
     --STEP--
     -- A Redis error writing the state (out of memory under noeviction, say) fails the
     -- request alone, as run's pcall does.
-    local failed = false
     if state then
       local r = rpcall('SET', key, state, 'PX', px)
       if r.err then
-        redis.log(redis.LOG_WARNING, 'ratewarden: a decision on ' .. key .. ' failed: ' .. tostring(r.err))
-        failed = true
+        failed = r.err
       end
     end
     if failed then
+      redis.log(redis.LOG_WARNING, 'ratewarden: a decision on ' .. key .. ' failed: ' .. tostring(failed))
       out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7] = -1, 0, 0, 0, 0, 0, 0
     else
       out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6], out[o + 7] =

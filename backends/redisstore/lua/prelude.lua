@@ -1,8 +1,7 @@
 -- ratewarden: one decision in one round trip. Each algorithm's code is prelude.lua, then
--- (for every algorithm but sliding_window) the fast block, fast.lua with the algorithm's
--- step, which decides the common calls on its own, then helpers.lua, <algorithm>.lua and
--- decide.lua, which defines run, the entry point of the other calls (scripts.go lists the
--- order). Two programs are made of that code (scripts.go): a script, which ends with
+-- the fast block, fast.lua with the algorithm's step, which decides the common calls on
+-- its own, then helpers.lua, <algorithm>.lua and decide.lua, which defines run, the entry
+-- point of the other calls (scripts.go lists the order). Two programs are made of that code (scripts.go): a script, which ends with
 -- `return run()` and defines everything again on every EVALSHA (but what follows the
 -- block, when the block answers: the block defines no closure, and this prelude only
 -- copies globals into locals); and a function of a Redis Function library, which defines
