@@ -21,12 +21,22 @@ if type(v) == 'string' then
   end
 end
 ok, retry = true, 0
+-- (a - r) / b with r = fmod(a, b), raised by b when negative, is idiv(a, b): a cost above
+-- the limit, which no Store sends (rate.Policy.CheckCost), makes a negative.
 if count + cost > limit then -- earliest(start + period, period, count, limit - cost) - t
   local a = (limit - cost) * period
-  ok, retry = false, start + 2 * period - (a - fmod(a, count)) / count - t
+  local r = fmod(a, count)
+  if r < 0 then
+    r = r + count
+  end
+  ok, retry = false, start + 2 * period - (a - r) / count - t
 elseif prev * (start + period - t) > (limit - count - cost) * period then -- earliest(start, …)
   local a = (limit - count - cost) * period
-  ok, retry = false, start + period - (a - fmod(a, prev)) / prev - t
+  local r = fmod(a, prev)
+  if r < 0 then
+    r = r + prev
+  end
+  ok, retry = false, start + period - (a - r) / prev - t
 end
 
 -- finish

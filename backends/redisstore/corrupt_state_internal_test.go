@@ -1,0 +1,77 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ratewarden/ratewarden/backends/redisstore/redistest"
+	"github.com/ratewarden/ratewarden/core/rate"
+)
+
+// TestBucketStatesNoVersionWrites: a token_bucket or gcra state that no version writes —
+// a limit of 0, units past 2^53, a gcra arrival time before its last change — is another
+// program's, decided fresh and replaced, by the fast block and the driver alike (the
+// block and the driver are the script with and without lua/fast.lua, run by EVAL).
+// Before, a gcra arrival time before the last change read as a bucket fuller than full:
+// six requests at one instant under a limit of three were admitted; a limit of 0 answered
+// resets of -2^63; and past 2^53 the block's and the driver's rounding differed.
+func TestBucketStatesNoVersionWrites(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	c := srv.Client()
+	ctx := context.Background()
+	const limit, period, at = 3, 1_000_000, "1700000000000000"
+	pols := []fdPolicy{{limit, period}}
+	tests := []struct {
+		alg   rate.Algorithm
+		state string
+	}{
+		{rate.GCRA, "gcra 0 0 1 3000000"},
+		{rate.GCRA, "gcra 1699999999000000 0 3 1700000000000000"},
+		{rate.GCRA, "gcra 10 5 0 3"},
+		{rate.GCRA, "gcra 1700000000000000 9007199254740994 1 1700000000000000"},
+		{rate.TokenBucket, "token_bucket 5000000 100 0"},
+		{rate.TokenBucket, "token_bucket 9007199254740994 1700000000000000 3"},
+	}
+	for i, tt := range tests {
+		fast, drv, _, _ := fdSides(tt.alg, "", "")
+		for _, side := range []fdSide{fast, drv} {
+			prefix := side.prefix + strconv.Itoa(i)
+			fdPreset(ctx, t, c, prefix+":k0", tt.state)
+			var replies []string
+			admitted := 0
+			for range 2 * limit {
+				keys, args := fdArgs(prefix, pols, []fdReq{{at: at, cost: 1, op: "0"}})
+				v, err := side.run(ctx, c, keys, args)
+				require.NoError(t, err, "%s %q", side.name, tt.state)
+				reply := v.([]any)
+				if reply[0] == int64(1) {
+					admitted++
+				}
+				for _, x := range reply {
+					assert.GreaterOrEqual(t, x.(int64), int64(0), "%s %q: %v", side.name, tt.state, reply)
+				}
+				replies = append(replies, fmt.Sprint(reply))
+			}
+			assert.Equal(t, limit, admitted, "%s %q: decided fresh, then full: %v", side.name, tt.state, replies)
+		}
+	}
+
+	// A raw call with a cost above the limit (no Store sends one: rate.Policy.CheckCost):
+	// the block's retry is the driver's.
+	fast, drv, _, _ := fdSides(rate.SlidingWindowCounter, "", "")
+	var replies [2]string
+	for i, side := range []fdSide{fast, drv} {
+		fdPreset(ctx, t, c, side.prefix+"swc:k0", "sliding_window_counter 3 0 1700000000000000")
+		keys, args := fdArgs(side.prefix+"swc", pols, []fdReq{{at: at, cost: 5, op: "1"}})
+		v, err := side.run(ctx, c, keys, args)
+		require.NoError(t, err)
+		replies[i] = fmt.Sprint(v)
+	}
+	assert.Equal(t, replies[0], replies[1], "block, driver")
+}
