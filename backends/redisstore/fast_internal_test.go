@@ -86,11 +86,13 @@ func fdFreeze(src string) string {
 // fdState is what a key holds, for comparison: its value (a sorted set's members and
 // scores, or another type's name) and its TTL.
 func fdState(ctx context.Context, t *testing.T, c *redis.Client, key string) (string, int64) {
+	// PTTL as Redis answers it, in ms: a time.Duration overflows past 292 years.
+	pttl := func() int64 { return c.Do(ctx, "PTTL", key).Val().(int64) }
 	switch typ := c.Type(ctx, key).Val(); typ {
 	case "string":
-		return c.Get(ctx, key).Val(), c.PTTL(ctx, key).Val().Milliseconds()
+		return c.Get(ctx, key).Val(), pttl()
 	case "zset":
-		return fmt.Sprint("zset ", c.ZRangeWithScores(ctx, key, 0, -1).Val()), c.PTTL(ctx, key).Val().Milliseconds()
+		return fmt.Sprint("zset ", c.ZRangeWithScores(ctx, key, 0, -1).Val()), pttl()
 	default:
 		return typ, 0
 	}
@@ -140,13 +142,15 @@ func fdRandomState(rng *rand.Rand, now int64, pol fdPolicy) string {
 		return rng.Int63n(2*pol.limit + 1)
 	}
 	last := func() int64 {
-		switch rng.Intn(5) {
+		switch rng.Intn(6) {
 		case 0:
 			return now + rng.Int63n(3*pol.period) // in the future
 		case 1:
 			return 1<<53 - 1
 		case 2:
 			return 0
+		case 3: // past 2^56, where a division written otherwise than helpers.lua's rounds differently
+			return 123456789012345660 + rng.Int63n(3*pol.period)
 		}
 		return now - rng.Int63n(3*pol.period+1)
 	}
@@ -307,7 +311,8 @@ func TestFastBlockDecidesLikeDriver(t *testing.T) {
 // fdRandomLog returns a sorted set some version or program may have left for a
 // sliding_window key: up to five admissions up to two windows before newest, named as
 // this version names them ("<t>:<j>:<units>") or as an older one did (a unit each), at
-// times, and one in eight times another past any clock (1e30 µs, or +inf), with
+// times, and one in eight times another past any clock (past 2^56 µs, where a division
+// written otherwise than helpers.lua's rounds differently; 1e30 µs; +inf), with
 // the total "#" of their units, none (an older layout), one that omits or exceeds them,
 // or one no version writes (0 or more).
 func fdRandomLog(rng *rand.Rand, newest int64, pol fdPolicy) string {
@@ -324,8 +329,8 @@ func fdRandomLog(rng *rand.Rand, newest int64, pol fdPolicy) string {
 		b = append(b, name, strconv.FormatInt(ts, 10))
 		units += u
 	}
-	if rng.Intn(8) == 0 { // an admission past any clock: its TTL is out of range
-		b = append(b, "9:9:1", []string{"1e30", "inf"}[rng.Intn(2)])
+	if rng.Intn(8) == 0 { // an admission past any clock: past 2^56 µs, or a TTL out of range
+		b = append(b, "9:9:1", []string{"123456789012345660", "1e30", "inf"}[rng.Intn(3)])
 		units++
 	}
 	switch rng.Intn(6) {

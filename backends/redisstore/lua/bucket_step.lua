@@ -12,8 +12,11 @@ if type(v) == 'string' then
     t, rate = max(now, lastc), old
     if u > 0 then
       local elapsed = t - lastc
-      local r = fmod(u, old) -- elapsed >= ceildiv(u, old): the bucket refilled
-      if elapsed >= (u - r) / old + (r > 0 and 1 or 0) then
+      local q = floor(u / old) -- ceildiv(u, old), u > 0: the time that refills the bucket
+      local r = u - q * old
+      if r < 0 then q = q - 1 elseif r >= old then q = q + 1 end
+      if q * old < u then q = q + 1 end
+      if elapsed >= q then
         u = 0
       else
         u = u - elapsed * old
@@ -25,8 +28,12 @@ end
 ok, retry = true, 0
 local room = (limit - cost) * period
 if used > room then
-  local r = fmod(used - room, rate) -- retry = ceildiv(used - room, rate)
-  ok, retry = false, (used - room - r) / rate + (r > 0 and 1 or 0)
+  local a = used - room -- retry = ceildiv(a, rate), a > 0
+  local q = floor(a / rate)
+  local r = a - q * rate
+  if r < 0 then q = q - 1 elseif r >= rate then q = q + 1 end
+  if q * rate < a then q = q + 1 end
+  ok, retry = false, q
 end
 
 -- finish
@@ -46,14 +53,23 @@ if op == '2' or (ok and op == '0') then
 end
 reset = 0 -- ceildiv(used, rate); rate is 0 only when used is
 if used > 0 then
-  local r = fmod(used, rate)
-  reset = (used - r) / rate + (r > 0 and 1 or 0)
+  local q = floor(used / rate)
+  local r = used - q * rate
+  if r < 0 then q = q - 1 elseif r >= rate then q = q + 1 end
+  if q * rate < used then q = q + 1 end
+  reset = q
 end
-local full = max(0, limit * period - used) -- idiv(full, period)
-remaining = (full - fmod(full, period)) / period
+local full = max(0, limit * period - used) -- remaining = idiv(full, period)
+local q = floor(full / period)
+local r = full - q * period
+if r < 0 then q = q - 1 elseif r >= period then q = q + 1 end
+remaining = q
 if counted then
   --ENCODE--
-  local ms = t + reset - now -- ttl(t + reset): ceildiv(ms, 1000) + slack, ms > 0
-  local r = fmod(ms, 1000)
-  px = (ms - r) / 1000 + (r > 0 and 1 or 0) + slack
+  local ms = t + reset - now -- px = ttl(t + reset) = ceildiv(ms, 1000) + slack, ms > 0
+  q = floor(ms / 1000)
+  r = ms - q * 1000
+  if r < 0 then q = q - 1 elseif r >= 1000 then q = q + 1 end
+  if q * 1000 < ms then q = q + 1 end
+  px = q + slack
 end

@@ -20,10 +20,10 @@
 -- to write and its PX, when it counted units (nil otherwise). A step whose state is not a
 -- string (sliding_window's sorted set) writes it itself, with pcall where Redis may refuse
 -- (out of memory), leaves state nil, and sets failed to Redis's error when a write failed.
--- It reads and writes nothing else of the block's, and never breaks. Its divisions have
--- nonnegative dividends and positive divisors, all integers below 2^53: (a - fmod(a, b)) /
--- b is floor(a / b) exactly there (fmod is exact, and a - fmod(a, b) is a multiple of b),
--- as helpers.lua's idiv is.
+-- It reads and writes nothing else of the block's, and never breaks. Its divisions are
+-- helpers.lua's idiv and ceildiv written out, the same operations in the same order, so
+-- that block and driver agree on every input, numbers past 2^53 in another program's
+-- state included.
 --
 -- scripts.go places the block twice: in a script, as code of the script's own chunk, where
 -- break goes on to the rest of the script; in the Redis Function library, as the body of

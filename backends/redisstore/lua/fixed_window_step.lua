@@ -3,20 +3,25 @@
 
 -- load
 local count, t = 0, now
-local start = now - fmod(now, period) -- the start of t's window: idiv(t, period) × period
 local v = rpcall('GET', key)
 if type(v) == 'string' then
   local c, lastc = match(v, '^fixed_window (%d+) (%d+)$')
   if c then
     lastc = tonumber(lastc)
     t = max(now, lastc)
-    start = t - fmod(t, period)
-    if lastc >= start then -- idiv(t, period) == idiv(lastc, period), as lastc <= t
+    local qt, ql = floor(t / period), floor(lastc / period) -- idiv(t, period) == idiv(lastc, period)
+    local rt, rl = t - qt * period, lastc - ql * period
+    if rt < 0 then qt = qt - 1 elseif rt >= period then qt = qt + 1 end
+    if rl < 0 then ql = ql - 1 elseif rl >= period then ql = ql + 1 end
+    if qt == ql then
       count = tonumber(c)
     end
   end
 end
-reset = start + period - t -- until the window ends
+local q = floor(t / period) -- reset = (idiv(t, period) + 1) × period - t, until the window ends
+local r = t - q * period
+if r < 0 then q = q - 1 elseif r >= period then q = q + 1 end
+reset = (q + 1) * period - t
 ok, retry = true, 0
 if count + cost > limit then
   ok, retry = false, reset
@@ -34,9 +39,12 @@ if op == '2' or (ok and op == '0') then
   if c > count then
     count = c
     state = format('fixed_window %d %d', count, t)
-    local ms = t + reset - now -- ttl(t + reset): ceildiv(ms, 1000) + slack, ms > 0
-    local r = fmod(ms, 1000)
-    px = (ms - r) / 1000 + (r > 0 and 1 or 0) + slack
+    local ms = t + reset - now -- px = ttl(t + reset) = ceildiv(ms, 1000) + slack, ms > 0
+    q = floor(ms / 1000)
+    r = ms - q * 1000
+    if r < 0 then q = q - 1 elseif r >= 1000 then q = q + 1 end
+    if q * 1000 < ms then q = q + 1 end
+    px = q + slack
   end
 end
 remaining = max(0, limit - count)

@@ -19,5 +19,7 @@ if gcra_tat then
   end
 end
 --ENCODE--
-local rem = fmod(used, limit) -- used - limit × idiv(used, limit), used >= 0
-state = format('gcra %d %d %d %d', t + (used - rem) / limit, rem, limit, t)
+local q = floor(used / limit) -- idiv(used, limit)
+local r = used - q * limit
+if r < 0 then q = q - 1 elseif r >= limit then q = q + 1 end
+state = format('gcra %d %d %d %d', t + q, used - q * limit, limit, t)

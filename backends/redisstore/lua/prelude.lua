@@ -59,6 +59,6 @@
 
 -- Globals used on every call, as locals (a global lookup is a table lookup).
 local rcall, rpcall = redis.call, redis.pcall
-local floor, fmod, max, min = math.floor, math.fmod, math.max, math.min
+local floor, max, min = math.floor, math.max, math.min
 local format, match = string.format, string.match
 local tonumber, type = tonumber, type

@@ -4,43 +4,46 @@
 
 -- load
 local count, prev, t = 0, 0, now
-local start = now - fmod(now, period) -- the start of t's aligned window: idiv(t, period) × period
 local v = rpcall('GET', key)
+local k = floor(t / period) -- idiv(t, period): t's aligned window
+local r = t - k * period
+if r < 0 then k = k - 1 elseif r >= period then k = k + 1 end
 if type(v) == 'string' then
   local c, pc, lastc = match(v, '^sliding_window_counter (%d+) (%d+) (%d+)$')
   if c then
     lastc = tonumber(lastc)
     t = max(now, lastc)
-    start = t - fmod(t, period)
-    -- Its age in aligned windows, idiv(t, period) - idiv(lastc, period), as lastc <= t:
-    if lastc >= start then -- 0
+    k = floor(t / period)
+    r = t - k * period
+    if r < 0 then k = k - 1 elseif r >= period then k = k + 1 end
+    local kl = floor(lastc / period) -- the age, k - idiv(lastc, period), in aligned windows
+    local rl = lastc - kl * period
+    if rl < 0 then kl = kl - 1 elseif rl >= period then kl = kl + 1 end
+    if k - kl == 0 then
       count, prev = tonumber(c), tonumber(pc)
-    elseif lastc >= start - period then -- 1
+    elseif k - kl == 1 then
       prev = tonumber(c)
     end
   end
 end
+local start = k * period
 ok, retry = true, 0
--- (a - r) / b with r = fmod(a, b), raised by b when negative, is idiv(a, b): a cost above
--- the limit, which no Store sends (rate.Policy.CheckCost), makes a negative.
 if count + cost > limit then -- earliest(start + period, period, count, limit - cost) - t
-  local a = (limit - cost) * period
-  local r = fmod(a, count)
-  if r < 0 then
-    r = r + count
-  end
-  ok, retry = false, start + 2 * period - (a - r) / count - t
+  local a = (limit - cost) * period -- idiv(a, count)
+  local q = floor(a / count)
+  r = a - q * count
+  if r < 0 then q = q - 1 elseif r >= count then q = q + 1 end
+  ok, retry = false, start + period + period - q - t
 elseif prev * (start + period - t) > (limit - count - cost) * period then -- earliest(start, …)
-  local a = (limit - count - cost) * period
-  local r = fmod(a, prev)
-  if r < 0 then
-    r = r + prev
-  end
-  ok, retry = false, start + period - (a - r) / prev - t
+  local a = (limit - count - cost) * period -- idiv(a, prev)
+  local q = floor(a / prev)
+  r = a - q * prev
+  if r < 0 then q = q - 1 elseif r >= prev then q = q + 1 end
+  ok, retry = false, start + period - q - t
 end
 
 -- finish
-local window_end = start + period -- the end of the aligned window of t
+local window_end = (k + 1) * period -- the end of the aligned window of t
 short = false
 if op == '2' or (ok and op == '0') then
   local c, capacity = count, 2 * limit -- debit(count, cost, capacity)
@@ -52,14 +55,23 @@ if op == '2' or (ok and op == '0') then
   if c > count then
     count = c
     state = format('sliding_window_counter %d %d %d', count, prev, t)
-    local ms = window_end + period - now -- ttl(window_end + period): ceildiv(ms, 1000) + slack, ms > 0
-    local r = fmod(ms, 1000)
-    px = (ms - r) / 1000 + (r > 0 and 1 or 0) + slack
+    local ms = window_end + period - now -- px = ttl(window_end + period) = ceildiv(ms, 1000) + slack, ms > 0
+    local q = floor(ms / 1000)
+    r = ms - q * 1000
+    if r < 0 then q = q - 1 elseif r >= 1000 then q = q + 1 end
+    if q * 1000 < ms then q = q + 1 end
+    px = q + slack
   end
 end
-local weighted = prev * (window_end - t) -- remaining: limit - count - ceildiv(weighted, period)
-local r = fmod(weighted, period)
-remaining = max(0, limit - count - (weighted - r) / period - (r > 0 and 1 or 0))
+local weighted = prev * (window_end - t) -- remaining = limit - count - ceildiv(weighted, period)
+local q = 0
+if weighted > 0 then
+  q = floor(weighted / period)
+  r = weighted - q * period
+  if r < 0 then q = q - 1 elseif r >= period then q = q + 1 end
+  if q * period < weighted then q = q + 1 end
+end
+remaining = max(0, limit - count - q)
 if count > 0 then
   reset = window_end + period - t
 elseif prev > 0 then

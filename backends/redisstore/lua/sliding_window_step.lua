@@ -97,9 +97,12 @@ if units > n then
     end
   until failed or fresh == 1
   if not failed then
-    local ms = t + period - now -- ttl(t + period): ceildiv(ms, 1000) + slack, ms > 0
-    local r = fmod(ms, 1000)
-    r = rpcall('PEXPIRE', key, (ms - r) / 1000 + (r > 0 and 1 or 0) + slack)
+    local ms = t + period - now -- ttl(t + period) = ceildiv(ms, 1000) + slack, ms > 0
+    local q = floor(ms / 1000)
+    local r = ms - q * 1000
+    if r < 0 then q = q - 1 elseif r >= 1000 then q = q + 1 end
+    if q * 1000 < ms then q = q + 1 end
+    r = rpcall('PEXPIRE', key, q + slack)
     if type(r) == 'table' then -- a time no clock reaches: another program's member
       failed = r.err
     end
