@@ -62,6 +62,27 @@ func TestBucketStatesNoVersionWrites(t *testing.T) {
 		}
 	}
 
+	// At the cap, a state a version writes: limit × period = 2^52 and a consume beyond full
+	// up to twice it leave units of exactly 2^53. It is read, not replaced: denied.
+	capPols := []fdPolicy{{1 << 32, 1 << 20}}
+	for i, st := range []struct {
+		alg   rate.Algorithm
+		state string
+	}{
+		{rate.TokenBucket, "token_bucket 9007199254740992 1700000000000000 4294967296"},
+		{rate.GCRA, "gcra 1700000002097152 0 4294967296 1700000000000000"},
+	} {
+		fast, drv, _, _ := fdSides(st.alg, "", "")
+		for _, side := range []fdSide{fast, drv} {
+			prefix := side.prefix + "cap" + strconv.Itoa(i)
+			fdPreset(ctx, t, c, prefix+":k0", st.state)
+			keys, args := fdArgs(prefix, capPols, []fdReq{{at: at, cost: 1, op: "0"}})
+			v, err := side.run(ctx, c, keys, args)
+			require.NoError(t, err)
+			assert.Equal(t, int64(0), v.([]any)[0], "%s %q: denied: %v", side.name, st.state, v)
+		}
+	}
+
 	// A raw call with a cost above the limit (no Store sends one: rate.Policy.CheckCost):
 	// the block's retry is the driver's.
 	fast, drv, _, _ := fdSides(rate.SlidingWindowCounter, "", "")

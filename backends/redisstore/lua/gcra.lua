@@ -14,7 +14,7 @@ local gcra_tat, gcra_rem, gcra_limit, gcra_last = match(v, '^gcra (%d+) (%d+) (%
 if gcra_tat then
   old, lastc = tonumber(gcra_limit), tonumber(gcra_last)
   u = (tonumber(gcra_tat) - lastc) * old + tonumber(gcra_rem)
-  if old < 1 or u < 0 or u >= 9007199254740992 then
+  if old < 1 or u < 0 or u > 9007199254740992 then
     u = nil
   end
 end

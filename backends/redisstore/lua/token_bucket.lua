@@ -14,7 +14,7 @@
 local tb_used, tb_last, tb_limit = match(v, '^token_bucket (%d+) (%d+) (%d+)$')
 if tb_used then
   u, lastc, old = tonumber(tb_used), tonumber(tb_last), tonumber(tb_limit)
-  if old < 1 or u >= 9007199254740992 then
+  if old < 1 or u > 9007199254740992 then
     u = nil
   end
 end
