@@ -310,8 +310,8 @@ func TestFastBlockDecidesLikeDriver(t *testing.T) {
 
 // fdRandomLog returns a sorted set some version or program may have left for a
 // sliding_window key: up to five admissions up to two windows before newest, named as
-// this version names them ("<t>:<j>:<units>") or as an older one did (a unit each), at
-// times, and one in eight times another past any clock (past 2^56 µs, where a division
+// this version names them ("<t>:<j>:<units>") or as an older one did (a unit each), some
+// at time 0, and one in eight times another past any clock (past 2^56 µs, where a division
 // written otherwise than helpers.lua's rounds differently; 1e30 µs; +inf), with
 // the total "#" of their units, none (an older layout), one that omits or exceeds them,
 // or one no version writes (0 or more).
@@ -320,6 +320,9 @@ func fdRandomLog(rng *rand.Rand, newest int64, pol fdPolicy) string {
 	var units int64
 	for i := range rng.Intn(6) {
 		ts := newest - rng.Int63n(2*pol.period+1)
+		if rng.Intn(6) == 0 {
+			ts = 0 // an admission at time 0, long gone
+		}
 		u := int64(1)
 		name := fmt.Sprintf("%d:%d", ts, i)
 		if rng.Intn(3) > 0 {
