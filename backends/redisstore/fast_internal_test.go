@@ -154,9 +154,13 @@ func fdRandomState(rng *rand.Rand, now int64, pol fdPolicy) string {
 		}
 		return now - rng.Int63n(3*pol.period+1)
 	}
-	switch rng.Intn(12) {
+	switch rng.Intn(13) {
 	case 9, 10, 11:
 		return fdRandomLog(rng, last(), pol)
+	case 12: // a time of 400 digits, +inf to Lua: a count or units of NaN follow
+		inf := "1" + strings.Repeat("0", 399)
+		return []string{"token_bucket 5000000 " + inf + " 3", "gcra " + inf + " 0 3 " + inf,
+			"sliding_window_counter 0 0 " + inf, "fixed_window 0 " + inf}[rng.Intn(4)]
 	case 0:
 		return fmt.Sprintf("fixed_window %d %d", n(), last())
 	case 1:

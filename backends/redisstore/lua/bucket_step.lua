@@ -51,8 +51,11 @@ if op == '2' or (ok and op == '0') then
     used, rate, counted = u, limit, true
   end
 end
-reset = 0 -- ceildiv(used, rate); rate is 0 only when used is
-if used > 0 then
+-- reset = ceildiv(used, rate), with its test: rate is 0 only when used is, and a NaN (from
+-- another program's numbers) computes as in ceildiv
+if used <= 0 then
+  reset = 0
+else -- a NaN too
   local q = floor(used / rate)
   local r = used - q * rate
   if r < 0 then q = q - 1 elseif r >= rate then q = q + 1 end

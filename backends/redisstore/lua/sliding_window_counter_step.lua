@@ -65,7 +65,7 @@ if op == '2' or (ok and op == '0') then
 end
 local weighted = prev * (window_end - t) -- remaining = limit - count - ceildiv(weighted, period)
 local q = 0
-if weighted > 0 then
+if not (weighted <= 0) then -- ceildiv's own test, which a NaN passes
   q = floor(weighted / period)
   r = weighted - q * period
   if r < 0 then q = q - 1 elseif r >= period then q = q + 1 end
