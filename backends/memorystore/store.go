@@ -110,7 +110,8 @@ func (s *Store) Take(ctx context.Context, req *rate.Request, res *rate.Result) e
 	if err := p.CheckCost(req.Cost); err != nil {
 		return err
 	}
-	now := req.Now.UnixMicro()
+	// The instant Apply decides at (rate.ClampInstant), for expiry and eviction too.
+	now := rate.ClampInstant(req.Now.UnixMicro())
 	h := maphash.String(s.seed, req.Key) // the one hash of the decision: shard and table
 	sh := &s.shards[h&s.mask]
 	var ev evictions
@@ -252,7 +253,7 @@ func (s *Store) evicted(ctx context.Context, ev evictions) {
 // Sweep forgets every key whose state is back to that of a fresh key at now, and returns
 // how many it removed. The sweeper calls it; tests call it with chosen instants.
 func (s *Store) Sweep(now time.Time) int {
-	us, removed := now.UnixMicro(), 0
+	us, removed := rate.ClampInstant(now.UnixMicro()), 0
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()

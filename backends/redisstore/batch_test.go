@@ -307,55 +307,61 @@ func TestBatchFailsTheBreakerOnce(t *testing.T) {
 	require.NoError(t, take("ip:192.0.2.53:after"))
 }
 
-// TestBatchIsolatesAFailingDecision: a decision the script fails on — its key holds a state
-// another program wrote, which makes Redis refuse the script's SET — fails alone, as a
-// script error, whether sent alone or in a batch with 20 others, which are decided as
-// usual; and since the script calls themselves succeed, the breaker stays closed.
+// TestBatchIsolatesAFailingDecision: a decision the script fails on — Redis out of memory
+// (maxmemory 1, noeviction) refuses the write of a take — fails alone, as a script
+// error, whether sent alone or in a batch with 20 peeks, which write nothing and are
+// decided as usual; and since the script calls themselves succeed, the breaker stays
+// closed. On the scripts (EVALSHA): Redis refuses a FCALL whole when out of memory.
 // (Before, the error failed the whole batch, and counted toward the breaker.) For the
 // algorithms whose batches of one-window requests without penalty the fast block decides
 // (lua/fast.lua), and for fixed_window with a penalty, whose batches the general driver
 // decides.
 func TestBatchIsolatesAFailingDecision(t *testing.T) {
 	t.Parallel()
-	// A window start, or last change, no clock reaches: the TTL the script computes is out
-	// of range.
-	states := map[rate.Algorithm]string{
-		rate.FixedWindow:          "fixed_window 0 999999999999999999999999999999",
-		rate.SlidingWindowCounter: "sliding_window_counter 0 0 999999999999999999999999999999",
-		rate.TokenBucket:          "token_bucket 0 999999999999999999999999999999 100",
-		rate.GCRA:                 "gcra 999999999999999999999999999999 0 100 999999999999999999999999999999",
-	}
 	pen := &rate.PenaltyPolicy{Threshold: 1000, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 2, MaxCooldown: time.Minute}
-	for alg, state := range states {
+	for _, alg := range rate.Algorithms() {
 		t.Run(alg.String(), func(t *testing.T) {
 			t.Parallel()
-			batchIsolatesAFailingDecision(t, policy(t, alg, nil, 100, time.Minute), state)
+			batchIsolatesAFailingDecision(t, policy(t, alg, nil, 100, time.Minute))
 		})
 	}
 	t.Run("fixed_window/penalty", func(t *testing.T) {
 		t.Parallel()
-		batchIsolatesAFailingDecision(t, policy(t, rate.FixedWindow, pen, 100, time.Minute), states[rate.FixedWindow])
+		batchIsolatesAFailingDecision(t, policy(t, rate.FixedWindow, pen, 100, time.Minute))
 	})
 }
 
-// batchIsolatesAFailingDecision is TestBatchIsolatesAFailingDecision for policy p, whose
-// key holds state.
-func batchIsolatesAFailingDecision(t *testing.T, p *rate.Policy, state string) {
+// batchIsolatesAFailingDecision is TestBatchIsolatesAFailingDecision for policy p.
+func batchIsolatesAFailingDecision(t *testing.T, p *rate.Policy) {
 	srv := redistest.StartServer(t)
 	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
-	store, hook := gatedStore(t, cfg)
+	hook := &gateHook{}
+	hook.open()
+	client, err := redisstore.NewClient(cfg.Redis)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	client.AddHook(hook)
+	store, err := redisstore.NewWithClient(client, cfg) // the scripts
+	require.NoError(t, err)
 	ctx := context.Background()
-	require.NoError(t, srv.Client().Set(ctx, "ratelimit:{bad}:60", state, 0).Err())
-	take := func(key string) (rate.Result, error) {
+	oom := func(on bool) {
+		require.NoError(t, srv.Client().ConfigSet(ctx, "maxmemory", map[bool]string{true: "1", false: "0"}[on]).Err())
+	}
+	decide := func(key string, op rate.Op) (rate.Result, error) {
 		var res rate.Result
-		err := store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1}, &res)
+		err := store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Op: op}, &res)
 		return res, err
 	}
+	take := func(key string) (rate.Result, error) { return decide(key, rate.OpTake) }
+	peek := func(key string) (rate.Result, error) { return decide(key, rate.OpPeek) }
+	_, err = take("warm") // loads the script
+	require.NoError(t, err)
+	oom(true)
 	scriptError := func(err error) bool {
 		var rerr *redisstore.Error
 		return errors.As(err, &rerr) && rerr.Kind == rate.KindScript
 	}
-	_, err := take("bad")
+	_, err = take("bad")
 	assert.True(t, scriptError(err), "alone: %v", err)
 
 	held := make(chan struct{})
@@ -363,7 +369,7 @@ func batchIsolatesAFailingDecision(t *testing.T, p *rate.Policy, state string) {
 	var wg sync.WaitGroup
 	for i := range 2 {
 		wg.Go(func() {
-			res, err := take("ip:192.0.2.60:lone-" + strconv.Itoa(i))
+			res, err := peek("ip:192.0.2.60:lone-" + strconv.Itoa(i))
 			assert.NoError(t, err)
 			assert.True(t, res.Allowed)
 		})
@@ -373,7 +379,7 @@ func batchIsolatesAFailingDecision(t *testing.T, p *rate.Policy, state string) {
 	wg.Go(func() { _, badErr = take("bad") })
 	for i := range 20 {
 		wg.Go(func() {
-			res, err := take("ip:192.0.2.61:good-" + strconv.Itoa(i))
+			res, err := peek("ip:192.0.2.61:good-" + strconv.Itoa(i))
 			assert.NoError(t, err, "a decision batched with the failing one")
 			assert.True(t, res.Allowed)
 		})
@@ -383,58 +389,44 @@ func batchIsolatesAFailingDecision(t *testing.T, p *rate.Policy, state string) {
 	wg.Wait()
 	assert.True(t, scriptError(badErr), "in a batch: %v", badErr)
 	assert.Equal(t, "closed", redisstore.BreakerState(store))
+	oom(false)
+	res, err := take("bad")
+	require.NoError(t, err, "once Redis has memory again")
+	assert.True(t, res.Allowed)
 }
 
 // TestFailingSingleWindowDecision: the common call — one request, one window, no penalty,
 // which the code of every algorithm decides without run (lua/fast.lua) — fails as run
-// fails a request of a batch: a key holding a state another program wrote, which
-// makes Redis refuse the SET, fails that decision alone, with the error of a decision the
-// script failed on, and leaves the key as it was; the next decision, on another key, is
-// decided as usual. On the scripts (EVALSHA, the default) and on the functions (FCALL).
-// sliding_window's set of an admission at such a time makes Redis refuse the PEXPIRE that
-// follows the admission's ZADD: the decision fails alone too, its writes before the
-// error standing, as they do in run.
+// fails a request of a batch: a write Redis refuses (out of memory: maxmemory 1,
+// noeviction) fails that decision alone, with the error of a decision the script failed
+// on, and leaves its key as it was; once Redis has memory again, the next decision is
+// decided as usual. On the scripts (EVALSHA): Redis refuses a FCALL whole when out of
+// memory, so a function never fails one request this way.
 func TestFailingSingleWindowDecision(t *testing.T) {
 	t.Parallel()
-	srv := redistest.StartServer(t)
-	ctx := context.Background()
-	// A last change no clock reaches: the TTL the code computes is out of range.
-	states := map[rate.Algorithm]string{
-		rate.FixedWindow:          "fixed_window 0 999999999999999999999999999999",
-		rate.SlidingWindowCounter: "sliding_window_counter 0 0 999999999999999999999999999999",
-		rate.TokenBucket:          "token_bucket 0 999999999999999999999999999999 100",
-		rate.GCRA:                 "gcra 999999999999999999999999999999 0 100 999999999999999999999999999999",
-		rate.SlidingWindow:        "",
-	}
-	for alg, state := range states {
-		for _, functions := range []bool{false, true} {
-			t.Run(alg.String()+"/functions="+strconv.FormatBool(functions), func(t *testing.T) {
-				t.Parallel()
-				store := storeOn(t, redisConfig(config.RedisStandalone, false, srv.Addr()), functions)
-				p := policy(t, alg, nil, 100, time.Minute)
-				prefix := alg.String() + "-" + strconv.FormatBool(functions) + "-"
-				key := "ratelimit:{" + prefix + "bad}:60"
-				if alg == rate.SlidingWindow {
-					require.NoError(t, srv.Client().ZAdd(ctx, key, redis.Z{Score: 1e30, Member: "1:1:1"}, redis.Z{Score: -1, Member: "#"}).Err())
-				} else {
-					require.NoError(t, srv.Client().Set(ctx, key, state, 0).Err())
-				}
+	for _, alg := range rate.Algorithms() {
+		t.Run(alg.String(), func(t *testing.T) {
+			t.Parallel()
+			srv := redistest.StartServer(t)
+			ctx := context.Background()
+			store := storeOn(t, redisConfig(config.RedisStandalone, false, srv.Addr()), false)
+			p := policy(t, alg, nil, 100, time.Minute)
+			var res rate.Result
+			require.NoError(t, store.Take(ctx, &rate.Request{Key: "warm", Policy: p, Cost: 1}, &res)) // loads the script
 
-				var res rate.Result
-				err := store.Take(ctx, &rate.Request{Key: prefix + "bad", Policy: p, Cost: 1}, &res)
-				var rerr *redisstore.Error
-				require.ErrorAs(t, err, &rerr)
-				assert.Equal(t, rate.KindScript, rerr.Kind)
-				assert.ErrorContains(t, err, "the script failed on this decision's keys")
-				if alg != rate.SlidingWindow {
-					assert.Equal(t, state, srv.Client().Get(ctx, key).Val())
-				}
+			require.NoError(t, srv.Client().ConfigSet(ctx, "maxmemory", "1").Err())
+			err := store.Take(ctx, &rate.Request{Key: "bad", Policy: p, Cost: 1}, &res)
+			var rerr *redisstore.Error
+			require.ErrorAs(t, err, &rerr)
+			assert.Equal(t, rate.KindScript, rerr.Kind)
+			assert.ErrorContains(t, err, "the script failed on this decision's keys")
+			assert.Zero(t, srv.Client().Exists(ctx, "ratelimit:{bad}:60").Val())
 
-				require.NoError(t, store.Take(ctx, &rate.Request{Key: prefix + "good", Policy: p, Cost: 1}, &res))
-				assert.True(t, res.Allowed)
-				assert.Equal(t, int64(99), res.Windows[0].Remaining)
-			})
-		}
+			require.NoError(t, srv.Client().ConfigSet(ctx, "maxmemory", "0").Err())
+			require.NoError(t, store.Take(ctx, &rate.Request{Key: "bad", Policy: p, Cost: 1}, &res))
+			assert.True(t, res.Allowed)
+			assert.Equal(t, int64(99), res.Windows[0].Remaining)
+		})
 	}
 }
 

@@ -16,18 +16,20 @@ import (
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-// badKeyCluster starts a Cluster whose key "bad" holds a state another program wrote (the
-// script fails on it: TestBatchIsolatesAFailingDecision's state) and returns a store, a
-// take function, and a healthy key served by the same master as "bad".
-func badKeyCluster(t *testing.T) (*redisstore.Store, func(key string) error, string) {
+// badKeyCluster starts a Cluster and returns a store on the scripts (EVALSHA), a decide
+// function (a take, or a peek, on key), and a healthy key served by the same master as
+// "bad" — which it then makes refuse every write (maxmemory 1, noeviction), so that a
+// take of "bad" fails inside the script, as a request the script failed on, while that
+// master still answers (a peek, which writes nothing, is decided). (A FCALL is refused
+// whole by a master out of memory: the store is on the scripts.)
+func badKeyCluster(t *testing.T) (*redisstore.Store, func(key string, op rate.Op) error, string) {
 	ctx := context.Background()
 	cl := redistest.StartCluster(t)
 	cfg := redisConfig(config.RedisCluster, false, cl.Addrs()...)
 	cfg.FailMode = config.FailClosed
 	cfg.Redis.CircuitBreaker = config.CircuitBreakerConfig{FailureThreshold: 5, OpenTimeout: 5 * time.Second} // the defaults
-	store := newStore(t, cfg)
+	store := storeOn(t, cfg, false)
 	p := policy(t, rate.TokenBucket, nil, 100, time.Minute)
-	require.NoError(t, cl.Client().Set(ctx, "ratelimit:{bad}:60", "token_bucket 0 999999999999999999999999999999 100", 0).Err())
 	bad, err := cl.MasterFor(ctx, "{bad}")
 	require.NoError(t, err)
 	var good string
@@ -39,12 +41,13 @@ func badKeyCluster(t *testing.T) (*redisstore.Store, func(key string) error, str
 			good = k
 		}
 	}
-	take := func(key string) error {
+	decide := func(key string, op rate.Op) error {
 		var res rate.Result
-		return store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now()}, &res)
+		return store.Take(ctx, &rate.Request{Key: key, Policy: p, Cost: 1, Now: time.Now(), Op: op}, &res)
 	}
-	require.NoError(t, take(good))
-	return store, take, good
+	require.NoError(t, decide(good, rate.OpTake)) // loads the script on that master
+	require.NoError(t, bad.Client().ConfigSet(ctx, "maxmemory", "1").Err())
+	return store, decide, good
 }
 
 func scriptErr(err error) bool {
@@ -52,18 +55,18 @@ func scriptErr(err error) bool {
 	return errors.As(err, &rerr) && rerr.Kind == rate.KindScript
 }
 
-// TestABadKeyDoesNotSendTheWholeClusterAlone: decisions the script fails on (a key holding
-// another program's state: no node outage, every master answers) do not flip every
+// TestABadKeyDoesNotSendTheWholeClusterAlone: decisions the script fails on (a write its
+// master refuses: no node outage, every master answers) do not flip every
 // client's decisions off the AutoPipeliner. (Found by an attacker review of 43dd54b: the
 // next decision of that master found its breaker failing and sent every decision of the
 // Cluster alone for two open_timeouts; one bad decision every 10 s kept it so.)
 func TestABadKeyDoesNotSendTheWholeClusterAlone(t *testing.T) {
 	t.Parallel()
-	store, take, good := badKeyCluster(t)
+	store, decide, good := badKeyCluster(t)
 	assert.False(t, redisstore.Hung(store))
 	for range 3 {
-		require.True(t, scriptErr(take("bad")))
-		require.NoError(t, take(good))
+		require.True(t, scriptErr(decide("bad", rate.OpTake)))
+		require.NoError(t, decide(good, rate.OpPeek))
 		assert.False(t, redisstore.Hung(store), "a script error on one key sends every decision of the Cluster alone")
 	}
 }
@@ -75,10 +78,10 @@ func TestABadKeyDoesNotSendTheWholeClusterAlone(t *testing.T) {
 // open_timeout.)
 func TestABadKeyDoesNotOpenItsMastersBreaker(t *testing.T) {
 	t.Parallel()
-	_, take, good := badKeyCluster(t)
+	_, decide, good := badKeyCluster(t)
 	for range 5 {
-		require.True(t, scriptErr(take("bad")))
+		require.True(t, scriptErr(decide("bad", rate.OpTake)))
 	}
-	err := take(good)
+	err := decide(good, rate.OpPeek)
 	assert.NoError(t, err, "a healthy key of the bad key's master")
 }

@@ -248,7 +248,7 @@ func (s *Store) eval(ctx context.Context, pl *plan, req *rate.Request, res *rate
 		c.deadline = d
 	}
 	if s.requestTime {
-		c.now = max(req.Now.UnixMicro(), 0) // as rate.Policy.Apply
+		c.now = rate.ClampInstant(req.Now.UnixMicro()) // as rate.Policy.Apply
 	}
 	v, err := s.run(c)
 	if errors.Is(err, errDeniedMeanwhile) {

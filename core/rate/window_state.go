@@ -298,6 +298,15 @@ func (ks *KeyState) prune(p *Policy, now int64) {
 	}
 }
 
+// MaxInstant is the latest instant a decision is made at: 2^53 µs after 1970 (the year 2255),
+// the largest time Redis's Lua numbers hold exactly.
+const MaxInstant = 1 << 53
+
+// ClampInstant returns now (Unix µs) within [0, MaxInstant]: an instant before 1970 or past
+// MaxInstant is a broken clock, decided as at 1970 or at MaxInstant, as the Redis store
+// decides it (its scripts read a state with a later time as another program's).
+func ClampInstant(now int64) int64 { return min(max(now, 0), MaxInstant) }
+
 // ExpiresAt returns the Unix microsecond from which the key's state equals a fresh key's,
 // so that a store may forget it: every window full again, no cooldown, no violation that
 // still counts. Zero for a key never admitted.
@@ -312,7 +321,7 @@ func (ks *KeyState) ExpiresAt() int64 { return ks.expiresAt }
 // zero KeyState). Apply allocates only when a key's state grows — a new window length, a
 // sliding window's log, the penalty's first violation.
 func (p *Policy) Apply(ks *KeyState, op Op, now, cost int64, res *Result) {
-	now = max(now, 0) // before 1970 is a broken clock: decided as at 1970, as Redis reads it
+	now = ClampInstant(now)
 	if op == OpPeek {
 		p.peek(ks, now, cost, res)
 		return

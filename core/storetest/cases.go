@@ -38,6 +38,9 @@ const (
 	ms  = time.Millisecond
 )
 
+// toMaxInstant is rate.MaxInstant after Base.
+var toMaxInstant = time.Duration(rate.MaxInstant-Base.UnixMicro()) * time.Microsecond
+
 func cases(alg rate.Algorithm) []testCase {
 	return []testCase{
 		{
@@ -48,6 +51,17 @@ func cases(alg rate.Algorithm) []testCase {
 				// weighs, two windows on; the next unit fits when the burst weighs 9/10.
 				{times: 9, allowed: true, remaining: []int64{0}, resetAfter: []time.Duration{pickCounter(alg, 2*min, min)}},
 				{allowed: false, remaining: []int64{0}, resetAfter: []time.Duration{pickCounter(alg, 2*min, min)}, retryAfter: d(pickCounter(alg, min+6*sec, pick(alg, 6*sec, min)))},
+			},
+		},
+		{
+			// Past 2^53 µs (the year 2255) a clock is broken: every instant is decided as at
+			// rate.MaxInstant, so a later one refills nothing; and the Redis scripts read
+			// the states written there as their own, never as another program's.
+			name:     "instants past rate.MaxInstant are decided as at it",
+			policies: []policySpec{{windows: windows(3, min)}},
+			steps: []step{
+				{at: toMaxInstant + time.Hour, times: 2, allowed: true, remaining: []int64{0}},
+				{at: toMaxInstant + 2*time.Hour, allowed: false, remaining: []int64{0}},
 			},
 		},
 		{

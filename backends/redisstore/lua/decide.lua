@@ -15,7 +15,12 @@ local function define_penalties()
     if type(v) == 'string' then
       s, untilv, log = match(v, '^penalty (%w+) (%d+) ([%d,]*)$')
     end
-    return s, tonumber(untilv) or 0, log, max(now, tonumber(log and match(log, '(%d+)$') or 0))
+    local newest = tonumber(log and match(log, '(%d+)$') or 0)
+    untilv = tonumber(untilv) or 0
+    if untilv > max_exact or newest > max_exact then -- another program's state (prelude.lua)
+      s, untilv, log, newest = nil, 0, nil, 0
+    end
+    return s, untilv, log, max(now, newest)
   end
 
   penalty = function(key, windowsAllow)

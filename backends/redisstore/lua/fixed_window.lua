@@ -9,8 +9,8 @@ local function load(key, limit, period)
   local v = rpcall('GET', key)
   if type(v) == 'string' then
     local count, last = match(v, '^fixed_window (%d+) (%d+)$')
-    if count then
-      last = tonumber(last)
+    last = tonumber(last)
+    if count and last <= max_exact then -- else another program's state (prelude.lua)
       w.t = max(now, last)
       if idiv(w.t, period) == idiv(last, period) then
         w.count = tonumber(count)

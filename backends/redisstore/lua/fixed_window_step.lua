@@ -6,8 +6,8 @@ local count, t = 0, now
 local v = rpcall('GET', key)
 if type(v) == 'string' then
   local c, lastc = match(v, '^fixed_window (%d+) (%d+)$')
-  if c then
-    lastc = tonumber(lastc)
+  lastc = tonumber(lastc)
+  if c and lastc <= max_exact then -- else another program's state (prelude.lua)
     t = max(now, lastc)
     local qt, ql = floor(t / period), floor(lastc / period) -- idiv(t, period) == idiv(lastc, period)
     local rt, rl = t - qt * period, lastc - ql * period

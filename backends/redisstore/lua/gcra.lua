@@ -7,14 +7,14 @@
 -- Two snippets, not functions, as token_bucket.lua's: decode sets u, lastc and old (used,
 -- last, limit) from the state v, and leaves u nil for another algorithm's state, or a
 -- state no version writes (a limit below 1, an arrival time before the last change, used
--- past 2^53): another program's, decided fresh and replaced. (An arrival time before
+-- or a time past 2^53): another program's, decided fresh and replaced. (An arrival time before
 -- the last change read as units below zero: a bucket fuller than full, which admitted
 -- more than the limit.) Encode, after the marker line, sets state from used, t and limit.
 local gcra_tat, gcra_rem, gcra_limit, gcra_last = match(v, '^gcra (%d+) (%d+) (%d+) (%d+)$')
 if gcra_tat then
   old, lastc = tonumber(gcra_limit), tonumber(gcra_last)
   u = (tonumber(gcra_tat) - lastc) * old + tonumber(gcra_rem)
-  if old < 1 or u < 0 or u > 9007199254740992 then
+  if old < 1 or u < 0 or u > max_exact or lastc > max_exact then
     u = nil
   end
 end

@@ -49,6 +49,8 @@ local function load(key, limit, period)
     w.other = true -- another algorithm's state: decided fresh, replaced when consuming
   elseif newest[1] == '#' then -- a total and no admission after it: decided fresh
     w.marked = true
+  elseif newest[2] and tonumber(newest[2]) > max_exact then -- an admission past any clock
+    w.other = true -- another program's state (prelude.lua)
   elseif newest[2] then
     w.t, w.newest = max(now, tonumber(newest[2])), tonumber(newest[2])
     local total

@@ -20,8 +20,8 @@ local function load(key, limit, period)
   local v = rpcall('GET', key)
   if type(v) == 'string' then
     local count, prev, last = match(v, '^sliding_window_counter (%d+) (%d+) (%d+)$')
-    if count then
-      last = tonumber(last)
+    last = tonumber(last)
+    if count and last <= max_exact then -- else another program's state (prelude.lua)
       w.t = max(now, last)
       local age = idiv(w.t, period) - idiv(last, period) -- in aligned windows
       if age == 0 then

@@ -10,8 +10,8 @@ local r = t - k * period
 if r < 0 then k = k - 1 elseif r >= period then k = k + 1 end
 if type(v) == 'string' then
   local c, pc, lastc = match(v, '^sliding_window_counter (%d+) (%d+) (%d+)$')
-  if c then
-    lastc = tonumber(lastc)
+  lastc = tonumber(lastc)
+  if c and lastc <= max_exact then -- else another program's state (prelude.lua)
     t = max(now, lastc)
     k = floor(t / period)
     r = t - k * period

@@ -11,6 +11,8 @@ if newest.err then
   other = true -- another algorithm's state: decided fresh, replaced when consuming
 elseif newest[1] == '#' then -- a total and no admission after it: decided fresh
   marked = true
+elseif newest[2] and tonumber(newest[2]) > max_exact then -- an admission past any clock
+  other = true
 elseif newest[2] then
   newest_t = tonumber(newest[2])
   t = max(now, newest_t)

@@ -13,14 +13,17 @@ import (
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-// TestBucketStatesNoVersionWrites: a token_bucket or gcra state that no version writes —
-// a limit of 0, units past 2^53, a gcra arrival time before its last change — is another
+// TestStatesNoVersionWrites: a state that no version writes — a bucket limit of 0, units
+// past 2^53, a gcra arrival time before its last change, a time past 2^53 µs (the year
+// 2255, where core and the store clamp instants) in any algorithm's state — is another
 // program's, decided fresh and replaced, by the fast block and the driver alike (the
 // block and the driver are the script with and without lua/fast.lua, run by EVAL).
 // Before, a gcra arrival time before the last change read as a bucket fuller than full:
 // six requests at one instant under a limit of three were admitted; a limit of 0 answered
-// resets of -2^63; and past 2^53 the block's and the driver's rounding differed.
-func TestBucketStatesNoVersionWrites(t *testing.T) {
+// resets of -2^63; past 2^53 the block's and the driver's rounding differed; and a time
+// past any clock made every decision on the key fail (a TTL out of range), or, past 2^63,
+// was written back as -2^63 and read next as no state (four of six admitted).
+func TestStatesNoVersionWrites(t *testing.T) {
 	t.Parallel()
 	srv := redistest.StartServer(t)
 	c := srv.Client()
@@ -37,6 +40,14 @@ func TestBucketStatesNoVersionWrites(t *testing.T) {
 		{rate.GCRA, "gcra 1700000000000000 9007199254740994 1 1700000000000000"},
 		{rate.TokenBucket, "token_bucket 5000000 100 0"},
 		{rate.TokenBucket, "token_bucket 9007199254740994 1700000000000000 3"},
+		{rate.TokenBucket, "token_bucket 0 1000000000000000000000000000000 3"},
+		{rate.TokenBucket, "token_bucket 0 20000000000000000000 3"},
+		{rate.GCRA, "gcra 1000000000000000000000000000000 0 3 1000000000000000000000000000000"},
+		{rate.FixedWindow, "fixed_window 0 1000000000000000000000000000000"},
+		{rate.FixedWindow, "fixed_window 0 20000000000000000000"},
+		{rate.SlidingWindowCounter, "sliding_window_counter 0 0 1000000000000000000000000000000"},
+		{rate.SlidingWindow, "ZSET 1:1:1 1e30 # -1"},
+		{rate.SlidingWindow, "ZSET 1:1:1 20000000000000000000 # -1"},
 	}
 	for i, tt := range tests {
 		fast, drv, _, _ := fdSides(tt.alg, "", "")
@@ -59,6 +70,19 @@ func TestBucketStatesNoVersionWrites(t *testing.T) {
 				replies = append(replies, fmt.Sprint(reply))
 			}
 			assert.Equal(t, limit, admitted, "%s %q: decided fresh, then full: %v", side.name, tt.state, replies)
+		}
+	}
+
+	// A penalty whose cooldown or newest violation is past any clock: no penalty.
+	for i, st := range []string{"penalty sig0 1000000000000000000000000000000 ", "penalty sig0 0 1000000000000000000000000000000"} {
+		fast, drv, _, _ := fdSides(rate.FixedWindow, "", "")
+		for _, side := range []fdSide{fast, drv} {
+			prefix := side.prefix + "pen" + strconv.Itoa(i)
+			fdPreset(ctx, t, c, prefix+":p", st)
+			args := []any{"1", "6", at, "1", "0", "sig0", "1", "3", "1000000", "1", "10", "1000000", "1", "1000000"}
+			v, err := side.run(ctx, c, []string{prefix + ":w", prefix + ":p"}, args)
+			require.NoError(t, err)
+			assert.Equal(t, int64(1), v.([]any)[0], "%s %q: admitted: %v", side.name, st, v)
 		}
 	}
 
