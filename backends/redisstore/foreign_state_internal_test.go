@@ -73,7 +73,19 @@ func TestStatesNoVersionWrites(t *testing.T) {
 		}
 	}
 
-	// A penalty whose cooldown or newest violation is past any clock: no penalty.
+	// A penalty whose cooldown ends past 2^53: a version writes one when a violation near
+	// 2^53 starts it (an hour here). It is read: denied.
+	fast, drv, _, _ := fdSides(rate.FixedWindow, "", "")
+	for _, side := range []fdSide{fast, drv} {
+		prefix := side.prefix + "pen-near"
+		fdPreset(ctx, t, c, prefix+":p", "penalty sig0 9007202854740992 9007199253740992")
+		args := []any{"1", "6", "9007199254740992", "1", "0", "sig0", "1", "3", "1000000", "1", "10", "1000000", "1", "1000000"}
+		v, err := side.run(ctx, c, []string{prefix + ":w", prefix + ":p"}, args)
+		require.NoError(t, err)
+		assert.Equal(t, int64(0), v.([]any)[0], "%s: denied by the cooldown: %v", side.name, v)
+	}
+
+	// A penalty whose cooldown end or newest violation is past any clock: no penalty.
 	for i, st := range []string{"penalty sig0 1000000000000000000000000000000 ", "penalty sig0 0 1000000000000000000000000000000"} {
 		fast, drv, _, _ := fdSides(rate.FixedWindow, "", "")
 		for _, side := range []fdSide{fast, drv} {
@@ -109,7 +121,7 @@ func TestStatesNoVersionWrites(t *testing.T) {
 
 	// A raw call with a cost above the limit (no Store sends one: rate.Policy.CheckCost):
 	// the block's retry is the driver's.
-	fast, drv, _, _ := fdSides(rate.SlidingWindowCounter, "", "")
+	fast, drv, _, _ = fdSides(rate.SlidingWindowCounter, "", "")
 	var replies [2]string
 	for i, side := range []fdSide{fast, drv} {
 		fdPreset(ctx, t, c, side.prefix+"swc:k0", "sliding_window_counter 3 0 1700000000000000")

@@ -17,7 +17,9 @@ local function define_penalties()
     end
     local newest = tonumber(log and match(log, '(%d+)$') or 0)
     untilv = tonumber(untilv) or 0
-    if untilv > max_exact or newest > max_exact then -- another program's state (prelude.lua)
+    -- A violation's time is at most 2^53; its cooldown ends at most max_cooldown (ten years,
+    -- rate.MaxWindow) later, well below 2^54: anything later is another program's state.
+    if untilv > 2 * max_exact or newest > max_exact then
       s, untilv, log, newest = nil, 0, nil, 0
     end
     return s, untilv, log, max(now, newest)

@@ -63,6 +63,7 @@ local floor, max, min = math.floor, math.max, math.min
 local format, match = string.format, string.match
 local tonumber, type = tonumber, type
 -- 2^53: integers up to it are exact doubles. No version writes a time past it (µs, the year
--- 2255: the store and core clamp injected instants there) or more units than it: a state
--- with such a number is another program's, decided fresh and replaced.
+-- 2255: the store and core clamp injected instants there) but a cooldown's end (at most ten
+-- years later, decide.lua), nor more units than it: a state with such a number is another
+-- program's, decided fresh and replaced.
 local max_exact = 9007199254740992
