@@ -337,12 +337,7 @@ func batchIsolatesAFailingDecision(t *testing.T, p *rate.Policy) {
 	cfg := redisConfig(config.RedisStandalone, false, srv.Addr())
 	hook := &gateHook{}
 	hook.open()
-	client, err := redisstore.NewClient(cfg.Redis)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = client.Close() })
-	client.AddHook(hook)
-	store, err := redisstore.NewWithClient(client, cfg) // the scripts
-	require.NoError(t, err)
+	store := hookedStoreOn(t, cfg, hook, false) // the scripts
 	ctx := context.Background()
 	oom := func(on bool) {
 		require.NoError(t, srv.Client().ConfigSet(ctx, "maxmemory", map[bool]string{true: "1", false: "0"}[on]).Err())
@@ -354,7 +349,7 @@ func batchIsolatesAFailingDecision(t *testing.T, p *rate.Policy) {
 	}
 	take := func(key string) (rate.Result, error) { return decide(key, rate.OpTake) }
 	peek := func(key string) (rate.Result, error) { return decide(key, rate.OpPeek) }
-	_, err = take("warm") // loads the script
+	_, err := take("warm") // loads the script
 	require.NoError(t, err)
 	oom(true)
 	scriptError := func(err error) bool {

@@ -91,11 +91,20 @@ func storeOn(t testing.TB, cfg config.Config, functions bool, opts ...redisstore
 // cfg.Redis that sends its commands through hook; the client is closed when the test ends.
 func hookedStore(t testing.TB, cfg config.Config, hook redis.Hook, opts ...redisstore.Option) *redisstore.Store {
 	t.Helper()
+	return hookedStoreOn(t, cfg, hook, true, opts...)
+}
+
+// hookedStoreOn is hookedStore on the Redis Functions (functions true) or the scripts.
+func hookedStoreOn(t testing.TB, cfg config.Config, hook redis.Hook, functions bool, opts ...redisstore.Option) *redisstore.Store {
+	t.Helper()
 	client, err := redisstore.NewClient(cfg.Redis)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
 	client.AddHook(hook)
-	store, err := redisstore.NewWithClient(client, cfg, append([]redisstore.Option{redisstore.WithFunctions()}, opts...)...)
+	if functions {
+		opts = append([]redisstore.Option{redisstore.WithFunctions()}, opts...)
+	}
+	store, err := redisstore.NewWithClient(client, cfg, opts...)
 	require.NoError(t, err)
 	return store
 }

@@ -69,10 +69,5 @@ if r < 0 then q = q - 1 elseif r >= period then q = q + 1 end
 remaining = q
 if counted then
   --ENCODE--
-  local ms = t + reset - now -- px = ttl(t + reset) = ceildiv(ms, 1000) + slack, ms > 0
-  q = floor(ms / 1000)
-  r = ms - q * 1000
-  if r < 0 then q = q - 1 elseif r >= 1000 then q = q + 1 end
-  if q * 1000 < ms then q = q + 1 end
-  px = q + slack
+  expires = t + reset
 end

@@ -16,10 +16,12 @@
 --
 -- A step decides the request on key, its policy's only window (limit, period), at now
 -- with cost and op, and sets: ok and retry (load's verdict and wait), short (a consume
--- the cap cut short), remaining and reset (finish's answer), and state and px, the state
--- to write and its PX, when it counted units (nil otherwise). A step whose state is not a
--- string (sliding_window's sorted set) writes it itself, with pcall where Redis may refuse
--- (out of memory), leaves state nil, and sets failed to Redis's error when a write failed.
+-- the cap cut short), remaining and reset (finish's answer), and, when it counted units
+-- (nil otherwise), state, the string to write, and expires, the instant (µs) from which it
+-- is a fresh key's: the block writes it with that TTL. A step whose state is not a string
+-- (sliding_window's sorted set) writes it itself, with pcall where Redis may refuse (out
+-- of memory), leaves state nil (the block sets the set's TTL from expires), and sets
+-- failed to Redis's error when a write failed.
 -- It reads and writes nothing else of the block's, and never breaks. Its divisions are
 -- helpers.lua's idiv and ceildiv written out, the same operations in the same order, so
 -- that block and driver agree on every input, numbers past 2^53 in another program's
@@ -72,13 +74,26 @@ repeat
     k = k + 1
     local key = KEYS[k] -- the request's only key
 
-    local ok, retry, short, remaining, reset, state, px, failed
+    local ok, retry, short, remaining, reset, state, expires, failed
     --STEP--
-    -- A Redis error writing the state (out of memory under noeviction, say) fails the
-    -- request alone, as run's pcall does.
-    if state then
-      local r = rpcall('SET', key, state, 'PX', px)
-      if r.err then
+    -- The state's write, or the TTL of a set the step wrote, with PX = ttl(expires) =
+    -- ceildiv(expires - now, 1000) + slack, as helpers.lua computes them. A Redis error
+    -- (out of memory under noeviction, say) fails the request alone, as run's pcall does.
+    if expires and not failed then
+      local ms, q = expires - now, 0
+      if not (ms <= 0) then
+        q = floor(ms / 1000)
+        local r = ms - q * 1000
+        if r < 0 then q = q - 1 elseif r >= 1000 then q = q + 1 end
+        if q * 1000 < ms then q = q + 1 end
+      end
+      local r
+      if state then
+        r = rpcall('SET', key, state, 'PX', q + slack)
+      else
+        r = rpcall('PEXPIRE', key, q + slack)
+      end
+      if type(r) == 'table' and r.err then
         failed = r.err
       end
     end

@@ -38,13 +38,7 @@ if op == '2' or (ok and op == '0') then
   end
   if c > count then
     count = c
-    state = format('fixed_window %d %d', count, t)
-    local ms = t + reset - now -- px = ttl(t + reset) = ceildiv(ms, 1000) + slack, ms > 0
-    q = floor(ms / 1000)
-    r = ms - q * 1000
-    if r < 0 then q = q - 1 elseif r >= 1000 then q = q + 1 end
-    if q * 1000 < ms then q = q + 1 end
-    px = q + slack
+    state, expires = format('fixed_window %d %d', count, t), t + reset
   end
 end
 remaining = max(0, limit - count)

@@ -55,12 +55,7 @@ if op == '2' or (ok and op == '0') then
   if c > count then
     count = c
     state = format('sliding_window_counter %d %d %d', count, prev, t)
-    local ms = window_end + period - now -- px = ttl(window_end + period) = ceildiv(ms, 1000) + slack, ms > 0
-    local q = floor(ms / 1000)
-    r = ms - q * 1000
-    if r < 0 then q = q - 1 elseif r >= 1000 then q = q + 1 end
-    if q * 1000 < ms then q = q + 1 end
-    px = q + slack
+    expires = window_end + period
   end
 end
 local weighted = prev * (window_end - t) -- remaining = limit - count - ceildiv(weighted, period)

@@ -1,7 +1,7 @@
 -- The fast block's step (fast.lua) of sliding_window: its load, then finish
 -- (sliding_window.lua), for one window, written out with units_of and unit_at (fast.lua
--- says why). It writes the set itself, with pcall where Redis may refuse: ZADD (out of
--- memory) and PEXPIRE (out of range, after an admission dated past any clock).
+-- says why). It writes the set itself, with pcall where Redis may refuse (ZADD out of
+-- memory); the block sets its TTL from expires.
 
 -- load
 local n, gone, t, newest_t, other, marked = 0, 0, now, nil, false, false
@@ -98,17 +98,7 @@ if units > n then
       marked = true
     end
   until failed or fresh == 1
-  if not failed then
-    local ms = t + period - now -- ttl(t + period) = ceildiv(ms, 1000) + slack, ms > 0
-    local q = floor(ms / 1000)
-    local r = ms - q * 1000
-    if r < 0 then q = q - 1 elseif r >= 1000 then q = q + 1 end
-    if q * 1000 < ms then q = q + 1 end
-    r = rpcall('PEXPIRE', key, q + slack)
-    if type(r) == 'table' then -- a time no clock reaches: another program's member
-      failed = r.err
-    end
-  end
+  expires = t + period -- the block sets the set's TTL (PEXPIRE), unless a write failed
   remaining, reset = max(0, limit - units), period
 else
   if drop then
