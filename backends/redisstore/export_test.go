@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"github.com/ratewarden/ratewarden/core/config"
+	"github.com/ratewarden/ratewarden/core/rate"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -61,3 +62,9 @@ func NodeBreakerState(s *Store, addr string) string {
 // Hung reports whether s, a Cluster store, sends every decision alone because a master
 // hangs (nodeBreakers.hung).
 func Hung(s *Store) bool { return s.nodes.hung() }
+
+// PackState returns a string state as the scripts write it (lua/prelude.lua).
+func PackState(alg rate.Algorithm, nums ...uint64) string { return packState(alg, nums...) }
+
+// UnpackState returns the tag and the numbers of a string state.
+func UnpackState(s string) (tag byte, nums []uint64, ok bool) { return unpackState(s) }

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand"
 	"strconv"
@@ -109,7 +110,8 @@ func fdPreset(ctx context.Context, t *testing.T, c *redis.Client, key, v string)
 	if v == "" {
 		return
 	}
-	if f := strings.Fields(v); f[0] == "ZSET" {
+	if strings.HasPrefix(v, "ZSET ") {
+		f := strings.Fields(v)
 		for i := 1; i+1 < len(f); i += 2 {
 			score, err := strconv.ParseFloat(f[i+1], 64)
 			if err != nil {
@@ -154,30 +156,51 @@ func fdRandomState(rng *rand.Rand, now int64, pol fdPolicy) string {
 		}
 		return now - rng.Int63n(3*pol.period+1)
 	}
-	switch rng.Intn(13) {
+	// big is a number past 2^53, which unpacks rounded (2^53 + 1 to 2^53) or not exactly.
+	big := func() uint64 {
+		return []uint64{1<<53 + 1, 1<<53 + 2, 1 << 63, 1<<64 - 1, 123456789012345660}[rng.Intn(5)]
+	}
+	u := func(x int64) uint64 { return uint64(x) }
+	state := func() string {
+		switch rng.Intn(4) {
+		case 0:
+			return packState(rate.FixedWindow, u(n()), u(last()))
+		case 1:
+			return packState(rate.SlidingWindowCounter, u(n()), u(n()), u(last()))
+		case 2:
+			return packState(rate.TokenBucket, u(n()*pol.period), u(last()), u(pol.limit+int64(rng.Intn(3))-1))
+		}
+		l := last()
+		return packState(rate.GCRA, u(l+rng.Int63n(2*pol.period+1)), u(rng.Int63n(pol.limit+1)), u(pol.limit), u(l))
+	}
+	switch rng.Intn(14) {
 	case 9, 10, 11:
 		return fdRandomLog(rng, last(), pol)
-	case 12: // a time of 400 digits, +inf to Lua: a count or units of NaN follow
-		inf := "1" + strings.Repeat("0", 399)
-		return []string{"token_bucket 5000000 " + inf + " 3", "gcra " + inf + " 0 3 " + inf,
-			"sliding_window_counter 0 0 " + inf, "fixed_window 0 " + inf}[rng.Intn(4)]
-	case 0:
-		return fmt.Sprintf("fixed_window %d %d", n(), last())
-	case 1:
-		return fmt.Sprintf("sliding_window_counter %d %d %d", n(), n(), last())
-	case 2:
-		return fmt.Sprintf("token_bucket %d %d %d", n()*pol.period, last(), pol.limit+int64(rng.Intn(3))-1)
-	case 3:
-		l := last()
-		return fmt.Sprintf("gcra %d %d %d %d", l+rng.Int63n(2*pol.period+1), rng.Int63n(pol.limit+1), pol.limit, l)
+	case 0, 1, 2, 3:
+		return state()
+	case 12: // one number past 2^53
+		s := []byte(state())
+		binary.LittleEndian.PutUint64(s[1+8*rng.Intn((len(s)-1)/8):], big())
+		return string(s)
+	case 13: // another algorithm's tag (token_bucket's and sliding_window_counter's states are both 25 bytes)
+		s := []byte(state())
+		s[0] = "tgfc"[rng.Intn(4)]
+		return string(s)
 	case 4:
 		return "HASH"
 	case 5:
 		return "garbage"
-	case 6:
-		return fmt.Sprintf("fixed_window %d %d ", n(), last())
-	case 7:
-		return fmt.Sprintf("fixed_window 99999999999999999999 %d", last())
+	case 6: // a byte too many, or too few
+		s := state()
+		if rng.Intn(2) == 0 {
+			return s + "\x00"
+		}
+		return s[:len(s)-1]
+	case 7: // the text of earlier versions
+		return []string{fmt.Sprintf("fixed_window %d %d", n(), last()),
+			fmt.Sprintf("sliding_window_counter %d %d %d", n(), n(), last()),
+			fmt.Sprintf("token_bucket %d %d %d", n()*pol.period, last(), pol.limit),
+			fmt.Sprintf("gcra %d 0 %d %d", last(), pol.limit, last())}[rng.Intn(4)]
 	}
 	return ""
 }

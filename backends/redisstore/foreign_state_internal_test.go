@@ -14,9 +14,10 @@ import (
 )
 
 // TestStatesNoVersionWrites: a state that no version writes — a bucket limit of 0, units
-// past 2^53, a gcra arrival time before its last change, a time past 2^53 µs (the year
-// 2255, where core and the store clamp instants) in any algorithm's state — is another
-// program's, decided fresh and replaced, by the fast block and the driver alike (the
+// or counts past 2^53, a gcra arrival time before its last change, a time past 2^53 µs
+// (the year 2255, where core and the store clamp instants) in any algorithm's state,
+// another algorithm's tag, the text states of earlier versions — is another program's,
+// decided fresh and replaced, by the fast block and the driver alike (the
 // block and the driver are the script with and without lua/fast.lua, run by EVAL).
 // Before, a gcra arrival time before the last change read as a bucket fuller than full:
 // six requests at one instant under a limit of three were admitted; a limit of 0 answered
@@ -34,18 +35,29 @@ func TestStatesNoVersionWrites(t *testing.T) {
 		alg   rate.Algorithm
 		state string
 	}{
-		{rate.GCRA, "gcra 0 0 1 3000000"},
-		{rate.GCRA, "gcra 1699999999000000 0 3 1700000000000000"},
-		{rate.GCRA, "gcra 10 5 0 3"},
-		{rate.GCRA, "gcra 1700000000000000 9007199254740994 1 1700000000000000"},
-		{rate.TokenBucket, "token_bucket 5000000 100 0"},
-		{rate.TokenBucket, "token_bucket 9007199254740994 1700000000000000 3"},
-		{rate.TokenBucket, "token_bucket 0 1000000000000000000000000000000 3"},
-		{rate.TokenBucket, "token_bucket 0 20000000000000000000 3"},
-		{rate.GCRA, "gcra 1000000000000000000000000000000 0 3 1000000000000000000000000000000"},
-		{rate.FixedWindow, "fixed_window 0 1000000000000000000000000000000"},
-		{rate.FixedWindow, "fixed_window 0 20000000000000000000"},
-		{rate.SlidingWindowCounter, "sliding_window_counter 0 0 1000000000000000000000000000000"},
+		{rate.GCRA, packState(rate.GCRA, 0, 0, 1, 3000000)},
+		{rate.GCRA, packState(rate.GCRA, 1699999999000000, 0, 3, 1700000000000000)},
+		{rate.GCRA, packState(rate.GCRA, 10, 5, 0, 3)},
+		{rate.GCRA, packState(rate.GCRA, 1700000000000000, 9007199254740994, 1, 1700000000000000)},
+		{rate.TokenBucket, packState(rate.TokenBucket, 5000000, 100, 0)},
+		{rate.TokenBucket, packState(rate.TokenBucket, 9007199254740994, 1700000000000000, 3)},
+		{rate.TokenBucket, packState(rate.TokenBucket, 0, 1<<64-1, 3)},
+		{rate.TokenBucket, packState(rate.TokenBucket, 0, 1<<63, 3)},
+		{rate.GCRA, packState(rate.GCRA, 1<<64-1, 0, 3, 1<<64-1)},
+		{rate.FixedWindow, packState(rate.FixedWindow, 0, 1<<64-1)},
+		{rate.FixedWindow, packState(rate.FixedWindow, 0, 1<<63)},
+		{rate.FixedWindow, packState(rate.FixedWindow, 1<<53+2, 1700000000000000)},
+		{rate.SlidingWindowCounter, packState(rate.SlidingWindowCounter, 0, 0, 1<<64-1)},
+		{rate.SlidingWindowCounter, packState(rate.SlidingWindowCounter, 1<<53+2, 0, 1700000000000000)},
+		{rate.SlidingWindowCounter, packState(rate.SlidingWindowCounter, 0, 1<<53+2, 1700000000000000)},
+		// A state of another algorithm of the same length, whose numbers read under this
+		// algorithm's tag would be a full window; and the text of earlier versions.
+		{rate.TokenBucket, packState(rate.SlidingWindowCounter, 3*period, 1700000000000000, limit)},
+		{rate.SlidingWindowCounter, packState(rate.TokenBucket, limit, 0, 1700000000000000)},
+		{rate.TokenBucket, "token_bucket 3000000 1700000000000000 3"},
+		{rate.GCRA, "gcra 1700000003000000 0 3 1700000000000000"},
+		{rate.FixedWindow, "fixed_window 3 1700000000000000"},
+		{rate.SlidingWindowCounter, "sliding_window_counter 3 0 1700000000000000"},
 		{rate.SlidingWindow, "ZSET 1:1:1 1e30 # -1"},
 		{rate.SlidingWindow, "ZSET 1:1:1 20000000000000000000 # -1"},
 	}
@@ -105,8 +117,8 @@ func TestStatesNoVersionWrites(t *testing.T) {
 		alg   rate.Algorithm
 		state string
 	}{
-		{rate.TokenBucket, "token_bucket 9007199254740992 1700000000000000 4294967296"},
-		{rate.GCRA, "gcra 1700000002097152 0 4294967296 1700000000000000"},
+		{rate.TokenBucket, packState(rate.TokenBucket, 1<<53, 1700000000000000, 1<<32)},
+		{rate.GCRA, packState(rate.GCRA, 1700000002097152, 0, 1<<32, 1700000000000000)},
 	} {
 		fast, drv, _, _ := fdSides(st.alg, "", "")
 		for _, side := range []fdSide{fast, drv} {
@@ -124,7 +136,7 @@ func TestStatesNoVersionWrites(t *testing.T) {
 	fast, drv, _, _ = fdSides(rate.SlidingWindowCounter, "", "")
 	var replies [2]string
 	for i, side := range []fdSide{fast, drv} {
-		fdPreset(ctx, t, c, side.prefix+"swc:k0", "sliding_window_counter 3 0 1700000000000000")
+		fdPreset(ctx, t, c, side.prefix+"swc:k0", packState(rate.SlidingWindowCounter, 3, 0, 1700000000000000))
 		keys, args := fdArgs(side.prefix+"swc", pols, []fdReq{{at: at, cost: 5, op: "1"}})
 		v, err := side.run(ctx, c, keys, args)
 		require.NoError(t, err)

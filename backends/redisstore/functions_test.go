@@ -388,7 +388,7 @@ func TestDocumentedACL(t *testing.T) {
 	// An older layout: one member per unit, no total (read with ZSCORE and ZCARD).
 	require.NoError(t, admin.ZAdd(ctx, "ratelimit:{ip:192.0.2.76:older}:60", redis.Z{Score: float64(recent), Member: fmt.Sprintf("%d:1", recent)}).Err())
 	assert.Equal(t, int64(3), take("ip:192.0.2.76:older", sw, rate.OpTake).Windows[0].Remaining)
-	require.NoError(t, admin.Set(ctx, "ratelimit:{ip:192.0.2.76:other}:60", "fixed_window 1 1", 0).Err())
+	require.NoError(t, admin.Set(ctx, "ratelimit:{ip:192.0.2.76:other}:60", redisstore.PackState(rate.FixedWindow, 1, 1), 0).Err())
 	assert.Equal(t, int64(4), take("ip:192.0.2.76:other", sw, rate.OpTake).Windows[0].Remaining)
 
 	assert.NotContains(t, logs.String(), "redis_functions_unavailable")

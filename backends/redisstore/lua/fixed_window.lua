@@ -1,4 +1,4 @@
--- fixed_window: string "fixed_window <count> <last>", the mirror of
+-- fixed_window: string 'f' <count> <last> (17 bytes, prelude.lua), the mirror of
 -- core/rate/fixed_window.go: the units counted in the aligned window [k × period, (k+1) ×
 -- period) that holds last, the time of the last change (up to twice the limit, see debit). A policy change keeps the count
 -- as it is (above a lower limit too), so no signature is needed.
@@ -7,13 +7,13 @@
 local function load(key, limit, period)
   local w = {key = key, limit = limit, period = period, count = 0, t = now, ok = true, retry = 0}
   local v = rpcall('GET', key)
-  if type(v) == 'string' then
-    local count, last = match(v, '^fixed_window (%d+) (%d+)$')
-    last = tonumber(last)
-    if count and last <= max_exact then -- else another program's state (prelude.lua)
+  if type(v) == 'string' and #v == 17 then
+    local tag, count, last = unpack('<BI8I8', v)
+    -- tag 'f'; else another program's state (prelude.lua)
+    if tag == 102 and count <= max_exact and last <= max_exact then
       w.t = max(now, last)
       if idiv(w.t, period) == idiv(last, period) then
-        w.count = tonumber(count)
+        w.count = count
       end
     end
   end
@@ -34,7 +34,7 @@ local function finish(w, consume)
     count, short = debit(w.count, cost, 2 * w.limit)
     if count > w.count then
       w.count = count
-      rcall('SET', w.key, format('fixed_window %d %d', w.count, w.t), 'PX', ttl(w.t + reset))
+      rcall('SET', w.key, pack('<BI8I8', 102, w.count, w.t), 'PX', ttl(w.t + reset))
     end
   end
   return max(0, w.limit - w.count), reset, short

@@ -4,17 +4,17 @@
 -- load
 local count, t = 0, now
 local v = rpcall('GET', key)
-if type(v) == 'string' then
-  local c, lastc = match(v, '^fixed_window (%d+) (%d+)$')
-  lastc = tonumber(lastc)
-  if c and lastc <= max_exact then -- else another program's state (prelude.lua)
+if type(v) == 'string' and #v == 17 then
+  local tag, c, lastc = unpack('<BI8I8', v)
+  -- tag 'f'; else another program's state (prelude.lua)
+  if tag == 102 and c <= max_exact and lastc <= max_exact then
     t = max(now, lastc)
     local qt, ql = floor(t / period), floor(lastc / period) -- idiv(t, period) == idiv(lastc, period)
     local rt, rl = t - qt * period, lastc - ql * period
     if rt < 0 then qt = qt - 1 elseif rt >= period then qt = qt + 1 end
     if rl < 0 then ql = ql - 1 elseif rl >= period then ql = ql + 1 end
     if qt == ql then
-      count = tonumber(c)
+      count = c
     end
   end
 end
@@ -38,7 +38,7 @@ if op == '2' or (ok and op == '0') then
   end
   if c > count then
     count = c
-    state, expires = format('fixed_window %d %d', count, t), t + reset
+    state, expires = pack('<BI8I8', 102, count, t), t + reset
   end
 end
 remaining = max(0, limit - count)

@@ -1,4 +1,4 @@
--- sliding_window_counter: string "sliding_window_counter <count> <prev> <last>", the
+-- sliding_window_counter: string 'c' <count> <prev> <last> (25 bytes, prelude.lua), the
 -- mirror of core/rate/sliding_window_counter.go: count = the units of the aligned window
 -- k = ⌊last / period⌋ that holds last, the time of the last change; prev = the units of
 -- window k − 1. At t, e µs into its aligned window, the sliding window is estimated to hold
@@ -18,16 +18,16 @@ end
 local function load(key, limit, period)
   local w = {key = key, limit = limit, period = period, count = 0, prev = 0, t = now, ok = true, retry = 0}
   local v = rpcall('GET', key)
-  if type(v) == 'string' then
-    local count, prev, last = match(v, '^sliding_window_counter (%d+) (%d+) (%d+)$')
-    last = tonumber(last)
-    if count and last <= max_exact then -- else another program's state (prelude.lua)
+  if type(v) == 'string' and #v == 25 then
+    local tag, count, prev, last = unpack('<BI8I8I8', v)
+    -- tag 'c'; else another program's state (prelude.lua)
+    if tag == 99 and count <= max_exact and prev <= max_exact and last <= max_exact then
       w.t = max(now, last)
       local age = idiv(w.t, period) - idiv(last, period) -- in aligned windows
       if age == 0 then
-        w.count, w.prev = tonumber(count), tonumber(prev)
+        w.count, w.prev = count, prev
       elseif age == 1 then
-        w.prev = tonumber(count)
+        w.prev = count
       end
     end
   end
@@ -53,7 +53,7 @@ local function finish(w, consume)
     count, short = debit(w.count, cost, 2 * w.limit)
     if count > w.count then
       w.count = count
-      rcall('SET', w.key, format('sliding_window_counter %d %d %d', w.count, w.prev, w.t), 'PX', ttl(window_end + period))
+      rcall('SET', w.key, pack('<BI8I8I8', 99, w.count, w.prev, w.t), 'PX', ttl(window_end + period))
     end
   end
   local remaining = max(0, w.limit - w.count - ceildiv(w.prev * (window_end - w.t), period))

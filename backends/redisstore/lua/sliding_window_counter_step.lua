@@ -8,10 +8,10 @@ local v = rpcall('GET', key)
 local k = floor(t / period) -- idiv(t, period): t's aligned window
 local r = t - k * period
 if r < 0 then k = k - 1 elseif r >= period then k = k + 1 end
-if type(v) == 'string' then
-  local c, pc, lastc = match(v, '^sliding_window_counter (%d+) (%d+) (%d+)$')
-  lastc = tonumber(lastc)
-  if c and lastc <= max_exact then -- else another program's state (prelude.lua)
+if type(v) == 'string' and #v == 25 then
+  local tag, c, pc, lastc = unpack('<BI8I8I8', v)
+  -- tag 'c'; else another program's state (prelude.lua)
+  if tag == 99 and c <= max_exact and pc <= max_exact and lastc <= max_exact then
     t = max(now, lastc)
     k = floor(t / period)
     r = t - k * period
@@ -20,9 +20,9 @@ if type(v) == 'string' then
     local rl = lastc - kl * period
     if rl < 0 then kl = kl - 1 elseif rl >= period then kl = kl + 1 end
     if k - kl == 0 then
-      count, prev = tonumber(c), tonumber(pc)
+      count, prev = c, pc
     elseif k - kl == 1 then
-      prev = tonumber(c)
+      prev = c
     end
   end
 end
@@ -54,7 +54,7 @@ if op == '2' or (ok and op == '0') then
   end
   if c > count then
     count = c
-    state = format('sliding_window_counter %d %d %d', count, prev, t)
+    state = pack('<BI8I8I8', 99, count, prev, t)
     expires = window_end + period
   end
 end

@@ -1,4 +1,4 @@
--- token_bucket: string "token_bucket <used> <last> <limit>", the mirror of
+-- token_bucket: string 't' <used> <last> <limit> (25 bytes, prelude.lua), the mirror of
 -- core/rate/token_bucket.go: used = used units × period (µs), refilled at `limit` per µs from
 -- `last`, the time of the last change, at the limit that change was made under. A policy
 -- change keeps the units used (remaining = new limit − used): no signature is needed.
@@ -12,12 +12,12 @@
 -- 2^53): another
 -- program's, decided fresh and replaced. Encode, after the marker line, sets state from
 -- used, t and limit.
-local tb_used, tb_last, tb_limit = match(v, '^token_bucket (%d+) (%d+) (%d+)$')
-if tb_used then
-  u, lastc, old = tonumber(tb_used), tonumber(tb_last), tonumber(tb_limit)
-  if old < 1 or u > max_exact or lastc > max_exact then
+if #v == 25 then
+  local tag
+  tag, u, lastc, old = unpack('<BI8I8I8', v)
+  if tag ~= 116 or old < 1 or u > max_exact or lastc > max_exact then -- 116: 't'
     u = nil
   end
 end
 --ENCODE--
-state = format('token_bucket %d %d %d', used, t, limit)
+state = pack('<BI8I8I8', 116, used, t, limit)
