@@ -158,7 +158,7 @@ func fdRandomState(rng *rand.Rand, now int64, pol fdPolicy) string {
 	}
 	// big is a number past 2^53, which unpacks rounded (2^53 + 1 to 2^53) or not exactly.
 	big := func() uint64 {
-		return []uint64{1<<53 + 1, 1<<53 + 2, 1 << 63, 1<<64 - 1, 123456789012345660}[rng.Intn(5)]
+		return []uint64{1<<53 + 1, 1<<53 + 2, 1<<53 + 3, 1<<54 + 1, 1<<63 - 1, 1 << 63, 1<<64 - 1025, 1<<64 - 1, 123456789012345660}[rng.Intn(9)]
 	}
 	u := func(x int64) uint64 { return uint64(x) }
 	state := func() string {
@@ -170,8 +170,7 @@ func fdRandomState(rng *rand.Rand, now int64, pol fdPolicy) string {
 		case 2:
 			return packState(rate.TokenBucket, u(n()*pol.period), u(last()), u(pol.limit+int64(rng.Intn(3))-1))
 		}
-		l := last()
-		return packState(rate.GCRA, u(l+rng.Int63n(2*pol.period+1)), u(rng.Int63n(pol.limit+1)), u(pol.limit), u(l))
+		return packState(rate.GCRA, u(rng.Int63n(2*pol.period+1)), u(rng.Int63n(pol.limit+1)), u(pol.limit), u(last()))
 	}
 	switch rng.Intn(14) {
 	case 9, 10, 11:

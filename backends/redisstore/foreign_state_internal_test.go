@@ -13,8 +13,8 @@ import (
 	"github.com/ratewarden/ratewarden/core/rate"
 )
 
-// TestStatesNoVersionWrites: a state that no version writes — a bucket limit of 0, units
-// or counts past 2^53, a gcra arrival time before its last change, a time past 2^53 µs
+// TestStatesNoVersionWrites: a state that no version writes — a bucket limit of 0 or past
+// 2^53, units or counts past 2^53, a time past 2^53 µs
 // (the year 2255, where core and the store clamp instants) in any algorithm's state,
 // another algorithm's tag, the text states of earlier versions — is another program's,
 // decided fresh and replaced, by the fast block and the driver alike (the
@@ -35,15 +35,17 @@ func TestStatesNoVersionWrites(t *testing.T) {
 		alg   rate.Algorithm
 		state string
 	}{
-		{rate.GCRA, packState(rate.GCRA, 0, 0, 1, 3000000)},
-		{rate.GCRA, packState(rate.GCRA, 1699999999000000, 0, 3, 1700000000000000)},
 		{rate.GCRA, packState(rate.GCRA, 10, 5, 0, 3)},
-		{rate.GCRA, packState(rate.GCRA, 1700000000000000, 9007199254740994, 1, 1700000000000000)},
+		{rate.GCRA, packState(rate.GCRA, 0, 9007199254740994, 1, 1700000000000000)},
+		{rate.GCRA, packState(rate.GCRA, 4, 0, 1<<53/3, 1700000000000000)},
+		{rate.GCRA, packState(rate.GCRA, 0, 3*period, 1<<62, 1700000000000000)},
+		{rate.TokenBucket, packState(rate.TokenBucket, 3*period, 1700000000000000, 1<<63)},
+		{rate.TokenBucket, packState(rate.TokenBucket, 3*period, 1700000000000000, 1<<64-1)},
 		{rate.TokenBucket, packState(rate.TokenBucket, 5000000, 100, 0)},
 		{rate.TokenBucket, packState(rate.TokenBucket, 9007199254740994, 1700000000000000, 3)},
 		{rate.TokenBucket, packState(rate.TokenBucket, 0, 1<<64-1, 3)},
 		{rate.TokenBucket, packState(rate.TokenBucket, 0, 1<<63, 3)},
-		{rate.GCRA, packState(rate.GCRA, 1<<64-1, 0, 3, 1<<64-1)},
+		{rate.GCRA, packState(rate.GCRA, 0, 0, 3, 1<<64-1)},
 		{rate.FixedWindow, packState(rate.FixedWindow, 0, 1<<64-1)},
 		{rate.FixedWindow, packState(rate.FixedWindow, 0, 1<<63)},
 		{rate.FixedWindow, packState(rate.FixedWindow, 1<<53+2, 1700000000000000)},
@@ -118,7 +120,7 @@ func TestStatesNoVersionWrites(t *testing.T) {
 		state string
 	}{
 		{rate.TokenBucket, packState(rate.TokenBucket, 1<<53, 1700000000000000, 1<<32)},
-		{rate.GCRA, packState(rate.GCRA, 1700000002097152, 0, 1<<32, 1700000000000000)},
+		{rate.GCRA, packState(rate.GCRA, 2097152, 0, 1<<32, 1700000000000000)},
 	} {
 		fast, drv, _, _ := fdSides(st.alg, "", "")
 		for _, side := range []fdSide{fast, drv} {

@@ -18,7 +18,7 @@ local function load(key, limit, period)
     end
   end
   if w.count + cost > limit then
-    w.ok, w.retry = false, (idiv(w.t, period) + 1) * period - w.t
+    w.ok, w.retry = false, idiv(w.t, period) * period - w.t + period
   end
   return w
 end
@@ -27,7 +27,7 @@ end
 -- TTL until the end of its window, and returns the units remaining, the time until the
 -- window ends and whether the cap cut the cost short.
 local function finish(w, consume)
-  local reset = (idiv(w.t, w.period) + 1) * w.period - w.t
+  local reset = idiv(w.t, w.period) * w.period - w.t + w.period
   local short = false
   if consume then
     local count

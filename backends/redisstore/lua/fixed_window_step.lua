@@ -18,10 +18,10 @@ if type(v) == 'string' and #v == 17 then
     end
   end
 end
-local q = floor(t / period) -- reset = (idiv(t, period) + 1) × period - t, until the window ends
+local q = floor(t / period) -- reset = idiv(t, period) × period - t + period, until the window ends
 local r = t - q * period
 if r < 0 then q = q - 1 elseif r >= period then q = q + 1 end
-reset = (q + 1) * period - t
+reset = q * period - t + period
 ok, retry = true, 0
 if count + cost > limit then
   ok, retry = false, reset

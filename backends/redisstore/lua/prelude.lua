@@ -53,7 +53,10 @@
 --
 -- Lua numbers are doubles, exact for integers up to 2^53; core's validation keeps every
 -- number the scripts form within that bound (core/rate/policy.go). Integer division goes through idiv, never a
--- bare math.floor(a / b). Numbers passed to redis.call are printed exactly by Redis;
+-- bare math.floor(a / b). A duration until an instant is formed from the difference
+-- first (start - t + period, never start + period - t): an instant plus a duration is
+-- past 2^53 near rate.MaxInstant, where the stores clamp instants, and would be rounded
+-- (a retry 1 µs off the memory store's). Numbers passed to redis.call are printed exactly by Redis;
 -- inside strings they go through string.format('%d'), never tostring or .. (which keep
 -- only 14 digits).
 --

@@ -84,7 +84,7 @@ local function load(key, limit, period)
     -- The oldest n+cost-limit units in the window must leave it first.
     local oldest = unit_at(key, first, w.gone + w.n + cost - limit - 1)
     if oldest then
-      w.ok, w.retry = false, oldest + period - w.t
+      w.ok, w.retry = false, oldest - w.t + period
     else -- a total its members do not hold: not a state of ours, replaced like another's
       w.other, w.n, w.gone, w.t = true, 0, 0, now
     end
@@ -137,5 +137,5 @@ local function finish(w, consume)
   if w.n == 0 then
     return w.limit, 0, short
   end
-  return max(0, w.limit - w.n), w.newest + w.period - w.t, short
+  return max(0, w.limit - w.n), w.newest - w.t + w.period, short
 end

@@ -8,10 +8,12 @@
 -- most twice the limit, see debit). A policy change keeps both counts as they are (above a
 -- lower limit too), so no signature is needed.
 
--- earliest is core's earliest: the first time in the aligned window starting at start at
--- which weighted × (period − e) ≤ room × period.
-local function earliest(start, period, weighted, room)
-  return start + period - idiv(room * period, weighted)
+-- wait is core's earliest less t: the time from t until the first instant of the aligned
+-- window that starts at t + from at which weighted × (period − e) ≤ room × period. It
+-- takes the window's start as an offset from t (from ≤ period) so that no number it forms
+-- is an instant plus a duration: near 2^53 µs such a sum would be rounded.
+local function wait(from, period, weighted, room)
+  return from + period - idiv(room * period, weighted)
 end
 
 -- load reads a window at max(now, its last change) and checks whether it admits cost.
@@ -33,9 +35,9 @@ local function load(key, limit, period)
   end
   local start = idiv(w.t, period) * period
   if w.count + cost > limit then
-    w.ok, w.retry = false, earliest(start + period, period, w.count, limit - cost) - w.t
-  elseif w.prev * (start + period - w.t) > (limit - w.count - cost) * period then
-    w.ok, w.retry = false, earliest(start, period, w.prev, limit - w.count - cost) - w.t
+    w.ok, w.retry = false, wait(start - w.t + period, period, w.count, limit - cost)
+  elseif w.prev * (start - w.t + period) > (limit - w.count - cost) * period then
+    w.ok, w.retry = false, wait(start - w.t, period, w.prev, limit - w.count - cost)
   end
   return w
 end
@@ -46,21 +48,21 @@ end
 -- cut the cost short.
 local function finish(w, consume)
   local period = w.period
-  local window_end = (idiv(w.t, period) + 1) * period -- the end of the aligned window of t
+  local to_end = idiv(w.t, period) * period - w.t + period -- until the aligned window of t ends
   local short = false
   if consume then
     local count
     count, short = debit(w.count, cost, 2 * w.limit)
     if count > w.count then
       w.count = count
-      rcall('SET', w.key, pack('<BI8I8I8', 99, w.count, w.prev, w.t), 'PX', ttl(window_end + period))
+      rcall('SET', w.key, pack('<BI8I8I8', 99, w.count, w.prev, w.t), 'PX', ttl(w.t + to_end + period))
     end
   end
-  local remaining = max(0, w.limit - w.count - ceildiv(w.prev * (window_end - w.t), period))
+  local remaining = max(0, w.limit - w.count - ceildiv(w.prev * to_end, period))
   if w.count > 0 then
-    return remaining, window_end + period - w.t, short
+    return remaining, to_end + period, short
   elseif w.prev > 0 then
-    return remaining, window_end - w.t, short
+    return remaining, to_end, short
   end
   return remaining, 0, short
 end

@@ -1,5 +1,5 @@
 -- The fast block's step (fast.lua) of sliding_window_counter: its load, then finish
--- (sliding_window_counter.lua), for one window, written out with earliest (fast.lua says
+-- (sliding_window_counter.lua), for one window, written out with wait (fast.lua says
 -- why).
 
 -- load
@@ -28,22 +28,22 @@ if type(v) == 'string' and #v == 25 then
 end
 local start = k * period
 ok, retry = true, 0
-if count + cost > limit then -- earliest(start + period, period, count, limit - cost) - t
+if count + cost > limit then -- wait(start - t + period, period, count, limit - cost)
   local a = (limit - cost) * period -- idiv(a, count)
   local q = floor(a / count)
   r = a - q * count
   if r < 0 then q = q - 1 elseif r >= count then q = q + 1 end
-  ok, retry = false, start + period + period - q - t
-elseif prev * (start + period - t) > (limit - count - cost) * period then -- earliest(start, …)
+  ok, retry = false, start - t + period + period - q
+elseif prev * (start - t + period) > (limit - count - cost) * period then -- wait(start - t, …)
   local a = (limit - count - cost) * period -- idiv(a, prev)
   local q = floor(a / prev)
   r = a - q * prev
   if r < 0 then q = q - 1 elseif r >= prev then q = q + 1 end
-  ok, retry = false, start + period - q - t
+  ok, retry = false, start - t + period - q
 end
 
 -- finish
-local window_end = (k + 1) * period -- the end of the aligned window of t
+local to_end = start - t + period -- until the aligned window of t ends
 short = false
 if op == '2' or (ok and op == '0') then
   local c, capacity = count, 2 * limit -- debit(count, cost, capacity)
@@ -55,10 +55,10 @@ if op == '2' or (ok and op == '0') then
   if c > count then
     count = c
     state = pack('<BI8I8I8', 99, count, prev, t)
-    expires = window_end + period
+    expires = t + to_end + period
   end
 end
-local weighted = prev * (window_end - t) -- remaining = limit - count - ceildiv(weighted, period)
+local weighted = prev * to_end -- remaining = limit - count - ceildiv(weighted, period)
 local q = 0
 if not (weighted <= 0) then -- ceildiv's own test, which a NaN passes
   q = floor(weighted / period)
@@ -68,9 +68,9 @@ if not (weighted <= 0) then -- ceildiv's own test, which a NaN passes
 end
 remaining = max(0, limit - count - q)
 if count > 0 then
-  reset = window_end + period - t
+  reset = to_end + period
 elseif prev > 0 then
-  reset = window_end - t
+  reset = to_end
 else
   reset = 0
 end

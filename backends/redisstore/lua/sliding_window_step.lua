@@ -55,7 +55,7 @@ if n + cost > limit then
     rank = rank + 100
   until oldest or #page == 0
   if oldest then
-    ok, retry = false, oldest + period - t
+    ok, retry = false, oldest - t + period
   else -- a total its members do not hold: not a state of ours, replaced like another's
     other, n, gone, t = true, 0, 0, now
   end
@@ -110,6 +110,6 @@ else
   if n == 0 then
     remaining, reset = limit, 0
   else
-    remaining, reset = max(0, limit - n), newest_t + period - t
+    remaining, reset = max(0, limit - n), newest_t - t + period
   end
 end
