@@ -183,7 +183,7 @@ func fdRandomState(rng *rand.Rand, now int64, pol fdPolicy) string {
 		return string(s)
 	case 13: // another algorithm's tag (token_bucket's and sliding_window_counter's states are both 25 bytes)
 		s := []byte(state())
-		s[0] = "tgfc"[rng.Intn(4)]
+		s[0] = "tGgfc"[rng.Intn(5)] // 'g': gcra's tag in a development version
 		return string(s)
 	case 4:
 		return "HASH"

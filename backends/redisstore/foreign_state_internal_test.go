@@ -57,6 +57,9 @@ func TestStatesNoVersionWrites(t *testing.T) {
 		{rate.TokenBucket, packState(rate.SlidingWindowCounter, 3*period, 1700000000000000, limit)},
 		{rate.SlidingWindowCounter, packState(rate.TokenBucket, limit, 0, 1700000000000000)},
 		{rate.TokenBucket, "token_bucket 3000000 1700000000000000 3"},
+		// gcra's state in a development version: tag 'g', the arrival time as an instant
+		// (2 of 3 units used at last), which read as a delay would deny for 57 years.
+		{rate.GCRA, "g" + packState(rate.GCRA, 1700000000666667, 0, 3, 1700000000000000)[1:]},
 		{rate.GCRA, "gcra 1700000003000000 0 3 1700000000000000"},
 		{rate.FixedWindow, "fixed_window 3 1700000000000000"},
 		{rate.SlidingWindowCounter, "sliding_window_counter 3 0 1700000000000000"},

@@ -157,4 +157,18 @@ func (pl *plan) decode(v []int64, res *rate.Result) {
 	}
 }
 
-func micros(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
+// micros is us µs as a Duration, saturated at the largest and smallest Duration (about
+// ±292 years) rather than wrapped. No number ratewarden writes comes near: a wait lasts at
+// most twice rate.MaxWindow. But a cooldown read from another program's penalty state may
+// end up to 2^54 µs, 570 years, away (lua/decide.lua), and wrapped it was negative: a
+// denial telling the client to retry at once.
+func micros(us int64) time.Duration {
+	const most = math.MaxInt64 / int64(time.Microsecond)
+	switch {
+	case us > most:
+		return math.MaxInt64
+	case us < -most:
+		return math.MinInt64
+	}
+	return time.Duration(us) * time.Microsecond
+}

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -212,8 +213,8 @@ func TestKeysAndTTLs(t *testing.T) {
 	assert.Equal(t, uint64(10), nums[2])
 	tag, nums, ok = redisstore.UnpackState(c.Get(ctx, "rl:{ip:192.0.2.22:ttl-gcra}:3600").Val())
 	require.True(t, ok)
-	require.Len(t, nums, 4, "'g' <delay> <rem> <limit> <last>")
-	assert.Equal(t, byte('g'), tag)
+	require.Len(t, nums, 4, "'G' <delay> <rem> <limit> <last>")
+	assert.Equal(t, byte('G'), tag)
 	assert.Equal(t, uint64(36_000_000), nums[0], "one unit of 100 per hour is 36 s of arrival time")
 	assert.Equal(t, []uint64{0, 100}, nums[1:3])
 	fields := strings.Fields(c.Get(ctx, "rl:{ip:192.0.2.22:ttl-token_bucket}:penalty").Val())
@@ -304,4 +305,24 @@ func TestASlidingWindowRequestOfAnyCostIsOneMember(t *testing.T) {
 	assert.Equal(t, int64(2), srv.Client().ZCard(ctx, "cost:{ip:192.0.2.24:c}:3600").Val(), "the request and the total")
 	require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.24:c", Policy: p, Cost: 1, Now: time.Now()}, &res))
 	assert.False(t, res.Allowed)
+}
+
+// TestForeignCooldownPastDuration: a penalty state another program wrote, whose cooldown
+// ends 2^54 µs after 1970, is read as a cooldown in force (lua/decide.lua accepts ends up to
+// 2^54): about 520 years from now, past what a time.Duration holds. The store answers
+// it saturated at the largest Duration. Before, it wrapped to a negative Cooldown
+// (−619026 h), a denial telling the client to retry at once. From an attack review.
+func TestForeignCooldownPastDuration(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	ctx := context.Background()
+	store := newStore(t, redisConfig(config.RedisStandalone, false, srv.Addr()))
+	pen := &rate.PenaltyPolicy{Threshold: 1, Period: time.Minute, BaseCooldown: time.Second, Multiplier: 1, MaxCooldown: time.Second}
+	p, err := rate.NewPolicy(rate.FixedWindow, []rate.Window{{Name: "r", Limit: 3, Period: time.Second}}, pen)
+	require.NoError(t, err)
+	require.NoError(t, srv.Client().Set(ctx, "ratelimit:{ip:192.0.2.31:foreign}:penalty", "penalty x 18014398509481984 ", time.Minute).Err())
+	var res rate.Result
+	require.NoError(t, store.Take(ctx, &rate.Request{Key: "ip:192.0.2.31:foreign", Policy: p, Cost: 1, Now: time.Now()}, &res))
+	assert.False(t, res.Allowed)
+	assert.Equal(t, time.Duration(math.MaxInt64), res.Cooldown, "%+v", res)
 }

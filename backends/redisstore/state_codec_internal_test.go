@@ -8,7 +8,7 @@ import (
 
 // stateTags are the tag bytes of the string states (lua/prelude.lua).
 var stateTags = map[rate.Algorithm]byte{
-	rate.TokenBucket: 't', rate.GCRA: 'g', rate.FixedWindow: 'f', rate.SlidingWindowCounter: 'c',
+	rate.TokenBucket: 't', rate.GCRA: 'G', rate.FixedWindow: 'f', rate.SlidingWindowCounter: 'c',
 }
 
 // packState returns a string state as the scripts write it (lua/prelude.lua): alg's tag,

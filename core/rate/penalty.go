@@ -97,7 +97,9 @@ type penaltyState struct {
 // denial by the windows is a violation, which starts a cooldown once the violations within
 // Period reach Threshold. The penalty decides at max(now, its newest violation), so that a
 // clock stepping back never lengthens a cooldown. Expired violations are dropped only when
-// violations are counted, as in the script.
+// a violation is counted, as in the script: never during a cooldown, whose newest violation
+// is the one that started it (dropped when it expired, as before, a cooldown longer than
+// Period was decided at a stepped-back now and grew by the step: 1 h 10 s for 10 s).
 func (p *PenaltyPolicy) apply(ks *KeyState, now int64, res *Result) {
 	ps := ks.penalty()
 	if ps == nil {
@@ -116,12 +118,14 @@ func (p *PenaltyPolicy) apply(ks *KeyState, now int64, res *Result) {
 	if left <= 0 && res.Allowed {
 		return
 	}
-	ps.log.dropThrough(t - p.Period.Microseconds())
+	// Violations at or before expired no longer count.
+	expired := t - p.Period.Microseconds()
 	if left > 0 { // a cooldown is in force: denied, not counted, not extended
 		res.Allowed = false
-		res.Cooldown, res.Violations = micros(left), int(ps.log.len())
+		res.Cooldown, res.Violations = micros(left), int(ps.log.len()-ps.log.unitsThrough(expired))
 		return
 	}
+	ps.log.dropThrough(expired)
 	if ps.log.len() == capacity { // the oldest can no longer matter
 		ps.log.dropOldest(1)
 	}

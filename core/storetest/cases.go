@@ -350,6 +350,24 @@ func cases(alg rate.Algorithm) []testCase {
 				{at: time.Hour + 10*sec, allowed: false, violations: n(2), cooldown: d(10 * sec)},
 			},
 		},
+		{
+			// A cooldown longer than the penalty's period outlives the violation that started
+			// it: a denial during the cooldown must not forget that violation's time, or a
+			// step back before it makes the cooldown longer than it began (1 h 10 s here,
+			// where it began at 10 s). From an attack review. The violations at +2 s (none
+			// counts any more) are not asserted: the Redis store's local cache answers a
+			// denial during a cooldown with the count of the denial it remembers
+			// (docs/redis.md, "Local cache").
+			name:     "a clock that steps back does not lengthen a cooldown that outlives its violation",
+			policies: []policySpec{{windows: windows(1, min), penalty: &rate.PenaltyPolicy{Threshold: 1, Period: sec, BaseCooldown: 10 * sec, Multiplier: 1, MaxCooldown: 10 * sec}}},
+			steps: []step{
+				{at: time.Hour, allowed: true},
+				{at: time.Hour, allowed: false, violations: n(1), cooldown: d(10 * sec)},
+				{at: time.Hour + 2*sec, allowed: false, cooldown: d(8 * sec)},
+				{at: 0, allowed: false, violations: n(1), cooldown: d(10 * sec)},
+				{at: time.Hour + 10*sec, allowed: false, violations: n(1), cooldown: d(10 * sec)},
+			},
+		},
 	}
 }
 

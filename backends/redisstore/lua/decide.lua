@@ -1,7 +1,8 @@
 -- The penalty: string "penalty <sig> <until> <t1,t2,…>", the violation times (µs) that may
 -- still count, oldest first, at most `capacity` of them (core's penaltyState). Like core it
 -- decides at max(now, the newest violation), drops expired violations only when it counts
--- them (a cooldown, a violation), and keeps the newest `capacity` when the policy changes.
+-- a violation (never during a cooldown, whose newest violation started it and sets the time
+-- it is decided at), and keeps the newest `capacity` when the policy changes.
 --
 -- penalty is the penalty step of a take or a check, peek that of a peek. A script defines
 -- its closures again on every call, which costs Redis more the more they are (and the more
@@ -71,13 +72,13 @@ local function define_penalties()
     while expired < #times and tonumber(times[expired + 1]) <= t - period do
       expired = expired + 1
     end
-    drop(expired)
     if left > 0 then -- a cooldown is in force: denied, not counted, not extended
       if changed then
         store()
       end
-      return false, left, #times
+      return false, left, #times - expired
     end
+    drop(expired)
     -- A violation: log it, and start a cooldown once the threshold is reached.
     if #times == capacity then
       drop(1)
