@@ -3,22 +3,26 @@
 -- period) that holds last, the time of the last change (up to twice the limit, see debit). A policy change keeps the count
 -- as it is (above a lower limit too), so no signature is needed.
 
--- load reads a window at max(now, its last change) and checks whether it admits cost.
+-- load reads a window at max(now, its last change) and checks whether it admits cost; it
+-- sets reset, the time until the aligned window of t ends.
 local function load(key, limit, period)
   local w = {key = key, limit = limit, period = period, count = 0, t = now, ok = true, retry = 0}
   local v = rpcall('GET', key)
+  local count, last -- the state's, when it is ours
   if type(v) == 'string' and #v == 17 then
-    local tag, count, last = unpack('<BI8I8', v)
+    local tag, c, l = unpack('<BI8I8', v)
     -- tag 'f'; else another program's state (prelude.lua)
-    if tag == 102 and count <= max_exact and last <= max_exact then
-      w.t = max(now, last)
-      if idiv(w.t, period) == idiv(last, period) then
-        w.count = count
-      end
+    if tag == 102 and c <= max_exact and l <= max_exact then
+      w.t, count, last = max(now, l), c, l
     end
   end
+  local k = idiv(w.t, period)
+  if last and k == idiv(last, period) then
+    w.count = count
+  end
+  w.reset = k * period - w.t + period
   if w.count + cost > limit then
-    w.ok, w.retry = false, idiv(w.t, period) * period - w.t + period
+    w.ok, w.retry = false, w.reset
   end
   return w
 end
@@ -27,7 +31,7 @@ end
 -- TTL until the end of its window, and returns the units remaining, the time until the
 -- window ends and whether the cap cut the cost short.
 local function finish(w, consume)
-  local reset = idiv(w.t, w.period) * w.period - w.t + w.period
+  local reset = w.reset
   local short = false
   if consume then
     local count

@@ -4,24 +4,26 @@
 -- load
 local count, t = 0, now
 local v = rpcall('GET', key)
+local c, lastc -- the state's, when it is ours
 if type(v) == 'string' and #v == 17 then
-  local tag, c, lastc = unpack('<BI8I8', v)
+  local tag, sc, sl = unpack('<BI8I8', v)
   -- tag 'f'; else another program's state (prelude.lua)
-  if tag == 102 and c <= max_exact and lastc <= max_exact then
-    t = max(now, lastc)
-    local qt, ql = floor(t / period), floor(lastc / period) -- idiv(t, period) == idiv(lastc, period)
-    local rt, rl = t - qt * period, lastc - ql * period
-    if rt < 0 then qt = qt - 1 elseif rt >= period then qt = qt + 1 end
-    if rl < 0 then ql = ql - 1 elseif rl >= period then ql = ql + 1 end
-    if qt == ql then
-      count = c
-    end
+  if tag == 102 and sc <= max_exact and sl <= max_exact then
+    t, c, lastc = max(now, sl), sc, sl
   end
 end
-local q = floor(t / period) -- reset = idiv(t, period) × period - t + period, until the window ends
+local q = floor(t / period) -- idiv(t, period): t's aligned window
 local r = t - q * period
 if r < 0 then q = q - 1 elseif r >= period then q = q + 1 end
-reset = q * period - t + period
+if lastc then
+  local ql = floor(lastc / period) -- idiv(lastc, period)
+  local rl = lastc - ql * period
+  if rl < 0 then ql = ql - 1 elseif rl >= period then ql = ql + 1 end
+  if q == ql then
+    count = c
+  end
+end
+reset = q * period - t + period -- until the window ends
 ok, retry = true, 0
 if count + cost > limit then
   ok, retry = false, reset

@@ -16,27 +16,33 @@ local function wait(from, period, weighted, room)
   return from + period - idiv(room * period, weighted)
 end
 
--- load reads a window at max(now, its last change) and checks whether it admits cost.
+-- load reads a window at max(now, its last change) and checks whether it admits cost; it
+-- sets to_end, the time until the aligned window of t ends.
 local function load(key, limit, period)
   local w = {key = key, limit = limit, period = period, count = 0, prev = 0, t = now, ok = true, retry = 0}
   local v = rpcall('GET', key)
+  local count, prev, last -- the state's, when it is ours
   if type(v) == 'string' and #v == 25 then
-    local tag, count, prev, last = unpack('<BI8I8I8', v)
+    local tag, c, pc, l = unpack('<BI8I8I8', v)
     -- tag 'c'; else another program's state (prelude.lua)
-    if tag == 99 and count <= max_exact and prev <= max_exact and last <= max_exact then
-      w.t = max(now, last)
-      local age = idiv(w.t, period) - idiv(last, period) -- in aligned windows
-      if age == 0 then
-        w.count, w.prev = count, prev
-      elseif age == 1 then
-        w.prev = count
-      end
+    if tag == 99 and c <= max_exact and pc <= max_exact and l <= max_exact then
+      w.t, count, prev, last = max(now, l), c, pc, l
     end
   end
-  local start = idiv(w.t, period) * period
+  local k = idiv(w.t, period)
+  if last then
+    local age = k - idiv(last, period) -- in aligned windows
+    if age == 0 then
+      w.count, w.prev = count, prev
+    elseif age == 1 then
+      w.prev = count
+    end
+  end
+  local start = k * period
+  w.to_end = start - w.t + period
   if w.count + cost > limit then
-    w.ok, w.retry = false, wait(start - w.t + period, period, w.count, limit - cost)
-  elseif w.prev * (start - w.t + period) > (limit - w.count - cost) * period then
+    w.ok, w.retry = false, wait(w.to_end, period, w.count, limit - cost)
+  elseif w.prev * w.to_end > (limit - w.count - cost) * period then
     w.ok, w.retry = false, wait(start - w.t, period, w.prev, limit - w.count - cost)
   end
   return w
@@ -47,8 +53,7 @@ end
 -- returns the units remaining, the time until the window is full again and whether the cap
 -- cut the cost short.
 local function finish(w, consume)
-  local period = w.period
-  local to_end = idiv(w.t, period) * period - w.t + period -- until the aligned window of t ends
+  local period, to_end = w.period, w.to_end
   local short = false
   if consume then
     local count

@@ -5,36 +5,37 @@
 -- load
 local count, prev, t = 0, 0, now
 local v = rpcall('GET', key)
+local c, pc, lastc -- the state's, when it is ours
+if type(v) == 'string' and #v == 25 then
+  local tag, sc, spc, sl = unpack('<BI8I8I8', v)
+  -- tag 'c'; else another program's state (prelude.lua)
+  if tag == 99 and sc <= max_exact and spc <= max_exact and sl <= max_exact then
+    t, c, pc, lastc = max(now, sl), sc, spc, sl
+  end
+end
 local k = floor(t / period) -- idiv(t, period): t's aligned window
 local r = t - k * period
 if r < 0 then k = k - 1 elseif r >= period then k = k + 1 end
-if type(v) == 'string' and #v == 25 then
-  local tag, c, pc, lastc = unpack('<BI8I8I8', v)
-  -- tag 'c'; else another program's state (prelude.lua)
-  if tag == 99 and c <= max_exact and pc <= max_exact and lastc <= max_exact then
-    t = max(now, lastc)
-    k = floor(t / period)
-    r = t - k * period
-    if r < 0 then k = k - 1 elseif r >= period then k = k + 1 end
-    local kl = floor(lastc / period) -- the age, k - idiv(lastc, period), in aligned windows
-    local rl = lastc - kl * period
-    if rl < 0 then kl = kl - 1 elseif rl >= period then kl = kl + 1 end
-    if k - kl == 0 then
-      count, prev = c, pc
-    elseif k - kl == 1 then
-      prev = c
-    end
+if lastc then
+  local kl = floor(lastc / period) -- the age, k - idiv(lastc, period), in aligned windows
+  local rl = lastc - kl * period
+  if rl < 0 then kl = kl - 1 elseif rl >= period then kl = kl + 1 end
+  if k - kl == 0 then
+    count, prev = c, pc
+  elseif k - kl == 1 then
+    prev = c
   end
 end
 local start = k * period
+local to_end = start - t + period -- until the aligned window of t ends
 ok, retry = true, 0
-if count + cost > limit then -- wait(start - t + period, period, count, limit - cost)
+if count + cost > limit then -- wait(to_end, period, count, limit - cost)
   local a = (limit - cost) * period -- idiv(a, count)
   local q = floor(a / count)
   r = a - q * count
   if r < 0 then q = q - 1 elseif r >= count then q = q + 1 end
-  ok, retry = false, start - t + period + period - q
-elseif prev * (start - t + period) > (limit - count - cost) * period then -- wait(start - t, …)
+  ok, retry = false, to_end + period - q
+elseif prev * to_end > (limit - count - cost) * period then -- wait(start - t, …)
   local a = (limit - count - cost) * period -- idiv(a, prev)
   local q = floor(a / prev)
   r = a - q * prev
@@ -43,7 +44,6 @@ elseif prev * (start - t + period) > (limit - count - cost) * period then -- wai
 end
 
 -- finish
-local to_end = start - t + period -- until the aligned window of t ends
 short = false
 if op == '2' or (ok and op == '0') then
   local c, capacity = count, 2 * limit -- debit(count, cost, capacity)
