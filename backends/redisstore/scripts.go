@@ -10,12 +10,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The decision code: for each algorithm, lua/prelude.lua (globals copied into locals),
-// then the fast block, then lua/helpers.lua + lua/<algorithm>.lua + lua/decide.lua, which
-// defines run, the entry point. token_bucket and gcra share the token bucket arithmetic of lua/bucket.lua, with their own decode and
-// encode (lua/<algorithm>.lua, two snippets) in its marker lines. The header of
-// prelude.lua documents KEYS, ARGV and the reply. Two programs are made of that one
-// source:
+// The decision code: for each algorithm, lua/prelude.lua (globals copied into locals), then
+// the fast block, then lua/helpers.lua + lua/<algorithm>.lua + lua/decide.lua, which
+// defines run, the entry point. token_bucket and gcra share the token bucket arithmetic of
+// lua/bucket.lua, with their own decode and encode (lua/<algorithm>.lua, two snippets) in
+// its marker lines. The header of prelude.lua documents KEYS, ARGV and the reply. Two
+// programs are made of that one source:
 //
 //   - a script per algorithm, the code then `return run()`, for EVALSHA and EVAL;
 //   - one Redis Function library (Redis ≥ 7) with a function per algorithm, for FCALL,

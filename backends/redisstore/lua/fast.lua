@@ -1,18 +1,18 @@
 -- The common calls of every algorithm, decided without the machinery of run: a call (one
--- request, or a batch of them) whose every request's policy has one window and no
--- penalty. A script runs all its code on every EVALSHA: each closure it defines, and each
--- local a closure captures, is made again on every call, and that costs Redis more than
--- one decision does; and the driver, per request, makes a table per window, calls decide
--- under pcall and looks its policy's arguments up again. So this block comes right after prelude.lua's locals, before any
--- closure (helpers.lua, the algorithm's load and finish, decide.lua), and answers without
--- defining one: it calls no helper, and writes out what helpers.lua's begin_request,
--- idiv, ceildiv, debit and ttl compute (a token bucket's lone call on a fresh key cost
--- Redis 9.0–9.7 µs with the helpers defined before the block, 7.8–8.5 with none:
--- docs/redis.md, "Measured"). For each request it runs the algorithm's step
--- (lua/<step>_step.lua, put where the marker line below is): its load, then finish, for
--- one window, step for step (keep them in step), and it answers as run would, request
--- after request; a call with any other request (several windows, a penalty) breaks out,
--- to run, before deciding anything.
+-- request, or a batch of them) whose every request's policy has one window and no penalty.
+-- A script runs all its code on every EVALSHA: each closure it defines, and each local a
+-- closure captures, is made again on every call, and that costs Redis more than one
+-- decision does; and the driver, per request, makes a table per window, calls decide under
+-- pcall and looks its policy's arguments up again. So this block comes right after
+-- prelude.lua's locals, before any closure (helpers.lua, the algorithm's load and finish,
+-- decide.lua), and answers without defining one: it calls no helper, and writes out what
+-- helpers.lua's begin_request, idiv, ceildiv, debit and ttl compute (a token bucket's lone
+-- call on a fresh key cost Redis 9.0–9.7 µs with the helpers defined before the block,
+-- 7.8–8.5 with none: docs/redis.md, "Measured"). For each request it runs the algorithm's
+-- step (lua/<step>_step.lua, put where the marker line below is): its load, then finish,
+-- for one window, step for step (keep them in step), and it answers as run would, request
+-- after request; a call with any other request (several windows, a penalty) breaks out, to
+-- run, before deciding anything.
 --
 -- A step decides the request on key, its policy's only window (limit, period), at now
 -- with cost and op, and sets: ok and retry (load's verdict and wait), short (a consume

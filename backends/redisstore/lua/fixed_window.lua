@@ -1,7 +1,8 @@
 -- fixed_window: string 'f' <count> <last> (17 bytes, prelude.lua), the mirror of
 -- core/rate/fixed_window.go: the units counted in the aligned window [k × period, (k+1) ×
--- period) that holds last, the time of the last change (up to twice the limit, see debit). A policy change keeps the count
--- as it is (above a lower limit too), so no signature is needed.
+-- period) that holds last, the time of the last change (up to twice the limit, see debit).
+-- A policy change keeps the count as it is (above a lower limit too), so no signature is
+-- needed.
 
 -- load reads a window at max(now, its last change) and checks whether it admits cost; it
 -- sets reset, the time until the aligned window of t ends.

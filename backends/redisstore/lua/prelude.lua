@@ -1,13 +1,14 @@
 -- ratewarden: one decision in one round trip. Each algorithm's code is prelude.lua, then
--- the fast block, fast.lua with the algorithm's step, which decides the common calls on
--- its own, then helpers.lua, <algorithm>.lua and decide.lua, which defines run, the entry
--- point of the other calls (scripts.go lists the order). Two programs are made of that code (scripts.go): a script, which ends with
--- `return run()` and defines everything again on every EVALSHA (but what follows the
--- block, when the block answers: the block defines no closure, and this prelude only
--- copies globals into locals); and a function of a Redis Function library, which defines
--- everything once, on its first call after the library is loaded, and calls run on every
--- FCALL (fast, the block, first). The arithmetic mirrors core/<algorithm>.go and
--- core/rate/penalty.go step for step; docs/redis.md describes the keys.
+-- the fast block, fast.lua with the algorithm's step, which decides the common calls on its
+-- own, then helpers.lua, <algorithm>.lua and decide.lua, which defines run, the entry point
+-- of the other calls (scripts.go lists the order). Two programs are made of that code
+-- (scripts.go): a script, which ends with `return run()` and defines everything again on
+-- every EVALSHA (but what follows the block, when the block answers: the block defines no
+-- closure, and this prelude only copies globals into locals); and a function of a Redis
+-- Function library, which defines everything once, on its first call after the library is
+-- loaded, and calls run on every FCALL (fast, the block, first). The arithmetic mirrors
+-- core/<algorithm>.go and core/rate/penalty.go step for step; docs/redis.md describes the
+-- keys.
 --
 -- Time is monotonic per key (SPEC section 1.5): each window, and the penalty, decides at
 -- max(now, the time of its last change), so a server clock that steps back (an NTP step, a
@@ -48,17 +49,18 @@
 -- only reads.
 -- Reply, request after request: {allowed, cooldown µs, violations, then per window:
 --        allowed, remaining, reset-after µs, retry-after µs}; allowed is -1, and the rest
---        zeros, for a request the script failed on (decide.lua). For a consume, allowed is 1 when the cost was
---        counted in full in every window (0 when a window's cap cut it short).
+--        zeros, for a request the script failed on (decide.lua). For a consume, allowed
+--        is 1 when the cost was counted in full in every window (0 when a window's cap
+--        cut it short).
 --
 -- Lua numbers are doubles, exact for integers up to 2^53; core's validation keeps every
--- number the scripts form within that bound (core/rate/policy.go). Integer division goes through idiv, never a
--- bare math.floor(a / b). A duration until an instant is formed from the difference
--- first (start - t + period, never start + period - t): an instant plus a duration is
--- past 2^53 near rate.MaxInstant, where the stores clamp instants, and would be rounded
--- (a retry 1 µs off the memory store's). Numbers passed to redis.call are printed exactly by Redis;
--- inside strings they go through string.format('%d'), never tostring or .. (which keep
--- only 14 digits).
+-- number the scripts form within that bound (core/rate/policy.go). Integer division goes
+-- through idiv, never a bare math.floor(a / b). A duration until an instant is formed from
+-- the difference first (start - t + period, never start + period - t): an instant plus a
+-- duration is past 2^53 near rate.MaxInstant, where the stores clamp instants, and would be
+-- rounded (a retry 1 µs off the memory store's). Numbers passed to redis.call are printed
+-- exactly by Redis; inside strings they go through string.format('%d'), never tostring or
+-- .. (which keep only 14 digits).
 --
 -- The four string states (token_bucket, gcra, fixed_window, sliding_window_counter) are
 -- binary: a tag byte, the algorithm's, then the state's numbers, each an unsigned 64-bit
