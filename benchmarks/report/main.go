@@ -84,16 +84,25 @@ func generate(in string, count int, out, raw, loadGlob, redisTime string) error 
 	if len(r.bench) == 0 {
 		return fmt.Errorf("%s holds no benchmark results", in)
 	}
+	if err := validate(r); err != nil {
+		return fmt.Errorf("%s: %w", in, err)
+	}
 	dir := filepath.Dir(out)
 	rel, err := filepath.Rel(dir, in)
 	if err != nil {
 		rel = in
 	}
 	rp := &report{run: r, machine: thisMachine(r), rawName: filepath.ToSlash(rel), profiles: map[string]string{}}
-	if saved {
-		rp.machine.Commit = "unknown: the report was made from a saved output"
+	if saved { // what the output does not say is this machine's, not the run's
+		const unknown = "unknown: the report was made from a saved output"
+		rp.machine.Commit, rp.machine.Date, rp.machine.Go, rp.machine.Cores = unknown, unknown, unknown, unknown
 	}
-	rp.loadName, rp.load = newest(loadGlob)
+	var loadJSON []byte
+	if rp.loadName, loadJSON = newest(loadGlob); loadJSON != nil {
+		if rp.load, err = parseLoad(rp.loadName, loadJSON); err != nil {
+			return err
+		}
+	}
 	for name, chart := range map[string]func(string) error{"benchmarks-memory.svg": rp.memoryChart, "benchmarks-middleware.svg": rp.middlewareChart} {
 		if err := chart(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("%s: %w", name, err)

@@ -34,6 +34,11 @@ type run struct {
 	bench  map[string]sample
 	header map[string]string
 	procs  int // the -GOMAXPROCS suffix, 0 when the names have none
+	// procsSeen lists every -GOMAXPROCS suffix of the names (more than one: rows of
+	// different runs), and failures the lines of a failed benchmark or test (--- FAIL,
+	// FAIL, panic): see validate.
+	procsSeen []int
+	failures  []string
 }
 
 // parse reads a go test -bench output; lines that are not results are skipped.
@@ -43,6 +48,10 @@ func parse(r io.Reader) (*run, error) {
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
 		line := sc.Text()
+		if strings.HasPrefix(line, "--- FAIL") || strings.HasPrefix(line, "FAIL") || strings.HasPrefix(line, "panic:") {
+			out.failures = append(out.failures, "the run failed: "+strings.TrimSpace(line))
+			continue
+		}
 		if k, v, ok := strings.Cut(line, ": "); ok && !strings.Contains(k, " ") && !strings.HasPrefix(k, "Benchmark") {
 			out.header[k] = strings.TrimSpace(v)
 			continue
@@ -58,6 +67,9 @@ func parse(r io.Reader) (*run, error) {
 		if i := strings.LastIndexByte(name, '-'); i > 0 {
 			if p, err := strconv.Atoi(name[i+1:]); err == nil {
 				name, out.procs = name[:i], p
+				if !slices.Contains(out.procsSeen, p) {
+					out.procsSeen = append(out.procsSeen, p)
+				}
 			}
 		}
 		s := out.bench[name]

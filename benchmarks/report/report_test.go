@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// canned is a small go test -bench output in the shape package benchmarks prints: two
-// runs of each benchmark, ratewarden faster than every memory peer but sethvargo in
-// parallel, and a middleware target missed on chi.
+// canned is a go test -bench output in the shape package benchmarks prints, with every
+// benchmark the report reads (validate): two runs of each, ratewarden faster than every
+// memory peer but sethvargo in parallel, and a middleware target missed on chi.
 const canned = `goos: linux
 goarch: amd64
 pkg: github.com/ratewarden/ratewarden/benchmarks
@@ -27,25 +27,129 @@ BenchmarkMemoryDecision/lib=sethvargo/run=serial-2      1000  150 ns/op  1.000 a
 BenchmarkMemoryDecision/lib=sethvargo/run=serial-2      1000  250 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
 BenchmarkMemoryDecision/lib=sethvargo/run=parallel-2    1000  50 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
 BenchmarkMemoryDecision/lib=sethvargo/run=parallel-2    1000  50 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=ulule/run=serial-2          1000  300 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=ulule/run=serial-2          1000  300 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=ulule/run=parallel-2        1000  200 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=ulule/run=parallel-2        1000  200 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=throttled/run=serial-2      1000  300 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=throttled/run=serial-2      1000  300 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=throttled/run=parallel-2    1000  200 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=throttled/run=parallel-2    1000  200 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=httprate/run=serial-2       1000  300 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=httprate/run=serial-2       1000  300 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=httprate/run=parallel-2     1000  200 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryDecision/lib=httprate/run=parallel-2     1000  200 ns/op  1.000 allowed/op  0 B/op  0 allocs/op
+BenchmarkMemoryClock/clock=time.Now-2                   1000  20 ns/op  0 B/op  0 allocs/op
 BenchmarkMemoryClock/clock=time.Now-2                   1000  20 ns/op  0 B/op  0 allocs/op
 BenchmarkMemoryClock/clock=core.CoarseClock-2           1000  30 ns/op  0 B/op  0 allocs/op
+BenchmarkMemoryClock/clock=core.CoarseClock-2           1000  30 ns/op  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=token_bucket/keys=1k-2        1000  80 ns/op  190 B/key  0 B/op  0 allocs/op
 BenchmarkMemoryGrowth/alg=token_bucket/keys=1k-2        1000  80 ns/op  190 B/key  0 B/op  0 allocs/op
 BenchmarkMemoryGrowth/alg=token_bucket/keys=1M-2        1000  300 ns/op  194 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=token_bucket/keys=1M-2        1000  300 ns/op  194 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=fixed_window/keys=1k-2        1000  80 ns/op  150 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=fixed_window/keys=1k-2        1000  80 ns/op  150 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=fixed_window/keys=100k-2      1000  150 ns/op  160 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=fixed_window/keys=100k-2      1000  150 ns/op  160 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=fixed_window/keys=1M-2        1000  300 ns/op  170 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=fixed_window/keys=1M-2        1000  300 ns/op  170 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=gcra/keys=1k-2                1000  80 ns/op  150 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=gcra/keys=1k-2                1000  80 ns/op  150 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=gcra/keys=100k-2              1000  150 ns/op  160 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=gcra/keys=100k-2              1000  150 ns/op  160 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=gcra/keys=1M-2                1000  300 ns/op  170 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=gcra/keys=1M-2                1000  300 ns/op  170 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=sliding_window/keys=1k-2      1000  80 ns/op  150 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=sliding_window/keys=1k-2      1000  80 ns/op  150 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=sliding_window/keys=100k-2    1000  150 ns/op  160 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=sliding_window/keys=100k-2    1000  150 ns/op  160 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=sliding_window/keys=1M-2      1000  300 ns/op  170 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=sliding_window/keys=1M-2      1000  300 ns/op  170 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=sliding_window_counter/keys=1k-2  1000  80 ns/op  150 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=sliding_window_counter/keys=1k-2  1000  80 ns/op  150 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=sliding_window_counter/keys=100k-2  1000  150 ns/op  160 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=sliding_window_counter/keys=100k-2  1000  150 ns/op  160 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=sliding_window_counter/keys=1M-2  1000  300 ns/op  170 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=sliding_window_counter/keys=1M-2  1000  300 ns/op  170 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=token_bucket/keys=100k-2      1000  150 ns/op  192 B/key  0 B/op  0 allocs/op
+BenchmarkMemoryGrowth/alg=token_bucket/keys=100k-2      1000  150 ns/op  192 B/key  0 B/op  0 allocs/op
+BenchmarkMiddleware/router=chi/mw=bare-2                1000  1000 ns/op  700 B/op  5 allocs/op
 BenchmarkMiddleware/router=chi/mw=bare-2                1000  1000 ns/op  700 B/op  5 allocs/op
 BenchmarkMiddleware/router=chi/mw=ratewarden-2          1000  2500 ns/op  1900 B/op  6 allocs/op
+BenchmarkMiddleware/router=chi/mw=ratewarden-2          1000  2500 ns/op  1900 B/op  6 allocs/op
+BenchmarkMiddleware/router=chi/mw=ulule-2               1000  3000 ns/op  900 B/op  19 allocs/op
 BenchmarkMiddleware/router=chi/mw=ulule-2               1000  3000 ns/op  900 B/op  19 allocs/op
 BenchmarkMiddleware/router=chi/mw=tollbooth-2           1000  5000 ns/op  1300 B/op  32 allocs/op
+BenchmarkMiddleware/router=chi/mw=tollbooth-2           1000  5000 ns/op  1300 B/op  32 allocs/op
+BenchmarkMiddleware/router=chi/mw=httprate-2            1000  2000 ns/op  1300 B/op  19 allocs/op
 BenchmarkMiddleware/router=chi/mw=httprate-2            1000  2000 ns/op  1300 B/op  19 allocs/op
 BenchmarkMiddleware/router=chi/mw=floor-2               1000  2450 ns/op  1360 B/op  6 allocs/op
+BenchmarkMiddleware/router=chi/mw=floor-2               1000  2450 ns/op  1360 B/op  6 allocs/op
+BenchmarkMiddleware/router=gin/mw=bare-2                1000  200 ns/op  80 B/op  3 allocs/op
+BenchmarkMiddleware/router=gin/mw=bare-2                1000  200 ns/op  80 B/op  3 allocs/op
+BenchmarkMiddleware/router=gin/mw=ratewarden-2          1000  900 ns/op  800 B/op  4 allocs/op
+BenchmarkMiddleware/router=gin/mw=ratewarden-2          1000  900 ns/op  800 B/op  4 allocs/op
+BenchmarkMiddleware/router=gin/mw=floor-2               1000  700 ns/op  720 B/op  4 allocs/op
+BenchmarkMiddleware/router=gin/mw=floor-2               1000  700 ns/op  720 B/op  4 allocs/op
+BenchmarkMiddleware/router=gin/mw=ulule-2               1000  1300 ns/op  300 B/op  16 allocs/op
+BenchmarkMiddleware/router=gin/mw=ulule-2               1000  1300 ns/op  300 B/op  16 allocs/op
+BenchmarkMiddleware/router=gin/mw=tollbooth-2           1000  2400 ns/op  700 B/op  30 allocs/op
+BenchmarkMiddleware/router=gin/mw=tollbooth-2           1000  2400 ns/op  700 B/op  30 allocs/op
+BenchmarkMiddleware/router=echo/mw=bare-2               1000  150 ns/op  80 B/op  3 allocs/op
+BenchmarkMiddleware/router=echo/mw=bare-2               1000  150 ns/op  80 B/op  3 allocs/op
+BenchmarkMiddleware/router=echo/mw=ratewarden-2         1000  850 ns/op  800 B/op  4 allocs/op
+BenchmarkMiddleware/router=echo/mw=ratewarden-2         1000  850 ns/op  800 B/op  4 allocs/op
+BenchmarkMiddleware/router=echo/mw=floor-2              1000  650 ns/op  720 B/op  4 allocs/op
+BenchmarkMiddleware/router=echo/mw=floor-2              1000  650 ns/op  720 B/op  4 allocs/op
+BenchmarkMiddleware/router=echo/mw=ulule-2              1000  1250 ns/op  300 B/op  16 allocs/op
+BenchmarkMiddleware/router=echo/mw=ulule-2              1000  1250 ns/op  300 B/op  16 allocs/op
+BenchmarkMiddleware/router=echo/mw=tollbooth-2          1000  2350 ns/op  700 B/op  30 allocs/op
+BenchmarkMiddleware/router=echo/mw=tollbooth-2          1000  2350 ns/op  700 B/op  30 allocs/op
+BenchmarkRedis/lib=ratewarden-token-bucket/callers=1-2   1000  80000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  12500 decisions/s  20 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1200 B/op  20 allocs/op
 BenchmarkRedis/lib=ratewarden-token-bucket/callers=1-2   1000  80000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  12500 decisions/s  20 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1200 B/op  20 allocs/op
 BenchmarkRedis/lib=ratewarden-gcra/callers=1-2           1000  90000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  11111 decisions/s  20 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1200 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-gcra/callers=1-2           1000  90000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  11111 decisions/s  20 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1200 B/op  20 allocs/op
+BenchmarkRedis/lib=redis_rate/callers=1-2                1000  100000 ns/op  1.000 allowed/op  28 client-cpu-µs/op  10000 decisions/s  18 redis-cmd-µs/op  30 redis-cpu-µs/op  1.000 script-calls/op  750 B/op  23 allocs/op
 BenchmarkRedis/lib=redis_rate/callers=1-2                1000  100000 ns/op  1.000 allowed/op  28 client-cpu-µs/op  10000 decisions/s  18 redis-cmd-µs/op  30 redis-cpu-µs/op  1.000 script-calls/op  750 B/op  23 allocs/op
 BenchmarkRedis/lib=ulule/callers=1-2                     1000  80000 ns/op  1.000 allowed/op  25 client-cpu-µs/op  12000 decisions/s  10 redis-cmd-µs/op  20 redis-cpu-µs/op  1.000 script-calls/op  700 B/op  20 allocs/op
+BenchmarkRedis/lib=ulule/callers=1-2                     1000  80000 ns/op  1.000 allowed/op  25 client-cpu-µs/op  12000 decisions/s  10 redis-cmd-µs/op  20 redis-cpu-µs/op  1.000 script-calls/op  700 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-token-bucket/callers=64-2  1000  25000 ns/op  1.000 allowed/op  9 client-cpu-µs/op  40000 decisions/s  11 redis-cmd-µs/op  13 redis-cpu-µs/op  0.050 script-calls/op  677 B/op  6 allocs/op
 BenchmarkRedis/lib=ratewarden-token-bucket/callers=64-2  1000  25000 ns/op  1.000 allowed/op  9 client-cpu-µs/op  40000 decisions/s  11 redis-cmd-µs/op  13 redis-cpu-µs/op  0.050 script-calls/op  677 B/op  6 allocs/op
 BenchmarkRedis/lib=ratewarden-gcra/callers=64-2          1000  20000 ns/op  1.000 allowed/op  8 client-cpu-µs/op  50000 decisions/s  10 redis-cmd-µs/op  12 redis-cpu-µs/op  0.050 script-calls/op  677 B/op  6 allocs/op
+BenchmarkRedis/lib=ratewarden-gcra/callers=64-2          1000  20000 ns/op  1.000 allowed/op  8 client-cpu-µs/op  50000 decisions/s  10 redis-cmd-µs/op  12 redis-cpu-µs/op  0.050 script-calls/op  677 B/op  6 allocs/op
+BenchmarkRedis/lib=ulule/callers=64-2                    1000  16000 ns/op  1.000 allowed/op  20 client-cpu-µs/op  60000 decisions/s  8 redis-cmd-µs/op  10 redis-cpu-µs/op  1.000 script-calls/op  700 B/op  20 allocs/op
 BenchmarkRedis/lib=ulule/callers=64-2                    1000  16000 ns/op  1.000 allowed/op  20 client-cpu-µs/op  60000 decisions/s  8 redis-cmd-µs/op  10 redis-cpu-µs/op  1.000 script-calls/op  700 B/op  20 allocs/op
 BenchmarkRedis/lib=redis_rate/callers=64-2               1000  50000 ns/op  1.000 allowed/op  25 client-cpu-µs/op  20000 decisions/s  17 redis-cmd-µs/op  23 redis-cpu-µs/op  1.000 script-calls/op  772 B/op  23 allocs/op
+BenchmarkRedis/lib=redis_rate/callers=64-2               1000  50000 ns/op  1.000 allowed/op  25 client-cpu-µs/op  20000 decisions/s  17 redis-cmd-µs/op  23 redis-cpu-µs/op  1.000 script-calls/op  772 B/op  23 allocs/op
+BenchmarkRedis/lib=ratewarden-fixed-window/callers=1-2   1000  80000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  12500 decisions/s  10 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-fixed-window/callers=1-2   1000  80000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  12500 decisions/s  10 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-fixed-window/callers=64-2  1000  22222 ns/op  1.000 allowed/op  8 client-cpu-µs/op  45000 decisions/s  10 redis-cmd-µs/op  12 redis-cpu-µs/op  0.050 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-fixed-window/callers=64-2  1000  22222 ns/op  1.000 allowed/op  8 client-cpu-µs/op  45000 decisions/s  10 redis-cmd-µs/op  12 redis-cpu-µs/op  0.050 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-sliding-window/callers=1-2 1000  80000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  12500 decisions/s  10 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-sliding-window/callers=1-2 1000  80000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  12500 decisions/s  10 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-sliding-window/callers=64-2  1000  22222 ns/op  1.000 allowed/op  8 client-cpu-µs/op  45000 decisions/s  10 redis-cmd-µs/op  12 redis-cpu-µs/op  0.050 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-sliding-window/callers=64-2  1000  22222 ns/op  1.000 allowed/op  8 client-cpu-µs/op  45000 decisions/s  10 redis-cmd-µs/op  12 redis-cpu-µs/op  0.050 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-sliding-window-counter/callers=1-2  1000  80000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  12500 decisions/s  10 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-sliding-window-counter/callers=1-2  1000  80000 ns/op  1.000 allowed/op  30 client-cpu-µs/op  12500 decisions/s  10 redis-cmd-µs/op  40 redis-cpu-µs/op  1.000 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-sliding-window-counter/callers=64-2  1000  22222 ns/op  1.000 allowed/op  8 client-cpu-µs/op  45000 decisions/s  10 redis-cmd-µs/op  12 redis-cpu-µs/op  0.050 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-sliding-window-counter/callers=64-2  1000  22222 ns/op  1.000 allowed/op  8 client-cpu-µs/op  45000 decisions/s  10 redis-cmd-µs/op  12 redis-cpu-µs/op  0.050 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-token-bucket/callers=16-2  1000  33333 ns/op  1.000 allowed/op  10 client-cpu-µs/op  30000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  0.100 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-token-bucket/callers=16-2  1000  33333 ns/op  1.000 allowed/op  10 client-cpu-µs/op  30000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  0.100 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-gcra/callers=16-2          1000  33333 ns/op  1.000 allowed/op  10 client-cpu-µs/op  30000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  0.100 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-gcra/callers=16-2          1000  33333 ns/op  1.000 allowed/op  10 client-cpu-µs/op  30000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  0.100 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-fixed-window/callers=16-2  1000  33333 ns/op  1.000 allowed/op  10 client-cpu-µs/op  30000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  0.100 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-fixed-window/callers=16-2  1000  33333 ns/op  1.000 allowed/op  10 client-cpu-µs/op  30000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  0.100 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-sliding-window/callers=16-2  1000  33333 ns/op  1.000 allowed/op  10 client-cpu-µs/op  30000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  0.100 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-sliding-window/callers=16-2  1000  33333 ns/op  1.000 allowed/op  10 client-cpu-µs/op  30000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  0.100 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-sliding-window-counter/callers=16-2  1000  33333 ns/op  1.000 allowed/op  10 client-cpu-µs/op  30000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  0.100 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ratewarden-sliding-window-counter/callers=16-2  1000  33333 ns/op  1.000 allowed/op  10 client-cpu-µs/op  30000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  0.100 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=redis_rate/callers=16-2               1000  66666 ns/op  1.000 allowed/op  10 client-cpu-µs/op  15000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  1.000 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=redis_rate/callers=16-2               1000  66666 ns/op  1.000 allowed/op  10 client-cpu-µs/op  15000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  1.000 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ulule/callers=16-2                    1000  50000 ns/op  1.000 allowed/op  10 client-cpu-µs/op  20000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  1.000 script-calls/op  1000 B/op  20 allocs/op
+BenchmarkRedis/lib=ulule/callers=16-2                    1000  50000 ns/op  1.000 allowed/op  10 client-cpu-µs/op  20000 decisions/s  10 redis-cmd-µs/op  15 redis-cpu-µs/op  1.000 script-calls/op  1000 B/op  20 allocs/op
 BenchmarkRedisPaired/token_bucket-2                      1000  400000 ns/op  210000 ratewarden-ns/decision  1.10 ratio  190000 redis_rate-ns/decision
+BenchmarkRedisPaired/token_bucket-2                      1000  400000 ns/op  210000 ratewarden-ns/decision  1.10 ratio  190000 redis_rate-ns/decision
+BenchmarkRedisPaired/gcra-2                              1000  400000 ns/op  190000 ratewarden-ns/decision  0.95 ratio  200000 redis_rate-ns/decision
 BenchmarkRedisPaired/gcra-2                              1000  400000 ns/op  190000 ratewarden-ns/decision  0.95 ratio  200000 redis_rate-ns/decision
 PASS
 ok  	github.com/ratewarden/ratewarden/benchmarks	12.3s
@@ -85,6 +189,10 @@ func TestReport(t *testing.T) {
 		"machine":{"cpus":2,"cpu_model":"Test CPU","load_average_before":"1.0 1.0 1.0"},
 		"scenarios":[{"backend":"memory","route":"limited","rate":1000,"expected_admitted":9000,"admitted":9000,"denied":1000,
 			"added_latency_us":{"p50":26,"p95":140,"p99":714},"target_added_p95_us":1000,"target_met":true},
+			{"backend":"memory","route":"denied","rate":1000,"expected_admitted":100,"admitted":100,"denied":9900,
+			"added_latency_us":{"p50":20,"p95":90,"p99":300},"target_added_p95_us":1000,"target_met":true},
+			{"backend":"redis","route":"denied","rate":1000,"expected_admitted":100,"admitted":100,"denied":9900,
+			"added_latency_us":{"p50":40,"p95":120,"p99":400},"target_added_p95_us":2000,"target_met":true},
 			{"backend":"redis","route":"limited","rate":2000,"expected_admitted":18000,"admitted":2240,"errors":17760,
 			"added_latency_us":{"p50":94,"p95":4719,"p99":9000},"target_added_p95_us":2000,"target_met":false}],
 		"bursts":[{"requests":1500,"limit":5,"admitted":5,"denied":1495,"redis_errors":{"timeout":0},
@@ -119,23 +227,25 @@ func TestReport(t *testing.T) {
 		// 6 − 5 allocs; ulule 900 − 700 B, 19 − 5.
 		"Behind the middleware a request allocates 1200 bytes in one object over the bare router.",
 		"ulule allocates 200 bytes in 14 objects, sets three headers",
-		// Both ratewarden algorithms of the canned run: one script call per decision.
-		"| Redis decision: one round trip (script calls per decision, 1 caller) | gcra 1.000, token-bucket 1.000 | **met** |",
+		// Every ratewarden algorithm of the canned run: one script call per decision.
+		"| Redis decision: one round trip (script calls per decision, 1 caller) | fixed-window 1.000, gcra 1.000, sliding-window 1.000, sliding-window-counter 1.000, token-bucket 1.000 | **met** |",
 		"| a flood from a denied client costs Redis ≈ nothing with `local_cache` | not measured by this report | asserted by `TestDeniedFloodRedisCalls`",
 		// The floor adds 1,450 ns: 0.72× ulule's 2,000, and 50 ns less than ratewarden.
 		"adds +1.45 µs on chi in this run, 0.72× ulule's: above 0.7× before any of ratewarden's work, so no middleware that keeps the decision in the request context and sets these headers meets that ratio here. ratewarden's own work (the client IP, the rule, the key, the header values) is the other +50 ns.",
 		"| memory | limited | 1000 | 9000 (9000) | 1000 | 0 | +26 µs | +140 µs | +714 µs | < 1000 µs: met |",
 		"| redis | limited | 2000 | 2240 (18000) | 0 | 17760 | +94 µs | +4719 µs | +9000 µs | < 2000 µs: **not met** (errors or inexact admissions) |",
 		"| 1500 | 5 | 5 | 0 | 1495 | 0 | closed | 110 ms | 137 ms | true |",
-		"| load: 100 clients at ≥ 1,000 req/s, p95 added < 1 ms (memory), < 2 ms (redis), admissions exact | 1 of 2 scenarios met; not: redis limited at 2000 req/s | **not met** |",
+		"| load: 100 clients at ≥ 1,000 req/s, p95 added < 1 ms (memory), < 2 ms (redis), admissions exact | 3 of 4 scenarios met; not: redis limited at 2000 req/s | **not met** |",
 		"| a burst of 1,500 concurrent requests on one instance, default settings, decided by Redis (no timeout, breaker closed) | decided by Redis in 1 of 1 runs; 0 requests failed open in all | **met** |",
 		"| accuracy: 3 instances sharing Redis, concurrent clients, 0 over-admission | not measured by this report | asserted by `TestDistributedAccuracy`",
 		"3× redis_rate's 20000 decisions/s is 60000/s. On 2 cores shared by the client and redis-server that leaves 33.3 µs of CPU per decision; ratewarden-token-bucket used 9.0 µs in the client and 13.0 µs in redis-server (22.0 µs)",
 		// (The 64-caller numbers are those of the algorithm furthest from 3×: token bucket at 2.00×, gcra at 2.50×.)
-		// Paired serial ratios 1.10 (token bucket) and 0.95 (GCRA).
-		"| Redis decision, serial: latency ≤ redis_rate's (paired ratio ≤ 1.0) | gcra 0.95×, token_bucket 1.10× | **not met** |",
-		// 40,000 and 50,000 against 20,000 decisions/s.
-		"| Redis decisions/s with 64 callers ≥ 3× redis_rate's | ratewarden-gcra 2.50×, ratewarden-token-bucket 2.00× | **not met** |",
+		// Paired serial ratios 1.10 (token bucket) and 0.95 (GCRA); token bucket's medians,
+		// 210 against 190 µs, say 1.105, which is less favourable and so is what is shown
+		// (rounded up: a ratio over its bound).
+		"| Redis decision, serial: latency ≤ redis_rate's (paired ratio ≤ 1.0) | gcra 0.95×, token_bucket 1.11× | **not met** |",
+		// 40,000 (token bucket), 50,000 (gcra) and 45,000 against 20,000 decisions/s.
+		"| Redis decisions/s with 64 callers ≥ 3× redis_rate's | ratewarden-fixed-window 2.25×, ratewarden-gcra 2.50×, ratewarden-sliding-window 2.25×, ratewarden-sliding-window-counter 2.25×, ratewarden-token-bucket 2.00× | **not met** |",
 		"| ratewarden-token-bucket | 64 | 40000 | 2.00× | 9.0 | 13.0 | 0.050 |",
 		"| redis_rate | 1 | 10000 | — | 28.0 | 30.0 | 1.000 |",
 		"**ulule is faster with 1 caller than ratewarden's gcra** (12000 decisions/s against 11111): a fixed window counted by INCRBY",
@@ -198,7 +308,8 @@ func TestGenerateRejectsAnEmptyRun(t *testing.T) {
 }
 
 // TestMemoryVerdictWithinNoise: a target met on the medians but with overlapping min – max
-// ranges says so, naming the peer; one whose ranges are apart does not.
+// ranges says so, naming the peer; one whose ranges are apart does not. (Every peer is in
+// the run: the count of peers said is the count compared.)
 func TestMemoryVerdictWithinNoise(t *testing.T) {
 	r, err := parse(strings.NewReader(`cpu: Test CPU
 BenchmarkMemoryDecision/lib=ratewarden/run=serial-2   1000  100 ns/op
@@ -207,6 +318,12 @@ BenchmarkMemoryDecision/lib=sethvargo/run=serial-2    1000  115 ns/op
 BenchmarkMemoryDecision/lib=sethvargo/run=serial-2    1000  140 ns/op
 BenchmarkMemoryDecision/lib=ulule/run=serial-2        1000  300 ns/op
 BenchmarkMemoryDecision/lib=ulule/run=serial-2        1000  320 ns/op
+BenchmarkMemoryDecision/lib=x-time-rate/run=serial-2  1000  200 ns/op
+BenchmarkMemoryDecision/lib=x-time-rate/run=serial-2  1000  220 ns/op
+BenchmarkMemoryDecision/lib=throttled/run=serial-2    1000  400 ns/op
+BenchmarkMemoryDecision/lib=throttled/run=serial-2    1000  420 ns/op
+BenchmarkMemoryDecision/lib=httprate/run=serial-2     1000  250 ns/op
+BenchmarkMemoryDecision/lib=httprate/run=serial-2     1000  260 ns/op
 `))
 	if err != nil {
 		t.Fatal(err)
