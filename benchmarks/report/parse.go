@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -33,13 +34,16 @@ func (s sample) stat(unit string) (stat, bool) {
 type run struct {
 	bench  map[string]sample
 	header map[string]string
-	procs  int // the -GOMAXPROCS suffix, 0 when the names have none
+	procs  int // GOMAXPROCS, from the names' suffix (none: 1)
 	// procsSeen lists every -GOMAXPROCS suffix of the names (more than one: rows of
 	// different runs), and failures the lines of a failed benchmark or test (--- FAIL,
 	// FAIL, panic): see validate.
 	procsSeen []int
 	failures  []string
 }
+
+// machineHeaders are the header lines that name the machine and build of a run.
+var machineHeaders = []string{"goos", "goarch", "cpu", "pkg"}
 
 // parse reads a go test -bench output; lines that are not results are skipped.
 func parse(r io.Reader) (*run, error) {
@@ -53,7 +57,13 @@ func parse(r io.Reader) (*run, error) {
 			continue
 		}
 		if k, v, ok := strings.Cut(line, ": "); ok && !strings.Contains(k, " ") && !strings.HasPrefix(k, "Benchmark") {
-			out.header[k] = strings.TrimSpace(v)
+			v = strings.TrimSpace(v)
+			// go test prints these once per package run; two values are two machines'
+			// (or builds') rows in one file.
+			if old, seen := out.header[k]; seen && old != v && slices.Contains(machineHeaders, k) {
+				out.failures = append(out.failures, fmt.Sprintf("the run is of two machines: %s %q, then %q", k, old, v))
+			}
+			out.header[k] = v
 			continue
 		}
 		f := strings.Fields(line)
@@ -63,25 +73,32 @@ func parse(r io.Reader) (*run, error) {
 		if _, err := strconv.Atoi(f[1]); err != nil { // the iteration count
 			continue
 		}
-		name := f[0]
+		name, procs := f[0], 1 // go test adds no -GOMAXPROCS suffix at GOMAXPROCS=1
 		if i := strings.LastIndexByte(name, '-'); i > 0 {
 			if p, err := strconv.Atoi(name[i+1:]); err == nil {
-				name, out.procs = name[:i], p
-				if !slices.Contains(out.procsSeen, p) {
-					out.procsSeen = append(out.procsSeen, p)
-				}
+				name, procs = name[:i], p
 			}
+		}
+		out.procs = procs
+		if !slices.Contains(out.procsSeen, procs) {
+			out.procsSeen = append(out.procsSeen, procs)
 		}
 		s := out.bench[name]
 		if s == nil {
 			s = sample{}
 			out.bench[name] = s
 		}
+		var units []string // of this line: one value each, or the line is not one run's
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
 				continue
 			}
+			if slices.Contains(units, f[i+1]) {
+				out.failures = append(out.failures, fmt.Sprintf("%s: a line reports %s twice", name, f[i+1]))
+				continue
+			}
+			units = append(units, f[i+1])
 			s[f[i+1]] = append(s[f[i+1]], v)
 		}
 	}

@@ -187,16 +187,23 @@ func TestReport(t *testing.T) {
 	load := filepath.Join(dir, "load.json")
 	if err := os.WriteFile(load, []byte(`{"date":"2026-11-30T12:00:00Z","commit":"abc","go_version":"go1.26.8","clients":100,
 		"machine":{"cpus":2,"cpu_model":"Test CPU","load_average_before":"1.0 1.0 1.0"},
-		"scenarios":[{"backend":"memory","route":"limited","rate":1000,"expected_admitted":9000,"admitted":9000,"denied":1000,
+		"scenarios":[{"backend":"memory","route":"limited","rate":1000,"achieved_rate":999.95,"requests":10000,"limit_per_client":90,
+			"expected_admitted":9000,"admitted":9000,"denied":1000,"errors":0,
+			"latency_us":{"p50":326,"p95":740,"p99":2114},"bare_latency_us":{"p50":300,"p95":600,"p99":1400},
 			"added_latency_us":{"p50":26,"p95":140,"p99":714},"target_added_p95_us":1000,"target_met":true},
-			{"backend":"memory","route":"denied","rate":1000,"expected_admitted":100,"admitted":100,"denied":9900,
-			"added_latency_us":{"p50":20,"p95":90,"p99":300},"target_added_p95_us":1000,"target_met":true},
-			{"backend":"redis","route":"denied","rate":1000,"expected_admitted":100,"admitted":100,"denied":9900,
-			"added_latency_us":{"p50":40,"p95":120,"p99":400},"target_added_p95_us":2000,"target_met":true},
-			{"backend":"redis","route":"limited","rate":2000,"expected_admitted":18000,"admitted":2240,"errors":17760,
+			{"backend":"memory","route":"denied","rate":1000,"achieved_rate":1000.02,"requests":10000,"limit_per_client":1,
+			"expected_admitted":100,"admitted":100,"denied":9900,"errors":0,
+			"latency_us":{"p50":320,"p95":690,"p99":1700},"bare_latency_us":{"p50":300,"p95":600,"p99":1400}},
+			{"backend":"redis","route":"denied","rate":1000,"achieved_rate":999.98,"requests":10000,"limit_per_client":1,
+			"expected_admitted":100,"admitted":100,"denied":9900,"errors":0,
+			"latency_us":{"p50":340,"p95":720,"p99":1800},"bare_latency_us":{"p50":300,"p95":600,"p99":1400}},
+			{"backend":"redis","route":"limited","rate":2000,"achieved_rate":2000.1,"requests":20000,"limit_per_client":180,
+			"expected_admitted":18000,"admitted":2240,"denied":0,"errors":17760,
+			"latency_us":{"p50":394,"p95":5319,"p99":10400},"bare_latency_us":{"p50":300,"p95":600,"p99":1400},
 			"added_latency_us":{"p50":94,"p95":4719,"p99":9000},"target_added_p95_us":2000,"target_met":false}],
-		"bursts":[{"requests":1500,"limit":5,"admitted":5,"denied":1495,"redis_errors":{"timeout":0},
-			"latency_us":{"p50":110000,"p99":137000},"decided_by_redis":true}]}`), 0o644); err != nil {
+		"bursts":[{"requests":1500,"limit":5,"admitted":5,"failed_open":0,"denied":1495,"other":0,"redis_errors":{"timeout":0},
+			"breaker_transitions":null,"redis_error_log_records":0,
+			"latency_us":{"p50":110000,"p95":130000,"p99":137000},"decided_by_redis":true}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// The saved output is raw's own file, as with make bench-report REPORT_FLAGS='-in

@@ -22,9 +22,10 @@ var (
 	growthUnits  = []string{"ns/op", "B/key"}
 	redisUnits   = []string{"decisions/s", "client-cpu-µs/op", "redis-cpu-µs/op", "script-calls/op"}
 	pairedUnits  = []string{"ratio", "ratewarden-ns/decision", "redis_rate-ns/decision"}
-	// positive are the units a measurement cannot report as 0: a time, a rate or a ratio
-	// of times. The others (bytes, allocations, CPU, script calls) may be 0, never below.
-	positive = []string{"ns/op", "B/key", "decisions/s", "ratio", "ratewarden-ns/decision", "redis_rate-ns/decision"}
+	// positive are the units a measurement cannot report as 0: a time, a rate, a ratio of
+	// times, and the script calls of decisions that all go to Redis. The others (bytes,
+	// allocations, CPU) may be 0, never below.
+	positive = []string{"ns/op", "B/key", "decisions/s", "ratio", "ratewarden-ns/decision", "redis_rate-ns/decision", "script-calls/op"}
 )
 
 // mwVariants lists the middleware variants BenchmarkMiddleware runs on router: bare,
@@ -74,9 +75,9 @@ func expected(redis bool) map[string][]string {
 }
 
 // validate checks that r is a whole, successful run that every verdict can be read from:
-// no failed benchmark, one GOMAXPROCS, every expected benchmark (expected; the Redis ones
+// no failed benchmark, one machine, one GOMAXPROCS, no unit twice on a line, every expected benchmark (expected; the Redis ones
 // when the run has any) with each of its units reported the same number of times as every
-// other, and every value finite, not negative, and above 0 where a unit must be. It
+// other, and every value (and median) finite, not negative, and above 0 where a unit must be. It
 // reports every problem at once.
 func validate(r *run) error {
 	var problems []string
@@ -119,6 +120,10 @@ func validate(r *run) error {
 				if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || (v == 0 && slices.Contains(positive, unit)) {
 					problems = append(problems, fmt.Sprintf("%s: %s %v is not a measurement", name, unit, v))
 				}
+			}
+			// Two finite values can have an infinite mean, the median of an even count.
+			if st, _ := s.stat(unit); math.IsInf(st.med, 0) {
+				problems = append(problems, fmt.Sprintf("%s: %s's median is not finite", name, unit))
 			}
 		}
 	}

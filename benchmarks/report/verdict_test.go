@@ -176,10 +176,35 @@ func TestIncompleteOrFailedRunsAreRefused(t *testing.T) {
 			growthEnd = i + 1
 		}
 	}
+	// ratewarden's serial rows: one dropped, another with its units written twice, so that
+	// each unit still has three values.
+	var twice []string
+	dropped := false
+	for _, l := range base {
+		if benchName(l) == "BenchmarkMemoryDecision/lib=ratewarden/run=serial" {
+			if !dropped {
+				dropped = true
+				continue
+			}
+			if f := strings.Fields(l); len(twice) > 0 && benchName(twice[len(twice)-1]) != benchName(l) {
+				l += "\t" + strings.Join(f[2:], " ")
+			}
+		}
+		twice = append(twice, l)
+	}
+	secondCPU := clone(base)
+	for i := len(secondCPU) - 1; i >= 0; i-- {
+		if strings.HasPrefix(secondCPU[i], "cpu: ") {
+			secondCPU[i] = "cpu: Another CPU"
+			break
+		}
+	}
 	oursParallel := drop(base, func(n string) bool { return n != "BenchmarkMemoryDecision/lib=ratewarden/run=parallel" })
 	procs1 := make([]string, len(oursParallel))
+	unsuffixed := make([]string, len(oursParallel))
 	for i, l := range oursParallel {
 		procs1[i] = strings.Replace(l, "-2 ", "-1 ", 1)
+		unsuffixed[i] = strings.Replace(l, "-2 ", " ", 1)
 	}
 	for _, c := range []struct {
 		name  string
@@ -213,6 +238,10 @@ func TestIncompleteOrFailedRunsAreRefused(t *testing.T) {
 		{"two GOMAXPROCS", append(clone(base[:pass]), procs1...), "the run mixes GOMAXPROCS [2 1]"},
 		{"a run's lines twice", append(clone(base[:pass]), oursParallel...), "BenchmarkMemoryDecision/lib=ratewarden/run=parallel: 6 values of ns/op, where other benchmarks have 3"},
 		{"cut after the growth benchmarks", base[:growthEnd], "BenchmarkMiddleware/router=chi/mw=bare: missing"},
+		{"GOMAXPROCS=1 rows, which have no suffix", append(clone(base[:pass]), unsuffixed...), "the run mixes GOMAXPROCS [2 1]"},
+		{"two machines", secondCPU, `the run is of two machines: cpu "Oxide Virtual Turin-like Processor", then "Another CPU"`},
+		{"a line with every unit twice", twice, "BenchmarkMemoryDecision/lib=ratewarden/run=serial: a line reports ns/op twice"},
+		{"no script call", set(t, base, "BenchmarkRedis/lib=ratewarden-gcra/callers=1", "script-calls/op", "0"), "script-calls/op 0 is not a measurement"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			md, err := judge(t, c.lines, nil)
@@ -262,6 +291,41 @@ func TestVerdictsOfEditedRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 		notMet(t, md, "middleware on gin", "+6 allocs")
+	})
+	t.Run("middleware allocations of the worst run", func(t *testing.T) {
+		// gin's bare route: 3 allocations; ratewarden's 4, 4 and, once, 9.
+		md, err := judge(t, set(t, set(t, base, gin("ratewarden"), "ns/op", "500"), gin("ratewarden"), "allocs/op", "4", "4", "9"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notMet(t, md, "middleware on gin", "+6 allocs")
+	})
+	t.Run("a peer as fast as ulule's bare route", func(t *testing.T) {
+		// ulule's median equals gin's bare one: no ratio divides by its overhead.
+		md, err := judge(t, set(t, base, gin("ulule"), "ns/op", "252.7"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{"Inf×", "NaN×"} {
+			if strings.Contains(md, bad) {
+				t.Errorf("the report prints %q", bad)
+			}
+		}
+		notMet(t, md, "middleware on gin", "no ratio to ulule's")
+	})
+	t.Run("a memory ratio just below 1", func(t *testing.T) {
+		// ratewarden's serial median 103.8 ns against x-time-rate's 104.0: 0.998, met,
+		// printed below the bound.
+		md, err := judge(t, set(t, base, "BenchmarkMemoryDecision/lib=x-time-rate/run=serial", "ns/op", "104.0"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := targetRow(md, "memory decision, serial"); !strings.HasSuffix(r, "| **met** |") || strings.Contains(r, "1.00×") {
+			t.Errorf("row %q: want met, and no ratio printed as 1.00×", r)
+		}
+		if !strings.Contains(md, "| x-time-rate | 104 | 0.99× |") {
+			t.Error("the memory table does not give x-time-rate's serial ratio as 0.99×")
+		}
 	})
 	t.Run("64 callers just under 3×", func(t *testing.T) {
 		lines := base
@@ -322,6 +386,7 @@ func TestLoadVerdictsFromNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	first := func(m map[string]any) map[string]any { return m["scenarios"].([]any)[0].(map[string]any) }
 	edit := func(change func(m map[string]any)) []byte {
 		var m map[string]any
 		if err := json.Unmarshal(raw, &m); err != nil {
@@ -343,10 +408,25 @@ func TestLoadVerdictsFromNumbers(t *testing.T) {
 		name, what, says string
 		load             []byte
 	}{
-		{"p95 over its bound, flagged met", "load:", "not: memory limited at 1000 req/s", edit(func(m map[string]any) {
-			s := m["scenarios"].([]any)[0].(map[string]any)
-			s["added_latency_us"].(map[string]any)["p95"] = 5000.0
+		{"p95 over its bound, recorded as met", "load:", "not: memory limited at 1000 req/s", edit(func(m map[string]any) {
+			// The route's p95 is 5 ms over the bare route's; the result's own added
+			// latency and verdict still say 7.6 µs and met.
+			s := first(m)
+			s["latency_us"].(map[string]any)["p95"] = s["bare_latency_us"].(map[string]any)["p95"].(float64) + 5000
 			s["target_met"] = true
+		})},
+		{"100 requests a second achieved", "load:", "not: memory limited at 1000 req/s", edit(func(m map[string]any) {
+			each(m, "scenarios", func(o map[string]any) { o["achieved_rate"] = 100.0 })
+		})},
+		{"requests neither admitted nor denied", "load:", "not: memory limited at 1000 req/s", edit(func(m map[string]any) {
+			first(m)["denied"] = 0.0
+		})},
+		{"an expected count the limit does not give", "load:", "not: memory limited at 1000 req/s", edit(func(m map[string]any) {
+			s := first(m) // 90 a client × 100 clients: 9,000, not 10,000
+			s["expected_admitted"], s["admitted"], s["denied"] = 10000.0, 10000.0, 0.0
+		})},
+		{"a burst's Redis errors only logged", "a burst of 1,500", "decided by Redis in 2 of 3 runs", edit(func(m map[string]any) {
+			m["bursts"].([]any)[0].(map[string]any)["redis_error_log_records"] = 12.0
 		})},
 		{"500 requests a second", "load:", "no memory limited scenario at ≥ 1000 req/s", edit(func(m map[string]any) {
 			each(m, "scenarios", func(o map[string]any) { o["rate"] = 500.0 })
@@ -390,11 +470,26 @@ func TestLoadVerdictsFromNumbers(t *testing.T) {
 		notMet(t, md, "load:", "no load-test result")
 		notMet(t, md, "a burst of 1,500", "no load-test result")
 	})
-	t.Run("a result cut short", func(t *testing.T) {
-		if _, err := judge(t, base, raw[:len(raw)/2]); err == nil || !strings.Contains(err.Error(), "is not a load-test result") {
-			t.Errorf("err = %v, want the file refused", err)
-		}
-	})
+	for _, c := range []struct {
+		name, says string
+		load       []byte
+	}{
+		{"a result cut short", "is not a load-test result", raw[:len(raw)/2]},
+		{"null", "not a JSON object", []byte("null")},
+		{"an empty object", "the result: no clients", []byte("{}")},
+		{"scenarios without measurements", "scenario 1: no admitted", []byte(`{"clients":100,"bursts":[],"scenarios":[
+			{"backend":"memory","route":"limited","rate":1000},{"backend":"memory","route":"denied","rate":1000},
+			{"backend":"redis","route":"limited","rate":1000},{"backend":"redis","route":"denied","rate":1000}]}`)},
+		{"counts that cancel out", "burst 1: redis_errors.other -40 below 0", edit(func(m map[string]any) {
+			m["bursts"].([]any)[0].(map[string]any)["redis_errors"] = map[string]any{"timeout": 40.0, "other": -40.0}
+		})},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := judge(t, base, c.load); err == nil || !strings.Contains(err.Error(), c.says) {
+				t.Errorf("err = %v, want the result refused: %q", err, c.says)
+			}
+		})
+	}
 }
 
 // FuzzReport: no go test -bench output, however malformed, makes the parse, the verdicts,
